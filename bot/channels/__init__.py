@@ -1,0 +1,1 @@
+"""Channels: adapters that translate between provider payloads/APIs and our message types."""
