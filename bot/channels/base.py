@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Literal, Protocol
 
 ChannelName = Literal["sms", "telegram", "email", "console"]
@@ -34,7 +34,7 @@ class OutboundMessage:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class SendOutcome(str, Enum):
+class SendOutcome(StrEnum):
     """The closed set of things a provider call can come to."""
 
     SENT = "sent"

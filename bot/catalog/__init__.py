@@ -1,0 +1,1 @@
+"""Message catalogs: what craftbot says, per locale, relationship and channel."""

@@ -1,0 +1,32 @@
+"""SMS segment counting: GSM-7 versus UCS-2, as carriers bill it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+_GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+Encoding = Literal["GSM-7", "UCS-2"]
+
+
+def count_segments(text: str) -> tuple[Encoding, int]:
+    """Segments a carrier bills for `text`.
+
+    GSM-7: 160 septets in one segment, 153 per segment when split; extension characters (€ [ ] ...)
+    take two septets. Any other character forces UCS-2: 70 code units, 67 per segment when split,
+    and characters outside the BMP (emoji) take two units.
+    """
+    if all(ch in _GSM7_BASIC or ch in _GSM7_EXTENDED for ch in text):
+        septets = sum(2 if ch in _GSM7_EXTENDED else 1 for ch in text)
+        return "GSM-7", 1 if septets <= 160 else -(-septets // 153)
+    units = sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+    return "UCS-2", 1 if units <= 70 else -(-units // 67)
+
+
+def non_gsm_characters(text: str) -> list[str]:
+    """The characters that push a text from GSM-7 into UCS-2 (curly quotes, dashes, emoji)."""
+    return sorted({ch for ch in text if ch not in _GSM7_BASIC and ch not in _GSM7_EXTENDED})

@@ -1,0 +1,1 @@
+"""Flows: the YAML conversation definitions admins edit, their loader, validator and diagrams."""

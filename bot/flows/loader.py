@@ -1,0 +1,299 @@
+"""Pass 1 and 2 of flow loading: YAML syntax, then the schema of every flow, keyword and order."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bot.flows.model import (
+    ACTIONS,
+    EXPECT_LABELS,
+    KEYWORD_WHEN,
+    LESSON_MODES,
+    PROFILE_FIELDS,
+    RECORDS,
+    TRIGGERS,
+    Branch,
+    Flow,
+    Keyword,
+    ProgramOrder,
+    Routing,
+    Step,
+    StepKind,
+)
+from bot.problems import Problem
+from bot.understanding.text import normalize
+from bot.yaml_source import did_you_mean, key_position, read_yaml, type_name, value_position
+
+STEP_KINDS: tuple[StepKind, ...] = ("say", "ask", "go", "lesson", "do")
+STEP_OPTIONS = ("id", "next", "record", "expect", "save", "reask", "timeout", "on_timeout")
+ASK_ONLY = ("expect", "save", "reask", "timeout", "on_timeout")
+FLOW_KEYS = ("description", "trigger", "steps")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+ROUTING_FILE = "keywords.yaml"
+ORDER_FILE = "program.yaml"
+
+
+def parse_duration(text: Any) -> int | None:
+    """'3h' -> 10800; '45m' -> 2700; anything else -> None."""
+    match = _DURATION.match(str(text))
+    return int(match.group(1)) * _UNITS[match.group(2)] if match else None
+
+
+class _Reader:
+    """Collects problems while reading one file, so every error in it is reported."""
+
+    def __init__(self, file: str, problems: list[Problem]) -> None:
+        self.file, self.problems = file, problems
+
+    def error(self, node: Any, key: Any, where: str, message: str, hint: str = "", value: bool = False) -> None:
+        line, col = value_position(node, key) if value else key_position(node, key)
+        self.problems.append(Problem(self.file, line, col, where, message, hint))
+
+    def text(self, node: Mapping[str, Any], key: str, where: str) -> str | None:
+        value = node.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            self.error(node, key, where, f"'{key}' must be a single word or id, found {type_name(value)}", value=True)
+            return None
+        return str(value)
+
+
+def read_flow_files(flows_dir: Path) -> tuple[dict[str, Flow], Routing | None, ProgramOrder | None, list[Problem]]:
+    problems: list[Problem] = []
+    flows: dict[str, Flow] = {}
+    routing: Routing | None = None
+    order: ProgramOrder | None = None
+    if not flows_dir.is_dir():
+        return flows, None, None, [Problem(str(flows_dir), 1, 1, "", "the flows folder does not exist")]
+    for path in sorted(flows_dir.glob("*.yaml")):
+        data, syntax = read_yaml(path)
+        problems.extend(syntax)
+        if syntax:
+            continue
+        reader = _Reader(str(path), problems)
+        if not isinstance(data, Mapping):
+            problems.append(Problem(str(path), 1, 1, "", f"expected a mapping at the top of the file, found {type_name(data)}"))
+            continue
+        if path.name == ROUTING_FILE:
+            routing = _read_routing(data, reader)
+        elif path.name == ORDER_FILE:
+            order = _read_order(data, reader)
+        else:
+            for flow_id, raw in data.items():
+                if flow_id in flows:
+                    first = flows[flow_id]
+                    reader.error(data, flow_id, f"flow '{flow_id}'", f"a flow with this id already exists at {first.file}:{first.line}", "Flow ids must be unique across flows/.")
+                    continue
+                flow = _read_flow(str(flow_id), raw, data, reader)
+                if flow:
+                    flows[flow.id] = flow
+    if routing is None and not any(p.file.endswith(ROUTING_FILE) for p in problems):
+        problems.append(Problem(str(flows_dir / ROUTING_FILE), 1, 1, "", "keywords.yaml is missing: it says how people join and which words act anywhere"))
+    if order is None and not any(p.file.endswith(ORDER_FILE) for p in problems):
+        problems.append(Problem(str(flows_dir / ORDER_FILE), 1, 1, "", "program.yaml is missing: it gives the order of the lessons"))
+    return flows, routing, order, problems
+
+
+def _read_flow(flow_id: str, raw: Any, parent: Any, r: _Reader) -> Flow | None:
+    where = f"flow '{flow_id}'"
+    line, _ = key_position(parent, flow_id)
+    if not isinstance(raw, Mapping):
+        r.error(parent, flow_id, where, f"a flow must be a mapping with 'description' and 'steps', found {type_name(raw)}")
+        return None
+    for key in raw:
+        if key not in FLOW_KEYS:
+            r.error(raw, key, where, f"'{key}' is not a key a flow can have (known: {', '.join(FLOW_KEYS)})", did_you_mean(key, FLOW_KEYS))
+    description = raw.get("description")
+    if not isinstance(description, str) or not description.strip():
+        r.error(parent, flow_id, where, "every flow needs a 'description' saying what it is for")
+    trigger = r.text(raw, "trigger", where)
+    if trigger is not None and trigger not in TRIGGERS:
+        r.error(raw, "trigger", where, f"'{trigger}' is not a trigger (known: {', '.join(TRIGGERS)})", did_you_mean(trigger, TRIGGERS), value=True)
+    steps_raw = raw.get("steps")
+    if not isinstance(steps_raw, list) or not steps_raw:
+        r.error(parent, flow_id, where, "a flow needs 'steps': a list with at least one step")
+        return None
+    steps: list[Step] = []
+    seen: dict[str, int] = {}
+    for i, step_raw in enumerate(steps_raw):
+        step = _read_step(step_raw, steps_raw, i, flow_id, r)
+        if step is None:
+            continue
+        if step.id in seen:
+            r.error(steps_raw, i, f"{where}, step '{step.id}'", f"the step id '{step.id}' is used twice in this flow (first on line {seen[step.id]})", "Give each step its own id.")
+            continue
+        seen[step.id] = step.line
+        steps.append(step)
+    return Flow(flow_id, str(description or "").strip(), r.file, line, tuple(steps), trigger)
+
+
+def _read_step(raw: Any, seq: Any, i: int, flow_id: str, r: _Reader) -> Step | None:
+    line, col = key_position(seq, i)
+    if not isinstance(raw, Mapping):
+        r.problems.append(Problem(r.file, line, col, f"flow '{flow_id}', step {i + 1}", f"a step must be a mapping such as `say: some.message`, found {type_name(raw)}"))
+        return None
+    step_id = str(raw.get("id") or f"step{i + 1}")
+    where = f"flow '{flow_id}', step '{step_id}'"
+    kinds = [k for k in STEP_KINDS if k in raw]
+    for key in raw:
+        if key not in STEP_KINDS and key not in STEP_OPTIONS:
+            r.error(raw, key, where, f"'{key}' is not a key a step can have (step types: {', '.join(STEP_KINDS)}; options: {', '.join(STEP_OPTIONS)})", did_you_mean(key, (*STEP_KINDS, *STEP_OPTIONS)))
+    if len(kinds) != 1:
+        found = ", ".join(kinds) if kinds else "none"
+        r.problems.append(Problem(r.file, line, col, where, f"a step must have exactly one of {', '.join(STEP_KINDS)}; found {found}", "Split it into two steps."))
+        return None
+    kind = kinds[0]
+    fields: dict[str, Any] = {}
+    if kind == "say":
+        fields.update(_read_say(raw, where, r))
+    elif kind == "ask":
+        fields.update(_read_ask(raw, where, r))
+    elif kind == "go":
+        fields["go"] = r.text(raw, "go", where)
+    elif kind == "lesson":
+        mode = r.text(raw, "lesson", where)
+        if mode not in LESSON_MODES:
+            r.error(raw, "lesson", where, f"lesson must be one of {', '.join(LESSON_MODES)}, found {mode!r}", value=True)
+        fields["lesson"] = mode
+    elif kind == "do":
+        action = r.text(raw, "do", where)
+        if action not in ACTIONS:
+            r.error(raw, "do", where, f"'{action}' is not an action (known: {', '.join(ACTIONS)})", did_you_mean(str(action), ACTIONS), value=True)
+        fields["do"] = action
+    if kind != "ask":
+        for key in ASK_ONLY:
+            if key in raw:
+                r.error(raw, key, where, f"'{key}' only belongs on an ask step")
+    record = raw.get("record") or {}
+    if not isinstance(record, Mapping):
+        r.error(raw, "record", where, f"record must be a mapping such as `checkin: non_use`, found {type_name(record)}", value=True)
+        record = {}
+    for name, value in record.items():
+        if name not in RECORDS:
+            r.error(record, name, where, f"'{name}' cannot be recorded (known: {', '.join(RECORDS)})", did_you_mean(name, RECORDS))
+        elif str(value) not in RECORDS[name]:
+            r.error(record, name, where, f"{name} cannot be '{value}' (known: {', '.join(RECORDS[name])})", did_you_mean(str(value), RECORDS[name]), value=True)
+    at = {str(k): value_position(raw, k) for k in raw}
+    return Step(id=step_id, kind=kind, line=line, col=col, next=_read_next(raw, where, r),
+                record={str(k): str(v) for k, v in record.items()}, at=at, **fields)
+
+
+def _read_say(raw: Mapping[str, Any], where: str, r: _Reader) -> dict[str, Any]:
+    value = raw["say"]
+    if isinstance(value, Mapping):
+        if set(value) != {"rotate"}:
+            r.error(raw, "say", where, "say as a mapping must be `{rotate: pool}`, e.g. `say: {rotate: reward}`", value=True)
+            return {}
+        return {"rotate": str(value["rotate"])}
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(v, str) and v for v in items):
+        r.error(raw, "say", where, f"say takes a message id or a list of them, found {type_name(value)}", value=True)
+        return {}
+    return {"say": tuple(items)}
+
+
+def _read_ask(raw: Mapping[str, Any], where: str, r: _Reader) -> dict[str, Any]:
+    out: dict[str, Any] = {"ask": r.text(raw, "ask", where), "reask": r.text(raw, "reask", where)}
+    expect = r.text(raw, "expect", where)
+    if expect is None:
+        r.error(raw, "ask", where, f"an ask step needs 'expect': what kind of reply it waits for ({', '.join(EXPECT_LABELS)})")
+    elif expect not in EXPECT_LABELS:
+        r.error(raw, "expect", where, f"'{expect}' is not a kind of reply (known: {', '.join(EXPECT_LABELS)})", did_you_mean(expect, EXPECT_LABELS), value=True)
+        expect = None
+    out["expect"] = expect
+    save = r.text(raw, "save", where)
+    if save is not None and save not in PROFILE_FIELDS:
+        r.error(raw, "save", where, f"'{save}' is not a profile field (known: {', '.join(PROFILE_FIELDS)})", did_you_mean(save, PROFILE_FIELDS), value=True)
+    out["save"] = save
+    if "timeout" in raw:
+        seconds = parse_duration(raw["timeout"])
+        if seconds is None or seconds <= 0:
+            r.error(raw, "timeout", where, f"timeout must look like 30m, 3h or 2d, found {raw['timeout']!r}", value=True)
+        out["timeout_s"] = seconds
+        target = r.text(raw, "on_timeout", where)
+        if target is None:
+            r.error(raw, "timeout", where, "a timeout needs 'on_timeout': the step to go to (or end) when no reply comes")
+        out["on_timeout"] = target
+    elif "on_timeout" in raw:
+        r.error(raw, "on_timeout", where, "on_timeout needs a 'timeout' such as 3h")
+    return out
+
+
+def _read_next(raw: Mapping[str, Any], where: str, r: _Reader) -> tuple[Branch, ...]:
+    value = raw.get("next")
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (Branch(None, value, *value_position(raw, "next")),)
+    if not isinstance(value, list):
+        r.error(raw, "next", where, f"next must be a step id, 'end', or a list of `- if: ... then: ...` ending in `- else: ...`, found {type_name(value)}", value=True)
+        return ()
+    branches: list[Branch] = []
+    for j, item in enumerate(value):
+        if isinstance(item, Mapping) and set(item) == {"if", "then"}:
+            branches.append(Branch(str(item["if"]), str(item["then"]), *value_position(item, "then")))
+        elif isinstance(item, Mapping) and set(item) == {"else"}:
+            if j != len(value) - 1:
+                r.error(value, j, where, "`else` must be the last item of next")
+            branches.append(Branch(None, str(item["else"]), *value_position(item, "else")))
+        else:
+            r.error(value, j, where, f"each item of next must be `if: label` with `then: step`, or `else: step`; found {type_name(item)}")
+    return tuple(branches)
+
+
+def _read_routing(data: Mapping[str, Any], r: _Reader) -> Routing | None:
+    keywords: list[Keyword] = []
+    raw_keywords = data.get("keywords")
+    if not isinstance(raw_keywords, Mapping):
+        r.problems.append(Problem(r.file, 1, 1, "", "keywords.yaml needs 'keywords': a mapping of keyword name to its words and flow"))
+        raw_keywords = {}
+    seen_words: dict[str, str] = {}
+    for name, spec in raw_keywords.items():
+        where = f"keyword '{name}'"
+        if not isinstance(spec, Mapping) or not isinstance(spec.get("words"), list) or not spec.get("flow"):
+            r.error(raw_keywords, name, where, "a keyword needs 'words' (a list) and 'flow' (the flow it starts)")
+            continue
+        words = tuple(normalize(str(w)) for w in spec["words"])
+        for w in words:
+            if w in seen_words:
+                r.error(spec, "words", where, f"the word '{w}' already belongs to keyword '{seen_words[w]}'", value=True)
+            seen_words[w] = str(name)
+        when = str(spec.get("when", "active"))
+        if when not in KEYWORD_WHEN:
+            r.error(spec, "when", where, f"when must be one of {', '.join(KEYWORD_WHEN)}, found '{when}'", did_you_mean(when, KEYWORD_WHEN), value=True)
+        takes = spec.get("takes")
+        if takes is not None and takes != "duration":
+            r.error(spec, "takes", where, f"takes can only be 'duration', found {takes!r}", value=True)
+        keywords.append(Keyword(str(name), words, str(spec["flow"]), when,
+                                bool(spec.get("interrupts", True)), takes))
+    join = data.get("join")
+    fallback = data.get("fallback")
+    if not isinstance(join, Mapping) or not join.get("flow"):
+        r.problems.append(Problem(r.file, 1, 1, "", "keywords.yaml needs `join: {flow: ...}`: the flow a new person starts with"))
+        return None
+    if not isinstance(fallback, Mapping) or not fallback.get("flow"):
+        r.problems.append(Problem(r.file, 1, 1, "", "keywords.yaml needs `fallback: {flow: ...}`: what answers a message nothing else understood"))
+        return None
+    answer_as = None
+    if fallback.get("answer_as"):
+        flow_id, _, step_id = str(fallback["answer_as"]).partition(".")
+        if not step_id:
+            r.error(fallback, "answer_as", "fallback", f"answer_as must be 'flow.step', found '{fallback['answer_as']}'", value=True)
+        answer_as = (flow_id, step_id)
+    return Routing(tuple(keywords), str(join["flow"]), str(fallback["flow"]), answer_as)
+
+
+def _read_order(data: Mapping[str, Any], r: _Reader) -> ProgramOrder | None:
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("lessons", "maintenance"):
+        value = data.get(key)
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            r.problems.append(Problem(r.file, 1, 1, "", f"program.yaml needs '{key}': a list of message ids"))
+            return None
+        lists[key] = tuple(value)
+    return ProgramOrder(lists["lessons"], lists["maintenance"])

@@ -1,0 +1,122 @@
+"""The validated, immutable shape of flows, keywords and the program order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+StepKind = Literal["say", "ask", "go", "lesson", "do"]
+END = "end"
+
+# What each kind of question can understand a reply as (the labels `if:` may test).
+EXPECT_LABELS: Mapping[str, tuple[str, ...]] = {
+    "checkin": ("non_use", "use", "unsure", "wish", "dip", "window"),
+    "yes_no": ("yes", "no"),
+    "relationship": ("parent", "partner", "sibling", "child", "friend", "other"),
+    "name": ("given",),
+    "optional_name": ("given", "skipped"),
+    "timezone": ("given",),
+    "time": ("given",),
+    "text": ("given",),
+    "ok": ("ok", "not_ok"),
+}
+# Profile fields an ask step may `save:` its answer into.
+PROFILE_FIELDS = ("name", "relationship", "loved_one", "timezone", "lesson_time",
+                  "checkin_time", "rewards", "locale", "country")
+ACTIONS = ("consent", "decline", "complete_onboarding", "opt_out", "opt_in", "pause", "resume")
+RECORDS: Mapping[str, tuple[str, ...]] = {"checkin": ("non_use", "use", "unsure")}
+TRIGGERS = ("lesson_due", "checkin_due", "nudge_due", "followup_due")
+LESSON_MODES = ("next", "today")
+KEYWORD_WHEN = ("active", "opted_out", "any")
+
+
+@dataclass(frozen=True)
+class Branch:
+    label: str | None  # None is the `else` branch
+    target: str  # a step id of the same flow, or "end"
+    line: int = 0
+    col: int = 0
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    kind: StepKind
+    line: int
+    col: int
+    say: tuple[str, ...] = ()  # message ids, said in order
+    rotate: str | None = None  # say one message of this pool, in turn
+    ask: str | None = None
+    expect: str | None = None
+    save: str | None = None
+    reask: str | None = None
+    timeout_s: int | None = None
+    on_timeout: str | None = None
+    go: str | None = None
+    lesson: str | None = None
+    do: str | None = None
+    record: Mapping[str, str] = field(default_factory=dict)
+    next: tuple[Branch, ...] = ()  # empty: fall through to the following step
+    at: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # key -> (line, col) of its value
+
+    def pos(self, key: str) -> tuple[int, int]:
+        return self.at.get(key, (self.line, self.col))
+
+
+@dataclass(frozen=True)
+class Flow:
+    id: str
+    description: str
+    file: str
+    line: int
+    steps: tuple[Step, ...]
+    trigger: str | None = None
+
+    def index(self, step_id: str) -> int | None:
+        for i, step in enumerate(self.steps):
+            if step.id == step_id:
+                return i
+        return None
+
+    def step(self, step_id: str) -> Step | None:
+        i = self.index(step_id)
+        return None if i is None else self.steps[i]
+
+
+@dataclass(frozen=True)
+class Keyword:
+    name: str
+    words: tuple[str, ...]  # whole-message words, normalised (lower case)
+    flow: str
+    when: str = "active"
+    interrupts: bool = True  # False: say its piece and leave an open question open
+    takes: str | None = None  # "duration": "PAUSE 3 days"
+
+
+@dataclass(frozen=True)
+class Routing:
+    """keywords.yaml: the words that act anywhere, how people join, what catches the rest."""
+
+    keywords: tuple[Keyword, ...]
+    join_flow: str
+    fallback_flow: str
+    answer_as: tuple[str, str] | None = None  # (flow, ask step) for unprompted replies
+
+
+@dataclass(frozen=True)
+class ProgramOrder:
+    lessons: tuple[str, ...]
+    maintenance: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FlowSet:
+    """Everything in flows/: validated together, swapped together."""
+
+    flows: Mapping[str, Flow]
+    routing: Routing
+    order: ProgramOrder
+
+    def by_trigger(self, trigger: str) -> Flow | None:
+        return next((f for f in self.flows.values() if f.trigger == trigger), None)
