@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -76,7 +76,7 @@ class StandinServer:
             raise RuntimeError("The stand-in has no URL yet: call start() first.")
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 10.0) -> StandinServer:
+    def start(self, timeout_s: float = 10.0) -> Self:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
@@ -111,7 +111,7 @@ class StandinServer:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> StandinServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

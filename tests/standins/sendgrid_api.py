@@ -42,6 +42,12 @@ class SendGridStandin(StandinServer):
         with self._addr_lock:
             self._invalid.add(email.lower())
 
+    def reset(self) -> None:
+        """Forget records, counters, pending faults and per-address behaviours."""
+        super().reset()
+        with self._addr_lock:
+            self._invalid.clear()
+
     def routes(self) -> list[Any]:
         return [Route("/v3/mail/send", self.send, methods=["POST"])]
 

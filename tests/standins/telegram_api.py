@@ -63,6 +63,14 @@ class TelegramStandin(StandinServer):
             "supports_inline_queries": False,
         }
 
+    def reset(self) -> None:
+        """Forget records, counters, pending faults and per-address behaviours."""
+        super().reset()
+        with self._addr_lock:
+            self._blocked.clear()
+            self._missing.clear()
+        self.webhook = {}
+
     def routes(self) -> list[Any]:
         return [Route("/bot{token}/{method}", self.api, methods=["GET", "POST"])]
 

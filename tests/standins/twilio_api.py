@@ -54,6 +54,13 @@ class TwilioStandin(StandinServer):
         with self._addr_lock:
             self._invalid.add(number)
 
+    def reset(self) -> None:
+        """Forget records, counters, pending faults and per-address behaviours."""
+        super().reset()
+        with self._addr_lock:
+            self._opted_out.clear()
+            self._invalid.clear()
+
     def routes(self) -> list[Any]:
         return [
             Route("/2010-04-01/Accounts/{sid}/Messages.json", self.create_message, methods=["POST"]),

@@ -1,0 +1,203 @@
+"""SMS through Twilio: the outbound adapter (twilio SDK, async) and the inbound form parser."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import phonenumbers
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http import AsyncHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from bot.channels.base import ChannelName, InboundMessage, OutboundMessage, SendOutcome, SendResult
+
+DEFAULT_API_BASE_URL = "https://api.twilio.com"
+
+OPTED_OUT_CODES = frozenset({21610})  # "Attempt to send to unsubscribed recipient"
+# The number itself can never receive: not a number, not mobile, unroutable, or outside the
+# account's geographic permissions (21408), which only an operator can change per region.
+INVALID_ADDRESS_CODES = frozenset({21211, 21214, 21217, 21401, 21407, 21408, 21612, 21614})
+# Our side is wrong: credentials, account, sender number or messaging service.
+MISCONFIGURED_CODES = frozenset({20003, 20404, 20008, 21212, 21603, 21606, 21659, 21705, 21712})
+
+_log = logging.getLogger(__name__)
+
+
+def to_e164(raw: str, default_region: str = "US") -> str | None:
+    """The number in E.164 (+15550123), or None when it cannot be read as a phone number.
+
+    Only parses and formats: fictional test ranges such as +1 555 01xx must survive, so this
+    does not judge whether the number is assigned.
+    """
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class _ProviderBusy(Exception):
+    """Raised by the HTTP layer on 429 and 5xx, carrying Retry-After (the SDK's error drops headers)."""
+
+    def __init__(self, status: int, retry_after_s: float | None, body: str) -> None:
+        super().__init__(f"Twilio answered HTTP {status}: {body[:200]}")
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class HttpxTwilioClient(AsyncHttpClient):
+    """An async HTTP client for the twilio SDK on one pooled httpx.AsyncClient.
+
+    Why not the SDK's AsyncTwilioHttpClient: its aiohttp session must be created inside a running
+    loop and it passes bare float timeouts; httpx pools connections, takes a Timeout object, and
+    lets us keep the response headers (Retry-After) that TwilioRestException discards.
+    """
+
+    def __init__(self, timeout_s: float, max_connections: int = 100) -> None:
+        super().__init__(_log, is_async=True, timeout=timeout_s)
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
+
+    async def request(
+        self,
+        method: str,
+        uri: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        response = await self._http.request(
+            method.upper(),
+            uri,
+            params=params,  # type: ignore[arg-type]
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            follow_redirects=allow_redirects,
+        )
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _ProviderBusy(
+                response.status_code, parse_retry_after(response.headers.get("retry-after")), response.text
+            )
+        return Response(response.status_code, response.text, response.headers)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+class TwilioSMS:
+    """Sends SMS through Twilio's Messages API with the official SDK's async path."""
+
+    name: ChannelName = "sms"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        from_number: str | None = None,
+        messaging_service_sid: str | None = None,
+        api_base_url: str = DEFAULT_API_BASE_URL,
+        status_callback_url: str | None = None,
+        timeout_s: float = 10.0,
+        max_connections: int = 100,
+    ) -> None:
+        if not (from_number or messaging_service_sid):
+            raise ValueError(
+                "TwilioSMS needs a sender: give from_number or messaging_service_sid (neither was set)."
+            )
+        self._from = from_number
+        self._service = messaging_service_sid
+        self._status_callback = status_callback_url
+        self._http = HttpxTwilioClient(timeout_s, max_connections)
+        # environment={} keeps the SDK from reading TWILIO_EDGE / TWILIO_REGION, which would
+        # rewrite the host and break a configured base URL.
+        self._client = Client(account_sid, auth_token, http_client=self._http, environment={})
+        self._client.api.base_url = api_base_url.rstrip("/")
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        kwargs: dict[str, Any] = {"to": message.address, "body": message.text}
+        if self._service:
+            kwargs["messaging_service_sid"] = self._service
+        else:
+            kwargs["from_"] = self._from
+        if self._status_callback:
+            kwargs["status_callback"] = self._status_callback
+        try:
+            created = await self._client.messages.create_async(**kwargs)
+        except _ProviderBusy as exc:
+            return SendResult(SendOutcome.RETRY, retry_after_s=exc.retry_after_s, detail=str(exc))
+        except httpx.TimeoutException as exc:
+            return SendResult(SendOutcome.RETRY, detail=f"Twilio did not answer in time ({type(exc).__name__}).")
+        except httpx.TransportError as exc:
+            return SendResult(SendOutcome.RETRY, detail=f"Could not reach Twilio: {exc!r}.")
+        except (TwilioRestException, TwilioServiceException) as exc:
+            return classify_twilio_error(exc)
+        return SendResult(SendOutcome.SENT, provider_id=created.sid)
+
+    async def aclose(self) -> None:
+        await self._http.close()
+
+
+def classify_twilio_error(exc: TwilioRestException | TwilioServiceException) -> SendResult:
+    """Map a Twilio API error to a send outcome by its error code, then its HTTP status."""
+    status = int(getattr(exc, "status", 0) or 0)
+    code = int(getattr(exc, "code", 0) or 0)
+    detail = f"Twilio answered HTTP {status} with error code {code}: {getattr(exc, 'msg', '') or exc!r}"
+    if code in OPTED_OUT_CODES:
+        return SendResult(SendOutcome.OPTED_OUT, detail=detail)
+    if code in INVALID_ADDRESS_CODES:
+        return SendResult(SendOutcome.INVALID_ADDRESS, detail=detail)
+    if code in MISCONFIGURED_CODES or status in (401, 403, 404):
+        return SendResult(SendOutcome.MISCONFIGURED, detail=detail)
+    # Anything else (429, 5xx, or a 4xx we do not know) is treated as transient: the contract has
+    # no "rejected" outcome, and the dispatcher's attempt limit ends a message that never passes.
+    return SendResult(SendOutcome.RETRY, detail=detail)
+
+
+def parse_inbound_sms(form: Mapping[str, Any]) -> InboundMessage | None:
+    """The family member's SMS from Twilio's inbound webhook form, or None when it carries no text.
+
+    Raises ValueError when the form lacks From or MessageSid (answer 400). OptOutType (Advanced
+    Opt-Out: STOP, START, HELP) becomes keyword_hint.
+    """
+    raw_from = str(form.get("From") or "").strip()
+    sid = str(form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
+    if not raw_from or not sid:
+        raise ValueError(f"A Twilio SMS webhook needs From and MessageSid; got From={raw_from!r}, MessageSid={sid!r}.")
+    address = to_e164(raw_from)
+    if address is None:
+        raise ValueError(f"The SMS sender {raw_from!r} is not a phone number that can be read as E.164.")
+    body = str(form.get("Body") or "").strip()
+    hint = str(form.get("OptOutType") or "").strip().upper() or None
+    if not body and hint is None:
+        return None  # a picture-only message: nothing for the conversation to read
+    return InboundMessage(channel="sms", address=address, text=body, provider_id=sid, keyword_hint=hint)
