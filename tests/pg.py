@@ -43,10 +43,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that asks for a PostgreSQL fixture, so `-m postgres` selects it.
 
     tryfirst: the marks must be in place before pytest's own `-m` deselection runs.
+    The "postgres" property lands in the JUnit report, where .ci/run counts PostgreSQL tests that ran.
     """
     for item in items:
         if "pg_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+        if item.get_closest_marker("postgres") is not None:
+            item.user_properties.append(("postgres", "true"))
 
 
 @pytest.fixture(scope="session")
