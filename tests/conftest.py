@@ -1,0 +1,3 @@
+"""Shared fixtures: the PostgreSQL harness, and the shipped program loaded once."""
+
+pytest_plugins = ["tests.pg"]
