@@ -1,0 +1,93 @@
+"""What the engine asks the runtime to do. Each event is applied by one small runtime handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+SayKind = Literal["normal", "crisis", "compliance"]
+
+
+@dataclass(frozen=True)
+class Say:
+    message_id: str
+    kind: SayKind = "normal"  # crisis: sent at once, through everything; compliance: the STOP confirmation
+
+
+@dataclass(frozen=True)
+class RecordCheckin:
+    value: str  # use | non_use | unsure
+
+
+@dataclass(frozen=True)
+class SetProfile:
+    field: str
+    value: str
+
+
+@dataclass(frozen=True)
+class WaitStarted:
+    seq: int
+    timeout_s: int | None  # None: wait for ever (until another flow starts)
+
+
+@dataclass(frozen=True)
+class ConsentChanged:
+    given: bool
+    action: str  # consent, decline, opt_out, opt_in
+    words: str  # what the person wrote
+
+
+@dataclass(frozen=True)
+class PauseChanged:
+    paused: bool
+    until: datetime | None  # None with paused=True: until RESUME
+    reason: str
+
+
+@dataclass(frozen=True)
+class OnboardingCompleted:
+    pass
+
+
+@dataclass(frozen=True)
+class CrisisDetected:
+    category: str
+    matched: tuple[str, ...]
+    language: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FollowupScheduled:
+    at: datetime
+
+
+@dataclass(frozen=True)
+class FlowStarted:
+    flow: str
+
+
+@dataclass(frozen=True)
+class FlowEnded:
+    flow: str
+
+
+@dataclass(frozen=True)
+class FlowReset:
+    """The session pointed at a flow or step an edit removed; the engine moved on safely."""
+
+    flow: str
+    step: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Ignored:
+    reason: str
+
+
+Event = (Say | RecordCheckin | SetProfile | WaitStarted | ConsentChanged | PauseChanged
+         | OnboardingCompleted | CrisisDetected | FollowupScheduled | FlowStarted | FlowEnded
+         | FlowReset | Ignored)

@@ -1,0 +1,52 @@
+"""Matching whole-message keywords (STOP, HELP, PAUSE 3 days) and reading their arguments."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+
+from bot.flows.model import Keyword
+from bot.understanding.text import normalize
+
+_AMOUNT = re.compile(r"^(?:for\s+)?(\d{1,3})\s*(d|day|days|w|wk|week|weeks)?$")
+
+
+def match_keyword(keywords: Sequence[Keyword], text: str, hint: str | None, opted_out: bool) -> tuple[Keyword, str] | None:
+    """The keyword a message is, with the rest of it as an argument ("PAUSE 3 days" -> "3 days").
+
+    Only a whole message counts ("please stop texting at work" is not STOP), except that a
+    keyword that `takes` an argument may be followed by one. A provider's hint (Twilio's
+    OptOutType) names the keyword outright.
+    """
+    norm = normalize(text)
+    first, _, rest = norm.partition(" ")
+    hinted = normalize(hint) if hint else ""
+    for keyword in keywords:
+        if keyword.when == "opted_out" and not opted_out:
+            continue
+        if keyword.when == "active" and opted_out:
+            continue
+        if hinted and hinted in keyword.words:
+            return keyword, ""
+        if norm in keyword.words:
+            return keyword, ""
+        if keyword.takes and first in keyword.words and rest:
+            return keyword, rest
+    return None
+
+
+def pause_until(arg: str, now: datetime) -> datetime | None:
+    """'3' or '3 days' -> now + 3 days; '2 weeks' -> now + 14 days; '2026-12-01' -> that date; '' -> None."""
+    arg = arg.strip()
+    if not arg:
+        return None
+    match = _AMOUNT.match(arg)
+    if match:
+        days = int(match.group(1)) * (7 if (match.group(2) or "d").startswith("w") else 1)
+        return now + timedelta(days=max(days, 1))
+    try:
+        day = date.fromisoformat(arg.replace(" ", ""))
+    except ValueError:
+        return None
+    return datetime.combine(day, time(0), tzinfo=now.tzinfo) if day > now.date() else None

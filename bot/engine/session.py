@@ -1,0 +1,53 @@
+"""A contact's conversation state: small, immutable, and stored as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime
+from typing import Any, Literal
+
+Status = Literal["new", "onboarding", "active", "declined", "opted_out"]
+INDEFINITE = "indefinite"
+
+
+@dataclass(frozen=True)
+class Session:
+    status: Status = "new"
+    onboarded: bool = False
+    flow: str | None = None
+    step: str | None = None
+    waiting: bool = False
+    wait_seq: int = 0
+    reasks: int = 0
+    labels: tuple[str, ...] = ()  # what the last answer was understood as
+    lesson_pos: int = 0  # how many lessons (then reviews) have been given
+    today_lesson: str | None = None
+    pools: dict[str, int] = field(default_factory=dict)  # rotation position per pool
+    paused_until: str | None = None  # ISO instant, INDEFINITE, or None
+    profile: dict[str, str] = field(default_factory=dict)
+
+    def paused_at(self, now: datetime) -> bool:
+        if self.paused_until is None:
+            return False
+        if self.paused_until == INDEFINITE:
+            return True
+        return datetime.fromisoformat(self.paused_until) > now
+
+    def with_(self, **changes: Any) -> Session:
+        return replace(self, **changes)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Session:
+        """Unknown keys (from a newer version) are dropped; missing ones take defaults."""
+        if not text:
+            return cls()
+        raw = json.loads(text)
+        names = {f.name for f in fields(cls)}
+        data = {k: v for k, v in raw.items() if k in names}
+        if "labels" in data:
+            data["labels"] = tuple(data["labels"])
+        return cls(**data)

@@ -1,0 +1,158 @@
+"""Understanding replies to simple questions: yes/no, a choice, a name, a time zone, a time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.understanding.text import normalize
+
+_TIME = re.compile(r"^(?:at\s+)?(\d{1,2})(?:[:.h ](\d{2}))?\s*(am|pm|a|p|a m|p m)?$")
+_WORD_TIMES = {"noon": "12:00", "midday": "12:00", "mid day": "12:00"}
+_NAME_OK = re.compile(r"^[^\W\d_][\w'\-.]*$", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a reply meant: the labels a flow can branch on, and the value to save."""
+
+    labels: frozenset[str]
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Choices:
+    """A closed set of answers, each a list of phrases (normalised)."""
+
+    options: Mapping[str, tuple[str, ...]]
+
+    def pick(self, text: str) -> str | None:
+        """The answer whose phrase the reply is or contains; longest phrase wins, ties lose."""
+        norm = normalize(text)
+        if not norm:
+            return None
+        padded = f" {norm} "
+        best: dict[str, int] = {}
+        for label, phrases in self.options.items():
+            for phrase in phrases:
+                if norm == phrase:
+                    return label
+                if f" {phrase} " in padded:
+                    best[label] = max(best.get(label, 0), len(phrase))
+        if not best:
+            return None
+        top = max(best.values())
+        winners = [label for label, size in best.items() if size == top]
+        return winners[0] if len(winners) == 1 else None
+
+
+@dataclass(frozen=True)
+class AnswerLexicon:
+    choices: Mapping[str, Choices]  # yes_no, relationship, ok
+    skip: tuple[str, ...]
+    name_prefixes: tuple[str, ...]
+    timezones: Mapping[str, str]
+
+
+def load_answer_lexicon(data: Mapping[str, Any], source: str = "<memory>") -> AnswerLexicon:
+    def phrases(values: Any, where: str) -> tuple[str, ...]:
+        if not isinstance(values, list):
+            raise ValueError(f"{source}: {where} must be a list of words or phrases, found {values!r}")
+        return tuple(normalize(str(v)) for v in values if normalize(str(v)))
+
+    choices = {}
+    for kind in ("yes_no", "relationship", "ok"):
+        raw = data.get(kind)
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"{source}: '{kind}' must map each answer to its words")
+        choices[kind] = Choices({str(k): phrases(v, f"{kind}.{k}") for k, v in raw.items()})
+    zones = data.get("timezones") or {}
+    prefixes = sorted(phrases(data.get("name_prefixes", []), "name_prefixes"), key=len, reverse=True)
+    return AnswerLexicon(choices, phrases(data.get("skip", []), "skip"), tuple(prefixes),
+                         {normalize(str(k)): str(v) for k, v in zones.items()})
+
+
+def read_name(text: str, lexicon: AnswerLexicon) -> str | None:
+    """'my name is ana maria' -> 'Ana Maria'; 'who is this?' -> None."""
+    norm = normalize(text)
+    for prefix in lexicon.name_prefixes:
+        if norm.startswith(prefix + " "):
+            norm = norm[len(prefix) + 1:]
+            break
+    words = [w.strip("'") for w in norm.split() if w.strip("'")]
+    if not 1 <= len(words) <= 3 or len(" ".join(words)) > 40:
+        return None
+    if not all(_NAME_OK.match(w) for w in words):
+        return None
+    # Keep the family member's own capitalisation when they typed one ("McKenzie").
+    original = [w for w in re.split(r"[\s,!.?]+", text.strip()) if w]
+    typed = {w.casefold(): w for w in original}
+    return " ".join(typed.get(w, w)[:1].upper() + typed.get(w, w)[1:] for w in words)
+
+
+def read_time(text: str) -> str | None:
+    """'7pm' -> '19:00'; '7:30 am' -> '07:30'; '19:15' -> '19:15'; '7' -> None (am or pm?)."""
+    norm = normalize(text).replace("o'clock", "").replace("oclock", "").strip()
+    if norm in _WORD_TIMES:
+        return _WORD_TIMES[norm]
+    match = _TIME.match(norm)
+    if not match:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    half = (match.group(3) or "").replace(" ", "")
+    if minute > 59 or hour > 23:
+        return None
+    if half:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half.startswith("p") else 0)
+    elif 1 <= hour <= 12:
+        return None  # "7" could be morning or evening: ask again rather than guess
+    return f"{hour:02d}:{minute:02d}"
+
+
+def read_timezone(text: str, lexicon: AnswerLexicon, known_zones: frozenset[str]) -> str | None:
+    """'pacific' -> 'America/Los_Angeles'; 'Europe/Madrid' -> itself; 'mars' -> None."""
+    stripped = text.strip()
+    lowered = {z.casefold(): z for z in known_zones}
+    if stripped.casefold() in lowered:
+        return lowered[stripped.casefold()]
+    norm = normalize(stripped)
+    norm = re.sub(r"^(i'm in|im in|i am in|in|we're in|we are in|i live in)\s+", "", norm)
+    norm = re.sub(r"\s+(time|timezone|time zone)$", "", norm)
+    zone = lexicon.timezones.get(norm)
+    return zone if zone in known_zones else None
+
+
+def read_answer(expect: str, text: str, lexicons: Sequence[AnswerLexicon], known_zones: frozenset[str]) -> Answer | None:
+    """Every simple `expect:` kind except `checkin`, tried in each lexicon in turn."""
+    for lexicon in lexicons:
+        answer = _read_one(expect, text, lexicon, known_zones)
+        if answer is not None:
+            return answer
+    return None
+
+
+def _read_one(expect: str, text: str, lexicon: AnswerLexicon, known_zones: frozenset[str]) -> Answer | None:
+    if expect in lexicon.choices:
+        label = lexicon.choices[expect].pick(text)
+        return Answer(frozenset({label}), label) if label else None
+    if expect == "optional_name":
+        if normalize(text) in lexicon.skip:
+            return Answer(frozenset({"skipped"}))
+        expect = "name"
+    if expect == "name":
+        name = read_name(text, lexicon)
+        return Answer(frozenset({"given"}), name) if name else None
+    if expect == "time":
+        value = read_time(text)
+        return Answer(frozenset({"given"}), value) if value else None
+    if expect == "timezone":
+        zone = read_timezone(text, lexicon, known_zones)
+        return Answer(frozenset({"given"}), zone) if zone else None
+    if expect == "text":
+        cleaned = " ".join(text.split())[:500]
+        return Answer(frozenset({"given"}), cleaned) if cleaned else None
+    return None

@@ -1,0 +1,163 @@
+"""The tables. Kept portable: the same models run on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Contact(Base):
+    """One family member on one channel. Profile columns mirror the engine's session."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_contacts_channel_address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    country: Mapped[str | None] = mapped_column(String(2))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(80))
+    relationship: Mapped[str | None] = mapped_column(String(16))
+    loved_one: Mapped[str | None] = mapped_column(String(80))
+    lesson_time: Mapped[str | None] = mapped_column(String(5))
+    checkin_time: Mapped[str | None] = mapped_column(String(5))
+    quiet_start: Mapped[str | None] = mapped_column(String(5))  # None: the deployment's default
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_indefinitely: Mapped[bool] = mapped_column(Boolean, default=False)
+    session: Mapped[str] = mapped_column(Text, default="{}")  # the engine's Session as JSON
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Consent(Base):
+    """Every consent change: who, when, on which channel, how, and the words used."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    given: Mapped[bool] = mapped_column(Boolean)
+    action: Mapped[str] = mapped_column(String(24))  # consent, decline, opt_out, opt_in, admin_enroll
+    channel: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(16))  # self | admin | provider
+    words: Mapped[str] = mapped_column(Text)  # what the person wrote, or the admin's record
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Checkin(Base):
+    __tablename__ = "checkins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    value: Mapped[str] = mapped_column(String(8))  # use | non_use | unsure
+    local_date: Mapped[date | None] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InboundMessage(Base):
+    """Inbound messages; (channel, provider_id) is the dedupe key for provider retries."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "provider_id", name="uq_inbound_provider_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboundMessage(Base):
+    """The outbox: committed before any provider call; the dispatcher sends and records the outcome."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    message_id: Mapped[str] = mapped_column(String(120))  # catalog id
+    kind: Mapped[str] = mapped_column(String(12), default="normal")  # normal | crisis | compliance
+    text: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    provider_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(String(16))
+    matched: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    notified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Timer(Base):
+    """Everything due later for a contact, one row per kind: lesson, checkin, nudge, wait, followup.
+
+    For the daily kinds, local_date is the family's calendar day the slot belongs to; for a wait,
+    seq says which question it times out (a newer question makes it stale).
+    """
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "due_at"),)
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    local_date: Mapped[date | None] = mapped_column(Date)
+    seq: Mapped[int | None] = mapped_column(Integer)
+
+
+class Delivery(Base):
+    """At most one of each daily kind per family per local day: the key makes a duplicate impossible."""
+
+    __tablename__ = "deliveries"
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProviderEvent(Base):
+    """Dedupe for provider callbacks (e.g. Twilio status (MessageSid, status))."""
+
+    __tablename__ = "provider_events"
+
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
