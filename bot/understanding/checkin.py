@@ -137,35 +137,35 @@ def load_checkin_lexicon(data: Mapping[str, Any], language: str, source: str = "
     answers = _mapping(data.get("answers"), source, "answers")
     _check_keys(answers, _CATEGORIES, source, "answers")
     options: dict[str, CheckinCategory] = {}
-    found: list[Phrase] = []
+    lists: list[tuple[str, Any, PhraseKind, CheckinCategory | None]] = []  # where, value, kind, cat
     for category in _CATEGORIES:
-        entry = _mapping(answers.get(category) or {}, source, f"answers.{category}")
-        _check_keys(entry, _ANSWER_KEYS, source, f"answers.{category}")
-        for option in _word_list(entry.get("options"), source, f"answers.{category}.options"):
+        where = f"answers.{category}"
+        entry = _mapping(answers.get(category) or {}, source, where)
+        _check_keys(entry, _ANSWER_KEYS, source, where)
+        for option in _word_list(entry.get("options"), source, f"{where}.options"):
             word = "".join(_words(option))
-            if word in options:
-                raise _fail(source, f"answers.{category}.options", f"option {option!r} is "
-                            f"already an option for {options[word]}; one option, one answer.")
+            if len(_words(option)) != 1 or word in options:
+                raise _fail(source, f"{where}.options", f"option {option!r} " + (
+                    f"is already an option for {options[word]}; one option, one answer."
+                    if word in options else "must be one word or number, like \"2\" or two."))
             options[word] = category
-        kind: PhraseKind = "unsure" if category == "unsure" else "answer"
-        for key, k in (("phrases", kind), ("soft_phrases", "soft")):
-            if key == "soft_phrases" and category == "unsure" and entry.get(key):
-                raise _fail(source, "answers.unsure.soft_phrases", "unsure phrases are never "
-                            "turned around, so put them under 'phrases'.")
-            for text in _word_list(entry.get(key), source, f"answers.{category}.{key}"):
-                found.append(_phrase(text, k, category, source, f"answers.{category}.{key}"))
+        if category == "unsure" and entry.get("soft_phrases"):
+            raise _fail(source, f"{where}.soft_phrases", "unsure phrases are never turned "
+                        "around, so put them under 'phrases'.")
+        lists.append((f"{where}.phrases", entry.get("phrases"),
+                      "unsure" if category == "unsure" else "answer", category))
+        lists.append((f"{where}.soft_phrases", entry.get("soft_phrases"), "soft", category))
     if not options:
         raise _fail(source, "answers", "no options are listed; each answer needs its number, "
                     "for example options: [\"1\", one].")
-    lists: tuple[tuple[str, PhraseKind], ...] = (("negations", "negation"), ("hedges", "hedge"))
-    for key, pkind in lists:
-        found += [_phrase(t, pkind, None, source, key) for t in _word_list(data.get(key), source, key)]
     window = _mapping(data.get("window") or {}, source, "window")
     _check_keys(window, ("wish", "dip"), source, "window")
-    wkinds: tuple[PhraseKind, ...] = ("wish", "dip")
-    for wkind in wkinds:
-        found += [_phrase(t, wkind, None, source, f"window.{wkind}")
-                  for t in _word_list(window.get(wkind), source, f"window.{wkind}")]
+    lists += [("negations", data.get("negations"), "negation", None),
+              ("hedges", data.get("hedges"), "hedge", None),
+              ("window.wish", window.get("wish"), "wish", None),
+              ("window.dip", window.get("dip"), "dip", None)]
+    found = [_phrase(text, kind, cat, source, where)
+             for where, value, kind, cat in lists for text in _word_list(value, source, where)]
     seen: dict[tuple[str, ...], Phrase] = {}
     for p in found:
         if p.words in seen and seen[p.words] != p:
