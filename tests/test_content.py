@@ -138,6 +138,8 @@ def test_placeholders_are_known_and_rewards_only_when_known() -> None:
                 bad.append(f"{mid} ({label} {form}): unknown {sorted(used - ALLOWED)}")
             if "rewards" in used and label != "when rewards":
                 bad.append(f"{mid} ({label} {form}): {{rewards}} outside when_known.rewards")
+            if re.search(r"\byour \{[Ll]oved_one\}", text, re.IGNORECASE):
+                bad.append(f"{mid} ({label} {form}): 'your {{loved_one}}' reads 'your your partner'")
     assert bad == []
 
 
