@@ -48,29 +48,32 @@ class CrisisLexicon:
     by_first_word: Mapping[str, tuple[int, ...]]  # first-slot word -> indexes into rules
     patterns: Mapping[CrisisCategory, tuple[re.Pattern[str], ...]]
     exceptions: tuple[Phrase, ...]
+    vocabulary: frozenset[str]  # every word an entry names, to tell this language's words apart
     typo_index: Mapping[str, frozenset[str]]  # a word and each one-letter deletion -> lexicon words
     real_words: frozenset[str]
     min_typo_length: int
 
-    def scan(self, words: Sequence[str]) -> dict[CrisisCategory, list[str]]:
-        """Every category this lexicon finds in already-tokenised text, with the entries that hit."""
+    def scan(self, words: Sequence[str]) -> dict[CrisisCategory, list[tuple[str, int]]]:
+        """Every category this lexicon finds in tokenised text: the matched words as typed, each
+        with how many of them are this language's own words spelled right (to name the language)."""
         keys = [self._keys(w) for w in words]
         for phrase in self.exceptions:  # idioms out first; a removed word never matches or bridges
             for start, end in _spans(phrase, keys):
                 keys[start:end] = [frozenset()] * (end - start)
         # Only entries whose first word occurs can match: this keeps a message well under 1 ms.
         candidates = sorted({i for k in keys for key in k for i in self.by_first_word.get(key, ())})
-        found: dict[CrisisCategory, list[str]] = {}
+        found: dict[CrisisCategory, list[tuple[str, int]]] = {}
         for i in candidates:
             category, phrase = self.rules[i]
             span = next(_spans(phrase, keys), None)
             if span is not None:  # report the words as typed: "breething", "took a bunch of pills"
-                found.setdefault(category, []).append(" ".join(words[span[0] : span[1]]))
+                typed = words[span[0] : span[1]]
+                own = sum(w.replace("'", "") in self.vocabulary for w in typed)
+                found.setdefault(category, []).append((" ".join(typed), own))
         text = " ".join("_" if not k else w for w, k in zip(words, keys, strict=True))
         for category, compiled in self.patterns.items():
-            found_here = [m.group(0) for rx in compiled if (m := rx.search(text))]
-            if found_here:
-                found.setdefault(category, []).extend(found_here)
+            for m in filter(None, (rx.search(text) for rx in compiled)):
+                found.setdefault(category, []).append((m.group(0), len(m.group(0).split())))
         return found
 
     def _keys(self, word: str) -> frozenset[str]:
@@ -98,15 +101,21 @@ def detect_crisis(text: str, lexicons: Sequence[CrisisLexicon]) -> CrisisMatch |
     words = tokens(text)
     if not words:
         return None
-    found: dict[CrisisCategory, list[tuple[str, str]]] = {}
+    found: dict[CrisisCategory, list[tuple[str, str, int]]] = {}
     for lexicon in lexicons:
         for category, hits in lexicon.scan(words).items():
-            found.setdefault(category, []).extend((lexicon.language, h) for h in hits)
+            found.setdefault(category, []).extend((lexicon.language, h, own) for h, own in hits)
     if not found:
         return None
     chosen = next(c for c in SEVERITY if c in found)
-    ordered = [h for c in SEVERITY for _, h in found.get(c, [])]
-    return CrisisMatch(chosen, tuple(dict.fromkeys(ordered)), found[chosen][0][0])
+    ordered = [h for c in SEVERITY for _, h, _ in found.get(c, [])]
+    # The language whose own words matched most ("tiene una pistola" is Spanish, although
+    # "pistola" is also one typo from the English "pistol"); a tie goes to the first lexicon.
+    score: dict[str, int] = {}
+    for language, _, own in found[chosen]:
+        score[language] = score.get(language, 0) + own
+    language = max(score, key=lambda lang: score[lang])
+    return CrisisMatch(chosen, tuple(dict.fromkeys(ordered)), language)
 
 
 def _spans(phrase: Phrase, keys: Sequence[frozenset[str]]) -> Iterator[tuple[int, int]]:
@@ -225,8 +234,10 @@ def load_crisis_lexicon(data: Mapping[str, Any], language: str, source: str = "<
     for i, (_, entry) in enumerate(rules):
         for word in entry.slots[0]:
             first.setdefault(word, []).append(i)
+    every_word = frozenset(w for _, e in rules for slot in e.slots for w in slot)
     return CrisisLexicon(language, source, tuple(rules), {k: tuple(v) for k, v in first.items()},
-                         patterns, exceptions, {k: frozenset(v) for k, v in typo_index.items()},
+                         patterns, exceptions, every_word,
+                         {k: frozenset(v) for k, v in typo_index.items()},
                          frozenset(real_words), min_length)
 
 
