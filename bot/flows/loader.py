@@ -258,9 +258,9 @@ def _read_routing(data: Mapping[str, Any], r: _Reader) -> Routing | None:
         if not isinstance(spec, Mapping) or not isinstance(spec.get("words"), list) or not spec.get("flow"):
             r.error(raw_keywords, name, where, "a keyword needs 'words' (a list) and 'flow' (the flow it starts)")
             continue
-        words = tuple(normalize(str(w)) for w in spec["words"])
+        words = tuple(dict.fromkeys(normalize(str(w)) for w in spec["words"]))  # "/stop" is "stop"
         for w in words:
-            if w in seen_words:
+            if w in seen_words and seen_words[w] != str(name):
                 r.error(spec, "words", where, f"the word '{w}' already belongs to keyword '{seen_words[w]}'", value=True)
             seen_words[w] = str(name)
         when = str(spec.get("when", "active"))

@@ -1,0 +1,99 @@
+"""The one builder: settings in, a wired app out (storage, program, runtime, channels, dispatcher)."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from bot.channels.base import Channel
+from bot.engine.program import CrisisPolicy
+from bot.problems import ProblemsFound
+from bot.program_files import ProgramFiles
+from bot.runtime.context import Context, utc_now
+from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.pacing import Pace
+from bot.runtime.program_holder import ProgramHolder
+from bot.runtime.runtime import Runtime
+from bot.settings import ConfigError, Settings
+from storage.db import is_sqlite, make_engine, session_factory
+from storage.migrate import current_revision, upgrade
+
+log = logging.getLogger(__name__)
+HEAD = "0001"
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    ctx: Context
+    runtime: Runtime
+    dispatcher: Dispatcher
+    channels: dict[str, Channel]
+
+    async def aclose(self) -> None:
+        for channel in self.channels.values():
+            await channel.aclose()
+        self.engine.dispose()
+
+
+def crisis_policy(settings: Settings) -> CrisisPolicy:
+    return CrisisPolicy(pause_s=int(settings.crisis_pause_hours * 3600),
+                        followup_after_s=int(settings.crisis_followup_hours * 3600),
+                        alerting=settings.alerting_configured(), default_country=settings.default_country)
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    """Real adapters for every configured channel; a half-configured one is an error naming the variable."""
+    channels: dict[str, Channel] = {}
+    timeout = settings.provider_timeout_s
+    if settings.channel_enabled("sms"):
+        from bot.channels.twilio_sms import TwilioSMS
+        callback = f"{settings.public_base_url.rstrip('/')}/webhooks/twilio/status"
+        channels["sms"] = TwilioSMS(account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
+                                    from_number=settings.twilio_from_number or None,
+                                    messaging_service_sid=settings.twilio_messaging_service_sid or None,
+                                    api_base_url=settings.twilio_api_base_url, status_callback_url=callback,
+                                    timeout_s=timeout)
+    if settings.channel_enabled("telegram"):
+        from bot.channels.telegram import TelegramBot
+        channels["telegram"] = TelegramBot(token=settings.telegram_bot_token, api_base_url=settings.telegram_api_base_url,
+                                           timeout_s=timeout)
+    if settings.channel_enabled("email"):
+        from bot.channels.sendgrid_email import SendGridEmail
+        channels["email"] = SendGridEmail(api_key=settings.sendgrid_api_key, from_email=settings.sendgrid_from_email,
+                                          api_base_url=settings.sendgrid_api_base_url, timeout_s=timeout,
+                                          org_name=settings.org_name, org_postal_address=settings.org_postal_address)
+    for name in ("sms", "telegram", "email"):
+        log.info("channel %s: %s", name, "on" if name in channels else "off (no credentials set)")
+    return channels
+
+
+def paces(settings: Settings) -> dict[str, Pace]:
+    return {"sms": Pace(settings.sms_rate_per_s),
+            "telegram": Pace(settings.telegram_rate_per_s, settings.telegram_per_chat_interval_s),
+            "email": Pace(settings.email_rate_per_s)}
+
+
+def build(settings: Settings | None = None, *, channels: Mapping[str, Channel] | None = None,
+          clock: Callable[[], datetime] = utc_now, rng: random.Random | None = None,
+          rate_limits: bool = True) -> App:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    if is_sqlite(engine):
+        upgrade(engine)  # the embedded default keeps itself current
+    elif current_revision(engine) != HEAD:
+        raise ConfigError("the database schema is not current: run `craftbot db upgrade` (the Procfile's release step)")
+    holder = ProgramHolder(ProgramFiles.at(settings.program_dir), crisis_policy(settings))
+    problems = holder.reload()
+    if problems:
+        raise ProblemsFound(problems)
+    ctx = Context(settings, holder, session_factory(engine), clock, rng or random.Random())
+    chosen = dict(channels) if channels is not None else build_channels(settings)
+    dispatcher = Dispatcher(ctx, chosen, paces(settings) if rate_limits else {})
+    return App(settings, engine, ctx, Runtime(ctx), dispatcher, chosen)

@@ -1,0 +1,1 @@
+"""The craftbot command line: admin tools, the local chat, and the Procfile's processes."""

@@ -1,0 +1,104 @@
+"""`craftbot content check|preview`: read the program as a family will, before they do."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.catalog.render import Audience, render
+from bot.catalog.segments import count_segments
+from bot.cli.flows_cmds import files_at
+from bot.flows.model import EXPECT_LABELS
+from bot.program_files import Loaded, load_program
+
+WEEKS = 6
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("content", help="check the message catalog, or preview the six-week program")
+    csub = p.add_subparsers(dest="content_command", required=True)
+    c = csub.add_parser("check", help="check lengths, placeholders and wording of every message")
+    c.add_argument("--path", type=Path)
+    c.set_defaults(handler=run_check)
+    v = csub.add_parser("preview", help="write the six weeks as one family would read them")
+    v.add_argument("--relationship", default="parent", choices=EXPECT_LABELS["relationship"])
+    v.add_argument("--name", default="Sam", help="the family member's first name")
+    v.add_argument("--loved-one", dest="loved_one", default="", help="the loved one's name (empty: 'your ...')")
+    v.add_argument("--rewards", default="", help="what the loved one enjoys (fills rewards variants)")
+    v.add_argument("--channel", default="sms", choices=("sms", "telegram", "email"))
+    v.add_argument("--out", type=Path, help="write Markdown here (default: print)")
+    v.add_argument("--path", type=Path)
+    v.set_defaults(handler=run_preview)
+
+
+def _load(path: Path | None) -> Loaded | None:
+    loaded, problems = load_program(files_at(path))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return loaded
+
+
+def run_check(args: argparse.Namespace) -> int:
+    loaded = _load(args.path)
+    if loaded is None:
+        return 1
+    counts: dict[int, int] = {}
+    for entry in loaded.catalogs.locales["en"].values():
+        for forms in entry.variants().values():
+            _, segments = count_segments(forms.sms or forms.text)
+            counts[segments] = counts.get(segments, 0) + 1
+    spread = ", ".join(f"{n} in {s} segment(s)" for s, n in sorted(counts.items()))
+    print(f"ok: every message passes (SMS forms: {spread})")
+    return 0
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    loaded = _load(args.path)
+    if loaded is None:
+        return 1
+    text = preview(loaded, args.relationship, args.name, args.loved_one, args.rewards, args.channel)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+        print(args.out)
+    else:
+        print(text)
+    return 0
+
+
+def preview(loaded: Loaded, relationship: str, name: str, loved_one: str, rewards: str, channel: str) -> str:
+    """Day by day: the lesson, then one evening reply of each kind in the order a family meets them."""
+    program, catalogs = loaded.program, loaded.catalogs
+    profile = {"name": name, "relationship": relationship, "loved_one": loved_one, "rewards": rewards,
+               "lesson_time": "09:00", "checkin_time": "19:00"}
+    audience = Audience(channel=channel, profile=profile)
+    org = {"org": "Family Support Center", "org_contact": "call 555-0100"}
+
+    def say(message_id: str) -> str:
+        return render(catalogs, message_id, audience, org)
+
+    who = f"{name}, {relationship}" + (f" of {loved_one}" if loved_one else "")
+    out = [f"# The six-week program, as {who} reads it ({channel})", ""]
+    lessons = program.flows.order.lessons
+    evening = ["reward", "step_back", "unsure"]
+    turns = dict.fromkeys([*evening, "selfcare", "window"], 0)
+    for day, lesson_id in enumerate(lessons, start=1):
+        if (day - 1) % 7 == 0:
+            out += [f"## Week {(day - 1) // 7 + 1}", ""]
+        out += [f"### Day {day}: {lesson_id}", "", say(lesson_id), ""]
+        kind = evening[(day - 1) % 3]
+        pool = program.pools.get(kind, ())
+        if pool:
+            reply = pool[turns[kind] % len(pool)]
+            turns[kind] += 1
+            out += [f"*Evening, after a {kind.replace('_', ' ').replace('reward', 'non-use day').replace('step back', 'use day')} answer ({reply}):* {say(reply)}", ""]
+        if day % 3 == 0 and program.pools.get("selfcare"):
+            nudge = program.pools["selfcare"][turns["selfcare"] % len(program.pools["selfcare"])]
+            turns["selfcare"] += 1
+            out += [f"*Self-care nudge ({nudge}):* {say(nudge)}", ""]
+    out += ["## After week six: the review rotation", ""]
+    for review_id in program.flows.order.maintenance:
+        out += [f"- **{review_id}**: {say(review_id)}"]
+    return "\n".join(out) + "\n"

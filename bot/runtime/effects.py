@@ -1,0 +1,122 @@
+"""Applying the engine's events inside the open transaction: one small handler per event type."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session as DB
+
+from bot.catalog.render import Audience, render
+from bot.engine import events as ev
+from bot.engine.session import INDEFINITE, Session
+from bot.runtime import schedule
+from bot.runtime.context import Context
+from bot.runtime.family_clock import quiet_of, zone_of
+from bot.scheduling.clock import next_allowed
+from storage import models as m
+
+log = logging.getLogger(__name__)
+PROFILE_COLUMNS = ("name", "relationship", "loved_one", "timezone", "lesson_time", "checkin_time",
+                   "locale", "country")
+SUBJECTS = {"crisis": "Urgent: help right now", "compliance": "Your craftbot settings"}
+
+
+@dataclass
+class Applied:
+    outbox: list[m.OutboundMessage] = field(default_factory=list)
+    alerts: list[m.Alert] = field(default_factory=list)
+
+    @property
+    def crisis(self) -> list[m.OutboundMessage]:
+        return [o for o in self.outbox if o.kind == "crisis"]
+
+
+def apply_events(ctx: Context, db: DB, contact: m.Contact, session: Session, events: list[ev.Event],
+                 now: datetime, applied: Applied | None = None) -> Applied:
+    applied = applied or Applied()
+    loaded = ctx.program.current
+    lessons = set(loaded.program.flows.order.lessons) | set(loaded.program.flows.order.maintenance)
+    contact.session = session.to_json()
+    contact.status = session.status
+    contact.updated_at = now
+    reschedule = False
+    for event in events:
+        if isinstance(event, ev.Say):
+            applied.outbox.append(enqueue(ctx, db, contact, session, event, now))
+            if event.message_id in lessons:
+                schedule.record_delivery(db, contact, "lesson", ctx.settings, now)
+        elif isinstance(event, ev.RecordCheckin):
+            local = now.astimezone(zone_of(contact, ctx.settings)).date()
+            db.add(m.Checkin(contact_id=contact.id, value=event.value, local_date=local, at=now))
+        elif isinstance(event, ev.SetProfile):
+            if event.field in PROFILE_COLUMNS:
+                setattr(contact, event.field, event.value)
+            reschedule = reschedule or event.field in ("timezone", "lesson_time", "checkin_time")
+        elif isinstance(event, ev.WaitStarted):
+            schedule.set_wait(db, contact, event.seq, event.timeout_s, now)
+        elif isinstance(event, ev.ConsentChanged):
+            db.add(m.Consent(contact_id=contact.id, given=event.given, action=event.action,
+                             channel=contact.channel, by="self", words=event.words[:2000], at=now))
+            if not event.given:
+                cancel_pending(db, contact.id)
+            reschedule = True
+        elif isinstance(event, ev.PauseChanged):
+            contact.paused_indefinitely = session.paused_until == INDEFINITE
+            contact.paused_until = event.until if event.paused else None
+        elif isinstance(event, ev.OnboardingCompleted):
+            reschedule = True
+        elif isinstance(event, ev.CrisisDetected):
+            applied.alerts.append(raise_alert(ctx, db, contact, event, now, applied))
+        elif isinstance(event, ev.FollowupScheduled):
+            due = next_allowed(event.at, zone_of(contact, ctx.settings), quiet_of(contact, ctx.settings))
+            schedule.set_timer(db, contact.id, "followup", due)
+        elif isinstance(event, (ev.FlowReset, ev.Ignored)):
+            log.info("contact %s: %s", contact.id, event)
+    if reschedule:
+        schedule.reschedule(db, contact, ctx.settings, now)
+    return applied
+
+
+def enqueue(ctx: Context, db: DB, contact: m.Contact, session: Session, say: ev.Say, now: datetime) -> m.OutboundMessage:
+    """Render for this family and channel, and hold it until quiet hours end unless it is a crisis reply."""
+    catalogs = ctx.program.current.catalogs
+    profile = {**session.profile, "relationship": session.profile.get("relationship") or contact.relationship or ""}
+    audience = Audience(channel=contact.channel, locale=contact.locale or "en", profile=profile)
+    text = render(catalogs, say.message_id, audience, ctx.org())
+    not_before = now if say.kind == "crisis" else next_allowed(now, zone_of(contact, ctx.settings), quiet_of(contact, ctx.settings))
+    row = m.OutboundMessage(contact_id=contact.id, channel=contact.channel, address=contact.address,
+                            message_id=say.message_id, kind=say.kind, text=text,
+                            subject=SUBJECTS.get(say.kind, f"{ctx.settings.org_name}: craftbot") if contact.channel == "email" else None,
+                            status="queued", not_before=not_before, attempts=0, created_at=now)
+    db.add(row)
+    return row
+
+
+def cancel_pending(db: DB, contact_id: int) -> None:
+    """After STOP: queued everyday messages are cancelled; crisis and the confirmation still go."""
+    db.execute(update(m.OutboundMessage)
+               .where(m.OutboundMessage.contact_id == contact_id, m.OutboundMessage.status == "queued",
+                      m.OutboundMessage.kind == "normal")
+               .values(status="cancelled"))
+    db.execute(delete(m.Timer).where(m.Timer.contact_id == contact_id, m.Timer.kind.in_(("lesson", "checkin", "nudge", "followup"))))
+
+
+def raise_alert(ctx: Context, db: DB, contact: m.Contact, event: ev.CrisisDetected, now: datetime, applied: Applied) -> m.Alert:
+    alert = m.Alert(contact_id=contact.id, category=event.category, matched=", ".join(event.matched),
+                    text=event.text[:2000], at=now, notified=False)
+    db.add(alert)
+    notice = (f"craftbot crisis alert ({event.category}) from {contact.name or 'a family member'} on "
+              f"{contact.channel} {contact.address} at {now:%Y-%m-%d %H:%M} UTC. They wrote: "
+              f"\"{event.text[:300]}\". They got the {event.category} hotline reply. Please reach out.")
+    for channel in ("sms", "email", "telegram"):
+        for address in ctx.settings.staff(channel):
+            row = m.OutboundMessage(contact_id=None, channel=channel, address=address, message_id="staff.alert",
+                                    kind="crisis", text=notice, subject=f"craftbot crisis alert: {event.category}" if channel == "email" else None,
+                                    status="queued", not_before=now, attempts=0, created_at=now)
+            db.add(row)
+            applied.outbox.append(row)
+            alert.notified = True
+    return alert

@@ -1,0 +1,87 @@
+"""Settings from environment variables (names are a contract: see docs/deploy.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    database_url: str = "sqlite:///craftbot.db"
+    public_base_url: str = "http://127.0.0.1:8000"
+    program_dir: Path = Field(default=REPO_ROOT, alias="CRAFTBOT_PROGRAM_DIR")
+
+    org_name: str = "craftbot"
+    org_postal_address: str = ""
+    org_contact: str = Field(default="reply HELP", description="How a family reaches a person")
+
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_base_url: str = "https://api.twilio.com"
+
+    telegram_bot_token: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_api_base_url: str = "https://api.telegram.org"
+
+    sendgrid_api_key: str = ""
+    sendgrid_from_email: str = ""
+    sendgrid_inbound_secret: str = ""
+    sendgrid_event_public_key: str = ""
+    sendgrid_api_base_url: str = "https://api.sendgrid.com"
+
+    # On-call staff told at once about a crisis (comma-separated; any may be empty).
+    staff_alert_sms: str = ""
+    staff_alert_email: str = ""
+    staff_alert_telegram: str = ""
+
+    default_timezone: str = "America/New_York"
+    default_country: str = "US"
+    quiet_start: str = "21:00"
+    quiet_end: str = "08:00"
+    crisis_pause_hours: float = 24
+    crisis_followup_hours: float = 4
+
+    tick_seconds: float = 15
+    sms_rate_per_s: float = 1.0  # a US long code; a short code or toll-free number allows more
+    telegram_rate_per_s: float = 30.0
+    telegram_per_chat_interval_s: float = 1.0
+    email_rate_per_s: float = 10.0
+    provider_timeout_s: float = 10.0
+    max_body_bytes: int = 1_048_576
+
+    def staff(self, channel: str) -> list[str]:
+        raw = {"sms": self.staff_alert_sms, "email": self.staff_alert_email,
+               "telegram": self.staff_alert_telegram}[channel]
+        return [a.strip() for a in raw.split(",") if a.strip()]
+
+    def alerting_configured(self) -> bool:
+        return any(self.staff(c) for c in ("sms", "email", "telegram"))
+
+    def channel_enabled(self, channel: str) -> bool:
+        """True when configured; False when untouched; ConfigError when half configured."""
+        groups = {
+            "sms": {"TWILIO_ACCOUNT_SID": self.twilio_account_sid, "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+                    "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID": self.twilio_from_number or self.twilio_messaging_service_sid},
+            "telegram": {"TELEGRAM_BOT_TOKEN": self.telegram_bot_token, "TELEGRAM_WEBHOOK_SECRET": self.telegram_webhook_secret},
+            "email": {"SENDGRID_API_KEY": self.sendgrid_api_key, "SENDGRID_FROM_EMAIL": self.sendgrid_from_email,
+                      "SENDGRID_INBOUND_SECRET": self.sendgrid_inbound_secret, "ORG_POSTAL_ADDRESS": self.org_postal_address},
+        }[channel]
+        present = [k for k, v in groups.items() if v]
+        if not present:
+            return False
+        missing = [k for k, v in groups.items() if not v]
+        if missing:
+            raise ConfigError(f"the {channel} channel is partly configured: set {', '.join(missing)} (or unset {', '.join(present)} to turn it off)")
+        return True

@@ -1,0 +1,1 @@
+"""The web app: provider webhooks, one-click unsubscribe and the health check."""

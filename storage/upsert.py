@@ -1,0 +1,30 @@
+"""Atomic 'first one wins' inserts and upserts, the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def _insert(db: Session, table: Table) -> Any:
+    dialect = db.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def insert_ignore(db: Session, table: Table, values: Mapping[str, Any], returning: str | None = None) -> Any:
+    """Insert unless a unique key already has the row. Returns the `returning` column (or True), else None."""
+    stmt = _insert(db, table).values(**values).on_conflict_do_nothing()
+    if returning:
+        return db.execute(stmt.returning(table.c[returning])).scalar()
+    result = db.execute(stmt)
+    return True if getattr(result, "rowcount", 0) else None
+
+
+def upsert(db: Session, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> None:
+    stmt = _insert(db, table).values(**values)
+    changes = {k: stmt.excluded[k] for k in values if k not in keys}
+    db.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=changes))
