@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from bot.channels.base import OutboundMessage, SendOutcome
 from bot.channels.twilio_sms import TwilioSMS, parse_inbound_sms, parse_retry_after, to_e164
+from bot.channels.webhook_auth import public_url, twilio_signature_ok
+from tests.standins import StandinServer
 from tests.standins.twilio_api import TwilioStandin, inbound_sms_form
 
 FAMILY = "+15550123"
@@ -187,3 +194,39 @@ def test_inbound_sms_without_message_sid_is_malformed() -> None:
     del form["MessageSid"], form["SmsMessageSid"]
     with pytest.raises(ValueError, match="MessageSid"):
         parse_inbound_sms(form)
+
+
+class CallbackReceiver(StandinServer):
+    """Our side of a status callback: records each form with whether its signature checked out."""
+
+    def __init__(self, auth_token: str) -> None:
+        super().__init__()
+        self.auth_token = auth_token
+
+    def routes(self) -> list[Any]:
+        return [Route("/webhooks/twilio/status", self.status, methods=["POST"])]
+
+    async def status(self, request: Request) -> Response:
+        form = await request.form()
+        url = public_url(self.url, "/webhooks/twilio/status")
+        genuine = twilio_signature_ok(self.auth_token, url, form, request.headers.get("X-Twilio-Signature"))
+        self._record({"status": form["MessageStatus"], "sid": form["MessageSid"], "genuine": genuine})
+        return Response(status_code=200 if genuine else 403)
+
+
+async def test_stand_in_reports_delivery_to_the_status_callback_signed() -> None:
+    # given a stand-in that reports sent then delivered, and our callback endpoint
+    with TwilioStandin(callback_statuses=("sent", "delivered")) as server, \
+            CallbackReceiver(server.auth_token) as receiver:
+        channel = make_sms(server, status_callback_url=receiver.url + "/webhooks/twilio/status")
+        # when
+        result = await channel.send(outbound())
+        await channel.aclose()
+        for _ in range(100):
+            if server.count("callbacks") + server.count("callback_failures") >= 2:
+                break
+            await asyncio.sleep(0.02)
+        # then
+        assert receiver.received == [{"status": s, "sid": result.provider_id, "genuine": True}
+                                     for s in ("sent", "delivered")]
+        assert server.count("callback_failures") == 0

@@ -9,11 +9,14 @@ import threading
 from email.utils import formatdate
 from typing import Any
 
+import httpx
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.standins import Fault, StandinServer, retry_after_header
+from tests.standins.signing import twilio_headers
 
 MORE_INFO = "https://www.twilio.com/docs/errors/{code}"
 
@@ -34,10 +37,14 @@ class TwilioStandin(StandinServer):
         account_sid: str = "AC" + "0" * 32,
         auth_token: str = "standin-auth-token",
         latency_s: float = 0.0,
+        callback_statuses: tuple[str, ...] = (),
     ) -> None:
         super().__init__(latency_s=latency_s)
         self.account_sid = account_sid
         self.auth_token = auth_token
+        # When set, each accepted message with a StatusCallback gets these statuses posted back,
+        # signed with the auth token, the way Twilio reports delivery (e.g. ("sent", "delivered")).
+        self.callback_statuses = callback_statuses
         self._opted_out: set[str] = set()
         self._invalid: set[str] = set()
         self._addr_lock = threading.Lock()
@@ -140,15 +147,30 @@ class TwilioStandin(StandinServer):
             "to": to,
             "uri": uri,
         }
+        callback = str(form.get("StatusCallback", "")) or None
         self._record({
             "sid": message_sid,
             "to": to,
             "from": from_,
             "messaging_service_sid": service,
             "body": body,
-            "status_callback": str(form.get("StatusCallback", "")) or None,
+            "status_callback": callback,
         })
-        return JSONResponse(resource, status_code=201)
+        task = None
+        if callback and self.callback_statuses:
+            task = BackgroundTask(self._post_statuses, callback, message_sid, to, from_ or service or "")
+        return JSONResponse(resource, status_code=201, background=task)
+
+    async def _post_statuses(self, url: str, message_sid: str, to: str, from_: str) -> None:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            for status in self.callback_statuses:
+                form = status_callback_form(message_sid, status, to, from_, self.account_sid)
+                headers = twilio_headers(self.auth_token, url, form)
+                try:
+                    answer = await client.post(url, data=form, headers=headers)
+                    self._bump("callbacks" if answer.is_success else "callback_failures")
+                except httpx.HTTPError:
+                    self._bump("callback_failures")
 
 
 def inbound_sms_form(
