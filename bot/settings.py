@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     program_dir: Path = Field(default=REPO_ROOT, alias="CRAFTBOT_PROGRAM_DIR")
 
-    org_name: str = "craftbot"
+    org_name: str = "Family Support"
     org_postal_address: str = ""
     org_contact: str = Field(default="reply HELP", description="How a family reaches a person")
 

@@ -1,0 +1,76 @@
+"""The worker: an in-memory APScheduler whose only jobs are short periodic ticks.
+
+Per-family schedules live in the database (bot/runtime/schedule.py), never as scheduler jobs, so
+any number of workers can share one PostgreSQL database: each tick claims rows with SKIP LOCKED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import delete
+
+from bot.app import App
+from storage import models as m
+
+log = logging.getLogger(__name__)
+DISPATCH_EVERY_S = 1.0
+KEEP_PROVIDER_EVENTS = timedelta(days=7)
+
+
+class Worker:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.scheduler = AsyncIOScheduler()
+
+    async def tick(self) -> None:
+        """Fire due lessons, check-ins, nudges and timeouts; then dispatch; then housekeeping."""
+        problems = await asyncio.to_thread(self.app.ctx.program.reload_if_changed)
+        if problems:
+            log.error("a program edit has %d problem(s); still running the last good program", len(problems))
+        report = await asyncio.to_thread(self.app.runtime.fire_due)
+        if report.fired or report.timeouts:
+            log.info("tick: fired %d, skipped %d, timeouts %d", report.fired, report.skipped, report.timeouts)
+        await self.dispatch()
+        await asyncio.to_thread(self.housekeeping)
+
+    async def dispatch(self) -> None:
+        report = await self.app.dispatcher.drain()
+        if report.sent or report.retried or report.failed:
+            log.info("dispatch: sent %d, retried %d, failed %d", report.sent, report.retried, report.failed)
+
+    def housekeeping(self) -> None:
+        cutoff = self.app.ctx.clock() - KEEP_PROVIDER_EVENTS
+        with self.app.ctx.db.begin() as db:
+            db.execute(delete(m.ProviderEvent).where(m.ProviderEvent.at < cutoff))
+
+    def start(self) -> None:
+        """Needs a running event loop (APScheduler's AsyncIOScheduler)."""
+        every = self.app.settings.tick_seconds
+        self.scheduler.add_job(self.tick, "interval", seconds=every, id="tick", max_instances=1, coalesce=True,
+                               misfire_grace_time=int(every))
+        self.scheduler.add_job(self.dispatch, "interval", seconds=DISPATCH_EVERY_S, id="dispatch",
+                               max_instances=1, coalesce=True, misfire_grace_time=5)
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+
+async def run_forever(app: App) -> None:
+    worker = Worker(app)
+    await worker.tick()
+    worker.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.warning("worker running: ticks every %ss", app.settings.tick_seconds)
+    await stop.wait()
+    worker.stop()
+    await app.aclose()
