@@ -134,6 +134,18 @@ async def test_set_webhook_refuses_a_secret_telegram_would_refuse(bot: TelegramB
         await bot.set_webhook("https://bot.example.org/webhooks/telegram", secret)
 
 
+async def test_set_webhook_on_the_official_api_requires_https() -> None:
+    channel = TelegramBot("123456:standin-token")
+    with pytest.raises(ValueError, match="HTTPS"):
+        await channel.set_webhook("http://bot.example.org/webhooks/telegram", "s3cret")
+    await channel.aclose()
+
+
+async def test_set_webhook_on_a_self_hosted_server_may_use_http(bot: TelegramBot, telegram: TelegramStandin) -> None:
+    assert await bot.set_webhook("http://127.0.0.1:8080/webhooks/telegram", "s3cret")
+    assert telegram.webhook["url"] == "http://127.0.0.1:8080/webhooks/telegram"
+
+
 def test_a_text_update_gives_chat_id_text_and_update_id() -> None:
     message = parse_update(text_update(update_id=812, chat_id=CHAT, text="non-use today"))
     assert message is not None
