@@ -20,7 +20,7 @@ from bot.flows.validate import load_flowset
 from bot.problems import Problem
 from bot.understanding.answers import load_answer_lexicon
 from bot.understanding.checkin import load_checkin_lexicon
-from bot.understanding.crisis import load_crisis_lexicon
+from bot.understanding.crisis_lexicon import load_crisis_lexicon
 from bot.understanding.reading import Understanding
 from bot.yaml_source import read_yaml
 

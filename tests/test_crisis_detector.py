@@ -12,9 +12,8 @@ from ruamel.yaml import YAML
 from bot.understanding.crisis import (
     CrisisLexicon,
     detect_crisis,
-    load_crisis_lexicon,
-    load_crisis_lexicons,
 )
+from bot.understanding.crisis_lexicon import load_crisis_lexicon, load_crisis_lexicons
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "crisis_corpus.yaml"

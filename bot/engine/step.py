@@ -54,7 +54,8 @@ class _Run:
         if self.session.status == "opted_out":
             self.events.append(ev.Ignored("opted out: only crisis words and START are answered"))
             return
-        self.repair()
+        if not self.repair() and self.session.waiting:
+            return  # an edit removed the question; the flow asked its question afresh instead
         if self.session.status in ("new", "declined") and not self.session.waiting:
             self.session = self.session.with_(status="onboarding")
             self.start(self.program.flows.routing.join_flow)
@@ -125,7 +126,7 @@ class _Run:
                                           wait_seq=saved.wait_seq, reasks=saved.reasks)
 
     def answer(self, text: str) -> None:
-        here = self.current_step() if self.repair() else None
+        here = self.current_step()
         if here is None:
             self.fallback(text)
             return
