@@ -118,7 +118,7 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    category: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(40))  # overdose, suicide, violence, or the flow that alerted
     matched: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -259,6 +259,10 @@ class _Run:
                 self.events.append(ev.RecordCheckin(value))
 
     def say(self, message_id: str) -> None:
+        """Say a message, in the family's country's version when one exists ('x' -> 'x.GB')."""
+        country = self.session.profile.get("country") or self.program.crisis.default_country
+        if f"{message_id}.{country}" in self.program.message_ids:
+            message_id = f"{message_id}.{country}"
         kind: ev.SayKind = "compliance" if self.session.status == "opted_out" else "normal"
         self.events.append(ev.Say(message_id, kind))
 
@@ -310,3 +314,5 @@ class _Run:
         elif action == "resume":
             self.session = s.with_(paused_until=None)
             self.events.append(ev.PauseChanged(False, None, "asked to resume"))
+        elif action == "alert":  # tell the team again, e.g. "not OK" after a crisis
+            self.events.append(ev.CrisisDetected(s.flow or "alert", tuple(s.labels), self.locale, self.text))

@@ -24,7 +24,7 @@ EXPECT_LABELS: Mapping[str, tuple[str, ...]] = {
 # Profile fields an ask step may `save:` its answer into.
 PROFILE_FIELDS = ("name", "relationship", "loved_one", "timezone", "lesson_time",
                   "checkin_time", "rewards", "locale", "country")
-ACTIONS = ("consent", "decline", "complete_onboarding", "opt_out", "opt_in", "pause", "resume")
+ACTIONS = ("consent", "decline", "complete_onboarding", "opt_out", "opt_in", "pause", "resume", "alert")
 RECORDS: Mapping[str, tuple[str, ...]] = {"checkin": ("non_use", "use", "unsure")}
 TRIGGERS = ("lesson_due", "checkin_due", "nudge_due", "followup_due")
 LESSON_MODES = ("next", "today")

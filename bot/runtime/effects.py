@@ -21,6 +21,7 @@ from storage import models as m
 log = logging.getLogger(__name__)
 PROFILE_COLUMNS = ("name", "relationship", "loved_one", "timezone", "lesson_time", "checkin_time",
                    "locale", "country")
+CRISIS_CATEGORIES = ("overdose", "suicide", "violence")
 SUBJECTS = {"crisis": "Urgent: help right now", "compliance": "Your craftbot settings"}
 
 
@@ -108,9 +109,11 @@ def raise_alert(ctx: Context, db: DB, contact: m.Contact, event: ev.CrisisDetect
     alert = m.Alert(contact_id=contact.id, category=event.category, matched=", ".join(event.matched),
                     text=event.text[:2000], at=now, notified=False)
     db.add(alert)
+    answered = (f"They got the {event.category} emergency reply." if event.category in CRISIS_CATEGORIES
+                else f"They answered the {event.category} question: {', '.join(event.matched) or 'see text'}.")
     notice = (f"craftbot crisis alert ({event.category}) from {contact.name or 'a family member'} on "
               f"{contact.channel} {contact.address} at {now:%Y-%m-%d %H:%M} UTC. They wrote: "
-              f"\"{event.text[:300]}\". They got the {event.category} hotline reply. Please reach out.")
+              f"\"{event.text[:300]}\". {answered} Please reach out.")
     for channel in ("sms", "email", "telegram"):
         for address in ctx.settings.staff(channel):
             row = m.OutboundMessage(contact_id=None, channel=channel, address=address, message_id="staff.alert",

@@ -55,7 +55,7 @@ def upgrade() -> None:
         "alerts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("contact_id", sa.Integer(), nullable=False),
-        sa.Column("category", sa.String(length=16), nullable=False),
+        sa.Column("category", sa.String(length=40), nullable=False),
         sa.Column("matched", sa.Text(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("at", storage.types.UTCDateTime(), nullable=False),
