@@ -114,7 +114,7 @@ def test_team_told_and_follow_up_texts(catalogs: Catalogs) -> None:
     followup = entry(catalogs, "crisis.followup").base.text
     # NOT OK, not HELP: HELP is the carrier keyword and always gets the program's help text.
     assert "Reply OK" in followup and "NOT OK" in followup and "HELP" not in followup and "{name}" in followup
-    assert "AYUDA" in entry(catalogs, "crisis.followup", "es").base.text
+    assert "NO ESTOY BIEN" in entry(catalogs, "crisis.followup", "es").base.text
     assert "start again" in entry(catalogs, "crisis.followup_ok").base.text
     for country in COUNTRIES:
         not_ok = entry(catalogs, f"crisis.followup_not_ok.{country}").base.text
