@@ -105,6 +105,9 @@ class _Run:
             self.events.append(ev.Say("crisis.team_told", "crisis"))
         if self.session.flow:
             self.end_flow()
+        if self.session.status == "onboarding":
+            # joining was cut short: the next message starts it afresh instead of landing nowhere
+            self.session = self.session.with_(status="new")
         until = self.now + timedelta(seconds=policy.pause_s)
         current = self.session.paused_until
         if current != INDEFINITE and (current is None or datetime.fromisoformat(current) < until):
