@@ -12,6 +12,7 @@ from zoneinfo import available_timezones
 
 import phonenumbers
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from bot.engine.session import Session
 from bot.flows.model import EXPECT_LABELS
@@ -52,7 +53,7 @@ def normalize_address(channel: str, address: str) -> str:
         try:
             number = phonenumbers.parse(address, "US")
         except phonenumbers.NumberParseException as exc:
-            raise EnrollError(f"address '{address}' is not a phone number ({exc})") from exc
+            raise EnrollError(f"address '{address}' is not a phone number such as +1 555 0123") from exc
         if not phonenumbers.is_possible_number(number):
             raise EnrollError(f"address '{address}' is not a possible phone number")
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -67,8 +68,18 @@ def normalize_address(channel: str, address: str) -> str:
     raise EnrollError(f"channel '{channel}' is not one of {', '.join(CHANNELS)}")
 
 
+def _fits(label: str, value: str | None, column: str) -> None:
+    """Refuse what the column cannot hold: PostgreSQL would fail the row, SQLite would keep it."""
+    limit = getattr(m.Contact.__table__.c[column].type, "length", None)
+    if value and limit and len(value) > limit:
+        raise EnrollError(f"{label} '{value}' is {len(value)} characters long; the most is {limit}")
+
+
 def validate(e: Enrollment, locales: set[str]) -> Enrollment:
     address = normalize_address(e.channel, e.address)
+    for label, value, column in (("address", address, "address"), ("name", e.name, "name"),
+                                 ("loved one", e.loved_one, "loved_one")):
+        _fits(label, value, column)
     if e.relationship and e.relationship not in RELATIONSHIPS:
         raise EnrollError(f"relationship '{e.relationship}' is not one of {', '.join(RELATIONSHIPS)}")
     if e.timezone and e.timezone not in available_timezones():
@@ -93,20 +104,23 @@ def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> in
                                  "timezone": timezone, "lesson_time": e.lesson_time, "checkin_time": e.checkin_time,
                                  "locale": e.locale, "country": country}.items() if v}
     session = Session(status="active", onboarded=True, profile=profile)
-    with ctx.db.begin() as db:
-        exists = db.execute(select(m.Contact.id).where(m.Contact.channel == e.channel, m.Contact.address == e.address)).scalar()
-        if exists:
-            raise EnrollError(f"{e.channel} {e.address} is already enrolled (contact {exists})")
-        contact = m.Contact(channel=e.channel, address=e.address, status="active", locale=e.locale,
-                            country=country, timezone=timezone, name=e.name, relationship=e.relationship,
-                            loved_one=e.loved_one, lesson_time=e.lesson_time, checkin_time=e.checkin_time,
-                            paused_indefinitely=False, session=session.to_json(), created_at=now, updated_at=now)
-        db.add(contact)
-        db.flush()
-        db.add(m.Consent(contact_id=contact.id, given=True, action="admin_enroll", channel=e.channel,
-                         by="admin", words=ADMIN_CONSENT, at=now))
-        schedule.reschedule(db, contact, ctx.settings, now)
-        return contact.id
+    try:
+        with ctx.db.begin() as db:
+            exists = db.execute(select(m.Contact.id).where(m.Contact.channel == e.channel, m.Contact.address == e.address)).scalar()
+            if exists:
+                raise EnrollError(f"{e.channel} {e.address} is already enrolled (contact {exists})")
+            contact = m.Contact(channel=e.channel, address=e.address, status="active", locale=e.locale,
+                                country=country, timezone=timezone, name=e.name, relationship=e.relationship,
+                                loved_one=e.loved_one, lesson_time=e.lesson_time, checkin_time=e.checkin_time,
+                                paused_indefinitely=False, session=session.to_json(), created_at=now, updated_at=now)
+            db.add(contact)
+            db.flush()
+            db.add(m.Consent(contact_id=contact.id, given=True, action="admin_enroll", channel=e.channel,
+                             by="admin", words=ADMIN_CONSENT, at=now))
+            schedule.reschedule(db, contact, ctx.settings, now)
+            return contact.id
+    except IntegrityError as exc:  # another run enrolled the same address between our check and insert
+        raise EnrollError(f"{e.channel} {e.address} is already enrolled (by another run just now)") from exc
 
 
 def import_csv(ctx: Context, handle: IO[str]) -> tuple[list[int], list[str]]:
@@ -120,6 +134,11 @@ def import_csv(ctx: Context, handle: IO[str]) -> tuple[list[int], list[str]]:
     ids, errors = [], []
     for row in reader:
         line = reader.line_num
+        extra = row.pop(None, None)  # DictReader's key for surplus values
+        if extra:
+            errors.append(f"line {line}: {len(extra)} more value(s) than the header has columns: "
+                          + ", ".join(f"'{v}'" for v in extra))
+            continue
         values = {k: (v or "").strip() for k, v in row.items() if k}
         try:
             request = Enrollment(**{k: v for k, v in values.items() if v or k in ("channel", "address")})
@@ -129,7 +148,15 @@ def import_csv(ctx: Context, handle: IO[str]) -> tuple[list[int], list[str]]:
     return ids, errors
 
 
-EXPORTS = ("contacts", "checkins", "messages", "alerts")
+# The columns of each export, in order: a CSV of nothing still has its header.
+EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "contacts": ("id", "channel", "address", "status", "name", "relationship", "timezone", "lesson_time",
+                 "checkin_time", "locale", "created_at"),
+    "checkins": ("channel", "address", "value", "local_date", "at"),
+    "messages": ("direction", "channel", "address", "message_id", "text", "status", "at"),
+    "alerts": ("channel", "address", "category", "matched", "text", "at", "staff_notified"),
+}
+EXPORTS = tuple(EXPORT_COLUMNS)
 
 
 def export_rows(ctx: Context, what: str) -> Iterator[dict[str, Any]]:
