@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.app import build
+from bot.app import App, build
 from bot.runtime.admin import (
     CSV_COLUMNS,
+    EXPORT_COLUMNS,
     EXPORTS,
     RELATIONSHIPS,
     EnrollError,
@@ -53,23 +57,37 @@ def register(sub: Any) -> None:
     up.set_defaults(handler=run_upgrade)
 
 
-def run_enroll(args: argparse.Namespace) -> int:
+@contextmanager
+def _app() -> Iterator[App]:
+    """The app without channels; its connections are closed when the command is done."""
     app = build(channels={})
     try:
-        contact_id = enroll(app.ctx, Enrollment(args.channel, args.address, args.name, args.relationship,
-                                                args.loved_one, args.timezone, args.lesson_time,
-                                                args.checkin_time, args.locale))
-    except EnrollError as exc:
-        print(f"craftbot enroll: {exc}", file=sys.stderr)
-        return 2
+        yield app
+    finally:
+        app.engine.dispose()
+
+
+def run_enroll(args: argparse.Namespace) -> int:
+    with _app() as app:
+        try:
+            contact_id = enroll(app.ctx, Enrollment(args.channel, args.address, args.name, args.relationship,
+                                                    args.loved_one, args.timezone, args.lesson_time,
+                                                    args.checkin_time, args.locale))
+        except EnrollError as exc:
+            print(f"craftbot enroll: {exc}", file=sys.stderr)
+            return 2
     print(contact_id)
     return 0
 
 
 def run_import(args: argparse.Namespace) -> int:
-    app = build(channels={})
-    with args.file.open(newline="", encoding="utf-8-sig") as handle:
-        ids, errors = import_csv(app.ctx, handle)
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"craftbot import: cannot read {args.file} as a UTF-8 CSV file ({exc})", file=sys.stderr)
+        return 2
+    with _app() as app:
+        ids, errors = import_csv(app.ctx, io.StringIO(text, newline=""))
     for error in errors:
         print(f"{args.file}: {error}", file=sys.stderr)
     print(f"imported {len(ids)} row(s); {len(errors)} row(s) had problems and were not imported")
@@ -77,23 +95,23 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    app = build(channels={})
-    rows = export_rows(app.ctx, args.what)
-    if args.format == "jsonl":
-        for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return 0
-    writer: csv.DictWriter[str] | None = None
-    for row in rows:
-        if writer is None:
-            writer = csv.DictWriter(sys.stdout, fieldnames=list(row))
-            writer.writeheader()
-        writer.writerow(row)
+    with _app() as app:
+        rows = export_rows(app.ctx, args.what)
+        if args.format == "jsonl":
+            for row in rows:
+                sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            return 0
+        writer = csv.DictWriter(sys.stdout, fieldnames=EXPORT_COLUMNS[args.what])
+        writer.writeheader()
+        writer.writerows(rows)
     return 0
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
     engine = make_engine(Settings().database_url)
-    upgrade(engine)
-    print(f"database at revision {current_revision(engine)}")
+    try:
+        upgrade(engine)
+        print(f"database at revision {current_revision(engine)}")
+    finally:
+        engine.dispose()
     return 0
