@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.problems import Problem
-from bot.yaml_source import did_you_mean, key_position, read_yaml, type_name
+from bot.yaml_source import did_you_mean, key_position, read_yaml, type_name, value_position
 
 RELATIONSHIPS = ("parent", "partner", "sibling", "child", "friend", "other")
 KNOWABLE_FIELDS = ("rewards", "loved_one", "name")
@@ -24,6 +24,8 @@ class Forms:
     text: str
     sms: str | None = None
     long: str | None = None
+    # Where each form's words start in the file ("text" -> (line, col)), for pointing at problems.
+    at: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False)
 
     def for_channel(self, channel: str) -> str:
         if channel == "sms":
@@ -69,6 +71,14 @@ class Catalogs:
 
     locales: Mapping[str, Mapping[str, Entry]]
     default_locale: str = DEFAULT_LOCALE
+    # Locales with a file that is not valid YAML, and (locale, id) of entries too broken to load:
+    # already reported, so a flow using such an id is not also told the id is missing.
+    unreadable: frozenset[str] = frozenset()
+    broken: frozenset[tuple[str, str]] = frozenset()
+
+    def may_have(self, message_id: str, locale: str) -> bool:
+        return (message_id in self.locales.get(locale, {}) or locale in self.unreadable
+                or (locale, message_id) in self.broken)
 
     def get(self, message_id: str, locale: str) -> Entry | None:
         entry = self.locales.get(locale, {}).get(message_id)
@@ -90,23 +100,30 @@ def load_catalogs(messages_dir: Path) -> tuple[Catalogs, list[Problem]]:
     if not messages_dir.is_dir():
         problems.append(Problem(str(messages_dir), 1, 1, "", "the messages folder does not exist"))
         return Catalogs({}), problems
+    unreadable: set[str] = set()
+    broken: set[tuple[str, str]] = set()
     for locale_dir in sorted(p for p in messages_dir.iterdir() if p.is_dir()):
         entries: dict[str, Entry] = {}
         for path in sorted(locale_dir.glob("*.yaml")):
-            _load_file(path, locale_dir.name, entries, problems)
+            if not _load_file(path, locale_dir.name, entries, problems, broken):
+                unreadable.add(locale_dir.name)
         locales[locale_dir.name] = entries
-    return Catalogs(locales), problems
+    return Catalogs(locales, unreadable=frozenset(unreadable), broken=frozenset(broken)), problems
 
 
-def _load_file(path: Path, locale: str, entries: dict[str, Entry], problems: list[Problem]) -> None:
+def _load_file(path: Path, locale: str, entries: dict[str, Entry], problems: list[Problem],
+               broken: set[tuple[str, str]]) -> bool:
+    """Add the file's entries; False when it is not valid YAML at all."""
     data, syntax = read_yaml(path)
     problems.extend(syntax)
-    if syntax or data is None:
-        return
+    if syntax:
+        return False
+    if data is None:
+        return True
     name = str(path)
     if not isinstance(data, Mapping):
         problems.append(Problem(name, 1, 1, "", f"a message file must be a mapping of message id to text, found {type_name(data)}"))
-        return
+        return False
     for message_id, raw in data.items():
         line, col = key_position(data, message_id)
         where = f"message '{message_id}'"
@@ -114,16 +131,19 @@ def _load_file(path: Path, locale: str, entries: dict[str, Entry], problems: lis
             first = entries[message_id]
             problems.append(Problem(name, line, col, where, f"this id is already defined at {first.file}:{first.line}", "Each message id must be unique in a locale."))
             continue
-        entry = _parse_entry(str(message_id), raw, locale, name, line, col, problems)
+        entry = _parse_entry(str(message_id), raw, locale, name, data, problems)
         if entry:
             entries[str(message_id)] = entry
+        else:
+            broken.add((locale, str(message_id)))
+    return True
 
 
 def _parse_forms(raw: Any, name: str, node: Any, key: Any, where: str, problems: list[Problem],
                  allowed: tuple[str, ...] = FORM_KEYS) -> Forms | None:
     line, col = key_position(node, key)
     if isinstance(raw, str):
-        return Forms(text=raw)
+        return Forms(text=raw, at={"text": value_position(node, key)})
     if not isinstance(raw, Mapping):
         problems.append(Problem(name, line, col, where, f"expected text or a mapping with 'text', found {type_name(raw)}"))
         return None
@@ -140,14 +160,15 @@ def _parse_forms(raw: Any, name: str, node: Any, key: Any, where: str, problems:
         if value is not None and not isinstance(value, str):
             problems.append(Problem(name, line, col, where, f"'{label}' must be text, found {type_name(value)}"))
     return Forms(text=text.strip(), sms=sms.strip() if isinstance(sms, str) else None,
-                 long=long.strip() if isinstance(long, str) else None)
+                 long=long.strip() if isinstance(long, str) else None,
+                 at={k: value_position(raw, k) for k in FORM_KEYS if k in raw})
 
 
-def _parse_entry(message_id: str, raw: Any, locale: str, name: str, line: int, col: int,
+def _parse_entry(message_id: str, raw: Any, locale: str, name: str, parent: Any,
                  problems: list[Problem]) -> Entry | None:
     where = f"message '{message_id}'"
-    holder = {message_id: raw}
-    base = _parse_forms(raw, name, holder, message_id, where, problems, ENTRY_KEYS)
+    line, col = key_position(parent, message_id)
+    base = _parse_forms(raw, name, parent, message_id, where, problems, ENTRY_KEYS)
     if base is None:
         return None
     if isinstance(raw, str):

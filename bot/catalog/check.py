@@ -46,31 +46,32 @@ def _check_forms(entry: Entry, variant: str, forms: Forms, banned: re.Pattern[st
     out: list[Problem] = []
     where = f"message '{entry.id}'" + ("" if variant == "base" else f", {variant}")
 
-    def problem(message: str, hint: str = "") -> None:
-        out.append(Problem(entry.file, entry.line, entry.col, where, message, hint))
+    def problem(form: str, message: str, hint: str = "") -> None:
+        line, col = forms.at.get(form, (entry.line, entry.col))
+        out.append(Problem(entry.file, line, col, where, message, hint))
 
     for form, text in forms.all_forms().items():
         try:
             names = placeholders_in(text)
         except ValueError as exc:
-            problem(f"the {form} form has a broken placeholder ({exc})", "Placeholders look like {name}; a literal brace is written {{ or }}.")
+            problem(form, f"the {form} form has a broken placeholder ({exc})", "Placeholders look like {name}; a literal brace is written {{ or }}.")
             continue
         for name in names:
             if name not in PLACEHOLDERS:
-                problem(f"the {form} form uses {{{name}}}, which is not a placeholder (known: {', '.join(PLACEHOLDERS)})", did_you_mean(name, PLACEHOLDERS))
+                problem(form, f"the {form} form uses {{{name}}}, which is not a placeholder (known: {', '.join(PLACEHOLDERS)})", did_you_mean(name, PLACEHOLDERS))
             elif name == "rewards" and variant != "when rewards known":
-                problem("{rewards} may only be used in a `when_known: rewards` variant, where it is known")
+                problem(form, "{rewards} may only be used in a `when_known: rewards` variant, where it is known")
         found = banned.search(text) if banned else None
         if found:
-            problem(f"the {form} form says '{found.group(0)}', a stigmatizing word", "See messages/banned_terms.yaml for what to say instead.")
+            problem(form, f"the {form} form says '{found.group(0)}', a stigmatizing word", "See messages/banned_terms.yaml for what to say instead.")
         if form == "long" and len(text) > LONG_LIMIT:
-            problem(f"the long form is {len(text)} characters; keep it under {LONG_LIMIT}")
+            problem(form, f"the long form is {len(text)} characters; keep it under {LONG_LIMIT}")
     sms = forms.sms or forms.text
     encoding, segments = count_segments(_worst_case(sms))
     if segments > entry.max_segments:
         extra = non_gsm_characters(sms)
         hint = f" These characters force UCS-2: {' '.join(extra)}." if extra else ""
-        problem(f"the SMS form takes {segments} {encoding} segments with a long name filled in; the limit is {entry.max_segments}",
+        problem("sms" if forms.sms else "text", f"the SMS form takes {segments} {encoding} segments with a long name filled in; the limit is {entry.max_segments}",
                 ("Shorten it, add a shorter `sms:` form, or set `max_segments:`." + hint).strip())
     return out
 
