@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.flows.model import (
     ACTIONS,
     EXPECT_LABELS,
-    KEYWORD_WHEN,
     LESSON_MODES,
     PROFILE_FIELDS,
     RECORDS,
     TRIGGERS,
     Branch,
     Flow,
-    Keyword,
     ProgramOrder,
     Routing,
     Step,
     StepKind,
 )
+from bot.flows.routing_files import read_order, read_routing
 from bot.problems import Problem
-from bot.understanding.text import normalize
 from bot.yaml_source import did_you_mean, key_position, read_yaml, type_name, value_position
 
 STEP_KINDS: tuple[StepKind, ...] = ("say", "ask", "go", "lesson", "do")
@@ -43,7 +42,7 @@ def parse_duration(text: Any) -> int | None:
     return int(match.group(1)) * _UNITS[match.group(2)] if match else None
 
 
-class _Reader:
+class FileReader:
     """Collects problems while reading one file, so every error in it is reported."""
 
     def __init__(self, file: str, problems: list[Problem]) -> None:
@@ -63,28 +62,53 @@ class _Reader:
         return str(value)
 
 
-def read_flow_files(flows_dir: Path) -> tuple[dict[str, Flow], Routing | None, ProgramOrder | None, list[Problem]]:
+@dataclass(frozen=True)
+class FlowFiles:
+    """What passes 1 and 2 made of flows/, and what they could not make sense of."""
+
+    flows: dict[str, Flow]
+    routing: Routing | None
+    order: ProgramOrder | None
+    problems: list[Problem]
+    # Flow ids written in the files, even those too broken to load, and whether some file could
+    # not be read at all: later passes then do not call a reference to such a flow unknown.
+    named: frozenset[str] = frozenset()
+    unreadable: bool = False
+    # (line, col) in keywords.yaml and program.yaml, by "keyword.NAME", "join", "fallback",
+    # "answer_as" and "lessons.I" / "maintenance.I" (I counts from 0), for errors found later.
+    positions: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    def may_exist(self, flow_id: str) -> bool:
+        return flow_id in self.flows or flow_id in self.named or self.unreadable
+
+
+def read_flow_files(flows_dir: Path) -> FlowFiles:
     problems: list[Problem] = []
     flows: dict[str, Flow] = {}
     routing: Routing | None = None
     order: ProgramOrder | None = None
+    named: set[str] = set()
+    unreadable = False
+    positions: dict[str, tuple[int, int]] = {}
     if not flows_dir.is_dir():
-        return flows, None, None, [Problem(str(flows_dir), 1, 1, "", "the flows folder does not exist")]
+        return FlowFiles(flows, None, None, [Problem(str(flows_dir), 1, 1, "", "the flows folder does not exist")])
     for path in sorted(flows_dir.glob("*.yaml")):
         data, syntax = read_yaml(path)
         problems.extend(syntax)
         if syntax:
+            unreadable = True
             continue
-        reader = _Reader(str(path), problems)
+        reader = FileReader(str(path), problems)
         if not isinstance(data, Mapping):
             problems.append(Problem(str(path), 1, 1, "", f"expected a mapping at the top of the file, found {type_name(data)}"))
             continue
         if path.name == ROUTING_FILE:
-            routing = _read_routing(data, reader)
+            routing = read_routing(data, reader, positions)
         elif path.name == ORDER_FILE:
-            order = _read_order(data, reader)
+            order = read_order(data, reader, positions)
         else:
             for flow_id, raw in data.items():
+                named.add(str(flow_id))
                 if flow_id in flows:
                     first = flows[flow_id]
                     reader.error(data, flow_id, f"flow '{flow_id}'", f"a flow with this id already exists at {first.file}:{first.line}", "Flow ids must be unique across flows/.")
@@ -96,10 +120,10 @@ def read_flow_files(flows_dir: Path) -> tuple[dict[str, Flow], Routing | None, P
         problems.append(Problem(str(flows_dir / ROUTING_FILE), 1, 1, "", "keywords.yaml is missing: it says how people join and which words act anywhere"))
     if order is None and not any(p.file.endswith(ORDER_FILE) for p in problems):
         problems.append(Problem(str(flows_dir / ORDER_FILE), 1, 1, "", "program.yaml is missing: it gives the order of the lessons"))
-    return flows, routing, order, problems
+    return FlowFiles(flows, routing, order, problems, frozenset(named), unreadable, positions)
 
 
-def _read_flow(flow_id: str, raw: Any, parent: Any, r: _Reader) -> Flow | None:
+def _read_flow(flow_id: str, raw: Any, parent: Any, r: FileReader) -> Flow | None:
     where = f"flow '{flow_id}'"
     line, _ = key_position(parent, flow_id)
     if not isinstance(raw, Mapping):
@@ -132,7 +156,7 @@ def _read_flow(flow_id: str, raw: Any, parent: Any, r: _Reader) -> Flow | None:
     return Flow(flow_id, str(description or "").strip(), r.file, line, tuple(steps), trigger)
 
 
-def _read_step(raw: Any, seq: Any, i: int, flow_id: str, r: _Reader) -> Step | None:
+def _read_step(raw: Any, seq: Any, i: int, flow_id: str, r: FileReader) -> Step | None:
     line, col = key_position(seq, i)
     if not isinstance(raw, Mapping):
         r.problems.append(Problem(r.file, line, col, f"flow '{flow_id}', step {i + 1}", f"a step must be a mapping such as `say: some.message`, found {type_name(raw)}"))
@@ -144,9 +168,15 @@ def _read_step(raw: Any, seq: Any, i: int, flow_id: str, r: _Reader) -> Step | N
         if key not in STEP_KINDS and key not in STEP_OPTIONS:
             r.error(raw, key, where, f"'{key}' is not a key a step can have (step types: {', '.join(STEP_KINDS)}; options: {', '.join(STEP_OPTIONS)})", did_you_mean(key, (*STEP_KINDS, *STEP_OPTIONS)))
     if len(kinds) != 1:
-        found = ", ".join(kinds) if kinds else "none"
-        r.problems.append(Problem(r.file, line, col, where, f"a step must have exactly one of {', '.join(STEP_KINDS)}; found {found}", "Split it into two steps."))
-        return None
+        if kinds:
+            message = f"a step does one thing, but this one has {' and '.join(kinds)}"
+            hint = "Split it into two steps, one after the other."
+        else:
+            message = f"this step does nothing: it needs one of {', '.join(STEP_KINDS)}"
+            hint = "For example `say: some.message` or `ask: some.question`."
+        r.problems.append(Problem(r.file, line, col, where, message, hint))
+        # Keep the step (doing nothing) so that `next`s pointing at it do not also look broken.
+        return Step(id=step_id, kind="say", line=line, col=col, next=_read_next(raw, where, r))
     kind = kinds[0]
     fields: dict[str, Any] = {}
     if kind == "say":
@@ -183,7 +213,7 @@ def _read_step(raw: Any, seq: Any, i: int, flow_id: str, r: _Reader) -> Step | N
                 record={str(k): str(v) for k, v in record.items()}, at=at, **fields)
 
 
-def _read_say(raw: Mapping[str, Any], where: str, r: _Reader) -> dict[str, Any]:
+def _read_say(raw: Mapping[str, Any], where: str, r: FileReader) -> dict[str, Any]:
     value = raw["say"]
     if isinstance(value, Mapping):
         if set(value) != {"rotate"}:
@@ -197,7 +227,7 @@ def _read_say(raw: Mapping[str, Any], where: str, r: _Reader) -> dict[str, Any]:
     return {"say": tuple(items)}
 
 
-def _read_ask(raw: Mapping[str, Any], where: str, r: _Reader) -> dict[str, Any]:
+def _read_ask(raw: Mapping[str, Any], where: str, r: FileReader) -> dict[str, Any]:
     out: dict[str, Any] = {"ask": r.text(raw, "ask", where), "reask": r.text(raw, "reask", where)}
     expect = r.text(raw, "expect", where)
     if expect is None:
@@ -224,7 +254,7 @@ def _read_ask(raw: Mapping[str, Any], where: str, r: _Reader) -> dict[str, Any]:
     return out
 
 
-def _read_next(raw: Mapping[str, Any], where: str, r: _Reader) -> tuple[Branch, ...]:
+def _read_next(raw: Mapping[str, Any], where: str, r: FileReader) -> tuple[Branch, ...]:
     value = raw.get("next")
     if value is None:
         return ()
@@ -244,56 +274,3 @@ def _read_next(raw: Mapping[str, Any], where: str, r: _Reader) -> tuple[Branch, 
         else:
             r.error(value, j, where, f"each item of next must be `if: label` with `then: step`, or `else: step`; found {type_name(item)}")
     return tuple(branches)
-
-
-def _read_routing(data: Mapping[str, Any], r: _Reader) -> Routing | None:
-    keywords: list[Keyword] = []
-    raw_keywords = data.get("keywords")
-    if not isinstance(raw_keywords, Mapping):
-        r.problems.append(Problem(r.file, 1, 1, "", "keywords.yaml needs 'keywords': a mapping of keyword name to its words and flow"))
-        raw_keywords = {}
-    seen_words: dict[str, str] = {}
-    for name, spec in raw_keywords.items():
-        where = f"keyword '{name}'"
-        if not isinstance(spec, Mapping) or not isinstance(spec.get("words"), list) or not spec.get("flow"):
-            r.error(raw_keywords, name, where, "a keyword needs 'words' (a list) and 'flow' (the flow it starts)")
-            continue
-        words = tuple(dict.fromkeys(normalize(str(w)) for w in spec["words"]))  # "/stop" is "stop"
-        for w in words:
-            if w in seen_words and seen_words[w] != str(name):
-                r.error(spec, "words", where, f"the word '{w}' already belongs to keyword '{seen_words[w]}'", value=True)
-            seen_words[w] = str(name)
-        when = str(spec.get("when", "active"))
-        if when not in KEYWORD_WHEN:
-            r.error(spec, "when", where, f"when must be one of {', '.join(KEYWORD_WHEN)}, found '{when}'", did_you_mean(when, KEYWORD_WHEN), value=True)
-        takes = spec.get("takes")
-        if takes is not None and takes != "duration":
-            r.error(spec, "takes", where, f"takes can only be 'duration', found {takes!r}", value=True)
-        keywords.append(Keyword(str(name), words, str(spec["flow"]), when,
-                                bool(spec.get("interrupts", True)), takes))
-    join = data.get("join")
-    fallback = data.get("fallback")
-    if not isinstance(join, Mapping) or not join.get("flow"):
-        r.problems.append(Problem(r.file, 1, 1, "", "keywords.yaml needs `join: {flow: ...}`: the flow a new person starts with"))
-        return None
-    if not isinstance(fallback, Mapping) or not fallback.get("flow"):
-        r.problems.append(Problem(r.file, 1, 1, "", "keywords.yaml needs `fallback: {flow: ...}`: what answers a message nothing else understood"))
-        return None
-    answer_as = None
-    if fallback.get("answer_as"):
-        flow_id, _, step_id = str(fallback["answer_as"]).partition(".")
-        if not step_id:
-            r.error(fallback, "answer_as", "fallback", f"answer_as must be 'flow.step', found '{fallback['answer_as']}'", value=True)
-        answer_as = (flow_id, step_id)
-    return Routing(tuple(keywords), str(join["flow"]), str(fallback["flow"]), answer_as)
-
-
-def _read_order(data: Mapping[str, Any], r: _Reader) -> ProgramOrder | None:
-    lists: dict[str, tuple[str, ...]] = {}
-    for key in ("lessons", "maintenance"):
-        value = data.get(key)
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            r.problems.append(Problem(r.file, 1, 1, "", f"program.yaml needs '{key}': a list of message ids"))
-            return None
-        lists[key] = tuple(value)
-    return ProgramOrder(lists["lessons"], lists["maintenance"])

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from bot.catalog.catalog import Catalogs
-from bot.flows.loader import read_flow_files
+from bot.flows.loader import FlowFiles, read_flow_files
 from bot.flows.model import END, EXPECT_LABELS, Flow, FlowSet, ProgramOrder, Routing, Step
 from bot.problems import Problem
 from bot.yaml_source import did_you_mean
@@ -14,8 +14,9 @@ from bot.yaml_source import did_you_mean
 
 def load_flowset(flows_dir: Path, catalogs: Catalogs, complete_locales: tuple[str, ...] = ("en",)) -> tuple[FlowSet | None, list[Problem]]:
     """Load and check everything in flows/; a FlowSet only when there is no problem at all."""
-    flows, routing, order, problems = read_flow_files(flows_dir)
-    refs = _References(flows, catalogs, complete_locales, problems)
+    files = read_flow_files(flows_dir)
+    flows, routing, order, problems = files.flows, files.routing, files.order, files.problems
+    refs = _References(files, catalogs, complete_locales)
     for flow in flows.values():
         refs.check_flow(flow)
     if routing:
@@ -49,14 +50,18 @@ def successors(flow: Flow, index: int) -> Iterator[tuple[str, str]]:
 
 
 class _References:
-    def __init__(self, flows: Mapping[str, Flow], catalogs: Catalogs, locales: tuple[str, ...], problems: list[Problem]) -> None:
-        self.flows, self.catalogs, self.locales, self.problems = flows, catalogs, locales, problems
+    def __init__(self, files: FlowFiles, catalogs: Catalogs, locales: tuple[str, ...]) -> None:
+        self.files, self.catalogs, self.locales = files, catalogs, locales
+        self.flows, self.problems = files.flows, files.problems
+
+    def at(self, file: str, key: str) -> tuple[str, int, int]:
+        return (file, *self.files.positions.get(key, (1, 1)))
 
     def message(self, flow: Flow, step: Step, key: str, message_id: str | None) -> None:
         if message_id is None:
             return
         for locale in self.locales:
-            if message_id not in self.catalogs.locales.get(locale, {}):
+            if not self.catalogs.may_have(message_id, locale):
                 line, col = step.pos(key)
                 known = self.catalogs.ids(locale)
                 self.problems.append(Problem(flow.file, line, col, f"flow '{flow.id}', step '{step.id}'", f"message '{message_id}' is not in messages/{locale}/", did_you_mean(message_id, known) or "Add it to a file in that folder."))
@@ -64,16 +69,18 @@ class _References:
     def check_flow(self, flow: Flow) -> None:
         step_ids = [s.id for s in flow.steps]
         labels = {label for s in flow.steps if s.expect for label in EXPECT_LABELS[s.expect]}
+        # An ask with an unknown `expect` is reported already; its labels cannot be judged.
+        unknown_expect = any(s.kind == "ask" and s.expect is None for s in flow.steps)
         for step in flow.steps:
             where = f"flow '{flow.id}', step '{step.id}'"
             for message_id in step.say:
                 self.message(flow, step, "say", message_id)
             self.message(flow, step, "ask", step.ask)
             self.message(flow, step, "reask", step.reask)
-            if step.rotate is not None and not self.catalogs.pool(step.rotate):
+            if step.rotate is not None and not self.catalogs.pool(step.rotate) and self.catalogs.default_locale not in self.catalogs.unreadable:
                 line, col = step.pos("say")
                 self.problems.append(Problem(flow.file, line, col, where, f"there are no messages named '{step.rotate}.*' to rotate through", "Pool names are the part of a message id before the first dot, e.g. 'reward'."))
-            if step.go is not None and step.go not in self.flows:
+            if step.go is not None and not self.files.may_exist(step.go):
                 line, col = step.pos("go")
                 self.problems.append(Problem(flow.file, line, col, where, f"go points to '{step.go}', which is not a flow (known: {', '.join(sorted(self.flows))})", did_you_mean(step.go, self.flows)))
             if step.on_timeout is not None and step.on_timeout != END and step.on_timeout not in step_ids:
@@ -83,7 +90,7 @@ class _References:
             for branch in step.next:
                 if branch.target != END and branch.target not in step_ids:
                     self.problems.append(Problem(flow.file, branch.line, branch.col, where, f"next points to '{branch.target}', which is not a step of flow '{flow.id}' (known: {', '.join(step_ids)})", did_you_mean(branch.target, step_ids)))
-                if branch.label is not None and branch.label not in allowed:
+                if branch.label is not None and branch.label not in allowed and not unknown_expect:
                     what = f"a reply to expect: {step.expect}" if step.kind == "ask" else "an answer in this flow"
                     self.problems.append(Problem(flow.file, branch.line, branch.col, where, f"'{branch.label}' can never be {what} (possible: {', '.join(allowed) or 'none'})", did_you_mean(branch.label, allowed)))
 
@@ -91,33 +98,46 @@ class _References:
         file = str(flows_dir / "keywords.yaml")
         for keyword in routing.keywords:
             flow = self.flows.get(keyword.flow)
-            if flow is None:
-                self.problems.append(Problem(file, 1, 1, f"keyword '{keyword.name}'", f"flow '{keyword.flow}' does not exist", did_you_mean(keyword.flow, self.flows)))
-            elif not keyword.interrupts and any(s.kind == "ask" for s in flow.steps):
-                self.problems.append(Problem(file, 1, 1, f"keyword '{keyword.name}'", f"it has `interrupts: false` but flow '{flow.id}' asks a question", "A keyword that leaves the open question open may only say things."))
+            where = f"keyword '{keyword.name}'"
+            if flow is None and not self.files.may_exist(keyword.flow):
+                self.problems.append(Problem(*self.at(file, f"keyword.{keyword.name}"), where, f"flow '{keyword.flow}' does not exist, so this keyword would start nothing", did_you_mean(keyword.flow, self.flows)))
+            elif flow is not None and not keyword.interrupts and any(s.kind == "ask" for s in flow.steps):
+                self.problems.append(Problem(*self.at(file, f"keyword.{keyword.name}"), where, f"it has `interrupts: false` but flow '{flow.id}' asks a question", "A keyword that leaves the open question open may only say things."))
         for label, flow_id in (("join", routing.join_flow), ("fallback", routing.fallback_flow)):
-            if flow_id not in self.flows:
-                self.problems.append(Problem(file, 1, 1, label, f"flow '{flow_id}' does not exist", did_you_mean(flow_id, self.flows)))
+            if not self.files.may_exist(flow_id):
+                self.problems.append(Problem(*self.at(file, label), label, f"flow '{flow_id}' does not exist", did_you_mean(flow_id, self.flows)))
         if routing.answer_as:
-            flow_id, step_id = routing.answer_as
-            step = self.flows[flow_id].step(step_id) if flow_id in self.flows else None
-            if step is None or step.kind != "ask":
-                self.problems.append(Problem(file, 1, 1, "fallback", f"answer_as '{flow_id}.{step_id}' is not an ask step of a flow"))
+            self.check_answer_as(file, *routing.answer_as)
+
+    def check_answer_as(self, file: str, flow_id: str, step_id: str) -> None:
+        flow = self.flows.get(flow_id)
+        where, rule = "fallback", "answer_as must name the ask step of a flow, as 'flow.step'"
+        if flow is None:
+            if not self.files.may_exist(flow_id):
+                self.problems.append(Problem(*self.at(file, "answer_as"), where, f"{rule}, but there is no flow '{flow_id}'", did_you_mean(flow_id, self.flows)))
+            return
+        step = flow.step(step_id)
+        if step is None:
+            asks = [s.id for s in flow.steps if s.kind == "ask"]
+            self.problems.append(Problem(*self.at(file, "answer_as"), where, f"{rule}, but flow '{flow_id}' has no step '{step_id}' (its ask steps: {', '.join(asks) or 'none'})", did_you_mean(step_id, asks)))
+        elif step.kind != "ask":
+            self.problems.append(Problem(*self.at(file, "answer_as"), where, f"{rule}, but step '{step_id}' of flow '{flow_id}' is a {step.kind} step"))
 
     def check_order(self, order: ProgramOrder, flows_dir: Path) -> None:
         file = str(flows_dir / "program.yaml")
         for key, ids in (("lessons", order.lessons), ("maintenance", order.maintenance)):
-            seen: set[str] = set()
-            for message_id in ids:
+            seen: dict[str, int] = {}
+            for i, message_id in enumerate(ids):
+                place = self.at(file, f"{key}.{i}")
                 if message_id in seen:
-                    self.problems.append(Problem(file, 1, 1, key, f"'{message_id}' is listed twice"))
-                seen.add(message_id)
+                    self.problems.append(Problem(*place, key, f"'{message_id}' is listed twice (first on line {seen[message_id]})", "Each message appears once in a list."))
+                seen.setdefault(message_id, place[1])
                 for locale in self.locales:
                     entry = self.catalogs.locales.get(locale, {}).get(message_id)
-                    if entry is None:
-                        self.problems.append(Problem(file, 1, 1, key, f"message '{message_id}' is not in messages/{locale}/", did_you_mean(message_id, self.catalogs.ids(locale))))
-                    elif key == "lessons" and not entry.source:
-                        self.problems.append(Problem(entry.file, entry.line, entry.col, f"message '{message_id}'", "a lesson needs `source:` naming the facts-sheet section it rests on"))
+                    if entry is None and not self.catalogs.may_have(message_id, locale):
+                        self.problems.append(Problem(*place, key, f"message '{message_id}' is not in messages/{locale}/", did_you_mean(message_id, self.catalogs.ids(locale)) or "Add it to a file in that folder."))
+                    elif entry is not None and key == "lessons" and not entry.source:
+                        self.problems.append(Problem(entry.file, entry.line, entry.col, f"message '{message_id}'", "a lesson needs `source:` naming the craft-facts.md section it rests on", 'For example `source: "§2.5"`.'))
 
 
 def _check_graph(flow: Flow, problems: list[Problem]) -> None:
@@ -133,9 +153,24 @@ def _check_graph(flow: Flow, problems: list[Problem]) -> None:
             if flow_id == flow.id and j is not None and j not in reached:
                 reached.add(j)
                 todo.append(j)
-    for i, step in enumerate(flow.steps):
-        if i not in reached:
-            problems.append(Problem(flow.file, step.line, step.col, f"flow '{flow.id}', step '{step.id}'", "no path leads to this step, so it can never run", "Point a `next` at it, or delete it."))
+    # Report only where an unreachable stretch begins, not every step that follows from it.
+    unreached = [i for i in range(len(flow.steps)) if i not in reached]
+    led_to: dict[int, set[int]] = {}
+    for i in unreached:
+        seen, todo = set(), [i]
+        while todo:
+            for flow_id, step_id in successors(flow, todo.pop()):
+                j = index.get(step_id)
+                if flow_id == flow.id and j is not None and j not in reached and j not in seen and j != i:
+                    seen.add(j)
+                    todo.append(j)
+        led_to[i] = seen
+    for i in unreached:
+        if any(i in led_to[k] and not (k in led_to[i] and k > i) for k in unreached if k != i):
+            continue  # an earlier unreachable step leads here; that one is reported
+        step, after = flow.steps[i], len(led_to[i])
+        also = f", nor can the {after} step{'s' if after > 1 else ''} it leads to" if after else ""
+        problems.append(Problem(flow.file, step.line, step.col, f"flow '{flow.id}', step '{step.id}'", f"no path leads to this step, so it can never run{also}", "Point a `next` at it, or delete it."))
     last = flow.steps[-1]
     ends = last.kind == "go" or any(b.label is None for b in last.next)
     if not ends:
