@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session as DB
@@ -109,10 +109,19 @@ def raise_alert(ctx: Context, db: DB, contact: m.Contact, event: ev.CrisisDetect
     alert = m.Alert(contact_id=contact.id, category=event.category, matched=", ".join(event.matched),
                     text=event.text[:2000], at=now, notified=False)
     db.add(alert)
+    # Everyday messages still queued for this family (an evening reply held for the morning, a
+    # lesson waiting in a fan-out) would arrive after the emergency reply: a cheerful lesson must
+    # never follow "she overdosed". What this same step wrote still goes.
+    db.flush()
+    this_step = [o.id for o in applied.outbox if o.contact_id == contact.id]
+    db.execute(update(m.OutboundMessage)
+               .where(m.OutboundMessage.contact_id == contact.id, m.OutboundMessage.status == "queued",
+                      m.OutboundMessage.kind == "normal", m.OutboundMessage.id.notin_(this_step))
+               .values(status="cancelled"))
     answered = (f"They got the {event.category} emergency reply." if event.category in CRISIS_CATEGORIES
                 else f"They answered the {event.category} question: {', '.join(event.matched) or 'see text'}.")
     notice = (f"craftbot crisis alert ({event.category}) from {contact.name or 'a family member'} on "
-              f"{contact.channel} {contact.address} at {now:%Y-%m-%d %H:%M} UTC. They wrote: "
+              f"{contact.channel} {contact.address} at {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC. They wrote: "
               f"\"{event.text[:300]}\". {answered} Please reach out.")
     for channel in ("sms", "email", "telegram"):
         for address in ctx.settings.staff(channel):
