@@ -1,0 +1,350 @@
+"""The admin CLI contract (enroll, import, export, db upgrade), run as the real `craftbot` script."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session as DB
+
+from bot.app import build
+from bot.channels.base import InboundMessage
+from bot.cli.main import main
+from bot.engine.program import CrisisPolicy
+from bot.engine.session import Session
+from bot.program_files import ProgramFiles
+from bot.runtime import program_holder
+from bot.settings import Settings
+from storage import models as m
+from storage.db import make_engine
+from storage.migrate import alembic_config
+
+CRAFTBOT = Path(sys.executable).with_name("craftbot")
+IMPORTS = Path(__file__).parent / "data" / "import"
+PROVIDER_PREFIXES = ("TWILIO_", "TELEGRAM_", "SENDGRID_", "STAFF_ALERT_", "ORG_POSTAL_ADDRESS", "DATABASE_URL")
+ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+ANA = ["--channel", "sms", "--address", "+1 555 0123", "--name", "Ana", "--relationship", "parent",
+       "--loved-one", "Jay", "--timezone", "America/Chicago", "--lesson-time", "09:00", "--checkin-time", "19:30"]
+
+
+def env_for(url: str) -> dict[str, str]:
+    """The caller's environment without any provider credentials, pointed at this database."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(PROVIDER_PREFIXES)}
+    env["DATABASE_URL"] = url
+    return env
+
+
+def start(url: str, *args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([str(CRAFTBOT), *args], env=env_for(url), cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finish(proc: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    out, err = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def craftbot(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return finish(start(url, *args, cwd=cwd))
+
+
+def craftbot_all(url: str, runs: Sequence[Sequence[str]], cwd: Path) -> list[subprocess.CompletedProcess[str]]:
+    """Several independent commands at once: each start-up costs seconds, so they overlap."""
+    return [finish(p) for p in [start(url, *args, cwd=cwd) for args in runs]]
+
+
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str,
+        *args: str) -> subprocess.CompletedProcess[str]:
+    """The same commands in this process: start-up is paid once, so the value matrix stays fast."""
+    for key in list(os.environ):
+        if key.upper().startswith(PROVIDER_PREFIXES):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("DATABASE_URL", url)
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse refusing a value
+        code = exc.code if isinstance(exc.code, int) else 2
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["craftbot", *args], code, out, err)
+
+
+@contextmanager
+def database(url: str) -> Iterator[DB]:
+    engine = make_engine(url)
+    try:
+        with DB(engine) as db:
+            yield db
+    finally:
+        engine.dispose()
+
+
+def count(url: str, model: type[m.Base]) -> int:
+    """Rows of a table; 0 when a refused command never got as far as creating it."""
+    with database(url) as db:
+        if not inspect(db.get_bind()).has_table(model.__tablename__):
+            return 0
+        return db.scalar(select(func.count()).select_from(model)) or 0
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'x.db'}"
+
+
+def jsonl(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def programs() -> dict[object, object]:
+    return {}
+
+
+@pytest.fixture
+def inproc(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], programs: dict[object, object]) -> Run:
+    """In-process runs share one parsed program (it is immutable): parsing the YAML costs over a second."""
+    real = program_holder.load_program
+
+    def load_once(files: ProgramFiles, crisis: CrisisPolicy | None = None) -> object:
+        if (files, crisis) not in programs:
+            programs[(files, crisis)] = real(files, crisis)
+        return programs[(files, crisis)]
+
+    monkeypatch.setattr(program_holder, "load_program", load_once)
+    return lambda url, *args: cli(monkeypatch, capsys, url, *args)
+
+
+# --- enroll -------------------------------------------------------------------------------------
+def test_enroll_prints_the_id_of_an_active_onboarded_contact_with_admin_consent_and_timers(tmp_path: Path) -> None:
+    # given an empty database
+    url = sqlite_url(tmp_path)
+    # when a coach enrolls Ana, whose consent the organisation collected on paper
+    result = craftbot(url, "enroll", *ANA, cwd=tmp_path)
+    # then stdout is the contact id alone
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"\d+\n", result.stdout), result.stdout
+    contact_id = int(result.stdout)
+    with database(url) as db:
+        contact = db.get(m.Contact, contact_id)
+        assert contact is not None
+        assert (contact.channel, contact.address, contact.status) == ("sms", "+15550123", "active")
+        assert (contact.name, contact.relationship, contact.loved_one) == ("Ana", "parent", "Jay")
+        assert Session.from_json(contact.session).onboarded
+        consents = list(db.scalars(select(m.Consent).where(m.Consent.contact_id == contact_id)))
+        assert [(c.by, c.given) for c in consents] == [("admin", True)]
+        timers = {t.kind: t.due_at.astimezone(ZoneInfo("America/Chicago")) for t in
+                  db.scalars(select(m.Timer).where(m.Timer.contact_id == contact_id))}
+    # and her lesson and check-in come at her local times
+    assert timers["lesson"].time() == time(9, 0)
+    assert timers["checkin"].time() == time(19, 30)
+
+
+def test_enrolling_the_same_address_again_fails_clearly(tmp_path: Path, inproc: Run) -> None:
+    # given Ana is enrolled
+    url = sqlite_url(tmp_path)
+    assert inproc(url, "enroll", *ANA).returncode == 0
+    # when a coach enrolls her number again, written another way
+    result = craftbot(url, "enroll", "--channel", "sms", "--address", "+15550123", "--name", "Ana", cwd=tmp_path)
+    # then the script fails, says so, and prints no id
+    assert result.returncode != 0
+    assert "+15550123 is already enrolled" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert count(url, m.Consent) == 1
+
+
+@pytest.mark.parametrize(("value", "args"), [
+    ("cousin", ["--channel", "sms", "--address", "+1 555 0124", "--relationship", "cousin"]),
+    ("Mars/Olympus", ["--channel", "sms", "--address", "+1 555 0124", "--timezone", "Mars/Olympus"]),
+    ("25:00", ["--channel", "sms", "--address", "+1 555 0124", "--lesson-time", "25:00"]),
+    ("7pm", ["--channel", "sms", "--address", "+1 555 0124", "--checkin-time", "7pm"]),
+    ("call me maybe", ["--channel", "sms", "--address", "call me maybe"]),
+    ("ana.example.org", ["--channel", "email", "--address", "ana.example.org"]),
+    ("@ana_telegram", ["--channel", "telegram", "--address", "@ana_telegram"]),
+    ("B" * 81, ["--channel", "sms", "--address", "+1 555 0124", "--loved-one", "B" * 81]),
+    ("klingon", ["--channel", "sms", "--address", "+1 555 0124", "--locale", "klingon"]),
+])
+def test_enroll_refuses_a_bad_value_naming_it(tmp_path: Path, inproc: Run, value: str, args: list[str]) -> None:
+    url = sqlite_url(tmp_path)
+    # when a coach enrolls someone with one bad value
+    result = inproc(url, "enroll", *args)
+    # then it fails, naming the value, and nobody is enrolled
+    assert result.returncode != 0
+    assert f"'{value}'" in result.stderr, result.stderr
+    assert result.stdout == ""
+    assert count(url, m.Contact) == 0
+
+
+def test_enroll_on_telegram_and_email(tmp_path: Path, inproc: Run) -> None:
+    # given an empty database
+    url = sqlite_url(tmp_path)
+    # when a Telegram chat and an email address are enrolled
+    telegram = inproc(url, "enroll", "--channel", "telegram", "--address", "424242", "--name", "Bo",
+                      "--relationship", "partner")
+    email = inproc(url, "enroll", "--channel", "email", "--address", "Cy.Family@Example.org",
+                   "--relationship", "child", "--timezone", "Europe/Madrid")
+    # then both get an id, and the email address is kept as providers send it (lower case)
+    assert telegram.returncode == 0 and email.returncode == 0, telegram.stderr + email.stderr
+    with database(url) as db:
+        rows = {c.id: (c.channel, c.address, c.timezone, c.status) for c in db.scalars(select(m.Contact))}
+        timer_kinds = {(t.contact_id, t.kind) for t in db.scalars(select(m.Timer))}
+    assert rows[int(telegram.stdout)][::3] == ("telegram", "active")
+    assert rows[int(telegram.stdout)][1] == "424242"
+    assert rows[int(email.stdout)] == ("email", "cy.family@example.org", "Europe/Madrid", "active")
+    assert {(int(email.stdout), "lesson"), (int(telegram.stdout), "checkin")} <= timer_kinds
+
+
+# --- import -------------------------------------------------------------------------------------
+def test_import_keeps_good_rows_and_reports_bad_ones_by_line_without_leftovers(tmp_path: Path) -> None:
+    # given a CSV with good rows (lines 2, 4, 10), a blank line (9) and bad rows (the rest)
+    url = sqlite_url(tmp_path)
+    # when it is imported
+    result = craftbot(url, "import", str(IMPORTS / "mixed.csv"), cwd=tmp_path)
+    # then the run says some rows failed
+    assert result.returncode == 1, result.stderr
+    assert "imported 3 row(s)" in result.stdout
+    assert "Traceback" not in result.stderr
+    reported = {int(n) for n in re.findall(r"line (\d+):", result.stderr)}
+    assert reported == {3, 5, 6, 7, 8, 11, 12, 13, 14}, result.stderr
+    for line, value in ((3, "cousin"), (5, "Mars/Olympus"), (6, "9am"), (7, "+15550131"),
+                        (8, "call me maybe"), (11, "A" * 100), (12, "surprise"), (13, "fax"), (14, "fr")):
+        mention = re.search(rf"line {line}: (.*)", result.stderr)
+        assert mention and value in mention.group(1), (line, value, result.stderr)
+    # and only the good rows left anything behind: contact, consent and timers
+    with database(url) as db:
+        contacts = {c.id: c.address for c in db.scalars(select(m.Contact))}
+        consent_owners = list(db.scalars(select(m.Consent.contact_id)))
+        timer_owners = set(db.scalars(select(m.Timer.contact_id)))
+    assert sorted(contacts.values()) == ["+15550131", "424201", "fay@example.org"]
+    assert sorted(consent_owners) == sorted(contacts)
+    assert timer_owners == set(contacts)
+
+
+def test_import_refuses_a_file_with_an_unknown_column_whole(tmp_path: Path, inproc: Run) -> None:
+    # given a CSV whose header has a column the CLI does not know, and otherwise good rows
+    url = sqlite_url(tmp_path)
+    # when it is imported
+    result = inproc(url, "import", str(IMPORTS / "unknown_column.csv"))
+    # then it fails naming the column, and nobody is enrolled
+    assert result.returncode == 1
+    assert "line 1" in result.stderr and "phone_type" in result.stderr
+    assert count(url, m.Contact) == 0
+
+
+def test_import_of_a_missing_file_says_so(tmp_path: Path, inproc: Run) -> None:
+    result = inproc(sqlite_url(tmp_path), "import", str(tmp_path / "families.csv"))
+    assert result.returncode != 0 and "families.csv" in result.stderr
+
+
+# --- export -------------------------------------------------------------------------------------
+def rows_of(result: subprocess.CompletedProcess[str], fmt: str) -> list[dict[str, object]]:
+    assert result.returncode == 0, result.stderr
+    if fmt == "jsonl":
+        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    return list(csv.DictReader(io.StringIO(result.stdout)))
+
+
+def test_export_shows_real_checkins_and_alerts_in_jsonl_and_csv(tmp_path: Path, inproc: Run) -> None:
+    # given Ana, enrolled, whose first evening check-in a tick fires
+    url = sqlite_url(tmp_path)
+    assert inproc(url, "enroll", *ANA).returncode == 0
+    with database(url) as db:
+        due = db.scalar(select(m.Timer.due_at).where(m.Timer.kind == "checkin"))
+    assert due is not None
+    tick = craftbot(url, "tick", "--at", due.strftime("%Y-%m-%dT%H:%M:%SZ"), cwd=tmp_path)
+    assert tick.returncode == 0 and json.loads(tick.stdout)["fired"] >= 1, tick.stdout + tick.stderr
+    # when she answers "1" (not using today), then writes about an emergency
+    answered, worried = due + timedelta(minutes=5), due + timedelta(minutes=20)
+    app = build(Settings(database_url=url), channels={})
+    try:
+        app.runtime.handle_inbound(InboundMessage("sms", "+15550123", "1", "SM-export-1"), answered)
+        crisis = app.runtime.handle_inbound(InboundMessage("sms", "+15550123", "he is not breathing", "SM-export-2"), worried)
+    finally:
+        app.engine.dispose()
+    assert crisis.crisis_ids
+    by_script = craftbot_all(url, [["export", "checkins"], ["export", "alerts", "--format", "csv"]], tmp_path)
+    exported = {("checkins", "jsonl"): by_script[0], ("alerts", "csv"): by_script[1]}
+    for key in [("checkins", "csv"), ("alerts", "jsonl")] + [(w, f) for w in ("contacts", "messages") for f in ("jsonl", "csv")]:
+        exported[key] = inproc(url, "export", key[0], "--format", key[1])
+    for fmt in ("jsonl", "csv"):
+        # then both formats show the check-in with its value and its time in UTC
+        checkins = rows_of(exported[("checkins", fmt)], fmt)
+        assert [(c["channel"], c["address"], c["value"]) for c in checkins] == [("sms", "+15550123", "non_use")]
+        assert ISO_Z.match(str(checkins[0]["at"]))
+        assert datetime.fromisoformat(str(checkins[0]["at"]).replace("Z", "+00:00")) == answered
+        # and the alert, with what she wrote
+        alerts = rows_of(exported[("alerts", fmt)], fmt)
+        assert [(a["channel"], a["address"], a["text"]) for a in alerts] == [("sms", "+15550123", "he is not breathing")]
+        assert alerts[0]["category"] and ISO_Z.match(str(alerts[0]["at"]))
+        assert datetime.fromisoformat(str(alerts[0]["at"]).replace("Z", "+00:00")) == worried
+        # and the contact, and the conversation both ways
+        assert [c["address"] for c in rows_of(exported[("contacts", fmt)], fmt)] == ["+15550123"]
+        messages = rows_of(exported[("messages", fmt)], fmt)
+        said = [row["text"] for row in messages if row["direction"] == "in"]
+        assert said == ["1", "he is not breathing"]
+        assert sum(row["direction"] == "out" for row in messages) >= 3  # question, reward, crisis reply
+
+
+def test_export_of_nothing_is_empty_jsonl_and_a_csv_header(tmp_path: Path, inproc: Run) -> None:
+    # given an empty database
+    url = sqlite_url(tmp_path)
+    # when check-ins are exported
+    as_jsonl = inproc(url, "export", "checkins")
+    as_csv = inproc(url, "export", "checkins", "--format", "csv")
+    # then JSONL has no lines and the CSV still names its columns (a spreadsheet can open it)
+    assert (as_jsonl.returncode, as_jsonl.stdout) == (0, "")
+    assert as_csv.returncode == 0
+    assert {"channel", "address", "value", "at"} <= set(as_csv.stdout.splitlines()[0].split(","))
+
+
+# --- db upgrade ---------------------------------------------------------------------------------
+def head_revision(url: str) -> str:
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_db_upgrade_on_sqlite_prints_the_revision_and_can_run_again(tmp_path: Path, inproc: Run) -> None:
+    url = sqlite_url(tmp_path)
+    # when upgrade runs on a new SQLite file, and again
+    first = inproc(url, "db", "upgrade")
+    second = inproc(url, "db", "upgrade")
+    # then both succeed and name the newest revision
+    for result in (first, second):
+        assert result.returncode == 0, result.stderr
+        assert head_revision(url) in result.stdout
+    with database(url) as db:
+        assert "contacts" in inspect(db.get_bind()).get_table_names()
+
+
+def test_db_upgrade_on_postgresql_in_both_url_spellings(tmp_path: Path, fresh_pg_url: str, inproc: Run) -> None:
+    # given an empty PostgreSQL database, and the postgres:// spelling Heroku hands out
+    heroku_url = "postgres://" + fresh_pg_url.split("://", 1)[1]
+    # when a command needs the schema before anyone upgraded
+    early = craftbot(heroku_url, "enroll", "--channel", "telegram", "--address", "4242", cwd=tmp_path)
+    # then it says what to run
+    assert early.returncode != 0 and "craftbot db upgrade" in early.stderr
+    # when upgrade runs with each spelling
+    first = craftbot(heroku_url, "db", "upgrade", cwd=tmp_path)
+    second = inproc(fresh_pg_url, "db", "upgrade")
+    # then both name the newest revision, and the schema is usable
+    for result in (first, second):
+        assert result.returncode == 0, result.stderr
+        assert head_revision(fresh_pg_url) in result.stdout
+    enrolled = inproc(heroku_url, "enroll", "--channel", "telegram", "--address", "4242")
+    assert enrolled.returncode == 0 and enrolled.stdout.strip().isdigit(), enrolled.stderr
