@@ -1,0 +1,247 @@
+"""A crisis through the real runtime: the reply at once, the alert, the team told, the pause and the follow-up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.engine.program import CrisisPolicy
+from bot.problems import Problem
+from bot.program_files import Loaded, ProgramFiles, load_program
+from bot.runtime import program_holder
+from bot.settings import Settings
+from bot.simulation import Harness, Sent
+from storage import models as m
+
+NY = ZoneInfo("America/New_York")
+MONDAY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=NY)
+FAMILY = "+15550123"
+UK_FAMILY = "+442079460123"  # Ofcom keeps 020 7946 0xxx for drama: never a real phone
+STAFF = {"staff_alert_sms": "+15550199", "staff_alert_email": "oncall@example.org", "staff_alert_telegram": "4242"}
+JOIN = ("hi", "yes", "I'm Ana", "1", "Sam", "eastern", "9am", "7pm")
+
+
+@pytest.fixture(scope="module")
+def loaded_programs() -> dict[Any, tuple[Loaded | None, list[Problem]]]:
+    return {}
+
+
+@pytest.fixture(autouse=True)
+def program_loaded_once(monkeypatch: pytest.MonkeyPatch, loaded_programs: dict[Any, Any]) -> None:
+    """Reading and checking the program takes ~2 s; every app here reads the same files, so read them once."""
+
+    def cached(files: ProgramFiles, crisis: CrisisPolicy | None = None) -> tuple[Loaded | None, list[Problem]]:
+        if (files, crisis) not in loaded_programs:
+            loaded_programs[files, crisis] = load_program(files, crisis)
+        return loaded_programs[files, crisis]  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(program_holder, "load_program", cached)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 'crisis.db'}", **STAFF)
+
+
+@pytest.fixture
+def family(settings: Settings) -> Iterator[Harness]:
+    harness = Harness(settings, MONDAY_10AM, address=FAMILY)
+    yield harness
+    harness.close()
+
+
+def joined(h: Harness) -> Harness:
+    for text in JOIN:
+        h.say(text)
+    assert h.session().status == "active"
+    return h
+
+
+def ids(sent: list[Sent]) -> list[str]:
+    return [s.message_id for s in sent]
+
+
+def alerts(h: Harness) -> list[m.Alert]:
+    with h.app.ctx.db() as db:
+        return list(db.scalars(select(m.Alert).order_by(m.Alert.id)))
+
+
+def staff_rows(h: Harness) -> list[m.OutboundMessage]:
+    with h.app.ctx.db() as db:
+        return list(db.scalars(select(m.OutboundMessage).where(m.OutboundMessage.contact_id.is_(None))
+                               .order_by(m.OutboundMessage.id)))
+
+
+def assert_crisis_handled(h: Harness, sent: list[Sent], reply: str, category: str, words: str, text: str,
+                          address: str = FAMILY) -> None:
+    """The family got the reply and 'the team knows' now; an alert names the words; every staff channel was told."""
+    assert ids(sent)[:2] == [reply, "crisis.team_told"]
+    assert all(s.kind == "crisis" and s.at == h.now for s in sent[:2])
+    alert = alerts(h)[-1]
+    assert (alert.category, alert.text, alert.notified) == (category, text, True)
+    assert words in alert.matched.split(", ")
+    told = staff_rows(h)[-3:]
+    assert sorted((r.channel, r.address) for r in told) == [("email", "oncall@example.org"), ("sms", "+15550199"),
+                                                           ("telegram", "4242")]
+    for row in told:
+        assert row.status == "sent" and row.sent_at == h.now and row.kind == "crisis"
+        assert address in row.text and text in row.text and category in row.text
+
+
+# --- wherever the family is ---------------------------------------------------------------------
+def test_a_crisis_mid_onboarding_is_answered_and_joining_starts_afresh_after(family: Harness) -> None:
+    # given a family who consented and was asked their name
+    family.say("hi")
+    assert ids(family.say("yes")) == ["onboarding.ask_name"]
+    # when
+    sent = family.say("he's not breathing")
+    # then
+    assert_crisis_handled(family, sent, "crisis.overdose.US", "overdose", "not breathing", "he's not breathing")
+    assert "Call 911 now" in sent[0].text
+    assert ids(family.say("he's awake now, thank you")) == ["onboarding.consent"]
+
+
+def test_a_crisis_mid_check_in_records_no_answer_pauses_a_day_and_follows_up_outside_quiet_hours(family: Harness) -> None:
+    # given an evening check-in question open at 19:00
+    joined(family)
+    assert ids(family.until("checkin"))[-1] == "checkin.question"
+    # when
+    sent = family.say("she took too many pills")
+    # then the reply, not a check-in answer
+    assert_crisis_handled(family, sent, "crisis.overdose.US", "overdose", "too many pills", "she took too many pills")
+    assert family.checkins() == [] and family.session().flow is None
+    # the follow-up would fall at 23:00, inside quiet hours: it comes at 08:00, before any lesson
+    assert family.advance(timedelta(hours=4, minutes=30)) == []
+    followup = family.until("followup")
+    assert ids(followup) == ["crisis.followup"] and followup[0].at == datetime(2026, 3, 3, 8, 0, tzinfo=NY)
+    # no cheerful lesson at 09:00 or check-in at 19:00 while they have not answered: 24 h of pause
+    assert family.advance_to(datetime(2026, 3, 3, 18, 59, tzinfo=NY)) == []
+    assert family.session().paused_at(family.now)
+
+
+def test_we_are_ok_resumes_the_program_the_same_day(family: Harness) -> None:
+    joined(family)
+    family.until("checkin")
+    family.say("I can't do this anymore")
+    family.until("followup")
+    # when
+    sent = family.say("we're ok")
+    # then
+    assert ids(sent) == ["crisis.followup_ok"] and not family.session().paused_at(family.now)
+    assert ids(family.until("lesson")) == ["lesson.honest_hope"]  # 09:00, an hour after "we're ok"
+    assert ids(family.until("checkin"))[-1] == "checkin.question"
+
+
+def test_not_ok_tells_the_team_again_and_gives_the_numbers(family: Harness) -> None:
+    joined(family)
+    family.say("she has a knife and I'm scared")
+    family.until("followup")
+    # when
+    sent = family.say("not ok")
+    # then
+    assert ids(sent) == ["crisis.followup_not_ok.US"]
+    assert "call 911" in sent[0].text and "988" in sent[0].text
+    assert [a.category for a in alerts(family)] == ["violence", "crisis_followup"]
+    again = staff_rows(family)[-3:]
+    assert all(r.status == "sent" and FAMILY in r.text and "not ok" in r.text for r in again)
+    assert family.session().paused_at(family.now)
+
+
+def test_inside_quiet_hours_the_crisis_reply_goes_at_once_while_a_normal_reply_waits(family: Harness) -> None:
+    # given 23:30 local time
+    joined(family)
+    family.advance_to(datetime(2026, 3, 2, 23, 30, tzinfo=NY))
+    # when an everyday message, then a crisis
+    assert family.say("hello") == []
+    held = family.held()
+    sent = family.say("I want to end it all")
+    # then
+    assert [(i, t.astimezone(NY).hour) for i, t in held] == [("system.fallback", 8)]
+    assert_crisis_handled(family, sent, "crisis.suicide.US", "suicide", "end it all", "I want to end it all")
+    assert "988" in sent[0].text
+
+
+def test_an_evening_reply_held_by_quiet_hours_is_not_sent_after_a_crisis(family: Harness) -> None:
+    # given a check-in answered at 22:00: its cheerful reply waits for 08:00
+    joined(family)
+    family.until("checkin")
+    family.advance_to(datetime(2026, 3, 2, 21, 30, tzinfo=NY))
+    assert family.say("1") == [] and [i for i, _ in family.held()][0].startswith("reward.")
+    # when
+    family.say("he overdosed")
+    # then the morning brings the follow-up only
+    assert ids(family.advance_to(datetime(2026, 3, 3, 12, 0, tzinfo=NY))) == ["crisis.followup"]
+
+
+def test_while_paused_a_crisis_is_answered_and_the_pause_stays(family: Harness) -> None:
+    joined(family)
+    family.say("PAUSE")
+    # when
+    sent = family.say("he hit me")
+    # then
+    assert_crisis_handled(family, sent, "crisis.violence.US", "violence", "hit me", "he hit me")
+    assert "88788" in sent[0].text
+    assert family.session().paused_at(family.now + timedelta(days=30))
+
+
+def test_after_stop_a_crisis_is_answered_the_team_told_and_no_follow_up_is_sent(family: Harness) -> None:
+    joined(family)
+    family.say("STOP")
+    # when
+    sent = family.say("my son isn't breathing")
+    # then
+    assert_crisis_handled(family, sent, "crisis.overdose.US", "overdose", "isn't breathing", "my son isn't breathing")
+    assert family.session().status == "opted_out"
+    assert family.advance(timedelta(days=2)) == []
+
+
+def test_the_follow_up_is_not_sent_to_someone_who_stopped_after_the_crisis(family: Harness) -> None:
+    joined(family)
+    family.say("she has a gun")
+    assert ids(family.say("STOP")) == ["keyword.stopped"]
+    assert family.advance(timedelta(days=2)) == []
+
+
+# --- which words, which numbers -----------------------------------------------------------------
+def test_a_uk_number_gets_999_and_samaritans(settings: Settings) -> None:
+    uk = Harness(settings, MONDAY_10AM, address=UK_FAMILY)
+    try:
+        sent = uk.say("I don't want to be here anymore")
+        assert_crisis_handled(uk, sent, "crisis.suicide.GB", "suicide", "don't want to be here",
+                              "I don't want to be here anymore", UK_FAMILY)
+        assert sent[0].text.startswith("If anyone is in immediate danger, call 999 now.")
+        assert "Samaritans on 116 123" in sent[0].text and "911" not in sent[0].text
+    finally:
+        uk.close()
+
+
+def test_spanish_words_from_an_english_contact_get_the_english_reply(family: Harness) -> None:
+    joined(family)
+    sent = family.say("me quiero morir")
+    assert_crisis_handled(family, sent, "crisis.suicide.US", "suicide", "quiero morir", "me quiero morir")
+    assert "call or text 988" in sent[0].text
+
+
+def test_a_spanish_contact_gets_the_spanish_reply_for_english_words(family: Harness) -> None:
+    joined(family)
+    with family.app.ctx.db.begin() as db:
+        db.execute(m.Contact.__table__.update().values(locale="es"))
+    sent = family.say("he is not breathing")
+    assert ids(sent) == ["crisis.overdose.US", "crisis.team_told"]
+    assert sent[0].text.startswith("Llama al 911 ahora") and "Alguien de" in sent[1].text
+
+
+def test_without_staff_configured_the_reply_does_not_claim_the_team_was_told(tmp_path: Path) -> None:
+    alone = Harness(Settings(database_url=f"sqlite:///{tmp_path / 'alone.db'}"), MONDAY_10AM, address=FAMILY)
+    try:
+        sent = alone.say("he's not breathing")
+        assert ids(sent) == ["crisis.overdose.US"]
+        assert [a.notified for a in alerts(alone)] == [False] and staff_rows(alone) == []
+    finally:
+        alone.close()
