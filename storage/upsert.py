@@ -18,10 +18,13 @@ def _insert(db: Session, table: Table) -> Any:
 def insert_ignore(db: Session, table: Table, values: Mapping[str, Any], returning: str | None = None) -> Any:
     """Insert unless a unique key already has the row. Returns the `returning` column (or True), else None."""
     stmt = _insert(db, table).values(**values).on_conflict_do_nothing()
-    if returning:
-        return db.execute(stmt.returning(table.c[returning])).scalar()
-    result = db.execute(stmt)
-    return True if getattr(result, "rowcount", 0) else None
+    # RETURNING, not rowcount, says whether the row went in: SQLAlchemy 2.1 on psycopg reports
+    # rowcount -1 (truthy) for these inserts, so "already there" looked like "inserted" on PostgreSQL.
+    column = table.c[returning] if returning else next(iter(table.primary_key.columns))
+    row = db.execute(stmt.returning(column)).first()
+    if row is None:
+        return None
+    return row[0] if returning else True
 
 
 def upsert(db: Session, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> None:
