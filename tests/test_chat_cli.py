@@ -1,0 +1,107 @@
+"""`craftbot chat`: what a newcomer sees in their first minute, and the clock commands."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.catalog.render import Audience, render
+from bot.cli.main import main
+from bot.program_files import Loaded, ProgramFiles, load_program
+from bot.settings import REPO_ROOT, Settings
+
+CRAFTBOT = Path(sys.executable).with_name("craftbot")
+NEW_YORK = ZoneInfo("America/New_York")
+JOINING = ["hi", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"]
+PROVIDER_PREFIXES = ("TWILIO_", "TELEGRAM_", "SENDGRID_", "STAFF_ALERT_", "ORG_", "DATABASE_URL")
+
+
+@pytest.fixture(scope="module")
+def program() -> Loaded:
+    loaded, problems = load_program(ProgramFiles.at(REPO_ROOT))
+    assert loaded is not None, problems
+    return loaded
+
+
+def said(program: Loaded, message_id: str) -> str:
+    """The words Ana (a parent, loved one's name skipped) gets for this message by SMS."""
+    org = {"org": Settings.model_fields["org_name"].default, "org_contact": Settings.model_fields["org_contact"].default}
+    return render(program.catalogs, message_id, Audience("sms", "en", {"name": "Ana", "relationship": "parent"}), org)
+
+
+def chat_in_terminal(tmp_path: Path, lines: list[str]) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(PROVIDER_PREFIXES)}
+    result = subprocess.run([str(CRAFTBOT), "chat", "--db", f"sqlite:///{tmp_path / 'chat.db'}"], input="\n".join(lines) + "\n",
+                            env=env, cwd=tmp_path, text=True, capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def test_a_newcomer_joins_gets_a_lesson_and_a_reward_for_a_good_day(tmp_path: Path, program: Loaded) -> None:
+    # when a newcomer says hi, joins, answers the questions, and answers the first evening check-in with 1
+    out = chat_in_terminal(tmp_path, [*JOINING, "/checkin", "1", "/quit"])
+    # then they were told what they signed up for
+    assert "Msg & data rates may apply" in out
+    assert re.search(r"\bHELP\b", out) and re.search(r"\bSTOP\b", out)
+    # and got the first lesson, the check-in question, and a reward idea, in that order
+    lesson = out.find(said(program, program.program.flows.order.lessons[0]))
+    question = out.find(said(program, "checkin.question"))
+    rewards = [out.find(said(program, r)) for r in program.program.pools["reward"]]
+    reward = max(rewards)
+    assert 0 < lesson < question < reward, out
+    assert sum(i >= 0 for i in rewards) == 1
+    # and the check-in came at the evening time they chose
+    assert re.search(r"bot \(\w{3} 19:00\): " + re.escape(said(program, "checkin.question")[:30]), out)
+
+
+def run_chat(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db: Path, lines: list[str]) -> str:
+    """The same command in this process, with a scripted keyboard."""
+    for key in list(os.environ):
+        if key.upper().startswith(PROVIDER_PREFIXES):
+            monkeypatch.delenv(key)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    assert main(["chat", "--db", f"sqlite:///{db}"]) == 0
+    return capsys.readouterr().out
+
+
+def test_clock_commands_move_time_show_it_and_hold_night_replies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], program: Loaded) -> None:
+    # given a family member who joined at 10:00 and answered the first check-in at 19:00
+    today = datetime.now(NEW_YORK).date()
+    script = [*JOINING, "/checkin", "1",
+              "/held", "/wait 2d", "/time",  # two days on: 19:00, the day after tomorrow
+              "/wait 3h", "LESSON", "/held",  # 22:00: a reply waits for quiet hours to end
+              "/wait 12h", "/time", "/foo", "/wait forever", "/quit"]
+    out = run_chat(monkeypatch, capsys, tmp_path / "chat.db", script)
+    # input() does not echo a piped keyboard, so split the output at the prompts
+    answers = re.split(r"\[[^\]]+\] you> ", out)[1:]
+    assert len(answers) == len(script)
+    first_held, wait_2d, time_2d, _, _, held_at_night, wait_12h, time_next, unknown, bad_wait, _ = \
+        answers[len(JOINING) + 2:]
+    # then nothing waits in the evening
+    assert "Nothing is waiting." in first_held
+    # and two days pass with their lessons and check-ins
+    assert wait_2d.count(said(program, "checkin.question")) == 2, wait_2d
+    assert len(re.findall(r"bot \(\w{3} 09:00\)", wait_2d)) == 2, wait_2d
+    assert_time(time_2d, today + timedelta(days=2), "19:00")
+    # and at 22:00 the LESSON reply is held until 08:00, then arrives
+    assert re.search(r"goes at \w{3} 08:00 \(quiet hours\)", held_at_night), held_at_night
+    assert re.search(r"bot \(\w{3} 08:00\)", wait_12h), wait_12h
+    assert_time(time_next, today + timedelta(days=3), "10:00")
+    # and mistakes get a helpful answer
+    assert "Unknown command /foo" in unknown and "/wait 3h" in unknown
+    assert "Say how long" in bad_wait
+
+
+def assert_time(printed: str, day: date, hhmm: str) -> None:
+    moment = datetime.strptime(f"{day} {hhmm}", "%Y-%m-%d %H:%M")
+    assert f"It is {moment:%A %d %B %Y}, {hhmm} (America/New_York)" in printed, printed
