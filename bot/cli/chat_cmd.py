@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
 def command(harness: Harness, line: str, zone: ZoneInfo, channel: str) -> bool:
     word, _, rest = line[1:].partition(" ")
+    word = word.lower()  # phones and caps lock: /QUIT and /Wait are meant too
     if word in ("quit", "exit", "q"):
         return False
     if word == "help":
