@@ -80,7 +80,7 @@ def test_clock_commands_move_time_show_it_and_hold_night_replies(
     script = [*JOINING, "/checkin", "1",
               "/held", "/wait 2d", "/time",  # two days on: 19:00, the day after tomorrow
               "/wait 3h", "LESSON", "/held",  # 22:00: a reply waits for quiet hours to end
-              "/wait 12h", "/time", "/foo", "/wait forever", "/quit"]
+              "/wait 12h", "/TIME", "/foo", "/wait forever", "/quit"]  # commands ignore case
     out = run_chat(monkeypatch, capsys, tmp_path / "chat.db", script)
     # input() does not echo a piped keyboard, so split the output at the prompts
     answers = re.split(r"\[[^\]]+\] you> ", out)[1:]
