@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,6 +122,15 @@ def run_set_webhook(args: argparse.Namespace) -> int:
         finally:
             await bot.aclose()
 
-    ok = asyncio.run(register_hook())
+    from telegram.error import TelegramError
+    try:
+        ok = asyncio.run(register_hook())
+    except ValueError as exc:  # a secret Telegram would refuse, or plain HTTP on the official API
+        print(f"craftbot: {exc}", file=sys.stderr)
+        return 2
+    except TelegramError as exc:  # a wrong token, or the Bot API server refused: say so, no traceback
+        reason = exc.message.replace(settings.telegram_bot_token, "<token>")
+        print(f"craftbot: Telegram did not register {url}: {type(exc).__name__}: {reason}", file=sys.stderr)
+        return 1
     print(f"webhook {'set' if ok else 'NOT set'}: {url}")
     return 0 if ok else 1
