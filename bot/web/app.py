@@ -34,6 +34,7 @@ from bot.channels.webhook_auth import (
     telegram_secret_ok,
     twilio_signature_ok,
 )
+from bot.settings import ConfigError
 from bot.web import status
 from bot.web.unsubscribe import token_ok
 
@@ -79,7 +80,7 @@ class _TooLarge(Exception):
 
 def create_app(app: App) -> Starlette:
     settings = app.settings
-    verifier = SendGridEventVerifier(settings.sendgrid_event_public_key) if settings.sendgrid_event_public_key else None
+    verifier = event_verifier(settings.sendgrid_event_public_key)
 
     async def process(inbound: InboundMessage | None) -> BackgroundTask | None:
         """Commit first; the 200 goes back only after. Replies go out right after the response."""
@@ -225,6 +226,16 @@ def create_app(app: App) -> Starlette:
     web = Starlette(routes=routes, lifespan=lifespan)
     web.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return web
+
+
+def event_verifier(public_key: str) -> SendGridEventVerifier | None:
+    """The Event Webhook checker, or None when no key is set (every event post is then refused)."""
+    if not public_key.strip():
+        return None
+    try:
+        return SendGridEventVerifier(public_key)
+    except ValueError as exc:  # stop at startup, naming the variable, rather than refuse every event
+        raise ConfigError(f"SENDGRID_EVENT_PUBLIC_KEY is not usable: {exc}") from exc
 
 
 class Refused(Exception):
