@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -9,21 +11,27 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
+from bot.app import App, build
+from bot.channels.base import ChannelName, InboundMessage, OutboundMessage, SendOutcome, SendResult
 from bot.engine.program import CrisisPolicy
+from bot.engine.session import Session
 from bot.problems import Problem
 from bot.program_files import Loaded, ProgramFiles, load_program
 from bot.runtime import program_holder
+from bot.runtime.runtime import InboundResult
 from bot.settings import Settings
 from bot.simulation import Harness, Sent
 from storage import models as m
+from storage.db import make_engine
+from storage.migrate import upgrade
 
 NY = ZoneInfo("America/New_York")
 MONDAY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=NY)
 FAMILY = "+15550123"
 UK_FAMILY = "+442079460123"  # Ofcom keeps 020 7946 0xxx for drama: never a real phone
-STAFF = {"staff_alert_sms": "+15550199", "staff_alert_email": "oncall@example.org", "staff_alert_telegram": "4242"}
+STAFF_SMS, STAFF_EMAIL, STAFF_CHAT = "+15550199", "oncall@example.org", "4242"
 JOIN = ("hi", "yes", "I'm Ana", "1", "Sam", "eastern", "9am", "7pm")
 
 
@@ -46,7 +54,12 @@ def program_loaded_once(monkeypatch: pytest.MonkeyPatch, loaded_programs: dict[A
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'crisis.db'}", **STAFF)
+    return staffed(f"sqlite:///{tmp_path / 'crisis.db'}")
+
+
+def staffed(db_url: str, **more: Any) -> Settings:
+    staff = {"staff_alert_sms": STAFF_SMS, "staff_alert_email": STAFF_EMAIL, "staff_alert_telegram": STAFF_CHAT}
+    return Settings(database_url=db_url, **{**staff, **more})
 
 
 @pytest.fixture
@@ -87,8 +100,8 @@ def assert_crisis_handled(h: Harness, sent: list[Sent], reply: str, category: st
     assert (alert.category, alert.text, alert.notified) == (category, text, True)
     assert words in alert.matched.split(", ")
     told = staff_rows(h)[-3:]
-    assert sorted((r.channel, r.address) for r in told) == [("email", "oncall@example.org"), ("sms", "+15550199"),
-                                                           ("telegram", "4242")]
+    assert sorted((r.channel, r.address) for r in told) == [("email", STAFF_EMAIL), ("sms", STAFF_SMS),
+                                                           ("telegram", STAFF_CHAT)]
     for row in told:
         assert row.status == "sent" and row.sent_at == h.now and row.kind == "crisis"
         assert address in row.text and text in row.text and category in row.text
@@ -231,7 +244,7 @@ def test_spanish_words_from_an_english_contact_get_the_english_reply(family: Har
 def test_a_spanish_contact_gets_the_spanish_reply_for_english_words(family: Harness) -> None:
     joined(family)
     with family.app.ctx.db.begin() as db:
-        db.execute(m.Contact.__table__.update().values(locale="es"))
+        db.execute(update(m.Contact).values(locale="es"))
     sent = family.say("he is not breathing")
     assert ids(sent) == ["crisis.overdose.US", "crisis.team_told"]
     assert sent[0].text.startswith("Llama al 911 ahora") and "Alguien de" in sent[1].text
@@ -245,3 +258,118 @@ def test_without_staff_configured_the_reply_does_not_claim_the_team_was_told(tmp
         assert [a.notified for a in alerts(alone)] == [False] and staff_rows(alone) == []
     finally:
         alone.close()
+
+
+# --- under load -----------------------------------------------------------------------------------
+NOON = datetime(2026, 3, 2, 12, 0, tzinfo=NY)
+CRISES = ("he's not breathing", "I want to end it all", "she has a knife", "he took too many pills")
+
+
+class Lane:
+    """A channel that notes when each message reaches it (the provider's side of the wire)."""
+
+    def __init__(self, name: ChannelName) -> None:
+        self.name: ChannelName = name
+        self.arrivals: list[tuple[float, OutboundMessage]] = []
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        self.arrivals.append((time.perf_counter(), message))
+        return SendResult(SendOutcome.SENT, provider_id=f"lane-{message.id}")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def app_on(db_url: str, lanes: dict[str, Lane], **more: Any) -> App:
+    engine = make_engine(db_url)
+    upgrade(engine)  # SQLite does this itself; PostgreSQL has the release step
+    engine.dispose()
+    return build(staffed(db_url, **more), channels=lanes, clock=lambda: NOON)  # type: ignore[arg-type]
+
+
+async def inbound_as_the_web_app_does(app: App, message: InboundMessage) -> InboundResult:
+    """The runtime in a worker thread, then the crisis rows sent at once, as bot/web/app.py does."""
+    result = await asyncio.to_thread(app.runtime.handle_inbound, message)
+    await app.dispatcher.dispatch(ids=result.crisis_ids, limit=len(result.crisis_ids))
+    return result
+
+
+async def test_a_flood_of_200_crisis_messages_from_50_families_is_answered_in_full(db_url: str) -> None:
+    # given 50 families each writing 4 crisis messages at the same moment
+    lanes = {name: Lane(name) for name in ("sms", "telegram", "email")}
+    app = app_on(db_url, lanes, sms_rate_per_s=1.0)
+    flood = [InboundMessage("sms", f"+155501{n:02d}", CRISES[k], f"flood-{n}-{k}") for k in range(4) for n in range(50)]
+    try:
+        # when
+        started = time.perf_counter()
+        results = await asyncio.gather(*(inbound_as_the_web_app_does(app, msg) for msg in flood))
+        took = time.perf_counter() - started
+        # then every message got its reply and its alert, and the team heard of each
+        with app.ctx.db() as db:
+            alerts_ = db.scalars(select(m.Alert)).all()
+            left = db.scalars(select(m.OutboundMessage).where(m.OutboundMessage.status != "sent")).all()
+        family = [msg for _, msg in lanes["sms"].arrivals if msg.address != STAFF_SMS]
+        print(f"\nflood: 200 crisis messages from 50 families answered in {took:.2f} s ({db_url.split(':')[0]})")
+        assert not any(r.duplicate for r in results) and len(alerts_) == 200 and left == []
+        assert sum(msg.crisis for msg in family) == 400  # the reply and "the team knows" for each
+        assert {msg.address for msg in family} == {f"+155501{n:02d}" for n in range(50)}
+        assert [len(lanes[c].arrivals) for c in ("telegram", "email")] == [200, 200]
+        assert sum(msg.address == STAFF_SMS for _, msg in lanes["sms"].arrivals) == 200
+    finally:
+        await app.aclose()
+
+
+def queue_lessons(app: App, families: int) -> list[str]:
+    """`families` active email families, each with today's lesson queued: a morning fan-out."""
+    addresses = [f"family{n:04d}@example.org" for n in range(families)]
+    session = Session(status="active", onboarded=True, profile={"country": "US"}).to_json()
+    with app.ctx.db.begin() as db:
+        db.execute(insert(m.Contact), [{"channel": "email", "address": a, "status": "active", "locale": "en",
+                                        "country": "US", "timezone": "America/New_York", "lesson_time": "09:00",
+                                        "checkin_time": "19:00", "paused_indefinitely": False, "session": session,
+                                        "created_at": NOON, "updated_at": NOON} for a in addresses])
+        ids_ = {address: id_ for address, id_ in db.execute(select(m.Contact.address, m.Contact.id))}
+        db.execute(insert(m.OutboundMessage), [{"contact_id": ids_[a], "channel": "email", "address": a,
+                                                "message_id": "lesson.what_is_craft", "kind": "normal",
+                                                "text": "Today's lesson", "subject": "Today's lesson", "status": "queued",
+                                                "not_before": NOON, "attempts": 0, "created_at": NOON} for a in addresses])
+    return addresses
+
+
+async def test_a_crisis_during_a_5000_family_fan_out_is_answered_before_the_fan_out_ends(db_url: str) -> None:
+    # given 5,000 lessons going out in batches of 500 through an email lane paced at 500 a second
+    lane = Lane("email")
+    app = app_on(db_url, {"email": lane}, email_rate_per_s=500.0, staff_alert_sms="", staff_alert_telegram="")
+    stop = asyncio.Event()
+
+    async def worker() -> None:  # the worker's drain, stoppable between batches to keep the test short
+        while not stop.is_set() and (await app.dispatcher.dispatch(limit=500)).sent:
+            pass
+
+    try:
+        addresses = queue_lessons(app, 5000)
+        last = addresses[-1]  # the family whose lesson is at the back of the queue
+        fan_out = asyncio.create_task(worker())
+        while len(lane.arrivals) < 100:
+            await asyncio.sleep(0.005)
+        # when that family writes in the middle of it
+        started = time.perf_counter()
+        await inbound_as_the_web_app_does(app, InboundMessage("email", last, "he's not breathing", "mid-fan-out"))
+        reply_at = next(t for t, msg in lane.arrivals if msg.address == last and msg.crisis)
+        while not fan_out.done() and lane.arrivals[-1][0] <= reply_at:
+            await asyncio.sleep(0.005)
+        stop.set()
+        await fan_out
+        # then the reply and the staff notice came while the lessons were still going out
+        before = sum(t < reply_at and not msg.crisis for t, msg in lane.arrivals)
+        after = sum(t > reply_at and not msg.crisis for t, msg in lane.arrivals)
+        print(f"\nfan-out: crisis reply {1000 * (reply_at - started):.1f} ms after the message arrived, "
+              f"{before} of 5000 lessons sent before it, {after} after ({db_url.split(':')[0]})")
+        assert after > 0 and before + after < 4999
+        assert any(msg.address == STAFF_EMAIL and msg.crisis for _, msg in lane.arrivals)
+        assert [msg.text[:13] for _, msg in lane.arrivals if msg.address == last] == ["Call 911 now ", "Someone from "]
+        with app.ctx.db() as db:  # and its own lesson, still queued, will never follow the emergency reply
+            assert db.scalar(select(m.OutboundMessage.status).where(m.OutboundMessage.address == last,
+                                                                    m.OutboundMessage.kind == "normal")) == "cancelled"
+    finally:
+        await app.aclose()
