@@ -1,4 +1,4 @@
-"""The admin CLI contract (enroll, import, export, db upgrade), run as the real `craftbot` script."""
+"""The admin CLI contract (enroll, import, export, db upgrade): the real `craftbot` script, and in process for value matrices."""
 
 from __future__ import annotations
 
