@@ -18,8 +18,10 @@ class Problem:
 
     def __str__(self) -> str:
         place = f"{self.where}: " if self.where else ""
-        hint = f" {self.hint}" if self.hint else ""
-        return f"{self.file}:{self.line}:{self.col}: {place}{self.message}{hint}"
+        message = self.message
+        if self.hint:
+            message = (message if message.endswith((".", "?", "!")) else message + ".") + " " + self.hint
+        return f"{self.file}:{self.line}:{self.col}: {place}{message}"
 
 
 class ProblemsFound(Exception):

@@ -7,20 +7,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from yaml import MarkedYAMLError
 
 from bot.problems import Problem
+from bot.yaml_tree import PosList, PosMap, load
 
 
 def read_yaml(path: Path, label: str | None = None) -> tuple[Any, list[Problem]]:
     """Parse one file; a syntax error becomes a Problem at the line the parser names."""
     name = label or str(path)
-    yaml = YAML(typ="rt")
     try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh), []
+        return load(path.read_text(encoding="utf-8")), []
     except MarkedYAMLError as exc:
         problem = str(exc.problem or exc)
         # An unclosed quote or bracket is found at the end of the file; point at where it opened.
@@ -39,13 +36,19 @@ _SYNTAX_EXPLAINED: tuple[tuple[str, str, str], ...] = (
      "Put the whole text inside the quotes, or remove the quotes."),
     ("expected <block end>", "this line is not indented like the lines above it",
      "Line it up with the other keys at its level, using spaces."),
-    ("mapping values are not allowed here", "a ': ' appears where YAML does not expect a new key",
+    ("did not find expected '-' indicator", "this line is not indented like the list items above it",
+     "Line it up with the other items, using spaces; each item starts with '- '."),
+    ("did not find expected key", "this line is not indented like the keys above it",
+     "Line it up with the other keys at its level, using spaces."),
+    ("mapping values are not allowed", "a ': ' appears where YAML does not expect a new key",
      "If the text itself contains ': ', put the whole text in quotes; otherwise check the indentation."),
     ("found character '\\t'", "a tab is used for indentation",
      "YAML needs spaces: replace the tab with spaces."),
-    ("cannot start any token", "a value starts with a character YAML keeps for itself (such as @ or `)",
-     "Put the whole text in quotes."),
-    ("unexpected end of stream", "a quote is opened but never closed",
+    ("found a tab character", "a tab is used for indentation",
+     "YAML needs spaces: replace the tab with spaces."),
+    ("cannot start any token", "a value starts with a character YAML keeps for itself (such as @, ` or a tab)",
+     "Put the whole text in quotes, and indent with spaces."),
+    ("end of stream", "a quote is opened but never closed",
      "Close the quote at the end of the text."),
     ("expected ',' or ']'", "a [ list ] is opened but never closed", "Add the missing ']'."),
     ("expected ',' or '}'", "a { mapping } is opened but never closed", "Add the missing '}'."),
@@ -65,10 +68,10 @@ def explain_syntax_error(problem: str) -> tuple[str, str]:
 def key_position(node: Any, key: Any) -> tuple[int, int]:
     """1-based (line, col) of `key` in a mapping, or of item `key` in a sequence."""
     try:
-        if isinstance(node, CommentedMap):
+        if isinstance(node, PosMap):
             line, col = node.lc.key(key)
             return line + 1, col + 1
-        if isinstance(node, CommentedSeq):
+        if isinstance(node, PosList):
             line, col = node.lc.item(key)
             return line + 1, col + 1
     except (KeyError, IndexError, TypeError):
@@ -79,7 +82,7 @@ def key_position(node: Any, key: Any) -> tuple[int, int]:
 def value_position(node: Any, key: Any) -> tuple[int, int]:
     """1-based (line, col) of the value under `key` (falls back to the key)."""
     try:
-        if isinstance(node, CommentedMap):
+        if isinstance(node, PosMap):
             line, col = node.lc.value(key)
             return line + 1, col + 1
     except (KeyError, IndexError, TypeError):
