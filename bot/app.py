@@ -71,6 +71,9 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
                                           org_name=settings.org_name, org_postal_address=settings.org_postal_address)
     for name in ("sms", "telegram", "email"):
         log.info("channel %s: %s", name, "on" if name in channels else "off (no credentials set)")
+        if settings.staff(name) and name not in channels:
+            log.warning("STAFF_ALERT_%s is set but the %s channel is off: crisis alerts to it will wait "
+                        "in the outbox until the channel is configured", name.upper(), name)
     return channels
 
 
@@ -88,6 +91,7 @@ def build(settings: Settings | None = None, *, channels: Mapping[str, Channel] |
     if is_sqlite(engine):
         upgrade(engine)  # the embedded default keeps itself current
     elif current_revision(engine) != HEAD:
+        engine.dispose()
         raise ConfigError("the database schema is not current: run `craftbot db upgrade` (the Procfile's release step)")
     holder = ProgramHolder(ProgramFiles.at(settings.program_dir), crisis_policy(settings))
     problems = holder.reload()

@@ -78,9 +78,9 @@ class Settings(BaseSettings):
             "email": {"SENDGRID_API_KEY": self.sendgrid_api_key, "SENDGRID_FROM_EMAIL": self.sendgrid_from_email,
                       "SENDGRID_INBOUND_SECRET": self.sendgrid_inbound_secret, "ORG_POSTAL_ADDRESS": self.org_postal_address},
         }[channel]
-        present = [k for k, v in groups.items() if v]
+        present = [k for k, v in groups.items() if v and k != "ORG_POSTAL_ADDRESS"]
         if not present:
-            return False
+            return False  # the postal address alone is not a sign email is wanted
         missing = [k for k, v in groups.items() if not v]
         if missing:
             raise ConfigError(f"the {channel} channel is partly configured: set {', '.join(missing)} (or unset {', '.join(present)} to turn it off)")

@@ -179,8 +179,6 @@ def test_email_by_sendgrid_join_checkins_one_click_unsubscribe_and_back(stack: S
     assert like(family.until("lesson")[:1], "lesson.*")
 
 
-@pytest.mark.xfail(strict=True, reason="messages/en/understanding/checkin.yaml reads 'non-use' as 'use': "
-                   "'non' is not among its negations (classify_checkin('non-use') == use)")
 def test_email_non_use_typed_above_a_quoted_thread_is_understood(stack: Stack) -> None:
     # given a member at her first evening check-in by email
     family = Family(stack, "email", NON_USE_EMAIL, lambda text: stack.email(

@@ -102,8 +102,6 @@ def test_a_partly_configured_channel_is_a_one_line_error_from_the_cli(
     assert "Traceback" not in err
 
 
-@pytest.mark.xfail(strict=True, reason="bot/settings.py counts ORG_POSTAL_ADDRESS as an email credential, so an "
-                                       "SMS-only deployment that sets it cannot start")
 def test_the_postal_address_alone_does_not_turn_email_on(env: pytest.MonkeyPatch) -> None:
     set_all(env, {**TWILIO, "ORG_POSTAL_ADDRESS": "PO Box 0123, Springfield"})
     assert Settings().channel_enabled("email") is False

@@ -86,7 +86,10 @@ def command(harness: Harness, line: str, zone: ZoneInfo, channel: str) -> bool:
             print("  Say how long, for example /wait 30m, /wait 3h or /wait 2d.")
         else:
             unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
-            show(harness.advance(timedelta(**{unit: int(match.group(1))})), zone)
+            try:
+                show(harness.advance(timedelta(**{unit: int(match.group(1))})), zone)
+            except OverflowError:
+                print("  That is further than the clock can go; try a year or less.")
     elif word == "time":
         print(f"  It is {harness.now.astimezone(zone):%A %d %B %Y, %H:%M} ({zone.key}).")
     elif word == "held":

@@ -31,5 +31,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"{path}: ok ({result.steps} steps, {result.messages} bot messages, {result.days} days)")
         else:
             failed += 1
-            print(f"{path}: {result.divergence}", file=sys.stderr)
+            print(result.divergence, file=sys.stderr)
     return 1 if failed else 0

@@ -84,7 +84,10 @@ class _Run:
         if not s.waiting or seq != s.wait_seq:
             self.events.append(ev.Ignored("a newer reply or flow made this timeout stale"))
             return
-        if not self.repair():
+        if self.program.flows.flows.get(s.flow or "") is None or self.current_step() is None:
+            # an edit removed the question: end quietly rather than ask again hours later
+            self.events.append(ev.FlowReset(s.flow or "", s.step, "the question timed out after an edit removed it"))
+            self.end_flow()
             return
         here = self.current_step()
         if here is None:

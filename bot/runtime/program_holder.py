@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from bot.engine.program import CrisisPolicy
@@ -18,6 +19,7 @@ class ProgramHolder:
         self.files, self.crisis = files, crisis
         self._loaded: Loaded | None = None
         self._stamp: float = 0.0
+        self._checked: float = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -39,7 +41,12 @@ class ProgramHolder:
             self._stamp = stamp
             return problems
 
-    def reload_if_changed(self) -> list[Problem]:
+    def reload_if_changed(self, at_most_every_s: float = 0.0) -> list[Problem]:
+        """Reload when a file under flows/ or messages/ changed; look no more often than asked."""
+        now = time.monotonic()
+        if now - self._checked < at_most_every_s:
+            return []
+        self._checked = now
         if self._files_stamp() != self._stamp:
             return self.reload()
         return []

@@ -41,6 +41,7 @@ from bot.web.unsubscribe import token_ok
 log = logging.getLogger(__name__)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 SENDGRID_EVENT_STATUS = {"delivered": "delivered", "bounce": "bounced", "dropped": "failed"}
+WEB_RELOAD_CHECK_S = 5.0  # how often the web process looks for edited flows and messages
 SENDGRID_OPT_OUT = ("unsubscribe", "group_unsubscribe", "spamreport")
 
 
@@ -86,6 +87,7 @@ def create_app(app: App) -> Starlette:
         """Commit first; the 200 goes back only after. Replies go out right after the response."""
         if inbound is None:
             return None
+        await run_in_threadpool(app.ctx.program.reload_if_changed, WEB_RELOAD_CHECK_S)
         result = await run_in_threadpool(app.runtime.handle_inbound, inbound)
         if result.duplicate or not result.outbox_ids:
             return None
