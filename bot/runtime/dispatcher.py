@@ -166,10 +166,20 @@ class Dispatcher:
                     log.exception("channel %s raised while sending outbox row %s", message.channel, message.id)
                     return message, SendResult(SendOutcome.RETRY, detail=f"{type(exc).__name__}: {exc}")
 
-        crisis = [one(m_) for m_ in batch if m_.crisis]
-        first = await asyncio.gather(*crisis) if crisis else []
-        rest = await asyncio.gather(*(one(m_) for m_ in batch if not m_.crisis))
-        return [*first, *rest]
+        async def in_order(messages: list[OutboundMessage]) -> list[tuple[OutboundMessage, SendResult]]:
+            return [await one(m_) for m_ in messages]  # one person's messages arrive as written
+
+        def by_address(messages: list[OutboundMessage]) -> list[list[OutboundMessage]]:
+            groups: dict[tuple[str, str], list[OutboundMessage]] = {}
+            for m_ in messages:
+                groups.setdefault((m_.channel, m_.address), []).append(m_)
+            return list(groups.values())
+
+        results: list[tuple[OutboundMessage, SendResult]] = []
+        for lane in ([m_ for m_ in batch if m_.crisis], [m_ for m_ in batch if not m_.crisis]):
+            for sent in await asyncio.gather(*(in_order(g) for g in by_address(lane))):
+                results += sent
+        return results
 
     async def drain(self, now: datetime | None = None, limit: int = 1000) -> DispatchReport:
         """Dispatch until nothing more is due now (for ticks and tests)."""
