@@ -13,7 +13,7 @@ from bot.cli.flows_cmds import files_at
 from bot.flows.model import EXPECT_LABELS
 from bot.program_files import Loaded, load_program
 
-WEEKS = 6
+EVENING_LABELS = {"reward": "a non-use day", "step_back": "a use day", "unsure": "an unsure answer"}
 
 
 def register(sub: Any) -> None:
@@ -93,7 +93,7 @@ def preview(loaded: Loaded, relationship: str, name: str, loved_one: str, reward
         if pool:
             reply = pool[turns[kind] % len(pool)]
             turns[kind] += 1
-            out += [f"*Evening, after a {kind.replace('_', ' ').replace('reward', 'non-use day').replace('step back', 'use day')} answer ({reply}):* {say(reply)}", ""]
+            out += [f"*Evening, after {EVENING_LABELS[kind]} ({reply}):* {say(reply)}", ""]
         if day % 3 == 0 and program.pools.get("selfcare"):
             nudge = program.pools["selfcare"][turns["selfcare"] % len(program.pools["selfcare"])]
             turns["selfcare"] += 1
