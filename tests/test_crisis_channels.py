@@ -187,8 +187,10 @@ def test_a_crisis_gets_the_reply_at_the_provider_an_alert_and_staff_on_every_cha
     took = time.perf_counter() - started
     print(f"\n{channel}, {situation}: the crisis reply reached the provider {1000 * took:.0f} ms after the webhook post")
     wait_for(lambda: any(TEAM_TOLD in t for t in providers.received_by(channel, FAMILY[channel])), "'the team knows'")
-    # then the family had the overdose steps within a second, and word that the team knows
+    # then the family had the overdose steps within a second, then word that the team knows
     assert answered.status_code == 200 and took < 1.0, f"{took:.3f} s"
+    texts = providers.received_by(channel, FAMILY[channel])
+    assert texts[-2].startswith(FIRST_LINE) and TEAM_TOLD in texts[-1]
     # an alert naming the words, and every on-call channel told how to reach the family
     [alert] = web.alerts()
     assert (alert.category, alert.matched, alert.text) == ("overdose", "not breathing", "he's not breathing")
