@@ -16,10 +16,12 @@ from bot.problems import ProblemsFound
 from bot.program_files import ProgramFiles
 from bot.runtime.context import Context, utc_now
 from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.family_clock import parse_hhmm
 from bot.runtime.pacing import Pace
 from bot.runtime.program_holder import ProgramHolder
 from bot.runtime.runtime import Runtime
-from bot.settings import ConfigError, Settings
+from bot.scheduling.clock import QuietHours
+from bot.settings import DEFAULT_ORG_CONTACT, ConfigError, Settings
 from storage.db import is_sqlite, make_engine, session_factory
 from storage.migrate import current_revision, upgrade
 
@@ -40,6 +42,17 @@ class App:
         for channel in self.channels.values():
             await channel.aclose()
         self.engine.dispose()
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse to start on settings that would fail later, naming the variable."""
+    try:
+        QuietHours(parse_hhmm(settings.quiet_start), parse_hhmm(settings.quiet_end))
+    except ValueError as exc:
+        raise ConfigError(f"QUIET_START/QUIET_END ({settings.quiet_start}-{settings.quiet_end}): {exc}") from exc
+    if settings.alerting_configured() and settings.org_contact in ("", DEFAULT_ORG_CONTACT):
+        raise ConfigError("staff alerts are set but ORG_CONTACT is not: after a crisis the bot tells the "
+                          "family how to reach a person, so set ORG_CONTACT (for example 'call 555-0100')")
 
 
 def crisis_policy(settings: Settings) -> CrisisPolicy:
@@ -87,6 +100,7 @@ def build(settings: Settings | None = None, *, channels: Mapping[str, Channel] |
           clock: Callable[[], datetime] = utc_now, rng: random.Random | None = None,
           rate_limits: bool = True) -> App:
     settings = settings or Settings()
+    check_settings(settings)
     engine = make_engine(settings.database_url)
     if is_sqlite(engine):
         upgrade(engine)  # the embedded default keeps itself current

@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ORG_CONTACT = "reply HELP"  # fine for a demo; a real deployment names a phone or email
 
 
 class ConfigError(Exception):
@@ -23,7 +24,7 @@ class Settings(BaseSettings):
 
     org_name: str = "Family Support"
     org_postal_address: str = ""
-    org_contact: str = Field(default="reply HELP", description="How a family reaches a person")
+    org_contact: str = Field(default=DEFAULT_ORG_CONTACT, description="How a family reaches a person")
 
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""

@@ -140,7 +140,7 @@ def web(providers: Providers, tmp_path: Path) -> Iterator[Web]:
         sendgrid_api_key=providers.email.api_key, sendgrid_from_email="coach@example.org",
         sendgrid_inbound_secret=INBOUND_SECRET, sendgrid_api_base_url=providers.email.url,
         staff_alert_sms=STAFF_SMS, staff_alert_email=STAFF_EMAIL, staff_alert_telegram=STAFF_CHAT,
-        sms_rate_per_s=50.0, telegram_per_chat_interval_s=0.0, provider_timeout_s=5.0)
+        org_contact="call 555-0100", sms_rate_per_s=50.0, telegram_per_chat_interval_s=0.0, provider_timeout_s=5.0)
     app = build(settings, clock=lambda: MONDAY_10AM)  # outside quiet hours: everyday replies go too
     server = uvicorn.Server(uvicorn.Config(create_app(app), lifespan="on", log_level="warning", access_log=False,
                                            timeout_graceful_shutdown=2))

@@ -58,7 +58,8 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def staffed(db_url: str, **more: Any) -> Settings:
-    staff = {"staff_alert_sms": STAFF_SMS, "staff_alert_email": STAFF_EMAIL, "staff_alert_telegram": STAFF_CHAT}
+    staff = {"staff_alert_sms": STAFF_SMS, "staff_alert_email": STAFF_EMAIL, "staff_alert_telegram": STAFF_CHAT,
+             "org_contact": "call 555-0100"}
     return Settings(database_url=db_url, **{**staff, **more})
 
 

@@ -62,7 +62,16 @@ zones = st.one_of(st.sampled_from(NOTABLE_ZONES), st.sampled_from(ALL_ZONES))
 minute_times = st.builds(time, st.integers(0, 23), st.integers(0, 59))
 times = st.one_of(minute_times, st.times())
 quiet_hours = st.one_of(
-    st.just(DEFAULT_QUIET), st.just(NO_QUIET), st.builds(QuietHours, minute_times, minute_times)
+    st.just(DEFAULT_QUIET),
+    st.just(NO_QUIET),
+    # Any start, leaving between 2 hours (the least QuietHours accepts) and 23:59 free.
+    st.builds(
+        lambda start, free: QuietHours(
+            start, (datetime.combine(date(2025, 1, 1), start) - timedelta(minutes=free)).time()
+        ),
+        minute_times,
+        st.integers(120, 1439),
+    ),
 )
 
 
@@ -254,3 +263,9 @@ def test_allowed_stretches_cover_the_free_part_of_the_day(
         assert not in_quiet_hours(right - timedelta(microseconds=1), tz, quiet)
     for (_, right), (left, _) in zip(stretches, stretches[1:], strict=False):
         assert right < left and in_quiet_hours(right, tz, quiet)
+
+
+def test_quiet_hours_that_leave_almost_no_time_are_refused_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="leave only 1 minutes a day"):
+        QuietHours(time(3, 1), time(3, 0))
+    assert QuietHours(time(21, 0), time(8, 0)).free_minutes() == 13 * 60

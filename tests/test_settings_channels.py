@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from bot.app import build_channels
+from bot.app import build, build_channels
 from bot.cli.main import main
 from bot.settings import ConfigError, Settings
 from bot.web.app import event_verifier
@@ -150,3 +151,17 @@ def test_set_webhook_on_the_official_api_refuses_a_plain_http_url_before_any_cal
     set_all(env, {**TELEGRAM, "PUBLIC_BASE_URL": "http://bot.example.org"})
     assert main(["telegram", "set-webhook"]) == 2
     assert "HTTPS" in capsys.readouterr().err
+
+
+def test_staff_alerts_without_org_contact_refuse_to_start(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # given alerts go to a coach, but families would be told to "reply HELP" to reach a person
+    set_all(env, {"STAFF_ALERT_SMS": "+15550199", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    # then the service refuses to start and names the variable
+    with pytest.raises(ConfigError, match="ORG_CONTACT"):
+        build(Settings(), channels={})
+
+
+def test_quiet_hours_that_leave_no_time_refuse_to_start(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    set_all(env, {"QUIET_START": "08:00", "QUIET_END": "07:30", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    with pytest.raises(ConfigError, match="QUIET_START/QUIET_END"):
+        build(Settings(), channels={})

@@ -56,7 +56,7 @@ class _Run:
             return
         if not self.repair() and self.session.waiting:
             return  # an edit removed the question; the flow asked its question afresh instead
-        if self.session.status in ("new", "declined") and not self.session.waiting:
+        if self.session.status in ("new", "declined", "onboarding") and not self.session.waiting:
             self.session = self.session.with_(status="onboarding")
             self.start(self.program.flows.routing.join_flow)
             return
@@ -155,7 +155,7 @@ class _Run:
 
     def fallback(self, text: str) -> None:
         answer_as = self.program.flows.routing.answer_as
-        if answer_as and self.session.status == "active":
+        if answer_as and self.session.status == "active" and not self.session.paused_at(self.now):
             flow_id, step_id = answer_as
             flow = self.program.flows.flows[flow_id]
             target = flow.step(step_id)

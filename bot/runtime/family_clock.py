@@ -43,6 +43,12 @@ def guess_from_phone(address: str) -> tuple[str | None, str | None]:
         number = phonenumbers.parse(address, None)
     except phonenumbers.NumberParseException:
         return None, None
-    country = phonenumbers.region_code_for_number(number)
+    # A number the library does not know as valid (+44 7700 900123) still says its country code.
+    country = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(number.country_code or 0)
+    country = SAME_CRISIS_LINES.get(country, country)
     zones = [z for z in phone_zones.time_zones_for_number(number) if z != "Etc/Unknown"]
-    return (zones[0] if len(zones) == 1 else None), country
+    return (zones[0] if len(zones) == 1 else None), (country if country and country != "ZZ" else None)
+
+
+# Places whose emergency and crisis numbers are the United Kingdom's (999, Samaritans 116 123).
+SAME_CRISIS_LINES = {"GG": "GB", "JE": "GB", "IM": "GB"}

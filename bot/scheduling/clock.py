@@ -14,6 +14,9 @@ _HORIZON = timedelta(hours=28)
 _JUST_BEFORE = timedelta(microseconds=1)
 
 
+MIN_FREE_MINUTES = 120
+
+
 @dataclass(frozen=True)
 class QuietHours:
     """Local wall times between which nothing but a crisis reply is sent.
@@ -32,6 +35,18 @@ class QuietHours:
                     f"Quiet hours {name} {value.isoformat()} carries a timezone; quiet hours are "
                     "local wall times, so give a time without one."
                 )
+        if self.start != self.end and self.free_minutes() < MIN_FREE_MINUTES:
+            raise ValueError(
+                f"Quiet hours {self.start:%H:%M}-{self.end:%H:%M} leave only {self.free_minutes()} "
+                f"minutes a day for messages; leave at least {MIN_FREE_MINUTES // 60} hours (a DST "
+                "change can swallow a shorter gap)."
+            )
+
+    def free_minutes(self) -> int:
+        """Minutes a day outside quiet hours (1440 when there are none)."""
+        start = self.start.hour * 60 + self.start.minute
+        end = self.end.hour * 60 + self.end.minute
+        return 1440 if start == end else (start - end) % 1440
 
     def contains(self, local: time) -> bool:
         local = local.replace(tzinfo=None, fold=0)
