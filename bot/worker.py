@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import signal
 from datetime import timedelta
 
@@ -52,7 +53,7 @@ class Worker:
         """Needs a running event loop (APScheduler's AsyncIOScheduler)."""
         every = self.app.settings.tick_seconds
         self.scheduler.add_job(self.tick, "interval", seconds=every, id="tick", max_instances=1, coalesce=True,
-                               misfire_grace_time=int(every))
+                               misfire_grace_time=max(1, math.ceil(every)))  # APScheduler wants a positive int
         self.scheduler.add_job(self.dispatch, "interval", seconds=DISPATCH_EVERY_S, id="dispatch",
                                max_instances=1, coalesce=True, misfire_grace_time=5)
         self.scheduler.start()
