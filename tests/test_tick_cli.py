@@ -157,3 +157,17 @@ def test_worker_ticks_sends_the_due_lesson_and_stops_on_sigterm(tmp_path: Path, 
     errors_text = log.read_text()
     assert code == 0, errors_text[-2000:]
     assert "Traceback" not in errors_text and "Unclosed" not in errors_text
+
+
+TRANSCRIPTS = sorted((Path(__file__).parent / "data" / "transcripts").glob("time_*.yaml"))
+
+
+@pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
+def test_craftbot_simulate_replays_the_time_transcripts(transcript: Path) -> None:
+    # given a transcript over a DST change; when `craftbot simulate` replays it
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CRAFTBOT_PROGRAM_DIR")}
+    done = subprocess.run([sys.executable, "-m", "bot", "simulate", str(transcript)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    # then every step happened as written
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert ": ok (" in done.stdout
