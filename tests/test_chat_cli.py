@@ -75,7 +75,7 @@ def run_chat(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 
 def test_clock_commands_move_time_show_it_and_hold_night_replies(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], program: Loaded) -> None:
-    # given a family member who joined at 10:00 and answered the first check-in at 19:00
+    # given a family member who joined at 13:00 and answered the first check-in at 19:00
     today = datetime.now(NEW_YORK).date()
     script = [*JOINING, "/checkin", "1",
               "/held", "/wait 2d", "/time",  # two days on: 19:00, the day after tomorrow

@@ -1,6 +1,6 @@
 """`craftbot chat`: be a family member in the terminal, with the real engine and SQLite.
 
-Time is virtual: it starts at 10:00 today in the chosen zone, and slash commands move it.
+Time is virtual: it starts at 13:00 today in the chosen zone, and slash commands move it.
 """
 
 from __future__ import annotations
@@ -39,12 +39,22 @@ def show(sent: list[Sent], zone: ZoneInfo) -> None:
         print(f"\n  bot ({stamp}){flag}: {message.text}\n")
 
 
+def show_held(harness: Harness, zone: ZoneInfo) -> None:
+    """Say why nothing came back: the family's quiet hours hold everything but a crisis reply."""
+    held = harness.held()
+    if held:
+        first = min(at for _, at in held)
+        print(f"  (quiet hours in your time zone: the bot's reply waits until {first.astimezone(zone):%a %H:%M} "
+              f"here; /wait or /held to see it)")
+
+
 def run(args: argparse.Namespace) -> int:
     zone = ZoneInfo(args.timezone)
     if args.db.startswith("sqlite:///") and not args.db.startswith("sqlite:////"):
         Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     settings = Settings(database_url=args.db, default_timezone=args.timezone)
-    start = datetime.combine(datetime.now(zone).date(), time(10), tzinfo=zone)
+    # 13:00 in the default zone is outside quiet hours from Hawaii to New York.
+    start = datetime.combine(datetime.now(zone).date(), time(13), tzinfo=zone)
     harness = Harness(settings, start, args.channel)
     _fresh_address(harness, args.channel)
     print(f"craftbot chat - you are a family member texting the bot by {args.channel}. /help for commands.")
@@ -61,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             if not line.startswith("/"):
                 show(harness.say(line), zone)
+                show_held(harness, zone)
                 continue
             if not command(harness, line, zone, args.channel):
                 return 0
