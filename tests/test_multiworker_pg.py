@@ -124,7 +124,8 @@ def test_three_worker_processes_one_killed_deliver_every_lesson_once(fresh_pg_ur
                 victim.wait()
                 kills.append(f"{phase} ({queued} queued, {done} sent)")
                 workers.append(_start_worker(fresh_pg_url, logs[len(workers)], t0, SPEED))
-            if len(kills) == 2 and done >= FAMILIES and queued >= FAMILIES:
+            ready = all("worker ready" in log.with_suffix(".log").read_text() for log in logs[len(kills):len(workers)])
+            if len(kills) == 2 and done >= FAMILIES and queued >= FAMILIES and ready:
                 break
             time.sleep(0.1)
         fan_out_s = time.time() - t0

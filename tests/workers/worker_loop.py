@@ -39,15 +39,14 @@ class FileProvider:
         os.close(self.fd)
 
 
-async def main(url: str, sends: str, base: datetime, t0: float, speed: float) -> None:
+async def main(url: str, sends: str, base: datetime, t0: float, speed: float, stop: list[int]) -> None:
     def clock() -> datetime:
         return base + timedelta(seconds=(time.time() - t0) * speed)
 
     app = build(Settings(database_url=url), channels={"telegram": FileProvider(sends)}, clock=clock,
                 rate_limits=False)
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    while not stop.is_set():
+    print("worker ready", file=sys.stderr, flush=True)  # the test waits for this before stopping it
+    while not stop:
         fired = await asyncio.to_thread(app.runtime.fire_due, None, 250)
         sent = await app.dispatcher.drain(limit=250)
         if not (fired.fired or fired.skipped or sent.sent or sent.held):
@@ -56,5 +55,9 @@ async def main(url: str, sends: str, base: datetime, t0: float, speed: float) ->
 
 
 if __name__ == "__main__":
+    # Installed before the slow start-up, so a SIGTERM that arrives while the app is still being
+    # built also ends in a clean exit.
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
     url, sends, base, t0, speed = sys.argv[1:6]
-    asyncio.run(main(url, sends, datetime.fromisoformat(base), float(t0), float(speed)))
+    asyncio.run(main(url, sends, datetime.fromisoformat(base), float(t0), float(speed), stopping))
