@@ -173,24 +173,9 @@ def _parse_entry(message_id: str, raw: Any, locale: str, name: str, parent: Any,
         return None
     if isinstance(raw, str):
         return Entry(message_id, locale, name, line, col, base)
-    by_rel: dict[str, Forms] = {}
-    for rel, forms_raw in (raw.get("for") or {}).items():
-        if rel not in RELATIONSHIPS:
-            rl, rc = key_position(raw["for"], rel)
-            problems.append(Problem(name, rl, rc, where, f"'{rel}' is not a relationship (known: {', '.join(RELATIONSHIPS)})", did_you_mean(rel, RELATIONSHIPS)))
-            continue
-        forms = _parse_forms(forms_raw, name, raw["for"], rel, f"{where}, for {rel}", problems)
-        if forms:
-            by_rel[rel] = forms
-    known: dict[str, Forms] = {}
-    for field_name, forms_raw in (raw.get("when_known") or {}).items():
-        if field_name not in KNOWABLE_FIELDS:
-            fl, fc = key_position(raw["when_known"], field_name)
-            problems.append(Problem(name, fl, fc, where, f"'{field_name}' is not a profile field a variant can depend on (known: {', '.join(KNOWABLE_FIELDS)})", did_you_mean(field_name, KNOWABLE_FIELDS)))
-            continue
-        forms = _parse_forms(forms_raw, name, raw["when_known"], field_name, f"{where}, when {field_name} known", problems)
-        if forms:
-            known[field_name] = forms
+    by_rel = _variants(raw, "for", RELATIONSHIPS, "a relationship", "for {}", name, where, problems)
+    known = _variants(raw, "when_known", KNOWABLE_FIELDS, "a profile field a variant can depend on",
+                      "when {} known", name, where, problems)
     max_segments = raw.get("max_segments", 2)
     if not isinstance(max_segments, int) or max_segments < 1:
         problems.append(Problem(name, line, col, where, f"max_segments must be a whole number of 1 or more, found {max_segments!r}"))
@@ -198,3 +183,20 @@ def _parse_entry(message_id: str, raw: Any, locale: str, name: str, parent: Any,
     source = raw.get("source")
     return Entry(message_id, locale, name, line, col, base, by_rel, known,
                  str(source) if source is not None else None, max_segments)
+
+
+def _variants(raw: Mapping[str, Any], key: str, allowed: tuple[str, ...], what: str, label: str,
+              name: str, where: str, problems: list[Problem]) -> dict[str, Forms]:
+    """The `for:` or `when_known:` variants of one message, each checked like the message itself."""
+    out: dict[str, Forms] = {}
+    section = raw.get(key) or {}
+    for variant, forms_raw in section.items():
+        if variant not in allowed:
+            line, col = key_position(section, variant)
+            problems.append(Problem(name, line, col, where, f"'{variant}' is not {what} (known: {', '.join(allowed)})",
+                                    did_you_mean(variant, allowed)))
+            continue
+        forms = _parse_forms(forms_raw, name, section, variant, f"{where}, {label.format(variant)}", problems)
+        if forms:
+            out[variant] = forms
+    return out
