@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
+import pytest
 from hypothesis import settings
 
 pytest_plugins = ["tests.pg"]
@@ -13,3 +15,22 @@ pytest_plugins = ["tests.pg"]
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session")
+def _loaded_programs() -> dict[Any, Any]:
+    return {}
+
+
+@pytest.fixture
+def program_loaded_once(monkeypatch: pytest.MonkeyPatch, _loaded_programs: dict[Any, Any]) -> None:
+    """For test files that build many apps on the same, unedited program: read and check it once."""
+    from bot.program_files import load_program
+    from bot.runtime import program_holder
+
+    def cached(files: Any, crisis: Any = None) -> Any:
+        if (files, crisis) not in _loaded_programs:
+            _loaded_programs[files, crisis] = load_program(files, crisis)
+        return _loaded_programs[files, crisis]
+
+    monkeypatch.setattr(program_holder, "load_program", cached)

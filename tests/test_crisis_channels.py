@@ -25,10 +25,6 @@ import uvicorn
 from sqlalchemy import select
 
 from bot.app import App, build
-from bot.engine.program import CrisisPolicy
-from bot.problems import Problem
-from bot.program_files import Loaded, ProgramFiles, load_program
-from bot.runtime import program_holder
 from bot.settings import Settings
 from bot.web.app import create_app
 from storage import models as m
@@ -37,6 +33,8 @@ from tests.standins.sendgrid_api import SendGridStandin, inbound_parse_form
 from tests.standins.signing import telegram_headers, twilio_headers
 from tests.standins.telegram_api import TelegramStandin, text_update
 from tests.standins.twilio_api import TwilioStandin, inbound_sms_form
+
+pytestmark = pytest.mark.usefixtures("program_loaded_once")
 
 MONDAY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("America/New_York"))
 SENDER, STAFF_SMS, STAFF_EMAIL, STAFF_CHAT = "+15550100", "+15550199", "oncall@example.org", "4242"
@@ -104,23 +102,6 @@ class Web:
     def alerts(self) -> list[m.Alert]:
         with self.app.ctx.db() as db:
             return list(db.scalars(select(m.Alert)))
-
-
-@pytest.fixture(scope="module")
-def loaded_programs() -> dict[Any, tuple[Loaded | None, list[Problem]]]:
-    return {}
-
-
-@pytest.fixture(autouse=True)
-def program_loaded_once(monkeypatch: pytest.MonkeyPatch, loaded_programs: dict[Any, Any]) -> None:
-    """Reading and checking the program takes ~2 s; every app here reads the same files, so read them once."""
-
-    def cached(files: ProgramFiles, crisis: CrisisPolicy | None = None) -> tuple[Loaded | None, list[Problem]]:
-        if (files, crisis) not in loaded_programs:
-            loaded_programs[files, crisis] = load_program(files, crisis)
-        return loaded_programs[files, crisis]  # type: ignore[no-any-return]
-
-    monkeypatch.setattr(program_holder, "load_program", cached)
 
 
 @pytest.fixture

@@ -15,11 +15,7 @@ from sqlalchemy import insert, select, update
 
 from bot.app import App, build
 from bot.channels.base import ChannelName, InboundMessage, OutboundMessage, SendOutcome, SendResult
-from bot.engine.program import CrisisPolicy
 from bot.engine.session import Session
-from bot.problems import Problem
-from bot.program_files import Loaded, ProgramFiles, load_program
-from bot.runtime import program_holder
 from bot.runtime.runtime import InboundResult
 from bot.settings import Settings
 from bot.simulation import Harness, Sent
@@ -27,29 +23,14 @@ from storage import models as m
 from storage.db import make_engine
 from storage.migrate import upgrade
 
+pytestmark = pytest.mark.usefixtures("program_loaded_once")
+
 NY = ZoneInfo("America/New_York")
 MONDAY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=NY)
 FAMILY = "+15550123"
 UK_FAMILY = "+442079460123"  # Ofcom keeps 020 7946 0xxx for drama: never a real phone
 STAFF_SMS, STAFF_EMAIL, STAFF_CHAT = "+15550199", "oncall@example.org", "4242"
 JOIN = ("hi", "yes", "I'm Ana", "1", "Sam", "eastern", "9am", "7pm")
-
-
-@pytest.fixture(scope="module")
-def loaded_programs() -> dict[Any, tuple[Loaded | None, list[Problem]]]:
-    return {}
-
-
-@pytest.fixture(autouse=True)
-def program_loaded_once(monkeypatch: pytest.MonkeyPatch, loaded_programs: dict[Any, Any]) -> None:
-    """Reading and checking the program takes ~2 s; every app here reads the same files, so read them once."""
-
-    def cached(files: ProgramFiles, crisis: CrisisPolicy | None = None) -> tuple[Loaded | None, list[Problem]]:
-        if (files, crisis) not in loaded_programs:
-            loaded_programs[files, crisis] = load_program(files, crisis)
-        return loaded_programs[files, crisis]  # type: ignore[no-any-return]
-
-    monkeypatch.setattr(program_holder, "load_program", cached)
 
 
 @pytest.fixture
