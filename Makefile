@@ -16,12 +16,12 @@ run: $(STAMP)
 	$(BIN)/craftbot chat
 
 test: $(STAMP)
-	$(BIN)/ruff check bot storage tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot storage tests bench
+	$(BIN)/ruff check .
 
 pg-test: $(STAMP)
 	bash .ci/postgres.sh
