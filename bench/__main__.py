@@ -1,0 +1,132 @@
+"""`make bench`: measure craftbot on this machine, print a table, write bench/results.json.
+
+Options: --families N (default 100,000) for a quicker run, --skip-pg. Benchmarks assert nothing
+about time; docs/performance.md explains every figure and what bounds it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import baseline, dispatch, fanout, inbound, pg
+from bench.common import REPO
+from bench.standins import Standins
+
+RESULTS = REPO / "bench" / "results.json"
+SMS_DISPATCH_MAX = 20_000
+INBOUND_MAX = 5_000
+TARGETS: dict[str, tuple[str, float]] = {  # key: (">=" or "<=", target)
+    "fanout_100k_queue_s": ("<=", 10), "dispatch_msgs_per_s": (">=", 1000), "rate_limit_accuracy": (">=", 0.98),
+    "inbound_p99_ms": ("<=", 25), "inbound_req_per_s": (">=", 500), "crisis_reply_p99_ms_during_fanout": ("<=", 250),
+    "rss_mb_100k": ("<=", 250), "ratio_vs_baseline": (">=", 10), "pg_two_workers_speedup": (">=", 1.7),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--families", type=int, default=100_000, help="families in the morning (default 100000)")
+    parser.add_argument("--skip-pg", action="store_true", help="leave out the PostgreSQL runs")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes (default bench/results.json)")
+    args = parser.parse_args()
+    if args.families < 10:
+        parser.error(f"--families {args.families} is too few to measure: give at least 10")
+    started = time.monotonic()
+    results, notes = measure(args.families, args.skip_pg)
+    notes["machine"] = machine()
+    notes["run_minutes"] = round((time.monotonic() - started) / 60, 1)
+    print_table(results, notes, args.families)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    (args.out.with_name(args.out.stem + ".notes.json")).write_text(json.dumps(notes, indent=2) + "\n")
+    print(f"\nwrote {args.out} (figures) and {args.out.stem}.notes.json (details) in {notes['run_minutes']} min")
+
+
+def measure(n: int, skip_pg: bool) -> tuple[dict[str, float], dict[str, Any]]:
+    results: dict[str, float] = {}
+    notes: dict[str, Any] = {"families": n}
+    standins = Standins().start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="craftbot-bench-") as tmp:
+            work = Path(tmp)
+            step("dispatch: SMS through the Twilio adapter, no rate limit")
+            sms = dispatch.sms_throughput(min(n, SMS_DISPATCH_MAX), work, standins)
+            results["dispatch_msgs_per_s"] = round(sms.per_s, 1)
+            notes["dispatch_sms"] = vars(sms)
+            step("rate limit: a 30 msg/s Telegram channel with a backlog")
+            paced = dispatch.paced(work, standins)
+            results["rate_limit_accuracy"] = round(paced.accuracy, 4)
+            notes["rate_limit"] = {**vars(paced), "worst_window_ratio": round(paced.worst_window, 4)}
+            step("inbound: signed Twilio check-in replies, 50 concurrent, real uvicorn")
+            replies = inbound.run(min(n, INBOUND_MAX), work, standins)
+            figures = inbound.summary(replies)
+            results |= {"inbound_p50_ms": round(figures["p50"], 1), "inbound_p99_ms": round(figures["p99"], 1),
+                        "inbound_req_per_s": round(replies.per_s, 1)}
+            notes["inbound"] = {"requests": replies.requests, "seconds": replies.seconds, "failures": replies.failures}
+            step(f"the morning: {n:,} lessons fanned out, dispatched to Telegram, crisis texts meanwhile")
+            morning = fanout.run(n, work, standins)
+            crisis = fanout.summary(morning)
+            results |= {"fanout_100k_queue_s": round(morning.fanout_s, 2),
+                        "crisis_reply_p99_ms_during_fanout": round(crisis["p99"], 1),
+                        "rss_mb_100k": round(morning.rss_mb, 1)}
+            notes["morning"] = {**{k: v for k, v in vars(morning).items() if k != "crisis_ms"},
+                                "crisis_count": len(morning.crisis_ms), "crisis_p50_ms": crisis["p50"],
+                                "crisis_max_ms": crisis["max"], "telegram_msgs_per_s": morning.sent / morning.dispatch_s,
+                                "end_to_end_s": morning.end_to_end_s}
+            step(f"baseline: {n:,} python-telegram-bot run_daily jobs due at once")
+            base = baseline.run(n, fanout.sample_lesson(work), work, standins)
+            results["baseline_schedule_100k_s"] = round(base.seconds, 2)
+            results["ratio_vs_baseline"] = round(base.seconds / morning.end_to_end_s, 2)
+            notes["baseline"] = vars(base)
+            url = None if skip_pg else pg.pg_url()
+            if url:
+                step("PostgreSQL: the fan-out with one worker, then two")
+                run = pg.run(url, n)
+                results["pg_fanout_100k_queue_s"] = round(run.one_worker_s, 2)
+                results["pg_two_workers_speedup"] = round(run.speedup, 2)
+                notes["pg"] = vars(run)
+            else:
+                notes["pg"] = "skipped (--skip-pg)" if skip_pg else "skipped: no PostgreSQL answered (CRAFTBOT_TEST_PG_URL or .ci/.pg_url)"
+    finally:
+        standins.stop()
+    return results, notes
+
+
+def step(what: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {what}", flush=True)
+
+
+def machine() -> dict[str, Any]:
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    return {"cpus": os.cpu_count(), "memory_gib": round(mem_kb / 1024 / 1024, 1), "python": platform.python_version(),
+            "platform": platform.platform(), "load_average_at_end": os.getloadavg()}
+
+
+def print_table(results: dict[str, float], notes: dict[str, Any], n: int) -> None:
+    print(f"\ncraftbot benchmarks, {n:,} families; {notes['machine']['cpus']} CPUs, "
+          f"{notes['machine']['memory_gib']} GiB, Python {notes['machine']['python']}")
+    print(f"{'figure':<36}{'value':>12}  {'target':<10}verdict")
+    for key, value in results.items():
+        rule = TARGETS.get(key)
+        target = f"{rule[0]} {rule[1]:g}" if rule else ""
+        verdict = "" if not rule else ("meets" if (value <= rule[1] if rule[0] == "<=" else value >= rule[1]) else "misses")
+        print(f"{key:<36}{value:>12,.2f}  {target:<10}{verdict}")
+    morning = notes.get("morning", {})
+    if morning:
+        print(f"\nTelegram dispatch {morning['telegram_msgs_per_s']:.0f} msg/s; craftbot end to end "
+              f"{morning['end_to_end_s']:.1f} s; crisis p50 {morning['crisis_p50_ms']:.0f} ms, "
+              f"max {morning['crisis_max_ms']:.0f} ms over {morning['crisis_count']} texts")
+    if "rate_limit" in notes:
+        rl = notes["rate_limit"]
+        print(f"rate limit: busiest second {rl['max_in_window']} arrivals ({rl['max_sent_in_window']} sends) at "
+              f"{rl['configured']:g}/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Outbox to provider: one worker's throughput with no rate limit, and a paced channel's accuracy."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import env_for, settings_from, shifted_clock
+from bench.population import ENROL_AT, TICK_AT, contact_ids, enrol_families, queue_backlog
+from bench.standins import Standins
+from bot.app import App, build
+from bot.channels.base import OutboundMessage, SendResult
+from bot.runtime.pacing import Pace
+
+SMS_TEXT = ("Welcome, Ana. CRAFT coaches you, the family member, not Jo. It has three aims: help Jo toward "
+            "treatment, help them use less, and help you feel better, whatever they choose. One small step a "
+            "day. Try today: write down one thing you hope will change.")
+PACED_RATE = 30.0
+PACED_SECONDS = 15
+
+
+@dataclass
+class Throughput:
+    messages: int
+    seconds: float
+    sent: int
+
+    @property
+    def per_s(self) -> float:
+        return self.sent / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Paced:
+    configured: float
+    achieved: float
+    max_in_window: int
+    messages: int
+    max_sent_in_window: int  # counted when our adapter was called, before the network
+
+    @property
+    def accuracy(self) -> float:
+        return self.achieved / self.configured
+
+    @property
+    def worst_window(self) -> float:
+        return self.max_in_window / self.configured
+
+
+def sms_throughput(n: int, workdir: Path, standins: Standins) -> Throughput:
+    """Drain n queued SMS through the real Twilio adapter (aiohttp) to the stand-in, no rate limit."""
+    env = env_for(f"sqlite:///{workdir / 'dispatch.db'}", twilio_url=standins.twilio)
+    app = build(settings_from(env), clock=lambda: ENROL_AT, rate_limits=False)
+    enrol_families(app, n, "sms", lesson_due=False)
+    queue_backlog(app, contact_ids(app, "sms"), SMS_TEXT, TICK_AT)
+    app.ctx.clock = shifted_clock(TICK_AT)
+    t0 = time.monotonic()
+    report = asyncio.run(_drain_and_close(app))
+    return Throughput(n, time.monotonic() - t0, report)
+
+
+def paced(workdir: Path, standins: Standins) -> Paced:
+    """A backlog on a 30 msg/s Telegram channel; the rate and the busiest second, as the provider saw them."""
+    n = int(PACED_RATE * PACED_SECONDS)
+    env = env_for(f"sqlite:///{workdir / 'paced.db'}", telegram_url=standins.telegram)
+    app = build(settings_from(env), clock=lambda: ENROL_AT, rate_limits=False)
+    app.dispatcher.paces = {"telegram": Pace(PACED_RATE, 1.0)}
+    enrol_families(app, n, "telegram", lesson_due=False)
+    queue_backlog(app, contact_ids(app, "telegram"), SMS_TEXT, TICK_AT)
+    app.ctx.clock = shifted_clock(TICK_AT)
+    standins.reset()
+    started: list[float] = []
+    channel = app.dispatcher.channels["telegram"]
+    send = channel.send
+
+    async def stamped(message: OutboundMessage) -> SendResult:
+        started.append(time.monotonic())
+        return await send(message)
+
+    channel.send = stamped  # type: ignore[method-assign]
+    asyncio.run(_drain_and_close(app))
+    times = sorted(t for t, _ in standins.stamps("telegram"))
+    achieved = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+    return Paced(PACED_RATE, achieved, busiest_second(times), len(times), busiest_second(sorted(started)))
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most arrivals in any window [t, t + 1 s), sliding over every arrival."""
+    best, j = 0, 0
+    for i, start in enumerate(times):
+        j = max(j, i)
+        while j < len(times) and times[j] < start + 1.0:
+            j += 1
+        best = max(best, j - i)
+    return best
+
+
+async def _drain_and_close(app: App) -> int:
+    try:
+        return (await app.dispatcher.drain()).sent
+    finally:
+        await app.aclose()

@@ -1,0 +1,92 @@
+"""Replies coming in: signed Twilio webhooks with check-in answers, 50 at a time, against real uvicorn.
+
+Families were asked the evening question (their check-in fired); each then answers once. The web
+app verifies the signature, runs the engine in one transaction, answers 200, and sends the reply
+to the Twilio stand-in right after. Latency is timed at the client, from sending to the 200.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+from bench.common import TWILIO_TOKEN, Child, env_for, free_port, percentile, settings_from
+from bench.fanout import _wait_healthy
+from bench.population import ENROL_AT, TICK_AT, address, enrol_families
+from bench.standins import Standins
+from bot.app import build
+from tests.standins.signing import twilio_headers
+from tests.standins.twilio_api import inbound_sms_form
+
+CONCURRENCY = 50
+ANSWERS = ("no, he didn't drink today", "yes she used today", "not sure", "it was a good day, nothing",
+           "he drank again", "no")
+
+
+@dataclass
+class Inbound:
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    failures: int
+
+    @property
+    def per_s(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def prepare(db_url: str, n: int) -> None:
+    """n SMS families whose check-in question went out at the bench minute."""
+    app = build(settings_from(env_for(db_url)), channels={}, clock=lambda: ENROL_AT)
+    enrol_families(app, n, "sms", lesson_due=False, checkin_due=True)
+    app.runtime.fire_due(TICK_AT)
+    asyncio.run(app.aclose())
+
+
+def run(n: int, workdir: Path, standins: Standins) -> Inbound:
+    db_url = f"sqlite:///{workdir / 'inbound.db'}"
+    prepare(db_url, n)
+    port = free_port()
+    web_url = f"http://127.0.0.1:{port}"
+    web = Child(["bench.web_proc", str(port), "--at", (TICK_AT + timedelta(minutes=1)).isoformat()],
+                env_for(db_url, twilio_url=standins.twilio, public_base_url=web_url)).start()
+    try:
+        web.wait_for("ready", 120)
+        asyncio.run(_wait_healthy(web_url))
+        return asyncio.run(_answers(web_url, n))
+    finally:
+        web.stop()
+
+
+async def _answers(web_url: str, n: int) -> Inbound:
+    url = f"{web_url}/webhooks/twilio/sms"
+    forms = [inbound_sms_form(address("sms", i), ANSWERS[i % len(ANSWERS)]) for i in range(n)]
+    signed = [(form, twilio_headers(TWILIO_TOKEN, url, form)) for form in forms]  # signing is the provider's work
+    latencies: list[float] = []
+    failures = 0
+    queue = iter(signed)
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
+
+        async def client_loop() -> None:
+            nonlocal failures
+            for form, headers in queue:
+                t0 = time.perf_counter()
+                answer = await client.post(url, data=form, headers=headers)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                failures += answer.status_code != 200
+
+        t0 = time.monotonic()
+        await asyncio.gather(*(client_loop() for _ in itertools.repeat(None, CONCURRENCY)))
+        seconds = time.monotonic() - t0
+    return Inbound(n, seconds, latencies, failures)
+
+
+def summary(result: Inbound) -> dict[str, float]:
+    return {"p50": percentile(result.latencies_ms, 50), "p99": percentile(result.latencies_ms, 99)}

@@ -1,0 +1,107 @@
+"""The same fan-out on PostgreSQL: one worker, then two worker processes on one database.
+
+The families are enrolled once into a template database; each run gets a fresh copy of it
+(CREATE DATABASE ... TEMPLATE), so both runs start from identical rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from bench.common import REPO, Child, env_for, settings_from
+from bench.population import ENROL_AT, enrol_families
+from bot.app import build
+from storage import models as m
+from storage.db import make_engine, session_factory
+from storage.migrate import upgrade
+
+
+@dataclass
+class PgFanout:
+    families: int
+    one_worker_s: float
+    two_workers_s: float
+    queued_one: int
+    queued_two: int
+
+    @property
+    def speedup(self) -> float:
+        return self.one_worker_s / self.two_workers_s if self.two_workers_s else 0.0
+
+
+def pg_url() -> str | None:
+    """CRAFTBOT_TEST_PG_URL, else .ci/.pg_url (written by `make pg-test`); None when neither answers."""
+    raw = os.environ.get("CRAFTBOT_TEST_PG_URL", "").strip()
+    path = REPO / ".ci" / ".pg_url"
+    if not raw and path.exists():
+        raw = path.read_text().strip()
+    if not raw:
+        return None
+    try:
+        with _admin(raw) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return None
+    return raw
+
+
+def run(base_url: str, n: int) -> PgFanout:
+    with _database(base_url) as template:
+        engine = make_engine(template)
+        upgrade(engine)
+        engine.dispose()
+        app = build(settings_from(env_for(template)), channels={}, clock=lambda: ENROL_AT)
+        enrol_families(app, n, "telegram")
+        asyncio.run(app.aclose())
+        one, queued_one = _fan_out(base_url, template, workers=1)
+        two, queued_two = _fan_out(base_url, template, workers=2)
+    return PgFanout(n, one, two, queued_one, queued_two)
+
+
+def _fan_out(base_url: str, template: str, workers: int) -> tuple[float, int]:
+    """Seconds from "go" until every worker has finished its tick, and the families queued."""
+    with _database(base_url, template) as url:
+        children = [Child(["bench.worker_proc"], env_for(url)).start() for _ in range(workers)]
+        try:
+            for child in children:
+                child.wait_for("ready", 120)
+            for child in children:
+                child.send("go")
+            done = [child.wait_for("fanout_done") for child in children]
+        finally:
+            for child in children:
+                child.stop()
+        engine = make_engine(url)
+        with session_factory(engine)() as db:
+            queued = db.execute(select(func.count(func.distinct(m.OutboundMessage.contact_id)))).scalar() or 0
+        engine.dispose()
+    return max(d["t1"] for d in done) - min(d["t0"] for d in done), queued
+
+
+@contextmanager
+def _database(base_url: str, template: str | None = None) -> Iterator[str]:
+    name = f"craftbot_bench_{uuid.uuid4().hex[:12]}"
+    source = make_url(template).database if template else "template0"
+    with _admin(base_url) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} ENCODING 'UTF8'").format(
+            sql.Identifier(name), sql.Identifier(source or "template0")))
+    try:
+        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with _admin(base_url) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _admin(url: str) -> psycopg.Connection[tuple[object, ...]]:
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(libpq, autocommit=True, connect_timeout=10)
