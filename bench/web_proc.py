@@ -28,7 +28,10 @@ def main() -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
-    config = uvicorn.Config(create_app(app), log_level="warning", access_log=False, backlog=4096)
+    # A keep-alive longer than any wait here: uvicorn's 5 s default closes connections a client is
+    # about to reuse (a load balancer in front sets the same).
+    config = uvicorn.Config(create_app(app), log_level="warning", access_log=False, backlog=4096,
+                            timeout_keep_alive=75)
     server = uvicorn.Server(config)
     say("ready", port=args.port)
     server.run(sockets=[sock])
