@@ -19,15 +19,11 @@ export LANG=C.UTF-8 LC_ALL=C.UTF-8
 log() { printf '[postgres.sh] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# Read the SQLAlchemy URL's password back from an earlier run, so re-runs don't break a URL in use.
-previous_password() {
-    [[ -s "$URL_FILE" ]] || return 0
-    sed -nE "s#^postgresql\+psycopg://${ROLE}:([^@]*)@.*#\1#p" "$URL_FILE" | head -n1
-}
-
 new_password() {
-    # hex only: nothing to escape in a URL or in SQL
-    od -An -N16 -tx1 /dev/urandom | tr -d ' \n'
+    # A fixed password: the role is a test role on a loopback-only server, and every checkout on
+    # one machine (a developer's tree, a CI clone) must agree on it, or each run of this script
+    # would lock the others out. Set CRAFTBOT_TEST_PG_PASSWORD to use another.
+    printf '%s' "${CRAFTBOT_TEST_PG_PASSWORD:-craftbot-test-only}"
 }
 
 # Checks a URL by connecting with psql (libpq understands postgresql://, not the +psycopg suffix).
@@ -113,8 +109,7 @@ setup_as_root() {
     done
 
     local password
-    password="$(previous_password)"
-    [[ -n "$password" ]] || password="$(new_password)"
+    password="$(new_password)"
     as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$port" -d postgres -v role="$ROLE" -v db="$DB" \
         -v pw="$password" >/dev/null <<'SQL'
 SELECT format('CREATE ROLE %I', :'role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
@@ -144,8 +139,7 @@ setup_as_user() {
     # the role and database over the local socket without sudo.
     if psql -X -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
         local password port
-        password="$(previous_password)"
-        [[ -n "$password" ]] || password="$(new_password)"
+        password="$(new_password)"
         port="$(psql -X -d postgres -Atqc 'show port')"
         psql -X -q -v ON_ERROR_STOP=1 -d postgres -v role="$ROLE" -v db="$DB" -v pw="$password" \
             >/dev/null <<'SQL' || die "could not create role $ROLE / database $DB (is your PostgreSQL login a superuser?)"
