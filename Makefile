@@ -28,7 +28,7 @@ pg-test: $(STAMP)
 	CRAFTBOT_TEST_PG_URL=$$(cat .ci/.pg_url) $(BIN)/pytest -q -m postgres
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
