@@ -6,7 +6,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -239,17 +239,13 @@ class _Memo:
         return self._verdicts[key]
 
     def plan(self, contact: m.Contact, kind: str, after: date) -> dict[str, object]:
-        """The timer row `schedule.plan_next` writes for a family whose `kind` time is set.
-
-        It mirrors plan_next line for line (nudge spacing, next_slot, set_timer's values): a change
-        there must be made here too.
-        """
+        """The timer row `schedule.plan_next` writes for a family whose `kind` time is set, with
+        next_slot remembered for the tick (the same rules: schedule.plan_from, schedule.timer_row)."""
         at = schedule.daily_time(contact, kind)
-        if kind == "nudge":
-            after = after + timedelta(days=schedule.NUDGE_EVERY_DAYS - 1)
+        start = schedule.plan_from(kind, after)
         zone, quiet = self.zone(contact), self.quiet(contact)
-        key = (kind, at, zone, quiet, after)
+        key = (kind, at, zone, quiet, start)
         if key not in self._slots:
-            self._slots[key] = next_slot(kind, parse_hhmm(at), zone, quiet, self.now, after)  # type: ignore[arg-type]
+            self._slots[key] = next_slot(kind, parse_hhmm(at), zone, quiet, self.now, start)  # type: ignore[arg-type]
         slot = self._slots[key]
-        return {"contact_id": contact.id, "kind": kind, "due_at": slot.due_at, "local_date": slot.local_date, "seq": None}
+        return schedule.timer_row(contact.id, kind, slot.due_at, slot.local_date)

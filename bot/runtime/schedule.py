@@ -22,9 +22,21 @@ NUDGE_EVERY_DAYS = 3  # self-care nudges come every third day, between lesson an
 NUDGE_TIME = "13:00"
 
 
+def timer_row(contact_id: int, kind: str, due_at: datetime, local_date: date | None = None,
+              seq: int | None = None) -> dict[str, object]:
+    """The values of one `timers` row (one place, for single writes and batched ones)."""
+    return {"contact_id": contact_id, "kind": kind, "due_at": due_at, "local_date": local_date, "seq": seq}
+
+
 def set_timer(db: DB, contact_id: int, kind: str, due_at: datetime, local_date: date | None = None, seq: int | None = None) -> None:
-    upsert(db, m.Timer.__table__, {"contact_id": contact_id, "kind": kind, "due_at": due_at,  # type: ignore[arg-type]
-                                   "local_date": local_date, "seq": seq}, ("contact_id", "kind"))
+    upsert(db, m.Timer.__table__, timer_row(contact_id, kind, due_at, local_date, seq), ("contact_id", "kind"))  # type: ignore[arg-type]
+
+
+def plan_from(kind: str, after: date | None) -> date | None:
+    """The day to plan after: nudges skip NUDGE_EVERY_DAYS - 1 days between them."""
+    if kind == "nudge" and after is not None:
+        return after + timedelta(days=NUDGE_EVERY_DAYS - 1)
+    return after
 
 
 def set_wait(db: DB, contact: m.Contact, seq: int, timeout_s: int | None, now: datetime) -> None:
@@ -65,7 +77,6 @@ def plan_next(db: DB, contact: m.Contact, kind: str, settings: Settings, now: da
     if not at:
         db.execute(delete(m.Timer).where(m.Timer.contact_id == contact.id, m.Timer.kind == kind))
         return
-    if kind == "nudge" and after is not None:
-        after = after + timedelta(days=NUDGE_EVERY_DAYS - 1)
-    slot = next_slot(kind, parse_hhmm(at), zone_of(contact, settings), quiet_of(contact, settings), now, after)  # type: ignore[arg-type]
+    slot = next_slot(kind, parse_hhmm(at), zone_of(contact, settings), quiet_of(contact, settings), now,  # type: ignore[arg-type]
+                     plan_from(kind, after))
     set_timer(db, contact.id, kind, slot.due_at, slot.local_date)
