@@ -14,15 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, or_, select
-from sqlalchemy.orm import Session as DB
 
 from bot.channels.base import Channel, OutboundMessage, SendOutcome, SendResult
-from bot.engine.session import Session
 from bot.runtime.context import Context
-from bot.runtime.effects import cancel_pending
+from bot.runtime.effects import opt_out
 from bot.runtime.family_clock import quiet_of, zone_of
 from bot.runtime.pacing import Pace
 from bot.scheduling.clock import in_quiet_hours, next_allowed
+from bot.web.unsubscribe import unsubscribe_url
 from storage import models as m
 
 log = logging.getLogger(__name__)
@@ -106,7 +105,6 @@ class Dispatcher:
     def _unsubscribe_url(self, row: m.OutboundMessage) -> str | None:
         if row.channel != "email" or row.contact_id is None:
             return None
-        from bot.web.unsubscribe import unsubscribe_url  # the web app owns the token format
         return unsubscribe_url(self.ctx.settings, row.contact_id)
 
     # --- recording (sync, in a worker thread) --------------------------------------------------
@@ -127,7 +125,7 @@ class Dispatcher:
                     report.sent += result.outcome == SendOutcome.SENT
                     report.failed += result.outcome != SendOutcome.SENT
                     if result.outcome == SendOutcome.OPTED_OUT and row.contact_id:
-                        self._provider_opt_out(db, row.contact_id, result.detail, now)
+                        opt_out(db, row.contact_id, row.channel, "provider", f"provider refused delivery: {result.detail}", now)
                     continue
                 row.status = "queued"
                 row.claimed_until = None
@@ -140,16 +138,6 @@ class Dispatcher:
                 else:
                     row.not_before = now + timedelta(seconds=self.backoff(row.attempts, result.retry_after_s))
                     report.retried += 1
-
-    def _provider_opt_out(self, db: DB, contact_id: int, detail: str, now: datetime) -> None:
-        contact = db.get(m.Contact, contact_id)
-        if contact is None or contact.status == "opted_out":
-            return
-        contact.status = "opted_out"
-        contact.session = Session.from_json(contact.session).with_(status="opted_out").to_json()
-        db.add(m.Consent(contact_id=contact_id, given=False, action="opt_out", channel=contact.channel,
-                         by="provider", words=f"provider refused delivery: {detail}"[:500], at=now))
-        cancel_pending(db, contact_id)
 
     # --- sending -------------------------------------------------------------------------------
     async def dispatch(self, now: datetime | None = None, limit: int = 1000, ids: Iterable[int] | None = None) -> DispatchReport:

@@ -34,6 +34,7 @@ from bot.channels.webhook_auth import (
     telegram_secret_ok,
     twilio_signature_ok,
 )
+from bot.runtime.effects import opt_out
 from bot.settings import ConfigError
 from bot.web import status
 from bot.web.unsubscribe import token_ok
@@ -183,7 +184,7 @@ def create_app(app: App) -> Starlette:
                 if row is not None and kind in SENDGRID_EVENT_STATUS:
                     status.move_forward(db, row.provider_id or "", SENDGRID_EVENT_STATUS[kind], str(event.get("reason") or ""))
                 if row is not None and row.contact_id and kind in SENDGRID_OPT_OUT:
-                    status.opt_out(db, row.contact_id, "email", "provider", f"SendGrid event: {kind}", now)
+                    opt_out(db, row.contact_id, "email", "provider", f"SendGrid event: {kind}", now)
 
     async def unsubscribe(request: Request) -> Response:
         contact_id, token = request.path_params["contact_id"], request.path_params["token"]
@@ -194,7 +195,7 @@ def create_app(app: App) -> Starlette:
 
         def record() -> None:
             with app.ctx.db.begin() as db:
-                status.opt_out(db, contact_id, "email", "self", "one-click unsubscribe link", app.ctx.clock())
+                opt_out(db, contact_id, "email", "self", "one-click unsubscribe link", app.ctx.clock())
 
         await run_in_threadpool(record)
         return HTMLResponse(f"<p>You are unsubscribed from {settings.org_name} craftbot. We won't email you again.</p>")

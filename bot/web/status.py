@@ -7,8 +7,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DB
 
-from bot.engine.session import Session
-from bot.runtime.effects import cancel_pending
 from storage import models as m
 from storage.upsert import insert_ignore
 
@@ -30,17 +28,4 @@ def move_forward(db: DB, provider_id: str, status: str, detail: str = "") -> boo
     row.status = status
     if detail:
         row.last_error = detail[:500]
-    return True
-
-
-def opt_out(db: DB, contact_id: int, channel: str, by: str, words: str, now: datetime) -> bool:
-    """Opt a contact out for a reason that did not come through the conversation (unsubscribe link, spam report)."""
-    contact = db.get(m.Contact, contact_id)
-    if contact is None or contact.status == "opted_out":
-        return False
-    contact.status = "opted_out"
-    contact.session = Session.from_json(contact.session).with_(status="opted_out").to_json()
-    db.add(m.Consent(contact_id=contact_id, given=False, action="opt_out", channel=channel, by=by,
-                     words=words[:500], at=now))
-    cancel_pending(db, contact_id)
     return True
