@@ -26,6 +26,19 @@ new_password() {
     printf '%s' "${CRAFTBOT_TEST_PG_PASSWORD:-craftbot-test-only}"
 }
 
+# Creates the test role (with the password) and database when missing. Arguments: the psql
+# command to run as a superuser, e.g. `as_postgres psql -p 5432` or just `psql`.
+create_role_and_db() {
+    "$@" -X -q -v ON_ERROR_STOP=1 -d postgres -v role="$ROLE" -v db="$DB" -v pw="$(new_password)" \
+        >/dev/null <<'SQL'
+SELECT format('CREATE ROLE %I', :'role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+-- CREATEDB: the tests make one throwaway database per test
+ALTER ROLE :"role" WITH LOGIN CREATEDB PASSWORD :'pw';
+SELECT format('CREATE DATABASE %I OWNER %I TEMPLATE template0 ENCODING %L', :'db', :'role', 'UTF8')
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
+SQL
+}
+
 # Checks a URL by connecting with psql (libpq understands postgresql://, not the +psycopg suffix).
 url_works() {
     local libpq_url="${1/postgresql+psycopg:\/\//postgresql://}"
@@ -110,14 +123,7 @@ setup_as_root() {
 
     local password
     password="$(new_password)"
-    as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$port" -d postgres -v role="$ROLE" -v db="$DB" \
-        -v pw="$password" >/dev/null <<'SQL'
-SELECT format('CREATE ROLE %I', :'role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
--- CREATEDB: the tests make one throwaway database per test
-ALTER ROLE :"role" WITH LOGIN CREATEDB PASSWORD :'pw';
-SELECT format('CREATE DATABASE %I OWNER %I TEMPLATE template0 ENCODING %L', :'db', :'role', 'UTF8')
- WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
-SQL
+    create_role_and_db as_postgres psql -p "$port"
     local url="postgresql+psycopg://${ROLE}:${password}@${HOST}:${port}/${DB}"
     url_works "$url" || die "created role $ROLE and database $DB but cannot log in with them on $HOST:$port (check pg_hba.conf)"
     write_url "$url"
@@ -141,13 +147,7 @@ setup_as_user() {
         local password port
         password="$(new_password)"
         port="$(psql -X -d postgres -Atqc 'show port')"
-        psql -X -q -v ON_ERROR_STOP=1 -d postgres -v role="$ROLE" -v db="$DB" -v pw="$password" \
-            >/dev/null <<'SQL' || die "could not create role $ROLE / database $DB (is your PostgreSQL login a superuser?)"
-SELECT format('CREATE ROLE %I', :'role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
-ALTER ROLE :"role" WITH LOGIN CREATEDB PASSWORD :'pw';
-SELECT format('CREATE DATABASE %I OWNER %I TEMPLATE template0 ENCODING %L', :'db', :'role', 'UTF8')
- WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
-SQL
+        create_role_and_db psql || die "could not create role $ROLE / database $DB (is your PostgreSQL login a superuser?)"
         local url="postgresql+psycopg://${ROLE}:${password}@${HOST}:${port}/${DB}"
         url_works "$url" || die "created role $ROLE but cannot log in over TCP on $HOST:$port (is the server listening there?)"
         write_url "$url"
