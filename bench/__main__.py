@@ -1,6 +1,7 @@
 """`make bench`: measure craftbot on this machine, print a table, write bench/results.json.
 
-Options: --families N (default 100,000) for a quicker run, --skip-pg. Benchmarks assert nothing
+Options: --families N (default 100,000) for a quicker run, --skip-pg, --only PARTS (a quick look at
+some parts; their figures go to a temporary file unless --out says where). Benchmarks assert nothing
 about time; docs/performance.md explains every figure and what bounds it.
 """
 
@@ -22,6 +23,7 @@ from bench.standins import Standins
 RESULTS = REPO / "bench" / "results.json"
 SMS_DISPATCH_MAX = 20_000
 INBOUND_MAX = 5_000
+PARTS = ("dispatch", "inbound", "morning", "baseline", "pg")
 TARGETS: dict[str, tuple[str, float]] = {  # key: (">=" or "<=", target)
     "fanout_100k_queue_s": ("<=", 10), "dispatch_msgs_per_s": (">=", 1000), "rate_limit_accuracy": (">=", 0.98),
     "inbound_p99_ms": ("<=", 25), "inbound_req_per_s": (">=", 500), "crisis_reply_p99_ms_during_fanout": ("<=", 250),
@@ -33,12 +35,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--families", type=int, default=100_000, help="families in the morning (default 100000)")
     parser.add_argument("--skip-pg", action="store_true", help="leave out the PostgreSQL runs")
+    parser.add_argument("--only", type=parts, default=PARTS,
+                        help=f"comma-separated parts to run, of {','.join(PARTS)} (baseline needs morning)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes (default bench/results.json)")
     args = parser.parse_args()
     if args.families < 10:
         parser.error(f"--families {args.families} is too few to measure: give at least 10")
+    if args.only != PARTS and args.out == RESULTS:  # a partial run never overwrites the full figures
+        args.out = Path(tempfile.gettempdir()) / "craftbot-bench-partial.json"
     started = time.monotonic()
-    results, notes = measure(args.families, args.skip_pg)
+    results, notes = measure(args.families, args.skip_pg, args.only)
     notes["machine"] = machine()
     notes["run_minutes"] = round((time.monotonic() - started) / 60, 1)
     print_table(results, notes, args.families)
@@ -47,58 +53,96 @@ def main() -> None:
     print(f"\nwrote {args.out} (figures) and {args.out.stem}.notes.json (details) in {notes['run_minutes']} min")
 
 
-def measure(n: int, skip_pg: bool) -> tuple[dict[str, float], dict[str, Any]]:
+def parts(value: str) -> tuple[str, ...]:
+    chosen = tuple(p.strip() for p in value.split(",") if p.strip())
+    unknown = [p for p in chosen if p not in PARTS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown part {', '.join(unknown) or '(none)'}: choose from {', '.join(PARTS)}")
+    if "baseline" in chosen and "morning" not in chosen:
+        raise argparse.ArgumentTypeError("baseline is compared with the morning: add morning to --only")
+    return chosen
+
+
+def measure(n: int, skip_pg: bool, only: tuple[str, ...] = PARTS) -> tuple[dict[str, float], dict[str, Any]]:
     results: dict[str, float] = {}
     notes: dict[str, Any] = {"families": n}
     standins = Standins().start()
     try:
         with tempfile.TemporaryDirectory(prefix="craftbot-bench-") as tmp:
             work = Path(tmp)
-            step("dispatch: SMS through the Twilio adapter, no rate limit")
-            sms = dispatch.sms_throughput(min(n, SMS_DISPATCH_MAX), work, standins)
-            results["dispatch_msgs_per_s"] = round(sms.per_s, 1)
-            notes["dispatch_sms"] = vars(sms)
-            step("rate limit: a 30 msg/s Telegram channel with a backlog")
-            paced = dispatch.paced(work, standins)
-            results["rate_limit_accuracy"] = round(paced.accuracy, 4)
-            notes["rate_limit"] = {**vars(paced), "worst_window_ratio": round(paced.worst_window, 4)}
-            step("inbound: signed Twilio check-in replies, 50 concurrent, real uvicorn")
-            replies = inbound.run(min(n, INBOUND_MAX), work, standins)
-            figures = inbound.summary(replies)
-            results |= {"inbound_p50_ms": round(figures["p50"], 1), "inbound_p99_ms": round(figures["p99"], 1),
-                        "inbound_req_per_s": round(replies.per_s, 1)}
-            notes["inbound"] = {"requests": replies.requests, "seconds": replies.seconds, "failures": replies.failures}
-            step(f"the morning: {n:,} lessons fanned out, dispatched to Telegram, crisis texts meanwhile")
-            morning = fanout.run(n, work, standins)
-            crisis = fanout.summary(morning)
-            results |= {"fanout_100k_queue_s": round(morning.fanout_s, 2),
-                        "crisis_reply_p99_ms_during_fanout": round(crisis["p99"], 1),
-                        "rss_mb_100k": round(morning.rss_mb, 1)}
-            notes["morning"] = {**{k: v for k, v in vars(morning).items() if k != "crisis_ms"},
-                                "crisis_count": len(morning.crisis_ms), "crisis_p50_ms": crisis["p50"],
-                                "crisis_max_ms": crisis["max"], "telegram_msgs_per_s": morning.sent / morning.dispatch_s,
-                                "end_to_end_s": morning.end_to_end_s}
-            step(f"baseline: {n:,} python-telegram-bot run_daily jobs due at once")
-            base = baseline.run(n, fanout.sample_lesson(work), work, standins)
-            results["baseline_schedule_100k_s"] = round(base.seconds, 2)
-            results["ratio_vs_baseline"] = round(base.seconds / morning.end_to_end_s, 2)
-            notes["baseline"] = vars(base)
-            url = None if skip_pg else pg.pg_url()
-            if url:
-                step("PostgreSQL: the fan-out with one worker, then two")
-                try:
-                    run = pg.run(url, n)
-                except Exception as exc:  # the SQLite figures above still count: report, don't lose them
-                    notes["pg"] = f"failed: {type(exc).__name__}: {exc}"
-                else:
-                    results["pg_fanout_100k_queue_s"] = round(run.one_worker_s, 2)
-                    results["pg_two_workers_speedup"] = round(run.speedup, 2)
-                    notes["pg"] = vars(run)
-            else:
-                notes["pg"] = "skipped (--skip-pg)" if skip_pg else "skipped: no PostgreSQL answered (CRAFTBOT_TEST_PG_URL or .ci/.pg_url)"
+            if "dispatch" in only:
+                measure_dispatch(n, work, standins, results, notes)
+            if "inbound" in only:
+                measure_inbound(n, work, standins, results, notes)
+            if "morning" in only:
+                morning = measure_morning(n, work, standins, results, notes)
+                if "baseline" in only:
+                    measure_baseline(n, morning, work, standins, results, notes)
+            if "pg" in only:
+                measure_pg(n, skip_pg, results, notes)
     finally:
         standins.stop()
     return results, notes
+
+
+def measure_dispatch(n: int, work: Path, standins: Standins, results: dict[str, float], notes: dict[str, Any]) -> None:
+    step("dispatch: SMS through the Twilio adapter, no rate limit")
+    sms = dispatch.sms_throughput(min(n, SMS_DISPATCH_MAX), work, standins)
+    results["dispatch_msgs_per_s"] = round(sms.per_s, 1)
+    notes["dispatch_sms"] = vars(sms)
+    step("rate limit: a 30 msg/s Telegram channel with a backlog")
+    paced = dispatch.paced(work, standins)
+    results["rate_limit_accuracy"] = round(paced.accuracy, 4)
+    notes["rate_limit"] = {**vars(paced), "worst_window_ratio": round(paced.worst_window, 4)}
+
+
+def measure_inbound(n: int, work: Path, standins: Standins, results: dict[str, float], notes: dict[str, Any]) -> None:
+    step("inbound: signed Twilio check-in replies, 50 concurrent, real uvicorn")
+    replies = inbound.run(min(n, INBOUND_MAX), work, standins)
+    figures = inbound.summary(replies)
+    results |= {"inbound_p50_ms": round(figures["p50"], 1), "inbound_p99_ms": round(figures["p99"], 1),
+                "inbound_req_per_s": round(replies.per_s, 1)}
+    notes["inbound"] = {"requests": replies.requests, "seconds": replies.seconds, "failures": replies.failures}
+
+
+def measure_morning(n: int, work: Path, standins: Standins, results: dict[str, float],
+                    notes: dict[str, Any]) -> fanout.Morning:
+    step(f"the morning: {n:,} lessons fanned out, dispatched to Telegram, crisis texts meanwhile")
+    morning = fanout.run(n, work, standins)
+    crisis = fanout.summary(morning)
+    results |= {"fanout_100k_queue_s": round(morning.fanout_s, 2),
+                "crisis_reply_p99_ms_during_fanout": round(crisis["p99"], 1),
+                "rss_mb_100k": round(morning.rss_mb, 1)}
+    notes["morning"] = {**{k: v for k, v in vars(morning).items() if k != "crisis_ms"},
+                        "crisis_count": len(morning.crisis_ms), "crisis_p50_ms": crisis["p50"],
+                        "crisis_max_ms": crisis["max"], "telegram_msgs_per_s": morning.sent / morning.dispatch_s,
+                        "end_to_end_s": morning.end_to_end_s}
+    return morning
+
+
+def measure_baseline(n: int, morning: fanout.Morning, work: Path, standins: Standins, results: dict[str, float],
+                     notes: dict[str, Any]) -> None:
+    step(f"baseline: {n:,} python-telegram-bot run_daily jobs due at once")
+    base = baseline.run(n, fanout.sample_lesson(work), work, standins)
+    results["baseline_schedule_100k_s"] = round(base.seconds, 2)
+    results["ratio_vs_baseline"] = round(base.seconds / morning.end_to_end_s, 2)
+    notes["baseline"] = vars(base)
+
+
+def measure_pg(n: int, skip_pg: bool, results: dict[str, float], notes: dict[str, Any]) -> None:
+    url = None if skip_pg else pg.pg_url()
+    if not url:
+        notes["pg"] = "skipped (--skip-pg)" if skip_pg else "skipped: no PostgreSQL answered (CRAFTBOT_TEST_PG_URL or .ci/.pg_url)"
+        return
+    step("PostgreSQL: the fan-out with one worker, then two")
+    try:
+        run = pg.run(url, n)
+    except Exception as exc:  # the SQLite figures still count: report, don't lose them
+        notes["pg"] = f"failed: {type(exc).__name__}: {exc}"
+    else:
+        results["pg_fanout_100k_queue_s"] = round(run.one_worker_s, 2)
+        results["pg_two_workers_speedup"] = round(run.speedup, 2)
+        notes["pg"] = vars(run)
 
 
 def step(what: str) -> None:
