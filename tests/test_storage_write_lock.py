@@ -1,0 +1,98 @@
+"""SQLite's one writer, within one process: transactions queue on a lock and always give it back."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.orm import Session as DB
+
+from storage import models as m
+from storage.db import make_engine
+from storage.migrate import upgrade
+from tests.test_storage import contact
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path}/lock.db")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def contacts(engine: Engine) -> int:
+    with DB(engine) as db:
+        return int(db.scalar(select(func.count()).select_from(m.Contact)) or 0)
+
+
+def test_a_failed_transaction_lets_the_next_writer_in_at_once(engine: Engine) -> None:
+    # given a transaction that raised half way and was rolled back
+    with pytest.raises(RuntimeError), DB(engine) as db, db.begin():
+        db.add(contact("+15550170"))
+        db.flush()
+        raise RuntimeError("the handler failed")
+    # when another thread writes
+    def write() -> float:
+        started = time.monotonic()
+        with DB(engine) as db, db.begin():
+            db.add(contact("+15550171"))
+        return time.monotonic() - started
+
+    with ThreadPoolExecutor(1) as pool:
+        took = pool.submit(write).result(timeout=10)
+    # then it did not wait, and only its row is there
+    assert took < 1.0
+    assert contacts(engine) == 1
+
+
+def test_writers_in_one_process_queue_in_process_not_in_sqlites_busy_handler(engine: Engine) -> None:
+    # given SQLite's busy handler turned off, so a writer that met SQLite's lock would fail at once
+    @event.listens_for(engine, "connect")
+    def no_busy_wait(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout=0")
+
+    engine.dispose()
+    holding = threading.Event()
+
+    def slow_writer() -> None:
+        with DB(engine) as db, db.begin():
+            db.add(contact("+15550173"))
+            db.flush()
+            holding.set()
+            time.sleep(0.3)
+
+    def second_writer() -> None:
+        with DB(engine) as db, db.begin():
+            db.add(contact("+15550174"))
+
+    # when a second thread writes while the first holds the writer
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(slow_writer)
+        assert holding.wait(5)
+        second = pool.submit(second_writer)
+        first.result(timeout=10)
+        second.result(timeout=10)  # raised "database is locked" before the in-process lock
+    # then both rows are there
+    assert contacts(engine) == 2
+
+
+def test_a_connection_closed_without_commit_gives_the_lock_back(engine: Engine) -> None:
+    # given a connection that began a transaction and was closed without commit
+    with engine.connect() as conn:
+        conn.execute(select(1))
+    # when another thread writes
+    def write() -> None:
+        with DB(engine) as db, db.begin():
+            db.add(contact("+15550172"))
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(write).result(timeout=10)
+    # then it went through
+    assert contacts(engine) == 1
