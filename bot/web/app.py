@@ -35,8 +35,10 @@ from bot.channels.webhook_auth import (
     twilio_signature_ok,
 )
 from bot.runtime.effects import opt_out
+from bot.runtime.runtime import InboundResult
 from bot.settings import ConfigError
 from bot.web import status
+from bot.web.replies import ReplySender
 from bot.web.unsubscribe import token_ok
 
 log = logging.getLogger(__name__)
@@ -83,23 +85,21 @@ class _TooLarge(Exception):
 def create_app(app: App) -> Starlette:
     settings = app.settings
     verifier = event_verifier(settings.sendgrid_event_public_key)
+    sender = ReplySender(app.dispatcher)
+
+    def handle(inbound: InboundMessage) -> InboundResult:
+        # One thread hop for both: the reload check is throttled, so it is usually just a clock read.
+        app.ctx.program.reload_if_changed(WEB_RELOAD_CHECK_S)
+        return app.runtime.handle_inbound(inbound)
 
     async def process(inbound: InboundMessage | None) -> BackgroundTask | None:
         """Commit first; the 200 goes back only after. Replies go out right after the response."""
         if inbound is None:
             return None
-        await run_in_threadpool(app.ctx.program.reload_if_changed, WEB_RELOAD_CHECK_S)
-        result = await run_in_threadpool(app.runtime.handle_inbound, inbound)
+        result = await run_in_threadpool(handle, inbound)
         if result.duplicate or not result.outbox_ids:
             return None
-        return BackgroundTask(send_now, result.crisis_ids, result.outbox_ids)
-
-    async def send_now(crisis_ids: list[int], ids: list[int]) -> None:
-        if crisis_ids:
-            await app.dispatcher.dispatch(ids=crisis_ids, limit=len(crisis_ids))
-        rest = [i for i in ids if i not in crisis_ids]
-        if rest:
-            await app.dispatcher.dispatch(ids=rest, limit=len(rest))
+        return BackgroundTask(sender.send, result.crisis_ids, result.outbox_ids)
 
     async def twilio_form(request: Request) -> Any:
         form = await request.form()
