@@ -27,6 +27,15 @@ def insert_ignore(db: Session, table: Table, values: Mapping[str, Any], returnin
     return row[0] if returning else True
 
 
+def insert_ignore_statement(dialect: str, table: Table, returning: str) -> Any:
+    """A reusable insert-unless-the-unique-key-has-it, RETURNING one column; execute it with a dict of values.
+
+    Built once and reused, it skips building and cache-keying a statement per call (about 0.3 ms).
+    """
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table.c[returning])
+
+
 def upsert(db: Session, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> None:
     stmt = _insert(db, table).values(**values)
     changes = {k: stmt.excluded[k] for k in values if k not in keys}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session as DB
 
 from bot.channels.base import InboundMessage
@@ -18,7 +19,7 @@ from bot.runtime.effects import Applied, apply_events
 from bot.runtime.family_clock import guess_from_phone
 from bot.runtime.tick import Tick, TickReport
 from storage import models as m
-from storage.upsert import insert_ignore
+from storage.upsert import insert_ignore, insert_ignore_statement
 
 log = logging.getLogger(__name__)
 
@@ -31,40 +32,63 @@ class InboundResult:
     crisis_ids: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Statements:
+    """The inbound path's statements, built once per database dialect and reused with new values."""
+
+    record_inbound: Any  # INSERT ... ON CONFLICT DO NOTHING RETURNING id: the provider-retry dedupe
+    find_contact: Any  # the contact by (channel, address), locked for this transaction
+
+    @classmethod
+    def for_dialect(cls, dialect: str) -> _Statements:
+        return cls(insert_ignore_statement(dialect, m.InboundMessage.__table__, "id"),  # type: ignore[arg-type]
+                   select(m.Contact).where(m.Contact.channel == bindparam("channel"),
+                                           m.Contact.address == bindparam("address")).with_for_update())
+
+
 class Runtime:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._statements: dict[str, _Statements] = {}
+
+    def _sql(self, db: DB) -> _Statements:
+        dialect = db.get_bind().dialect.name
+        if dialect not in self._statements:
+            self._statements[dialect] = _Statements.for_dialect(dialect)
+        return self._statements[dialect]
 
     # --- inbound ------------------------------------------------------------------------------
     def handle_inbound(self, msg: InboundMessage, now: datetime | None = None) -> InboundResult:
         """Dedupe, run the engine, write the outbox, commit. A provider retry changes nothing."""
         now = now or self.ctx.clock()
         with self.ctx.db.begin() as db:
-            inbound_id = insert_ignore(db, m.InboundMessage.__table__,  # type: ignore[arg-type]
-                                       {"channel": msg.channel, "provider_id": msg.provider_id,
-                                        "text": msg.text[:10_000], "received_at": now}, returning="id")
-            if inbound_id is None:
-                return InboundResult(duplicate=True)
-            contact = self._contact_for(db, msg.channel, msg.address, now)
-            db.execute(update(m.InboundMessage).where(m.InboundMessage.id == inbound_id).values(contact_id=contact.id))
-            applied = self._step(db, contact, Message(msg.text, msg.keyword_hint), now)
-            db.flush()
-            return InboundResult(False, contact.id, [o.id for o in applied.outbox], [o.id for o in applied.crisis])
+            return self.inbound_in(db, msg, now)
 
-    def _contact_for(self, db: DB, channel: str, address: str, now: datetime) -> m.Contact:
-        known = db.execute(select(m.Contact).where(m.Contact.channel == channel, m.Contact.address == address)
-                           .with_for_update()).scalar_one_or_none()
-        if known is not None:
-            return known  # the usual case: skip the phone-number lookup (~0.8 ms) and the insert
+    def inbound_in(self, db: DB, msg: InboundMessage, now: datetime) -> InboundResult:
+        """`handle_inbound`'s work inside the caller's open transaction (the caller commits)."""
+        sql = self._sql(db)
+        row = {"channel": msg.channel, "provider_id": msg.provider_id, "text": msg.text[:10_000], "received_at": now}
+        # The usual case, a known contact: the inbound row goes in with its contact, in one statement.
+        contact = db.execute(sql.find_contact, {"channel": msg.channel, "address": msg.address}).scalar_one_or_none()
+        inbound_id = db.connection().execute(sql.record_inbound, {**row, "contact_id": contact.id if contact else None}).scalar()
+        if inbound_id is None:
+            return InboundResult(duplicate=True)
+        if contact is None:
+            contact = self._new_contact(db, msg.channel, msg.address, now)
+            db.execute(update(m.InboundMessage).where(m.InboundMessage.id == inbound_id).values(contact_id=contact.id))
+        applied = self._step(db, contact, Message(msg.text, msg.keyword_hint), now)
+        db.flush()
+        return InboundResult(False, contact.id, [o.id for o in applied.outbox], [o.id for o in applied.crisis])
+
+    def _new_contact(self, db: DB, channel: str, address: str, now: datetime) -> m.Contact:
+        """A first message from this address: the contact, unless a racing first message made it just now."""
         zone, country = guess_from_phone(address) if channel == "sms" else (None, None)
         insert_ignore(db, m.Contact.__table__, {  # type: ignore[arg-type]
             "channel": channel, "address": address, "status": "new", "locale": "en",
             "timezone": zone, "country": country or self.ctx.settings.default_country,
             "paused_indefinitely": False, "session": Session(profile={"country": country or self.ctx.settings.default_country}).to_json(),
             "created_at": now, "updated_at": now})
-        contact = db.execute(select(m.Contact).where(m.Contact.channel == channel, m.Contact.address == address)
-                             .with_for_update()).scalar_one()
-        return contact
+        return db.execute(self._sql(db).find_contact, {"channel": channel, "address": address}).scalar_one()
 
     def _step(self, db: DB, contact: m.Contact, input_: Input, now: datetime, applied: Applied | None = None) -> Applied:
         session = Session.from_json(contact.session)
