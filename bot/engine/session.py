@@ -35,12 +35,19 @@ class Session:
         return datetime.fromisoformat(self.paused_until) > now
 
     def with_(self, **changes: Any) -> Session:
-        return replace(self, **changes)
+        if not changes.keys() <= _NAMES:
+            return replace(self, **changes)  # raises the usual TypeError naming the unknown field
+        # The same object dataclasses.replace builds (every field set, no __post_init__), without
+        # its per-field __init__ work: 15 us -> 1 us, three times a lesson in a fan-out.
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
 
     def to_json(self) -> str:
         # The fields are JSON values already, so a shallow mapping serialises to the same text as
         # dataclasses.asdict, without its deep copy (90 us -> 10 us, which matters in a fan-out).
-        return json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, sort_keys=True)
+        return json.dumps({name: getattr(self, name) for name in _NAMES}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | None) -> Session:
@@ -48,8 +55,10 @@ class Session:
         if not text:
             return cls()
         raw = json.loads(text)
-        names = {f.name for f in fields(cls)}
-        data = {k: v for k, v in raw.items() if k in names}
+        data = {k: v for k, v in raw.items() if k in _NAMES}
         if "labels" in data:
             data["labels"] = tuple(data["labels"])
         return cls(**data)
+
+
+_NAMES = frozenset(f.name for f in fields(Session))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session as DB
@@ -23,6 +24,21 @@ PROFILE_COLUMNS = ("name", "relationship", "loved_one", "timezone", "lesson_time
                    "locale", "country")
 CRISIS_CATEGORIES = ("overdose", "suicide", "violence")
 SUBJECTS = {"crisis": "Urgent: help right now", "compliance": "Your craftbot settings"}
+
+
+class FamilyRow(Protocol):
+    """What rendering needs of a contact: an ORM Contact, or a row of the fan-out's Core select."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+    @property
+    def relationship(self) -> str | None: ...
 
 
 @dataclass
@@ -87,17 +103,26 @@ def apply_events(ctx: Context, db: DB, contact: m.Contact, session: Session, eve
 
 def enqueue(ctx: Context, db: DB, contact: m.Contact, session: Session, say: ev.Say, now: datetime) -> m.OutboundMessage:
     """Render for this family and channel, and hold it until quiet hours end unless it is a crisis reply."""
+    held = now if say.kind == "crisis" else next_allowed(now, zone_of(contact, ctx.settings), quiet_of(contact, ctx.settings))
+    row = m.OutboundMessage(**outbox_row(ctx, contact, session, say, now, held))
+    db.add(row)
+    return row
+
+
+def outbox_row(ctx: Context, contact: FamilyRow, session: Session, say: ev.Say, now: datetime,
+               not_before: datetime) -> dict[str, object]:
+    """The values of one outbox row for `say` (one place, for `enqueue` and the fan-out's batched writes).
+
+    `not_before` is `now` for a crisis reply, else when this family's quiet hours allow.
+    """
     catalogs = ctx.program.current.catalogs
     profile = {**session.profile, "relationship": session.profile.get("relationship") or contact.relationship or ""}
     audience = Audience(channel=contact.channel, locale=contact.locale or "en", profile=profile)
     text = render(catalogs, say.message_id, audience, ctx.org())
-    not_before = now if say.kind == "crisis" else next_allowed(now, zone_of(contact, ctx.settings), quiet_of(contact, ctx.settings))
-    row = m.OutboundMessage(contact_id=contact.id, channel=contact.channel, address=contact.address,
-                            message_id=say.message_id, kind=say.kind, text=text,
-                            subject=SUBJECTS.get(say.kind, f"{ctx.settings.org_name}: craftbot") if contact.channel == "email" else None,
-                            status="queued", not_before=not_before, attempts=0, created_at=now)
-    db.add(row)
-    return row
+    return {"contact_id": contact.id, "channel": contact.channel, "address": contact.address,
+            "message_id": say.message_id, "kind": say.kind, "text": text,
+            "subject": SUBJECTS.get(say.kind, f"{ctx.settings.org_name}: craftbot") if contact.channel == "email" else None,
+            "status": "queued", "not_before": not_before, "attempts": 0, "created_at": now}
 
 
 def cancel_pending(db: DB, contact_id: int) -> None:

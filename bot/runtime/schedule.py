@@ -7,8 +7,10 @@ The daily kinds are computed by bot.scheduling (pure) and fired by `fire_due`; a
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as DB
 
 from bot.runtime.family_clock import parse_hhmm, quiet_of, zone_of
@@ -26,6 +28,18 @@ def timer_row(contact_id: int, kind: str, due_at: datetime, local_date: date | N
               seq: int | None = None) -> dict[str, object]:
     """The values of one `timers` row (one place, for single writes and batched ones)."""
     return {"contact_id": contact_id, "kind": kind, "due_at": due_at, "local_date": local_date, "seq": seq}
+
+
+def dialect_insert(db: DB, table: Table) -> Any:
+    return (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def schedule_many(db: DB, plans: list[dict[str, object]]) -> None:
+    """Upsert many timers in one statement: `set_timer` for a whole batch."""
+    table: Table = m.Timer.__table__  # type: ignore[assignment]
+    stmt = dialect_insert(db, table)
+    db.execute(stmt.on_conflict_do_update(index_elements=["contact_id", "kind"],
+                                          set_={k: stmt.excluded[k] for k in ("due_at", "local_date", "seq")}), plans)
 
 
 def set_timer(db: DB, contact_id: int, kind: str, due_at: datetime, local_date: date | None = None, seq: int | None = None) -> None:
@@ -60,7 +74,13 @@ def last_delivery(db: DB, contact_id: int, kind: str) -> date | None:
 
 
 def daily_time(contact: m.Contact, kind: str) -> str | None:
-    return {"lesson": contact.lesson_time, "checkin": contact.checkin_time, "nudge": NUDGE_TIME}[kind]
+    if kind == "lesson":
+        return contact.lesson_time
+    if kind == "checkin":
+        return contact.checkin_time
+    if kind == "nudge":
+        return NUDGE_TIME
+    raise KeyError(kind)
 
 
 def reschedule(db: DB, contact: m.Contact, settings: Settings, now: datetime) -> None:

@@ -9,15 +9,17 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, Table, select, tuple_
 from sqlalchemy.orm import Session as DB
 
-from bot.engine import Timeout, Trigger
+from bot.engine import Timeout, Trigger, step
+from bot.engine.session import Session
+from bot.program_files import Loaded
 from bot.runtime import schedule
-from bot.runtime.effects import Applied
+from bot.runtime.effects import Applied, apply_events
 from bot.runtime.family_clock import parse_hhmm, quiet_of, zone_of
-from bot.scheduling.clock import QuietHours
+from bot.runtime.fast_tick import DueRow, FastWrites, due_rows, fast_effects
+from bot.scheduling.clock import QuietHours, next_allowed
 from bot.scheduling.policy import Slot, decide, next_slot
 from bot.settings import Settings
 from storage import models as m
@@ -33,18 +35,23 @@ class TickReport:
     fired: int = 0
     skipped: int = 0
     timeouts: int = 0
+    fast: int = 0  # of `fired`, how many took the fast path (no ORM objects)
     outbox_ids: list[int] = field(default_factory=list)
 
 
 class Tick:
     """Fires what is due at `now` for one runtime; the pure scheduling answers are memoised per tick."""
 
-    def __init__(self, runtime: Runtime, now: datetime) -> None:
-        self.runtime, self.ctx, self.now = runtime, runtime.ctx, now
+    def __init__(self, runtime: Runtime, now: datetime, fast: bool = True) -> None:
+        self.runtime, self.ctx, self.now, self.fast = runtime, runtime.ctx, now, fast
         self.memo = _Memo(self.ctx.settings, now)
 
     def run(self, batch: int = 500) -> TickReport:
         """Fire every due timer as of `now`, batch by batch; rows another worker holds are skipped."""
+        return self._run_fast(batch) if self.fast else self._run_orm(batch)
+
+    def _run_orm(self, batch: int) -> TickReport:
+        """Every timer through ORM objects and `apply_events` (the fast path's reference)."""
         now, report, memo = self.now, TickReport(), self.memo
         while True:
             with self.ctx.db.begin() as db:
@@ -62,11 +69,68 @@ class Tick:
                     moved += self._fire(db, timer, contact, now, applied, report, memo,
                                         plans if contact.id in alone else None)
                 if plans:
-                    schedule_many(db, plans)
+                    schedule.schedule_many(db, plans)
                 db.flush()
                 report.outbox_ids += [o.id for o in applied.outbox]
             if moved == 0:
                 return report  # only timers that must wait remain due
+
+    def _run_fast(self, batch: int) -> TickReport:
+        """The same as `_run_orm`, with a family's one due daily timer fired without ORM objects
+        when its step only says, asks or is ignored (bot/runtime/fast_tick.py)."""
+        now, report, memo = self.now, TickReport(), self.memo
+        while True:
+            with self.ctx.db.begin() as db:
+                rows: Sequence[DueRow] = db.execute(due_rows(now, batch)).all()
+                if not rows:
+                    return report
+                applied, writes = Applied(), FastWrites()
+                plans: list[dict[str, object]] = []
+                alone = _contacts_seen_once([(r, r) for r in rows])
+                # None: the row takes the general path (several timers, not daily, no time set)
+                verdicts = [memo.verdict(r, r) if r.id in alone and r.kind in schedule.DAILY else None for r in rows]
+                self._claim(db, [(r.id, r.kind, r.local_date) for r, v in zip(rows, verdicts, strict=True) if v == "fire"], applied)
+                orm = _load(db, [(r.contact_id, r.kind) for r, v in zip(rows, verdicts, strict=True) if v is None])
+                moved = 0
+                for row, verdict in zip(rows, verdicts, strict=True):
+                    if verdict is not None:
+                        moved += self._fire_fast(db, row, verdict, applied, report, plans, writes)
+                    else:
+                        writes.flush_outbox(db)
+                        moved += self._fire(db, *orm[row.contact_id, row.kind], now, applied, report, memo,
+                                            plans if row.id in alone else None)
+                writes.flush(db)
+                if plans:
+                    schedule.schedule_many(db, plans)
+                db.flush()
+                # ids are given in processing order, as when every row went through the ORM
+                report.outbox_ids += sorted(writes.outbox_ids + [o.id for o in applied.outbox])
+            if moved == 0:
+                return report  # only timers that must wait remain due
+
+    def _fire_fast(self, db: DB, row: DueRow, verdict: str, applied: Applied, report: TickReport,
+                   plans: list[dict[str, object]], writes: FastWrites) -> int:
+        """`_fire` for a contact's only due timer in the batch, a daily one the family has a time for."""
+        memo, now, kind = self.memo, self.now, row.kind
+        if verdict == "wait":
+            return 0
+        local: date = row.local_date
+        if verdict == "fire" and (row.id, kind, local) in applied.claimed:
+            report.fired += 1
+            report.fast += 1
+            loaded = self.ctx.program.current
+            session, events = step(loaded.program, Session.from_json(row.session), Trigger(TRIGGERS[kind]), now)
+            zone = memo.zone(row)
+            if not fast_effects(self.ctx, row, session, events, now, memo.held_until(row), memo.lesson_ids(loaded),
+                                memo.today(zone), applied, writes):
+                report.fast -= 1
+                writes.flush_outbox(db)
+                _, contact = _load(db, [(row.contact_id, kind)])[row.contact_id, kind]
+                apply_events(self.ctx, db, contact, session, events, now, applied)
+        else:
+            report.skipped += 1
+        plans.append(memo.plan(row, kind, local))
+        return 1
 
     def _claim_deliveries(self, db: DB, rows: Sequence[Row[m.Timer, m.Contact]], alone: set[int],
                           memo: _Memo, applied: Applied) -> None:
@@ -75,14 +139,17 @@ class Tick:
         Only for contacts with one timer in the batch: nothing else in the batch touches them, so
         claiming ahead of their turn changes nothing. The others claim in turn, as before.
         """
-        wanted: list[dict[str, object]] = [
-            {"contact_id": contact.id, "kind": timer.kind, "local_date": timer.local_date, "at": memo.now}
-            for timer, contact in rows
-            if contact.id in alone and timer.kind in schedule.DAILY and memo.verdict(timer, contact) == "fire"]
-        if not wanted:
+        self._claim(db, [(contact.id, timer.kind, timer.local_date) for timer, contact in rows
+                         if contact.id in alone and timer.kind in schedule.DAILY
+                         and memo.verdict(timer, contact) == "fire"], applied)
+
+    def _claim(self, db: DB, keys: list[tuple[int, str, date | None]], applied: Applied) -> None:
+        """Insert these (contact, kind, local day) deliveries; those that went in are ours to send."""
+        if not keys:
             return
+        wanted = [{"contact_id": cid, "kind": kind, "local_date": local, "at": self.now} for cid, kind, local in keys]
         table: Table = m.Delivery.__table__  # type: ignore[assignment]
-        stmt = dialect_insert(db, table).on_conflict_do_nothing()
+        stmt = schedule.dialect_insert(db, table).on_conflict_do_nothing()
         got = db.execute(stmt.returning(table.c.contact_id, table.c.kind, table.c.local_date), wanted).all()
         applied.claimed.update((r.contact_id, r.kind, r.local_date) for r in got)
 
@@ -128,21 +195,19 @@ class Tick:
         return False
 
 
-def _contacts_seen_once(rows: Sequence[Row[m.Timer, m.Contact]]) -> set[int]:
+def _contacts_seen_once(rows: Sequence[tuple[Any, Any]]) -> set[int]:
+    """Contacts with one due timer in the batch; `rows` are (timer, contact) pairs, or a due row twice."""
     counts = Counter(contact.id for _, contact in rows)
     return {cid for cid, n in counts.items() if n == 1}
 
 
-def dialect_insert(db: DB, table: Table) -> Any:
-    return (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
-
-
-def schedule_many(db: DB, plans: list[dict[str, object]]) -> None:
-    """Upsert many daily timers in one statement: `schedule.set_timer` for a whole batch."""
-    table: Table = m.Timer.__table__  # type: ignore[assignment]
-    stmt = dialect_insert(db, table)
-    db.execute(stmt.on_conflict_do_update(index_elements=["contact_id", "kind"],
-                                          set_={k: stmt.excluded[k] for k in ("due_at", "local_date", "seq")}), plans)
+def _load(db: DB, pairs: list[tuple[int, str]]) -> dict[tuple[int, str], tuple[m.Timer, m.Contact]]:
+    """ORM objects for the rows that take the general path, by (contact id, timer kind)."""
+    if not pairs:
+        return {}
+    got = db.execute(select(m.Timer, m.Contact).join(m.Contact, m.Contact.id == m.Timer.contact_id)
+                     .where(tuple_(m.Timer.contact_id, m.Timer.kind).in_(pairs))).all()
+    return {(t.contact_id, t.kind): (t, c) for t, c in got}
 
 
 class _Memo:
@@ -158,6 +223,28 @@ class _Memo:
         self._quiets: dict[tuple[str | None, str | None], QuietHours] = {}
         self._verdicts: dict[tuple[object, ...], str | None] = {}
         self._slots: dict[tuple[object, ...], Slot] = {}
+        self._held: dict[tuple[ZoneInfo, QuietHours], datetime] = {}
+        self._today: dict[ZoneInfo, date] = {}
+        self._lessons: tuple[Loaded, frozenset[str]] | None = None
+
+    def held_until(self, contact: m.Contact) -> datetime:
+        """When a message written now may go to this family: `now`, or when their quiet hours end."""
+        key = (self.zone(contact), self.quiet(contact))
+        if key not in self._held:
+            self._held[key] = next_allowed(self.now, *key)
+        return self._held[key]
+
+    def today(self, zone: ZoneInfo) -> date:
+        if zone not in self._today:
+            self._today[zone] = self.now.astimezone(zone).date()
+        return self._today[zone]
+
+    def lesson_ids(self, loaded: Loaded) -> frozenset[str]:
+        """The lesson and review ids of the program in use (a program reload brings new ones)."""
+        if self._lessons is None or self._lessons[0] is not loaded:
+            order = loaded.program.flows.order
+            self._lessons = (loaded, frozenset(order.lessons) | frozenset(order.maintenance))
+        return self._lessons[1]
 
     def zone(self, contact: m.Contact) -> ZoneInfo:
         key = contact.timezone
