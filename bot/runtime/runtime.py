@@ -64,6 +64,26 @@ class Runtime:
         with self.ctx.db.begin() as db:
             return self.inbound_in(db, msg, now)
 
+    def handle_inbound_many(self, msgs: list[InboundMessage]) -> list[InboundResult | Exception]:
+        """Several messages in one transaction and one commit, each as `handle_inbound` would do it.
+
+        If any of them raises, the whole transaction rolls back and each is done again alone, so
+        a bad message fails only itself: its outcome is its exception.
+        """
+        try:
+            with self.ctx.db.begin() as db:
+                return [self.inbound_in(db, msg, self.ctx.clock()) for msg in msgs]
+        except Exception as exc:
+            if len(msgs) == 1:
+                return [exc]
+        outcomes: list[InboundResult | Exception] = []
+        for msg in msgs:
+            try:
+                outcomes.append(self.handle_inbound(msg))
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
+
     def inbound_in(self, db: DB, msg: InboundMessage, now: datetime) -> InboundResult:
         """`handle_inbound`'s work inside the caller's open transaction (the caller commits)."""
         sql = self._sql(db)

@@ -38,8 +38,10 @@ from bot.runtime.effects import opt_out
 from bot.runtime.runtime import InboundResult
 from bot.settings import ConfigError
 from bot.web import status
+from bot.web.inbound_writer import InboundWriter
 from bot.web.replies import ReplySender
 from bot.web.unsubscribe import token_ok
+from storage.db import is_sqlite
 
 log = logging.getLogger(__name__)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -86,6 +88,9 @@ def create_app(app: App) -> Starlette:
     settings = app.settings
     verifier = event_verifier(settings.sendgrid_event_public_key)
     sender = ReplySender(app.dispatcher)
+    # SQLite has one writer: one thread writes every webhook, several per commit. PostgreSQL writes
+    # concurrently, so there each webhook keeps its own transaction in a worker thread.
+    writer = InboundWriter(app.runtime, app.ctx.program, WEB_RELOAD_CHECK_S) if is_sqlite(app.engine) else None
 
     def handle(inbound: InboundMessage) -> InboundResult:
         # One thread hop for both: the reload check is throttled, so it is usually just a clock read.
@@ -96,7 +101,7 @@ def create_app(app: App) -> Starlette:
         """Commit first; the 200 goes back only after. Replies go out right after the response."""
         if inbound is None:
             return None
-        result = await run_in_threadpool(handle, inbound)
+        result = await (writer.handle(inbound) if writer else run_in_threadpool(handle, inbound))
         if result.duplicate or not result.outbox_ids:
             return None
         return BackgroundTask(sender.send, result.crisis_ids, result.outbox_ids)
@@ -224,6 +229,8 @@ def create_app(app: App) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        if writer:
+            writer.close()
         await app.aclose()
 
     web = Starlette(routes=routes, lifespan=lifespan)
