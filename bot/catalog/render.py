@@ -6,7 +6,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.catalog.catalog import Catalogs, Entry
+from bot.catalog.catalog import KNOWABLE_FIELDS, Catalogs, Entry
 
 PLACEHOLDERS = ("name", "loved_one", "Loved_one", "rewards", "org", "org_contact",
                 "lesson_time", "checkin_time")
@@ -58,3 +58,48 @@ def render_entry(catalogs: Catalogs, entry: Entry, audience: Audience, org: Mapp
         "checkin_time": profile.get("checkin_time") or "",
     }
     return forms.for_channel(audience.channel).format_map(values)
+
+
+class Renderer:
+    """`render` for many families at once: each message's chosen words are looked up once.
+
+    Which words a family gets depends only on the message, locale, channel, relationship and
+    which profile fields are known, so those choices (and the loved-one phrase by relationship)
+    are remembered; the family's own values are filled in every time. A new Catalogs object (a
+    program reload) starts afresh.
+    """
+
+    def __init__(self) -> None:
+        self._catalogs: Catalogs | None = None
+        self._templates: dict[tuple[object, ...], str] = {}
+        self._phrases: dict[tuple[str, str], str] = {}
+
+    def render(self, catalogs: Catalogs, message_id: str, audience: Audience, org: Mapping[str, str]) -> str:
+        if catalogs is not self._catalogs:
+            self._catalogs, self._templates, self._phrases = catalogs, {}, {}
+        profile = audience.profile or {}
+        relationship = profile.get("relationship")
+        key = (message_id, audience.locale, audience.channel, relationship,
+               *(bool(profile.get(name)) for name in KNOWABLE_FIELDS))
+        template = self._templates.get(key)
+        if template is None:
+            entry = catalogs.get(message_id, audience.locale)
+            if entry is None:
+                raise KeyError(f"message '{message_id}' is not in the catalog for locale '{audience.locale}'")
+            template = self._templates[key] = entry.choose(relationship, profile).for_channel(audience.channel)
+        loved = profile.get("loved_one")
+        if not loved:
+            phrase_key = (audience.locale, relationship or "")
+            loved = self._phrases.get(phrase_key)
+            if loved is None:
+                loved = self._phrases[phrase_key] = loved_one_phrase(catalogs, audience.locale, profile)
+        return template.format_map({
+            "name": profile.get("name") or NAME_FALLBACK,
+            "loved_one": loved,
+            "Loved_one": loved[:1].upper() + loved[1:],
+            "rewards": profile.get("rewards") or "",
+            "org": org.get("org", "craftbot"),
+            "org_contact": org.get("org_contact", ""),
+            "lesson_time": profile.get("lesson_time") or "",
+            "checkin_time": profile.get("checkin_time") or "",
+        })

@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session as DB
 
-from bot.catalog.render import Audience, render
+from bot.catalog.render import Audience, Renderer, render
 from bot.engine import events as ev
 from bot.engine.session import INDEFINITE, Session
 from bot.runtime import schedule
@@ -110,15 +110,16 @@ def enqueue(ctx: Context, db: DB, contact: m.Contact, session: Session, say: ev.
 
 
 def outbox_row(ctx: Context, contact: FamilyRow, session: Session, say: ev.Say, now: datetime,
-               not_before: datetime) -> dict[str, object]:
+               not_before: datetime, renderer: Renderer | None = None) -> dict[str, object]:
     """The values of one outbox row for `say` (one place, for `enqueue` and the fan-out's batched writes).
 
-    `not_before` is `now` for a crisis reply, else when this family's quiet hours allow.
+    `not_before` is `now` for a crisis reply, else when this family's quiet hours allow; a
+    `renderer` shared by many rows chooses each message's words once.
     """
     catalogs = ctx.program.current.catalogs
     profile = {**session.profile, "relationship": session.profile.get("relationship") or contact.relationship or ""}
     audience = Audience(channel=contact.channel, locale=contact.locale or "en", profile=profile)
-    text = render(catalogs, say.message_id, audience, ctx.org())
+    text = (renderer.render if renderer else render)(catalogs, say.message_id, audience, ctx.org())
     return {"contact_id": contact.id, "channel": contact.channel, "address": contact.address,
             "message_id": say.message_id, "kind": say.kind, "text": text,
             "subject": SUBJECTS.get(say.kind, f"{ctx.settings.org_name}: craftbot") if contact.channel == "email" else None,

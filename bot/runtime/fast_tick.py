@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session as DB
 
+from bot.catalog.render import Renderer
 from bot.engine import events as ev
 from bot.engine.session import Session
 from bot.runtime import schedule
@@ -67,8 +68,10 @@ class FastWrites:
         """Write the outbox rows and waits gathered so far, before an ORM step writes its own."""
         if self.outbox:
             db.flush()  # rows the ORM holds for earlier steps get their ids first
-            stmt = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
-            self.outbox_ids += db.execute(stmt, self.outbox).scalars().all()
+            # One multi-row INSERT: the ids go to the rows in list order. Which id went to which
+            # row is not needed (the report lists ids in order), and asking for it
+            # (sort_by_parameter_order) makes SQLite insert row by row.
+            self.outbox_ids += db.execute(insert(_OUTBOX).returning(_OUTBOX.c.id), self.outbox).scalars().all()
             self.outbox = []
         if self.waits:  # new timer rows in step order too (ties in due_at are read in row order)
             schedule.schedule_many(db, self.waits)
@@ -86,7 +89,7 @@ class FastWrites:
 
 def fast_effects(ctx: Context, row: DueRow, session: Session, events: Sequence[ev.Event], now: datetime,
                  held_until: datetime, lessons: frozenset[str], today: Any, applied: Applied,
-                 writes: FastWrites) -> bool:
+                 writes: FastWrites, renderer: Renderer) -> bool:
     """Gather what `apply_events` writes for this step, or return False (nothing gathered) when the
     step yields anything else, so the caller applies it through the ORM.
 
@@ -98,7 +101,7 @@ def fast_effects(ctx: Context, row: DueRow, session: Session, events: Sequence[e
     for event in events:
         if type(event) is ev.Say:
             writes.outbox.append(outbox_row(ctx, row, session, event, now,
-                                            now if event.kind == "crisis" else held_until))
+                                            now if event.kind == "crisis" else held_until, renderer))
         elif type(event) is ev.WaitStarted:
             assert event.timeout_s is not None  # _fast_only let only these through
             writes.waits.append(schedule.timer_row(row.id, "wait", now + timedelta(seconds=event.timeout_s),

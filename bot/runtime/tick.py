@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, Table, select, tuple_
 from sqlalchemy.orm import Session as DB
 
+from bot.catalog.render import Renderer
 from bot.engine import Timeout, Trigger, step
 from bot.engine.session import Session
 from bot.program_files import Loaded
@@ -87,9 +88,11 @@ class Tick:
                 applied, writes = Applied(), FastWrites()
                 plans: list[dict[str, object]] = []
                 alone = _contacts_seen_once([(r, r) for r in rows])
-                # None: the row takes the general path (several timers, not daily, no time set)
                 verdicts = [memo.verdict(r, r) if r.id in alone and r.kind in schedule.DAILY else None for r in rows]
                 self._claim(db, [(r.id, r.kind, r.local_date) for r, v in zip(rows, verdicts, strict=True) if v == "fire"], applied)
+                # None: the row takes the general path (several timers, not daily, no time set)
+                verdicts = [v if v is not None and schedule.daily_time(r, r.kind) else None
+                            for r, v in zip(rows, verdicts, strict=True)]
                 orm = _load(db, [(r.contact_id, r.kind) for r, v in zip(rows, verdicts, strict=True) if v is None])
                 moved = 0
                 for row, verdict in zip(rows, verdicts, strict=True):
@@ -122,7 +125,7 @@ class Tick:
             session, events = step(loaded.program, Session.from_json(row.session), Trigger(TRIGGERS[kind]), now)
             zone = memo.zone(row)
             if not fast_effects(self.ctx, row, session, events, now, memo.held_until(row), memo.lesson_ids(loaded),
-                                memo.today(zone), applied, writes):
+                                memo.today(zone), applied, writes, memo.renderer):
                 report.fast -= 1
                 writes.flush_outbox(db)
                 _, contact = _load(db, [(row.contact_id, kind)])[row.contact_id, kind]
@@ -223,16 +226,18 @@ class _Memo:
         self._quiets: dict[tuple[str | None, str | None], QuietHours] = {}
         self._verdicts: dict[tuple[object, ...], str | None] = {}
         self._slots: dict[tuple[object, ...], Slot] = {}
-        self._held: dict[tuple[ZoneInfo, QuietHours], datetime] = {}
+        self._held: dict[tuple[str | None, ...], datetime] = {}
         self._today: dict[ZoneInfo, date] = {}
         self._lessons: tuple[Loaded, frozenset[str]] | None = None
+        self.renderer = Renderer()
 
     def held_until(self, contact: m.Contact) -> datetime:
         """When a message written now may go to this family: `now`, or when their quiet hours end."""
-        key = (self.zone(contact), self.quiet(contact))
-        if key not in self._held:
-            self._held[key] = next_allowed(self.now, *key)
-        return self._held[key]
+        key = (contact.timezone, contact.quiet_start, contact.quiet_end)  # what zone() and quiet() read
+        held = self._held.get(key)
+        if held is None:
+            held = self._held[key] = next_allowed(self.now, self.zone(contact), self.quiet(contact))
+        return held
 
     def today(self, zone: ZoneInfo) -> date:
         if zone not in self._today:
@@ -262,21 +267,22 @@ class _Memo:
         """decide() for a due daily timer; None when the family has no time set for it."""
         if schedule.daily_time(contact, timer.kind) is None or timer.local_date is None:
             return None
-        zone, quiet = self.zone(contact), self.quiet(contact)
-        key = (timer.kind, timer.local_date, timer.due_at, zone, quiet)
-        if key not in self._verdicts:
+        # keyed by what zone() and quiet() read, not their answers: cheaper to hash
+        key = (timer.kind, timer.local_date, timer.due_at, contact.timezone, contact.quiet_start, contact.quiet_end)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
             slot = Slot(timer.kind, timer.local_date, timer.due_at)  # type: ignore[arg-type]
-            self._verdicts[key] = decide(slot, self.now, zone, quiet)
-        return self._verdicts[key]
+            verdict = self._verdicts[key] = decide(slot, self.now, self.zone(contact), self.quiet(contact))
+        return verdict
 
     def plan(self, contact: m.Contact, kind: str, after: date) -> dict[str, object]:
         """The timer row `schedule.plan_next` writes for a family whose `kind` time is set, with
         next_slot remembered for the tick (the same rules: schedule.plan_from, schedule.timer_row)."""
         at = schedule.daily_time(contact, kind)
         start = schedule.plan_from(kind, after)
-        zone, quiet = self.zone(contact), self.quiet(contact)
-        key = (kind, at, zone, quiet, start)
-        if key not in self._slots:
-            self._slots[key] = next_slot(kind, parse_hhmm(at), zone, quiet, self.now, start)  # type: ignore[arg-type]
-        slot = self._slots[key]
+        key = (kind, at, contact.timezone, contact.quiet_start, contact.quiet_end, start)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = next_slot(kind, parse_hhmm(at), self.zone(contact), self.quiet(contact),  # type: ignore[arg-type]
+                                                self.now, start)
         return schedule.timer_row(contact.id, kind, slot.due_at, slot.local_date)
