@@ -9,11 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Table,
+    bindparam,
+    case,
+    create_engine,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.pool import NullPool
 
 from bot.channels.base import Channel, OutboundMessage, SendOutcome, SendResult
 from bot.runtime.context import Context
@@ -23,12 +35,15 @@ from bot.runtime.pacing import Pace
 from bot.scheduling.clock import in_quiet_hours, next_allowed
 from bot.web.unsubscribe import unsubscribe_url
 from storage import models as m
+from storage.db import is_sqlite
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=120)
 MAX_BACKOFF_S = 3600.0
+RECORD_EVERY = 250  # outcomes recorded per transaction while the rest of a batch sends
 CLAIM_AHEAD_S = 10.0  # a paced channel claims about this many seconds of sending at a time
 MISCONFIGURED_PAUSE = timedelta(minutes=5)
+_OUTBOX: Table = m.OutboundMessage.__table__  # type: ignore[assignment]
 FINAL = {SendOutcome.SENT: "sent", SendOutcome.OPTED_OUT: "opted_out", SendOutcome.INVALID_ADDRESS: "invalid"}
 
 
@@ -50,6 +65,8 @@ class Dispatcher:
         self.paces = dict(paces or {})
         self.concurrency = concurrency
         self.down_until: dict[str, datetime] = {}
+        self._reader: Engine | None = None
+        self._reader_made = False
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Full-jitter exponential backoff (AWS architecture blog), never sooner than the provider asked."""
@@ -57,87 +74,158 @@ class Dispatcher:
         return max(retry_after or 0.0, self.ctx.rng.uniform(0, ceiling))
 
     # --- claiming (sync, in a worker thread) ---------------------------------------------------
+    # Claim and record read and write columns with Core statements, never ORM objects: on SQLite
+    # every transaction holds the one write lock (BEGIN IMMEDIATE), and a crisis reply from the web
+    # process waits for it, so these transactions must be short (docs/performance.md).
     def claim(self, now: datetime, limit: int, ids: Iterable[int] | None = None, report: DispatchReport | None = None) -> list[OutboundMessage]:
         report = report or DispatchReport()
         usable = [c for c in self.channels if self.down_until.get(c, now) <= now]
         if not usable:
             return []
+        o, c = m.OutboundMessage, m.Contact
+        due = (o.channel.in_(usable), or_(o.status == "queued", (o.status == "sending") & (o.claimed_until < now)),
+               o.not_before <= now)
+        first = (case((o.kind == "crisis", 0), else_=1), o.id)
+        if ids is None and (reader := self._snapshot_reader()) is not None:
+            # SQLite: finding the due rows scans the whole backlog (100 ms at 100,000), and needs no
+            # lock: read the candidates from a snapshot, then claim them by id under the write lock,
+            # where every condition below is checked again.
+            with reader.connect() as conn:
+                ids = list(conn.scalars(select(o.id).where(*due).order_by(*first).limit(limit)))
+            if not ids:
+                return []
         with self.ctx.db.begin() as db:
-            query = (select(m.OutboundMessage)
-                     .where(m.OutboundMessage.channel.in_(usable),
-                            or_(m.OutboundMessage.status == "queued",
-                                (m.OutboundMessage.status == "sending") & (m.OutboundMessage.claimed_until < now)),
-                            m.OutboundMessage.not_before <= now)
-                     .order_by(case((m.OutboundMessage.kind == "crisis", 0), else_=1), m.OutboundMessage.id)
-                     .limit(limit).with_for_update(skip_locked=True))
+            query = (select(o.id, o.channel, o.address, o.text, o.subject, o.kind, o.status, o.contact_id)
+                     .where(*due).order_by(*first).limit(limit).with_for_update(skip_locked=True))
             if ids is not None:
-                query = query.where(m.OutboundMessage.id.in_(list(ids)))
-            rows = list(db.scalars(query))
-            contacts = {c.id: c for c in db.scalars(select(m.Contact).where(m.Contact.id.in_({r.contact_id for r in rows if r.contact_id})))}
-            claimed = []
+                query = query.where(o.id.in_(list(ids)))
+            rows = db.execute(query).all()
+            wanted = {r[7] for r in rows if r[7]}
+            # (status, timezone, quiet_start, quiet_end) by contact id; rows are unpacked as tuples
+            # because a Row's attribute access costs about 1 us, and this loop runs under the lock.
+            contacts = {cid: rest for cid, *rest in db.execute(
+                select(c.id, c.status, c.timezone, c.quiet_start, c.quiet_end).where(c.id.in_(wanted)))} if wanted else {}
+            quiet_until: dict[tuple[str | None, str | None, str | None], datetime | None] = {}
+            claimed: list[OutboundMessage] = []
+            claimed_ids: list[int] = []
+            suppressed: list[int] = []
+            held: list[dict[str, object]] = []
             taken: dict[str, int] = {}
-            for row in rows:
-                if row.kind != "crisis":
+            for row_id, channel, address, text, subject, kind, status, contact_id in rows:
+                if kind != "crisis":
                     # Claim only what a paced channel can send soon, so a crisis or a reply written
                     # later never waits behind a long claimed batch (SMS at 1/s: 10 rows, not 1,000).
-                    pace = self.paces.get(row.channel)
-                    if pace and pace.rate and taken.get(row.channel, 0) >= max(1, int(pace.rate * CLAIM_AHEAD_S)):
+                    pace = self.paces.get(channel)
+                    if pace and pace.rate and taken.get(channel, 0) >= max(1, int(pace.rate * CLAIM_AHEAD_S)):
                         continue
-                    taken[row.channel] = taken.get(row.channel, 0) + 1
-                contact = contacts.get(row.contact_id) if row.contact_id else None
-                if contact is not None and contact.status == "opted_out" and row.kind == "normal":
-                    row.status = "suppressed"
-                    report.suppressed += 1
+                    taken[channel] = taken.get(channel, 0) + 1
+                contact = contacts.get(contact_id) if contact_id else None
+                if contact is not None and contact[0] == "opted_out" and kind == "normal":
+                    suppressed.append(row_id)
                     continue
-                if contact is not None and row.kind != "crisis":
-                    zone, quiet = zone_of(contact, self.ctx.settings), quiet_of(contact, self.ctx.settings)
-                    if in_quiet_hours(now, zone, quiet):
-                        row.not_before = next_allowed(now, zone, quiet)
-                        report.held += 1
+                if contact is not None and kind != "crisis":
+                    key = (contact[1], contact[2], contact[3])
+                    if key not in quiet_until:
+                        quiet_until[key] = self._quiet_until(now, *key)
+                    if (until := quiet_until[key]) is not None:
+                        held.append({"row_id": row_id, "until": until})
                         continue
-                if row.status == "sending":
+                if status == "sending":
                     report.reclaimed += 1
-                row.status, row.claimed_until, row.attempts = "sending", now + LEASE, row.attempts + 1
-                claimed.append(OutboundMessage(row.id, row.channel, row.address, row.text, row.subject,  # type: ignore[arg-type]
-                                               self._unsubscribe_url(row), row.kind == "crisis"))
+                claimed_ids.append(row_id)
+                claimed.append(OutboundMessage(row_id, channel, address, text, subject,  # type: ignore[arg-type]
+                                               self._unsubscribe_url(channel, contact_id), kind == "crisis"))
+            table = _OUTBOX
+            if suppressed:
+                db.execute(update(table).where(table.c.id.in_(suppressed)).values(status="suppressed"))
+                report.suppressed += len(suppressed)
+            if held:
+                db.execute(update(table).where(table.c.id == bindparam("row_id")).values(not_before=bindparam("until")), held)
+                report.held += len(held)
+            if claimed_ids:
+                db.execute(update(table).where(table.c.id.in_(claimed_ids))
+                           .values(status="sending", claimed_until=now + LEASE, attempts=table.c.attempts + 1))
             return claimed
 
-    def _unsubscribe_url(self, row: m.OutboundMessage) -> str | None:
-        if row.channel != "email" or row.contact_id is None:
+    def _snapshot_reader(self) -> Engine | None:
+        """An engine whose reads take no lock, for a SQLite file; None elsewhere (PostgreSQL claims
+        with SKIP LOCKED and never blocks the web process)."""
+        if not self._reader_made:
+            self._reader_made = True
+            bind = self.ctx.db.kw.get("bind")
+            on_file = isinstance(bind, Engine) and is_sqlite(bind) and bind.url.database not in (None, "", ":memory:")
+            # pysqlite begins no transaction for a SELECT, and WAL gives each read a snapshot;
+            # NullPool: no connection outlives the read.
+            self._reader = create_engine(bind.url, poolclass=NullPool) if on_file and isinstance(bind, Engine) else None
+        return self._reader
+
+    def _quiet_until(self, now: datetime, timezone: str | None, quiet_start: str | None, quiet_end: str | None) -> datetime | None:
+        """When quiet hours end for a family with these settings, or None when they are awake now."""
+        family = m.Contact(timezone=timezone, quiet_start=quiet_start, quiet_end=quiet_end)  # never added to a session
+        zone, quiet = zone_of(family, self.ctx.settings), quiet_of(family, self.ctx.settings)
+        return next_allowed(now, zone, quiet) if in_quiet_hours(now, zone, quiet) else None
+
+    def _unsubscribe_url(self, channel: str, contact_id: int | None) -> str | None:
+        if channel != "email" or contact_id is None:
             return None
-        return unsubscribe_url(self.ctx.settings, row.contact_id)
+        return unsubscribe_url(self.ctx.settings, contact_id)
 
     # --- recording (sync, in a worker thread) --------------------------------------------------
     def record(self, results: list[tuple[OutboundMessage, SendResult]], now: datetime, report: DispatchReport) -> None:
+        o = m.OutboundMessage
+        table = _OUTBOX
         with self.ctx.db.begin() as db:
             ids = [message.id for message, _ in results]
-            rows = {r.id: r for r in db.scalars(select(m.OutboundMessage).where(m.OutboundMessage.id.in_(ids)))}
+            rows = {rid: (attempts, cid) for rid, attempts, cid in db.execute(
+                select(o.id, o.attempts, o.contact_id).where(o.id.in_(ids)))}
+            sent: list[dict[str, object]] = []
+            final: list[dict[str, object]] = []
+            requeued: list[dict[str, object]] = []
+            opted_out: list[tuple[int, str, str]] = []
             for message, result in results:
                 report.outcomes[result.outcome.value] = report.outcomes.get(result.outcome.value, 0) + 1
                 row = rows.get(message.id)
                 if row is None:
                     continue
-                if result.outcome in FINAL:
-                    row.status = FINAL[result.outcome]
-                    row.provider_id = result.provider_id or row.provider_id
-                    row.sent_at = now if result.outcome == SendOutcome.SENT else row.sent_at
-                    row.last_error = None if result.outcome == SendOutcome.SENT else result.detail[:500]
-                    report.sent += result.outcome == SendOutcome.SENT
-                    report.failed += result.outcome != SendOutcome.SENT
-                    if result.outcome == SendOutcome.OPTED_OUT and row.contact_id:
-                        opt_out(db, row.contact_id, row.channel, "provider", f"provider refused delivery: {result.detail}", now)
+                attempts, contact_id = row
+                if result.outcome == SendOutcome.SENT:
+                    sent.append({"row_id": message.id, "provider_id": result.provider_id})
+                    report.sent += 1
                     continue
-                row.status = "queued"
-                row.claimed_until = None
-                row.last_error = f"{result.outcome.value}: {result.detail}"[:500]
+                if result.outcome in FINAL:
+                    final.append({"row_id": message.id, "status": FINAL[result.outcome], "provider_id": result.provider_id,
+                                  "error": result.detail[:500]})
+                    report.failed += 1
+                    if result.outcome == SendOutcome.OPTED_OUT and contact_id:
+                        opted_out.append((contact_id, message.channel, result.detail))
+                    continue
+                error = f"{result.outcome.value}: {result.detail}"[:500]
                 if result.outcome == SendOutcome.MISCONFIGURED:
-                    row.attempts -= 1  # not the message's fault: don't burn its retries
+                    # not the message's fault: don't burn its retries
+                    requeued.append({"row_id": message.id, "error": error, "attempts": attempts - 1, "not_before": None})
                     self.down_until[message.channel] = now + MISCONFIGURED_PAUSE
                     log.error("channel %s is misconfigured (%s): paused for %s; fix its credentials",
                               message.channel, result.detail, MISCONFIGURED_PAUSE)
                 else:
-                    row.not_before = now + timedelta(seconds=self.backoff(row.attempts, result.retry_after_s))
+                    later = now + timedelta(seconds=self.backoff(attempts, result.retry_after_s))
+                    requeued.append({"row_id": message.id, "error": error, "attempts": attempts, "not_before": later})
                     report.retried += 1
+            by_id = table.c.id == bindparam("row_id")
+            keep_id: ColumnElement[str | None] = func.coalesce(bindparam("provider_id"), table.c.provider_id)
+            if sent:
+                db.execute(update(table).where(by_id).values(status="sent", provider_id=keep_id, sent_at=now,
+                                                            last_error=None), sent)
+            if final:
+                db.execute(update(table).where(by_id).values(status=bindparam("status"), provider_id=keep_id,
+                                                            last_error=bindparam("error")), final)
+            if requeued:
+                db.execute(update(table).where(by_id).values(
+                    status="queued", claimed_until=None, last_error=bindparam("error"), attempts=bindparam("attempts"),
+                    not_before=func.coalesce(bindparam("not_before", type_=table.c.not_before.type), table.c.not_before)),
+                    requeued)
+            # Last, so that cancelling an opted-out family's queued messages also catches this batch's retries.
+            for contact_id, channel, detail in opted_out:
+                opt_out(db, contact_id, channel, "provider", f"provider refused delivery: {detail}", now)
 
     # --- sending -------------------------------------------------------------------------------
     async def dispatch(self, now: datetime | None = None, limit: int = 1000, ids: Iterable[int] | None = None) -> DispatchReport:
@@ -147,11 +235,14 @@ class Dispatcher:
         batch = await asyncio.to_thread(self.claim, now, limit, ids, report)
         if not batch:
             return report
-        results = await self.send_all(batch)
-        await asyncio.to_thread(self.record, results, self.ctx.clock(), report)
+        recorder = _Recorder(self, report)
+        await self.send_all(batch, recorder.add)
+        await recorder.flush()
         return report
 
-    async def send_all(self, batch: list[OutboundMessage]) -> list[tuple[OutboundMessage, SendResult]]:
+    async def send_all(self, batch: list[OutboundMessage],
+                       on_result: Callable[[tuple[OutboundMessage, SendResult]], None] | None = None,
+                       ) -> list[tuple[OutboundMessage, SendResult]]:
         limit = asyncio.Semaphore(self.concurrency)
 
         async def one(message: OutboundMessage) -> tuple[OutboundMessage, SendResult]:
@@ -160,10 +251,13 @@ class Dispatcher:
                 await pace.wait_turn(message.address)
             async with limit:
                 try:
-                    return message, await self.channels[message.channel].send(message)
+                    outcome = message, await self.channels[message.channel].send(message)
                 except Exception as exc:  # an adapter bug must not lose the row: retry it later
                     log.exception("channel %s raised while sending outbox row %s", message.channel, message.id)
-                    return message, SendResult(SendOutcome.RETRY, detail=f"{type(exc).__name__}: {exc}")
+                    outcome = message, SendResult(SendOutcome.RETRY, detail=f"{type(exc).__name__}: {exc}")
+            if on_result is not None:
+                on_result(outcome)
+            return outcome
 
         async def in_order(messages: list[OutboundMessage]) -> list[tuple[OutboundMessage, SendResult]]:
             return [await one(m_) for m_ in messages]  # one person's messages arrive as written
@@ -196,3 +290,36 @@ class Dispatcher:
         with self.ctx.db() as db:
             return len(db.execute(select(m.OutboundMessage.id).where(m.OutboundMessage.status.in_(("queued", "sending")))).all())
 
+
+class _Recorder:
+    """Records a batch's outcomes in transactions of at most RECORD_EVERY rows while the rest still sends.
+
+    One transaction at a time, in order; on SQLite each holds the write lock for a few ms instead of
+    one long transaction for the whole batch at the end.
+    """
+
+    def __init__(self, dispatcher: Dispatcher, report: DispatchReport) -> None:
+        self.dispatcher, self.report = dispatcher, report
+        self.pending: list[tuple[OutboundMessage, SendResult]] = []
+        self.task: asyncio.Future[None] | None = None
+
+    def add(self, result: tuple[OutboundMessage, SendResult]) -> None:
+        self.pending.append(result)
+        if len(self.pending) >= RECORD_EVERY and (self.task is None or self.task.done()):
+            self._start()
+
+    def _start(self) -> None:
+        chunk, self.pending = self.pending[:RECORD_EVERY], self.pending[RECORD_EVERY:]
+        self.task = asyncio.ensure_future(self._record(chunk, self.task))
+
+    async def _record(self, chunk: list[tuple[OutboundMessage, SendResult]], previous: asyncio.Future[None] | None) -> None:
+        if previous is not None:
+            await previous  # in order, and an earlier failure surfaces here
+        d = self.dispatcher
+        await asyncio.to_thread(d.record, chunk, d.ctx.clock(), self.report)
+
+    async def flush(self) -> None:
+        while self.pending:
+            self._start()
+        if self.task is not None:
+            await self.task
