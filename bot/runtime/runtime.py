@@ -37,13 +37,14 @@ class _Statements:
     """The inbound path's statements, built once per database dialect and reused with new values."""
 
     record_inbound: Any  # INSERT ... ON CONFLICT DO NOTHING RETURNING id: the provider-retry dedupe
-    find_contact: Any  # the contact by (channel, address), locked for this transaction
+    find_contacts: Any  # the contacts of one channel by address, locked for this transaction
 
     @classmethod
     def for_dialect(cls, dialect: str) -> _Statements:
         return cls(insert_ignore_statement(dialect, m.InboundMessage.__table__, "id"),  # type: ignore[arg-type]
                    select(m.Contact).where(m.Contact.channel == bindparam("channel"),
-                                           m.Contact.address == bindparam("address")).with_for_update())
+                                           m.Contact.address.in_(bindparam("addresses", expanding=True)))
+                   .with_for_update())
 
 
 class Runtime:
@@ -60,9 +61,8 @@ class Runtime:
     # --- inbound ------------------------------------------------------------------------------
     def handle_inbound(self, msg: InboundMessage, now: datetime | None = None) -> InboundResult:
         """Dedupe, run the engine, write the outbox, commit. A provider retry changes nothing."""
-        now = now or self.ctx.clock()
         with self.ctx.db.begin() as db:
-            return self.inbound_in(db, msg, now)
+            return self._inbound(db, [msg], now)[0]
 
     def handle_inbound_many(self, msgs: list[InboundMessage]) -> list[InboundResult | Exception]:
         """Several messages in one transaction and one commit, each as `handle_inbound` would do it.
@@ -72,7 +72,7 @@ class Runtime:
         """
         try:
             with self.ctx.db.begin() as db:
-                return [self.inbound_in(db, msg, self.ctx.clock()) for msg in msgs]
+                return list(self._inbound(db, msgs))
         except Exception as exc:
             if len(msgs) == 1:
                 return [exc]
@@ -84,21 +84,38 @@ class Runtime:
                 outcomes.append(exc)
         return outcomes
 
-    def inbound_in(self, db: DB, msg: InboundMessage, now: datetime) -> InboundResult:
-        """`handle_inbound`'s work inside the caller's open transaction (the caller commits)."""
+    def _inbound(self, db: DB, msgs: list[InboundMessage], now: datetime | None = None) -> list[InboundResult]:
+        """Messages in order inside the caller's transaction; one flush at the end gives the outbox ids."""
         sql = self._sql(db)
-        row = {"channel": msg.channel, "provider_id": msg.provider_id, "text": msg.text[:10_000], "received_at": now}
-        # The usual case, a known contact: the inbound row goes in with its contact, in one statement.
-        contact = db.execute(sql.find_contact, {"channel": msg.channel, "address": msg.address}).scalar_one_or_none()
-        inbound_id = db.connection().execute(sql.record_inbound, {**row, "contact_id": contact.id if contact else None}).scalar()
-        if inbound_id is None:
-            return InboundResult(duplicate=True)
-        if contact is None:
-            contact = self._new_contact(db, msg.channel, msg.address, now)
-            db.execute(update(m.InboundMessage).where(m.InboundMessage.id == inbound_id).values(contact_id=contact.id))
-        applied = self._step(db, contact, Message(msg.text, msg.keyword_hint), now)
-        db.flush()
-        return InboundResult(False, contact.id, [o.id for o in applied.outbox], [o.id for o in applied.crisis])
+        known = self._contacts(db, msgs)
+        handled: list[tuple[m.Contact, Applied] | None] = []
+        for msg in msgs:
+            at = now or self.ctx.clock()
+            contact = known.get((msg.channel, msg.address))
+            # The usual case, a known contact: the inbound row goes in with its contact, in one statement.
+            inbound_id = db.connection().execute(sql.record_inbound, {
+                "channel": msg.channel, "provider_id": msg.provider_id, "text": msg.text[:10_000], "received_at": at,
+                "contact_id": contact.id if contact else None}).scalar()
+            if inbound_id is None:
+                handled.append(None)  # a provider retry: nothing changes
+                continue
+            if contact is None:
+                contact = known[(msg.channel, msg.address)] = self._new_contact(db, msg.channel, msg.address, at)
+                db.execute(update(m.InboundMessage).where(m.InboundMessage.id == inbound_id).values(contact_id=contact.id))
+            handled.append((contact, self._step(db, contact, Message(msg.text, msg.keyword_hint), at)))
+        db.flush()  # one flush for all: same-table rows go in together
+        return [InboundResult(duplicate=True) if h is None else
+                InboundResult(False, h[0].id, [o.id for o in h[1].outbox], [o.id for o in h[1].crisis])
+                for h in handled]
+
+    def _contacts(self, db: DB, msgs: list[InboundMessage]) -> dict[tuple[str, str], m.Contact]:
+        """The known contacts of these messages, in one query a channel."""
+        by_channel: dict[str, set[str]] = {}
+        for msg in msgs:
+            by_channel.setdefault(msg.channel, set()).add(msg.address)
+        find = self._sql(db).find_contacts
+        return {(c.channel, c.address): c for channel, addresses in by_channel.items()
+                for c in db.execute(find, {"channel": channel, "addresses": sorted(addresses)}).scalars()}
 
     def _new_contact(self, db: DB, channel: str, address: str, now: datetime) -> m.Contact:
         """A first message from this address: the contact, unless a racing first message made it just now."""
@@ -108,7 +125,7 @@ class Runtime:
             "timezone": zone, "country": country or self.ctx.settings.default_country,
             "paused_indefinitely": False, "session": Session(profile={"country": country or self.ctx.settings.default_country}).to_json(),
             "created_at": now, "updated_at": now})
-        return db.execute(self._sql(db).find_contact, {"channel": channel, "address": address}).scalar_one()
+        return db.execute(self._sql(db).find_contacts, {"channel": channel, "addresses": [address]}).scalar_one()
 
     def _step(self, db: DB, contact: m.Contact, input_: Input, now: datetime, applied: Applied | None = None) -> Applied:
         session = Session.from_json(contact.session)
