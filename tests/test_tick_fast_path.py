@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from bot.app import App, build
 from bot.catalog.catalog import RELATIONSHIPS, load_catalogs
@@ -133,9 +133,11 @@ def _enrol(app: App, family: Family, at: datetime) -> None:
 
 
 def dump(app: App) -> Tables:
-    """Every table's rows in primary-key order."""
+    """Every table's rows in primary-key order, as the database stores them (text for times on SQLite)."""
     with app.ctx.db() as db:
-        return {table.name: [tuple(row) for row in db.execute(select(table).order_by(*table.primary_key.columns))]
+        conn = db.connection()
+        return {table.name: [tuple(row) for row in conn.exec_driver_sql(
+                    f"SELECT * FROM {table.name} ORDER BY {', '.join(c.name for c in table.primary_key.columns)}")]
                 for table in m.Base.metadata.sorted_tables}
 
 

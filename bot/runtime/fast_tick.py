@@ -25,6 +25,7 @@ from bot.engine.session import Session
 from bot.runtime import schedule
 from bot.runtime.context import Context
 from bot.runtime.effects import Applied, outbox_row
+from bot.runtime.many import Many
 from storage import models as m
 
 # The logger apply_events writes "contact N: Ignored(...)" to: the same lines whichever path ran.
@@ -63,6 +64,7 @@ class FastWrites:
     waits: list[dict[str, object]] = field(default_factory=list)
     contacts: list[dict[str, object]] = field(default_factory=list)
     outbox_ids: list[int] = field(default_factory=list)
+    many: Many = field(default_factory=Many)
 
     def flush_outbox(self, db: DB) -> None:
         """Write the outbox rows and waits gathered so far, before an ORM step writes its own."""
@@ -74,17 +76,18 @@ class FastWrites:
             self.outbox_ids += db.execute(insert(_OUTBOX).returning(_OUTBOX.c.id), self.outbox).scalars().all()
             self.outbox = []
         if self.waits:  # new timer rows in step order too (ties in due_at are read in row order)
-            schedule.schedule_many(db, self.waits)
+            self.many.execute(db, "timers", lambda: schedule.timers_upsert(db), self.waits)
             self.waits = []
 
     def flush(self, db: DB) -> None:
         self.flush_outbox(db)
-        if self.contacts:
-            stmt = (update(_CONTACTS).where(_CONTACTS.c.id == bindparam("b_id"))
-                    .values(session=bindparam("b_session"), status=bindparam("b_status"),
-                            updated_at=bindparam("b_updated_at")))
-            db.execute(stmt, self.contacts)
-            self.contacts = []
+        self.many.execute(db, "contacts", _contact_update, self.contacts)
+        self.contacts = []
+
+
+def _contact_update() -> Any:
+    return (update(_CONTACTS).where(_CONTACTS.c.id == bindparam("b_id"))
+            .values(session=bindparam("b_session"), status=bindparam("b_status"), updated_at=bindparam("b_updated_at")))
 
 
 def fast_effects(ctx: Context, row: DueRow, session: Session, events: Sequence[ev.Event], now: datetime,

@@ -34,12 +34,17 @@ def dialect_insert(db: DB, table: Table) -> Any:
     return (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def schedule_many(db: DB, plans: list[dict[str, object]]) -> None:
-    """Upsert many timers in one statement: `set_timer` for a whole batch."""
+def timers_upsert(db: DB) -> Any:
+    """The statement `set_timer` runs, for many rows at once (rows made by `timer_row`)."""
     table: Table = m.Timer.__table__  # type: ignore[assignment]
     stmt = dialect_insert(db, table)
-    db.execute(stmt.on_conflict_do_update(index_elements=["contact_id", "kind"],
-                                          set_={k: stmt.excluded[k] for k in ("due_at", "local_date", "seq")}), plans)
+    return stmt.on_conflict_do_update(index_elements=["contact_id", "kind"],
+                                      set_={k: stmt.excluded[k] for k in ("due_at", "local_date", "seq")})
+
+
+def schedule_many(db: DB, plans: list[dict[str, object]]) -> None:
+    """Upsert many timers in one statement: `set_timer` for a whole batch."""
+    db.execute(timers_upsert(db), plans)
 
 
 def set_timer(db: DB, contact_id: int, kind: str, due_at: datetime, local_date: date | None = None, seq: int | None = None) -> None:

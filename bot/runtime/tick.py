@@ -20,6 +20,7 @@ from bot.runtime import schedule
 from bot.runtime.effects import Applied, apply_events
 from bot.runtime.family_clock import parse_hhmm, quiet_of, zone_of
 from bot.runtime.fast_tick import DueRow, FastWrites, due_rows, fast_effects
+from bot.runtime.many import Many
 from bot.scheduling.clock import QuietHours, next_allowed
 from bot.scheduling.policy import Slot, decide, next_slot
 from bot.settings import Settings
@@ -85,7 +86,7 @@ class Tick:
                 rows: Sequence[DueRow] = db.execute(due_rows(now, batch)).all()
                 if not rows:
                     return report
-                applied, writes = Applied(), FastWrites()
+                applied, writes = Applied(), FastWrites(many=memo.many)
                 plans: list[dict[str, object]] = []
                 alone = _contacts_seen_once([(r, r) for r in rows])
                 verdicts = [memo.verdict(r, r) if r.id in alone and r.kind in schedule.DAILY else None for r in rows]
@@ -103,8 +104,7 @@ class Tick:
                         moved += self._fire(db, *orm[row.contact_id, row.kind], now, applied, report, memo,
                                             plans if row.id in alone else None)
                 writes.flush(db)
-                if plans:
-                    schedule.schedule_many(db, plans)
+                memo.many.execute(db, "timers", lambda: schedule.timers_upsert(db), plans)
                 db.flush()
                 # ids are given in processing order, as when every row went through the ORM
                 report.outbox_ids += sorted(writes.outbox_ids + [o.id for o in applied.outbox])
@@ -230,6 +230,7 @@ class _Memo:
         self._today: dict[ZoneInfo, date] = {}
         self._lessons: tuple[Loaded, frozenset[str]] | None = None
         self.renderer = Renderer()
+        self.many = Many()
 
     def held_until(self, contact: m.Contact) -> datetime:
         """When a message written now may go to this family: `now`, or when their quiet hours end."""
