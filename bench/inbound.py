@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +36,7 @@ class Inbound:
     seconds: float
     latencies_ms: list[float]
     failures: int
+    web_cpu_ms_per_reply: float | None = None  # the web process's CPU (user + system) over the run, a reply
 
     @property
     def per_s(self) -> float:
@@ -59,9 +61,28 @@ def run(n: int, workdir: Path, standins: Standins) -> Inbound:
     try:
         web.wait_for("ready", 120)
         asyncio.run(_wait_healthy(web_url))
-        return asyncio.run(_answers(web_url, n))
+        assert web.proc is not None
+        cpu_before = process_cpu_s(web.proc.pid)
+        result = asyncio.run(_answers(web_url, n))
+        cpu_after = process_cpu_s(web.proc.pid)
+        if cpu_before is not None and cpu_after is not None:
+            result.web_cpu_ms_per_reply = (cpu_after - cpu_before) * 1000 / n
+            print(f"  web process: {result.web_cpu_ms_per_reply:.2f} ms of CPU a reply", flush=True)
+        return result
     finally:
         web.stop()
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (Linux /proc), or None where there is no /proc.
+
+    Wall-clock figures move with whatever else the machine runs; this one much less.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _answers(web_url: str, n: int) -> Inbound:
