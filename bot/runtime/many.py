@@ -22,7 +22,7 @@ class Many:
 
     def __init__(self) -> None:
         self._compiled: dict[tuple[str, str], tuple[str, tuple[str, ...] | None, dict[str, Processor]]] = {}
-        self._processed: dict[tuple[object, ...], object] = {}
+        self._processed: dict[tuple[tuple[str, str], str], dict[Any, Any]] = {}
 
     def execute(self, db: DB, name: str, statement: Callable[[], Executable], rows: Sequence[Mapping[str, Any]]) -> None:
         """Run `statement()` once for every row (all rows have the same keys); no result."""
@@ -38,16 +38,17 @@ class Many:
                           for bind, param in compiled.binds.items()}
             self._compiled[key] = (compiled.string, order, processors)
         sql, order, processors = self._compiled[key]
+        keys = order if order is not None else tuple(rows[0])
+        processed = [(k, processors.get(k), self._processed.setdefault((key, k), {})) for k in keys]
+        values = [[row[k] if p is None else _value(p, seen, row[k]) for k, p, seen in processed] for row in rows]
         if order is None:
-            params: list[Any] = [{k: self._value(key, k, v, processors.get(k)) for k, v in row.items()} for row in rows]
+            conn.exec_driver_sql(sql, [dict(zip(keys, v, strict=True)) for v in values])
         else:
-            params = [tuple(self._value(key, k, row[k], processors.get(k)) for k in order) for row in rows]
-        conn.exec_driver_sql(sql, params)
+            conn.exec_driver_sql(sql, [tuple(v) for v in values])
 
-    def _value(self, statement: tuple[str, str], bind: str, value: Any, processor: Processor) -> Any:
-        if processor is None:
-            return value
-        memo = (statement, bind, value)
-        if memo not in self._processed:
-            self._processed[memo] = processor(value)
-        return self._processed[memo]
+
+def _value(processor: Callable[[Any], Any], seen: dict[Any, Any], value: Any) -> Any:
+    """The processed value, remembered per value: a batch shares a handful of instants and days."""
+    if value not in seen:
+        seen[value] = processor(value)
+    return seen[value]
