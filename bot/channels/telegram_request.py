@@ -10,11 +10,15 @@ as they do from HTTPXRequest.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput, UploadFileDict
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def _sum(*parts: float | None) -> float | None:
@@ -94,11 +98,16 @@ class AiohttpRequest(BaseRequest):
         if session is None or session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized: call initialize() first.")
         files = request_data.multipart_data if request_data and request_data.contains_files else None
-        body: aiohttp.FormData | dict[str, str] | None = None
+        body: aiohttp.FormData | bytes | None = None
+        headers = None
         if request_data is not None:
             # As HTTPXRequest: JSON-encoded values as form fields, multipart only when files go along.
+            # The urlencoded body is built here: aiohttp's FormData costs ~40 us a message for the same bytes.
             fields = request_data.json_parameters
-            body = self._multipart(fields, files) if files else (fields or None)
+            if files:
+                body = self._multipart(fields, files)
+            elif fields:
+                body, headers = urlencode(fields).encode("ascii"), _FORM
         timeout = self._default_timeout
         if not (isinstance(read_timeout, DefaultValue) and isinstance(write_timeout, DefaultValue)
                 and isinstance(connect_timeout, DefaultValue) and isinstance(pool_timeout, DefaultValue)
@@ -108,7 +117,7 @@ class AiohttpRequest(BaseRequest):
                 _seconds(write_timeout, self._media_write if files else self._write),
                 _seconds(connect_timeout, self._connect), _seconds(pool_timeout, self._pool))
         try:
-            async with session.request(method, url, data=body, timeout=timeout) as response:
+            async with session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
                 return response.status, await response.read()
         except TimeoutError as err:  # aiohttp's connect and read timeouts are TimeoutErrors too
             raise TimedOut(f"Timed out: aiohttp.{type(err).__name__}: {err}") from err
