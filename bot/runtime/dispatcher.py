@@ -35,7 +35,7 @@ from bot.runtime.pacing import Pace
 from bot.scheduling.clock import in_quiet_hours, next_allowed
 from bot.web.unsubscribe import unsubscribe_url
 from storage import models as m
-from storage.db import is_sqlite
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, is_sqlite
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=120)
@@ -156,7 +156,8 @@ class Dispatcher:
             on_file = isinstance(bind, Engine) and is_sqlite(bind) and bind.url.database not in (None, "", ":memory:")
             # pysqlite begins no transaction for a SELECT, and WAL gives each read a snapshot;
             # NullPool: no connection outlives the read.
-            self._reader = create_engine(bind.url, poolclass=NullPool) if on_file and isinstance(bind, Engine) else None
+            self._reader = (create_engine(bind.url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+                            if on_file and isinstance(bind, Engine) else None)
         return self._reader
 
     def _quiet_until(self, now: datetime, timezone: str | None, quiet_start: str | None, quiet_end: str | None) -> datetime | None:
