@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, insert, select, update
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.orm import Session as DB
 
 from bot.catalog.render import Renderer
@@ -70,10 +70,7 @@ class FastWrites:
         """Write the outbox rows and waits gathered so far, before an ORM step writes its own."""
         if self.outbox:
             db.flush()  # rows the ORM holds for earlier steps get their ids first
-            # One multi-row INSERT: the ids go to the rows in list order. Which id went to which
-            # row is not needed (the report lists ids in order), and asking for it
-            # (sort_by_parameter_order) makes SQLite insert row by row.
-            self.outbox_ids += db.execute(insert(_OUTBOX).returning(_OUTBOX.c.id), self.outbox).scalars().all()
+            self.outbox_ids += self.many.insert(db, "outbox", _OUTBOX, self.outbox)
             self.outbox = []
         if self.waits:  # new timer rows in step order too (ties in due_at are read in row order)
             self.many.execute(db, "timers", lambda: schedule.timers_upsert(db), self.waits)

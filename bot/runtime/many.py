@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Executable
+from sqlalchemy import Executable, Table, insert
 from sqlalchemy.orm import Session as DB
 
 Processor = Callable[[Any], Any] | None
@@ -23,6 +23,21 @@ class Many:
     def __init__(self) -> None:
         self._compiled: dict[tuple[str, str], tuple[str, tuple[str, ...] | None, dict[str, Processor]]] = {}
         self._processed: dict[tuple[tuple[str, str], str], dict[Any, Any]] = {}
+
+    def insert(self, db: DB, name: str, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert the rows (all with the same keys); the new ids, in row order.
+
+        On SQLite the tick holds the database's write lock (BEGIN IMMEDIATE) and each row takes
+        the next rowid, so the ids are the last one and the n - 1 before it. PostgreSQL hands out
+        ids to concurrent writers too, so there the ids come back from a RETURNING insert.
+        """
+        if not rows:
+            return []
+        if db.get_bind().dialect.name != "sqlite":
+            return list(db.execute(insert(table).returning(*table.primary_key.columns), rows).scalars())
+        self.execute(db, name, lambda: insert(table), rows)
+        last = int(db.connection().exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+        return list(range(last - len(rows) + 1, last + 1))
 
     def execute(self, db: DB, name: str, statement: Callable[[], Executable], rows: Sequence[Mapping[str, Any]]) -> None:
         """Run `statement()` once for every row (all rows have the same keys); no result."""
