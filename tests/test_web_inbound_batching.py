@@ -119,3 +119,18 @@ async def test_replies_waiting_together_go_in_one_claim_and_a_crisis_never_waits
     # and the 20 waiting replies (and the crisis family's other message) went in one claim, each once
     together = [ids for ids in claimed if 10 in ids]
     assert len(together) == 1 and sorted(together[0]) == [*range(10, 30), 1001]
+
+
+async def test_a_later_reply_does_not_wait_for_an_earlier_groups_sends() -> None:
+    # given an earlier group of replies whose sends take a while (a paced channel)
+    dispatcher = SlowDispatcher()
+    sender = ReplySender(dispatcher)  # type: ignore[arg-type]
+    earlier = asyncio.create_task(sender.send([], [1]))
+    await asyncio.sleep(0.01)
+    # when another family's reply comes meanwhile
+    started = asyncio.get_running_loop().time()
+    later = asyncio.create_task(sender.send([], [2]))
+    await asyncio.gather(earlier, later)
+    # then its claim started at once, not after the earlier group's sends
+    [later_at] = [at for ids, at in dispatcher.calls if ids == [2]]
+    assert later_at - started < 0.1

@@ -6,25 +6,23 @@ import asyncio
 
 from bot.runtime.dispatcher import Dispatcher
 
-MAX_IDS_PER_CLAIM = 1000  # keeps the claim's IN (...) list well under SQLite's bound-parameter limit
-
 
 class ReplySender:
-    """One claim for all the everyday replies waiting at that moment, instead of one claim per webhook.
+    """One claim for the everyday replies of webhooks answered at the same moment, not one per webhook.
 
     At 50 webhooks in flight a claim per webhook cost the web process about 3.7 ms of CPU a reply
-    (a write transaction, an ORM select, a thread hop each), and every webhook claimed its own rows
-    however long the channel's pace would keep them waiting. Here whoever finds no claim running
-    takes every id waiting; the others' ids ride along. The dispatcher still claims only what a
-    paced channel can send soon; the rest stay queued for the worker, as the dispatcher intends.
-    Crisis replies never wait here: they are dispatched at once, on their own.
+    (a write transaction, a select, a thread hop each). Webhooks committed together (see
+    InboundWriter) are answered together: the first of them to get here waits one turn of the event
+    loop, then claims for all of them. Claims of different moments run side by side, so a reply
+    never waits for an earlier group's sends (a paced channel can hold those for seconds). The
+    dispatcher still claims only what a paced channel can send soon; the rest stay queued for the
+    worker. Crisis replies never wait here: they are dispatched at once, on their own.
     """
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
         self._waiting: list[int] = []
-        self._lock = asyncio.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._gathering: asyncio.Future[None] | None = None
 
     async def send(self, crisis_ids: list[int], ids: list[int]) -> None:
         if crisis_ids:
@@ -34,11 +32,15 @@ class ReplySender:
             await self._together(rest)
 
     async def _together(self, ids: list[int]) -> None:
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # a lock belongs to one event loop; tests may serve the app on a new one
-            self._loop, self._lock = loop, asyncio.Lock()
         self._waiting.extend(ids)
-        async with self._lock:  # while a claim runs, more ids gather for the next one
-            while self._waiting:
-                batch, self._waiting = self._waiting[:MAX_IDS_PER_CLAIM], self._waiting[MAX_IDS_PER_CLAIM:]
-                await self.dispatcher.dispatch(ids=batch, limit=len(batch))
+        if self._gathering is not None and not self._gathering.done():
+            await asyncio.shield(self._gathering)  # the group's first claims ours too; done when it is sent
+            return
+        gathering = self._gathering = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.sleep(0)  # one turn: the other webhooks answered with ours add their ids
+            batch, self._waiting, self._gathering = self._waiting, [], None
+            await self.dispatcher.dispatch(ids=batch, limit=len(batch))
+        finally:
+            if not gathering.done():
+                gathering.set_result(None)
