@@ -39,6 +39,24 @@ class Many:
         last = int(db.connection().exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
         return list(range(last - len(rows) + 1, last + 1))
 
+    def insert_all(self, db: DB, name: str, statement: Callable[[], Executable], rows: Sequence[Mapping[str, Any]]) -> bool:
+        """On SQLite: run an INSERT ... ON CONFLICT DO NOTHING for every row, and keep it only if every
+        row went in (True). Otherwise (or on another database) nothing is written and the caller
+        asks which rows go in with RETURNING. Under the tick's write lock the usual answer is all.
+        """
+        if not rows or db.get_bind().dialect.name != "sqlite":
+            return False
+        db.flush()  # outside the savepoint: the ORM's own writes must never be rolled back here
+        conn = db.connection()
+        conn.exec_driver_sql("SAVEPOINT insert_all")
+        before = int(conn.exec_driver_sql("SELECT total_changes()").scalar_one())
+        self.execute(db, name, statement, rows)
+        every = int(conn.exec_driver_sql("SELECT total_changes()").scalar_one()) - before == len(rows)
+        if not every:
+            conn.exec_driver_sql("ROLLBACK TO insert_all")
+        conn.exec_driver_sql("RELEASE insert_all")
+        return every
+
     def execute(self, db: DB, name: str, statement: Callable[[], Executable], rows: Sequence[Mapping[str, Any]]) -> None:
         """Run `statement()` once for every row (all rows have the same keys); no result."""
         if not rows:
