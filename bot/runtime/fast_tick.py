@@ -3,9 +3,10 @@
 A morning tick fires one lesson for each of 100,000 families. Building an ORM Contact and an ORM
 OutboundMessage for each cost about half the tick, so for a family with one due daily timer in the
 batch whose engine step yields nothing but Say, WaitStarted (with a timeout), FlowStarted, FlowEnded
-and Ignored, the tick reads the row as a tuple and writes what `apply_events` would write with
-executemany. Everything else goes through `apply_events` as before; the rows written are the same
-(tests/test_tick_fast_path.py compares both paths table by table).
+and Ignored, the tick reads the row as a tuple and writes what `apply_events` would write with one
+executemany per table and batch (bot/runtime/many.py). Everything else goes through `apply_events`
+as before; the rows written are the same (tests/test_tick_fast_path.py compares both paths table
+by table, as stored).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def due_rows(now: datetime, batch: int) -> Select[Any]:
 
 @dataclass
 class FastWrites:
-    """One batch's rows from the fast path, written with executemany.
+    """One batch's rows from the fast path, written with one executemany per table.
 
     Outbox rows go in processing order: before an ORM step adds rows, `flush_outbox` writes the
     ones gathered so far, so ids come out in the same order as when every step used the ORM.
