@@ -17,7 +17,7 @@ from bot.runtime import runtime as runtime_module
 from bot.runtime.dispatcher import DispatchReport
 from bot.settings import Settings
 from bot.web.inbound_writer import InboundWriter
-from bot.web.replies import ReplySender
+from bot.web.replies import GROUPS_IN_FLIGHT, ReplySender
 from storage import models as m
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -134,3 +134,22 @@ async def test_a_later_reply_does_not_wait_for_an_earlier_groups_sends() -> None
     # then its claim started at once, not after the earlier group's sends
     [later_at] = [at for ids, at in dispatcher.calls if ids == [2]]
     assert later_at - started < 0.1
+
+
+async def test_while_every_group_is_busy_the_next_one_keeps_gathering() -> None:
+    # given as many slow groups in flight as the sender runs at once
+    dispatcher = SlowDispatcher()
+    sender = ReplySender(dispatcher)  # type: ignore[arg-type]
+    busy = []
+    for n in range(GROUPS_IN_FLIGHT):
+        busy.append(asyncio.create_task(sender.send([], [n + 1])))
+        await asyncio.sleep(0.01)
+    # when 10 more replies come one after another meanwhile
+    more = []
+    for n in range(10):
+        more.append(asyncio.create_task(sender.send([], [100 + n])))
+        await asyncio.sleep(0.005)
+    await asyncio.gather(*busy, *more)
+    # then they waited for a free slot and went in one claim, each once
+    later = [sorted(ids) for ids, _ in dispatcher.calls if ids[0] >= 100]
+    assert later == [list(range(100, 110))]

@@ -6,6 +6,11 @@ import asyncio
 
 from bot.runtime.dispatcher import Dispatcher
 
+# Everyday groups being claimed or sent at once. The dispatcher claims about 10 s of a paced
+# channel's sending a call, so at most ~40 s of claimed rows wait in this process's pace: well
+# inside the 120 s lease after which the worker would take a claimed row again (and send it twice).
+GROUPS_IN_FLIGHT = 4
+
 
 class ReplySender:
     """One claim for the everyday replies of webhooks answered at the same moment, not one per webhook.
@@ -13,16 +18,19 @@ class ReplySender:
     At 50 webhooks in flight a claim per webhook cost the web process about 3.7 ms of CPU a reply
     (a write transaction, a select, a thread hop each). Webhooks committed together (see
     InboundWriter) are answered together: the first of them to get here waits one turn of the event
-    loop, then claims for all of them. Claims of different moments run side by side, so a reply
-    never waits for an earlier group's sends (a paced channel can hold those for seconds). The
-    dispatcher still claims only what a paced channel can send soon; the rest stay queued for the
-    worker. Crisis replies never wait here: they are dispatched at once, on their own.
+    loop, then claims for all of them. A few groups run side by side, so a reply seldom waits for
+    an earlier group's sends (a paced channel can hold those for seconds); when all are busy, the
+    next group keeps gathering until one is free. The dispatcher still claims only what a paced
+    channel can send soon; the rest stay queued for the worker. Crisis replies never wait here:
+    they are dispatched at once, on their own.
     """
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
         self._waiting: list[int] = []
         self._gathering: asyncio.Future[None] | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def send(self, crisis_ids: list[int], ids: list[int]) -> None:
         if crisis_ids:
@@ -36,11 +44,15 @@ class ReplySender:
         if self._gathering is not None and not self._gathering.done():
             await asyncio.shield(self._gathering)  # the group's first claims ours too; done when it is sent
             return
-        gathering = self._gathering = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._slots is None or loop is not self._loop:  # asyncio primitives belong to one loop
+            self._loop, self._slots = loop, asyncio.Semaphore(GROUPS_IN_FLIGHT)
+        gathering = self._gathering = loop.create_future()
         try:
             await asyncio.sleep(0)  # one turn: the other webhooks answered with ours add their ids
-            batch, self._waiting, self._gathering = self._waiting, [], None
-            await self.dispatcher.dispatch(ids=batch, limit=len(batch))
+            async with self._slots:
+                batch, self._waiting, self._gathering = self._waiting, [], None
+                await self.dispatcher.dispatch(ids=batch, limit=len(batch))
         finally:
             if not gathering.done():
                 gathering.set_result(None)
