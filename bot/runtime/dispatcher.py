@@ -2,7 +2,10 @@
 
 Rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL) or a write-locking transaction (SQLite),
 so two workers never take the same row. A row whose worker died mid-send is claimed again when its
-lease runs out: the only way a message can go twice, counted as `reclaimed`.
+lease runs out: the only way a message can go twice, counted as `reclaimed`. On SQLite the web
+process waits for the one write lock, so the worker's transactions stay short: the due rows are
+found in a lock-free snapshot and only claimed (every condition checked again) under the lock, and
+outcomes are written at most RECORD_EVERY rows a transaction.
 """
 
 from __future__ import annotations
