@@ -1,8 +1,9 @@
 """Replies coming in: signed Twilio webhooks with check-in answers, 50 at a time, against real uvicorn.
 
 Families were asked the evening question (their check-in fired); each then answers once. The web
-app verifies the signature, runs the engine in one transaction, answers 200, and sends the reply
-to the Twilio stand-in right after. Latency is timed at the client, from sending to the 200.
+app verifies the signature, runs the engine and commits (on SQLite, webhooks that arrive together
+share one commit), answers 200, and sends the reply to the Twilio stand-in right after. Latency is
+timed at the client, from sending to the 200.
 """
 
 from __future__ import annotations
