@@ -102,7 +102,8 @@ def measure_inbound(n: int, work: Path, standins: Standins, results: dict[str, f
     figures = inbound.summary(replies)
     results |= {"inbound_p50_ms": round(figures["p50"], 1), "inbound_p99_ms": round(figures["p99"], 1),
                 "inbound_req_per_s": round(replies.per_s, 1)}
-    notes["inbound"] = {"requests": replies.requests, "seconds": replies.seconds, "failures": replies.failures}
+    notes["inbound"] = {"requests": replies.requests, "seconds": replies.seconds, "failures": replies.failures,
+                        "web_cpu_ms_per_reply": replies.web_cpu_ms_per_reply}
 
 
 def measure_morning(n: int, work: Path, standins: Standins, results: dict[str, float],
