@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-pytest_plugins = ["tests.pg"]
+pytest_plugins = ["tests.pg", "tests.standins.telegram_fixtures"]
 
 # Locally, property tests explore new examples every run (and keep failures in .hypothesis/).
 # In CI they run a fixed, derandomised set, so a landing never depends on a lucky draw.

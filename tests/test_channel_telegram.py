@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from bot.channels.base import OutboundMessage, SendOutcome
 from bot.channels.telegram import TelegramBot, parse_update
 from tests.standins.telegram_api import TelegramStandin, text_update
-
-CHAT = 5550123
-
-
-@pytest.fixture(scope="module")
-def standin() -> Iterator[TelegramStandin]:
-    server = TelegramStandin().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def telegram(standin: TelegramStandin) -> TelegramStandin:
-    standin.reset()
-    return standin
-
-
-@pytest.fixture
-async def bot(telegram: TelegramStandin) -> AsyncIterator[TelegramBot]:
-    channel = TelegramBot(telegram.token, api_base_url=telegram.url, timeout_s=0.5)
-    yield channel
-    await channel.aclose()
+from tests.standins.telegram_fixtures import (
+    CHAT,  # its fixtures (standin, telegram, bot) come through tests/conftest.py
+)
 
 
 def outbound(text: str = "Tonight, one kind sentence is enough.", chat: int = CHAT) -> OutboundMessage:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import BodyPartReader, web
@@ -16,28 +16,9 @@ from bot.channels.base import OutboundMessage, SendOutcome
 from bot.channels.telegram import TelegramBot
 from bot.channels.telegram_request import AiohttpRequest
 from tests.standins.telegram_api import TelegramStandin
-
-CHAT = 5550123
-
-
-@pytest.fixture(scope="module")
-def standin() -> Iterator[TelegramStandin]:
-    server = TelegramStandin().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def telegram(standin: TelegramStandin) -> TelegramStandin:
-    standin.reset()
-    return standin
-
-
-@pytest.fixture
-async def bot(telegram: TelegramStandin) -> AsyncIterator[TelegramBot]:
-    channel = TelegramBot(telegram.token, api_base_url=telegram.url, timeout_s=0.5)
-    yield channel
-    await channel.aclose()
+from tests.standins.telegram_fixtures import (
+    CHAT,  # its fixtures (standin, telegram, bot) come through tests/conftest.py
+)
 
 
 @pytest.fixture

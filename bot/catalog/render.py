@@ -47,7 +47,12 @@ def render_entry(catalogs: Catalogs, entry: Entry, audience: Audience, org: Mapp
     profile = dict(audience.profile or {})
     forms = entry.choose(profile.get("relationship"), profile)
     loved = loved_one_phrase(catalogs, audience.locale, profile)
-    values = {
+    return forms.for_channel(audience.channel).format_map(placeholders(profile, loved, org))
+
+
+def placeholders(profile: Mapping[str, str], loved: str, org: Mapping[str, str]) -> dict[str, str]:
+    """The values a message's {placeholders} take for this family (docs/content.md lists them)."""
+    return {
         "name": profile.get("name") or NAME_FALLBACK,
         "loved_one": loved,
         "Loved_one": loved[:1].upper() + loved[1:],
@@ -57,7 +62,6 @@ def render_entry(catalogs: Catalogs, entry: Entry, audience: Audience, org: Mapp
         "lesson_time": profile.get("lesson_time") or "",
         "checkin_time": profile.get("checkin_time") or "",
     }
-    return forms.for_channel(audience.channel).format_map(values)
 
 
 class Renderer:
@@ -93,13 +97,4 @@ class Renderer:
             loved = self._phrases.get(phrase_key)
             if loved is None:
                 loved = self._phrases[phrase_key] = loved_one_phrase(catalogs, audience.locale, profile)
-        return template.format_map({
-            "name": profile.get("name") or NAME_FALLBACK,
-            "loved_one": loved,
-            "Loved_one": loved[:1].upper() + loved[1:],
-            "rewards": profile.get("rewards") or "",
-            "org": org.get("org", "craftbot"),
-            "org_contact": org.get("org_contact", ""),
-            "lesson_time": profile.get("lesson_time") or "",
-            "checkin_time": profile.get("checkin_time") or "",
-        })
+        return template.format_map(placeholders(profile, loved, org))
