@@ -10,14 +10,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
-def _insert(db: Session, table: Table) -> Any:
-    dialect = db.get_bind().dialect.name
+def insert_for(dialect: str, table: Table) -> Any:
+    """An INSERT for `table` that knows ON CONFLICT on this database dialect ("postgresql" or "sqlite")."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def dialect_insert(db: Session, table: Table) -> Any:
+    """`insert_for` the database this session is bound to."""
+    return insert_for(db.get_bind().dialect.name, table)
 
 
 def insert_ignore(db: Session, table: Table, values: Mapping[str, Any], returning: str | None = None) -> Any:
     """Insert unless a unique key already has the row. Returns the `returning` column (or True), else None."""
-    stmt = _insert(db, table).values(**values).on_conflict_do_nothing()
+    stmt = dialect_insert(db, table).values(**values).on_conflict_do_nothing()
     # RETURNING, not rowcount, says whether the row went in: SQLAlchemy 2.1 on psycopg reports
     # rowcount -1 (truthy) for these inserts, so "already there" looked like "inserted" on PostgreSQL.
     column = table.c[returning] if returning else next(iter(table.primary_key.columns))
@@ -32,11 +37,15 @@ def insert_ignore_statement(dialect: str, table: Table, returning: str) -> Any:
 
     Built once and reused, it skips building and cache-keying a statement per call (about 0.3 ms).
     """
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(table.c[returning])
+    return insert_for(dialect, table).on_conflict_do_nothing().returning(table.c[returning])
 
 
 def upsert(db: Session, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> None:
-    stmt = _insert(db, table).values(**values)
-    changes = {k: stmt.excluded[k] for k in values if k not in keys}
-    db.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=changes))
+    db.execute(upsert_statement(db, table, keys, list(values)).values(**values))
+
+
+def upsert_statement(db: Session, table: Table, keys: Sequence[str], columns: Sequence[str]) -> Any:
+    """Insert, or on a clash of `keys` update `columns` (keys excepted); execute with one dict or many."""
+    stmt = dialect_insert(db, table)
+    return stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={k: stmt.excluded[k] for k in columns if k not in keys})

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import (
     ColumnElement,
@@ -70,8 +71,6 @@ class Dispatcher:
         self.paces = dict(paces or {})
         self.concurrency = concurrency
         self.down_until: dict[str, datetime] = {}
-        self._reader: Engine | None = None
-        self._reader_made = False
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Full-jitter exponential backoff (AWS architecture blog), never sooner than the provider asked."""
@@ -88,8 +87,8 @@ class Dispatcher:
         if not usable:
             return []
         o = m.OutboundMessage
-        if ids is not None or (reader := self._snapshot_reader()) is None:
-            return self._claim(now, limit, ids, report, {})
+        if ids is not None or (reader := self._snapshot_reader) is None:
+            return self._claim(now, limit, ids, usable, report, {})
         # SQLite: finding the due rows scans the whole backlog (100 ms at 100,000) and needs no lock:
         # read the candidates, in order, from a snapshot; then claim them by id under the write lock,
         # where every condition is checked again, CLAIM_EVERY at a time so no transaction is long.
@@ -99,14 +98,15 @@ class Dispatcher:
         taken: dict[str, int] = {}
         for start in range(0, len(candidates), CLAIM_EVERY):
             part = candidates[start:start + CLAIM_EVERY]
-            claimed += self._claim(now, len(part), part, report, taken)
+            claimed += self._claim(now, len(part), part, usable, report, taken)
         return claimed
 
-    def _claim(self, now: datetime, limit: int, ids: Iterable[int] | None, report: DispatchReport,
+    def _claim(self, now: datetime, limit: int, ids: Iterable[int] | None, usable: list[str], report: DispatchReport,
                taken: dict[str, int]) -> list[OutboundMessage]:
-        """One claiming transaction: due rows (of `ids`, if given) marked sending; `taken` counts per paced channel."""
+        """One claiming transaction: due rows (of `ids`, if given) on the `usable` channels marked
+        sending; `taken` counts per paced channel."""
         o, c = m.OutboundMessage, m.Contact
-        due = self._due(now, [ch for ch in self.channels if self.down_until.get(ch, now) <= now])
+        due = self._due(now, usable)
         with self.ctx.db.begin() as db:
             query = (select(o.id, o.channel, o.address, o.text, o.subject, o.kind, o.status, o.contact_id)
                      .where(*due).order_by(*_FIRST).limit(limit).with_for_update(skip_locked=True))
@@ -165,18 +165,16 @@ class Dispatcher:
         return (o.channel.in_(channels), or_(o.status == "queued", (o.status == "sending") & (o.claimed_until < now)),
                 o.not_before <= now)
 
+    @cached_property
     def _snapshot_reader(self) -> Engine | None:
         """An engine whose reads take no lock, for a SQLite file; None elsewhere (PostgreSQL claims
         with SKIP LOCKED and never blocks the web process)."""
-        if not self._reader_made:
-            self._reader_made = True
-            bind = self.ctx.db.kw.get("bind")
-            on_file = isinstance(bind, Engine) and is_sqlite(bind) and bind.url.database not in (None, "", ":memory:")
-            # pysqlite begins no transaction for a SELECT, and WAL gives each read a snapshot;
-            # NullPool: no connection outlives the read.
-            self._reader = (create_engine(bind.url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-                            if on_file and isinstance(bind, Engine) else None)
-        return self._reader
+        bind = self.ctx.db.kw.get("bind")
+        if not (isinstance(bind, Engine) and is_sqlite(bind) and bind.url.database not in (None, "", ":memory:")):
+            return None
+        # pysqlite begins no transaction for a SELECT, and WAL gives each read a snapshot;
+        # NullPool: no connection outlives the read.
+        return create_engine(bind.url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     def _quiet_until(self, now: datetime, timezone: str | None, quiet_start: str | None, quiet_end: str | None) -> datetime | None:
         """When quiet hours end for a family with these settings, or None when they are awake now."""

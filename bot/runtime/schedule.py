@@ -9,15 +9,14 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session as DB
 
 from bot.runtime.family_clock import parse_hhmm, quiet_of, zone_of
 from bot.scheduling.policy import next_slot
 from bot.settings import Settings
 from storage import models as m
-from storage.upsert import insert_ignore, upsert
+from storage.upsert import insert_ignore, upsert, upsert_statement
 
 DAILY = ("lesson", "checkin", "nudge")
 NUDGE_EVERY_DAYS = 3  # self-care nudges come every third day, between lesson and check-in
@@ -30,16 +29,9 @@ def timer_row(contact_id: int, kind: str, due_at: datetime, local_date: date | N
     return {"contact_id": contact_id, "kind": kind, "due_at": due_at, "local_date": local_date, "seq": seq}
 
 
-def dialect_insert(db: DB, table: Table) -> Any:
-    return (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
-
-
 def timers_upsert(db: DB) -> Any:
     """The statement `set_timer` runs, for many rows at once (rows made by `timer_row`)."""
-    table: Table = m.Timer.__table__  # type: ignore[assignment]
-    stmt = dialect_insert(db, table)
-    return stmt.on_conflict_do_update(index_elements=["contact_id", "kind"],
-                                      set_={k: stmt.excluded[k] for k in ("due_at", "local_date", "seq")})
+    return upsert_statement(db, m.Timer.__table__, ("contact_id", "kind"), ("due_at", "local_date", "seq"))  # type: ignore[arg-type]
 
 
 def schedule_many(db: DB, plans: list[dict[str, object]]) -> None:

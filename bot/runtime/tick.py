@@ -25,6 +25,7 @@ from bot.scheduling.clock import QuietHours, next_allowed
 from bot.scheduling.policy import Slot, decide, next_slot
 from bot.settings import Settings
 from storage import models as m
+from storage.upsert import dialect_insert
 
 if TYPE_CHECKING:
     from bot.runtime.runtime import Runtime
@@ -120,13 +121,13 @@ class Tick:
         local: date = row.local_date
         if verdict == "fire" and (row.id, kind, local) in applied.claimed:
             report.fired += 1
-            report.fast += 1
             loaded = self.ctx.program.current
             session, events = step(loaded.program, Session.from_json(row.session), Trigger(TRIGGERS[kind]), now)
             zone = memo.zone(row)
-            if not fast_effects(self.ctx, row, session, events, now, memo.held_until(row), memo.lesson_ids(loaded),
-                                memo.today(zone), applied, writes, memo.renderer):
-                report.fast -= 1
+            if fast_effects(self.ctx, row, session, events, now, memo.held_until(row), memo.lesson_ids(loaded),
+                            memo.today(zone), applied, writes, memo.renderer):
+                report.fast += 1
+            else:
                 writes.flush_outbox(db)
                 _, contact = _load(db, [(row.contact_id, kind)])[row.contact_id, kind]
                 apply_events(self.ctx, db, contact, session, events, now, applied)
@@ -152,7 +153,7 @@ class Tick:
             return
         wanted = [{"contact_id": cid, "kind": kind, "local_date": local, "at": self.now} for cid, kind, local in keys]
         table: Table = m.Delivery.__table__  # type: ignore[assignment]
-        stmt = schedule.dialect_insert(db, table).on_conflict_do_nothing()
+        stmt = dialect_insert(db, table).on_conflict_do_nothing()
         if self.fast and self.memo.many.insert_all(db, "claims", lambda: stmt, wanted):
             applied.claimed.update((cid, kind, local) for cid, kind, local in keys if local is not None)  # all ours
             return
