@@ -41,7 +41,7 @@ async def test_a_chat_that_blocked_the_bot_is_opted_out(bot: TelegramBot, telegr
     telegram.block(CHAT)
     result = await bot.send(outbound())
     assert result.outcome is SendOutcome.OPTED_OUT
-    assert "blocked" in result.detail
+    assert "Forbidden" in result.detail and "blocked" in result.detail
 
 
 async def test_an_unknown_chat_is_an_invalid_address(bot: TelegramBot, telegram: TelegramStandin) -> None:
@@ -71,6 +71,7 @@ async def test_flood_control_is_retried_after_the_seconds_telegram_asks(bot: Tel
     # then
     assert result.outcome is SendOutcome.RETRY
     assert result.retry_after_s == 3
+    assert "RetryAfter" in result.detail and telegram.received == []
 
 
 @pytest.mark.parametrize("status", [500, 502])
@@ -88,7 +89,7 @@ async def test_a_hung_request_times_out_as_retry(bot: TelegramBot, telegram: Tel
     telegram.hang_next(1, hang_s=1.0)
     result = await bot.send(outbound())
     assert result.outcome is SendOutcome.RETRY
-    assert telegram.received == []
+    assert "TimedOut" in result.detail and telegram.received == []
 
 
 async def test_an_unreachable_api_is_retry() -> None:
@@ -99,6 +100,7 @@ async def test_an_unreachable_api_is_retry() -> None:
     result = await channel.send(outbound())
     await channel.aclose()
     assert result.outcome is SendOutcome.RETRY
+    assert "NetworkError" in result.detail and "aiohttp" in result.detail
 
 
 async def test_set_webhook_registers_url_and_secret(bot: TelegramBot, telegram: TelegramStandin) -> None:

@@ -1,4 +1,5 @@
-"""The aiohttp transport for python-telegram-bot: PTB's request contract, and send outcomes through it."""
+"""The aiohttp transport for python-telegram-bot: PTB's request contract. The send outcomes through it
+(429, 403, timeouts, network failures) are the adapter's tests, in tests/test_channel_telegram.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.channels.base import OutboundMessage, SendOutcome
 from bot.channels.telegram import TelegramBot
 from bot.channels.telegram_request import AiohttpRequest
 from tests.standins.telegram_api import TelegramStandin
@@ -29,10 +29,6 @@ async def request_(telegram: TelegramStandin) -> AsyncIterator[AiohttpRequest]:
     await transport.shutdown()
 
 
-def outbound(chat: int = CHAT) -> OutboundMessage:
-    return OutboundMessage(id=1, channel="telegram", address=str(chat), text="One kind sentence is enough.")
-
-
 def params(**values: object) -> RequestData:
     return RequestData([RequestParameter(name, value, None) for name, value in values.items()])
 
@@ -45,43 +41,6 @@ def unused_port() -> int:
 
 def test_the_adapter_sends_through_the_aiohttp_transport(bot: TelegramBot) -> None:
     assert isinstance(bot.bot.request, AiohttpRequest)
-
-
-# PTB 22 warns inside RetryAfter.__init__ unless PTB_TIMEDELTA is set; the adapter reads the stored value.
-@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-async def test_a_429_is_retried_after_the_seconds_telegram_asks(bot: TelegramBot, telegram: TelegramStandin) -> None:
-    # given the bot is ready and Telegram throttles the next send
-    await bot.username()
-    telegram.throttle_next(1, retry_after_s=7)
-    # when
-    result = await bot.send(outbound())
-    # then
-    assert result.outcome is SendOutcome.RETRY
-    assert result.retry_after_s == 7
-    assert "RetryAfter" in result.detail and telegram.received == []
-
-
-async def test_a_403_from_a_chat_that_blocked_the_bot_is_opted_out(bot: TelegramBot, telegram: TelegramStandin) -> None:
-    telegram.block(CHAT)
-    result = await bot.send(outbound())
-    assert result.outcome is SendOutcome.OPTED_OUT
-    assert "Forbidden" in result.detail and "blocked" in result.detail
-
-
-async def test_a_network_failure_is_retry_and_names_the_network_error() -> None:
-    channel = TelegramBot("123456:standin-token", api_base_url=f"http://127.0.0.1:{unused_port()}", timeout_s=0.5)
-    result = await channel.send(outbound())
-    await channel.aclose()
-    assert result.outcome is SendOutcome.RETRY
-    assert "NetworkError" in result.detail and "aiohttp" in result.detail
-
-
-async def test_a_hung_answer_is_retry_and_names_the_timeout(bot: TelegramBot, telegram: TelegramStandin) -> None:
-    await bot.username()
-    telegram.hang_next(1, hang_s=1.5)
-    result = await bot.send(outbound())
-    assert result.outcome is SendOutcome.RETRY
-    assert "TimedOut" in result.detail
 
 
 async def test_do_request_gives_the_status_and_the_raw_body(request_: AiohttpRequest, telegram: TelegramStandin) -> None:
