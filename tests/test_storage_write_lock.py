@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session as DB
 
 from storage import models as m
 from storage.db import make_engine
 from storage.migrate import upgrade
-from tests.test_storage import contact
+from tests.test_storage import contact, count
 
 
 @pytest.fixture
@@ -25,11 +25,6 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
-
-
-def contacts(engine: Engine) -> int:
-    with DB(engine) as db:
-        return int(db.scalar(select(func.count()).select_from(m.Contact)) or 0)
 
 
 def test_a_failed_transaction_lets_the_next_writer_in_at_once(engine: Engine) -> None:
@@ -49,7 +44,7 @@ def test_a_failed_transaction_lets_the_next_writer_in_at_once(engine: Engine) ->
         took = pool.submit(write).result(timeout=10)
     # then it did not wait, and only its row is there
     assert took < 1.0
-    assert contacts(engine) == 1
+    assert count(engine, m.Contact) == 1
 
 
 def test_writers_in_one_process_queue_in_process_not_in_sqlites_busy_handler(engine: Engine) -> None:
@@ -80,7 +75,7 @@ def test_writers_in_one_process_queue_in_process_not_in_sqlites_busy_handler(eng
         first.result(timeout=10)
         second.result(timeout=10)  # raised "database is locked" before the in-process lock
     # then both rows are there
-    assert contacts(engine) == 2
+    assert count(engine, m.Contact) == 2
 
 
 def test_a_connection_closed_without_commit_gives_the_lock_back(engine: Engine) -> None:
@@ -95,4 +90,4 @@ def test_a_connection_closed_without_commit_gives_the_lock_back(engine: Engine) 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(write).result(timeout=10)
     # then it went through
-    assert contacts(engine) == 1
+    assert count(engine, m.Contact) == 1
