@@ -25,23 +25,39 @@ SMS_DISPATCH_MAX = 20_000
 INBOUND_MAX = 5_000
 PARTS = ("dispatch", "inbound", "morning", "baseline", "pg")
 TARGETS: dict[str, tuple[str, float]] = {  # key: (">=" or "<=", target)
-    "fanout_100k_queue_s": ("<=", 10), "dispatch_msgs_per_s": (">=", 1000), "rate_limit_accuracy": (">=", 0.98),
-    "inbound_p99_ms": ("<=", 25), "inbound_req_per_s": (">=", 500), "crisis_reply_p99_ms_during_fanout": ("<=", 250),
-    "rss_mb_100k": ("<=", 250), "ratio_vs_baseline": (">=", 10), "pg_two_workers_speedup": (">=", 1.7),
+    "fanout_100k_queue_s": ("<=", 10),
+    "dispatch_msgs_per_s": (">=", 1000),
+    "rate_limit_accuracy": (">=", 0.98),
+    "inbound_p99_ms": ("<=", 25),
+    "inbound_req_per_s": (">=", 500),
+    "crisis_reply_p99_ms_during_fanout": ("<=", 250),
+    "rss_mb_100k": ("<=", 250),
+    "ratio_vs_baseline": (">=", 10),
+    "pg_two_workers_speedup": (">=", 1.7),
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--families", type=int, default=100_000, help="families in the morning (default 100000)")
+    parser.add_argument(
+        "--families", type=int, default=100_000, help="families in the morning (default 100000)"
+    )
     parser.add_argument("--skip-pg", action="store_true", help="leave out the PostgreSQL runs")
-    parser.add_argument("--only", type=parts, default=PARTS,
-                        help=f"comma-separated parts to run, of {','.join(PARTS)} (baseline needs morning)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes (default bench/results.json)")
+    parser.add_argument(
+        "--only",
+        type=parts,
+        default=PARTS,
+        help=f"comma-separated parts to run, of {','.join(PARTS)} (baseline needs morning)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS, help="where the JSON goes (default bench/results.json)"
+    )
     args = parser.parse_args()
     if args.families < 10:
         parser.error(f"--families {args.families} is too few to measure: give at least 10")
-    if args.only != PARTS and args.out == RESULTS:  # a partial run never overwrites the full figures
+    if (
+        args.only != PARTS and args.out == RESULTS
+    ):  # a partial run never overwrites the full figures
         args.out = Path(tempfile.gettempdir()) / "craftbot-bench-partial.json"
     started = time.monotonic()
     results, notes = measure(args.families, args.skip_pg, args.only)
@@ -49,21 +65,31 @@ def main() -> None:
     notes["run_minutes"] = round((time.monotonic() - started) / 60, 1)
     print_table(results, notes, args.families)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    (args.out.with_name(args.out.stem + ".notes.json")).write_text(json.dumps(notes, indent=2) + "\n")
-    print(f"\nwrote {args.out} (figures) and {args.out.stem}.notes.json (details) in {notes['run_minutes']} min")
+    (args.out.with_name(args.out.stem + ".notes.json")).write_text(
+        json.dumps(notes, indent=2) + "\n"
+    )
+    print(
+        f"\nwrote {args.out} (figures) and {args.out.stem}.notes.json (details) in {notes['run_minutes']} min"
+    )
 
 
 def parts(value: str) -> tuple[str, ...]:
     chosen = tuple(p.strip() for p in value.split(",") if p.strip())
     unknown = [p for p in chosen if p not in PARTS]
     if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"unknown part {', '.join(unknown) or '(none)'}: choose from {', '.join(PARTS)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown part {', '.join(unknown) or '(none)'}: choose from {', '.join(PARTS)}"
+        )
     if "baseline" in chosen and "morning" not in chosen:
-        raise argparse.ArgumentTypeError("baseline is compared with the morning: add morning to --only")
+        raise argparse.ArgumentTypeError(
+            "baseline is compared with the morning: add morning to --only"
+        )
     return chosen
 
 
-def measure(n: int, skip_pg: bool, only: tuple[str, ...] = PARTS) -> tuple[dict[str, float], dict[str, Any]]:
+def measure(
+    n: int, skip_pg: bool, only: tuple[str, ...] = PARTS
+) -> tuple[dict[str, float], dict[str, Any]]:
     results: dict[str, float] = {}
     notes: dict[str, Any] = {"families": n}
     standins = Standins().start()
@@ -85,7 +111,9 @@ def measure(n: int, skip_pg: bool, only: tuple[str, ...] = PARTS) -> tuple[dict[
     return results, notes
 
 
-def measure_dispatch(n: int, work: Path, standins: Standins, results: dict[str, float], notes: dict[str, Any]) -> None:
+def measure_dispatch(
+    n: int, work: Path, standins: Standins, results: dict[str, float], notes: dict[str, Any]
+) -> None:
     step("dispatch: SMS through the Twilio adapter, no rate limit")
     sms = dispatch.sms_throughput(min(n, SMS_DISPATCH_MAX), work, standins)
     results["dispatch_msgs_per_s"] = round(sms.per_s, 1)
@@ -96,33 +124,55 @@ def measure_dispatch(n: int, work: Path, standins: Standins, results: dict[str, 
     notes["rate_limit"] = {**vars(paced), "worst_window_ratio": round(paced.worst_window, 4)}
 
 
-def measure_inbound(n: int, work: Path, standins: Standins, results: dict[str, float], notes: dict[str, Any]) -> None:
+def measure_inbound(
+    n: int, work: Path, standins: Standins, results: dict[str, float], notes: dict[str, Any]
+) -> None:
     step("inbound: signed Twilio check-in replies, 50 concurrent, real uvicorn")
     replies = inbound.run(min(n, INBOUND_MAX), work, standins)
     figures = inbound.summary(replies)
-    results |= {"inbound_p50_ms": round(figures["p50"], 1), "inbound_p99_ms": round(figures["p99"], 1),
-                "inbound_req_per_s": round(replies.per_s, 1)}
-    notes["inbound"] = {"requests": replies.requests, "seconds": replies.seconds, "failures": replies.failures,
-                        "web_cpu_ms_per_reply": replies.web_cpu_ms_per_reply}
+    results |= {
+        "inbound_p50_ms": round(figures["p50"], 1),
+        "inbound_p99_ms": round(figures["p99"], 1),
+        "inbound_req_per_s": round(replies.per_s, 1),
+    }
+    notes["inbound"] = {
+        "requests": replies.requests,
+        "seconds": replies.seconds,
+        "failures": replies.failures,
+        "web_cpu_ms_per_reply": replies.web_cpu_ms_per_reply,
+    }
 
 
-def measure_morning(n: int, work: Path, standins: Standins, results: dict[str, float],
-                    notes: dict[str, Any]) -> fanout.Morning:
+def measure_morning(
+    n: int, work: Path, standins: Standins, results: dict[str, float], notes: dict[str, Any]
+) -> fanout.Morning:
     step(f"the morning: {n:,} lessons fanned out, dispatched to Telegram, crisis texts meanwhile")
     morning = fanout.run(n, work, standins)
     crisis = fanout.summary(morning)
-    results |= {"fanout_100k_queue_s": round(morning.fanout_s, 2),
-                "crisis_reply_p99_ms_during_fanout": round(crisis["p99"], 1),
-                "rss_mb_100k": round(morning.rss_mb, 1)}
-    notes["morning"] = {**{k: v for k, v in vars(morning).items() if k != "crisis_ms"},
-                        "crisis_count": len(morning.crisis_ms), "crisis_p50_ms": crisis["p50"],
-                        "crisis_max_ms": crisis["max"], "telegram_msgs_per_s": morning.sent / morning.dispatch_s,
-                        "end_to_end_s": morning.end_to_end_s}
+    results |= {
+        "fanout_100k_queue_s": round(morning.fanout_s, 2),
+        "crisis_reply_p99_ms_during_fanout": round(crisis["p99"], 1),
+        "rss_mb_100k": round(morning.rss_mb, 1),
+    }
+    notes["morning"] = {
+        **{k: v for k, v in vars(morning).items() if k != "crisis_ms"},
+        "crisis_count": len(morning.crisis_ms),
+        "crisis_p50_ms": crisis["p50"],
+        "crisis_max_ms": crisis["max"],
+        "telegram_msgs_per_s": morning.sent / morning.dispatch_s,
+        "end_to_end_s": morning.end_to_end_s,
+    }
     return morning
 
 
-def measure_baseline(n: int, morning: fanout.Morning, work: Path, standins: Standins, results: dict[str, float],
-                     notes: dict[str, Any]) -> None:
+def measure_baseline(
+    n: int,
+    morning: fanout.Morning,
+    work: Path,
+    standins: Standins,
+    results: dict[str, float],
+    notes: dict[str, Any],
+) -> None:
     step(f"baseline: {n:,} python-telegram-bot run_daily jobs due at once")
     base = baseline.run(n, fanout.sample_lesson(work), work, standins)
     results["baseline_schedule_100k_s"] = round(base.seconds, 2)
@@ -133,7 +183,11 @@ def measure_baseline(n: int, morning: fanout.Morning, work: Path, standins: Stan
 def measure_pg(n: int, skip_pg: bool, results: dict[str, float], notes: dict[str, Any]) -> None:
     url = None if skip_pg else pg.pg_url()
     if not url:
-        notes["pg"] = "skipped (--skip-pg)" if skip_pg else "skipped: no PostgreSQL answered (CRAFTBOT_TEST_PG_URL or .ci/.pg_url)"
+        notes["pg"] = (
+            "skipped (--skip-pg)"
+            if skip_pg
+            else "skipped: no PostgreSQL answered (CRAFTBOT_TEST_PG_URL or .ci/.pg_url)"
+        )
         return
     step("PostgreSQL: the fan-out with one worker, then two")
     try:
@@ -151,30 +205,50 @@ def step(what: str) -> None:
 
 
 def machine() -> dict[str, Any]:
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    return {"cpus": os.cpu_count(), "memory_gib": round(mem_kb / 1024 / 1024, 1), "python": platform.python_version(),
-            "platform": platform.platform(), "load_average_at_end": os.getloadavg()}
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_end": os.getloadavg(),
+    }
 
 
 def print_table(results: dict[str, float], notes: dict[str, Any], n: int) -> None:
-    print(f"\ncraftbot benchmarks, {n:,} families; {notes['machine']['cpus']} CPUs, "
-          f"{notes['machine']['memory_gib']} GiB, Python {notes['machine']['python']}")
+    print(
+        f"\ncraftbot benchmarks, {n:,} families; {notes['machine']['cpus']} CPUs, "
+        f"{notes['machine']['memory_gib']} GiB, Python {notes['machine']['python']}"
+    )
     print(f"{'figure':<36}{'value':>12}  {'target':<10}verdict")
     for key, value in results.items():
         rule = TARGETS.get(key)
         target = f"{rule[0]} {rule[1]:g}" if rule else ""
-        verdict = "" if not rule else ("meets" if (value <= rule[1] if rule[0] == "<=" else value >= rule[1]) else "misses")
+        verdict = (
+            ""
+            if not rule
+            else (
+                "meets" if (value <= rule[1] if rule[0] == "<=" else value >= rule[1]) else "misses"
+            )
+        )
         print(f"{key:<36}{value:>12,.2f}  {target:<10}{verdict}")
     morning = notes.get("morning", {})
     if morning:
-        print(f"\nTelegram dispatch {morning['telegram_msgs_per_s']:.0f} msg/s; craftbot end to end "
-              f"{morning['end_to_end_s']:.1f} s; crisis p50 {morning['crisis_p50_ms']:.0f} ms, "
-              f"max {morning['crisis_max_ms']:.0f} ms over {morning['crisis_count']} texts")
+        print(
+            f"\nTelegram dispatch {morning['telegram_msgs_per_s']:.0f} msg/s; craftbot end to end "
+            f"{morning['end_to_end_s']:.1f} s; crisis p50 {morning['crisis_p50_ms']:.0f} ms, "
+            f"max {morning['crisis_max_ms']:.0f} ms over {morning['crisis_count']} texts"
+        )
     if "rate_limit" in notes:
         rl = notes["rate_limit"]
-        print(f"rate limit: busiest second {rl['max_in_window']} arrivals ({rl['max_sent_in_window']} sends) at "
-              f"{rl['configured']:g}/s")
+        print(
+            f"rate limit: busiest second {rl['max_in_window']} arrivals ({rl['max_sent_in_window']} sends) at "
+            f"{rl['configured']:g}/s"
+        )
 
 
 if __name__ == "__main__":

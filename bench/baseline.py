@@ -28,4 +28,6 @@ def run(n: int, lesson_text: str, workdir: Path, standins: Standins) -> Baseline
         done = child.wait_for("done", 6 * 3600)
     finally:
         child.stop()
-    return Baseline(n, done["seconds"], done["sent"], done["errors"], done["setup_s"], done["rss_mb"])
+    return Baseline(
+        n, done["seconds"], done["sent"], done["errors"], done["setup_s"], done["rss_mb"]
+    )

@@ -47,23 +47,37 @@ async def run(n: int, url: str, text: str) -> None:
 
     # Calibrate how long adding jobs takes, so the shared due time is still ahead when all are in.
     t0 = time.monotonic()
-    probe = [app.job_queue.run_daily(lesson, dt.time(0, 0, tzinfo=dt.UTC), chat_id=1) for _ in range(200)]
+    probe = [
+        app.job_queue.run_daily(lesson, dt.time(0, 0, tzinfo=dt.UTC), chat_id=1) for _ in range(200)
+    ]
     for job in probe:
         job.schedule_removal()
     margin = 5.0 + 2.0 * (time.monotonic() - t0) / 200 * n
-    due = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=margin)).replace(microsecond=0) + dt.timedelta(seconds=1)
+    due = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=margin)).replace(
+        microsecond=0
+    ) + dt.timedelta(seconds=1)
     due_mono = time.monotonic() + (due - dt.datetime.now(dt.UTC)).total_seconds()
     t_setup = time.monotonic()
     for i in range(n):
-        app.job_queue.run_daily(lesson, due.timetz(), chat_id=10_000_000 + i, job_kwargs={"misfire_grace_time": None})
+        app.job_queue.run_daily(
+            lesson, due.timetz(), chat_id=10_000_000 + i, job_kwargs={"misfire_grace_time": None}
+        )
     setup_s = time.monotonic() - t_setup
     rss_jobs = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     await app.start()
     say("scheduled", setup_s=setup_s, due=due_mono, late_start=time.monotonic() > due_mono)
     await finished.wait()
-    say("done", due=due_mono, last=state["last"], seconds=state["last"] - due_mono, sent=state["done"] - state["errors"],
-        errors=state["errors"], setup_s=setup_s, rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        rss_after_jobs_mb=rss_jobs)
+    say(
+        "done",
+        due=due_mono,
+        last=state["last"],
+        seconds=state["last"] - due_mono,
+        sent=state["done"] - state["errors"],
+        errors=state["errors"],
+        setup_s=setup_s,
+        rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        rss_after_jobs_mb=rss_jobs,
+    )
     await app.stop()
     await app.shutdown()
 

@@ -25,16 +25,27 @@ TWILIO_TOKEN = "standin-auth-token"
 TWILIO_FROM = "+15550100"
 
 
-def env_for(db_url: str, telegram_url: str | None = None, twilio_url: str | None = None,
-            public_base_url: str = "http://127.0.0.1:8000") -> dict[str, str]:
+def env_for(
+    db_url: str,
+    telegram_url: str | None = None,
+    twilio_url: str | None = None,
+    public_base_url: str = "http://127.0.0.1:8000",
+) -> dict[str, str]:
     """Environment variables (the deployment contract) for a worker or web process under test."""
     env = {"DATABASE_URL": db_url, "PUBLIC_BASE_URL": public_base_url}
     if telegram_url:
-        env |= {"TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
-                "TELEGRAM_API_BASE_URL": telegram_url}
+        env |= {
+            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+            "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+            "TELEGRAM_API_BASE_URL": telegram_url,
+        }
     if twilio_url:
-        env |= {"TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-                "TWILIO_FROM_NUMBER": TWILIO_FROM, "TWILIO_API_BASE_URL": twilio_url}
+        env |= {
+            "TWILIO_ACCOUNT_SID": TWILIO_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "TWILIO_FROM_NUMBER": TWILIO_FROM,
+            "TWILIO_API_BASE_URL": twilio_url,
+        }
     return env
 
 
@@ -74,8 +85,14 @@ class Child:
 
     def start(self) -> Child:
         env = {**os.environ, **self.env, "PYTHONPATH": str(REPO)}
-        self.proc = subprocess.Popen([sys.executable, "-m", *self.args], cwd=REPO, env=env, text=True,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", *self.args],
+            cwd=REPO,
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         threading.Thread(target=self._read, daemon=True).start()
         return self
 
@@ -91,12 +108,19 @@ class Child:
             for item in self.events:
                 if item.get("event") == event:
                     return item
-            if self.proc is not None and self.proc.poll() is not None and not any(
-                    e.get("event") == event for e in self.events):
-                raise RuntimeError(f"benchmark process {' '.join(self.args)} exited ({self.proc.returncode}) "
-                                   f"before reporting '{event}'")
+            if (
+                self.proc is not None
+                and self.proc.poll() is not None
+                and not any(e.get("event") == event for e in self.events)
+            ):
+                raise RuntimeError(
+                    f"benchmark process {' '.join(self.args)} exited ({self.proc.returncode}) "
+                    f"before reporting '{event}'"
+                )
             time.sleep(0.05)
-        raise TimeoutError(f"benchmark process {' '.join(self.args)} did not report '{event}' in {timeout_s} s")
+        raise TimeoutError(
+            f"benchmark process {' '.join(self.args)} did not report '{event}' in {timeout_s} s"
+        )
 
     def send(self, line: str) -> None:
         assert self.proc is not None and self.proc.stdin is not None

@@ -14,9 +14,11 @@ from bot.app import App, build
 from bot.channels.base import OutboundMessage, SendResult
 from bot.runtime.pacing import Pace
 
-SMS_TEXT = ("Welcome, Ana. CRAFT coaches you, the family member, not Jo. It has three aims: help Jo toward "
-            "treatment, help them use less, and help you feel better, whatever they choose. One small step a "
-            "day. Try today: write down one thing you hope will change.")
+SMS_TEXT = (
+    "Welcome, Ana. CRAFT coaches you, the family member, not Jo. It has three aims: help Jo toward "
+    "treatment, help them use less, and help you feel better, whatever they choose. One small step a "
+    "day. Try today: write down one thing you hope will change."
+)
 PACED_RATE = 30.0
 PACED_SECONDS = 15
 
@@ -88,7 +90,9 @@ def paced(workdir: Path, standins: Standins) -> Paced:
     asyncio.run(_drain_and_close(app))
     times = sorted(t for t, _ in standins.stamps("telegram"))
     achieved = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-    return Paced(PACED_RATE, achieved, busiest_second(times), len(times), busiest_second(sorted(started)))
+    return Paced(
+        PACED_RATE, achieved, busiest_second(times), len(times), busiest_second(sorted(started))
+    )
 
 
 def busiest_second(times: list[float]) -> int:

@@ -85,8 +85,17 @@ def run(n: int, workdir: Path, standins: Standins) -> Morning:
     finally:
         worker.stop()
         web.stop()
-    return Morning(n, done["t1"] - done["t0"], done["cpu_s"], done["fired"], done["rss_mb"],
-                   finish["t"] - start["t"], finish["sent"], latencies, lost)
+    return Morning(
+        n,
+        done["t1"] - done["t0"],
+        done["cpu_s"],
+        done["fired"],
+        done["rss_mb"],
+        finish["t"] - start["t"],
+        finish["sent"],
+        latencies,
+        lost,
+    )
 
 
 async def _wait_healthy(url: str) -> None:
@@ -113,7 +122,11 @@ async def _crisis_while(web_url: str, worker: Child) -> dict[str, float]:
             number = address("sms", i)
             form = inbound_sms_form(number, CRISIS_TEXT)
             sent_at[number] = time.monotonic()
-            tasks.append(asyncio.create_task(client.post(url, data=form, headers=twilio_headers(TWILIO_TOKEN, url, form))))
+            tasks.append(
+                asyncio.create_task(
+                    client.post(url, data=form, headers=twilio_headers(TWILIO_TOKEN, url, form))
+                )
+            )
             await asyncio.sleep(CRISIS_EVERY_S)
         for answer in await asyncio.gather(*tasks, return_exceptions=True):
             if isinstance(answer, BaseException) or answer.status_code != 200:
@@ -121,7 +134,9 @@ async def _crisis_while(web_url: str, worker: Child) -> dict[str, float]:
     return sent_at
 
 
-def _crisis_latencies(sent_at: dict[str, float], stamps: list[tuple[float, str]]) -> tuple[list[float], int]:
+def _crisis_latencies(
+    sent_at: dict[str, float], stamps: list[tuple[float, str]]
+) -> tuple[list[float], int]:
     first: dict[str, float] = {}
     for t, to in stamps:
         if to in sent_at and t >= sent_at[to] and to not in first:
@@ -131,14 +146,19 @@ def _crisis_latencies(sent_at: dict[str, float], stamps: list[tuple[float, str]]
 
 
 def summary(morning: Morning) -> dict[str, float]:
-    return {"p50": percentile(morning.crisis_ms, 50), "p99": percentile(morning.crisis_ms, 99),
-            "max": max(morning.crisis_ms, default=0.0)}
+    return {
+        "p50": percentile(morning.crisis_ms, 50),
+        "p99": percentile(morning.crisis_ms, 99),
+        "max": max(morning.crisis_ms, default=0.0),
+    }
 
 
 def sample_lesson(workdir: Path) -> str:
     """The text of one lesson the morning queued, for the baseline to send."""
     engine = make_engine(f"sqlite:///{workdir / 'morning.db'}")
     with engine.connect() as conn:
-        text_ = conn.execute(select(m.OutboundMessage.text).where(m.OutboundMessage.channel == "telegram").limit(1)).scalar()
+        text_ = conn.execute(
+            select(m.OutboundMessage.text).where(m.OutboundMessage.channel == "telegram").limit(1)
+        ).scalar()
     engine.dispose()
     return str(text_)

@@ -27,8 +27,14 @@ from tests.standins.signing import twilio_headers
 from tests.standins.twilio_api import inbound_sms_form
 
 CONCURRENCY = 50
-ANSWERS = ("no, he didn't drink today", "yes she used today", "not sure", "it was a good day, nothing",
-           "he drank again", "no")
+ANSWERS = (
+    "no, he didn't drink today",
+    "yes she used today",
+    "not sure",
+    "it was a good day, nothing",
+    "he drank again",
+    "no",
+)
 
 
 @dataclass
@@ -37,7 +43,9 @@ class Inbound:
     seconds: float
     latencies_ms: list[float]
     failures: int
-    web_cpu_ms_per_reply: float | None = None  # the web process's CPU (user + system) over the run, a reply
+    web_cpu_ms_per_reply: float | None = (
+        None  # the web process's CPU (user + system) over the run, a reply
+    )
 
     @property
     def per_s(self) -> float:
@@ -57,8 +65,10 @@ def run(n: int, workdir: Path, standins: Standins) -> Inbound:
     prepare(db_url, n)
     port = free_port()
     web_url = f"http://127.0.0.1:{port}"
-    web = Child(["bench.web_proc", str(port), "--at", (TICK_AT + timedelta(minutes=1)).isoformat()],
-                env_for(db_url, twilio_url=standins.twilio, public_base_url=web_url)).start()
+    web = Child(
+        ["bench.web_proc", str(port), "--at", (TICK_AT + timedelta(minutes=1)).isoformat()],
+        env_for(db_url, twilio_url=standins.twilio, public_base_url=web_url),
+    ).start()
     try:
         web.wait_for("ready", 120)
         asyncio.run(_wait_healthy(web_url))
@@ -89,14 +99,18 @@ def process_cpu_s(pid: int) -> float | None:
 async def _answers(web_url: str, n: int) -> Inbound:
     url = f"{web_url}/webhooks/twilio/sms"
     forms = [inbound_sms_form(address("sms", i), ANSWERS[i % len(ANSWERS)]) for i in range(n)]
-    signed = [(form, twilio_headers(TWILIO_TOKEN, url, form)) for form in forms]  # signing is the provider's work
+    signed = [
+        (form, twilio_headers(TWILIO_TOKEN, url, form)) for form in forms
+    ]  # signing is the provider's work
     latencies: list[float] = []
     failures = 0
     queue = iter(signed)
     # aiohttp, not httpx: at 50 in flight httpx/httpcore cost the client ~7 ms of CPU a request on
     # this 2-core machine (about 145 req/s at most), so the client, not the server, set the figures.
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30.0)) as client:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=30.0)
+    ) as client:
 
         async def client_loop() -> None:
             nonlocal failures

@@ -83,7 +83,10 @@ def _fan_out(base_url: str, template: str, workers: int) -> tuple[float, int]:
                 child.stop()
         engine = make_engine(url)
         with session_factory(engine)() as db:
-            queued = db.execute(select(func.count(func.distinct(m.OutboundMessage.contact_id)))).scalar() or 0
+            queued = (
+                db.execute(select(func.count(func.distinct(m.OutboundMessage.contact_id)))).scalar()
+                or 0
+            )
         engine.dispose()
     return max(d["t1"] for d in done) - min(d["t0"] for d in done), queued
 
@@ -93,13 +96,18 @@ def _database(base_url: str, template: str | None = None) -> Iterator[str]:
     name = f"craftbot_bench_{uuid.uuid4().hex[:12]}"
     source = make_url(template).database if template else "template0"
     with _admin(base_url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} ENCODING 'UTF8'").format(
-            sql.Identifier(name), sql.Identifier(source or "template0")))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} ENCODING 'UTF8'").format(
+                sql.Identifier(name), sql.Identifier(source or "template0")
+            )
+        )
     try:
         yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with _admin(base_url) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def _admin(url: str) -> psycopg.Connection[tuple[object, ...]]:

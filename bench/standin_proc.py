@@ -43,7 +43,10 @@ class Stamps:
                 self.items.clear()
             return Response(status_code=204)
 
-        return [Route("/_bench/stamps", stamps, methods=["GET"]), Route("/_bench/reset", reset, methods=["POST"])]
+        return [
+            Route("/_bench/stamps", stamps, methods=["GET"]),
+            Route("/_bench/reset", reset, methods=["POST"]),
+        ]
 
 
 class _Stamped:

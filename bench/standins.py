@@ -9,7 +9,9 @@ from bench.common import Child
 
 class Standins:
     def __init__(self) -> None:
-        self._children = {kind: Child(["bench.standin_proc", kind]) for kind in ("telegram", "twilio")}
+        self._children = {
+            kind: Child(["bench.standin_proc", kind]) for kind in ("telegram", "twilio")
+        }
         self.urls: dict[str, str] = {}
 
     def start(self) -> Standins:

@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("--at", default=TICK_AT.isoformat(), help="what the clock reads at start")
     args = parser.parse_args()
     from datetime import datetime
+
     app = build(Settings(), clock=shifted_clock(datetime.fromisoformat(args.at)))
     # TCP_NODELAY, as the stand-ins do: asyncio sets it only on sockets made with IPPROTO_TCP.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -30,8 +31,9 @@ def main() -> None:
     sock.bind(("127.0.0.1", args.port))
     # A keep-alive longer than any wait here: uvicorn's 5 s default closes connections a client is
     # about to reuse (a load balancer in front sets the same).
-    config = uvicorn.Config(create_app(app), log_level="warning", access_log=False, backlog=4096,
-                            timeout_keep_alive=75)
+    config = uvicorn.Config(
+        create_app(app), log_level="warning", access_log=False, backlog=4096, timeout_keep_alive=75
+    )
     server = uvicorn.Server(config)
     say("ready", port=args.port)
     server.run(sockets=[sock])

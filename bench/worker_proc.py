@@ -28,14 +28,23 @@ def main() -> None:
     parser.add_argument("--dispatch", action="store_true", help="drain the outbox after the tick")
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args()
-    app = build(Settings(), clock=shifted_clock(TICK_AT), rate_limits=False)  # settings from the environment
+    app = build(
+        Settings(), clock=shifted_clock(TICK_AT), rate_limits=False
+    )  # settings from the environment
     say("ready", rss_mb=peak_rss_mb())
     sys.stdin.readline()  # "go"
     t0, c0 = time.monotonic(), time.process_time()
     report = app.runtime.fire_due(TICK_AT, batch=args.batch)
     t1, c1 = time.monotonic(), time.process_time()
-    say("fanout_done", t0=t0, t1=t1, cpu_s=c1 - c0, fired=report.fired, skipped=report.skipped,
-        rss_mb=peak_rss_mb())
+    say(
+        "fanout_done",
+        t0=t0,
+        t1=t1,
+        cpu_s=c1 - c0,
+        fired=report.fired,
+        skipped=report.skipped,
+        rss_mb=peak_rss_mb(),
+    )
     if args.dispatch:
         say("dispatch_start", t=time.monotonic())
         sent = asyncio.run(drain(app))

@@ -49,16 +49,23 @@ def check_settings(settings: Settings) -> None:
     try:
         QuietHours(parse_hhmm(settings.quiet_start), parse_hhmm(settings.quiet_end))
     except ValueError as exc:
-        raise ConfigError(f"QUIET_START/QUIET_END ({settings.quiet_start}-{settings.quiet_end}): {exc}") from exc
+        raise ConfigError(
+            f"QUIET_START/QUIET_END ({settings.quiet_start}-{settings.quiet_end}): {exc}"
+        ) from exc
     if settings.alerting_configured() and settings.org_contact in ("", DEFAULT_ORG_CONTACT):
-        raise ConfigError("staff alerts are set but ORG_CONTACT is not: after a crisis the bot tells the "
-                          "family how to reach a person, so set ORG_CONTACT (for example 'call 555-0100')")
+        raise ConfigError(
+            "staff alerts are set but ORG_CONTACT is not: after a crisis the bot tells the "
+            "family how to reach a person, so set ORG_CONTACT (for example 'call 555-0100')"
+        )
 
 
 def crisis_policy(settings: Settings) -> CrisisPolicy:
-    return CrisisPolicy(pause_s=int(settings.crisis_pause_hours * 3600),
-                        followup_after_s=int(settings.crisis_followup_hours * 3600),
-                        alerting=settings.alerting_configured(), default_country=settings.default_country)
+    return CrisisPolicy(
+        pause_s=int(settings.crisis_pause_hours * 3600),
+        followup_after_s=int(settings.crisis_followup_hours * 3600),
+        alerting=settings.alerting_configured(),
+        default_country=settings.default_country,
+    )
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
@@ -67,38 +74,64 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     timeout = settings.provider_timeout_s
     if settings.channel_enabled("sms"):
         from bot.channels.twilio_sms import TwilioSMS
+
         callback = f"{settings.public_base_url.rstrip('/')}/webhooks/twilio/status"
-        channels["sms"] = TwilioSMS(account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
-                                    from_number=settings.twilio_from_number or None,
-                                    messaging_service_sid=settings.twilio_messaging_service_sid or None,
-                                    api_base_url=settings.twilio_api_base_url, status_callback_url=callback,
-                                    timeout_s=timeout)
+        channels["sms"] = TwilioSMS(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            from_number=settings.twilio_from_number or None,
+            messaging_service_sid=settings.twilio_messaging_service_sid or None,
+            api_base_url=settings.twilio_api_base_url,
+            status_callback_url=callback,
+            timeout_s=timeout,
+        )
     if settings.channel_enabled("telegram"):
         from bot.channels.telegram import TelegramBot
-        channels["telegram"] = TelegramBot(token=settings.telegram_bot_token, api_base_url=settings.telegram_api_base_url,
-                                           timeout_s=timeout)
+
+        channels["telegram"] = TelegramBot(
+            token=settings.telegram_bot_token,
+            api_base_url=settings.telegram_api_base_url,
+            timeout_s=timeout,
+        )
     if settings.channel_enabled("email"):
         from bot.channels.sendgrid_email import SendGridEmail
-        channels["email"] = SendGridEmail(api_key=settings.sendgrid_api_key, from_email=settings.sendgrid_from_email,
-                                          api_base_url=settings.sendgrid_api_base_url, timeout_s=timeout,
-                                          org_name=settings.org_name, org_postal_address=settings.org_postal_address)
+
+        channels["email"] = SendGridEmail(
+            api_key=settings.sendgrid_api_key,
+            from_email=settings.sendgrid_from_email,
+            api_base_url=settings.sendgrid_api_base_url,
+            timeout_s=timeout,
+            org_name=settings.org_name,
+            org_postal_address=settings.org_postal_address,
+        )
     for name in ("sms", "telegram", "email"):
         log.info("channel %s: %s", name, "on" if name in channels else "off (no credentials set)")
         if settings.staff(name) and name not in channels:
-            log.warning("STAFF_ALERT_%s is set but the %s channel is off: crisis alerts to it will wait "
-                        "in the outbox until the channel is configured", name.upper(), name)
+            log.warning(
+                "STAFF_ALERT_%s is set but the %s channel is off: crisis alerts to it will wait "
+                "in the outbox until the channel is configured",
+                name.upper(),
+                name,
+            )
     return channels
 
 
 def paces(settings: Settings) -> dict[str, Pace]:
-    return {"sms": Pace(settings.sms_rate_per_s),
-            "telegram": Pace(settings.telegram_rate_per_s, settings.telegram_per_chat_interval_s),
-            "email": Pace(settings.email_rate_per_s)}
+    return {
+        "sms": Pace(settings.sms_rate_per_s),
+        "telegram": Pace(settings.telegram_rate_per_s, settings.telegram_per_chat_interval_s),
+        "email": Pace(settings.email_rate_per_s),
+    }
 
 
-def build(settings: Settings | None = None, *, channels: Mapping[str, Channel] | None = None,
-          clock: Callable[[], datetime] = utc_now, rng: random.Random | None = None,
-          rate_limits: bool = True) -> App:
+def build(
+    settings: Settings | None = None,
+    *,
+    channels: Mapping[str, Channel] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    rng: random.Random | None = None,
+    rate_limits: bool = True,
+) -> App:
     settings = settings or Settings()
     check_settings(settings)
     engine = make_engine(settings.database_url)
@@ -106,7 +139,9 @@ def build(settings: Settings | None = None, *, channels: Mapping[str, Channel] |
         upgrade(engine)  # the embedded default keeps itself current
     elif current_revision(engine) != HEAD:
         engine.dispose()
-        raise ConfigError("the database schema is not current: run `craftbot db upgrade` (the Procfile's release step)")
+        raise ConfigError(
+            "the database schema is not current: run `craftbot db upgrade` (the Procfile's release step)"
+        )
     holder = ProgramHolder(ProgramFiles.at(settings.program_dir), crisis_policy(settings))
     problems = holder.reload()
     if problems:

@@ -20,7 +20,9 @@ class Problem:
         place = f"{self.where}: " if self.where else ""
         message = self.message
         if self.hint:
-            message = (message if message.endswith((".", "?", "!")) else message + ".") + " " + self.hint
+            message = (
+                (message if message.endswith((".", "?", "!")) else message + ".") + " " + self.hint
+            )
         return f"{self.file}:{self.line}:{self.col}: {place}{message}"
 
 

@@ -51,11 +51,17 @@ def complete_locales(messages_dir: Path) -> tuple[tuple[str, ...], list[Problem]
         return ("en",), []
     data, problems = read_yaml(path)
     if problems or not isinstance(data, Mapping):
-        return ("en",), problems or [Problem(str(path), 1, 1, "", "expected a mapping of locale to {complete: true|false}")]
-    return tuple(str(k) for k, v in data.items() if isinstance(v, Mapping) and v.get("complete")), []
+        return ("en",), problems or [
+            Problem(str(path), 1, 1, "", "expected a mapping of locale to {complete: true|false}")
+        ]
+    return tuple(
+        str(k) for k, v in data.items() if isinstance(v, Mapping) and v.get("complete")
+    ), []
 
 
-def load_program(files: ProgramFiles, crisis: CrisisPolicy | None = None) -> tuple[Loaded | None, list[Problem]]:
+def load_program(
+    files: ProgramFiles, crisis: CrisisPolicy | None = None
+) -> tuple[Loaded | None, list[Problem]]:
     catalogs, problems = load_catalogs(files.messages_dir)
     banned, banned_problems = load_banned_terms(files.messages_dir / "banned_terms.yaml")
     problems += banned_problems + check_catalogs(catalogs, banned)
@@ -66,8 +72,13 @@ def load_program(files: ProgramFiles, crisis: CrisisPolicy | None = None) -> tup
     understanding = _load_understanding(files.messages_dir, problems)
     if problems or flowset is None or understanding is None:
         return None, sorted(set(problems))
-    program = Program(flowset, _pools(flowset, catalogs), frozenset(catalogs.ids()), understanding,
-                      crisis or CrisisPolicy())
+    program = Program(
+        flowset,
+        _pools(flowset, catalogs),
+        frozenset(catalogs.ids()),
+        understanding,
+        crisis or CrisisPolicy(),
+    )
     return Loaded(program, catalogs), []
 
 
@@ -77,19 +88,41 @@ def _pools(flowset: FlowSet, catalogs: Catalogs) -> dict[str, tuple[str, ...]]:
 
 
 def _load_understanding(messages_dir: Path, problems: list[Problem]) -> Understanding | None:
-    answers = _lexicons(messages_dir, "answers", lambda d, lang, src: load_answer_lexicon(d, src), problems)
+    answers = _lexicons(
+        messages_dir, "answers", lambda d, lang, src: load_answer_lexicon(d, src), problems
+    )
     checkin = _lexicons(messages_dir, "checkin", load_checkin_lexicon, problems)
     crisis = _lexicons(messages_dir, "crisis", load_crisis_lexicon, problems)
     if "en" not in answers:
-        problems.append(Problem(str(messages_dir / "en/understanding/answers.yaml"), 1, 1, "", "the English answers lexicon is missing"))
+        problems.append(
+            Problem(
+                str(messages_dir / "en/understanding/answers.yaml"),
+                1,
+                1,
+                "",
+                "the English answers lexicon is missing",
+            )
+        )
     if not crisis:
-        problems.append(Problem(str(messages_dir), 1, 1, "", "no crisis lexicon found (messages/<locale>/understanding/crisis.yaml)"))
+        problems.append(
+            Problem(
+                str(messages_dir),
+                1,
+                1,
+                "",
+                "no crisis lexicon found (messages/<locale>/understanding/crisis.yaml)",
+            )
+        )
     if problems:
         return None
-    return Understanding(answers, checkin, tuple(crisis.values()), frozenset(zoneinfo.available_timezones()))
+    return Understanding(
+        answers, checkin, tuple(crisis.values()), frozenset(zoneinfo.available_timezones())
+    )
 
 
-def _lexicons(messages_dir: Path, name: str, build: Callable[[Any, str, str], T], problems: list[Problem]) -> dict[str, T]:
+def _lexicons(
+    messages_dir: Path, name: str, build: Callable[[Any, str, str], T], problems: list[Problem]
+) -> dict[str, T]:
     out: dict[str, T] = {}
     for path in sorted(messages_dir.glob(f"*/understanding/{name}.yaml")):
         language = path.parent.parent.name

@@ -24,7 +24,9 @@ class Settings(BaseSettings):
 
     org_name: str = "Family Support"
     org_postal_address: str = ""
-    org_contact: str = Field(default=DEFAULT_ORG_CONTACT, description="How a family reaches a person")
+    org_contact: str = Field(
+        default=DEFAULT_ORG_CONTACT, description="How a family reaches a person"
+    )
 
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -63,8 +65,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
 
     def staff(self, channel: str) -> list[str]:
-        raw = {"sms": self.staff_alert_sms, "email": self.staff_alert_email,
-               "telegram": self.staff_alert_telegram}[channel]
+        raw = {
+            "sms": self.staff_alert_sms,
+            "email": self.staff_alert_email,
+            "telegram": self.staff_alert_telegram,
+        }[channel]
         return [a.strip() for a in raw.split(",") if a.strip()]
 
     def alerting_configured(self) -> bool:
@@ -73,16 +78,29 @@ class Settings(BaseSettings):
     def channel_enabled(self, channel: str) -> bool:
         """True when configured; False when untouched; ConfigError when half configured."""
         groups = {
-            "sms": {"TWILIO_ACCOUNT_SID": self.twilio_account_sid, "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
-                    "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID": self.twilio_from_number or self.twilio_messaging_service_sid},
-            "telegram": {"TELEGRAM_BOT_TOKEN": self.telegram_bot_token, "TELEGRAM_WEBHOOK_SECRET": self.telegram_webhook_secret},
-            "email": {"SENDGRID_API_KEY": self.sendgrid_api_key, "SENDGRID_FROM_EMAIL": self.sendgrid_from_email,
-                      "SENDGRID_INBOUND_SECRET": self.sendgrid_inbound_secret, "ORG_POSTAL_ADDRESS": self.org_postal_address},
+            "sms": {
+                "TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+                "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+                "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID": self.twilio_from_number
+                or self.twilio_messaging_service_sid,
+            },
+            "telegram": {
+                "TELEGRAM_BOT_TOKEN": self.telegram_bot_token,
+                "TELEGRAM_WEBHOOK_SECRET": self.telegram_webhook_secret,
+            },
+            "email": {
+                "SENDGRID_API_KEY": self.sendgrid_api_key,
+                "SENDGRID_FROM_EMAIL": self.sendgrid_from_email,
+                "SENDGRID_INBOUND_SECRET": self.sendgrid_inbound_secret,
+                "ORG_POSTAL_ADDRESS": self.org_postal_address,
+            },
         }[channel]
         present = [k for k, v in groups.items() if v and k != "ORG_POSTAL_ADDRESS"]
         if not present:
             return False  # the postal address alone is not a sign email is wanted
         missing = [k for k, v in groups.items() if not v]
         if missing:
-            raise ConfigError(f"the {channel} channel is partly configured: set {', '.join(missing)} (or unset {', '.join(present)} to turn it off)")
+            raise ConfigError(
+                f"the {channel} channel is partly configured: set {', '.join(missing)} (or unset {', '.join(present)} to turn it off)"
+            )
         return True

@@ -32,13 +32,24 @@ class Sent:
 
 
 class Harness:
-    def __init__(self, settings: Settings, start: datetime, channel: ChannelName = "sms", address: str = "+15550100") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        start: datetime,
+        channel: ChannelName = "sms",
+        address: str = "+15550100",
+    ) -> None:
         self.now = start
         self.channel, self.address = channel, address
         self._delivered: list[OutboundMessage] = []
         self._ids = itertools.count(1)
-        channels = {name: ConsoleChannel(self._delivered.append, name) for name in ("sms", "telegram", "email")}
-        self.app: App = build(settings, channels=channels, clock=lambda: self.now, rate_limits=False)
+        channels = {
+            name: ConsoleChannel(self._delivered.append, name)
+            for name in ("sms", "telegram", "email")
+        }
+        self.app: App = build(
+            settings, channels=channels, clock=lambda: self.now, rate_limits=False
+        )
 
     # --- what the family member does ------------------------------------------------------------
     def say(self, text: str, hint: str | None = None) -> list[Sent]:
@@ -68,8 +79,15 @@ class Harness:
     def until(self, kind: str) -> list[Sent]:
         """Move to this contact's next lesson / checkin / nudge and fire it."""
         with self.app.ctx.db() as db:
-            due = db.execute(select(m.Timer.due_at).join(m.Contact).where(
-                m.Contact.channel == self.channel, m.Contact.address == self.address, m.Timer.kind == kind)).scalar()
+            due = db.execute(
+                select(m.Timer.due_at)
+                .join(m.Contact)
+                .where(
+                    m.Contact.channel == self.channel,
+                    m.Contact.address == self.address,
+                    m.Timer.kind == kind,
+                )
+            ).scalar()
         if due is None:
             raise LookupError(f"nothing of kind '{kind}' is scheduled for {self.address}")
         return self.advance_to(due)
@@ -81,17 +99,27 @@ class Harness:
     def next_due(self) -> datetime | None:
         with self.app.ctx.db() as db:
             timer = db.execute(select(func.min(m.Timer.due_at))).scalar()
-            outbox = db.execute(select(func.min(m.OutboundMessage.not_before))
-                                .where(m.OutboundMessage.status == "queued")).scalar()
+            outbox = db.execute(
+                select(func.min(m.OutboundMessage.not_before)).where(
+                    m.OutboundMessage.status == "queued"
+                )
+            ).scalar()
         candidates = [t for t in (timer, outbox) if t is not None]
         due = min(candidates) if candidates else None
-        return max(due, self.now + timedelta(seconds=1)) if due is not None and due <= self.now else due
+        return (
+            max(due, self.now + timedelta(seconds=1))
+            if due is not None and due <= self.now
+            else due
+        )
 
     # --- what we can look at --------------------------------------------------------------------
     def contact(self) -> m.Contact | None:
         with self.app.ctx.db() as db:
-            return db.execute(select(m.Contact).where(m.Contact.channel == self.channel,
-                                                      m.Contact.address == self.address)).scalar()
+            return db.execute(
+                select(m.Contact).where(
+                    m.Contact.channel == self.channel, m.Contact.address == self.address
+                )
+            ).scalar()
 
     def session(self) -> Session:
         contact = self.contact()
@@ -99,14 +127,27 @@ class Harness:
 
     def checkins(self) -> list[str]:
         with self.app.ctx.db() as db:
-            return list(db.scalars(select(m.Checkin.value).join(m.Contact).where(
-                m.Contact.address == self.address).order_by(m.Checkin.id)))
+            return list(
+                db.scalars(
+                    select(m.Checkin.value)
+                    .join(m.Contact)
+                    .where(m.Contact.address == self.address)
+                    .order_by(m.Checkin.id)
+                )
+            )
 
     def held(self) -> list[tuple[str, datetime]]:
         """Messages waiting for quiet hours to end."""
         with self.app.ctx.db() as db:
-            return [(r.message_id, r.not_before) for r in db.scalars(select(m.OutboundMessage).where(
-                m.OutboundMessage.status == "queued", m.OutboundMessage.address == self.address))]
+            return [
+                (r.message_id, r.not_before)
+                for r in db.scalars(
+                    select(m.OutboundMessage).where(
+                        m.OutboundMessage.status == "queued",
+                        m.OutboundMessage.address == self.address,
+                    )
+                )
+            ]
 
     def close(self) -> None:
         asyncio.run(self.app.aclose())
@@ -119,7 +160,16 @@ class Harness:
         if not delivered:
             return []
         with self.app.ctx.db() as db:
-            rows = {r.id: r for r in db.scalars(select(m.OutboundMessage).where(
-                m.OutboundMessage.id.in_([d.id for d in delivered])))}
-        return [Sent(rows[d.id].message_id, d.text, rows[d.id].kind, rows[d.id].sent_at or self.now)
-                for d in delivered if d.id in rows and d.address == self.address]
+            rows = {
+                r.id: r
+                for r in db.scalars(
+                    select(m.OutboundMessage).where(
+                        m.OutboundMessage.id.in_([d.id for d in delivered])
+                    )
+                )
+            }
+        return [
+            Sent(rows[d.id].message_id, d.text, rows[d.id].kind, rows[d.id].sent_at or self.now)
+            for d in delivered
+            if d.id in rows and d.address == self.address
+        ]

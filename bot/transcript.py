@@ -43,8 +43,12 @@ def run_transcript(path: Path, settings: Settings) -> TranscriptResult:
         return TranscriptResult(False, 0, 0, 0, f"{path}:1:1: a transcript needs `steps:`, a list")
     zone = ZoneInfo(str(data.get("timezone", "America/New_York")))
     start = datetime.fromisoformat(str(data.get("start", "2026-03-02 10:00"))).replace(tzinfo=zone)
-    harness = Harness(settings.model_copy(update={"default_timezone": zone.key}), start,
-                      str(data.get("channel", "sms")), str(data.get("address", "+15550123")))  # type: ignore[arg-type]
+    harness = Harness(
+        settings.model_copy(update={"default_timezone": zone.key}),
+        start,
+        str(data.get("channel", "sms")),  # type: ignore[arg-type]
+        str(data.get("address", "+15550123")),
+    )
     count = 0
     try:
         for index, raw in enumerate(data["steps"]):
@@ -52,7 +56,9 @@ def run_transcript(path: Path, settings: Settings) -> TranscriptResult:
             try:
                 count += len(_run_step(harness, raw, zone))
             except TranscriptError as exc:
-                return TranscriptResult(False, index, count, 0, f"{path}:{line}:{col}: step {index + 1}: {exc}")
+                return TranscriptResult(
+                    False, index, count, 0, f"{path}:{line}:{col}: step {index + 1}: {exc}"
+                )
         days = (harness.now - start).total_seconds() / 86400
         return TranscriptResult(True, len(data["steps"]), count, round(days, 1))
     finally:
@@ -65,7 +71,9 @@ def _run_step(h: Harness, raw: Any, zone: ZoneInfo) -> list[Sent]:
     actions = [a for a in ACTIONS if a in raw]
     unknown = [k for k in raw if k not in ACTIONS and k not in CHECKS]
     if len(actions) != 1 or unknown:
-        raise TranscriptError(f"a step needs exactly one of {', '.join(ACTIONS)} and only these checks: {', '.join(CHECKS)}")
+        raise TranscriptError(
+            f"a step needs exactly one of {', '.join(ACTIONS)} and only these checks: {', '.join(CHECKS)}"
+        )
     action = actions[0]
     value = raw[action]
     before = len(h.checkins())
@@ -92,26 +100,42 @@ def _run_step(h: Harness, raw: Any, zone: ZoneInfo) -> list[Sent]:
     return sent
 
 
-def _check(h: Harness, raw: Mapping[str, Any], sent: list[Sent], before: int, doing: str, zone: ZoneInfo) -> None:
+def _check(
+    h: Harness, raw: Mapping[str, Any], sent: list[Sent], before: int, doing: str, zone: ZoneInfo
+) -> None:
     got = [s.message_id for s in sent]
     when = h.now.astimezone(zone).strftime("%a %d %b %H:%M")
     if "bot" in raw:
         wanted = [str(p) for p in (raw["bot"] or [])]
-        if len(wanted) != len(got) or not all(fnmatch.fnmatchcase(g, w) for g, w in zip(got, wanted, strict=False)):
-            raise TranscriptError(f"after `{doing}` ({when}) the bot should send {wanted} but sent {got}")
+        if len(wanted) != len(got) or not all(
+            fnmatch.fnmatchcase(g, w) for g, w in zip(got, wanted, strict=False)
+        ):
+            raise TranscriptError(
+                f"after `{doing}` ({when}) the bot should send {wanted} but sent {got}"
+            )
     for fragment in raw.get("bot_says", []) or []:
         if not any(str(fragment).lower() in s.text.lower() for s in sent):
-            raise TranscriptError(f"after `{doing}` ({when}) no message said {fragment!r}; the bot said: {[s.text for s in sent]}")
+            raise TranscriptError(
+                f"after `{doing}` ({when}) no message said {fragment!r}; the bot said: {[s.text for s in sent]}"
+            )
     if "record" in raw:
         new = h.checkins()[before:]
         wanted_record = [] if raw["record"] in (None, "none") else [str(raw["record"])]
         if new != wanted_record:
-            raise TranscriptError(f"after `{doing}` the check-ins recorded should be {wanted_record} but were {new}")
+            raise TranscriptError(
+                f"after `{doing}` the check-ins recorded should be {wanted_record} but were {new}"
+            )
     session = h.session()
     for field, value in (raw.get("profile") or {}).items():
         if session.profile.get(field) != str(value):
-            raise TranscriptError(f"after `{doing}` profile {field} should be {value!r} but is {session.profile.get(field)!r}")
+            raise TranscriptError(
+                f"after `{doing}` profile {field} should be {value!r} but is {session.profile.get(field)!r}"
+            )
     if "status" in raw and session.status != raw["status"]:
-        raise TranscriptError(f"after `{doing}` the status should be {raw['status']!r} but is {session.status!r}")
+        raise TranscriptError(
+            f"after `{doing}` the status should be {raw['status']!r} but is {session.status!r}"
+        )
     if "paused" in raw and session.paused_at(h.now) != bool(raw["paused"]):
-        raise TranscriptError(f"after `{doing}` paused should be {raw['paused']} but is {session.paused_at(h.now)}")
+        raise TranscriptError(
+            f"after `{doing}` paused should be {raw['paused']} but is {session.paused_at(h.now)}"
+        )

@@ -32,17 +32,30 @@ class Worker:
         """Fire due lessons, check-ins, nudges and timeouts; then dispatch; then housekeeping."""
         problems = await asyncio.to_thread(self.app.ctx.program.reload_if_changed)
         if problems:
-            log.error("a program edit has %d problem(s); still running the last good program", len(problems))
+            log.error(
+                "a program edit has %d problem(s); still running the last good program",
+                len(problems),
+            )
         report = await asyncio.to_thread(self.app.runtime.fire_due)
         if report.fired or report.timeouts:
-            log.info("tick: fired %d, skipped %d, timeouts %d", report.fired, report.skipped, report.timeouts)
+            log.info(
+                "tick: fired %d, skipped %d, timeouts %d",
+                report.fired,
+                report.skipped,
+                report.timeouts,
+            )
         await self.dispatch()
         await asyncio.to_thread(self.housekeeping)
 
     async def dispatch(self) -> None:
         report = await self.app.dispatcher.drain()
         if report.sent or report.retried or report.failed:
-            log.info("dispatch: sent %d, retried %d, failed %d", report.sent, report.retried, report.failed)
+            log.info(
+                "dispatch: sent %d, retried %d, failed %d",
+                report.sent,
+                report.retried,
+                report.failed,
+            )
 
     def housekeeping(self) -> None:
         cutoff = self.app.ctx.clock() - KEEP_PROVIDER_EVENTS
@@ -52,10 +65,24 @@ class Worker:
     def start(self) -> None:
         """Needs a running event loop (APScheduler's AsyncIOScheduler)."""
         every = self.app.settings.tick_seconds
-        self.scheduler.add_job(self.tick, "interval", seconds=every, id="tick", max_instances=1, coalesce=True,
-                               misfire_grace_time=max(1, math.ceil(every)))  # APScheduler wants a positive int
-        self.scheduler.add_job(self.dispatch, "interval", seconds=DISPATCH_EVERY_S, id="dispatch",
-                               max_instances=1, coalesce=True, misfire_grace_time=5)
+        self.scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=every,
+            id="tick",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, math.ceil(every)),
+        )  # APScheduler wants a positive int
+        self.scheduler.add_job(
+            self.dispatch,
+            "interval",
+            seconds=DISPATCH_EVERY_S,
+            id="dispatch",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=5,
+        )
         self.scheduler.start()
 
     def stop(self) -> None:

@@ -72,8 +72,12 @@ def _build(node: yaml.Node) -> Any:
             if isinstance(key, list | dict):
                 key = str(key)
             if key in mapping:
-                raise DuplicateKeyError("while reading a mapping", node.start_mark,
-                                        f"duplicate key {key!r}", key_node.start_mark)
+                raise DuplicateKeyError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"duplicate key {key!r}",
+                    key_node.start_mark,
+                )
             mapping[key] = _build(value_node)
             mapping.lc._keys[key] = _mark(key_node)
             mapping.lc._values[key] = _mark(value_node)

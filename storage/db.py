@@ -18,7 +18,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 def normalize_url(url: str) -> str:
     """Accept what hosts hand out: 'postgres://' (Heroku) and 'postgresql+asyncpg://' run on psycopg 3."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgresql+asyncpg", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -35,8 +35,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                                  "factory": _LockedConnection}, **kwargs)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "factory": _LockedConnection},
+            **kwargs,
+        )
         _sqlite_write_locks(engine, threading.Lock())
         return engine
     kwargs.setdefault("pool_pre_ping", True)

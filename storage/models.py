@@ -56,9 +56,13 @@ class Consent(Base):
     __tablename__ = "consents"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
     given: Mapped[bool] = mapped_column(Boolean)
-    action: Mapped[str] = mapped_column(String(24))  # consent, decline, opt_out, opt_in, admin_enroll
+    action: Mapped[str] = mapped_column(
+        String(24)
+    )  # consent, decline, opt_out, opt_in, admin_enroll
     channel: Mapped[str] = mapped_column(String(16))
     by: Mapped[str] = mapped_column(String(16))  # self | admin | provider
     words: Mapped[str] = mapped_column(Text)  # what the person wrote, or the admin's record
@@ -69,7 +73,9 @@ class Checkin(Base):
     __tablename__ = "checkins"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
     value: Mapped[str] = mapped_column(String(8))  # use | non_use | unsure
     local_date: Mapped[date | None] = mapped_column(Date)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -82,7 +88,9 @@ class InboundMessage(Base):
     __table_args__ = (UniqueConstraint("channel", "provider_id", name="uq_inbound_provider_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
     channel: Mapped[str] = mapped_column(String(16))
     provider_id: Mapped[str] = mapped_column(String(255))
     text: Mapped[str] = mapped_column(Text)
@@ -96,7 +104,9 @@ class OutboundMessage(Base):
     __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(320))
     message_id: Mapped[str] = mapped_column(String(120))  # catalog id
@@ -117,8 +127,12 @@ class Alert(Base):
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    category: Mapped[str] = mapped_column(String(40))  # overdose, suicide, violence, or the flow that alerted
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    category: Mapped[str] = mapped_column(
+        String(40)
+    )  # overdose, suicide, violence, or the flow that alerted
     matched: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -135,7 +149,9 @@ class Timer(Base):
     __tablename__ = "timers"
     __table_args__ = (Index("ix_timers_due", "due_at"),)
 
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
     kind: Mapped[str] = mapped_column(String(12), primary_key=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     local_date: Mapped[date | None] = mapped_column(Date)
@@ -147,7 +163,9 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
 
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
     kind: Mapped[str] = mapped_column(String(12), primary_key=True)
     local_date: Mapped[date] = mapped_column(Date, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -20,7 +20,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r} given to the database: pass an aware UTC time")
+            raise ValueError(
+                f"naive datetime {value!r} given to the database: pass an aware UTC time"
+            )
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:

@@ -20,7 +20,9 @@ def dialect_insert(db: Session, table: Table) -> Any:
     return insert_for(db.get_bind().dialect.name, table)
 
 
-def insert_ignore(db: Session, table: Table, values: Mapping[str, Any], returning: str | None = None) -> Any:
+def insert_ignore(
+    db: Session, table: Table, values: Mapping[str, Any], returning: str | None = None
+) -> Any:
     """Insert unless a unique key already has the row. Returns the `returning` column (or True), else None."""
     stmt = dialect_insert(db, table).values(**values).on_conflict_do_nothing()
     # RETURNING, not rowcount, says whether the row went in: SQLAlchemy 2.1 on psycopg reports
@@ -47,5 +49,6 @@ def upsert(db: Session, table: Table, values: Mapping[str, Any], keys: Sequence[
 def upsert_statement(db: Session, table: Table, keys: Sequence[str], columns: Sequence[str]) -> Any:
     """Insert, or on a clash of `keys` update `columns` (keys excepted); execute with one dict or many."""
     stmt = dialect_insert(db, table)
-    return stmt.on_conflict_do_update(index_elements=list(keys),
-                                      set_={k: stmt.excluded[k] for k in columns if k not in keys})
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={k: stmt.excluded[k] for k in columns if k not in keys}
+    )

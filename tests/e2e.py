@@ -66,7 +66,11 @@ class Providers:
     @classmethod
     @contextmanager
     def running(cls) -> Iterator[Providers]:
-        with TwilioStandin() as twilio, TelegramStandin() as telegram, SendGridStandin() as sendgrid:
+        with (
+            TwilioStandin() as twilio,
+            TelegramStandin() as telegram,
+            SendGridStandin() as sendgrid,
+        ):
             yield cls(twilio, telegram, sendgrid, SendGridEventSigner.generate())
 
     def reset(self) -> None:
@@ -77,15 +81,22 @@ class Providers:
     def settings(self, database_url: str, public_base_url: str, **overrides: Any) -> Settings:
         """Every channel configured, every *_API_BASE_URL pointing at a stand-in."""
         values: dict[str, Any] = {
-            "database_url": database_url, "public_base_url": public_base_url,
-            "org_name": "Family Support", "org_postal_address": ORG_POSTAL_ADDRESS,
+            "database_url": database_url,
+            "public_base_url": public_base_url,
+            "org_name": "Family Support",
+            "org_postal_address": ORG_POSTAL_ADDRESS,
             "default_timezone": "America/New_York",
-            "twilio_account_sid": self.twilio.account_sid, "twilio_auth_token": self.twilio.auth_token,
-            "twilio_from_number": SENDER, "twilio_api_base_url": self.twilio.url,
-            "telegram_bot_token": self.telegram.token, "telegram_webhook_secret": TELEGRAM_SECRET,
+            "twilio_account_sid": self.twilio.account_sid,
+            "twilio_auth_token": self.twilio.auth_token,
+            "twilio_from_number": SENDER,
+            "twilio_api_base_url": self.twilio.url,
+            "telegram_bot_token": self.telegram.token,
+            "telegram_webhook_secret": TELEGRAM_SECRET,
             "telegram_api_base_url": self.telegram.url,
-            "sendgrid_api_key": self.sendgrid.api_key, "sendgrid_from_email": FROM_EMAIL,
-            "sendgrid_inbound_secret": INBOUND_SECRET, "sendgrid_event_public_key": self.signer.public_key,
+            "sendgrid_api_key": self.sendgrid.api_key,
+            "sendgrid_from_email": FROM_EMAIL,
+            "sendgrid_inbound_secret": INBOUND_SECRET,
+            "sendgrid_event_public_key": self.signer.public_key,
             "sendgrid_api_base_url": self.sendgrid.url,
             "provider_timeout_s": 5.0,
         }
@@ -98,8 +109,9 @@ class WebServer:
 
     def __init__(self, asgi: Any, sock: socket.socket) -> None:
         self.loop = asyncio.new_event_loop()
-        config = uvicorn.Config(asgi, lifespan="on", log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            asgi, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=1
+        )
         self.server = uvicorn.Server(config)
         self._sock = sock
         self._thread = threading.Thread(target=self._serve, name="e2e-web", daemon=True)
@@ -135,40 +147,90 @@ def loopback_socket() -> socket.socket:
 class Stack:
     """The running app plus the means to talk to it as the providers do, and to look inside."""
 
-    def __init__(self, providers: Providers, settings: Settings, app: App, server: WebServer, clock: Clock) -> None:
-        self.providers, self.settings, self.app, self.server, self.clock = providers, settings, app, server, clock
+    def __init__(
+        self, providers: Providers, settings: Settings, app: App, server: WebServer, clock: Clock
+    ) -> None:
+        self.providers, self.settings, self.app, self.server, self.clock = (
+            providers,
+            settings,
+            app,
+            server,
+            clock,
+        )
         self.url = settings.public_base_url
         self.http = httpx.Client(base_url=self.url, timeout=30)
         self._update_ids = itertools.count(1000)
 
     # --- the providers calling us -------------------------------------------------------------
-    def sms(self, from_: str, body: str, *, sid: str | None = None, algorithm: str = HMAC_SHA1,
-            opt_out_type: str | None = None) -> httpx.Response:
+    def sms(
+        self,
+        from_: str,
+        body: str,
+        *,
+        sid: str | None = None,
+        algorithm: str = HMAC_SHA1,
+        opt_out_type: str | None = None,
+    ) -> httpx.Response:
         form = inbound_sms_form(from_, body, to=SENDER, message_sid=sid, opt_out_type=opt_out_type)
         url = f"{self.url}/webhooks/twilio/sms"
-        return self.http.post(url, data=form, headers=twilio_headers(self.settings.twilio_auth_token, url, form, algorithm))
+        return self.http.post(
+            url,
+            data=form,
+            headers=twilio_headers(self.settings.twilio_auth_token, url, form, algorithm),
+        )
 
     def twilio_status(self, sid: str, status: str, to: str) -> httpx.Response:
-        form = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status, "To": to,
-                "From": SENDER, "AccountSid": self.settings.twilio_account_sid, "ApiVersion": "2010-04-01"}
+        form = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "To": to,
+            "From": SENDER,
+            "AccountSid": self.settings.twilio_account_sid,
+            "ApiVersion": "2010-04-01",
+        }
         url = f"{self.url}/webhooks/twilio/status"
-        return self.http.post(url, data=form, headers=twilio_headers(self.settings.twilio_auth_token, url, form))
+        return self.http.post(
+            url, data=form, headers=twilio_headers(self.settings.twilio_auth_token, url, form)
+        )
 
     def telegram(self, chat_id: int, text: str, *, update_id: int | None = None) -> httpx.Response:
-        update = text_update(update_id if update_id is not None else next(self._update_ids), chat_id, text)
-        return self.http.post("/webhooks/telegram", content=json.dumps(update),
-                              headers={**telegram_headers(TELEGRAM_SECRET), "Content-Type": "application/json"})
+        update = text_update(
+            update_id if update_id is not None else next(self._update_ids), chat_id, text
+        )
+        return self.http.post(
+            "/webhooks/telegram",
+            content=json.dumps(update),
+            headers={**telegram_headers(TELEGRAM_SECRET), "Content-Type": "application/json"},
+        )
 
-    def email(self, from_: str, text: str, *, message_id: str | None = None,
-              subject: str = "Re: Family Support: craftbot") -> httpx.Response:
-        form = inbound_parse_form(from_, text, subject=subject, to=INBOUND_ADDRESS, message_id=message_id)
+    def email(
+        self,
+        from_: str,
+        text: str,
+        *,
+        message_id: str | None = None,
+        subject: str = "Re: Family Support: craftbot",
+    ) -> httpx.Response:
+        form = inbound_parse_form(
+            from_, text, subject=subject, to=INBOUND_ADDRESS, message_id=message_id
+        )
         return self.http.post(f"/webhooks/sendgrid/inbound/{INBOUND_SECRET}", files=multipart(form))
 
-    def sendgrid_events(self, events: list[dict[str, Any]], *, timestamp: int | None = None) -> httpx.Response:
+    def sendgrid_events(
+        self, events: list[dict[str, Any]], *, timestamp: int | None = None
+    ) -> httpx.Response:
         raw = json.dumps(events).encode()
         stamp = str(timestamp if timestamp is not None else int(time.time()))
-        return self.http.post("/webhooks/sendgrid/events", content=raw,
-                              headers={**self.providers.signer.headers(raw, stamp), "Content-Type": "application/json"})
+        return self.http.post(
+            "/webhooks/sendgrid/events",
+            content=raw,
+            headers={
+                **self.providers.signer.headers(raw, stamp),
+                "Content-Type": "application/json",
+            },
+        )
 
     # --- the worker, and time -----------------------------------------------------------------
     def settle(self, timeout_s: float = 20) -> None:
@@ -181,8 +243,17 @@ class Stack:
 
     def due_in_outbox(self) -> int:
         with self.app.ctx.db() as db:
-            return int(db.scalar(select(func.count()).select_from(m.OutboundMessage).where(
-                m.OutboundMessage.status.in_(("queued", "sending")), m.OutboundMessage.not_before <= self.clock.now)) or 0)
+            return int(
+                db.scalar(
+                    select(func.count())
+                    .select_from(m.OutboundMessage)
+                    .where(
+                        m.OutboundMessage.status.in_(("queued", "sending")),
+                        m.OutboundMessage.not_before <= self.clock.now,
+                    )
+                )
+                or 0
+            )
 
     def tick(self) -> None:
         """One worker pass: fire due timers, then drain the outbox."""
@@ -212,8 +283,13 @@ class Stack:
     def until(self, channel: str, address: str, kind: str) -> None:
         """Move time to this contact's next timer of `kind` (lesson, checkin) and fire it."""
         with self.app.ctx.db() as db:
-            due = db.scalar(select(m.Timer.due_at).join(m.Contact).where(
-                m.Contact.channel == channel, m.Contact.address == address, m.Timer.kind == kind))
+            due = db.scalar(
+                select(m.Timer.due_at)
+                .join(m.Contact)
+                .where(
+                    m.Contact.channel == channel, m.Contact.address == address, m.Timer.kind == kind
+                )
+            )
         if due is None:
             raise AssertionError(f"nothing of kind {kind!r} is scheduled for {channel} {address}")
         self.advance_to(due)
@@ -221,7 +297,11 @@ class Stack:
     def next_due(self) -> datetime | None:
         with self.app.ctx.db() as db:
             timer = db.scalar(select(func.min(m.Timer.due_at)))
-            queued = db.scalar(select(func.min(m.OutboundMessage.not_before)).where(m.OutboundMessage.status == "queued"))
+            queued = db.scalar(
+                select(func.min(m.OutboundMessage.not_before)).where(
+                    m.OutboundMessage.status == "queued"
+                )
+            )
         candidates = [t for t in (timer, queued) if t is not None]
         if not candidates:
             return None
@@ -231,18 +311,30 @@ class Stack:
     # --- looking inside -----------------------------------------------------------------------
     def contact(self, channel: str, address: str) -> m.Contact | None:
         with self.app.ctx.db() as db:
-            return db.scalar(select(m.Contact).where(m.Contact.channel == channel, m.Contact.address == address))
+            return db.scalar(
+                select(m.Contact).where(m.Contact.channel == channel, m.Contact.address == address)
+            )
 
     def checkins(self, channel: str, address: str) -> list[str]:
         with self.app.ctx.db() as db:
-            return list(db.scalars(select(m.Checkin.value).join(m.Contact).where(
-                m.Contact.channel == channel, m.Contact.address == address).order_by(m.Checkin.id)))
+            return list(
+                db.scalars(
+                    select(m.Checkin.value)
+                    .join(m.Contact)
+                    .where(m.Contact.channel == channel, m.Contact.address == address)
+                    .order_by(m.Checkin.id)
+                )
+            )
 
     def consents(self, channel: str, address: str) -> list[tuple[str, str, str]]:
         """(action, by, words) for every consent change, oldest first."""
         with self.app.ctx.db() as db:
-            rows = db.scalars(select(m.Consent).join(m.Contact).where(
-                m.Contact.channel == channel, m.Contact.address == address).order_by(m.Consent.id))
+            rows = db.scalars(
+                select(m.Consent)
+                .join(m.Contact)
+                .where(m.Contact.channel == channel, m.Contact.address == address)
+                .order_by(m.Consent.id)
+            )
             return [(c.action, c.by, c.words) for c in rows]
 
     def outbox(self, **where: Any) -> list[m.OutboundMessage]:
@@ -260,9 +352,17 @@ class Stack:
         """What the stand-in accepted for this address, in arrival order, as {id, text, ...}."""
         p = self.providers
         if channel == "sms":
-            return [{"id": r["sid"], "text": r["body"], **r} for r in p.twilio.received if r["to"] == address]
+            return [
+                {"id": r["sid"], "text": r["body"], **r}
+                for r in p.twilio.received
+                if r["to"] == address
+            ]
         if channel == "telegram":
-            return [{"id": str(r["message_id"]), **r} for r in p.telegram.received if r["chat_id"] == address]
+            return [
+                {"id": str(r["message_id"]), **r}
+                for r in p.telegram.received
+                if r["chat_id"] == address
+            ]
         return [{"id": r["message_id"], **r} for r in p.sendgrid.received if address in r["to"]]
 
     def said(self, channel: str, address: str, since: int) -> list[str]:
@@ -273,7 +373,9 @@ class Stack:
         outbox order: one turn's replies are sent concurrently when rate limits are off, so their
         arrival order at the provider is not the order the bot wrote them in.
         """
-        by_provider_id = {r.provider_id: r for r in self.outbox(channel=channel, address=address) if r.provider_id}
+        by_provider_id = {
+            r.provider_id: r for r in self.outbox(channel=channel, address=address) if r.provider_id
+        }
         got = self.received(channel, address)[since:]
         missing = [g["text"][:60] for g in got if g["id"] not in by_provider_id]
         assert not missing, f"the provider got messages no outbox row records as sent: {missing}"
@@ -326,7 +428,9 @@ def multipart(form: dict[str, str]) -> dict[str, tuple[None, str]]:
 
 
 @contextmanager
-def running_stack(providers: Providers, tmp_path: Path, start: datetime = START, **overrides: Any) -> Iterator[Stack]:
+def running_stack(
+    providers: Providers, tmp_path: Path, start: datetime = START, **overrides: Any
+) -> Iterator[Stack]:
     providers.reset()
     sock = loopback_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -19,7 +19,9 @@ def referenced_ids() -> set[str]:
             if step.rotate:
                 ids |= set(program.pools[step.rotate])
     ids |= set(program.flows.order.lessons) | set(program.flows.order.maintenance)
-    ids |= {f"relation.{r}" for r in ("parent", "partner", "sibling", "child", "friend", "other")}  # {loved_one}
+    ids |= {
+        f"relation.{r}" for r in ("parent", "partner", "sibling", "child", "friend", "other")
+    }  # {loved_one}
     ids.add("crisis.team_told")  # said by the engine's crisis route
     return ids
 

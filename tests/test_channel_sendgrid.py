@@ -28,10 +28,15 @@ def sendgrid(standin: SendGridStandin) -> SendGridStandin:
     return standin
 
 
-def make_email(server: SendGridStandin, key: str | None = None, base_url: str | None = None) -> SendGridEmail:
+def make_email(
+    server: SendGridStandin, key: str | None = None, base_url: str | None = None
+) -> SendGridEmail:
     return SendGridEmail(
-        key or server.api_key, "coach@example.org", org_name="Example Family Support",
-        org_postal_address="1 Example Street, Springfield 00000", api_base_url=base_url or server.url,
+        key or server.api_key,
+        "coach@example.org",
+        org_name="Example Family Support",
+        org_postal_address="1 Example Street, Springfield 00000",
+        api_base_url=base_url or server.url,
         timeout_s=0.5,
     )
 
@@ -43,10 +48,19 @@ async def mailer(sendgrid: SendGridStandin) -> AsyncIterator[SendGridEmail]:
     await channel.aclose()
 
 
-def outbound(to: str = FAMILY, subject: str | None = "Tonight's check-in",
-             unsubscribe_url: str | None = UNSUBSCRIBE) -> OutboundMessage:
-    return OutboundMessage(id=42, channel="email", address=to, text="Was today a use or non-use day?",
-                           subject=subject, unsubscribe_url=unsubscribe_url)
+def outbound(
+    to: str = FAMILY,
+    subject: str | None = "Tonight's check-in",
+    unsubscribe_url: str | None = UNSUBSCRIBE,
+) -> OutboundMessage:
+    return OutboundMessage(
+        id=42,
+        channel="email",
+        address=to,
+        text="Was today a use or non-use day?",
+        subject=subject,
+        unsubscribe_url=unsubscribe_url,
+    )
 
 
 async def test_send_delivers_text_footer_unsubscribe_headers_and_outbox_id(
@@ -58,23 +72,33 @@ async def test_send_delivers_text_footer_unsubscribe_headers_and_outbox_id(
     assert result.outcome is SendOutcome.SENT
     [got] = sendgrid.received
     assert result.provider_id == got["message_id"]
-    assert (got["to"], got["from"], got["subject"]) == ([FAMILY], "coach@example.org", "Tonight's check-in")
+    assert (got["to"], got["from"], got["subject"]) == (
+        [FAMILY],
+        "coach@example.org",
+        "Tonight's check-in",
+    )
     assert got["raw"]["from"]["name"] == "Example Family Support"
     assert got["text"].startswith("Was today a use or non-use day?\n\n-- \n")
     assert "1 Example Street, Springfield 00000" in got["text"]
     assert f"To stop these emails: {UNSUBSCRIBE}" in got["text"]
-    assert got["headers"] == {"List-Unsubscribe": f"<{UNSUBSCRIBE}>",
-                              "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    assert got["headers"] == {
+        "List-Unsubscribe": f"<{UNSUBSCRIBE}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
     assert got["custom_args"] == {"outbox_id": "42"}
     assert got["html"] is None
 
 
-async def test_a_message_without_subject_gets_the_default(mailer: SendGridEmail, sendgrid: SendGridStandin) -> None:
+async def test_a_message_without_subject_gets_the_default(
+    mailer: SendGridEmail, sendgrid: SendGridStandin
+) -> None:
     await mailer.send(outbound(subject=None))
     assert sendgrid.received[0]["subject"] == "A note from Example Family Support"
 
 
-async def test_an_invalid_address_is_an_invalid_address(mailer: SendGridEmail, sendgrid: SendGridStandin) -> None:
+async def test_an_invalid_address_is_an_invalid_address(
+    mailer: SendGridEmail, sendgrid: SendGridStandin
+) -> None:
     sendgrid.mark_invalid("gone@example.org")
     result = await mailer.send(outbound(to="gone@example.org"))
     assert result.outcome is SendOutcome.INVALID_ADDRESS
@@ -108,7 +132,9 @@ async def test_throttling_is_retried_after_the_seconds_sendgrid_asks(
     assert result.retry_after_s == 4
 
 
-async def test_a_hung_request_times_out_as_retry(mailer: SendGridEmail, sendgrid: SendGridStandin) -> None:
+async def test_a_hung_request_times_out_as_retry(
+    mailer: SendGridEmail, sendgrid: SendGridStandin
+) -> None:
     sendgrid.hang_next(1, hang_s=1.0)
     result = await mailer.send(outbound())
     assert result.outcome is SendOutcome.RETRY
@@ -127,21 +153,31 @@ async def test_an_unreachable_api_is_retry(sendgrid: SendGridStandin) -> None:
 
 def test_inbound_reply_gives_lowercased_address_and_the_words_above_the_thread() -> None:
     # given a reply with "non-use" typed above the quoted check-in
-    text = ("non-use\n\nOn Tue, Mar 4, 2025 at 7:00 PM CraftBot <coach@example.org> wrote:\n"
-            "> Was today a use or non-use day?\n")
-    form = inbound_parse_form(from_="Sam Rivera <Sam@Example.org>", text=text,
-                              message_id="<reply-1@mail.example.org>")
+    text = (
+        "non-use\n\nOn Tue, Mar 4, 2025 at 7:00 PM CraftBot <coach@example.org> wrote:\n"
+        "> Was today a use or non-use day?\n"
+    )
+    form = inbound_parse_form(
+        from_="Sam Rivera <Sam@Example.org>", text=text, message_id="<reply-1@mail.example.org>"
+    )
     # when
     message = parse_inbound_email(form)
     # then
     assert message is not None
-    assert (message.channel, message.address, message.text) == ("email", "sam@example.org", "non-use")
+    assert (message.channel, message.address, message.text) == (
+        "email",
+        "sam@example.org",
+        "non-use",
+    )
     assert message.provider_id == "<reply-1@mail.example.org>"
 
 
 def test_inbound_html_only_email_is_read_without_its_quote() -> None:
-    form = inbound_parse_form(from_="sam@example.org", text="",
-                              html="<div>unsure</div><blockquote>Was today a use day?</blockquote>")
+    form = inbound_parse_form(
+        from_="sam@example.org",
+        text="",
+        html="<div>unsure</div><blockquote>Was today a use day?</blockquote>",
+    )
     message = parse_inbound_email(form)
     assert message is not None and message.text == "unsure"
 
@@ -155,9 +191,11 @@ def test_inbound_without_message_id_gets_a_stable_hash() -> None:
 
 
 def test_inbound_raw_mode_reads_the_mime_message() -> None:
-    raw = ("From: Sam <sam@example.org>\nTo: coach@inbound.example.org\nSubject: Re: check-in\n"
-           "Message-ID: <raw-1@mail.example.org>\nContent-Type: text/plain; charset=utf-8\n\n"
-           "non-use\n\n> Was today a use or non-use day?\n")
+    raw = (
+        "From: Sam <sam@example.org>\nTo: coach@inbound.example.org\nSubject: Re: check-in\n"
+        "Message-ID: <raw-1@mail.example.org>\nContent-Type: text/plain; charset=utf-8\n\n"
+        "non-use\n\n> Was today a use or non-use day?\n"
+    )
     form = {"from": "Sam <sam@example.org>", "email": raw, "to": "coach@inbound.example.org"}
     message = parse_inbound_email(form)
     assert message is not None

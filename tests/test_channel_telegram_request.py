@@ -23,7 +23,9 @@ from tests.standins.telegram_fixtures import (
 
 @pytest.fixture
 async def request_(telegram: TelegramStandin) -> AsyncIterator[AiohttpRequest]:
-    transport = AiohttpRequest(read_timeout=0.5, write_timeout=0.5, connect_timeout=0.5, pool_timeout=0.5)
+    transport = AiohttpRequest(
+        read_timeout=0.5, write_timeout=0.5, connect_timeout=0.5, pool_timeout=0.5
+    )
     await transport.initialize()
     yield transport
     await transport.shutdown()
@@ -43,7 +45,9 @@ def test_the_adapter_sends_through_the_aiohttp_transport(bot: TelegramBot) -> No
     assert isinstance(bot.bot.request, AiohttpRequest)
 
 
-async def test_do_request_gives_the_status_and_the_raw_body(request_: AiohttpRequest, telegram: TelegramStandin) -> None:
+async def test_do_request_gives_the_status_and_the_raw_body(
+    request_: AiohttpRequest, telegram: TelegramStandin
+) -> None:
     url = f"{telegram.url}/bot{telegram.token}/sendMessage"
     status, payload = await request_.do_request(url, "POST", params(chat_id=CHAT, text="Hello"))
     assert status == 200 and b'"ok":true' in payload
@@ -53,9 +57,13 @@ async def test_do_request_gives_the_status_and_the_raw_body(request_: AiohttpReq
     assert status == 403 and b"blocked" in payload
 
 
-async def test_post_sends_json_encoded_values_as_form_fields(request_: AiohttpRequest, telegram: TelegramStandin) -> None:
+async def test_post_sends_json_encoded_values_as_form_fields(
+    request_: AiohttpRequest, telegram: TelegramStandin
+) -> None:
     url = f"{telegram.url}/bot{telegram.token}/setWebhook"
-    ok = await request_.post(url, params(url="https://bot.example.org/hook", allowed_updates=["message"]))
+    ok = await request_.post(
+        url, params(url="https://bot.example.org/hook", allowed_updates=["message"])
+    )
     assert ok is True
     assert telegram.webhook["url"] == "https://bot.example.org/hook"
     assert telegram.webhook["allowed_updates"] == '["message"]'
@@ -81,13 +89,20 @@ async def test_a_file_goes_as_multipart_with_the_other_fields() -> None:
     await site.start()
     port = runner.addresses[0][1]
     upload = InputFile(b"a small note", filename="note.txt")
-    data = RequestData([RequestParameter("chat_id", CHAT, None), RequestParameter("caption", "For you", None),
-                        RequestParameter("document", None, [upload])])
+    data = RequestData(
+        [
+            RequestParameter("chat_id", CHAT, None),
+            RequestParameter("caption", "For you", None),
+            RequestParameter("document", None, [upload]),
+        ]
+    )
     transport = AiohttpRequest()
     try:
         async with transport:
             # when
-            status, _ = await transport.do_request(f"http://127.0.0.1:{port}/bot1:x/sendDocument", "POST", data)
+            status, _ = await transport.do_request(
+                f"http://127.0.0.1:{port}/bot1:x/sendDocument", "POST", data
+            )
     finally:
         await runner.cleanup()
     # then
@@ -97,7 +112,9 @@ async def test_a_file_goes_as_multipart_with_the_other_fields() -> None:
     assert parts["document"] == ("note.txt", b"a small note")
 
 
-async def test_a_per_call_read_timeout_overrides_the_default(request_: AiohttpRequest, telegram: TelegramStandin) -> None:
+async def test_a_per_call_read_timeout_overrides_the_default(
+    request_: AiohttpRequest, telegram: TelegramStandin
+) -> None:
     telegram.hang_next(1, hang_s=0.6)
     with pytest.raises(TimedOut):
         await request_.post(f"{telegram.url}/bot{telegram.token}/getMe", read_timeout=0.1)
@@ -109,7 +126,9 @@ async def test_an_unreachable_server_is_a_network_error(request_: AiohttpRequest
     assert not isinstance(caught.value, TimedOut)
 
 
-async def test_a_request_before_initialize_or_after_shutdown_is_refused(telegram: TelegramStandin) -> None:
+async def test_a_request_before_initialize_or_after_shutdown_is_refused(
+    telegram: TelegramStandin,
+) -> None:
     transport = AiohttpRequest()
     url = f"{telegram.url}/bot{telegram.token}/getMe"
     with pytest.raises(RuntimeError, match="not initialized"):

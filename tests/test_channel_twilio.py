@@ -40,7 +40,10 @@ def make_sms(server: TwilioStandin, token: str | None = None, **kwargs: object) 
     options: dict[str, object] = {"from_number": SENDER, "timeout_s": 0.5}
     options.update(kwargs)
     return TwilioSMS(
-        server.account_sid, token or server.auth_token, api_base_url=server.url, **options  # type: ignore[arg-type]
+        server.account_sid,
+        token or server.auth_token,
+        api_base_url=server.url,
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -51,11 +54,15 @@ async def sms(twilio: TwilioStandin) -> AsyncIterator[TwilioSMS]:
     await channel.aclose()
 
 
-def outbound(text: str = "Tonight, one kind sentence is enough.", to: str = FAMILY) -> OutboundMessage:
+def outbound(
+    text: str = "Tonight, one kind sentence is enough.", to: str = FAMILY
+) -> OutboundMessage:
     return OutboundMessage(id=1, channel="sms", address=to, text=text)
 
 
-async def test_send_reaches_twilio_with_sender_body_and_callback(sms: TwilioSMS, twilio: TwilioStandin) -> None:
+async def test_send_reaches_twilio_with_sender_body_and_callback(
+    sms: TwilioSMS, twilio: TwilioStandin
+) -> None:
     # when
     result = await sms.send(outbound())
     # then
@@ -75,8 +82,13 @@ async def test_send_reaches_twilio_with_sender_body_and_callback(sms: TwilioSMS,
 async def test_send_through_a_messaging_service_names_no_from_number(twilio: TwilioStandin) -> None:
     # given
     service = "MG" + "1" * 32
-    channel = TwilioSMS(twilio.account_sid, twilio.auth_token, messaging_service_sid=service,
-                        api_base_url=twilio.url + "/", timeout_s=0.5)
+    channel = TwilioSMS(
+        twilio.account_sid,
+        twilio.auth_token,
+        messaging_service_sid=service,
+        api_base_url=twilio.url + "/",
+        timeout_s=0.5,
+    )
     # when
     result = await channel.send(outbound())
     await channel.aclose()
@@ -110,7 +122,9 @@ async def test_wrong_auth_token_is_misconfigured(twilio: TwilioStandin) -> None:
     assert twilio.count("refused") == 1
 
 
-async def test_server_error_is_retried_and_the_next_send_goes_through(sms: TwilioSMS, twilio: TwilioStandin) -> None:
+async def test_server_error_is_retried_and_the_next_send_goes_through(
+    sms: TwilioSMS, twilio: TwilioStandin
+) -> None:
     # given
     twilio.fail_next(1, status=503)
     # when
@@ -122,7 +136,9 @@ async def test_server_error_is_retried_and_the_next_send_goes_through(sms: Twili
     assert twilio.faults_served == 1 and len(twilio.received) == 1
 
 
-async def test_throttling_is_retried_after_the_seconds_twilio_asks(sms: TwilioSMS, twilio: TwilioStandin) -> None:
+async def test_throttling_is_retried_after_the_seconds_twilio_asks(
+    sms: TwilioSMS, twilio: TwilioStandin
+) -> None:
     twilio.throttle_next(1, retry_after_s=7)
     result = await sms.send(outbound())
     assert result.outcome is SendOutcome.RETRY
@@ -142,8 +158,13 @@ async def test_an_unreachable_api_is_retry() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    channel = TwilioSMS("AC" + "0" * 32, "t", from_number=SENDER, api_base_url=f"http://127.0.0.1:{port}",
-                        timeout_s=0.5)
+    channel = TwilioSMS(
+        "AC" + "0" * 32,
+        "t",
+        from_number=SENDER,
+        api_base_url=f"http://127.0.0.1:{port}",
+        timeout_s=0.5,
+    )
     result = await channel.send(outbound())
     await channel.aclose()
     assert result.outcome is SendOutcome.RETRY
@@ -163,8 +184,13 @@ def test_retry_after_reads_seconds_and_ignores_nonsense() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("+15550123", "+15550123"), ("+1 555-0123", "+15550123"), ("(555) 555-0123", "+15555550123"),
-     ("+44 20 7946 0123", "+442079460123"), ("not a number", None)],
+    [
+        ("+15550123", "+15550123"),
+        ("+1 555-0123", "+15550123"),
+        ("(555) 555-0123", "+15555550123"),
+        ("+44 20 7946 0123", "+442079460123"),
+        ("not a number", None),
+    ],
 )
 def test_numbers_are_normalised_to_e164(raw: str, expected: str | None) -> None:
     assert to_e164(raw) == expected
@@ -209,15 +235,21 @@ class CallbackReceiver(StandinServer):
     async def status(self, request: Request) -> Response:
         form = await request.form()
         url = public_url(self.url, "/webhooks/twilio/status")
-        genuine = twilio_signature_ok(self.auth_token, url, form, request.headers.get("X-Twilio-Signature"))
-        self._record({"status": form["MessageStatus"], "sid": form["MessageSid"], "genuine": genuine})
+        genuine = twilio_signature_ok(
+            self.auth_token, url, form, request.headers.get("X-Twilio-Signature")
+        )
+        self._record(
+            {"status": form["MessageStatus"], "sid": form["MessageSid"], "genuine": genuine}
+        )
         return Response(status_code=200 if genuine else 403)
 
 
 async def test_stand_in_reports_delivery_to_the_status_callback_signed() -> None:
     # given a stand-in that reports sent then delivered, and our callback endpoint
-    with TwilioStandin(callback_statuses=("sent", "delivered")) as server, \
-            CallbackReceiver(server.auth_token) as receiver:
+    with (
+        TwilioStandin(callback_statuses=("sent", "delivered")) as server,
+        CallbackReceiver(server.auth_token) as receiver,
+    ):
         channel = make_sms(server, status_callback_url=receiver.url + "/webhooks/twilio/status")
         # when
         result = await channel.send(outbound())
@@ -227,6 +259,7 @@ async def test_stand_in_reports_delivery_to_the_status_callback_signed() -> None
                 break
             await asyncio.sleep(0.02)
         # then
-        assert receiver.received == [{"status": s, "sid": result.provider_id, "genuine": True}
-                                     for s in ("sent", "delivered")]
+        assert receiver.received == [
+            {"status": s, "sid": result.provider_id, "genuine": True} for s in ("sent", "delivered")
+        ]
         assert server.count("callback_failures") == 0

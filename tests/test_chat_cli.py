@@ -33,20 +33,37 @@ def program() -> Loaded:
 
 def said(program: Loaded, message_id: str) -> str:
     """The words Ana (a parent, loved one's name skipped) gets for this message by SMS."""
-    org = {"org": Settings.model_fields["org_name"].default, "org_contact": Settings.model_fields["org_contact"].default}
-    return render(program.catalogs, message_id, Audience("sms", "en", {"name": "Ana", "relationship": "parent"}), org)
+    org = {
+        "org": Settings.model_fields["org_name"].default,
+        "org_contact": Settings.model_fields["org_contact"].default,
+    }
+    return render(
+        program.catalogs,
+        message_id,
+        Audience("sms", "en", {"name": "Ana", "relationship": "parent"}),
+        org,
+    )
 
 
 def chat_in_terminal(tmp_path: Path, lines: list[str]) -> str:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(PROVIDER_PREFIXES)}
-    result = subprocess.run([str(CRAFTBOT), "chat", "--db", f"sqlite:///{tmp_path / 'chat.db'}"], input="\n".join(lines) + "\n",
-                            env=env, cwd=tmp_path, text=True, capture_output=True, timeout=120)
+    result = subprocess.run(
+        [str(CRAFTBOT), "chat", "--db", f"sqlite:///{tmp_path / 'chat.db'}"],
+        input="\n".join(lines) + "\n",
+        env=env,
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     return result.stdout
 
 
-def test_a_newcomer_joins_gets_a_lesson_and_a_reward_for_a_good_day(tmp_path: Path, program: Loaded) -> None:
+def test_a_newcomer_joins_gets_a_lesson_and_a_reward_for_a_good_day(
+    tmp_path: Path, program: Loaded
+) -> None:
     # when a newcomer says hi, joins, answers the questions, and answers the first evening check-in with 1
     out = chat_in_terminal(tmp_path, [*JOINING, "/checkin", "1", "/quit"])
     # then they were told what they signed up for
@@ -60,10 +77,14 @@ def test_a_newcomer_joins_gets_a_lesson_and_a_reward_for_a_good_day(tmp_path: Pa
     assert 0 < lesson < question < reward, out
     assert sum(i >= 0 for i in rewards) == 1
     # and the check-in came at the evening time they chose
-    assert re.search(r"bot \(\w{3} 19:00\): " + re.escape(said(program, "checkin.question")[:30]), out)
+    assert re.search(
+        r"bot \(\w{3} 19:00\): " + re.escape(said(program, "checkin.question")[:30]), out
+    )
 
 
-def run_chat(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db: Path, lines: list[str]) -> str:
+def run_chat(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db: Path, lines: list[str]
+) -> str:
     """The same command in this process, with a scripted keyboard."""
     for key in list(os.environ):
         if key.upper().startswith(PROVIDER_PREFIXES):
@@ -74,19 +95,36 @@ def run_chat(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 
 
 def test_clock_commands_move_time_show_it_and_hold_night_replies(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], program: Loaded) -> None:
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    program: Loaded,
+) -> None:
     # given a family member who joined at 13:00 and answered the first check-in at 19:00
     today = datetime.now(NEW_YORK).date()
-    script = [*JOINING, "/checkin", "1",
-              "/held", "/wait 2d", "/time",  # two days on: 19:00, the day after tomorrow
-              "/wait 3h", "LESSON", "/held",  # 22:00: a reply waits for quiet hours to end
-              "/wait 12h", "/TIME", "/foo", "/wait forever", "/quit"]  # commands ignore case
+    script = [
+        *JOINING,
+        "/checkin",
+        "1",
+        "/held",
+        "/wait 2d",
+        "/time",  # two days on: 19:00, the day after tomorrow
+        "/wait 3h",
+        "LESSON",
+        "/held",  # 22:00: a reply waits for quiet hours to end
+        "/wait 12h",
+        "/TIME",
+        "/foo",
+        "/wait forever",
+        "/quit",
+    ]  # commands ignore case
     out = run_chat(monkeypatch, capsys, tmp_path / "chat.db", script)
     # input() does not echo a piped keyboard, so split the output at the prompts
     answers = re.split(r"\[[^\]]+\] you> ", out)[1:]
     assert len(answers) == len(script)
-    first_held, wait_2d, time_2d, _, _, held_at_night, wait_12h, time_next, unknown, bad_wait, _ = \
-        answers[len(JOINING) + 2:]
+    first_held, wait_2d, time_2d, _, _, held_at_night, wait_12h, time_next, unknown, bad_wait, _ = (
+        answers[len(JOINING) + 2 :]
+    )
     # then nothing waits in the evening
     assert "Nothing is waiting." in first_held
     # and two days pass with their lessons and check-ins

@@ -52,13 +52,24 @@ def _category(text: str, lexicons: dict[str, CheckinLexicon], locale: str = "en"
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("1", "non_use"), ("1!", "non_use"), ("one", "non_use"), ("#1", "non_use"),
-        ("2.", "use"), ("option 2", "use"), ("2 :(", "use"), ("#2", "use"), ("two", "use"),
-        ("3", "unsure"), ("three", "unsure"), ("I'd say 3", "unsure"), ("1\ufe0f\u20e3", "non_use"),
+        ("1", "non_use"),
+        ("1!", "non_use"),
+        ("one", "non_use"),
+        ("#1", "non_use"),
+        ("2.", "use"),
+        ("option 2", "use"),
+        ("2 :(", "use"),
+        ("#2", "use"),
+        ("two", "use"),
+        ("3", "unsure"),
+        ("three", "unsure"),
+        ("I'd say 3", "unsure"),
+        ("1\ufe0f\u20e3", "non_use"),
     ],
 )
-def test_numbered_options_pick_their_answer(lexicons: dict[str, CheckinLexicon], text: str,
-                                            expected: str) -> None:
+def test_numbered_options_pick_their_answer(
+    lexicons: dict[str, CheckinLexicon], text: str, expected: str
+) -> None:
     # given a reply that is an option number, maybe with punctuation or emoji
     # when it is read / then it picks that option
     assert _category(text, lexicons) == expected
@@ -67,28 +78,34 @@ def test_numbered_options_pick_their_answer(lexicons: dict[str, CheckinLexicon],
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("2 beers", "use"),              # a count, not option 2
+        ("2 beers", "use"),  # a count, not option 2
         ("he had 2 beers", "use"),
-        ("1 beer with dinner", "use"),   # "1 beer" is still beer, never option 1
-        ("3 days sober", "non_use"),     # a count of days, not option 3
+        ("1 beer with dinner", "use"),  # "1 beer" is still beer, never option 1
+        ("3 days sober", "non_use"),  # a count of days, not option 3
         ("He's hungover and slept till 3", "use"),  # a time, not option 3
         ("one more drink and he was gone", "use"),  # "one" only picks option 1 alone
     ],
 )
-def test_numbers_that_count_things_are_not_options(lexicons: dict[str, CheckinLexicon], text: str,
-                                                   expected: str) -> None:
+def test_numbers_that_count_things_are_not_options(
+    lexicons: dict[str, CheckinLexicon], text: str, expected: str
+) -> None:
     assert _category(text, lexicons) == expected
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("didn't use", "non_use"), ("didnt drink today", "non_use"), ("not drinking today", "non_use"),
-        ("he wasn't high", "non_use"), ("no weed today", "non_use"),
+        ("didn't use", "non_use"),
+        ("didnt drink today", "non_use"),
+        ("not drinking today", "non_use"),
+        ("he wasn't high", "non_use"),
+        ("no weed today", "non_use"),
         ("my husband didn't have a single beer tonight", "non_use"),
         ("no drugs or alcohol today", "non_use"),  # one negation covers both
-        ("not sober", "use"), ("he was not sober at all", "use"),
-        ("no idea", "unsure"), ("not sure", "unsure"),
+        ("not sober", "use"),
+        ("he was not sober at all", "use"),
+        ("no idea", "unsure"),
+        ("not sure", "unsure"),
         ("not today he was wasted", "use"),  # "not" is about "today", not about "wasted"
         ("he didn't go to work he drank all day", "use"),  # too far and past "he"
         ("no, he used", "use"),
@@ -109,8 +126,9 @@ def test_negation_turns_answers_around_only_where_it_reaches(
         "she didn't drink a lot tonight",
     ],
 )
-def test_less_than_usual_is_never_a_non_use_day(lexicons: dict[str, CheckinLexicon],
-                                                text: str) -> None:
+def test_less_than_usual_is_never_a_non_use_day(
+    lexicons: dict[str, CheckinLexicon], text: str
+) -> None:
     # given a reply that says "some, but less" / then it is unsure, not a day to reward
     assert _category(text, lexicons) == "unsure"
 
@@ -138,12 +156,26 @@ def test_mixed_or_hedged_reports_are_unsure(lexicons: dict[str, CheckinLexicon],
 @pytest.mark.parametrize(
     "text",
     [
-        "ok", "who is this?", "thanks", "hi", "what?", "stop texting me at work", "yes", "no", "",
-        "   ", "👍", "what's a use day?", "what if he uses tomorrow?", "fine", "i think so",
+        "ok",
+        "who is this?",
+        "thanks",
+        "hi",
+        "what?",
+        "stop texting me at work",
+        "yes",
+        "no",
+        "",
+        "   ",
+        "👍",
+        "what's a use day?",
+        "what if he uses tomorrow?",
+        "fine",
+        "i think so",
     ],
 )
-def test_ambiguous_or_unrelated_replies_are_not_answers(lexicons: dict[str, CheckinLexicon],
-                                                       text: str) -> None:
+def test_ambiguous_or_unrelated_replies_are_not_answers(
+    lexicons: dict[str, CheckinLexicon], text: str
+) -> None:
     # given a reply that is not an answer / then the bot must ask again, never record it
     assert _read(text, lexicons).category is None
 
@@ -169,13 +201,18 @@ def test_windows_of_opportunity_are_marked_apart_from_the_answer(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("no tomó hoy", "non_use"), ("dos", "use"), ("se emborrachó", "use"),
+        ("no tomó hoy", "non_use"),
+        ("dos", "use"),
+        ("se emborrachó", "use"),
         ("no se drogó", "non_use"),  # "no se" (I don't know) must not swallow "no se drogó"
-        ("no sé", "unsure"), ("creo que tomó", "unsure"), ("hola", "none"),
+        ("no sé", "unsure"),
+        ("creo que tomó", "unsure"),
+        ("hola", "none"),
     ],
 )
-def test_spanish_comes_from_its_own_lexicon(lexicons: dict[str, CheckinLexicon], text: str,
-                                            expected: str) -> None:
+def test_spanish_comes_from_its_own_lexicon(
+    lexicons: dict[str, CheckinLexicon], text: str, expected: str
+) -> None:
     assert _category(text, lexicons, locale="es") == expected
 
 
@@ -226,8 +263,9 @@ def test_a_new_language_is_only_data() -> None:
     assert classify_checkin("nahi piya", [lex]).category == "non_use"
     assert classify_checkin("pata nahi", [lex]).category == "unsure"
     assert classify_checkin("shayad piya", [lex]).category == "unsure"
-    assert classify_checkin("saaf, chahta hai sab badalna", [lex]) == CheckinReading("non_use",
-                                                                                    "wish")
+    assert classify_checkin("saaf, chahta hai sab badalna", [lex]) == CheckinReading(
+        "non_use", "wish"
+    )
     assert classify_checkin("hello", [lex]).category is None
 
 
@@ -242,11 +280,15 @@ def test_a_new_language_is_only_data() -> None:
         ({"window": {"wish": ["... badalna"]}}, "'...' must stand between two words"),
         ({"window": {"hope": ["x"]}}, "unknown key 'hope'"),
         ({"hedges": ["piya"]}, "listed twice with different meanings"),
-        ({"answers": {"non_use": {"options": ["1"]}, "use": {"options": [1]}}},
-         "option '1' is already an option for non_use"),
+        (
+            {"answers": {"non_use": {"options": ["1"]}, "use": {"options": [1]}}},
+            "option '1' is already an option for non_use",
+        ),
         ({"answers": {}}, "no options are listed"),
-        ({"answers": {"unsure": {"options": ["3"], "soft_phrases": ["hmm"]}}},
-         "unsure phrases are never turned around"),
+        (
+            {"answers": {"unsure": {"options": ["3"], "soft_phrases": ["hmm"]}}},
+            "unsure phrases are never turned around",
+        ),
     ],
 )
 def test_bad_lexicon_data_is_refused_with_a_sentence(changes: dict[str, Any], message: str) -> None:
@@ -292,8 +334,9 @@ def test_corpus_accuracy(lexicons: dict[str, CheckinLexicon]) -> None:
         if got != row["label"]:
             misses.append(f"  {row['label']:>7} read as {got:<7} {row['text']!r}")
         if reading.window != row.get("window"):
-            window_misses.append(f"  window {row.get('window')} read as {reading.window}: "
-                                 f"{row['text']!r}")
+            window_misses.append(
+                f"  window {row.get('window')} read as {reading.window}: {row['text']!r}"
+            )
     total = sum(confusion.values())
     correct = sum(confusion[c, c] for c in LABELS)
     print(f"\ncheck-in corpus: {total} replies, accuracy {correct / total:.3f}")
@@ -310,7 +353,8 @@ def test_corpus_accuracy(lexicons: dict[str, CheckinLexicon]) -> None:
     # then the dangerous errors never happen, and most replies are understood
     assert confusion["use", "non_use"] == 0, "a use day would be rewarded"
     assert confusion["non_use", "use"] == 0, "a non-use day would get a step back"
-    assert confusion["none", "use"] == 0 and confusion["none", "non_use"] == 0, \
+    assert confusion["none", "use"] == 0 and confusion["none", "non_use"] == 0, (
         "an ambiguous reply would be recorded as use or non-use"
+    )
     assert correct / total >= 0.90
     assert len(window_misses) <= windows // 4

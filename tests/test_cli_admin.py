@@ -34,10 +34,33 @@ from storage.migrate import alembic_config
 
 CRAFTBOT = Path(sys.executable).with_name("craftbot")
 IMPORTS = Path(__file__).parent / "data" / "import"
-PROVIDER_PREFIXES = ("TWILIO_", "TELEGRAM_", "SENDGRID_", "STAFF_ALERT_", "ORG_POSTAL_ADDRESS", "DATABASE_URL")
+PROVIDER_PREFIXES = (
+    "TWILIO_",
+    "TELEGRAM_",
+    "SENDGRID_",
+    "STAFF_ALERT_",
+    "ORG_POSTAL_ADDRESS",
+    "DATABASE_URL",
+)
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-ANA = ["--channel", "sms", "--address", "+1 555 0123", "--name", "Ana", "--relationship", "parent",
-       "--loved-one", "Jay", "--timezone", "America/Chicago", "--lesson-time", "09:00", "--checkin-time", "19:30"]
+ANA = [
+    "--channel",
+    "sms",
+    "--address",
+    "+1 555 0123",
+    "--name",
+    "Ana",
+    "--relationship",
+    "parent",
+    "--loved-one",
+    "Jay",
+    "--timezone",
+    "America/Chicago",
+    "--lesson-time",
+    "09:00",
+    "--checkin-time",
+    "19:30",
+]
 
 
 def env_for(url: str) -> dict[str, str]:
@@ -49,12 +72,20 @@ def env_for(url: str) -> dict[str, str]:
 
 def craftbot(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The installed console script, as an admin runs it."""
-    return subprocess.run([str(CRAFTBOT), *args], env=env_for(url), cwd=cwd, text=True, capture_output=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [str(CRAFTBOT), *args],
+        env=env_for(url),
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
 
 
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str,
-        *args: str) -> subprocess.CompletedProcess[str]:
+def cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str, *args: str
+) -> subprocess.CompletedProcess[str]:
     """The same commands in this process: start-up is paid once, so the value matrix stays fast."""
     for key in list(os.environ):
         if key.upper().startswith(PROVIDER_PREFIXES):
@@ -104,7 +135,11 @@ def programs() -> dict[object, object]:
 
 
 @pytest.fixture
-def inproc(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], programs: dict[object, object]) -> Run:
+def inproc(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    programs: dict[object, object],
+) -> Run:
     """In-process runs share one parsed program (it is immutable): parsing the YAML costs over a second."""
     real = program_holder.load_program
 
@@ -118,7 +153,9 @@ def inproc(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], 
 
 
 # --- enroll -------------------------------------------------------------------------------------
-def test_enroll_prints_the_id_of_an_active_onboarded_contact_with_admin_consent_and_timers(tmp_path: Path) -> None:
+def test_enroll_prints_the_id_of_an_active_onboarded_contact_with_admin_consent_and_timers(
+    tmp_path: Path,
+) -> None:
     # given an empty database
     url = sqlite_url(tmp_path)
     # when a coach enrolls Ana, whose consent the organisation collected on paper
@@ -135,8 +172,10 @@ def test_enroll_prints_the_id_of_an_active_onboarded_contact_with_admin_consent_
         assert Session.from_json(contact.session).onboarded
         consents = list(db.scalars(select(m.Consent).where(m.Consent.contact_id == contact_id)))
         assert [(c.by, c.given) for c in consents] == [("admin", True)]
-        timers = {t.kind: t.due_at.astimezone(ZoneInfo("America/Chicago")) for t in
-                  db.scalars(select(m.Timer).where(m.Timer.contact_id == contact_id))}
+        timers = {
+            t.kind: t.due_at.astimezone(ZoneInfo("America/Chicago"))
+            for t in db.scalars(select(m.Timer).where(m.Timer.contact_id == contact_id))
+        }
     # and her lesson and check-in come at her local times
     assert timers["lesson"].time() == time(9, 0)
     assert timers["checkin"].time() == time(19, 30)
@@ -147,7 +186,9 @@ def test_enrolling_the_same_address_again_fails_clearly(tmp_path: Path, inproc: 
     url = sqlite_url(tmp_path)
     assert inproc(url, "enroll", *ANA).returncode == 0
     # when a coach enrolls her number again, written another way
-    result = craftbot(url, "enroll", "--channel", "sms", "--address", "+15550123", "--name", "Ana", cwd=tmp_path)
+    result = craftbot(
+        url, "enroll", "--channel", "sms", "--address", "+15550123", "--name", "Ana", cwd=tmp_path
+    )
     # then the script fails, says so, and prints no id
     assert result.returncode != 0
     assert "+15550123 is already enrolled" in result.stderr and "Traceback" not in result.stderr
@@ -155,18 +196,26 @@ def test_enrolling_the_same_address_again_fails_clearly(tmp_path: Path, inproc: 
     assert count(url, m.Consent) == 1
 
 
-@pytest.mark.parametrize(("value", "args"), [
-    ("cousin", ["--channel", "sms", "--address", "+1 555 0124", "--relationship", "cousin"]),
-    ("Mars/Olympus", ["--channel", "sms", "--address", "+1 555 0124", "--timezone", "Mars/Olympus"]),
-    ("25:00", ["--channel", "sms", "--address", "+1 555 0124", "--lesson-time", "25:00"]),
-    ("7pm", ["--channel", "sms", "--address", "+1 555 0124", "--checkin-time", "7pm"]),
-    ("call me maybe", ["--channel", "sms", "--address", "call me maybe"]),
-    ("ana.example.org", ["--channel", "email", "--address", "ana.example.org"]),
-    ("@ana_telegram", ["--channel", "telegram", "--address", "@ana_telegram"]),
-    ("B" * 81, ["--channel", "sms", "--address", "+1 555 0124", "--loved-one", "B" * 81]),
-    ("klingon", ["--channel", "sms", "--address", "+1 555 0124", "--locale", "klingon"]),
-])
-def test_enroll_refuses_a_bad_value_naming_it(tmp_path: Path, inproc: Run, value: str, args: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("value", "args"),
+    [
+        ("cousin", ["--channel", "sms", "--address", "+1 555 0124", "--relationship", "cousin"]),
+        (
+            "Mars/Olympus",
+            ["--channel", "sms", "--address", "+1 555 0124", "--timezone", "Mars/Olympus"],
+        ),
+        ("25:00", ["--channel", "sms", "--address", "+1 555 0124", "--lesson-time", "25:00"]),
+        ("7pm", ["--channel", "sms", "--address", "+1 555 0124", "--checkin-time", "7pm"]),
+        ("call me maybe", ["--channel", "sms", "--address", "call me maybe"]),
+        ("ana.example.org", ["--channel", "email", "--address", "ana.example.org"]),
+        ("@ana_telegram", ["--channel", "telegram", "--address", "@ana_telegram"]),
+        ("B" * 81, ["--channel", "sms", "--address", "+1 555 0124", "--loved-one", "B" * 81]),
+        ("klingon", ["--channel", "sms", "--address", "+1 555 0124", "--locale", "klingon"]),
+    ],
+)
+def test_enroll_refuses_a_bad_value_naming_it(
+    tmp_path: Path, inproc: Run, value: str, args: list[str]
+) -> None:
     url = sqlite_url(tmp_path)
     # when a coach enrolls someone with one bad value
     result = inproc(url, "enroll", *args)
@@ -181,14 +230,37 @@ def test_enroll_on_telegram_and_email(tmp_path: Path, inproc: Run) -> None:
     # given an empty database
     url = sqlite_url(tmp_path)
     # when a Telegram chat and an email address are enrolled
-    telegram = inproc(url, "enroll", "--channel", "telegram", "--address", "424242", "--name", "Bo",
-                      "--relationship", "partner")
-    email = inproc(url, "enroll", "--channel", "email", "--address", "Cy.Family@Example.org",
-                   "--relationship", "child", "--timezone", "Europe/Madrid")
+    telegram = inproc(
+        url,
+        "enroll",
+        "--channel",
+        "telegram",
+        "--address",
+        "424242",
+        "--name",
+        "Bo",
+        "--relationship",
+        "partner",
+    )
+    email = inproc(
+        url,
+        "enroll",
+        "--channel",
+        "email",
+        "--address",
+        "Cy.Family@Example.org",
+        "--relationship",
+        "child",
+        "--timezone",
+        "Europe/Madrid",
+    )
     # then both get an id, and the email address is kept as providers send it (lower case)
     assert telegram.returncode == 0 and email.returncode == 0, telegram.stderr + email.stderr
     with database(url) as db:
-        rows = {c.id: (c.channel, c.address, c.timezone, c.status) for c in db.scalars(select(m.Contact))}
+        rows = {
+            c.id: (c.channel, c.address, c.timezone, c.status)
+            for c in db.scalars(select(m.Contact))
+        }
         timer_kinds = {(t.contact_id, t.kind) for t in db.scalars(select(m.Timer))}
     assert rows[int(telegram.stdout)][::3] == ("telegram", "active")
     assert rows[int(telegram.stdout)][1] == "424242"
@@ -197,7 +269,9 @@ def test_enroll_on_telegram_and_email(tmp_path: Path, inproc: Run) -> None:
 
 
 # --- import -------------------------------------------------------------------------------------
-def test_import_keeps_good_rows_and_reports_bad_ones_by_line_without_leftovers(tmp_path: Path) -> None:
+def test_import_keeps_good_rows_and_reports_bad_ones_by_line_without_leftovers(
+    tmp_path: Path,
+) -> None:
     # given a CSV with good rows (lines 2, 4, 10), a blank line (9) and bad rows (the rest)
     url = sqlite_url(tmp_path)
     # when it is imported
@@ -208,8 +282,17 @@ def test_import_keeps_good_rows_and_reports_bad_ones_by_line_without_leftovers(t
     assert "Traceback" not in result.stderr
     reported = {int(n) for n in re.findall(r"line (\d+):", result.stderr)}
     assert reported == {3, 5, 6, 7, 8, 11, 12, 13, 14}, result.stderr
-    for line, value in ((3, "cousin"), (5, "Mars/Olympus"), (6, "9am"), (7, "+15550131"),
-                        (8, "call me maybe"), (11, "A" * 100), (12, "surprise"), (13, "fax"), (14, "fr")):
+    for line, value in (
+        (3, "cousin"),
+        (5, "Mars/Olympus"),
+        (6, "9am"),
+        (7, "+15550131"),
+        (8, "call me maybe"),
+        (11, "A" * 100),
+        (12, "surprise"),
+        (13, "fax"),
+        (14, "fr"),
+    ):
         mention = re.search(rf"line {line}: (.*)", result.stderr)
         assert mention and value in mention.group(1), (line, value, result.stderr)
     # and only the good rows left anything behind: contact, consent and timers
@@ -246,7 +329,9 @@ def rows_of(result: subprocess.CompletedProcess[str], fmt: str) -> list[dict[str
     return list(csv.DictReader(io.StringIO(result.stdout)))
 
 
-def test_export_shows_real_checkins_and_alerts_in_jsonl_and_csv(tmp_path: Path, inproc: Run) -> None:
+def test_export_shows_real_checkins_and_alerts_in_jsonl_and_csv(
+    tmp_path: Path, inproc: Run
+) -> None:
     # given Ana, enrolled, whose first evening check-in a tick fires
     url = sqlite_url(tmp_path)
     assert inproc(url, "enroll", *ANA).returncode == 0
@@ -260,7 +345,9 @@ def test_export_shows_real_checkins_and_alerts_in_jsonl_and_csv(tmp_path: Path, 
     app = build(Settings(database_url=url), channels={})
     try:
         app.runtime.handle_inbound(InboundMessage("sms", "+15550123", "1", "SM-export-1"), answered)
-        crisis = app.runtime.handle_inbound(InboundMessage("sms", "+15550123", "he is not breathing", "SM-export-2"), worried)
+        crisis = app.runtime.handle_inbound(
+            InboundMessage("sms", "+15550123", "he is not breathing", "SM-export-2"), worried
+        )
     finally:
         app.engine.dispose()
     assert crisis.crisis_ids
@@ -272,12 +359,16 @@ def test_export_shows_real_checkins_and_alerts_in_jsonl_and_csv(tmp_path: Path, 
     for fmt in ("jsonl", "csv"):
         # then both formats show the check-in with its value and its time in UTC
         checkins = rows_of(exported[("checkins", fmt)], fmt)
-        assert [(c["channel"], c["address"], c["value"]) for c in checkins] == [("sms", "+15550123", "non_use")]
+        assert [(c["channel"], c["address"], c["value"]) for c in checkins] == [
+            ("sms", "+15550123", "non_use")
+        ]
         assert ISO_Z.match(str(checkins[0]["at"]))
         assert datetime.fromisoformat(str(checkins[0]["at"]).replace("Z", "+00:00")) == answered
         # and the alert, with what she wrote
         alerts = rows_of(exported[("alerts", fmt)], fmt)
-        assert [(a["channel"], a["address"], a["text"]) for a in alerts] == [("sms", "+15550123", "he is not breathing")]
+        assert [(a["channel"], a["address"], a["text"]) for a in alerts] == [
+            ("sms", "+15550123", "he is not breathing")
+        ]
         assert alerts[0]["category"] and ISO_Z.match(str(alerts[0]["at"]))
         assert datetime.fromisoformat(str(alerts[0]["at"]).replace("Z", "+00:00")) == worried
         # and the contact, and the conversation both ways
@@ -285,7 +376,9 @@ def test_export_shows_real_checkins_and_alerts_in_jsonl_and_csv(tmp_path: Path, 
         messages = rows_of(exported[("messages", fmt)], fmt)
         said = [row["text"] for row in messages if row["direction"] == "in"]
         assert said == ["1", "he is not breathing"]
-        assert sum(row["direction"] == "out" for row in messages) >= 3  # question, reward, crisis reply
+        assert (
+            sum(row["direction"] == "out" for row in messages) >= 3
+        )  # question, reward, crisis reply
 
 
 def test_export_of_nothing_is_empty_jsonl_and_a_csv_header(tmp_path: Path, inproc: Run) -> None:
@@ -307,7 +400,9 @@ def head_revision(url: str) -> str:
     return head
 
 
-def test_db_upgrade_on_sqlite_prints_the_revision_and_can_run_again(tmp_path: Path, inproc: Run) -> None:
+def test_db_upgrade_on_sqlite_prints_the_revision_and_can_run_again(
+    tmp_path: Path, inproc: Run
+) -> None:
     url = sqlite_url(tmp_path)
     # when upgrade runs on a new SQLite file, and again
     first = inproc(url, "db", "upgrade")
@@ -320,11 +415,15 @@ def test_db_upgrade_on_sqlite_prints_the_revision_and_can_run_again(tmp_path: Pa
         assert "contacts" in inspect(db.get_bind()).get_table_names()
 
 
-def test_db_upgrade_on_postgresql_in_both_url_spellings(tmp_path: Path, fresh_pg_url: str, inproc: Run) -> None:
+def test_db_upgrade_on_postgresql_in_both_url_spellings(
+    tmp_path: Path, fresh_pg_url: str, inproc: Run
+) -> None:
     # given an empty PostgreSQL database, and the postgres:// spelling Heroku hands out
     heroku_url = "postgres://" + fresh_pg_url.split("://", 1)[1]
     # when a command needs the schema before anyone upgraded
-    early = craftbot(heroku_url, "enroll", "--channel", "telegram", "--address", "4242", cwd=tmp_path)
+    early = craftbot(
+        heroku_url, "enroll", "--channel", "telegram", "--address", "4242", cwd=tmp_path
+    )
     # then it says what to run
     assert early.returncode != 0 and "craftbot db upgrade" in early.stderr
     # when upgrade runs with each spelling

@@ -19,22 +19,54 @@ EN = ROOT / "messages" / "en"
 PROGRAM = ROOT / "flows" / "program.yaml"
 BANNED = ROOT / "tests" / "data" / "content_banned_terms.yaml"
 # Files this content suite owns; the general checks below run over every file in messages/en/.
-CONTENT_FILES = ("lessons", "review", "prompts_reward", "prompts_step_back", "prompts_unsure",
-                 "selfcare", "window", "resources")
-ALLOWED = {"name", "loved_one", "Loved_one", "rewards", "org", "org_contact", "lesson_time",
-           "checkin_time"}
+CONTENT_FILES = (
+    "lessons",
+    "review",
+    "prompts_reward",
+    "prompts_step_back",
+    "prompts_unsure",
+    "selfcare",
+    "window",
+    "resources",
+)
+ALLOWED = {
+    "name",
+    "loved_one",
+    "Loved_one",
+    "rewards",
+    "org",
+    "org_contact",
+    "lesson_time",
+    "checkin_time",
+}
 # How the bot names the loved one when no name was given, by the family member's relationship.
-FALLBACK = {"parent": "your child", "partner": "your partner", "sibling": "your sibling",
-            "child": "your parent", "friend": "your friend", "other": "your loved one"}
+FALLBACK = {
+    "parent": "your child",
+    "partner": "your partner",
+    "sibling": "your sibling",
+    "child": "your parent",
+    "friend": "your friend",
+    "other": "your loved one",
+}
 # Long enough to stand for real values: names up to 14 characters fit wherever the fallbacks fit.
 ORG = {"org": "Family Recovery Center", "org_contact": "help@recovery-center.example.org"}
 REWARDS = "fishing with his uncle, tacos, old films, a walk on Sundays"
-MIN_POOL = {"lesson": 42, "review": 14, "reward": 15, "step_back": 15, "unsure": 8,
-            "selfcare": 20, "window": 6}
+MIN_POOL = {
+    "lesson": 42,
+    "review": 14,
+    "reward": 15,
+    "step_back": 15,
+    "unsure": 8,
+    "selfcare": 20,
+    "window": 6,
+}
 # Lock-screen previews show the first words (craft-facts §6): keep these words out of them.
 PREVIEW_CHARS = 40
-PREVIEW_WORDS = re.compile(r"\b(overdose|naloxone|narcan|opioids?|drugs?|drunk|drinking|"
-                           r"violence|rehab|detox)\b", re.IGNORECASE)
+PREVIEW_WORDS = re.compile(
+    r"\b(overdose|naloxone|narcan|opioids?|drugs?|drunk|drinking|"
+    r"violence|rehab|detox)\b",
+    re.IGNORECASE,
+)
 TRY_TODAY = re.compile(r"Try today: [^\n]+$")
 
 
@@ -91,8 +123,15 @@ def relationships_for(label: str) -> list[str]:
 
 def render(text: str, relationship: str, name: str = "", loved_one: str = "") -> str:
     loved = loved_one or FALLBACK[relationship]
-    values = {"name": name or "friend", "loved_one": loved, "Loved_one": loved[:1].upper() + loved[1:],
-              "rewards": REWARDS, "lesson_time": "9:00 am", "checkin_time": "7:00 pm", **ORG}
+    values = {
+        "name": name or "friend",
+        "loved_one": loved,
+        "Loved_one": loved[:1].upper() + loved[1:],
+        "rewards": REWARDS,
+        "lesson_time": "9:00 am",
+        "checkin_time": "7:00 pm",
+        **ORG,
+    }
     return text.format_map(values)
 
 
@@ -107,25 +146,32 @@ def test_every_sms_form_fits_its_segment_budget_for_every_relationship() -> None
                 encoding, segments = count_segments(rendered)
                 # then it fits the segments it may use
                 if segments > budget:
-                    too_long.append(f"{mid} ({label}, {rel}): {segments} {encoding} segments, "
-                                    f"{len(rendered)} chars, budget {budget}")
+                    too_long.append(
+                        f"{mid} ({label}, {rel}): {segments} {encoding} segments, "
+                        f"{len(rendered)} chars, budget {budget}"
+                    )
     assert too_long == []
 
 
 def test_content_sms_forms_are_plain_gsm7() -> None:
     # given the content files, whose texts budget 153 characters a segment
-    offenders = {f"{mid} ({label})": non_gsm_characters(text)
-                 for mid, entry in entries(CONTENT_FILES).items()
-                 for label, text, _ in sms_forms(entry) if non_gsm_characters(text)}
+    offenders = {
+        f"{mid} ({label})": non_gsm_characters(text)
+        for mid, entry in entries(CONTENT_FILES).items()
+        for label, text, _ in sms_forms(entry)
+        if non_gsm_characters(text)
+    }
     # then no curly quote, dash or emoji halves that budget by forcing UCS-2
     assert offenders == {}
 
 
 def test_long_forms_stay_under_900_characters() -> None:
-    too_long = [f"{mid} ({label}): {len(render(text, 'other'))}"
-                for mid, entry in entries().items()
-                for label, form, text, _ in forms(entry)
-                if form == "long" and len(render(text, "other", name="Christopher")) > 900]
+    too_long = [
+        f"{mid} ({label}): {len(render(text, 'other'))}"
+        for mid, entry in entries().items()
+        for label, form, text, _ in forms(entry)
+        if form == "long" and len(render(text, "other", name="Christopher")) > 900
+    ]
     assert too_long == []
 
 
@@ -139,7 +185,9 @@ def test_placeholders_are_known_and_rewards_only_when_known() -> None:
             if "rewards" in used and label != "when rewards":
                 bad.append(f"{mid} ({label} {form}): {{rewards}} outside when_known.rewards")
             if re.search(r"\byour \{[Ll]oved_one\}", text, re.IGNORECASE):
-                bad.append(f"{mid} ({label} {form}): 'your {{loved_one}}' reads 'your your partner'")
+                bad.append(
+                    f"{mid} ({label} {form}): 'your {{loved_one}}' reads 'your your partner'"
+                )
     assert bad == []
 
 
@@ -206,8 +254,11 @@ def test_program_lists_every_lesson_once_and_every_review_once() -> None:
 
 def facts_sections() -> set[str]:
     """'§1', '§2', '§2.1' ... from craft-facts.md: numbered headings and numbered items under them."""
-    candidates = [os.environ.get("CRAFTBOT_FACTS", ""), str(ROOT / "docs" / "craft-facts.md"),
-                  str(ROOT.parent / "shared" / "content" / "craft-facts.md")]
+    candidates = [
+        os.environ.get("CRAFTBOT_FACTS", ""),
+        str(ROOT / "docs" / "craft-facts.md"),
+        str(ROOT.parent / "shared" / "content" / "craft-facts.md"),
+    ]
     path = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
     if path is None:
         pytest.skip("craft-facts.md not found (set CRAFTBOT_FACTS to its path)")
@@ -235,10 +286,12 @@ def test_every_lesson_and_review_names_sections_that_exist_in_the_facts_sheet() 
 
 
 def test_every_lesson_and_review_ends_with_one_thing_to_try_today() -> None:
-    missing = [f"{mid} ({label} {form})"
-               for mid, entry in entries(("lessons", "review")).items()
-               for label, form, text, _ in forms(entry)
-               if not TRY_TODAY.search(text) or text.count("Try today:") != 1]
+    missing = [
+        f"{mid} ({label} {form})"
+        for mid, entry in entries(("lessons", "review")).items()
+        for label, form, text, _ in forms(entry)
+        if not TRY_TODAY.search(text) or text.count("Try today:") != 1
+    ]
     assert missing == []
 
 
@@ -253,35 +306,49 @@ def test_lock_screen_preview_shows_no_name_and_no_alarming_word() -> None:
             starts = [m.start() for m in PREVIEW_WORDS.finditer(rendered)]
             starts += [m.start() for m in re.finditer("LOVED_ONE_NAME", rendered)]
             if starts and min(starts) < PREVIEW_CHARS:
-                exposed.append(f"{mid} ({label}): {rendered[:PREVIEW_CHARS + 14]!r}")
+                exposed.append(f"{mid} ({label}): {rendered[: PREVIEW_CHARS + 14]!r}")
     assert exposed == []
 
 
 def test_evening_prompts_do_what_the_issue_asks() -> None:
     ids = entries()
-    with_rewards = [i for i, e in ids.items() if i.startswith("reward.")
-                    and "{rewards}" in str((e.get("when_known") or {}).get("rewards", ""))]
+    with_rewards = [
+        i
+        for i, e in ids.items()
+        if i.startswith("reward.")
+        and "{rewards}" in str((e.get("when_known") or {}).get("rewards", ""))
+    ]
     naloxone = [i for i, e in ids.items() if i.startswith("step_back.") and "naloxone" in str(e)]
     windows = {i: str(e) for i, e in ids.items() if i.startswith("window.")}
     assert len(with_rewards) >= 8
     assert len(naloxone) >= 3
     # each window prompt carries a script in quotes and the reminder to have an option ready
-    assert [i for i, t in windows.items() if '"' not in t or not re.search(
-        r"option|number|findtreatment", t)] == []
+    assert [
+        i
+        for i, t in windows.items()
+        if '"' not in t or not re.search(r"option|number|findtreatment", t)
+    ] == []
 
 
 def test_help_reply_meets_the_sms_rules() -> None:
     # craft-facts §6: program name, a contact, opt-out instructions, frequency, rates
     help_text = render(entries()["keyword.help"]["text"], "other")
-    for needed in ("Family Recovery Center craftbot coaching", ORG["org_contact"], "STOP",
-                   "2 messages a day", "Msg & data rates may apply"):
+    for needed in (
+        "Family Recovery Center craftbot coaching",
+        ORG["org_contact"],
+        "STOP",
+        "2 messages a day",
+        "Msg & data rates may apply",
+    ):
         assert needed in help_text
 
 
-@pytest.mark.parametrize(("relationship", "name", "loved_one"),
-                         [("parent", "", ""), ("partner", "Alexandra", "Sam")])
-def test_six_weeks_render_cleanly_for_a_parent_and_a_partner(relationship: str, name: str,
-                                                              loved_one: str) -> None:
+@pytest.mark.parametrize(
+    ("relationship", "name", "loved_one"), [("parent", "", ""), ("partner", "Alexandra", "Sam")]
+)
+def test_six_weeks_render_cleanly_for_a_parent_and_a_partner(
+    relationship: str, name: str, loved_one: str
+) -> None:
     # given the program as one family would receive it, every channel's form
     ids = entries()
     program = load(PROGRAM)

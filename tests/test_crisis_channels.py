@@ -82,22 +82,39 @@ class Web:
         if channel == "sms":
             form = inbound_sms_form(address, text, to=SENDER, message_sid=f"SM{n:032x}")
             url = f"{self.url}/webhooks/twilio/sms"
-            return self.http.post(url, data=form, headers=twilio_headers(self.settings.twilio_auth_token, url, form))
+            return self.http.post(
+                url, data=form, headers=twilio_headers(self.settings.twilio_auth_token, url, form)
+            )
         if channel == "telegram":
             update = text_update(n, int(address), text, message_id=n)
-            return self.http.post("/webhooks/telegram", content=json.dumps(update),
-                                  headers={**telegram_headers(TELEGRAM_SECRET), "Content-Type": "application/json"})
+            return self.http.post(
+                "/webhooks/telegram",
+                content=json.dumps(update),
+                headers={**telegram_headers(TELEGRAM_SECRET), "Content-Type": "application/json"},
+            )
         form = inbound_parse_form(address, text, message_id=f"<m{n}@mail.example.org>")
-        return self.http.post(f"/webhooks/sendgrid/inbound/{INBOUND_SECRET}",
-                              files={k: (None, v) for k, v in form.items()})
+        return self.http.post(
+            f"/webhooks/sendgrid/inbound/{INBOUND_SECRET}",
+            files={k: (None, v) for k, v in form.items()},
+        )
 
     def status(self, channel: str) -> str:
         with self.app.ctx.db() as db:
-            return db.scalar(select(m.Contact.status).where(m.Contact.channel == channel)) or "(none yet)"
+            return (
+                db.scalar(select(m.Contact.status).where(m.Contact.channel == channel))
+                or "(none yet)"
+            )
 
     def settled(self) -> bool:
         with self.app.ctx.db() as db:
-            return db.scalar(select(m.OutboundMessage.id).where(m.OutboundMessage.status.in_(("queued", "sending")))) is None
+            return (
+                db.scalar(
+                    select(m.OutboundMessage.id).where(
+                        m.OutboundMessage.status.in_(("queued", "sending"))
+                    )
+                )
+                is None
+            )
 
     def alerts(self) -> list[m.Alert]:
         with self.app.ctx.db() as db:
@@ -113,18 +130,38 @@ def web(providers: Providers, tmp_path: Path) -> Iterator[Web]:
     sock.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'web.db'}", public_base_url=url, org_postal_address="PO Box 0123, Springfield",
-        twilio_account_sid=providers.sms.account_sid, twilio_auth_token=providers.sms.auth_token,
-        twilio_from_number=SENDER, twilio_api_base_url=providers.sms.url,
-        telegram_bot_token=providers.telegram.token, telegram_webhook_secret=TELEGRAM_SECRET,
+        database_url=f"sqlite:///{tmp_path / 'web.db'}",
+        public_base_url=url,
+        org_postal_address="PO Box 0123, Springfield",
+        twilio_account_sid=providers.sms.account_sid,
+        twilio_auth_token=providers.sms.auth_token,
+        twilio_from_number=SENDER,
+        twilio_api_base_url=providers.sms.url,
+        telegram_bot_token=providers.telegram.token,
+        telegram_webhook_secret=TELEGRAM_SECRET,
         telegram_api_base_url=providers.telegram.url,
-        sendgrid_api_key=providers.email.api_key, sendgrid_from_email="coach@example.org",
-        sendgrid_inbound_secret=INBOUND_SECRET, sendgrid_api_base_url=providers.email.url,
-        staff_alert_sms=STAFF_SMS, staff_alert_email=STAFF_EMAIL, staff_alert_telegram=STAFF_CHAT,
-        org_contact="call 555-0100", sms_rate_per_s=50.0, telegram_per_chat_interval_s=0.0, provider_timeout_s=5.0)
+        sendgrid_api_key=providers.email.api_key,
+        sendgrid_from_email="coach@example.org",
+        sendgrid_inbound_secret=INBOUND_SECRET,
+        sendgrid_api_base_url=providers.email.url,
+        staff_alert_sms=STAFF_SMS,
+        staff_alert_email=STAFF_EMAIL,
+        staff_alert_telegram=STAFF_CHAT,
+        org_contact="call 555-0100",
+        sms_rate_per_s=50.0,
+        telegram_per_chat_interval_s=0.0,
+        provider_timeout_s=5.0,
+    )
     app = build(settings, clock=lambda: MONDAY_10AM)  # outside quiet hours: everyday replies go too
-    server = uvicorn.Server(uvicorn.Config(create_app(app), lifespan="on", log_level="warning", access_log=False,
-                                           timeout_graceful_shutdown=2))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(app),
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+    )
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
     wait_for(lambda: server.started, "the web app to start")
@@ -146,7 +183,11 @@ def wait_for(ready: Callable[[], Any], what: str, timeout_s: float = 10) -> floa
 
 BEFORE = {"new contact": [], "mid-onboarding": ["hi", "yes"], "after STOP": ["hi", "STOP"]}
 STATUS = {"new contact": "(none yet)", "mid-onboarding": "onboarding", "after STOP": "opted_out"}
-AFTER = {"new contact": "new", "mid-onboarding": "new", "after STOP": "opted_out"}  # joining starts afresh
+AFTER = {
+    "new contact": "new",
+    "mid-onboarding": "new",
+    "after STOP": "opted_out",
+}  # joining starts afresh
 FIRST_LINE = "Call 911 now if someone can't be woken"
 TEAM_TOLD = "Someone from Family Support has been told and will reach out"
 
@@ -154,7 +195,8 @@ TEAM_TOLD = "Someone from Family Support has been told and will reach out"
 @pytest.mark.parametrize("situation", list(BEFORE))
 @pytest.mark.parametrize("channel", ["sms", "telegram", "email"])
 def test_a_crisis_gets_the_reply_at_the_provider_an_alert_and_staff_on_every_channel(
-        web: Web, providers: Providers, channel: str, situation: str) -> None:
+    web: Web, providers: Providers, channel: str, situation: str
+) -> None:
     # given a family in this situation on this channel
     for n, text in enumerate(BEFORE[situation]):
         assert web.write(channel, text, n + 1).status_code == 200
@@ -163,20 +205,40 @@ def test_a_crisis_gets_the_reply_at_the_provider_an_alert_and_staff_on_every_cha
     # when
     started = time.perf_counter()
     answered = web.write(channel, "he's not breathing", 99)
-    wait_for(lambda: any(t.startswith(FIRST_LINE) for t in providers.received_by(channel, FAMILY[channel])),
-             "the crisis reply at the provider")
+    wait_for(
+        lambda: any(
+            t.startswith(FIRST_LINE) for t in providers.received_by(channel, FAMILY[channel])
+        ),
+        "the crisis reply at the provider",
+    )
     took = time.perf_counter() - started
-    print(f"\n{channel}, {situation}: the crisis reply reached the provider {1000 * took:.0f} ms after the webhook post")
-    wait_for(lambda: any(TEAM_TOLD in t for t in providers.received_by(channel, FAMILY[channel])), "'the team knows'")
+    print(
+        f"\n{channel}, {situation}: the crisis reply reached the provider {1000 * took:.0f} ms after the webhook post"
+    )
+    wait_for(
+        lambda: any(TEAM_TOLD in t for t in providers.received_by(channel, FAMILY[channel])),
+        "'the team knows'",
+    )
     # then the family had the overdose steps within a second, then word that the team knows
     assert answered.status_code == 200 and took < 1.0, f"{took:.3f} s"
     texts = providers.received_by(channel, FAMILY[channel])
     assert texts[-2].startswith(FIRST_LINE) and TEAM_TOLD in texts[-1]
     # an alert naming the words, and every on-call channel told how to reach the family
     [alert] = web.alerts()
-    assert (alert.category, alert.matched, alert.text) == ("overdose", "not breathing", "he's not breathing")
-    for staff_channel, staff in (("sms", STAFF_SMS), ("telegram", STAFF_CHAT), ("email", STAFF_EMAIL)):
-        wait_for(lambda c=staff_channel, a=staff: providers.received_by(c, a), f"the {staff_channel} staff notice")  # type: ignore[misc]
+    assert (alert.category, alert.matched, alert.text) == (
+        "overdose",
+        "not breathing",
+        "he's not breathing",
+    )
+    for staff_channel, staff in (
+        ("sms", STAFF_SMS),
+        ("telegram", STAFF_CHAT),
+        ("email", STAFF_EMAIL),
+    ):
+        wait_for(
+            lambda c=staff_channel, a=staff: providers.received_by(c, a),
+            f"the {staff_channel} staff notice",
+        )  # type: ignore[misc]
         [notice] = providers.received_by(staff_channel, staff)
         assert f"on {channel} {FAMILY[channel]}" in notice and "he's not breathing" in notice
     assert web.status(channel) == AFTER[situation]

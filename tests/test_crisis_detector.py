@@ -26,7 +26,9 @@ def lexicons() -> tuple[CrisisLexicon, ...]:
 
 @pytest.fixture(scope="module")
 def corpus() -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = YAML(typ="safe").load(CORPUS.read_text(encoding="utf-8"))["messages"]
+    messages: list[dict[str, Any]] = YAML(typ="safe").load(CORPUS.read_text(encoding="utf-8"))[
+        "messages"
+    ]
     return messages
 
 
@@ -50,11 +52,18 @@ def test_corpus_is_big_and_varied_enough(corpus: list[dict[str, Any]]) -> None:
     assert {m["category"] for m in corpus} == {"overdose", "suicide", "violence", "none"}
 
 
-def test_every_crisis_in_the_corpus_is_detected(corpus: list[dict[str, Any]], lexicons: tuple[CrisisLexicon, ...]) -> None:
+def test_every_crisis_in_the_corpus_is_detected(
+    corpus: list[dict[str, Any]], lexicons: tuple[CrisisLexicon, ...]
+) -> None:
     # Given every labeled crisis message, when the detector reads it, then none is missed.
-    missed = [f"{m['category']}/{m['language']}: {m['text']}" for m in corpus
-              if m["category"] != "none" and detect_crisis(m["text"], lexicons) is None]
-    assert missed == [], "crisis messages the detector missed (extend the lexicon):\n" + "\n".join(missed)
+    missed = [
+        f"{m['category']}/{m['language']}: {m['text']}"
+        for m in corpus
+        if m["category"] != "none" and detect_crisis(m["text"], lexicons) is None
+    ]
+    assert missed == [], "crisis messages the detector missed (extend the lexicon):\n" + "\n".join(
+        missed
+    )
 
 
 def test_corpus_figures(corpus: list[dict[str, Any]], lexicons: tuple[CrisisLexicon, ...]) -> None:
@@ -72,8 +81,10 @@ def test_corpus_figures(corpus: list[dict[str, Any]], lexicons: tuple[CrisisLexi
         right = sum(got[id(m)] == m["category"] for m in crises)
         alarms = sum(got[id(m)] != "none" for m in negatives)
         fp_rate = alarms / len(negatives) if negatives else 0.0
-        lines.append(f"{language}: recall {found}/{len(crises)}, category accuracy {right}/{len(crises)} "
-                     f"({right / len(crises):.1%}), false positives {alarms}/{len(negatives)} ({fp_rate:.1%})")
+        lines.append(
+            f"{language}: recall {found}/{len(crises)}, category accuracy {right}/{len(crises)} "
+            f"({right / len(crises):.1%}), false positives {alarms}/{len(negatives)} ({fp_rate:.1%})"
+        )
         if language == "all":
             totals = {"accuracy": right / len(crises), "fp_rate": fp_rate}
     print("\ncrisis corpus: " + "\n crisis corpus: ".join(lines))
@@ -81,61 +92,113 @@ def test_corpus_figures(corpus: list[dict[str, Any]], lexicons: tuple[CrisisLexi
     assert totals["fp_rate"] <= 0.15
 
 
-def test_crisis_matches_name_the_language_of_their_words(corpus: list[dict[str, Any]], lexicons: tuple[CrisisLexicon, ...]) -> None:
+def test_crisis_matches_name_the_language_of_their_words(
+    corpus: list[dict[str, Any]], lexicons: tuple[CrisisLexicon, ...]
+) -> None:
     # Given Spanish crisis messages, then the match says "es", unless the message also carries
     # English crisis words of the same category ("i quiero morir i cant anymore"), where either is right.
     english = tuple(lx for lx in lexicons if lx.language == "en")
     spanish = [m for m in corpus if m["category"] != "none" and m["language"] == "es"]
-    wrong = [m["text"] for m in spanish
-             if (match := detect_crisis(m["text"], lexicons)) and match.language != "es"
-             and category_of(m["text"], english) != match.category]
+    wrong = [
+        m["text"]
+        for m in spanish
+        if (match := detect_crisis(m["text"], lexicons))
+        and match.language != "es"
+        and category_of(m["text"], english) != match.category
+    ]
     assert wrong == []
 
 
 # ---------------------------------------------------------------- behaviours
 
 
-@pytest.mark.parametrize("text", ["he's not breathing", "he is NOT breathing!!", "she isn't responding",
-                                  "he won't wake up", "no respira", "i'm not suicidal, just tired"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he's not breathing",
+        "he is NOT breathing!!",
+        "she isn't responding",
+        "he won't wake up",
+        "no respira",
+        "i'm not suicidal, just tired",
+    ],
+)
 def test_negation_never_cancels_a_match(text: str, lexicons: tuple[CrisisLexicon, ...]) -> None:
     # "not" is part of the danger, and a denial of suicidal thoughts still earns the hotline numbers.
     assert detect_crisis(text, lexicons) is not None
 
 
-@pytest.mark.parametrize(("text", "category"), [
-    ("hes not breething", "overdose"), ("shes having a siezure", "overdose"),
-    ("i think its an overdoes", "overdose"), ("he is unresponsve", "overdose"),
-    ("been having sucidal thoughts", "suicide"), ("i want to kil myself", "suicide"),
-    ("he threatend me", "violence"), ("he's chocking me", "violence"),
-    ("he has a kinfe", "violence"), ("tiene un cuchilo", "violence"),
-])
-def test_common_misspellings_still_match(text: str, category: str, lexicons: tuple[CrisisLexicon, ...]) -> None:
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("hes not breething", "overdose"),
+        ("shes having a siezure", "overdose"),
+        ("i think its an overdoes", "overdose"),
+        ("he is unresponsve", "overdose"),
+        ("been having sucidal thoughts", "suicide"),
+        ("i want to kil myself", "suicide"),
+        ("he threatend me", "violence"),
+        ("he's chocking me", "violence"),
+        ("he has a kinfe", "violence"),
+        ("tiene un cuchilo", "violence"),
+    ],
+)
+def test_common_misspellings_still_match(
+    text: str, category: str, lexicons: tuple[CrisisLexicon, ...]
+) -> None:
     assert category_of(text, lexicons) == category
 
 
-@pytest.mark.parametrize("text", ["i'm cooking dinner", "we talked about it", "he picked me up from work",
-                                  "that's odd", "we drove 20 kms", "she's willing to try"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i'm cooking dinner",
+        "we talked about it",
+        "he picked me up from work",
+        "that's odd",
+        "we drove 20 kms",
+        "she's willing to try",
+    ],
+)
 def test_real_words_are_not_taken_for_typos(text: str, lexicons: tuple[CrisisLexicon, ...]) -> None:
     assert detect_crisis(text, lexicons) is None
 
 
-@pytest.mark.parametrize("text", ["she killed it at the interview", "he hit the gym", "dying to see him",
-                                  "this traffic is killing me", "hit me up later", "me muero de ganas de verla",
-                                  "mi hijo me pegó el resfriado"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "she killed it at the interview",
+        "he hit the gym",
+        "dying to see him",
+        "this traffic is killing me",
+        "hit me up later",
+        "me muero de ganas de verla",
+        "mi hijo me pegó el resfriado",
+    ],
+)
 def test_idioms_are_not_crises(text: str, lexicons: tuple[CrisisLexicon, ...]) -> None:
     assert detect_crisis(text, lexicons) is None
 
 
-def test_an_idiom_does_not_hide_a_crisis_in_the_same_message(lexicons: tuple[CrisisLexicon, ...]) -> None:
+def test_an_idiom_does_not_hide_a_crisis_in_the_same_message(
+    lexicons: tuple[CrisisLexicon, ...],
+) -> None:
     match = detect_crisis("she killed it at the interview but then he hit me", lexicons)
     assert match is not None and match.category == "violence" and "hit me" in match.matched
 
 
-@pytest.mark.parametrize(("text", "category"), [
-    ("no respira", "overdose"), ("quiero morir", "suicide"), ("me pegó", "violence"),
-    ("my son no respira please", "overdose"),
-])
-def test_spanish_is_caught_whatever_the_contacts_language(text: str, category: str, lexicons: tuple[CrisisLexicon, ...]) -> None:
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("no respira", "overdose"),
+        ("quiero morir", "suicide"),
+        ("me pegó", "violence"),
+        ("my son no respira please", "overdose"),
+    ],
+)
+def test_spanish_is_caught_whatever_the_contacts_language(
+    text: str, category: str, lexicons: tuple[CrisisLexicon, ...]
+) -> None:
     # Given the English lexicon first (an English contact), when a Spanish message comes in,
     # then it is still a crisis, named as Spanish.
     english_first = tuple(sorted(lexicons, key=lambda lx: lx.language != "en"))
@@ -143,15 +206,24 @@ def test_spanish_is_caught_whatever_the_contacts_language(text: str, category: s
     assert match is not None and match.category == category and match.language == "es"
 
 
-@pytest.mark.parametrize(("text", "category"), [
-    ("OD", "overdose"), ("he od'd", "overdose"), ("i think she ODed", "overdose"),
-    ("shes oding", "overdose"), ("kms", "suicide"), ("honestly might just kms", "suicide"),
-])
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("OD", "overdose"),
+        ("he od'd", "overdose"),
+        ("i think she ODed", "overdose"),
+        ("shes oding", "overdose"),
+        ("kms", "suicide"),
+        ("honestly might just kms", "suicide"),
+    ],
+)
 def test_short_forms(text: str, category: str, lexicons: tuple[CrisisLexicon, ...]) -> None:
     assert category_of(text, lexicons) == category
 
 
-def test_the_most_urgent_category_wins_and_every_word_is_reported(lexicons: tuple[CrisisLexicon, ...]) -> None:
+def test_the_most_urgent_category_wins_and_every_word_is_reported(
+    lexicons: tuple[CrisisLexicon, ...],
+) -> None:
     match = detect_crisis("he has a gun and says he's going to shoot himself", lexicons)
     assert match is not None
     assert match.category == "suicide"
@@ -168,7 +240,10 @@ def test_nothing_to_read_is_not_a_crisis(lexicons: tuple[CrisisLexicon, ...]) ->
 
 def test_long_messages_are_not_pathological(lexicons: tuple[CrisisLexicon, ...]) -> None:
     # Many near-matches and gaps in one message: the search is bounded, so this returns promptly.
-    text = " ".join(["not", "he", "took", "all", "the", "my", "i", "want", "to"] * 600) + " not breathing"
+    text = (
+        " ".join(["not", "he", "took", "all", "the", "my", "i", "want", "to"] * 600)
+        + " not breathing"
+    )
     match = detect_crisis(text, lexicons)
     assert match is not None and match.category == "overdose"
 
@@ -182,18 +257,26 @@ def test_detection_is_pure(lexicons: tuple[CrisisLexicon, ...]) -> None:
 # ---------------------------------------------------------------- lexicons admins write
 
 
-def test_shipped_lexicons_cover_every_category_in_both_languages(lexicons: tuple[CrisisLexicon, ...]) -> None:
+def test_shipped_lexicons_cover_every_category_in_both_languages(
+    lexicons: tuple[CrisisLexicon, ...],
+) -> None:
     assert [lx.language for lx in lexicons] == ["en", "es"]
     for lexicon in lexicons:
         assert {category for category, _ in lexicon.rules} == {"overdose", "suicide", "violence"}
 
 
 def test_an_admin_can_add_words_phrases_and_patterns() -> None:
-    lexicon = load_crisis_lexicon({
-        "violence": {"words": ["crowbar"], "phrases": ["took|hid my car|phone * keys"],
-                     "patterns": [r"\bsmashed (?:my|the) phone\b"]},
-        "exceptions": ["crowbar museum"],
-    }, "en")
+    lexicon = load_crisis_lexicon(
+        {
+            "violence": {
+                "words": ["crowbar"],
+                "phrases": ["took|hid my car|phone * keys"],
+                "patterns": [r"\bsmashed (?:my|the) phone\b"],
+            },
+            "exceptions": ["crowbar museum"],
+        },
+        "en",
+    )
     assert category_of("he hid my phone and keys", (lexicon,)) == "violence"
     assert category_of("he took my car keys", (lexicon,)) == "violence"
     assert category_of("he smashed my phone", (lexicon,)) == "violence"
@@ -208,24 +291,38 @@ def load_text(tmp_path: Path, text: str) -> None:
     load_crisis_lexicons(tmp_path)
 
 
-@pytest.mark.parametrize(("yaml_text", "expected"), [
-    ("overdose:\n  phrases:\n    - '* not breathing'\n",
-     "crisis.yaml:3:7: overdose.phrases[0]: '* not breathing' starts or ends with '*'"),
-    ("overdose:\n  words: [overdose, not breathing]\n",
-     "overdose.words[1]: 'not breathing' is more than one word; put it under phrases:"),
-    ("suicide:\n  phrase: [kms]\n",
-     "suicide: 'phrase' is not a list of a category (known: words, phrases, short_forms, patterns). Did you mean 'phrases'?"),
-    ("violense:\n  words: [knife]\n",
-     "'violense' is not a section of a crisis lexicon"),
-    ("violence:\n  patterns: ['(unclosed']\n",
-     "violence.patterns[0]: '(unclosed' is not a valid regular expression"),
-    ("violence:\n  phrases:\n    - hit|| me\n",
-     "'hit||' in 'hit|| me' has an empty or non-word choice"),
-    ("violence:\n  words: knife\n", "violence.words must be a list, found str 'knife'"),
-    ("exceptions: [killed it]\n", "no category found"),
-    ("overdose: [: bad\n", "this is not valid YAML"),
-])
-def test_a_broken_lexicon_says_where_and_what(tmp_path: Path, yaml_text: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        (
+            "overdose:\n  phrases:\n    - '* not breathing'\n",
+            "crisis.yaml:3:7: overdose.phrases[0]: '* not breathing' starts or ends with '*'",
+        ),
+        (
+            "overdose:\n  words: [overdose, not breathing]\n",
+            "overdose.words[1]: 'not breathing' is more than one word; put it under phrases:",
+        ),
+        (
+            "suicide:\n  phrase: [kms]\n",
+            "suicide: 'phrase' is not a list of a category (known: words, phrases, short_forms, patterns). Did you mean 'phrases'?",
+        ),
+        ("violense:\n  words: [knife]\n", "'violense' is not a section of a crisis lexicon"),
+        (
+            "violence:\n  patterns: ['(unclosed']\n",
+            "violence.patterns[0]: '(unclosed' is not a valid regular expression",
+        ),
+        (
+            "violence:\n  phrases:\n    - hit|| me\n",
+            "'hit||' in 'hit|| me' has an empty or non-word choice",
+        ),
+        ("violence:\n  words: knife\n", "violence.words must be a list, found str 'knife'"),
+        ("exceptions: [killed it]\n", "no category found"),
+        ("overdose: [: bad\n", "this is not valid YAML"),
+    ],
+)
+def test_a_broken_lexicon_says_where_and_what(
+    tmp_path: Path, yaml_text: str, expected: str
+) -> None:
     with pytest.raises(ValueError) as error:
         load_text(tmp_path, yaml_text)
     assert expected in str(error.value)
@@ -234,7 +331,10 @@ def test_a_broken_lexicon_says_where_and_what(tmp_path: Path, yaml_text: str, ex
 
 def test_a_broken_lexicon_reports_every_problem_at_once(tmp_path: Path) -> None:
     with pytest.raises(ValueError) as error:
-        load_text(tmp_path, "overdose:\n  words: [a b]\n  phrases: ['* x']\nviolence:\n  patterns: ['(']\n")
+        load_text(
+            tmp_path,
+            "overdose:\n  words: [a b]\n  phrases: ['* x']\nviolence:\n  patterns: ['(']\n",
+        )
     assert len(str(error.value).splitlines()) == 3
 
 

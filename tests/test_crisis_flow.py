@@ -39,8 +39,12 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def staffed(db_url: str, **more: Any) -> Settings:
-    staff = {"staff_alert_sms": STAFF_SMS, "staff_alert_email": STAFF_EMAIL, "staff_alert_telegram": STAFF_CHAT,
-             "org_contact": "call 555-0100"}
+    staff = {
+        "staff_alert_sms": STAFF_SMS,
+        "staff_alert_email": STAFF_EMAIL,
+        "staff_alert_telegram": STAFF_CHAT,
+        "org_contact": "call 555-0100",
+    }
     return Settings(database_url=db_url, **{**staff, **more})
 
 
@@ -69,12 +73,24 @@ def alerts(h: Harness) -> list[m.Alert]:
 
 def staff_rows(h: Harness) -> list[m.OutboundMessage]:
     with h.app.ctx.db() as db:
-        return list(db.scalars(select(m.OutboundMessage).where(m.OutboundMessage.contact_id.is_(None))
-                               .order_by(m.OutboundMessage.id)))
+        return list(
+            db.scalars(
+                select(m.OutboundMessage)
+                .where(m.OutboundMessage.contact_id.is_(None))
+                .order_by(m.OutboundMessage.id)
+            )
+        )
 
 
-def assert_crisis_handled(h: Harness, sent: list[Sent], reply: str, category: str, words: str, text: str,
-                          address: str = FAMILY) -> None:
+def assert_crisis_handled(
+    h: Harness,
+    sent: list[Sent],
+    reply: str,
+    category: str,
+    words: str,
+    text: str,
+    address: str = FAMILY,
+) -> None:
     """The family got the reply and 'the team knows' now; an alert names the words; every staff channel was told."""
     assert ids(sent)[:2] == [reply, "crisis.team_told"]
     assert all(s.kind == "crisis" and s.at == h.now for s in sent[:2])
@@ -82,39 +98,52 @@ def assert_crisis_handled(h: Harness, sent: list[Sent], reply: str, category: st
     assert (alert.category, alert.text, alert.notified) == (category, text, True)
     assert words in alert.matched.split(", ")
     told = staff_rows(h)[-3:]
-    assert sorted((r.channel, r.address) for r in told) == [("email", STAFF_EMAIL), ("sms", STAFF_SMS),
-                                                           ("telegram", STAFF_CHAT)]
+    assert sorted((r.channel, r.address) for r in told) == [
+        ("email", STAFF_EMAIL),
+        ("sms", STAFF_SMS),
+        ("telegram", STAFF_CHAT),
+    ]
     for row in told:
         assert row.status == "sent" and row.sent_at == h.now and row.kind == "crisis"
         assert address in row.text and text in row.text and category in row.text
 
 
 # --- wherever the family is ---------------------------------------------------------------------
-def test_a_crisis_mid_onboarding_is_answered_and_joining_starts_afresh_after(family: Harness) -> None:
+def test_a_crisis_mid_onboarding_is_answered_and_joining_starts_afresh_after(
+    family: Harness,
+) -> None:
     # given a family who consented and was asked their name
     family.say("hi")
     assert ids(family.say("yes")) == ["onboarding.ask_name"]
     # when
     sent = family.say("he's not breathing")
     # then
-    assert_crisis_handled(family, sent, "crisis.overdose.US", "overdose", "not breathing", "he's not breathing")
+    assert_crisis_handled(
+        family, sent, "crisis.overdose.US", "overdose", "not breathing", "he's not breathing"
+    )
     assert "Call 911 now" in sent[0].text
     assert ids(family.say("he's awake now, thank you")) == ["onboarding.consent"]
 
 
-def test_a_crisis_mid_check_in_records_no_answer_pauses_a_day_and_follows_up_outside_quiet_hours(family: Harness) -> None:
+def test_a_crisis_mid_check_in_records_no_answer_pauses_a_day_and_follows_up_outside_quiet_hours(
+    family: Harness,
+) -> None:
     # given an evening check-in question open at 19:00
     joined(family)
     assert ids(family.until("checkin"))[-1] == "checkin.question"
     # when
     sent = family.say("she took too many pills")
     # then the reply, not a check-in answer
-    assert_crisis_handled(family, sent, "crisis.overdose.US", "overdose", "too many pills", "she took too many pills")
+    assert_crisis_handled(
+        family, sent, "crisis.overdose.US", "overdose", "too many pills", "she took too many pills"
+    )
     assert family.checkins() == [] and family.session().flow is None
     # the follow-up would fall at 23:00, inside quiet hours: it comes at 08:00, before any lesson
     assert family.advance(timedelta(hours=4, minutes=30)) == []
     followup = family.until("followup")
-    assert ids(followup) == ["crisis.followup"] and followup[0].at == datetime(2026, 3, 3, 8, 0, tzinfo=NY)
+    assert ids(followup) == ["crisis.followup"] and followup[0].at == datetime(
+        2026, 3, 3, 8, 0, tzinfo=NY
+    )
     # no cheerful lesson at 09:00 or check-in at 19:00 while they have not answered: 24 h of pause
     assert family.advance_to(datetime(2026, 3, 3, 18, 59, tzinfo=NY)) == []
     assert family.session().paused_at(family.now)
@@ -148,7 +177,9 @@ def test_not_ok_tells_the_team_again_and_gives_the_numbers(family: Harness) -> N
     assert family.session().paused_at(family.now)
 
 
-def test_inside_quiet_hours_the_crisis_reply_goes_at_once_while_a_normal_reply_waits(family: Harness) -> None:
+def test_inside_quiet_hours_the_crisis_reply_goes_at_once_while_a_normal_reply_waits(
+    family: Harness,
+) -> None:
     # given 23:30 local time
     joined(family)
     family.advance_to(datetime(2026, 3, 2, 23, 30, tzinfo=NY))
@@ -158,7 +189,9 @@ def test_inside_quiet_hours_the_crisis_reply_goes_at_once_while_a_normal_reply_w
     sent = family.say("I want to end it all")
     # then
     assert [(i, t.astimezone(NY).hour) for i, t in held] == [("system.fallback", 8)]
-    assert_crisis_handled(family, sent, "crisis.suicide.US", "suicide", "end it all", "I want to end it all")
+    assert_crisis_handled(
+        family, sent, "crisis.suicide.US", "suicide", "end it all", "I want to end it all"
+    )
     assert "988" in sent[0].text
 
 
@@ -185,13 +218,17 @@ def test_while_paused_a_crisis_is_answered_and_the_pause_stays(family: Harness) 
     assert family.session().paused_at(family.now + timedelta(days=30))
 
 
-def test_after_stop_a_crisis_is_answered_the_team_told_and_no_follow_up_is_sent(family: Harness) -> None:
+def test_after_stop_a_crisis_is_answered_the_team_told_and_no_follow_up_is_sent(
+    family: Harness,
+) -> None:
     joined(family)
     family.say("STOP")
     # when
     sent = family.say("my son isn't breathing")
     # then
-    assert_crisis_handled(family, sent, "crisis.overdose.US", "overdose", "isn't breathing", "my son isn't breathing")
+    assert_crisis_handled(
+        family, sent, "crisis.overdose.US", "overdose", "isn't breathing", "my son isn't breathing"
+    )
     assert family.session().status == "opted_out"
     assert family.advance(timedelta(days=2)) == []
 
@@ -208,8 +245,15 @@ def test_a_uk_number_gets_999_and_samaritans(settings: Settings) -> None:
     uk = Harness(settings, MONDAY_10AM, address=UK_FAMILY)
     try:
         sent = uk.say("I don't want to be here anymore")
-        assert_crisis_handled(uk, sent, "crisis.suicide.GB", "suicide", "don't want to be here",
-                              "I don't want to be here anymore", UK_FAMILY)
+        assert_crisis_handled(
+            uk,
+            sent,
+            "crisis.suicide.GB",
+            "suicide",
+            "don't want to be here",
+            "I don't want to be here anymore",
+            UK_FAMILY,
+        )
         assert sent[0].text.startswith("If anyone is in immediate danger, call 999 now.")
         assert "Samaritans on 116 123" in sent[0].text and "911" not in sent[0].text
     finally:
@@ -219,7 +263,9 @@ def test_a_uk_number_gets_999_and_samaritans(settings: Settings) -> None:
 def test_spanish_words_from_an_english_contact_get_the_english_reply(family: Harness) -> None:
     joined(family)
     sent = family.say("me quiero morir")
-    assert_crisis_handled(family, sent, "crisis.suicide.US", "suicide", "quiero morir", "me quiero morir")
+    assert_crisis_handled(
+        family, sent, "crisis.suicide.US", "suicide", "quiero morir", "me quiero morir"
+    )
     assert "call or text 988" in sent[0].text
 
 
@@ -232,8 +278,12 @@ def test_a_spanish_contact_gets_the_spanish_reply_for_english_words(family: Harn
     assert sent[0].text.startswith("Llama al 911 ahora") and "Alguien de" in sent[1].text
 
 
-def test_without_staff_configured_the_reply_does_not_claim_the_team_was_told(tmp_path: Path) -> None:
-    alone = Harness(Settings(database_url=f"sqlite:///{tmp_path / 'alone.db'}"), MONDAY_10AM, address=FAMILY)
+def test_without_staff_configured_the_reply_does_not_claim_the_team_was_told(
+    tmp_path: Path,
+) -> None:
+    alone = Harness(
+        Settings(database_url=f"sqlite:///{tmp_path / 'alone.db'}"), MONDAY_10AM, address=FAMILY
+    )
     try:
         sent = alone.say("he's not breathing")
         assert ids(sent) == ["crisis.overdose.US"]
@@ -276,11 +326,17 @@ async def inbound_as_the_web_app_does(app: App, message: InboundMessage) -> Inbo
     return result
 
 
-async def test_a_flood_of_200_crisis_messages_from_50_families_is_answered_in_full(db_url: str) -> None:
+async def test_a_flood_of_200_crisis_messages_from_50_families_is_answered_in_full(
+    db_url: str,
+) -> None:
     # given 50 families each writing 4 crisis messages at the same moment
     lanes = {name: Lane(name) for name in ("sms", "telegram", "email")}
     app = app_on(db_url, lanes, sms_rate_per_s=1.0)
-    flood = [InboundMessage("sms", f"+155501{n:02d}", CRISES[k], f"flood-{n}-{k}") for k in range(4) for n in range(50)]
+    flood = [
+        InboundMessage("sms", f"+155501{n:02d}", CRISES[k], f"flood-{n}-{k}")
+        for k in range(4)
+        for n in range(50)
+    ]
     try:
         # when
         started = time.perf_counter()
@@ -289,9 +345,13 @@ async def test_a_flood_of_200_crisis_messages_from_50_families_is_answered_in_fu
         # then every message got its reply and its alert, and the team heard of each
         with app.ctx.db() as db:
             alerts_ = db.scalars(select(m.Alert)).all()
-            left = db.scalars(select(m.OutboundMessage).where(m.OutboundMessage.status != "sent")).all()
+            left = db.scalars(
+                select(m.OutboundMessage).where(m.OutboundMessage.status != "sent")
+            ).all()
         family = [msg for _, msg in lanes["sms"].arrivals if msg.address != STAFF_SMS]
-        print(f"\nflood: 200 crisis messages from 50 families answered in {took:.2f} s ({db_url.split(':')[0]})")
+        print(
+            f"\nflood: 200 crisis messages from 50 families answered in {took:.2f} s ({db_url.split(':')[0]})"
+        )
         assert not any(r.duplicate for r in results) and len(alerts_) == 200 and left == []
         assert sum(msg.crisis for msg in family) == 400  # the reply and "the team knows" for each
         assert {msg.address for msg in family} == {f"+155501{n:02d}" for n in range(50)}
@@ -306,25 +366,64 @@ def queue_lessons(app: App, families: int) -> list[str]:
     addresses = [f"family{n:04d}@example.org" for n in range(families)]
     session = Session(status="active", onboarded=True, profile={"country": "US"}).to_json()
     with app.ctx.db.begin() as db:
-        db.execute(insert(m.Contact), [{"channel": "email", "address": a, "status": "active", "locale": "en",
-                                        "country": "US", "timezone": "America/New_York", "lesson_time": "09:00",
-                                        "checkin_time": "19:00", "paused_indefinitely": False, "session": session,
-                                        "created_at": NOON, "updated_at": NOON} for a in addresses])
-        ids_ = {address: id_ for address, id_ in db.execute(select(m.Contact.address, m.Contact.id))}
-        db.execute(insert(m.OutboundMessage), [{"contact_id": ids_[a], "channel": "email", "address": a,
-                                                "message_id": "lesson.what_is_craft", "kind": "normal",
-                                                "text": "Today's lesson", "subject": "Today's lesson", "status": "queued",
-                                                "not_before": NOON, "attempts": 0, "created_at": NOON} for a in addresses])
+        db.execute(
+            insert(m.Contact),
+            [
+                {
+                    "channel": "email",
+                    "address": a,
+                    "status": "active",
+                    "locale": "en",
+                    "country": "US",
+                    "timezone": "America/New_York",
+                    "lesson_time": "09:00",
+                    "checkin_time": "19:00",
+                    "paused_indefinitely": False,
+                    "session": session,
+                    "created_at": NOON,
+                    "updated_at": NOON,
+                }
+                for a in addresses
+            ],
+        )
+        ids_ = {
+            address: id_ for address, id_ in db.execute(select(m.Contact.address, m.Contact.id))
+        }
+        db.execute(
+            insert(m.OutboundMessage),
+            [
+                {
+                    "contact_id": ids_[a],
+                    "channel": "email",
+                    "address": a,
+                    "message_id": "lesson.what_is_craft",
+                    "kind": "normal",
+                    "text": "Today's lesson",
+                    "subject": "Today's lesson",
+                    "status": "queued",
+                    "not_before": NOON,
+                    "attempts": 0,
+                    "created_at": NOON,
+                }
+                for a in addresses
+            ],
+        )
     return addresses
 
 
-async def test_a_crisis_during_a_5000_family_fan_out_is_answered_before_the_fan_out_ends(db_url: str) -> None:
+async def test_a_crisis_during_a_5000_family_fan_out_is_answered_before_the_fan_out_ends(
+    db_url: str,
+) -> None:
     # given 5,000 lessons going out in batches of 500 through an email lane paced at 500 a second
     lane = Lane("email")
-    app = app_on(db_url, {"email": lane}, email_rate_per_s=500.0, staff_alert_sms="", staff_alert_telegram="")
+    app = app_on(
+        db_url, {"email": lane}, email_rate_per_s=500.0, staff_alert_sms="", staff_alert_telegram=""
+    )
     stop = asyncio.Event()
 
-    async def worker() -> None:  # the worker's drain, stoppable between batches to keep the test short
+    async def worker() -> (
+        None
+    ):  # the worker's drain, stoppable between batches to keep the test short
         while not stop.is_set() and (await app.dispatcher.dispatch(limit=500)).sent:
             pass
 
@@ -336,7 +435,9 @@ async def test_a_crisis_during_a_5000_family_fan_out_is_answered_before_the_fan_
             await asyncio.sleep(0.005)
         # when that family writes in the middle of it
         started = time.perf_counter()
-        await inbound_as_the_web_app_does(app, InboundMessage("email", last, "he's not breathing", "mid-fan-out"))
+        await inbound_as_the_web_app_does(
+            app, InboundMessage("email", last, "he's not breathing", "mid-fan-out")
+        )
         reply_at = next(t for t, msg in lane.arrivals if msg.address == last and msg.crisis)
         while not fan_out.done() and lane.arrivals[-1][0] <= reply_at:
             await asyncio.sleep(0.005)
@@ -345,13 +446,26 @@ async def test_a_crisis_during_a_5000_family_fan_out_is_answered_before_the_fan_
         # then the reply and the staff notice came while the lessons were still going out
         before = sum(t < reply_at and not msg.crisis for t, msg in lane.arrivals)
         after = sum(t > reply_at and not msg.crisis for t, msg in lane.arrivals)
-        print(f"\nfan-out: crisis reply {1000 * (reply_at - started):.1f} ms after the message arrived, "
-              f"{before} of 5000 lessons sent before it, {after} after ({db_url.split(':')[0]})")
+        print(
+            f"\nfan-out: crisis reply {1000 * (reply_at - started):.1f} ms after the message arrived, "
+            f"{before} of 5000 lessons sent before it, {after} after ({db_url.split(':')[0]})"
+        )
         assert after > 0 and before + after < 4999
         assert any(msg.address == STAFF_EMAIL and msg.crisis for _, msg in lane.arrivals)
-        assert [msg.text[:13] for _, msg in lane.arrivals if msg.address == last] == ["Call 911 now ", "Someone from "]
-        with app.ctx.db() as db:  # and its own lesson, still queued, will never follow the emergency reply
-            assert db.scalar(select(m.OutboundMessage.status).where(m.OutboundMessage.address == last,
-                                                                    m.OutboundMessage.kind == "normal")) == "cancelled"
+        assert [msg.text[:13] for _, msg in lane.arrivals if msg.address == last] == [
+            "Call 911 now ",
+            "Someone from ",
+        ]
+        with (
+            app.ctx.db() as db
+        ):  # and its own lesson, still queued, will never follow the emergency reply
+            assert (
+                db.scalar(
+                    select(m.OutboundMessage.status).where(
+                        m.OutboundMessage.address == last, m.OutboundMessage.kind == "normal"
+                    )
+                )
+                == "cancelled"
+            )
     finally:
         await app.aclose()

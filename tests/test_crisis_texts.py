@@ -17,7 +17,14 @@ CATEGORIES = ("overdose", "suicide", "violence")
 EMERGENCY = {"US": "911", "CA": "911", "GB": "999", "AU": "000"}
 # craft-facts.md §4: what each reply must give, besides the emergency number.
 HOTLINES = {
-    ("overdose", "US"): ["naloxone", "Narcan", "rescue breaths", "side", "second dose", "Stay with them"],
+    ("overdose", "US"): [
+        "naloxone",
+        "Narcan",
+        "rescue breaths",
+        "side",
+        "second dose",
+        "Stay with them",
+    ],
     ("overdose", "CA"): ["naloxone", "rescue breaths", "side", "second dose", "Stay with them"],
     ("overdose", "GB"): ["naloxone", "rescue breaths", "side", "second dose", "Stay with them"],
     ("overdose", "AU"): ["naloxone", "rescue breaths", "side", "second dose", "Stay with them"],
@@ -30,10 +37,24 @@ HOTLINES = {
     ("violence", "GB"): ["116 123", "85258"],
     ("violence", "AU"): ["13 11 14"],
 }
-SPANISH_US = {"overdose": ["naloxona", "911"], "suicide": ["988 y marca 2", "AYUDA al 988", "911"],
-              "violence": ["1-800-799-7233", "START al 88788", "911"]}
+SPANISH_US = {
+    "overdose": ["naloxona", "911"],
+    "suicide": ["988 y marca 2", "AYUDA al 988", "911"],
+    "violence": ["1-800-799-7233", "START al 88788", "911"],
+}
 # Safe messaging (§5): no means, methods or places in a suicide reply.
-METHOD_WORDS = ["pill", "pills", "gun", "rope", "hang", "bridge", "jump", "knife", "overdose", "poison"]
+METHOD_WORDS = [
+    "pill",
+    "pills",
+    "gun",
+    "rope",
+    "hang",
+    "bridge",
+    "jump",
+    "knife",
+    "overdose",
+    "poison",
+]
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +77,18 @@ def says(text: str, number: str) -> bool:
 
 @pytest.mark.parametrize("country", COUNTRIES)
 @pytest.mark.parametrize("category", CATEGORIES)
-def test_each_reply_gives_the_countrys_emergency_number_first_and_its_lines(catalogs: Catalogs, category: str, country: str) -> None:
+def test_each_reply_gives_the_countrys_emergency_number_first_and_its_lines(
+    catalogs: Catalogs, category: str, country: str
+) -> None:
     forms = entry(catalogs, f"crisis.{category}.{country}").base
     sms = forms.for_channel("sms")
     assert says(sms.splitlines()[0], EMERGENCY[country]), f"first SMS line: {sms.splitlines()[0]!r}"
     for name, text in forms.all_forms().items():
         assert says(text, EMERGENCY[country]), name
         for other in set(EMERGENCY.values()) - {EMERGENCY[country]}:
-            assert not says(text, other), f"{category}.{country} {name} names {other}, another country's number"
+            assert not says(text, other), (
+                f"{category}.{country} {name} names {other}, another country's number"
+            )
     for needed in HOTLINES[(category, country)]:
         assert needed in sms, f"{category}.{country} SMS lacks {needed!r}"
 
@@ -83,7 +108,9 @@ def test_other_countries_fall_back_to_english_for_spanish_speakers(catalogs: Cat
 
 
 @pytest.mark.parametrize("locale", ["en", "es"])
-def test_suicide_replies_name_no_method_and_say_help_exists(catalogs: Catalogs, locale: str) -> None:
+def test_suicide_replies_name_no_method_and_say_help_exists(
+    catalogs: Catalogs, locale: str
+) -> None:
     countries = COUNTRIES if locale == "en" else ("US",)
     for country in countries:
         for text in entry(catalogs, f"crisis.suicide.{country}", locale).base.all_forms().values():
@@ -113,7 +140,12 @@ def test_team_told_and_follow_up_texts(catalogs: Catalogs) -> None:
     assert "{org}" in told and "{org_contact}" in told
     followup = entry(catalogs, "crisis.followup").base.text
     # NOT OK, not HELP: HELP is the carrier keyword and always gets the program's help text.
-    assert "Reply OK" in followup and "NOT OK" in followup and "HELP" not in followup and "{name}" in followup
+    assert (
+        "Reply OK" in followup
+        and "NOT OK" in followup
+        and "HELP" not in followup
+        and "{name}" in followup
+    )
     assert "NO ESTOY BIEN" in entry(catalogs, "crisis.followup", "es").base.text
     assert "start again" in entry(catalogs, "crisis.followup_ok").base.text
     for country in COUNTRIES:

@@ -21,22 +21,52 @@ NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in New York: nobody's qu
 
 
 def make_app(db_url: str, channel: object) -> App:
-    return build(Settings(database_url=db_url), channels={"telegram": channel},  # type: ignore[dict-item]
-                 clock=lambda: NOW, rate_limits=False)
+    return build(
+        Settings(database_url=db_url),
+        channels={"telegram": channel},  # type: ignore[dict-item]
+        clock=lambda: NOW,
+        rate_limits=False,
+    )
 
 
 def queue(app: App, families: int, per_family: int = 1) -> None:
     """`families` Telegram contacts with `per_family` lessons each, due now."""
     with app.ctx.db.begin() as db:
-        db.execute(insert(m.Contact), [
-            {"id": i, "channel": "telegram", "address": str(5550100 + i), "status": "active",
-             "timezone": "America/New_York", "session": "{}", "created_at": NOW, "updated_at": NOW}
-            for i in range(1, families + 1)])
-        db.execute(insert(m.OutboundMessage), [
-            {"contact_id": i, "channel": "telegram", "address": str(5550100 + i), "message_id": f"lesson.{k}",
-             "kind": "normal", "text": f"Lesson {k} for family {i}", "status": "queued",
-             "not_before": NOW - timedelta(minutes=1), "attempts": 0, "created_at": NOW}
-            for k in range(per_family) for i in range(1, families + 1)])
+        db.execute(
+            insert(m.Contact),
+            [
+                {
+                    "id": i,
+                    "channel": "telegram",
+                    "address": str(5550100 + i),
+                    "status": "active",
+                    "timezone": "America/New_York",
+                    "session": "{}",
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for i in range(1, families + 1)
+            ],
+        )
+        db.execute(
+            insert(m.OutboundMessage),
+            [
+                {
+                    "contact_id": i,
+                    "channel": "telegram",
+                    "address": str(5550100 + i),
+                    "message_id": f"lesson.{k}",
+                    "kind": "normal",
+                    "text": f"Lesson {k} for family {i}",
+                    "status": "queued",
+                    "not_before": NOW - timedelta(minutes=1),
+                    "attempts": 0,
+                    "created_at": NOW,
+                }
+                for k in range(per_family)
+                for i in range(1, families + 1)
+            ],
+        )
 
 
 def statuses(app: App) -> dict[str, int]:
@@ -79,13 +109,17 @@ def test_a_second_worker_never_claims_rows_the_first_holds(app: App, db_url: str
     assert [msg.id for msg in first] == sorted(msg.id for msg in first)  # oldest first
 
 
-def test_a_big_batch_is_recorded_in_short_pieces_and_every_row_lands(app: App, delivered: list[OutboundMessage]) -> None:
+def test_a_big_batch_is_recorded_in_short_pieces_and_every_row_lands(
+    app: App, delivered: list[OutboundMessage]
+) -> None:
     # given more due lessons than one piece of recording holds
     queue(app, RECORD_EVERY * 3 + 7)
     pieces: list[int] = []
     record = app.dispatcher.record
 
-    def counting(results: list[tuple[OutboundMessage, SendResult]], now: datetime, report: DispatchReport) -> None:
+    def counting(
+        results: list[tuple[OutboundMessage, SendResult]], now: datetime, report: DispatchReport
+    ) -> None:
         pieces.append(len(results))
         record(results, now, report)
 
@@ -93,12 +127,16 @@ def test_a_big_batch_is_recorded_in_short_pieces_and_every_row_lands(app: App, d
     # when one batch is dispatched
     report = asyncio.run(app.dispatcher.dispatch(limit=1000))
     # then every lesson went once and is written down as sent, a few hundred rows per transaction
-    assert report.sent == RECORD_EVERY * 3 + 7 == len(delivered) == len({msg.id for msg in delivered})
+    assert (
+        report.sent == RECORD_EVERY * 3 + 7 == len(delivered) == len({msg.id for msg in delivered})
+    )
     assert statuses(app) == {"sent": RECORD_EVERY * 3 + 7}
     assert len(pieces) >= 3 and max(pieces) <= RECORD_EVERY and sum(pieces) == report.sent
 
 
-def test_one_family_s_messages_still_go_in_the_order_written(app: App, delivered: list[OutboundMessage]) -> None:
+def test_one_family_s_messages_still_go_in_the_order_written(
+    app: App, delivered: list[OutboundMessage]
+) -> None:
     queue(app, 40, per_family=3)
     asyncio.run(app.dispatcher.drain())
     by_family: dict[str, list[str]] = {}
@@ -118,7 +156,9 @@ class BlockedAfterFirst:
     async def send(self, message: OutboundMessage) -> SendResult:
         self.calls += 1
         if self.calls == 1:
-            return SendResult(SendOutcome.OPTED_OUT, detail="Forbidden: bot was blocked by the user")
+            return SendResult(
+                SendOutcome.OPTED_OUT, detail="Forbidden: bot was blocked by the user"
+            )
         return SendResult(SendOutcome.RETRY, detail="NetworkError: connection reset")
 
     async def aclose(self) -> None:
@@ -135,7 +175,11 @@ def test_a_family_that_blocks_the_bot_is_not_retried_later(db_url: str) -> None:
         # then the family is opted out and the failed lesson is cancelled, not queued for a retry
         with app.ctx.db() as db:
             contact = db.scalars(select(m.Contact)).one()
-            rows = db.execute(select(m.OutboundMessage.status).order_by(m.OutboundMessage.id)).scalars().all()
+            rows = (
+                db.execute(select(m.OutboundMessage.status).order_by(m.OutboundMessage.id))
+                .scalars()
+                .all()
+            )
         assert contact.status == "opted_out"
         assert rows == ["opted_out", "cancelled"]
         assert report.failed == 1 and report.retried == 1

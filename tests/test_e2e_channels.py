@@ -25,10 +25,15 @@ EMAIL = "maria@example.org"
 NON_USE_EMAIL = "ana@example.org"
 EVENTS_EMAIL = "lee@example.org"
 CALLBACK_PHONE = "+15550125"
-ONBOARDING = [("yes", ["onboarding.ask_name"]), ("I'm Maria", ["onboarding.ask_relationship"]),
-              ("1", ["onboarding.ask_loved_one"]), ("Jake", ["onboarding.ask_timezone"]),
-              ("eastern", ["onboarding.ask_lesson_time"]), ("9am", ["onboarding.ask_checkin_time"]),
-              ("7pm", ["onboarding.done", "lesson.what_is_craft"])]
+ONBOARDING = [
+    ("yes", ["onboarding.ask_name"]),
+    ("I'm Maria", ["onboarding.ask_relationship"]),
+    ("1", ["onboarding.ask_loved_one"]),
+    ("Jake", ["onboarding.ask_timezone"]),
+    ("eastern", ["onboarding.ask_lesson_time"]),
+    ("9am", ["onboarding.ask_checkin_time"]),
+    ("7pm", ["onboarding.done", "lesson.what_is_craft"]),
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +57,9 @@ def stack(running: Stack) -> Stack:
 
 
 def like(ids: list[str], *patterns: str) -> bool:
-    return len(ids) == len(patterns) and all(fnmatch.fnmatchcase(i, p) for i, p in zip(ids, patterns, strict=True))
+    return len(ids) == len(patterns) and all(
+        fnmatch.fnmatchcase(i, p) for i, p in zip(ids, patterns, strict=True)
+    )
 
 
 def join_and_onboard(family: Family, first: str) -> None:
@@ -91,7 +98,13 @@ def test_sms_by_twilio_join_lessons_checkins_help_stop_start(stack: Stack) -> No
 
     # when she joins with any first message and lives three evenings, HELP, STOP and START
     join_and_onboard(family, "hi")
-    three_evenings(family, "1", "he was drunk again when he got home", "HELP", "not sure, he was out all evening")
+    three_evenings(
+        family,
+        "1",
+        "he was drunk again when he got home",
+        "HELP",
+        "not sure, he was out all evening",
+    )
     stop_then_start(family, "STOP", "START")
 
     # then Twilio carried the compliance wording, and every consent change kept her words
@@ -99,8 +112,11 @@ def test_sms_by_twilio_join_lessons_checkins_help_stop_start(stack: Stack) -> No
     assert "Msg & data rates may apply" in texts[0] and "STOP" in texts[0]
     help_text = next(t for t in texts if "Contact:" in t)
     assert "STOP" in help_text and "Msg & data rates may apply" in help_text
-    assert stack.consents("sms", PHONE) == [("consent", "self", "yes"), ("opt_out", "self", "STOP"),
-                                            ("opt_in", "self", "START")]
+    assert stack.consents("sms", PHONE) == [
+        ("consent", "self", "yes"),
+        ("opt_out", "self", "STOP"),
+        ("opt_in", "self", "START"),
+    ]
     assert all(r["from"] == "+15550100" for r in stack.received("sms", PHONE))
     assert family.slowest_s < 5, "Twilio gives a webhook 15 s; ours must answer well within"
 
@@ -131,8 +147,11 @@ def test_telegram_join_with_start_lessons_checkins_help_stop_start(stack: Stack)
     stop_then_start(family, "/stop", "/start")
 
     # then the bot's messages went to her chat and each consent change is on record
-    assert stack.consents("telegram", str(CHAT_ID)) == [("consent", "self", "yes"), ("opt_out", "self", "/stop"),
-                                                        ("opt_in", "self", "/start")]
+    assert stack.consents("telegram", str(CHAT_ID)) == [
+        ("consent", "self", "yes"),
+        ("opt_out", "self", "/stop"),
+        ("opt_in", "self", "/start"),
+    ]
     assert all(r["chat_id"] == str(CHAT_ID) for r in stack.providers.telegram.received)
 
 
@@ -144,8 +163,14 @@ def reply_above_quote(text: str, quoted: str) -> str:
 
 def test_email_by_sendgrid_join_checkins_one_click_unsubscribe_and_back(stack: Stack) -> None:
     # given a parent who writes to the inbound address and then replies above the quoted thread
-    family = Family(stack, "email", EMAIL, lambda text: stack.email(
-        f"Maria <{EMAIL}>", reply_above_quote(text, family.last_text()) if family.seen else text))
+    family = Family(
+        stack,
+        "email",
+        EMAIL,
+        lambda text: stack.email(
+            f"Maria <{EMAIL}>", reply_above_quote(text, family.last_text()) if family.seen else text
+        ),
+    )
 
     # when she joins, onboards, and answers three evenings, each reply above a quoted thread
     join_and_onboard(family, "Hello, my son is using and a friend gave me this address.")
@@ -164,15 +189,20 @@ def test_email_by_sendgrid_join_checkins_one_click_unsubscribe_and_back(stack: S
     # when a link checker opens the link, nothing changes; the mail client's one-click POST opts her out
     assert httpx.get(unsubscribe_url).status_code == 200
     assert stack.contact("email", EMAIL).status == "active"  # type: ignore[union-attr]
-    answer = httpx.post(unsubscribe_url, content="List-Unsubscribe=One-Click",
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = httpx.post(
+        unsubscribe_url,
+        content="List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
 
     # then she is opted out with the way she did it on record, and lessons falling due stay unsent
     assert answer.status_code == 200
     assert stack.contact("email", EMAIL).status == "opted_out"  # type: ignore[union-attr]
     assert stack.consents("email", EMAIL)[-1] == ("opt_out", "self", "one-click unsubscribe link")
     assert family.wait(timedelta(days=2)) == []
-    assert httpx.post(unsubscribe_url[:-4] + "0000").status_code == 404  # someone else's link cannot be guessed
+    assert (
+        httpx.post(unsubscribe_url[:-4] + "0000").status_code == 404
+    )  # someone else's link cannot be guessed
 
     # when she writes START, she is back
     assert family.say("START") == ["keyword.started"]
@@ -181,8 +211,14 @@ def test_email_by_sendgrid_join_checkins_one_click_unsubscribe_and_back(stack: S
 
 def test_email_non_use_typed_above_a_quoted_thread_is_understood(stack: Stack) -> None:
     # given a member at her first evening check-in by email
-    family = Family(stack, "email", NON_USE_EMAIL, lambda text: stack.email(
-        NON_USE_EMAIL, reply_above_quote(text, family.last_text()) if family.seen else text))
+    family = Family(
+        stack,
+        "email",
+        NON_USE_EMAIL,
+        lambda text: stack.email(
+            NON_USE_EMAIL, reply_above_quote(text, family.last_text()) if family.seen else text
+        ),
+    )
     join_and_onboard(family, "hello")
     assert family.until("checkin")[-1] == "checkin.question"
 
@@ -198,8 +234,14 @@ def test_sendgrid_events_move_an_email_forward_once(stack: Stack) -> None:
     family = Family(stack, "email", EVENTS_EMAIL, lambda text: stack.email(EVENTS_EMAIL, text))
     assert family.say("hello") == ["onboarding.consent"]
     row = stack.outbox(channel="email", address=EVENTS_EMAIL)[0]
-    event = {"email": EVENTS_EMAIL, "event": "delivered", "sg_event_id": "ev-delivered-1",
-             "sg_message_id": f"{row.provider_id}.filter0001", "outbox_id": str(row.id), "timestamp": 1772463600}
+    event = {
+        "email": EVENTS_EMAIL,
+        "event": "delivered",
+        "sg_event_id": "ev-delivered-1",
+        "sg_message_id": f"{row.provider_id}.filter0001",
+        "outbox_id": str(row.id),
+        "timestamp": 1772463600,
+    }
 
     # when SendGrid reports it delivered, twice (it retries a post it thinks failed)
     first, again = stack.sendgrid_events([event]), stack.sendgrid_events([event])
@@ -225,7 +267,9 @@ def test_twilio_status_callbacks_only_move_forward_and_are_deduped(stack: Stack)
     assert stack.twilio_status(str(row.provider_id), "delivered", CALLBACK_PHONE).status_code == 204
     # (sid, delivered) and (sid, sent) were recorded once each: the repeat added none
     assert stack.count(m.ProviderEvent, m.ProviderEvent.key.startswith(str(row.provider_id))) == 2
-    assert stack.twilio_status(str(row.provider_id), "undelivered", CALLBACK_PHONE).status_code == 204
+    assert (
+        stack.twilio_status(str(row.provider_id), "undelivered", CALLBACK_PHONE).status_code == 204
+    )
     assert stack.outbox(id=row.id)[0].status == "undelivered"
 
 

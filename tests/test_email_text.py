@@ -90,8 +90,17 @@ Sam
         (SPANISH, "no consumió hoy"),
         (BOTTOM_POSTED, "non-use"),
     ],
-    ids=["gmail", "gmail-wrapped", "outlook", "outlook-no-rule", "original-message", "iphone",
-         "signature", "spanish", "bottom-posted"],
+    ids=[
+        "gmail",
+        "gmail-wrapped",
+        "outlook",
+        "outlook-no-rule",
+        "original-message",
+        "iphone",
+        "signature",
+        "spanish",
+        "bottom-posted",
+    ],
 )
 def test_what_was_typed_survives_and_the_thread_goes(email: str, typed: str) -> None:
     assert strip_reply(email) == typed

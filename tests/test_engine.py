@@ -12,9 +12,18 @@ from bot.flows.model import FlowSet
 from tests.program import shipped
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
-ACTIVE = Session(status="active", onboarded=True,
-                 profile={"name": "Ana", "relationship": "parent", "timezone": "America/Chicago",
-                          "lesson_time": "09:00", "checkin_time": "19:00", "country": "US"})
+ACTIVE = Session(
+    status="active",
+    onboarded=True,
+    profile={
+        "name": "Ana",
+        "relationship": "parent",
+        "timezone": "America/Chicago",
+        "lesson_time": "09:00",
+        "checkin_time": "19:00",
+        "country": "US",
+    },
+)
 
 
 def program() -> Program:
@@ -47,10 +56,18 @@ def test_a_first_message_starts_onboarding_with_consent() -> None:
 
 
 def test_onboarding_saves_the_profile_and_ends_with_the_first_lesson() -> None:
-    session, events = run(Session(), "hi", "yes", "my name is Ana", "2", "Sam", "pacific", "9am", "7:30pm")
+    session, events = run(
+        Session(), "hi", "yes", "my name is Ana", "2", "Sam", "pacific", "9am", "7:30pm"
+    )
     assert session.status == "active" and session.onboarded
-    assert session.profile == {"name": "Ana", "relationship": "partner", "loved_one": "Sam",
-                               "timezone": "America/Los_Angeles", "lesson_time": "09:00", "checkin_time": "19:30"}
+    assert session.profile == {
+        "name": "Ana",
+        "relationship": "partner",
+        "loved_one": "Sam",
+        "timezone": "America/Los_Angeles",
+        "lesson_time": "09:00",
+        "checkin_time": "19:30",
+    }
     assert said(events)[-2:] == ["onboarding.done", program().flows.order.lessons[0]]
     assert [e.words for e in events if isinstance(e, ev.ConsentChanged)] == ["yes"]
     assert any(isinstance(e, ev.OnboardingCompleted) for e in events)
@@ -60,7 +77,9 @@ def test_saying_no_to_consent_sends_nothing_more_until_they_write_again() -> Non
     session, events = run(Session(), "hi", "no thanks")
     assert session.status == "declined"
     assert said(events)[-1] == "onboarding.declined"
-    assert step(program(), session, Trigger("lesson_due"), NOW)[1] == [ev.Ignored("lesson_due: the contact is declined")]
+    assert step(program(), session, Trigger("lesson_due"), NOW)[1] == [
+        ev.Ignored("lesson_due: the contact is declined")
+    ]
     _, again = run(session, "actually I'd like to join")
     assert said(again) == ["onboarding.consent"]
 
@@ -87,12 +106,16 @@ def test_unsure_gets_help_reading_signs() -> None:
 
 def test_an_unclear_reply_is_never_recorded_and_the_question_is_asked_again_briefly() -> None:
     session, events = run(at_checkin(), "ok")
-    assert said(events) == ["checkin.reask"] and not any(isinstance(e, ev.RecordCheckin) for e in events)
+    assert said(events) == ["checkin.reask"] and not any(
+        isinstance(e, ev.RecordCheckin) for e in events
+    )
     assert session.waiting
     session, events = run(session, "who is this?")
     assert said(events) == ["checkin.reask"]
     session, events = run(session, "???")
-    assert said(events) == [] and not session.waiting  # two re-asks, then the question closes quietly
+    assert (
+        said(events) == [] and not session.waiting
+    )  # two re-asks, then the question closes quietly
     assert not any(isinstance(e, ev.RecordCheckin) for e in events)
 
 
@@ -126,12 +149,17 @@ def test_a_timeout_closes_the_question_and_a_stale_one_does_nothing() -> None:
 def test_stop_confirms_once_then_nothing_but_start_and_crisis_is_answered() -> None:
     session, events = run(ACTIVE, "STOP")
     assert session.status == "opted_out"
-    assert [(e.message_id, e.kind) for e in events if isinstance(e, ev.Say)] == [("keyword.stopped", "compliance")]
+    assert [(e.message_id, e.kind) for e in events if isinstance(e, ev.Say)] == [
+        ("keyword.stopped", "compliance")
+    ]
     _, events = run(session, "hello?")
     assert said(events) == []
     assert isinstance(step(program(), session, Trigger("lesson_due"), NOW)[1][0], ev.Ignored)
     _, events = run(session, "she took too many pills")
-    assert [(e.message_id, e.kind) for e in events if isinstance(e, ev.Say)][0] == ("crisis.overdose.US", "crisis")
+    assert [(e.message_id, e.kind) for e in events if isinstance(e, ev.Say)][0] == (
+        "crisis.overdose.US",
+        "crisis",
+    )
     session, events = run(session, "START")
     assert session.status == "active" and said(events) == ["keyword.started"]
 
@@ -145,14 +173,18 @@ def test_stop_words_only_count_as_a_whole_message() -> None:
 def test_pause_for_three_days_then_lessons_come_back_by_themselves() -> None:
     session, events = run(ACTIVE, "PAUSE 3 days")
     assert said(events) == ["keyword.paused"]
-    assert isinstance(step(program(), session, Trigger("lesson_due"), NOW + timedelta(days=2))[1][0], ev.Ignored)
+    assert isinstance(
+        step(program(), session, Trigger("lesson_due"), NOW + timedelta(days=2))[1][0], ev.Ignored
+    )
     _, later = step(program(), session, Trigger("lesson_due"), NOW + timedelta(days=3, minutes=1))
     assert said(later)[0].startswith("lesson.")
 
 
 def test_pause_without_a_date_lasts_until_resume() -> None:
     session, _ = run(ACTIVE, "pause")
-    assert isinstance(step(program(), session, Trigger("checkin_due"), NOW + timedelta(days=90))[1][0], ev.Ignored)
+    assert isinstance(
+        step(program(), session, Trigger("checkin_due"), NOW + timedelta(days=90))[1][0], ev.Ignored
+    )
     session, events = run(session, "resume")
     assert said(events) == ["keyword.resumed"] and not session.paused_at(NOW)
 
@@ -164,7 +196,9 @@ def test_a_crisis_in_the_middle_of_a_check_in_is_answered_and_pauses_the_program
     assert said(events)[:2] == ["crisis.overdose.US", "crisis.team_told"]
     assert not any(isinstance(e, ev.RecordCheckin) for e in events)
     assert session.flow is None and session.paused_at(NOW + timedelta(hours=23))
-    assert [e.at for e in events if isinstance(e, ev.FollowupScheduled)] == [NOW + timedelta(hours=4)]
+    assert [e.at for e in events if isinstance(e, ev.FollowupScheduled)] == [
+        NOW + timedelta(hours=4)
+    ]
 
 
 def test_the_follow_up_after_a_crisis_resumes_the_program_when_they_are_ok() -> None:
@@ -172,7 +206,9 @@ def test_the_follow_up_after_a_crisis_resumes_the_program_when_they_are_ok() -> 
     session, events = step(program(), session, Trigger("followup_due"), NOW + timedelta(hours=4))
     assert said(events) == ["crisis.followup"]
     session, events = run(session, "we're ok", now=NOW + timedelta(hours=5))
-    assert said(events) == ["crisis.followup_ok"] and not session.paused_at(NOW + timedelta(hours=5))
+    assert said(events) == ["crisis.followup_ok"] and not session.paused_at(
+        NOW + timedelta(hours=5)
+    )
 
 
 def test_the_crisis_reply_uses_the_family_country() -> None:
@@ -201,8 +237,13 @@ def test_a_session_in_a_step_an_edit_removed_restarts_that_flow() -> None:
     session = at_checkin()
     flows = program().flows
     checkin = flows.flows["checkin"]
-    edited = replace(checkin, steps=tuple(replace(s, id="question") if s.id == "ask" else s for s in checkin.steps))
-    edited_program = replace(program(), flows=FlowSet({**flows.flows, "checkin": edited}, flows.routing, flows.order))
+    edited = replace(
+        checkin,
+        steps=tuple(replace(s, id="question") if s.id == "ask" else s for s in checkin.steps),
+    )
+    edited_program = replace(
+        program(), flows=FlowSet({**flows.flows, "checkin": edited}, flows.routing, flows.order)
+    )
     after, events = step(edited_program, session, Message("1"), NOW)
     assert any(isinstance(e, ev.FlowReset) for e in events)
     assert said(events) == ["checkin.question"] and after.step == "question" and after.waiting

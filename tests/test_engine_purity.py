@@ -7,11 +7,49 @@ from pathlib import Path
 
 from bot.settings import REPO_ROOT
 
-FORBIDDEN_MODULES = {"sqlalchemy", "storage", "httpx", "twilio", "telegram", "sendgrid", "socket", "asyncio",
-                     "subprocess", "ruamel", "yaml", "random", "uuid", "os", "urllib", "requests", "starlette",
-                     "apscheduler", "pathlib", "time", "zoneinfo", "bot.runtime", "bot.web", "bot.cli", "bot.app",
-                     "bot.settings", "bot.flows.loader", "bot.flows.validate", "bot.program_files", "bot.catalog"}
-FORBIDDEN_METHODS = {"now", "utcnow", "today", "getenv", "read_text", "write_text", "read_bytes", "monotonic", "perf_counter"}
+FORBIDDEN_MODULES = {
+    "sqlalchemy",
+    "storage",
+    "httpx",
+    "twilio",
+    "telegram",
+    "sendgrid",
+    "socket",
+    "asyncio",
+    "subprocess",
+    "ruamel",
+    "yaml",
+    "random",
+    "uuid",
+    "os",
+    "urllib",
+    "requests",
+    "starlette",
+    "apscheduler",
+    "pathlib",
+    "time",
+    "zoneinfo",
+    "bot.runtime",
+    "bot.web",
+    "bot.cli",
+    "bot.app",
+    "bot.settings",
+    "bot.flows.loader",
+    "bot.flows.validate",
+    "bot.program_files",
+    "bot.catalog",
+}
+FORBIDDEN_METHODS = {
+    "now",
+    "utcnow",
+    "today",
+    "getenv",
+    "read_text",
+    "write_text",
+    "read_bytes",
+    "monotonic",
+    "perf_counter",
+}
 FORBIDDEN_FUNCTIONS = {"open", "input", "print"}
 
 
@@ -52,8 +90,12 @@ def _engine_closure() -> dict[str, set[str]]:
 def test_nothing_the_engine_imports_reaches_io() -> None:
     closure = _engine_closure()
     assert "bot.engine.step" in closure and "bot.understanding.crisis" in closure
-    bad = {(module, imported) for module, imports in closure.items() for imported in imports
-           if any(imported == f or imported.startswith(f + ".") for f in FORBIDDEN_MODULES)}
+    bad = {
+        (module, imported)
+        for module, imports in closure.items()
+        for imported in imports
+        if any(imported == f or imported.startswith(f + ".") for f in FORBIDDEN_MODULES)
+    }
     assert bad == set(), f"the engine reaches I/O through: {sorted(bad)}"
 
 

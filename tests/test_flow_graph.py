@@ -19,8 +19,15 @@ EDGE = re.compile(r"^  (\w+) (?:-- (.+?) )?--> (\w+)")
 
 def craftbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CRAFTBOT_PROGRAM_DIR": str(REPO_ROOT)}
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def nodes(diagram: str) -> dict[str, str]:
@@ -38,7 +45,11 @@ def nodes(diagram: str) -> dict[str, str]:
 
 
 def edges(diagram: str) -> list[tuple[str, str | None, str]]:
-    return [(m.group(1), m.group(2), m.group(3)) for line in diagram.splitlines() if (m := EDGE.match(line))]
+    return [
+        (m.group(1), m.group(2), m.group(3))
+        for line in diagram.splitlines()
+        if (m := EDGE.match(line))
+    ]
 
 
 def test_graph_of_checkin_prints_a_flowchart_with_every_step(tmp_path: Path) -> None:
@@ -59,9 +70,16 @@ def test_graph_of_checkin_prints_a_flowchart_with_every_step(tmp_path: Path) -> 
 def test_graph_shows_each_answer_of_the_checkin_question_as_a_labelled_arrow() -> None:
     diagram = mermaid(shipped().program.flows.flows["checkin"])
     out_of_ask = {(label, target) for source, label, target in edges(diagram) if source == "s_ask"}
-    assert out_of_ask == {("non_use", "s_reward"), ("use", "s_step_back"), ("unsure", "s_unsure"),
-                          ("else", "s_window"), ("no reply", "finish")}
-    assert 's_ask{{"ask<br/>ask: checkin.question (checkin)"}}' in diagram  # a question is a hexagon
+    assert out_of_ask == {
+        ("non_use", "s_reward"),
+        ("use", "s_step_back"),
+        ("unsure", "s_unsure"),
+        ("else", "s_window"),
+        ("no reply", "finish"),
+    }
+    assert (
+        's_ask{{"ask<br/>ask: checkin.question (checkin)"}}' in diagram
+    )  # a question is a hexagon
 
 
 def test_every_arrow_of_every_shipped_flow_leads_to_a_node_of_its_diagram() -> None:
@@ -71,7 +89,9 @@ def test_every_arrow_of_every_shipped_flow_leads_to_a_node_of_its_diagram() -> N
         for source, _, target in edges(diagram):
             assert source in defined and target in defined, f"{flow.id}: {source} --> {target}"
         reached = {target for _, _, target in edges(diagram)}
-        assert {f"s_{s.id}" for s in flow.steps} <= reached, f"{flow.id}: a step has no arrow into it"
+        assert {f"s_{s.id}" for s in flow.steps} <= reached, (
+            f"{flow.id}: a step has no arrow into it"
+        )
 
 
 def test_a_step_named_finish_is_not_confused_with_the_end_of_the_flow() -> None:
@@ -110,7 +130,9 @@ def test_graph_of_a_broken_program_shows_the_problems_instead(tmp_path: Path) ->
     for part in ("flows", "messages"):
         shutil.copytree(REPO_ROOT / part, root / part)
     daily = root / "flows" / "daily.yaml"
-    daily.write_text(daily.read_text(encoding="utf-8").replace("then: reward", "then: rewrd"), encoding="utf-8")
+    daily.write_text(
+        daily.read_text(encoding="utf-8").replace("then: reward", "then: rewrd"), encoding="utf-8"
+    )
     # when the diagram is asked for
     result = craftbot("flows", "graph", "checkin", "--path", str(root), cwd=tmp_path)
     # then nothing is drawn and the errors say where

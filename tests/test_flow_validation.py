@@ -55,7 +55,9 @@ def validate_case(case_dir: Path, root: Path) -> tuple[list[str], list[str]]:
     expected_path = case_dir / EXPECTED
     if os.environ.get(REGEN_ENV) == "1":
         expected_path.write_text("".join(f"{line}\n" for line in actual), encoding="utf-8")
-    expected = expected_path.read_text(encoding="utf-8").splitlines() if expected_path.exists() else []
+    expected = (
+        expected_path.read_text(encoding="utf-8").splitlines() if expected_path.exists() else []
+    )
     assert (loaded is None) == bool(problems), "a program loads exactly when there is no problem"
     return actual, expected
 
@@ -74,7 +76,9 @@ def test_there_are_enough_broken_flow_cases_and_each_expects_an_error() -> None:
     for case in CASES:
         lines = (CASES_DIR / case / EXPECTED).read_text(encoding="utf-8").splitlines()
         assert lines, f"{case}: expected.txt is empty, but a broken program must report something"
-        assert all(line.split(":")[1].isdigit() for line in lines), f"{case}: every error names file:line"
+        assert all(line.split(":")[1].isdigit() for line in lines), (
+            f"{case}: every error names file:line"
+        )
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -92,7 +96,9 @@ def test_several_errors_in_one_file_are_all_reported(tmp_path: Path) -> None:
     assert {line.split(":")[0] for line in actual} == {"flows/onboarding.yaml"}
 
 
-def test_the_regeneration_flag_rewrites_expected_from_actual_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_regeneration_flag_rewrites_expected_from_actual_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # given a case whose expected.txt is out of date
     case_dir = tmp_path / "case"
     shutil.copytree(CASES_DIR / "bad_timeout", case_dir)
@@ -102,13 +108,22 @@ def test_the_regeneration_flag_rewrites_expected_from_actual_output(tmp_path: Pa
     actual, expected = validate_case(case_dir, tmp_path / "program")
     # then expected.txt now holds what the validator says
     assert expected == actual
-    assert (case_dir / EXPECTED).read_text(encoding="utf-8") == (CASES_DIR / "bad_timeout" / EXPECTED).read_text(encoding="utf-8")
+    assert (case_dir / EXPECTED).read_text(encoding="utf-8") == (
+        CASES_DIR / "bad_timeout" / EXPECTED
+    ).read_text(encoding="utf-8")
 
 
 def craftbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CRAFTBOT_PROGRAM_DIR": str(cwd)}
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_cli_validate_accepts_the_shipped_program(tmp_path: Path) -> None:

@@ -39,8 +39,11 @@ def lessons_per_contact(url: str) -> tuple[int, Counter[int]]:
     try:
         with engine.connect() as conn:
             families = conn.execute(select(func.count()).select_from(m.Contact)).scalar_one()
-            rows = conn.execute(select(m.OutboundMessage.contact_id)
-                                .where(m.OutboundMessage.message_id.like("lesson.%"))).scalars()
+            rows = conn.execute(
+                select(m.OutboundMessage.contact_id).where(
+                    m.OutboundMessage.message_id.like("lesson.%")
+                )
+            ).scalars()
             return families, Counter(c for c in rows if c is not None)
     finally:
         engine.dispose()
@@ -51,8 +54,15 @@ def test_two_workers_racing_send_each_lesson_once(db_url: str) -> None:
     migrate(db_url)
     delivered: list[OutboundMessage] = []
     now = DUE + timedelta(seconds=30)
-    apps = [build(Settings(database_url=db_url), channels={"telegram": ConsoleChannel(delivered.append, "telegram")},
-                  clock=lambda: now, rate_limits=False) for _ in range(2)]
+    apps = [
+        build(
+            Settings(database_url=db_url),
+            channels={"telegram": ConsoleChannel(delivered.append, "telegram")},
+            clock=lambda: now,
+            rate_limits=False,
+        )
+        for _ in range(2)
+    ]
     enroll_many(apps[0].ctx, 300, DUE - timedelta(hours=2), ZONE, "10:00")
     start = threading.Barrier(2)
 
@@ -81,10 +91,25 @@ def test_two_workers_racing_send_each_lesson_once(db_url: str) -> None:
 
 def _start_worker(url: str, sends: Path, t0: float, speed: float) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CRAFTBOT_PROGRAM_DIR")}
-    with sends.with_suffix(".log").open("ab") as errors:  # the child keeps its own copy of the handle
-        return subprocess.Popen([sys.executable, "-m", "tests.workers.worker_loop", url, str(sends),
-                                 (DUE + timedelta(seconds=20)).isoformat(), repr(t0), str(speed)],
-                                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+    with sends.with_suffix(".log").open(
+        "ab"
+    ) as errors:  # the child keeps its own copy of the handle
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.workers.worker_loop",
+                url,
+                str(sends),
+                (DUE + timedelta(seconds=20)).isoformat(),
+                repr(t0),
+                str(speed),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
 
 
 def _count(url_engine: object, sql: str) -> int:
@@ -93,10 +118,14 @@ def _count(url_engine: object, sql: str) -> int:
 
 
 FAMILIES = 5000
-SPEED = 20.0  # the virtual clock runs 20x: the 120 s lease of a killed worker's rows runs out in 6 s
+SPEED = (
+    20.0  # the virtual clock runs 20x: the 120 s lease of a killed worker's rows runs out in 6 s
+)
 
 
-def test_three_worker_processes_one_killed_deliver_every_lesson_once(fresh_pg_url: str, tmp_path: Path) -> None:
+def test_three_worker_processes_one_killed_deliver_every_lesson_once(
+    fresh_pg_url: str, tmp_path: Path
+) -> None:
     # given 5,000 families on one PostgreSQL database whose lesson falls in the same minute
     migrate(fresh_pg_url)
     app = build(Settings(database_url=fresh_pg_url), channels={}, rate_limits=False)
@@ -116,38 +145,50 @@ def test_three_worker_processes_one_killed_deliver_every_lesson_once(fresh_pg_ur
         while time.monotonic() < deadline:
             queued = _count(engine, "SELECT count(*) FROM outbound_messages")
             done = _count(engine, "SELECT count(*) FROM outbound_messages WHERE status = 'sent'")
-            phase = ("queuing" if not kills and queued >= FAMILIES // 4 else
-                     "sending" if len(kills) == 1 and done >= FAMILIES // 5 else None)
+            phase = (
+                "queuing"
+                if not kills and queued >= FAMILIES // 4
+                else "sending"
+                if len(kills) == 1 and done >= FAMILIES // 5
+                else None
+            )
             if phase:
                 victim = workers[len(kills)]
                 victim.send_signal(signal.SIGKILL)
                 victim.wait()
                 kills.append(f"{phase} ({queued} queued, {done} sent)")
                 workers.append(_start_worker(fresh_pg_url, logs[len(workers)], t0, SPEED))
-            ready = all("worker ready" in log.with_suffix(".log").read_text() for log in logs[len(kills):len(workers)])
+            ready = all(
+                "worker ready" in log.with_suffix(".log").read_text()
+                for log in logs[len(kills) : len(workers)]
+            )
             if len(kills) == 2 and done >= FAMILIES and queued >= FAMILIES and ready:
                 break
             time.sleep(0.1)
         fan_out_s = time.time() - t0
     finally:
-        for worker in workers[len(kills):]:
+        for worker in workers[len(kills) :]:
             worker.send_signal(signal.SIGTERM)
-        codes = [w.wait(timeout=30) for w in workers[len(kills):]]
+        codes = [w.wait(timeout=30) for w in workers[len(kills) :]]
         engine.dispose()
     assert codes == [0, 0, 0], [log.with_suffix(".log").read_text()[-2000:] for log in logs]
     # then every family has exactly one lesson in the outbox, sent: no duplicates and no misses
     families, per_contact = lessons_per_contact(fresh_pg_url)
     duplicates = sum(n - 1 for n in per_contact.values())
     misses = families - len(per_contact)
-    provider = Counter(line.split()[0] for log in logs if log.exists() for line in log.read_text().splitlines())
+    provider = Counter(
+        line.split()[0] for log in logs if log.exists() for line in log.read_text().splitlines()
+    )
     repeated = sum(n - 1 for n in provider.values())
     engine = make_engine(fresh_pg_url)
     reclaimed = _count(engine, "SELECT count(*) FROM outbound_messages WHERE attempts > 1")
     engine.dispose()
-    print(f"\nmulti-worker: {FAMILIES} families enrolled in {enrol_s:.1f} s; SIGKILLed while {' and '.join(kills)}; "
-          f"all sent in {fan_out_s:.1f} s; duplicates {duplicates}, misses {misses}; provider sends "
-          f"{sum(provider.values())} for {len(provider)} rows; rows re-claimed after the lease: {reclaimed}, "
-          f"of them sent twice (killed between provider call and record): {repeated}")
+    print(
+        f"\nmulti-worker: {FAMILIES} families enrolled in {enrol_s:.1f} s; SIGKILLed while {' and '.join(kills)}; "
+        f"all sent in {fan_out_s:.1f} s; duplicates {duplicates}, misses {misses}; provider sends "
+        f"{sum(provider.values())} for {len(provider)} rows; rows re-claimed after the lease: {reclaimed}, "
+        f"of them sent twice (killed between provider call and record): {repeated}"
+    )
     assert len(kills) == 2
     assert (families, duplicates, misses) == (FAMILIES, 0, 0)
     # and the provider got every row; a row repeats only if the worker died between its send and its record
@@ -155,8 +196,16 @@ def test_three_worker_processes_one_killed_deliver_every_lesson_once(fresh_pg_ur
     assert repeated <= FAMILIES // 4
 
 
-@pytest.mark.parametrize("spelling", ["postgresql://{rest}", "postgresql+asyncpg://{rest}", "postgres://{rest}",
-                                      "postgresql+psycopg2://{rest}", "postgresql+psycopg://{rest}"])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "postgresql://{rest}",
+        "postgresql+asyncpg://{rest}",
+        "postgres://{rest}",
+        "postgresql+psycopg2://{rest}",
+        "postgresql+psycopg://{rest}",
+    ],
+)
 def test_database_url_accepts_every_postgresql_spelling(spelling: str) -> None:
     # given a URL as a host hands it out
     url = spelling.format(rest="craftbot:secret@db.example.org:5432/craftbot")

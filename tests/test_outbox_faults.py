@@ -66,9 +66,14 @@ class AckLost(StandinServer):
             return True
 
     def routes(self) -> list[Any]:
-        return [Route(r.path, self._stalling(r.endpoint), methods=list(r.methods or ["POST"])) for r in super().routes()]
+        return [
+            Route(r.path, self._stalling(r.endpoint), methods=list(r.methods or ["POST"]))
+            for r in super().routes()
+        ]
 
-    def _stalling(self, endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    def _stalling(
+        self, endpoint: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def handler(request: Request) -> Response:
             await request.body()  # read it all while the client is still listening
             answer = await endpoint(request)
@@ -76,6 +81,7 @@ class AckLost(StandinServer):
                 self._bump("stalled")
                 await asyncio.sleep(HANG_S)
             return answer
+
         return handler
 
 
@@ -95,8 +101,12 @@ class AckLostSendGrid(AckLost, SendGridStandin):
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with AckLostTwilio() as twilio, AckLostTelegram() as telegram, AckLostSendGrid() as sendgrid:
         providers = Providers(twilio, telegram, sendgrid, SendGridEventSigner.generate())
-        with running_stack(providers, tmp_path_factory.mktemp("faults"), provider_timeout_s=CLIENT_TIMEOUT_S) as stack:
-            for channel in CHANNELS:  # the first Telegram send also calls getMe: get it done before faults
+        with running_stack(
+            providers, tmp_path_factory.mktemp("faults"), provider_timeout_s=CLIENT_TIMEOUT_S
+        ) as stack:
+            for (
+                channel
+            ) in CHANNELS:  # the first Telegram send also calls getMe: get it done before faults
                 say(stack, channel, address_for(channel), "hi")
             deliver_all(stack)
             yield stack
@@ -111,7 +121,11 @@ def stack(running: Stack) -> Stack:
 
 def address_for(channel: str) -> str:
     n = next(_ids)
-    return {"sms": f"+1555017{n:02d}", "telegram": str(5550170000 + n), "email": f"family{n}@example.org"}[channel]
+    return {
+        "sms": f"+1555017{n:02d}",
+        "telegram": str(5550170000 + n),
+        "email": f"family{n}@example.org",
+    }[channel]
 
 
 def standin(stack: Stack, channel: str) -> AckLost:
@@ -130,8 +144,11 @@ def deliver_all(stack: Stack, rounds: int = 40) -> list[DispatchReport]:
     for _ in range(rounds):
         reports.append(stack.server.run(stack.app.dispatcher.drain(stack.clock.now)))
         with stack.app.ctx.db() as db:
-            due = db.scalar(select(func.min(m.OutboundMessage.not_before)).where(
-                m.OutboundMessage.status.in_(("queued", "sending"))))
+            due = db.scalar(
+                select(func.min(m.OutboundMessage.not_before)).where(
+                    m.OutboundMessage.status.in_(("queued", "sending"))
+                )
+            )
         if due is None:
             return reports
         stack.clock.now = max(stack.clock.now + timedelta(seconds=1), due)
@@ -155,11 +172,15 @@ def assert_all_delivered_once_at_least(stack: Stack, channel: str, addresses: li
     assert [r.status for r in rows] == ["sent"] * len(addresses), [r.last_error for r in rows]
     for row in rows:
         texts = {str(r["text"]) for r in stack.received(channel, row.address)}
-        assert len(texts) == 1 and texts.pop().startswith(row.text), row.address  # email adds a footer
+        assert len(texts) == 1 and texts.pop().startswith(row.text), (
+            row.address
+        )  # email adds a footer
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-def test_500s_for_a_while_delay_but_lose_nothing_and_duplicate_nothing(stack: Stack, channel: str) -> None:
+def test_500s_for_a_while_delay_but_lose_nothing_and_duplicate_nothing(
+    stack: Stack, channel: str
+) -> None:
     # given eight new members and a provider answering 500 to the next twelve requests
     addresses = many_join(stack, channel)
     standin(stack, channel).fail_next(12)
@@ -175,7 +196,9 @@ def test_500s_for_a_while_delay_but_lose_nothing_and_duplicate_nothing(stack: St
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-def test_429_with_retry_after_is_honoured_and_everything_arrives(stack: Stack, channel: str) -> None:
+def test_429_with_retry_after_is_honoured_and_everything_arrives(
+    stack: Stack, channel: str
+) -> None:
     # given a provider that throttles the next five requests, asking us to wait 30 seconds
     addresses = many_join(stack, channel)
     standin(stack, channel).throttle_next(5, retry_after_s=30)
@@ -185,7 +208,12 @@ def test_429_with_retry_after_is_honoured_and_everything_arrives(stack: Stack, c
     first = stack.server.run(stack.app.dispatcher.drain(started))
 
     # then the five throttled messages wait at least the 30 s asked for, and all arrive after that
-    waiting = [r for a in addresses for r in stack.outbox(channel=channel, address=a) if r.status == "queued"]
+    waiting = [
+        r
+        for a in addresses
+        for r in stack.outbox(channel=channel, address=a)
+        if r.status == "queued"
+    ]
     assert first.retried == 5 and len(waiting) == 5
     assert all(r.not_before >= started + timedelta(seconds=30) for r in waiting)
     deliver_all(stack)
@@ -194,7 +222,9 @@ def test_429_with_retry_after_is_honoured_and_everything_arrives(stack: Stack, c
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-def test_a_hang_before_the_provider_takes_the_message_is_retried_without_duplicates(stack: Stack, channel: str) -> None:
+def test_a_hang_before_the_provider_takes_the_message_is_retried_without_duplicates(
+    stack: Stack, channel: str
+) -> None:
     # given a provider that hangs past our client timeout on the next four requests, then fails them
     addresses = many_join(stack, channel)
     standin(stack, channel).hang_next(4, hang_s=HANG_S)
@@ -209,7 +239,9 @@ def test_a_hang_before_the_provider_takes_the_message_is_retried_without_duplica
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-def test_a_lost_answer_after_the_provider_took_the_message_gives_one_duplicate_each(stack: Stack, channel: str) -> None:
+def test_a_lost_answer_after_the_provider_took_the_message_gives_one_duplicate_each(
+    stack: Stack, channel: str
+) -> None:
     # given a provider that takes the next three messages but answers after our client gave up
     addresses = many_join(stack, channel)
     standin(stack, channel).stall_after_accepting_next(3)
@@ -231,12 +263,16 @@ def onboard(stack: Stack, channel: str, address: str) -> None:
     assert stack.contact(channel, address).status == "active"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("channel,refuse,words", [
-    ("sms", lambda s, a: s.providers.twilio.opt_out(a), "21610"),
-    ("telegram", lambda s, a: s.providers.telegram.block(a), "blocked by the user"),
-])
+@pytest.mark.parametrize(
+    "channel,refuse,words",
+    [
+        ("sms", lambda s, a: s.providers.twilio.opt_out(a), "21610"),
+        ("telegram", lambda s, a: s.providers.telegram.block(a), "blocked by the user"),
+    ],
+)
 def test_a_provider_opt_out_stops_the_contact_and_every_later_send(
-        stack: Stack, channel: str, refuse: Callable[[Stack, str], None], words: str) -> None:
+    stack: Stack, channel: str, refuse: Callable[[Stack, str], None], words: str
+) -> None:
     # given an active member who then replies STOP to the carrier (SMS) or blocks the bot (Telegram)
     address = address_for(channel)
     onboard(stack, channel, address)
@@ -263,7 +299,8 @@ CREDENTIALS = {"sms": "auth_token", "telegram": "token", "email": "api_key"}
 
 @pytest.mark.parametrize("channel", CHANNELS)
 def test_bad_credentials_pause_the_channel_loudly_without_burning_retries(
-        stack: Stack, channel: str, caplog: pytest.LogCaptureFixture) -> None:
+    stack: Stack, channel: str, caplog: pytest.LogCaptureFixture
+) -> None:
     # given the provider no longer accepts our credentials (rotated in its console, say)
     provider = standin(stack, channel)
     attribute = CREDENTIALS[channel]

@@ -62,7 +62,11 @@ def at_evening_checkin(h: Harness) -> None:
 
 
 def rename_checkin_question(root: Path, new_id: str) -> None:
-    edit(root / "flows" / "daily.yaml", "    - id: ask\n      ask: checkin.question\n", f"    - id: {new_id}\n      ask: checkin.question\n")
+    edit(
+        root / "flows" / "daily.yaml",
+        "    - id: ask\n      ask: checkin.question\n",
+        f"    - id: {new_id}\n      ask: checkin.question\n",
+    )
     edit(root / "flows" / "keywords.yaml", "answer_as: checkin.ask", f"answer_as: checkin.{new_id}")
 
 
@@ -81,7 +85,11 @@ def test_a_broken_edit_keeps_the_last_good_program_and_a_fix_replaces_it(root: P
     assert holder.current is good
     # when the admin fixes it (and changes the question's wording at the same time)
     edit(daily, BAD_INDENT[1], BAD_INDENT[0])
-    edit(root / "messages" / "en" / "checkin.yaml", "Sorry, I didn't catch that.", "Sorry, I missed that.")
+    edit(
+        root / "messages" / "en" / "checkin.yaml",
+        "Sorry, I didn't catch that.",
+        "Sorry, I missed that.",
+    )
     assert holder.reload() == []
     # then the new program is used
     assert holder.current is not good
@@ -110,7 +118,9 @@ def test_a_program_broken_from_the_start_is_never_current(root: Path) -> None:
 
 
 # --- families while the program changes ------------------------------------------------------------
-def test_a_family_is_answered_by_the_last_good_program_while_an_edit_is_broken(harness: Harness, root: Path) -> None:
+def test_a_family_is_answered_by_the_last_good_program_while_an_edit_is_broken(
+    harness: Harness, root: Path
+) -> None:
     # given a family at the evening check-in question
     at_evening_checkin(harness)
     # when an admin saves a broken flow and the service reloads
@@ -121,7 +131,9 @@ def test_a_family_is_answered_by_the_last_good_program_while_an_edit_is_broken(h
     assert harness.checkins() == ["non_use"]
 
 
-def test_a_reply_to_a_question_an_edit_renamed_gets_the_question_again_then_works(harness: Harness, root: Path) -> None:
+def test_a_reply_to_a_question_an_edit_renamed_gets_the_question_again_then_works(
+    harness: Harness, root: Path
+) -> None:
     # given a family at the check-in question (step 'ask')
     at_evening_checkin(harness)
     # when an admin renames that step and the service reloads
@@ -136,7 +148,9 @@ def test_a_reply_to_a_question_an_edit_renamed_gets_the_question_again_then_work
     assert harness.checkins() == ["non_use"]
 
 
-def test_a_question_an_edit_removed_does_not_leave_the_family_stuck_when_no_reply_comes(harness: Harness, root: Path) -> None:
+def test_a_question_an_edit_removed_does_not_leave_the_family_stuck_when_no_reply_comes(
+    harness: Harness, root: Path
+) -> None:
     # given a family at the check-in question, which an edit then renames
     at_evening_checkin(harness)
     rename_checkin_question(root, "question")
@@ -158,8 +172,16 @@ def test_a_reply_to_a_flow_an_edit_removed_gets_the_fallback(harness: Harness, r
     # when an admin deletes the rewards flow and its keyword, and the service reloads
     flows = root / "flows" / "keyword_flows.yaml"
     text = flows.read_text(encoding="utf-8")
-    flows.write_text(text[:text.index("rewards:\n  description")] + text[text.index("fallback:\n  description"):], encoding="utf-8")
-    edit(root / "flows" / "keywords.yaml", "  rewards:\n    words: [REWARDS, /rewards]\n    flow: rewards\n", "")
+    flows.write_text(
+        text[: text.index("rewards:\n  description")]
+        + text[text.index("fallback:\n  description") :],
+        encoding="utf-8",
+    )
+    edit(
+        root / "flows" / "keywords.yaml",
+        "  rewards:\n    words: [REWARDS, /rewards]\n    flow: rewards\n",
+        "",
+    )
     assert harness.app.ctx.program.reload() == []
     # then their answer gets the kind fallback pointer, nothing is saved, and they are in no flow
     assert ids(harness.say("fishing and pizza night")) == ["system.fallback"]

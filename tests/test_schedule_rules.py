@@ -24,10 +24,18 @@ ZONES = ("America/Phoenix", "Europe/Madrid", "America/New_York", "Australia/Lord
 CHANGES = {
     "America/New_York": (datetime(2026, 3, 8, 7, tzinfo=UTC), datetime(2026, 11, 1, 6, tzinfo=UTC)),
     "Europe/Madrid": (datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC)),
-    "Australia/Lord_Howe": (datetime(2026, 4, 4, 15, tzinfo=UTC), datetime(2026, 10, 3, 15, 30, tzinfo=UTC)),
+    "Australia/Lord_Howe": (
+        datetime(2026, 4, 4, 15, tzinfo=UTC),
+        datetime(2026, 10, 3, 15, 30, tzinfo=UTC),
+    ),
 }
 CHANGES["America/Phoenix"] = CHANGES["America/New_York"]
-QUIET = (None, ("22:00", "07:00"), ("00:00", "00:00"), ("12:00", "13:30"))  # default, own, none, midday
+QUIET = (
+    None,
+    ("22:00", "07:00"),
+    ("00:00", "00:00"),
+    ("12:00", "13:30"),
+)  # default, own, none, midday
 AWKWARD_TIMES = ("02:30", "01:30", "02:15", "00:00", "23:45", "20:50", "07:30", "21:30")
 
 
@@ -40,7 +48,9 @@ def hhmm(draw: st.DrawFn) -> str:
 
 @st.composite
 def families(draw: st.DrawFn) -> w.Family:
-    return w.Family(draw(st.sampled_from(ZONES)), draw(hhmm()), draw(hhmm()), draw(st.sampled_from(QUIET)))
+    return w.Family(
+        draw(st.sampled_from(ZONES)), draw(hhmm()), draw(hhmm()), draw(st.sampled_from(QUIET))
+    )
 
 
 @st.composite
@@ -49,16 +59,32 @@ def walks(draw: st.DrawFn) -> w.Walk:
     change = draw(st.sampled_from(CHANGES[people[0].zone]))
     start = change - timedelta(minutes=draw(st.integers(0, 60 * 60)))
     cadence = timedelta(minutes=draw(st.sampled_from([15, 35, 60, 150])))
-    down = tuple(draw(st.lists(st.tuples(st.integers(0, 70 * 60), st.integers(30, 26 * 60))
-                               .map(lambda p: (timedelta(minutes=p[0]), timedelta(minutes=p[1]))), max_size=2)))
+    down = tuple(
+        draw(
+            st.lists(
+                st.tuples(st.integers(0, 70 * 60), st.integers(30, 26 * 60)).map(
+                    lambda p: (timedelta(minutes=p[0]), timedelta(minutes=p[1]))
+                ),
+                max_size=2,
+            )
+        )
+    )
     says: list[tuple[int, timedelta, str]] = []
     if draw(st.booleans()):
         says.append((0, timedelta(minutes=draw(st.integers(0, 70 * 60))), "thanks for these tips"))
     if draw(st.booleans()):
         paused_at = draw(st.integers(0, 60 * 60))
-        says.append((0, timedelta(minutes=paused_at), draw(st.sampled_from(["PAUSE", "PAUSE 1", "PAUSE 2"]))))
+        says.append(
+            (
+                0,
+                timedelta(minutes=paused_at),
+                draw(st.sampled_from(["PAUSE", "PAUSE 1", "PAUSE 2"])),
+            )
+        )
         if draw(st.booleans()):
-            says.append((0, timedelta(minutes=paused_at + draw(st.integers(60, 40 * 60))), "RESUME"))
+            says.append(
+                (0, timedelta(minutes=paused_at + draw(st.integers(60, 40 * 60))), "RESUME")
+            )
     return w.Walk(people, start, 72, cadence, down, tuple(says))
 
 
@@ -69,8 +95,12 @@ def sqlite_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
         yield made
 
 
-@settings(max_examples=10, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(walk=walks())
 def test_random_walks_keep_every_time_rule(sqlite_rig: Rig, walk: w.Walk) -> None:
     # given families in random zones with random times, enrolled near a DST change
@@ -87,25 +117,56 @@ def _at(zone: str, text: str) -> datetime:
 
 FIXED = {
     # (d) spring forward: 02:30 does not exist on 8 March; no quiet hours so the time itself matters
-    "new_york_spring_0230": w.Walk((w.Family("America/New_York", "02:30", "02:30", ("00:00", "00:00")),
-                                    w.Family("America/Phoenix", "02:30", "19:00")),
-                                   _at("America/New_York", "2026-03-06 12:00"), 72, timedelta(minutes=30)),
+    "new_york_spring_0230": w.Walk(
+        (
+            w.Family("America/New_York", "02:30", "02:30", ("00:00", "00:00")),
+            w.Family("America/Phoenix", "02:30", "19:00"),
+        ),
+        _at("America/New_York", "2026-03-06 12:00"),
+        72,
+        timedelta(minutes=30),
+    ),
     # (d) fall back: 01:30 happens twice on 1 November
-    "new_york_fall_0130": w.Walk((w.Family("America/New_York", "01:30", "01:30", ("00:00", "00:00")),),
-                                 _at("America/New_York", "2026-10-30 12:00"), 72, timedelta(minutes=30)),
+    "new_york_fall_0130": w.Walk(
+        (w.Family("America/New_York", "01:30", "01:30", ("00:00", "00:00")),),
+        _at("America/New_York", "2026-10-30 12:00"),
+        72,
+        timedelta(minutes=30),
+    ),
     # (d) Lord Howe jumps 30 minutes at 02:00; Madrid at 02:00 (lesson inside quiet hours waits for 08:00)
-    "lord_howe_and_madrid": w.Walk((w.Family("Australia/Lord_Howe", "02:15", "20:50", ("12:00", "13:30")),
-                                    w.Family("Europe/Madrid", "02:30", "22:00")),
-                                   datetime(2026, 3, 27, 12, tzinfo=UTC), 72, timedelta(minutes=30)),
+    "lord_howe_and_madrid": w.Walk(
+        (
+            w.Family("Australia/Lord_Howe", "02:15", "20:50", ("12:00", "13:30")),
+            w.Family("Europe/Madrid", "02:30", "22:00"),
+        ),
+        datetime(2026, 3, 27, 12, tzinfo=UTC),
+        72,
+        timedelta(minutes=30),
+    ),
     # (c) a deploy from 07:00 to 14:00 local on 9 March and from 18:30 to 23:00 on 10 March
-    "downtime": w.Walk((w.Family("America/New_York", "09:00", "19:00"),),
-                       _at("America/New_York", "2026-03-08 12:00"), 72, timedelta(minutes=10),
-                       ((timedelta(hours=19), timedelta(hours=7)), (timedelta(hours=54, minutes=30), timedelta(hours=4, minutes=30)))),
+    "downtime": w.Walk(
+        (w.Family("America/New_York", "09:00", "19:00"),),
+        _at("America/New_York", "2026-03-08 12:00"),
+        72,
+        timedelta(minutes=10),
+        (
+            (timedelta(hours=19), timedelta(hours=7)),
+            (timedelta(hours=54, minutes=30), timedelta(hours=4, minutes=30)),
+        ),
+    ),
     # (e) PAUSE 2 days, then a pause until RESUME
-    "pause_and_resume": w.Walk((w.Family("Europe/Madrid", "09:00", "19:00"),),
-                               datetime(2026, 6, 1, 6, tzinfo=UTC), 120, timedelta(minutes=60), (),
-                               ((0, timedelta(hours=1), "PAUSE 2"), (0, timedelta(hours=74), "PAUSE"),
-                                (0, timedelta(hours=100), "RESUME"))),
+    "pause_and_resume": w.Walk(
+        (w.Family("Europe/Madrid", "09:00", "19:00"),),
+        datetime(2026, 6, 1, 6, tzinfo=UTC),
+        120,
+        timedelta(minutes=60),
+        (),
+        (
+            (0, timedelta(hours=1), "PAUSE 2"),
+            (0, timedelta(hours=74), "PAUSE"),
+            (0, timedelta(hours=100), "RESUME"),
+        ),
+    ),
 }
 
 
@@ -117,7 +178,12 @@ def test_fixed_walks_keep_every_time_rule(db_url: str, name: str) -> None:
         w.check(made, walk, outcome)
         # and the walk was not empty: each family got lessons on most days
         for contact_id in outcome.ids:
-            assert sum(r.message_id.startswith(("lesson.", "review.")) for r in made.outbox(contact_id)) >= 2
+            assert (
+                sum(
+                    r.message_id.startswith(("lesson.", "review.")) for r in made.outbox(contact_id)
+                )
+                >= 2
+            )
 
 
 def test_reply_written_at_2300_waits_until_0800(db_url: str) -> None:
@@ -132,9 +198,13 @@ def test_reply_written_at_2300_waits_until_0800(db_url: str) -> None:
         held = [r for r in made.outbox(contact_id) if r.status == "queued"]
         made.tick(_at("America/New_York", "2026-03-08 08:00"))
         # then the reply is held through the night and sent at 08:00 (EDT by then)
-        assert held and all(r.not_before == _at("America/New_York", "2026-03-08 08:00") for r in held)
+        assert held and all(
+            r.not_before == _at("America/New_York", "2026-03-08 08:00") for r in held
+        )
         sent = {r.id: r for r in made.outbox(contact_id)}
-        assert [sent[r.id].sent_at for r in held] == [_at("America/New_York", "2026-03-08 08:00")] * len(held)
+        assert [sent[r.id].sent_at for r in held] == [
+            _at("America/New_York", "2026-03-08 08:00")
+        ] * len(held)
 
 
 CRISIS_TEXT = "he's not breathing"
@@ -157,7 +227,11 @@ def test_crisis_is_answered_at_night_while_paused_or_stopped(db_url: str, stop_w
             made.tick(night + timedelta(hours=hour))
         rows = made.outbox(contact_id)
     # then no lesson, check-in or nudge ever went after the keyword
-    routine = [r.message_id for r in rows if r.message_id.startswith(("lesson.", "review.", "checkin.", "selfcare."))]
+    routine = [
+        r.message_id
+        for r in rows
+        if r.message_id.startswith(("lesson.", "review.", "checkin.", "selfcare."))
+    ]
     assert routine == []
     # and the crisis reply went at once, at 23:30, inside quiet hours
     crisis = [r for r in rows if r.kind == "crisis"]
@@ -165,7 +239,9 @@ def test_crisis_is_answered_at_night_while_paused_or_stopped(db_url: str, stop_w
     assert in_quiet_hours(night, zone.tz, zone.hours)
     # and after STOP nothing else was sent but the confirmation and the crisis reply
     if stop_word == "STOP":
-        assert {r.message_id for r in rows if r.status == "sent" and r.kind != "crisis"} == {"keyword.stopped"}
+        assert {r.message_id for r in rows if r.status == "sent" and r.kind != "crisis"} == {
+            "keyword.stopped"
+        }
 
 
 def test_lesson_time_inside_quiet_hours_goes_when_they_end(tmp_path: Path) -> None:
@@ -180,6 +256,14 @@ def test_lesson_time_inside_quiet_hours_goes_when_they_end(tmp_path: Path) -> No
     # then after the day they enrolled (its lesson went at once, at 12:00), lessons go at 08:00 and
     # check-ins at 20:30, every day
     later = [r for r in rows if r.sent_at is not None and r.sent_at > start + timedelta(hours=12)]
-    lessons = {r.sent_at.astimezone(family.tz).strftime("%H:%M") for r in later if r.message_id.startswith("lesson.")}  # type: ignore[union-attr]
-    checkins = {r.sent_at.astimezone(family.tz).strftime("%H:%M") for r in later if r.message_id == w.CHECKIN}  # type: ignore[union-attr]
+    lessons = {
+        r.sent_at.astimezone(family.tz).strftime("%H:%M")
+        for r in later
+        if r.message_id.startswith("lesson.")
+    }  # type: ignore[union-attr]
+    checkins = {
+        r.sent_at.astimezone(family.tz).strftime("%H:%M")
+        for r in later
+        if r.message_id == w.CHECKIN
+    }  # type: ignore[union-attr]
     assert lessons == {"08:00"} and checkins == {"20:30"}

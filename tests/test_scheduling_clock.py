@@ -30,9 +30,18 @@ DEFAULT_QUIET = QuietHours()
 NO_QUIET = QuietHours(time(0, 0), time(0, 0))
 
 NOTABLE_ZONES = [
-    "America/Phoenix", "Europe/Madrid", "America/New_York", "Australia/Lord_Howe",
-    "Pacific/Chatham", "Asia/Kathmandu", "America/Nuuk", "America/Havana", "America/Santiago",
-    "Antarctica/Troll", "Pacific/Kiritimati", "UTC",
+    "America/Phoenix",
+    "Europe/Madrid",
+    "America/New_York",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "Asia/Kathmandu",
+    "America/Nuuk",
+    "America/Havana",
+    "America/Santiago",
+    "Antarctica/Troll",
+    "Pacific/Kiritimati",
+    "UTC",
 ]
 ALL_ZONES = sorted(available_timezones() - {"Factory", "localtime"})
 FIRST_DAY, LAST_DAY = date(2024, 1, 1), date(2030, 12, 31)
@@ -117,31 +126,42 @@ def test_spring_forward_gap_moves_the_time_forward_by_the_gap() -> None:
     # Given 02:30 on New York's spring-forward day, when the clock jumps 02:00 -> 03:00,
     # then the occurrence is 03:30 local, still that day.
     assert wall(occurrence(date(2024, 3, 10), time(2, 30), NEW_YORK), NEW_YORK) == (
-        date(2024, 3, 10), time(3, 30))
+        date(2024, 3, 10),
+        time(3, 30),
+    )
     assert wall(occurrence(date(2024, 3, 31), time(2, 30), MADRID), MADRID) == (
-        date(2024, 3, 31), time(3, 30))
+        date(2024, 3, 31),
+        time(3, 30),
+    )
     # Lord Howe springs forward only 30 minutes (02:00 -> 02:30).
     assert wall(occurrence(date(2024, 10, 6), time(2, 15), LORD_HOWE), LORD_HOWE) == (
-        date(2024, 10, 6), time(2, 45))
+        date(2024, 10, 6),
+        time(2, 45),
+    )
 
 
 def test_fall_back_overlap_takes_the_first_occurrence() -> None:
     first = occurrence(date(2024, 11, 3), time(1, 30), NEW_YORK)
     assert first == datetime(2024, 11, 3, 5, 30, tzinfo=UTC)  # 01:30 EDT, not 01:30 EST
     assert occurrence(date(2024, 10, 27), time(2, 30), MADRID) == datetime(
-        2024, 10, 27, 0, 30, tzinfo=UTC)  # 02:30 CEST
+        2024, 10, 27, 0, 30, tzinfo=UTC
+    )  # 02:30 CEST
 
 
 def test_phoenix_has_no_gap_on_the_us_spring_forward_day() -> None:
     assert wall(occurrence(date(2024, 3, 10), time(2, 30), PHOENIX), PHOENIX) == (
-        date(2024, 3, 10), time(2, 30))
+        date(2024, 3, 10),
+        time(2, 30),
+    )
 
 
 def test_gap_that_runs_to_midnight_keeps_the_day() -> None:
     # Nuuk jumps from 23:00 on 30 March 2024 straight to 00:00 on the 31st: 23:30 never happens,
     # so the occurrence is the last minute before the jump rather than a time on the next day.
     assert wall(occurrence(date(2024, 3, 30), time(23, 30), NUUK), NUUK) == (
-        date(2024, 3, 30), time(22, 59))
+        date(2024, 3, 30),
+        time(22, 59),
+    )
 
 
 def test_a_skipped_day_has_no_occurrence_and_no_send_instant() -> None:
@@ -155,7 +175,8 @@ def test_a_skipped_day_has_no_occurrence_and_no_send_instant() -> None:
 def test_havana_day_starts_at_the_midnight_jump() -> None:
     stretches = allowed_stretches(date(2024, 3, 10), HAVANA, NO_QUIET)
     assert [(wall(a, HAVANA), wall(b, HAVANA)) for a, b in stretches] == [
-        ((date(2024, 3, 10), time(1, 0)), (date(2024, 3, 11), time(0, 0)))]
+        ((date(2024, 3, 10), time(1, 0)), (date(2024, 3, 11), time(0, 0)))
+    ]
 
 
 def test_lesson_at_seven_waits_for_quiet_hours_to_end_at_eight() -> None:
@@ -183,10 +204,12 @@ def test_quiet_hours_ending_inside_an_overlap_end_twice() -> None:
     # clock falls back to 01:00 EST, free again at 01:30 EST.
     quiet = QuietHours(time(21, 0), time(1, 30))
     assert next_allowed(datetime(2024, 11, 3, 5, 10, tzinfo=UTC), NEW_YORK, quiet) == datetime(
-        2024, 11, 3, 5, 30, tzinfo=UTC)
+        2024, 11, 3, 5, 30, tzinfo=UTC
+    )
     assert in_quiet_hours(datetime(2024, 11, 3, 6, 10, tzinfo=UTC), NEW_YORK, quiet)
     assert next_allowed(datetime(2024, 11, 3, 6, 10, tzinfo=UTC), NEW_YORK, quiet) == datetime(
-        2024, 11, 3, 6, 30, tzinfo=UTC)
+        2024, 11, 3, 6, 30, tzinfo=UTC
+    )
 
 
 # --- properties -----------------------------------------------------------------------------
@@ -203,9 +226,12 @@ def test_occurrence_stays_on_its_day_and_shows_the_time_when_it_exists(
     assert local.date() == day
     naive = datetime.combine(day, at)
     exists = [
-        i for fold in (0, 1)
-        if (i := naive.replace(tzinfo=tz, fold=fold).astimezone(UTC)).astimezone(tz).replace(
-            tzinfo=None) == naive
+        i
+        for fold in (0, 1)
+        if (i := naive.replace(tzinfo=tz, fold=fold).astimezone(UTC))
+        .astimezone(tz)
+        .replace(tzinfo=None)
+        == naive
     ]
     if exists:
         assert instant == min(exists)

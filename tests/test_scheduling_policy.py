@@ -78,28 +78,39 @@ def test_phoenix_and_madrid_families_each_get_their_own_nine_oclock() -> None:
 
 def test_lesson_missed_in_the_morning_is_still_sent_in_the_afternoon() -> None:
     # Given a 09:00 lesson and workers down from 08:30 until a deploy at 14:00,
-    slot = next_slot("lesson", time(9, 0), MADRID, DEFAULT_QUIET,
-                     at_local(MADRID, JUNE_3, 8, 30), None)
+    slot = next_slot(
+        "lesson", time(9, 0), MADRID, DEFAULT_QUIET, at_local(MADRID, JUNE_3, 8, 30), None
+    )
     # when the tick runs at 14:00, then the lesson goes out.
     assert decide(slot, at_local(MADRID, JUNE_3, 14), MADRID, DEFAULT_QUIET) == "fire"
     assert decide(slot, at_local(MADRID, JUNE_3, 20, 59), MADRID, DEFAULT_QUIET) == "fire"
 
 
 def test_lesson_missed_all_day_is_skipped_not_sent_in_quiet_hours_or_tomorrow() -> None:
-    slot = next_slot("lesson", time(9, 0), MADRID, DEFAULT_QUIET,
-                     at_local(MADRID, JUNE_3, 8, 30), None)
+    slot = next_slot(
+        "lesson", time(9, 0), MADRID, DEFAULT_QUIET, at_local(MADRID, JUNE_3, 8, 30), None
+    )
     assert decide(slot, at_local(MADRID, JUNE_3, 21, 30), MADRID, DEFAULT_QUIET) == "skip"
     assert decide(slot, at_local(MADRID, JUNE_3 + timedelta(1), 8), MADRID, DEFAULT_QUIET) == "skip"
     # and the next slot is tomorrow's lesson, at its usual time.
-    after = next_slot("lesson", time(9, 0), MADRID, DEFAULT_QUIET,
-                      at_local(MADRID, JUNE_3 + timedelta(1), 8), slot.local_date)
+    after = next_slot(
+        "lesson",
+        time(9, 0),
+        MADRID,
+        DEFAULT_QUIET,
+        at_local(MADRID, JUNE_3 + timedelta(1), 8),
+        slot.local_date,
+    )
     assert local(after.due_at, MADRID) == (JUNE_3 + timedelta(1), time(9, 0))
 
 
 def test_yesterdays_check_in_is_never_asked_at_eight_in_the_morning() -> None:
-    slot = next_slot("checkin", time(19, 0), PHOENIX, DEFAULT_QUIET,
-                     at_local(PHOENIX, JUNE_3, 12), None)
-    assert decide(slot, at_local(PHOENIX, JUNE_3 + timedelta(1), 8), PHOENIX, DEFAULT_QUIET) == "skip"
+    slot = next_slot(
+        "checkin", time(19, 0), PHOENIX, DEFAULT_QUIET, at_local(PHOENIX, JUNE_3, 12), None
+    )
+    assert (
+        decide(slot, at_local(PHOENIX, JUNE_3 + timedelta(1), 8), PHOENIX, DEFAULT_QUIET) == "skip"
+    )
 
 
 @pytest.mark.parametrize(
@@ -113,7 +124,9 @@ def test_yesterdays_check_in_is_never_asked_at_eight_in_the_morning() -> None:
         ("lesson", 600, "fire"),  # a lesson has the whole day
     ],
 )
-def test_grace_windows_without_quiet_hours(kind: Kind, minutes_late: int, expected: Decision) -> None:
+def test_grace_windows_without_quiet_hours(
+    kind: Kind, minutes_late: int, expected: Decision
+) -> None:
     slot = Slot(kind, JUNE_3, at_local(PHOENIX, JUNE_3, 10))
     now = slot.due_at + timedelta(minutes=minutes_late)
     assert decide(slot, now, PHOENIX, NO_QUIET) == expected
@@ -150,14 +163,17 @@ def test_check_in_too_late_today_schedules_tomorrow() -> None:
 
 
 def test_dst_days_in_new_york_keep_one_lesson_each() -> None:
-    spring = next_slot("lesson", time(2, 30), NEW_YORK, NO_QUIET,
-                       datetime(2025, 3, 9, 5, 0, tzinfo=UTC), None)
-    fall = next_slot("lesson", time(1, 30), NEW_YORK, NO_QUIET,
-                     datetime(2025, 11, 2, 4, 0, tzinfo=UTC), None)
+    spring = next_slot(
+        "lesson", time(2, 30), NEW_YORK, NO_QUIET, datetime(2025, 3, 9, 5, 0, tzinfo=UTC), None
+    )
+    fall = next_slot(
+        "lesson", time(1, 30), NEW_YORK, NO_QUIET, datetime(2025, 11, 2, 4, 0, tzinfo=UTC), None
+    )
     assert local(spring.due_at, NEW_YORK) == (date(2025, 3, 9), time(3, 30))
     assert fall.due_at == datetime(2025, 11, 2, 5, 30, tzinfo=UTC)  # the first 01:30 (EDT)
-    second = next_slot("lesson", time(1, 30), NEW_YORK, NO_QUIET,
-                       fall.due_at + timedelta(hours=1), fall.local_date)
+    second = next_slot(
+        "lesson", time(1, 30), NEW_YORK, NO_QUIET, fall.due_at + timedelta(hours=1), fall.local_date
+    )
     assert second.local_date == date(2025, 11, 3)
 
 
@@ -236,8 +252,9 @@ def test_decide_fires_only_on_the_slot_day_outside_quiet_hours_within_grace(
 # --- a month of ticks -----------------------------------------------------------------------
 
 
-def walk(tz: ZoneInfo, kind: Kind, at: time, quiet: QuietHours, start: datetime, days: int
-         ) -> tuple[list[tuple[date, datetime]], list[date]]:
+def walk(
+    tz: ZoneInfo, kind: Kind, at: time, quiet: QuietHours, start: datetime, days: int
+) -> tuple[list[tuple[date, datetime]], list[date]]:
     """Tick every 15 minutes for `days` days as the worker would; return (fired, skipped)."""
     fired: list[tuple[date, datetime]] = []
     skipped: list[date] = []
@@ -245,19 +262,30 @@ def walk(tz: ZoneInfo, kind: Kind, at: time, quiet: QuietHours, start: datetime,
     now = start
     while now < start + timedelta(days=days):
         while (decision := decide(slot, now, tz, quiet)) != "wait":
-            (skipped.append(slot.local_date) if decision == "skip"
-             else fired.append((slot.local_date, now)))
+            (
+                skipped.append(slot.local_date)
+                if decision == "skip"
+                else fired.append((slot.local_date, now))
+            )
             slot = next_slot(kind, at, tz, quiet, now, slot.local_date)
         now += TICK
     return fired, skipped
 
 
-def assert_one_a_day(tz: ZoneInfo, quiet: QuietHours, fired: list[tuple[date, datetime]],
-                     skipped: list[date], start: datetime, days: int) -> None:
+def assert_one_a_day(
+    tz: ZoneInfo,
+    quiet: QuietHours,
+    fired: list[tuple[date, datetime]],
+    skipped: list[date],
+    start: datetime,
+    days: int,
+) -> None:
     assert skipped == []
     dates = [day for day, _ in fired]
-    first_full, last_full = (start.astimezone(tz).date() + timedelta(days=1),
-                             (start + timedelta(days=days)).astimezone(tz).date() - timedelta(1))
+    first_full, last_full = (
+        start.astimezone(tz).date() + timedelta(days=1),
+        (start + timedelta(days=days)).astimezone(tz).date() - timedelta(1),
+    )
     expected = [first_full + timedelta(days=k) for k in range((last_full - first_full).days + 1)]
     assert [d for d in dates if first_full <= d <= last_full] == expected
     assert len(dates) == len(set(dates))
@@ -266,19 +294,30 @@ def assert_one_a_day(tz: ZoneInfo, quiet: QuietHours, fired: list[tuple[date, da
 
 
 WALKS = [
-    ("America/New_York", date(2025, 2, 25)), ("America/New_York", date(2025, 10, 20)),
-    ("Europe/Madrid", date(2025, 3, 20)), ("Europe/Madrid", date(2025, 10, 15)),
-    ("America/Phoenix", date(2025, 3, 1)), ("Australia/Lord_Howe", date(2025, 3, 25)),
-    ("Pacific/Chatham", date(2025, 9, 15)), ("Asia/Kathmandu", date(2025, 1, 1)),
-    ("America/Nuuk", date(2025, 3, 20)), ("America/Havana", date(2025, 3, 1)),
+    ("America/New_York", date(2025, 2, 25)),
+    ("America/New_York", date(2025, 10, 20)),
+    ("Europe/Madrid", date(2025, 3, 20)),
+    ("Europe/Madrid", date(2025, 10, 15)),
+    ("America/Phoenix", date(2025, 3, 1)),
+    ("Australia/Lord_Howe", date(2025, 3, 25)),
+    ("Pacific/Chatham", date(2025, 9, 15)),
+    ("Asia/Kathmandu", date(2025, 1, 1)),
+    ("America/Nuuk", date(2025, 3, 20)),
+    ("America/Havana", date(2025, 3, 1)),
 ]
 
 
 @pytest.mark.parametrize(("zone", "first_day"), WALKS)
-@pytest.mark.parametrize(("kind", "at"), [
-    ("lesson", time(9, 0)), ("lesson", time(2, 30)), ("checkin", time(19, 0)),
-    ("checkin", time(22, 0)), ("checkin", time(1, 30)),
-])
+@pytest.mark.parametrize(
+    ("kind", "at"),
+    [
+        ("lesson", time(9, 0)),
+        ("lesson", time(2, 30)),
+        ("checkin", time(19, 0)),
+        ("checkin", time(22, 0)),
+        ("checkin", time(1, 30)),
+    ],
+)
 def test_thirty_days_of_ticks_give_one_message_a_day(
     zone: str, first_day: date, kind: Kind, at: time
 ) -> None:

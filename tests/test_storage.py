@@ -46,7 +46,9 @@ def programs() -> dict[object, object]:
 
 
 @pytest.fixture
-def app(db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch, programs: dict[object, object]) -> Iterator[App]:
+def app(
+    db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch, programs: dict[object, object]
+) -> Iterator[App]:
     """The real app without channels; the parsed program is shared (it is immutable, and slow to parse)."""
     real = program_holder.load_program
 
@@ -62,9 +64,19 @@ def app(db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch, programs: 
 
 
 def contact(address: str = "+15550160", channel: str = "sms") -> m.Contact:
-    return m.Contact(channel=channel, address=address, status="active", locale="en", timezone="America/Chicago",
-                     lesson_time="09:00", checkin_time="19:00", paused_indefinitely=False, session="{}",
-                     created_at=NOW, updated_at=NOW)
+    return m.Contact(
+        channel=channel,
+        address=address,
+        status="active",
+        locale="en",
+        timezone="America/Chicago",
+        lesson_time="09:00",
+        checkin_time="19:00",
+        paused_indefinitely=False,
+        session="{}",
+        created_at=NOW,
+        updated_at=NOW,
+    )
 
 
 def count(engine: Engine, model: type[m.Base], *where: object) -> int:
@@ -130,7 +142,14 @@ def test_no_second_lesson_on_the_same_local_day(engine: Engine) -> None:
         db.add(m.Delivery(contact_id=family_id, kind="lesson", local_date=date(2026, 3, 2), at=NOW))
     # when a second lesson for the same local day is recorded
     with DB(engine) as db, pytest.raises(IntegrityError), db.begin():
-        db.add(m.Delivery(contact_id=family_id, kind="lesson", local_date=date(2026, 3, 2), at=NOW + timedelta(hours=1)))
+        db.add(
+            m.Delivery(
+                contact_id=family_id,
+                kind="lesson",
+                local_date=date(2026, 3, 2),
+                at=NOW + timedelta(hours=1),
+            )
+        )
     # then the key refuses it; the scheduler's claim says no for that day and yes for others
     settings = Settings()
     with DB(engine) as db, db.begin():
@@ -149,11 +168,20 @@ def test_times_go_in_aware_and_come_back_in_utc(engine: Engine) -> None:
         family_id = family.id
     # when a naive time is stored
     with DB(engine) as db, pytest.raises(StatementError, match="naive datetime"), db.begin():
-        db.add(m.Checkin(contact_id=family_id, value="use", local_date=date(2026, 3, 1), at=datetime(2026, 3, 1, 19)))
+        db.add(
+            m.Checkin(
+                contact_id=family_id,
+                value="use",
+                local_date=date(2026, 3, 1),
+                at=datetime(2026, 3, 1, 19),
+            )
+        )
     # then it is refused; an aware local time comes back as the same instant, in UTC
     evening = datetime(2026, 3, 1, 19, 30, 15, 123456, tzinfo=ZoneInfo("America/Chicago"))
     with DB(engine) as db, db.begin():
-        db.add(m.Checkin(contact_id=family_id, value="non_use", local_date=evening.date(), at=evening))
+        db.add(
+            m.Checkin(contact_id=family_id, value="non_use", local_date=evening.date(), at=evening)
+        )
     with DB(engine) as db:
         stored = db.scalars(select(m.Checkin.at)).one()
     assert stored == evening
@@ -217,15 +245,28 @@ def test_two_first_messages_at_once_make_one_contact(app: App, engine: Engine) -
     for n in range(4):
         address = f"+155501{70 + n}"
         # when a new family member's first two messages are handled at the same moment
-        results = at_once([
-            partial(app.runtime.handle_inbound, InboundMessage("sms", address, "hi", f"SM-race-{n}-a"), NOW),
-            partial(app.runtime.handle_inbound, InboundMessage("sms", address, "hello?", f"SM-race-{n}-b"), NOW),
-        ])
+        results = at_once(
+            [
+                partial(
+                    app.runtime.handle_inbound,
+                    InboundMessage("sms", address, "hi", f"SM-race-{n}-a"),
+                    NOW,
+                ),
+                partial(
+                    app.runtime.handle_inbound,
+                    InboundMessage("sms", address, "hello?", f"SM-race-{n}-b"),
+                    NOW,
+                ),
+            ]
+        )
         # then both are handled, for one and the same contact
         assert [r.duplicate for r in results] == [False, False]
         assert results[0].contact_id == results[1].contact_id is not None
         assert count(engine, m.Contact, m.Contact.address == address) == 1
-        assert count(engine, m.InboundMessage, m.InboundMessage.contact_id == results[0].contact_id) == 2
+        assert (
+            count(engine, m.InboundMessage, m.InboundMessage.contact_id == results[0].contact_id)
+            == 2
+        )
 
 
 def test_the_same_message_twice_at_once_is_handled_once(app: App, engine: Engine) -> None:

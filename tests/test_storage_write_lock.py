@@ -33,6 +33,7 @@ def test_a_failed_transaction_lets_the_next_writer_in_at_once(engine: Engine) ->
         db.add(contact("+15550170"))
         db.flush()
         raise RuntimeError("the handler failed")
+
     # when another thread writes
     def write() -> float:
         started = time.monotonic()
@@ -47,7 +48,9 @@ def test_a_failed_transaction_lets_the_next_writer_in_at_once(engine: Engine) ->
     assert count(engine, m.Contact) == 1
 
 
-def test_writers_in_one_process_queue_in_process_not_in_sqlites_busy_handler(engine: Engine) -> None:
+def test_writers_in_one_process_queue_in_process_not_in_sqlites_busy_handler(
+    engine: Engine,
+) -> None:
     # given SQLite's busy handler turned off, so a writer that met SQLite's lock would fail at once
     @event.listens_for(engine, "connect")
     def no_busy_wait(dbapi_conn: Any, _record: Any) -> None:
@@ -82,6 +85,7 @@ def test_a_connection_closed_without_commit_gives_the_lock_back(engine: Engine) 
     # given a connection that began a transaction and was closed without commit
     with engine.connect() as conn:
         conn.execute(select(1))
+
     # when another thread writes
     def write() -> None:
         with DB(engine) as db, db.begin():

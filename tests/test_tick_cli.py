@@ -41,15 +41,25 @@ def twilio() -> Iterator[TwilioStandin]:
 
 def env_for(db: Path, twilio: TwilioStandin, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CRAFTBOT_PROGRAM_DIR")}
-    return {**env, "DATABASE_URL": f"sqlite:///{db}", "TWILIO_ACCOUNT_SID": twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": twilio.auth_token, "TWILIO_FROM_NUMBER": "+15550100",
-            "TWILIO_API_BASE_URL": twilio.url, **extra}
+    return {
+        **env,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "TWILIO_FROM_NUMBER": "+15550100",
+        "TWILIO_API_BASE_URL": twilio.url,
+        **extra,
+    }
 
 
 def settings_for(env: dict[str, str]) -> Settings:
-    return Settings(database_url=env["DATABASE_URL"], twilio_account_sid=env["TWILIO_ACCOUNT_SID"],
-                    twilio_auth_token=env["TWILIO_AUTH_TOKEN"], twilio_from_number=env["TWILIO_FROM_NUMBER"],
-                    twilio_api_base_url=env["TWILIO_API_BASE_URL"])
+    return Settings(
+        database_url=env["DATABASE_URL"],
+        twilio_account_sid=env["TWILIO_ACCOUNT_SID"],
+        twilio_auth_token=env["TWILIO_AUTH_TOKEN"],
+        twilio_from_number=env["TWILIO_FROM_NUMBER"],
+        twilio_api_base_url=env["TWILIO_API_BASE_URL"],
+    )
 
 
 def local(day: date, hhmm: str) -> datetime:
@@ -58,14 +68,21 @@ def local(day: date, hhmm: str) -> datetime:
 
 
 def tick(env: dict[str, str], at: datetime) -> dict[str, int]:
-    done = subprocess.run([sys.executable, "-m", "bot", "tick", "--at", at.isoformat().replace("+00:00", "Z")],
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "tick", "--at", at.isoformat().replace("+00:00", "Z")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
     return report
 
 
-def test_tick_at_drives_a_week_of_lessons_and_checkins(tmp_path: Path, twilio: TwilioStandin) -> None:
+def test_tick_at_drives_a_week_of_lessons_and_checkins(
+    tmp_path: Path, twilio: TwilioStandin
+) -> None:
     # given a family in New York enrolled on Tuesday 3 March 2026 at 07:00, lessons 09:00, check-ins 19:00
     env = env_for(tmp_path / "week.db", twilio)
     first = date(2026, 3, 3)
@@ -83,12 +100,19 @@ def test_tick_at_drives_a_week_of_lessons_and_checkins(tmp_path: Path, twilio: T
             assert tick(env, local(day, "19:05"))["sent"] == 1
             now = local(day, "19:30")
             answer = str(offset % 3 + 1)
-            app.runtime.handle_inbound(InboundMessage("sms", FAMILY, answer, f"SM-week-{offset}"), now)
+            app.runtime.handle_inbound(
+                InboundMessage("sms", FAMILY, answer, f"SM-week-{offset}"), now
+            )
             given.append(ANSWERS[answer])
             loop.run_until_complete(app.dispatcher.drain(now))
         with app.ctx.db() as db:
-            sent = list(db.scalars(select(m.OutboundMessage).where(m.OutboundMessage.status == "sent")
-                                   .order_by(m.OutboundMessage.id)))
+            sent = list(
+                db.scalars(
+                    select(m.OutboundMessage)
+                    .where(m.OutboundMessage.status == "sent")
+                    .order_by(m.OutboundMessage.id)
+                )
+            )
             recorded = list(db.scalars(select(m.Checkin.value).order_by(m.Checkin.id)))
     finally:
         loop.run_until_complete(app.aclose())
@@ -96,16 +120,19 @@ def test_tick_at_drives_a_week_of_lessons_and_checkins(tmp_path: Path, twilio: T
     # then there were 7 lessons at 09:05 and 7 check-ins at 19:05, one of each on each local day
     lessons = [r for r in sent if r.message_id.startswith("lesson.")]
     asked = [r for r in sent if r.message_id == "checkin.question"]
-    assert [r.sent_at.astimezone(NEW_YORK).strftime("%m-%d %H:%M") for r in lessons if r.sent_at] == \
-        [f"03-{d:02d} 09:05" for d in range(3, 10)]
-    assert [r.sent_at.astimezone(NEW_YORK).strftime("%m-%d %H:%M") for r in asked if r.sent_at] == \
-        [f"03-{d:02d} 19:05" for d in range(3, 10)]
+    assert [
+        r.sent_at.astimezone(NEW_YORK).strftime("%m-%d %H:%M") for r in lessons if r.sent_at
+    ] == [f"03-{d:02d} 09:05" for d in range(3, 10)]
+    assert [r.sent_at.astimezone(NEW_YORK).strftime("%m-%d %H:%M") for r in asked if r.sent_at] == [
+        f"03-{d:02d} 19:05" for d in range(3, 10)
+    ]
     assert len({r.message_id for r in lessons}) == 7  # the program moved on every day
     # and every answer was recorded, and each got its reply
     assert recorded == given
     replies = [r for r in sent if r not in lessons and r not in asked]
-    assert {r.sent_at.astimezone(NEW_YORK).strftime("%m-%d %H:%M") for r in replies if r.sent_at} == \
-        {f"03-{d:02d} 19:30" for d in range(3, 10)}
+    assert {
+        r.sent_at.astimezone(NEW_YORK).strftime("%m-%d %H:%M") for r in replies if r.sent_at
+    } == {f"03-{d:02d} 19:30" for d in range(3, 10)}
     # and the provider got exactly what the outbox says was sent
     assert sorted(r["body"] for r in twilio.received) == sorted(r.text for r in sent)
 
@@ -119,30 +146,48 @@ def zone_at_midday(now: datetime) -> str:
     raise AssertionError(f"no zone has midday at {now.isoformat()}")
 
 
-def test_worker_ticks_sends_the_due_lesson_and_stops_on_sigterm(tmp_path: Path, twilio: TwilioStandin) -> None:
+def test_worker_ticks_sends_the_due_lesson_and_stops_on_sigterm(
+    tmp_path: Path, twilio: TwilioStandin
+) -> None:
     # given the Procfile worker running on an empty database, ticking every 0.5 s
     env = env_for(tmp_path / "worker.db", twilio, TICK_SECONDS="0.5")
-    app = build(settings_for(env), channels={})  # migrates the SQLite file before the worker opens it
+    app = build(
+        settings_for(env), channels={}
+    )  # migrates the SQLite file before the worker opens it
     log = tmp_path / "worker.log"
     with log.open("wb") as errors:
-        worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=errors)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bot", "worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
     try:
         deadline = time.monotonic() + 60
-        while "worker running" not in log.read_text() and worker.poll() is None and time.monotonic() < deadline:
+        while (
+            "worker running" not in log.read_text()
+            and worker.poll() is None
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.1)
         assert "worker running" in log.read_text(), log.read_text()[-2000:]
         # when a family is enrolled whose lesson was due a minute ago (so a later tick must find it)
         real_now = datetime.now(UTC)
         zone = zone_at_midday(real_now)
         lesson_time = (real_now - timedelta(minutes=1)).astimezone(ZoneInfo(zone)).strftime("%H:%M")
-        enroll(app.ctx, Enrollment("sms", FAMILY, timezone=zone, lesson_time=lesson_time, checkin_time="23:00"),
-               real_now)
+        enroll(
+            app.ctx,
+            Enrollment("sms", FAMILY, timezone=zone, lesson_time=lesson_time, checkin_time="23:00"),
+            real_now,
+        )
         status = None
         while time.monotonic() < deadline and status != "sent":
             with app.ctx.db() as db:
-                status = db.execute(select(m.OutboundMessage.status)
-                                    .where(m.OutboundMessage.message_id.like("lesson.%"))).scalar()
+                status = db.execute(
+                    select(m.OutboundMessage.status).where(
+                        m.OutboundMessage.message_id.like("lesson.%")
+                    )
+                ).scalar()
             time.sleep(0.2)
         # then the lesson is sent through the provider, and SIGTERM stops the worker cleanly
         assert status == "sent"
@@ -166,8 +211,13 @@ TRANSCRIPTS = sorted((Path(__file__).parent / "data" / "transcripts").glob("time
 def test_craftbot_simulate_replays_the_time_transcripts(transcript: Path) -> None:
     # given a transcript over a DST change; when `craftbot simulate` replays it
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CRAFTBOT_PROGRAM_DIR")}
-    done = subprocess.run([sys.executable, "-m", "bot", "simulate", str(transcript)], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "simulate", str(transcript)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     # then every step happened as written
     assert done.returncode == 0, done.stderr[-2000:]
     assert ": ok (" in done.stdout

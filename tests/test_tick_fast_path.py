@@ -58,7 +58,11 @@ class Write:
 
 
 def address(channel: str, i: int) -> str:
-    return {"sms": f"+155501{i:05d}", "telegram": str(10_000_000 + i), "email": f"family{i}@example.org"}[channel]
+    return {
+        "sms": f"+155501{i:05d}",
+        "telegram": str(10_000_000 + i),
+        "email": f"family{i}@example.org",
+    }[channel]
 
 
 def population(plan: dict[str, Any]) -> tuple[list[Family], list[Write]]:
@@ -73,18 +77,37 @@ def population(plan: dict[str, Any]) -> tuple[list[Family], list[Write]]:
         channel = pick("channels", i)
         lesson, checkin = pick("times", i)
         quiet = pick("quiet", i)
-        families.append(Family(channel, address(channel, i), Enrollment(
-            channel, address(channel, i), pick("names", i), pick("relationships", i), pick("loved_ones", i),
-            pick("zones", i), lesson, checkin), tuple(quiet) if quiet else None,
-            {e["column"]: e["value"] for e in plan["edits"] if i % e["every"] == e["from"]}))
+        families.append(
+            Family(
+                channel,
+                address(channel, i),
+                Enrollment(
+                    channel,
+                    address(channel, i),
+                    pick("names", i),
+                    pick("relationships", i),
+                    pick("loved_ones", i),
+                    pick("zones", i),
+                    lesson,
+                    checkin,
+                ),
+                tuple(quiet) if quiet else None,
+                {e["column"]: e["value"] for e in plan["edits"] if i % e["every"] == e["from"]},
+            )
+        )
         for rule in plan["writes"]:
             if i % rule["every"] == rule["from"]:
-                writes += [Write(start + timedelta(hours=h), channel, address(channel, i), text) for h, text in rule["says"]]
+                writes += [
+                    Write(start + timedelta(hours=h), channel, address(channel, i), text)
+                    for h, text in rule["says"]
+                ]
     for j, joiner in enumerate(plan["joiners"]):
         channel = pick("channels", j)
         where = address(channel, 900 + j)
         families.append(Family(channel, where, None, None, {}))
-        writes += [Write(start + timedelta(hours=h), channel, where, text) for h, text in joiner["says"]]
+        writes += [
+            Write(start + timedelta(hours=h), channel, where, text) for h, text in joiner["says"]
+        ]
     return families, sorted(writes, key=lambda w: w.at)
 
 
@@ -95,19 +118,35 @@ def live(url: str, fast: bool, batch: int) -> tuple[Tables, list[TickReport]]:
     start = datetime.fromisoformat(plan["start"])
     down = [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in plan["down"]]
     now = [start]
-    app = build(Settings(database_url=url), channels={}, clock=lambda: now[0], rng=random.Random(7), rate_limits=False)
+    app = build(
+        Settings(database_url=url),
+        channels={},
+        clock=lambda: now[0],
+        rng=random.Random(7),
+        rate_limits=False,
+    )
     reports: list[TickReport] = []
     try:
         for family in families:
             if family.enrollment is not None:
                 _enrol(app, family, start)
-        step, end = timedelta(minutes=plan["tick_every_minutes"]), start + timedelta(days=plan["days"])
+        step, end = (
+            timedelta(minutes=plan["tick_every_minutes"]),
+            start + timedelta(days=plan["days"]),
+        )
         pending = iter(writes)
         upcoming = next(pending, None)
         while now[0] <= end:
             while upcoming is not None and upcoming.at <= now[0]:
-                app.runtime.handle_inbound(InboundMessage(upcoming.channel, upcoming.address, upcoming.text,  # type: ignore[arg-type]
-                                                          f"t-{len(reports)}-{upcoming.address}-{upcoming.at:%s}"), upcoming.at)
+                app.runtime.handle_inbound(
+                    InboundMessage(
+                        upcoming.channel,
+                        upcoming.address,
+                        upcoming.text,  # type: ignore[arg-type]
+                        f"t-{len(reports)}-{upcoming.address}-{upcoming.at:%s}",
+                    ),
+                    upcoming.at,
+                )
                 upcoming = next(pending, None)
             if not any(a <= now[0] < b for a, b in down):
                 reports.append(Tick(app.runtime, now[0], fast=fast).run(batch))
@@ -122,8 +161,11 @@ def _enrol(app: App, family: Family, at: datetime) -> None:
     contact_id = enroll(app.ctx, family.enrollment, at)
     if family.quiet is not None:
         with app.ctx.db.begin() as db:
-            db.execute(update(m.Contact).where(m.Contact.id == contact_id)
-                       .values(quiet_start=family.quiet[0], quiet_end=family.quiet[1]))
+            db.execute(
+                update(m.Contact)
+                .where(m.Contact.id == contact_id)
+                .values(quiet_start=family.quiet[0], quiet_end=family.quiet[1])
+            )
             contact = db.get(m.Contact, contact_id)
             assert contact is not None
             schedule.reschedule(db, contact, app.settings, at)
@@ -136,9 +178,15 @@ def dump(app: App) -> Tables:
     """Every table's rows in primary-key order, as the database stores them (text for times on SQLite)."""
     with app.ctx.db() as db:
         conn = db.connection()
-        return {table.name: [tuple(row) for row in conn.exec_driver_sql(
-                    f"SELECT * FROM {table.name} ORDER BY {', '.join(c.name for c in table.primary_key.columns)}")]
-                for table in m.Base.metadata.sorted_tables}
+        return {
+            table.name: [
+                tuple(row)
+                for row in conn.exec_driver_sql(
+                    f"SELECT * FROM {table.name} ORDER BY {', '.join(c.name for c in table.primary_key.columns)}"
+                )
+            ]
+            for table in m.Base.metadata.sorted_tables
+        }
 
 
 def first_difference(general: Tables, fast: Tables) -> str:
@@ -159,11 +207,14 @@ def sqlite_url(tmp_path: Path) -> Iterator[Any]:
         upgrade(engine)
         engine.dispose()
         return url
+
     yield make
 
 
 @pytest.mark.parametrize("batch", [500, 7])
-def test_fast_path_writes_the_same_rows_as_the_orm_path(sqlite_url: Any, batch: int, program_loaded_once: None) -> None:
+def test_fast_path_writes_the_same_rows_as_the_orm_path(
+    sqlite_url: Any, batch: int, program_loaded_once: None
+) -> None:
     # given the same families, writes and downtime, ticked with batches of `batch` timers
     # when one run fires every timer through the ORM and the other takes the fast path
     general, general_reports = live(sqlite_url("general.db"), fast=False, batch=batch)
@@ -176,9 +227,9 @@ def test_fast_path_writes_the_same_rows_as_the_orm_path(sqlite_url: Any, batch: 
     assert len(general["outbound_messages"]) > 500
     assert not first_difference(general, fast), first_difference(general, fast)
     assert general == fast
-    assert [(r.fired, r.skipped, r.timeouts, r.outbox_ids) for r in general_reports] == \
-        [(r.fired, r.skipped, r.timeouts, r.outbox_ids) for r in fast_reports]
-
+    assert [(r.fired, r.skipped, r.timeouts, r.outbox_ids) for r in general_reports] == [
+        (r.fired, r.skipped, r.timeouts, r.outbox_ids) for r in fast_reports
+    ]
 
 
 def test_renderer_gives_every_family_the_words_render_gives() -> None:
@@ -186,9 +237,19 @@ def test_renderer_gives_every_family_the_words_render_gives() -> None:
     catalogs, problems = load_catalogs(MESSAGES)
     assert not problems
     org = {"org": "Family Support", "org_contact": "call 555-0100"}
-    profiles = [{"relationship": rel, "name": name, "loved_one": loved, "rewards": rewards, "lesson_time": "09:00"}
-                for rel in (*RELATIONSHIPS, "") for name in ("", "Zoë") for loved in ("", "Jo")
-                for rewards in ("", "fishing")]
+    profiles = [
+        {
+            "relationship": rel,
+            "name": name,
+            "loved_one": loved,
+            "rewards": rewards,
+            "lesson_time": "09:00",
+        }
+        for rel in (*RELATIONSHIPS, "")
+        for name in ("", "Zoë")
+        for loved in ("", "Jo")
+        for rewards in ("", "fishing")
+    ]
     renderer = Renderer()
     checked = 0
     for locale in catalogs.locales:
@@ -198,7 +259,9 @@ def test_renderer_gives_every_family_the_words_render_gives() -> None:
                     audience = Audience(channel, locale, profile)
                     # when one Renderer renders them all, in any order
                     # then each text is what render() gives that family
-                    assert renderer.render(catalogs, message_id, audience, org) == render(catalogs, message_id, audience, org)
+                    assert renderer.render(catalogs, message_id, audience, org) == render(
+                        catalogs, message_id, audience, org
+                    )
                     checked += 1
     assert checked > 10_000
     # and an unknown message is refused the same way

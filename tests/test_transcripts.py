@@ -32,4 +32,5 @@ def test_a_divergence_names_the_step_its_line_and_what_differed(tmp_path: Path) 
     assert not result.ok
     assert result.divergence == (
         f"{script}:5:5: step 2: after `say 'no'` (Mon 02 Mar 10:00) the bot should send "
-        "['onboarding.ask_name'] but sent ['onboarding.declined']")
+        "['onboarding.ask_name'] but sent ['onboarding.declined']"
+    )

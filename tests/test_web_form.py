@@ -13,7 +13,9 @@ from bot.web.app import Refused, read_form
 URLENCODED = "application/x-www-form-urlencoded; charset=UTF-8"
 BODIES = {
     "a Twilio SMS": "Body=no%2C+he+didn%27t+drink+today&From=%2B15550101&MessageSid=SM1&NumMedia=0",
-    "accents, emoji and a plus sign": "Body=" + quote_plus("¿Cómo está? 😊 1+1") + "&From=%2B15550102",
+    "accents, emoji and a plus sign": "Body="
+    + quote_plus("¿Cómo está? 😊 1+1")
+    + "&From=%2B15550102",
     "blank values and a field with no equals sign": "Body=&From=%2B15550103&Flag",
     "a repeated field": "MediaUrl=a&MediaUrl=b&Body=x",
     "raw non-ASCII bytes and a broken escape": "Body=caf\xe9+%E2%28&From=%ZZ",
@@ -24,8 +26,13 @@ def posted(body: bytes, content_type: str = URLENCODED) -> Request:
     async def receive() -> Message:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    scope = {"type": "http", "method": "POST", "path": "/", "query_string": b"",
-             "headers": [(b"content-type", content_type.encode())]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "query_string": b"",
+        "headers": [(b"content-type", content_type.encode())],
+    }
     return Request(scope, receive)
 
 
@@ -47,6 +54,6 @@ async def test_too_many_fields_is_refused_with_a_400() -> None:
 
 
 async def test_other_content_types_go_starlettes_way() -> None:
-    body = b"--b\r\nContent-Disposition: form-data; name=\"Body\"\r\n\r\nhi\r\n--b--\r\n"
+    body = b'--b\r\nContent-Disposition: form-data; name="Body"\r\n\r\nhi\r\n--b--\r\n'
     form = await read_form(posted(body, "multipart/form-data; boundary=b"))
     assert form.multi_items() == [("Body", "hi")]

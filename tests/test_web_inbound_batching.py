@@ -25,7 +25,9 @@ NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 @pytest.fixture
 def app(tmp_path: Path, program_loaded_once: None) -> Iterator[App]:
-    built = build(Settings(database_url=f"sqlite:///{tmp_path}/batch.db"), channels={}, clock=lambda: NOW)
+    built = build(
+        Settings(database_url=f"sqlite:///{tmp_path}/batch.db"), channels={}, clock=lambda: NOW
+    )
     yield built
     built.engine.dispose()
 
@@ -45,7 +47,11 @@ def test_messages_handled_together_each_get_their_own_answer(app: App) -> None:
     # when they are handled together
     first, second, retry = app.runtime.handle_inbound_many(group)
     # then each family is answered once, and the retry changes nothing
-    assert not isinstance(first, Exception) and not isinstance(second, Exception) and not isinstance(retry, Exception)
+    assert (
+        not isinstance(first, Exception)
+        and not isinstance(second, Exception)
+        and not isinstance(retry, Exception)
+    )
     assert (first.duplicate, second.duplicate, retry.duplicate) == (False, False, True)
     assert first.contact_id != second.contact_id and first.outbox_ids and second.outbox_ids
     assert rows(app, m.InboundMessage) == 2
@@ -63,7 +69,9 @@ def test_a_message_that_breaks_fails_only_itself(app: App, monkeypatch: pytest.M
 
     monkeypatch.setattr(runtime_module, "step", step)
     # when the three are handled together
-    before, broken, after = app.runtime.handle_inbound_many([hello(3), hello(4, "breaks"), hello(5)])
+    before, broken, after = app.runtime.handle_inbound_many(
+        [hello(3), hello(4, "breaks"), hello(5)]
+    )
     # then the broken one reports its error and stores nothing; the other two families are answered
     assert isinstance(broken, RuntimeError)
     assert not isinstance(before, Exception) and before.outbox_ids
@@ -94,9 +102,13 @@ class SlowDispatcher:
     def __init__(self) -> None:
         self.calls: list[tuple[list[int], float]] = []
 
-    async def dispatch(self, now: datetime | None = None, limit: int = 1000, ids: list[int] | None = None) -> DispatchReport:
+    async def dispatch(
+        self, now: datetime | None = None, limit: int = 1000, ids: list[int] | None = None
+    ) -> DispatchReport:
         self.calls.append((list(ids or []), asyncio.get_running_loop().time()))
-        if ids and ids[0] < 1000:  # everyday replies here have ids under 1000; crisis replies 1000 and up
+        if (
+            ids and ids[0] < 1000
+        ):  # everyday replies here have ids under 1000; crisis replies 1000 and up
             await asyncio.sleep(0.2)
         return DispatchReport()
 

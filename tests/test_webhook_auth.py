@@ -47,19 +47,31 @@ def test_twilio_genuine_signature_passes(form: dict[str, str]) -> None:
 
 
 def test_twilio_signature_over_a_starlette_form_passes(form: dict[str, str]) -> None:
-    assert twilio_signature_ok(TOKEN, URL, FormData(list(form.items())), sign_twilio(TOKEN, URL, form))
+    assert twilio_signature_ok(
+        TOKEN, URL, FormData(list(form.items())), sign_twilio(TOKEN, URL, form)
+    )
 
 
 def test_twilio_sha256_signature_passes_with_its_settings_header(form: dict[str, str]) -> None:
     headers = twilio_headers(TOKEN, URL, form, algorithm=HMAC_SHA256)
-    assert twilio_signature_ok(TOKEN, URL, form, headers[TWILIO_SIGNATURE_HEADER], headers[TWILIO_SETTINGS_HEADER])
+    assert twilio_signature_ok(
+        TOKEN, URL, form, headers[TWILIO_SIGNATURE_HEADER], headers[TWILIO_SETTINGS_HEADER]
+    )
     # the same SHA-256 signature read as the legacy SHA-1 scheme fails
     assert not twilio_signature_ok(TOKEN, URL, form, headers[TWILIO_SIGNATURE_HEADER])
 
 
 @pytest.mark.parametrize(
     "forgery",
-    ["changed body", "other url", "other token", "missing", "empty", "garbage", "unknown algorithm"],
+    [
+        "changed body",
+        "other url",
+        "other token",
+        "missing",
+        "empty",
+        "garbage",
+        "unknown algorithm",
+    ],
 )
 def test_twilio_forgeries_are_refused(form: dict[str, str], forgery: str) -> None:
     signature: str | None = sign_twilio(TOKEN, URL, form)
@@ -117,7 +129,9 @@ def test_sendgrid_inbound_accepts_the_secret_in_the_path_or_as_basic_auth() -> N
         ("", "", None),
     ],
 )
-def test_sendgrid_inbound_refuses_anything_else(secret: str, path_token: str | None, authorization: str | None) -> None:
+def test_sendgrid_inbound_refuses_anything_else(
+    secret: str, path_token: str | None, authorization: str | None
+) -> None:
     assert not sendgrid_inbound_ok(secret, path_token=path_token, authorization=authorization)
 
 
@@ -127,12 +141,16 @@ def signer() -> SendGridEventSigner:
 
 
 NOW = 1_760_000_000.0
-EVENTS = json.dumps([{"email": "sam@example.org", "event": "delivered", "sg_message_id": "abc.1"}]).encode()
+EVENTS = json.dumps(
+    [{"email": "sam@example.org", "event": "delivered", "sg_message_id": "abc.1"}]
+).encode()
 
 
 def test_sendgrid_genuine_event_post_passes(signer: SendGridEventSigner) -> None:
     timestamp = str(int(NOW) - 10)
-    assert sendgrid_event_ok(signer.public_key, EVENTS, signer.sign(EVENTS, timestamp), timestamp, now=NOW)
+    assert sendgrid_event_ok(
+        signer.public_key, EVENTS, signer.sign(EVENTS, timestamp), timestamp, now=NOW
+    )
     verifier = SendGridEventVerifier(signer.public_key)
     assert verifier.ok(EVENTS, signer.sign(EVENTS, timestamp), timestamp, now=NOW)
 
@@ -140,12 +158,24 @@ def test_sendgrid_genuine_event_post_passes(signer: SendGridEventSigner) -> None
 def test_sendgrid_event_reserialised_body_fails(signer: SendGridEventSigner) -> None:
     timestamp = str(int(NOW))
     reserialised = json.dumps(json.loads(EVENTS), separators=(",", ":")).encode()
-    assert not sendgrid_event_ok(signer.public_key, reserialised, signer.sign(EVENTS, timestamp), timestamp, NOW)
+    assert not sendgrid_event_ok(
+        signer.public_key, reserialised, signer.sign(EVENTS, timestamp), timestamp, NOW
+    )
 
 
 @pytest.mark.parametrize(
-    "forgery", ["stale", "future", "other key", "garbage signature", "not base64", "no timestamp",
-                "bad timestamp", "changed timestamp", "not utf-8"],
+    "forgery",
+    [
+        "stale",
+        "future",
+        "other key",
+        "garbage signature",
+        "not base64",
+        "no timestamp",
+        "bad timestamp",
+        "changed timestamp",
+        "not utf-8",
+    ],
 )
 def test_sendgrid_event_forgeries_are_refused(signer: SendGridEventSigner, forgery: str) -> None:
     body, timestamp = EVENTS, str(int(NOW))
@@ -177,8 +207,13 @@ def test_sendgrid_event_forgeries_are_refused(signer: SendGridEventSigner, forge
 @pytest.mark.parametrize("key", ["", "not a key!!", "rsa"])
 def test_a_bad_event_public_key_stops_startup(key: str) -> None:
     if key == "rsa":
-        der = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        der = (
+            rsa.generate_private_key(public_exponent=65537, key_size=1024)
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
         key = base64.b64encode(der).decode()
     with pytest.raises(ValueError, match="SendGrid event public key"):
         SendGridEventVerifier(key)

@@ -39,8 +39,12 @@ Post = Callable[[Stack], httpx.Response]
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Providers.running() as providers, running_stack(
-            providers, tmp_path_factory.mktemp("security"), max_body_bytes=MAX_BODY) as running:
+    with (
+        Providers.running() as providers,
+        running_stack(
+            providers, tmp_path_factory.mktemp("security"), max_body_bytes=MAX_BODY
+        ) as running,
+    ):
         yield running
 
 
@@ -52,8 +56,13 @@ def sms_post(stack: Stack, form: dict[str, str], headers: dict[str, str]) -> htt
     return stack.http.post("/webhooks/twilio/sms", data=form, headers=headers)
 
 
-def forged_sms(sign_url: str | None = None, token: str | None = None, algorithm: str = HMAC_SHA1,
-               tamper: bool = False, header_algorithm: str | None = None) -> Post:
+def forged_sms(
+    sign_url: str | None = None,
+    token: str | None = None,
+    algorithm: str = HMAC_SHA1,
+    tamper: bool = False,
+    header_algorithm: str | None = None,
+) -> Post:
     """A Twilio SMS webhook signed wrongly in one way."""
 
     def post(stack: Stack) -> httpx.Response:
@@ -61,7 +70,9 @@ def forged_sms(sign_url: str | None = None, token: str | None = None, algorithm:
         url = sign_url or f"{stack.url}/webhooks/twilio/sms"
         headers = twilio_headers(token or stack.settings.twilio_auth_token, url, form, algorithm)
         if header_algorithm is not None:
-            headers["X-Twilio-Webhooks-Signature-Settings"] = f"key=webhooks_sharedkey_x,algorithm={header_algorithm}"
+            headers["X-Twilio-Webhooks-Signature-Settings"] = (
+                f"key=webhooks_sharedkey_x,algorithm={header_algorithm}"
+            )
         if tamper:
             form = {**form, "Body": "STOP"}
         return sms_post(stack, form, headers)
@@ -75,21 +86,33 @@ def unsigned_sms(stack: Stack) -> httpx.Response:
 
 def forged_status(stack: Stack) -> httpx.Response:
     form = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"}
-    return stack.http.post("/webhooks/twilio/status", data=form,
-                           headers=twilio_headers("not-the-auth-token", f"{stack.url}/webhooks/twilio/status", form))
+    return stack.http.post(
+        "/webhooks/twilio/status",
+        data=form,
+        headers=twilio_headers("not-the-auth-token", f"{stack.url}/webhooks/twilio/status", form),
+    )
 
 
 def telegram_with(headers: dict[str, str]) -> Post:
     def post(stack: Stack) -> httpx.Response:
-        return stack.http.post("/webhooks/telegram", content=json.dumps(text_update(7001, 5550140, "/start")),
-                               headers={**headers, "Content-Type": "application/json"})
+        return stack.http.post(
+            "/webhooks/telegram",
+            content=json.dumps(text_update(7001, 5550140, "/start")),
+            headers={**headers, "Content-Type": "application/json"},
+        )
+
     return post
 
 
 def inbound_email_at(path: str, auth: str | None = None) -> Post:
     def post(stack: Stack) -> httpx.Response:
         headers = {"Authorization": auth} if auth else {}
-        return stack.http.post(path, files=multipart(inbound_parse_form("intruder@example.org", "hello")), headers=headers)
+        return stack.http.post(
+            path,
+            files=multipart(inbound_parse_form("intruder@example.org", "hello")),
+            headers=headers,
+        )
+
     return post
 
 
@@ -99,35 +122,59 @@ def basic(user: str, password: str) -> str:
 
 def events_signed(signer: SendGridEventSigner | None, age_s: int = 0, tamper: bool = False) -> Post:
     def post(stack: Stack) -> httpx.Response:
-        raw = json.dumps([{"email": "x@example.org", "event": "unsubscribe", "sg_event_id": "forged-1",
-                           "outbox_id": "1"}]).encode()
+        raw = json.dumps(
+            [
+                {
+                    "email": "x@example.org",
+                    "event": "unsubscribe",
+                    "sg_event_id": "forged-1",
+                    "outbox_id": "1",
+                }
+            ]
+        ).encode()
         stamp = str(int(time.time()) - age_s)
         headers = (signer or stack.providers.signer).headers(raw, stamp)
         body = raw.replace(b"unsubscribe", b"spamreport") if tamper else raw
-        return stack.http.post("/webhooks/sendgrid/events", content=body,
-                               headers={**headers, "Content-Type": "application/json"})
+        return stack.http.post(
+            "/webhooks/sendgrid/events",
+            content=body,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+
     return post
 
 
 def unsigned_events(stack: Stack) -> httpx.Response:
-    return stack.http.post("/webhooks/sendgrid/events", content=b"[]", headers={"Content-Type": "application/json"})
+    return stack.http.post(
+        "/webhooks/sendgrid/events", content=b"[]", headers={"Content-Type": "application/json"}
+    )
 
 
 FORGERIES: dict[str, Post] = {
     "twilio unsigned": unsigned_sms,
     "twilio wrong auth token": forged_sms(token="someone-elses-token"),
-    "twilio signed for another URL": forged_sms(sign_url="https://evil.example.org/webhooks/twilio/sms"),
-    "twilio signed for the proxied http URL": forged_sms(sign_url="http://10.0.0.7:8000/webhooks/twilio/sms"),
+    "twilio signed for another URL": forged_sms(
+        sign_url="https://evil.example.org/webhooks/twilio/sms"
+    ),
+    "twilio signed for the proxied http URL": forged_sms(
+        sign_url="http://10.0.0.7:8000/webhooks/twilio/sms"
+    ),
     "twilio body changed after signing": forged_sms(tamper=True),
     "twilio SHA-1 signature claiming SHA-256": forged_sms(header_algorithm=HMAC_SHA256),
-    "twilio SHA-256 signature without its settings header": forged_sms(algorithm=HMAC_SHA256, header_algorithm=""),
+    "twilio SHA-256 signature without its settings header": forged_sms(
+        algorithm=HMAC_SHA256, header_algorithm=""
+    ),
     "twilio status callback forged": forged_status,
     "telegram without the secret header": telegram_with({}),
     "telegram wrong secret": telegram_with(telegram_headers("not-our-secret")),
     "telegram secret with different case": telegram_with(telegram_headers(TELEGRAM_SECRET.upper())),
     "sendgrid inbound without secret": inbound_email_at("/webhooks/sendgrid/inbound"),
-    "sendgrid inbound wrong path token": inbound_email_at("/webhooks/sendgrid/inbound/guessed-token"),
-    "sendgrid inbound wrong basic auth": inbound_email_at("/webhooks/sendgrid/inbound", basic("sendgrid", "guess")),
+    "sendgrid inbound wrong path token": inbound_email_at(
+        "/webhooks/sendgrid/inbound/guessed-token"
+    ),
+    "sendgrid inbound wrong basic auth": inbound_email_at(
+        "/webhooks/sendgrid/inbound", basic("sendgrid", "guess")
+    ),
     "sendgrid events unsigned": unsigned_events,
     "sendgrid events signed by another key": events_signed(SendGridEventSigner.generate()),
     "sendgrid events stale timestamp": events_signed(None, age_s=3600),
@@ -171,8 +218,11 @@ def test_an_oversized_body_gets_413_whether_declared_or_streamed(stack: Stack) -
     # when it comes with a Content-Length, and again streamed in chunks without one
     declared = sms_post(stack, form, headers)
     raw = httpx.Request("POST", url, data=form).read()
-    streamed = stack.http.post(url, content=iter([raw[i:i + 8192] for i in range(0, len(raw), 8192)]),
-                               headers={**headers, "Content-Type": "application/x-www-form-urlencoded"})
+    streamed = stack.http.post(
+        url,
+        content=iter([raw[i : i + 8192] for i in range(0, len(raw), 8192)]),
+        headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
 
     # then both are refused before anything is stored
     assert (declared.status_code, streamed.status_code) == (413, 413)
@@ -186,60 +236,99 @@ def signed_sms_form(stack: Stack, form: dict[str, str]) -> httpx.Response:
 
 def raw_telegram(body: bytes) -> Post:
     def post(stack: Stack) -> httpx.Response:
-        return stack.http.post("/webhooks/telegram", content=body,
-                               headers={**telegram_headers(TELEGRAM_SECRET), "Content-Type": "application/json"})
+        return stack.http.post(
+            "/webhooks/telegram",
+            content=body,
+            headers={**telegram_headers(TELEGRAM_SECRET), "Content-Type": "application/json"},
+        )
+
     return post
 
 
 def signed_events(body: bytes) -> Post:
     def post(stack: Stack) -> httpx.Response:
         stamp = str(int(time.time()))
-        return stack.http.post("/webhooks/sendgrid/events", content=body,
-                               headers={**stack.providers.signer.headers(body, stamp), "Content-Type": "application/json"})
+        return stack.http.post(
+            "/webhooks/sendgrid/events",
+            content=body,
+            headers={
+                **stack.providers.signer.headers(body, stamp),
+                "Content-Type": "application/json",
+            },
+        )
+
     return post
 
 
 def email_form(form: dict[str, str]) -> Post:
     def post(stack: Stack) -> httpx.Response:
-        return stack.http.post(f"/webhooks/sendgrid/inbound/{INBOUND_SECRET}", files=multipart(form))
+        return stack.http.post(
+            f"/webhooks/sendgrid/inbound/{INBOUND_SECRET}", files=multipart(form)
+        )
+
     return post
 
 
 MALFORMED: dict[str, Post] = {
-    "twilio garbage bytes": lambda s: s.http.post("/webhooks/twilio/sms", content=b"\xff\xfe%%\x00=&&=",
-                                                  headers={"Content-Type": "application/x-www-form-urlencoded"}),
-    "twilio json instead of a form": lambda s: s.http.post("/webhooks/twilio/sms", json={"From": "+15550142"}),
-    "twilio signed form without From": lambda s: signed_sms_form(s, {"MessageSid": "SM1", "Body": "hi"}),
+    "twilio garbage bytes": lambda s: s.http.post(
+        "/webhooks/twilio/sms",
+        content=b"\xff\xfe%%\x00=&&=",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ),
+    "twilio json instead of a form": lambda s: s.http.post(
+        "/webhooks/twilio/sms", json={"From": "+15550142"}
+    ),
+    "twilio signed form without From": lambda s: signed_sms_form(
+        s, {"MessageSid": "SM1", "Body": "hi"}
+    ),
     "twilio signed form with a sender that is no number": lambda s: signed_sms_form(
-        s, inbound_sms_form("not-a-number", "hi")),
+        s, inbound_sms_form("not-a-number", "hi")
+    ),
     "twilio signed status with an unknown status": lambda s: s.http.post(
-        "/webhooks/twilio/status", data={"MessageSid": "SM1", "MessageStatus": "exploded"},
-        headers=twilio_headers(s.settings.twilio_auth_token, f"{s.url}/webhooks/twilio/status",
-                               {"MessageSid": "SM1", "MessageStatus": "exploded"})),
+        "/webhooks/twilio/status",
+        data={"MessageSid": "SM1", "MessageStatus": "exploded"},
+        headers=twilio_headers(
+            s.settings.twilio_auth_token,
+            f"{s.url}/webhooks/twilio/status",
+            {"MessageSid": "SM1", "MessageStatus": "exploded"},
+        ),
+    ),
     "telegram body that is not JSON": raw_telegram(b"{not json"),
     "telegram body that is not UTF-8": raw_telegram(b"\xff\xfe\xfa"),
     "telegram JSON list": raw_telegram(b"[1, 2]"),
     "telegram update_id that is text": raw_telegram(b'{"update_id": "7", "message": {}}'),
     "telegram update without a message": raw_telegram(b'{"update_id": 7002}'),
-    "telegram edited message": raw_telegram(json.dumps({"update_id": 7003, "edited_message": text_update(
-        1, 5550142, "hi")["message"]}).encode()),
-    "telegram message with broken fields": raw_telegram(b'{"update_id": 7004, "message": {"chat": 5}}'),
+    "telegram edited message": raw_telegram(
+        json.dumps(
+            {"update_id": 7003, "edited_message": text_update(1, 5550142, "hi")["message"]}
+        ).encode()
+    ),
+    "telegram message with broken fields": raw_telegram(
+        b'{"update_id": 7004, "message": {"chat": 5}}'
+    ),
     "sendgrid inbound JSON instead of multipart": lambda s: s.http.post(
-        f"/webhooks/sendgrid/inbound/{INBOUND_SECRET}", json={"from": "x@example.org"}),
+        f"/webhooks/sendgrid/inbound/{INBOUND_SECRET}", json={"from": "x@example.org"}
+    ),
     "sendgrid inbound multipart without from": email_form({"text": "hello", "headers": ""}),
     "sendgrid inbound broken multipart": lambda s: s.http.post(
-        f"/webhooks/sendgrid/inbound/{INBOUND_SECRET}", content=b"--xx\r\nnonsense",
-        headers={"Content-Type": "multipart/form-data; boundary=xx"}),
+        f"/webhooks/sendgrid/inbound/{INBOUND_SECRET}",
+        content=b"--xx\r\nnonsense",
+        headers={"Content-Type": "multipart/form-data; boundary=xx"},
+    ),
     "sendgrid events signed but not JSON": signed_events(b"{oops"),
     "sendgrid events signed JSON object": signed_events(b'{"event": "delivered"}'),
-    "sendgrid events signed list of junk": signed_events(b'[1, "x", null, {"event": "delivered", "outbox_id": "zz"}]'),
+    "sendgrid events signed list of junk": signed_events(
+        b'[1, "x", null, {"event": "delivered", "outbox_id": "zz"}]'
+    ),
     "unsubscribe link with a wrong token": lambda s: s.http.post("/unsubscribe/1/0000"),
     "unsubscribe link with a text id": lambda s: s.http.post("/unsubscribe/abc/0000"),
 }
 
 
 @pytest.mark.parametrize("post", MALFORMED.values(), ids=MALFORMED.keys())
-def test_a_malformed_payload_gets_a_4xx_or_a_harmless_200_never_a_500(stack: Stack, post: Post) -> None:
+def test_a_malformed_payload_gets_a_4xx_or_a_harmless_200_never_a_500(
+    stack: Stack, post: Post
+) -> None:
     # given the app as it is
     before = footprint(stack)
 
@@ -249,20 +338,35 @@ def test_a_malformed_payload_gets_a_4xx_or_a_harmless_200_never_a_500(stack: Sta
     # then a clear refusal or a shrug, and nothing was stored
     assert 400 <= answer.status_code < 500 or answer.status_code in (200, 204), answer.status_code
     assert footprint(stack) == {**before, "provider_events": footprint(stack)["provider_events"]}
-    assert stack.count(m.Contact, m.Contact.address.in_(("+15550142", "5550142", "x@example.org"))) == 0
+    assert (
+        stack.count(m.Contact, m.Contact.address.in_(("+15550142", "5550142", "x@example.org")))
+        == 0
+    )
 
 
 RETRIES: dict[str, tuple[str, str, Callable[[Stack], httpx.Response]]] = {
-    "twilio MessageSid": ("sms", "+15550150", lambda s: s.sms("+15550150", "hi", sid="SM" + "5" * 32)),
-    "telegram update_id": ("telegram", "5550150", lambda s: s.telegram(5550150, "/start", update_id=90_001)),
-    "email Message-ID": ("email", "retry@example.org", lambda s: s.email(
-        "retry@example.org", "hello", message_id="<retry-1@mail.example.org>")),
+    "twilio MessageSid": (
+        "sms",
+        "+15550150",
+        lambda s: s.sms("+15550150", "hi", sid="SM" + "5" * 32),
+    ),
+    "telegram update_id": (
+        "telegram",
+        "5550150",
+        lambda s: s.telegram(5550150, "/start", update_id=90_001),
+    ),
+    "email Message-ID": (
+        "email",
+        "retry@example.org",
+        lambda s: s.email("retry@example.org", "hello", message_id="<retry-1@mail.example.org>"),
+    ),
 }
 
 
 @pytest.mark.parametrize("channel,address,post", RETRIES.values(), ids=RETRIES.keys())
-def test_a_retried_webhook_is_processed_once(stack: Stack, channel: str, address: str,
-                                              post: Callable[[Stack], httpx.Response]) -> None:
+def test_a_retried_webhook_is_processed_once(
+    stack: Stack, channel: str, address: str, post: Callable[[Stack], httpx.Response]
+) -> None:
     # when the provider delivers one message five times, three of them at the same moment
     with ThreadPoolExecutor(3) as pool:
         answers = list(pool.map(lambda _: post(stack), range(3)))

@@ -77,8 +77,11 @@ class Catalogs:
     broken: frozenset[tuple[str, str]] = frozenset()
 
     def may_have(self, message_id: str, locale: str) -> bool:
-        return (message_id in self.locales.get(locale, {}) or locale in self.unreadable
-                or (locale, message_id) in self.broken)
+        return (
+            message_id in self.locales.get(locale, {})
+            or locale in self.unreadable
+            or (locale, message_id) in self.broken
+        )
 
     def get(self, message_id: str, locale: str) -> Entry | None:
         entry = self.locales.get(locale, {}).get(message_id)
@@ -111,8 +114,13 @@ def load_catalogs(messages_dir: Path) -> tuple[Catalogs, list[Problem]]:
     return Catalogs(locales, unreadable=frozenset(unreadable), broken=frozenset(broken)), problems
 
 
-def _load_file(path: Path, locale: str, entries: dict[str, Entry], problems: list[Problem],
-               broken: set[tuple[str, str]]) -> bool:
+def _load_file(
+    path: Path,
+    locale: str,
+    entries: dict[str, Entry],
+    problems: list[Problem],
+    broken: set[tuple[str, str]],
+) -> bool:
     """Add the file's entries; False when it is not valid YAML at all."""
     data, syntax = read_yaml(path)
     problems.extend(syntax)
@@ -122,14 +130,31 @@ def _load_file(path: Path, locale: str, entries: dict[str, Entry], problems: lis
         return True
     name = str(path)
     if not isinstance(data, Mapping):
-        problems.append(Problem(name, 1, 1, "", f"a message file must be a mapping of message id to text, found {type_name(data)}"))
+        problems.append(
+            Problem(
+                name,
+                1,
+                1,
+                "",
+                f"a message file must be a mapping of message id to text, found {type_name(data)}",
+            )
+        )
         return False
     for message_id, raw in data.items():
         line, col = key_position(data, message_id)
         where = f"message '{message_id}'"
         if message_id in entries:
             first = entries[message_id]
-            problems.append(Problem(name, line, col, where, f"this id is already defined at {first.file}:{first.line}", "Each message id must be unique in a locale."))
+            problems.append(
+                Problem(
+                    name,
+                    line,
+                    col,
+                    where,
+                    f"this id is already defined at {first.file}:{first.line}",
+                    "Each message id must be unique in a locale.",
+                )
+            )
             continue
         entry = _parse_entry(str(message_id), raw, locale, name, data, problems)
         if entry:
@@ -139,18 +164,42 @@ def _load_file(path: Path, locale: str, entries: dict[str, Entry], problems: lis
     return True
 
 
-def _parse_forms(raw: Any, name: str, node: Any, key: Any, where: str, problems: list[Problem],
-                 allowed: tuple[str, ...] = FORM_KEYS) -> Forms | None:
+def _parse_forms(
+    raw: Any,
+    name: str,
+    node: Any,
+    key: Any,
+    where: str,
+    problems: list[Problem],
+    allowed: tuple[str, ...] = FORM_KEYS,
+) -> Forms | None:
     line, col = key_position(node, key)
     if isinstance(raw, str):
         return Forms(text=raw, at={"text": value_position(node, key)})
     if not isinstance(raw, Mapping):
-        problems.append(Problem(name, line, col, where, f"expected text or a mapping with 'text', found {type_name(raw)}"))
+        problems.append(
+            Problem(
+                name,
+                line,
+                col,
+                where,
+                f"expected text or a mapping with 'text', found {type_name(raw)}",
+            )
+        )
         return None
     for k in raw:
         if k not in allowed:
             kl, kc = key_position(raw, k)
-            problems.append(Problem(name, kl, kc, where, f"'{k}' is not a key a message can have (known: {', '.join(allowed)})", did_you_mean(k, allowed)))
+            problems.append(
+                Problem(
+                    name,
+                    kl,
+                    kc,
+                    where,
+                    f"'{k}' is not a key a message can have (known: {', '.join(allowed)})",
+                    did_you_mean(k, allowed),
+                )
+            )
     text = raw.get("text")
     if not isinstance(text, str) or not text.strip():
         problems.append(Problem(name, line, col, where, "every message needs a non-empty 'text'"))
@@ -158,14 +207,20 @@ def _parse_forms(raw: Any, name: str, node: Any, key: Any, where: str, problems:
     sms, long = raw.get("sms"), raw.get("long")
     for label, value in (("sms", sms), ("long", long)):
         if value is not None and not isinstance(value, str):
-            problems.append(Problem(name, line, col, where, f"'{label}' must be text, found {type_name(value)}"))
-    return Forms(text=text.strip(), sms=sms.strip() if isinstance(sms, str) else None,
-                 long=long.strip() if isinstance(long, str) else None,
-                 at={k: value_position(raw, k) for k in FORM_KEYS if k in raw})
+            problems.append(
+                Problem(name, line, col, where, f"'{label}' must be text, found {type_name(value)}")
+            )
+    return Forms(
+        text=text.strip(),
+        sms=sms.strip() if isinstance(sms, str) else None,
+        long=long.strip() if isinstance(long, str) else None,
+        at={k: value_position(raw, k) for k in FORM_KEYS if k in raw},
+    )
 
 
-def _parse_entry(message_id: str, raw: Any, locale: str, name: str, parent: Any,
-                 problems: list[Problem]) -> Entry | None:
+def _parse_entry(
+    message_id: str, raw: Any, locale: str, name: str, parent: Any, problems: list[Problem]
+) -> Entry | None:
     where = f"message '{message_id}'"
     line, col = key_position(parent, message_id)
     base = _parse_forms(raw, name, parent, message_id, where, problems, ENTRY_KEYS)
@@ -174,29 +229,73 @@ def _parse_entry(message_id: str, raw: Any, locale: str, name: str, parent: Any,
     if isinstance(raw, str):
         return Entry(message_id, locale, name, line, col, base)
     by_rel = _variants(raw, "for", RELATIONSHIPS, "a relationship", "for {}", name, where, problems)
-    known = _variants(raw, "when_known", KNOWABLE_FIELDS, "a profile field a variant can depend on",
-                      "when {} known", name, where, problems)
+    known = _variants(
+        raw,
+        "when_known",
+        KNOWABLE_FIELDS,
+        "a profile field a variant can depend on",
+        "when {} known",
+        name,
+        where,
+        problems,
+    )
     max_segments = raw.get("max_segments", 2)
     if not isinstance(max_segments, int) or max_segments < 1:
-        problems.append(Problem(name, line, col, where, f"max_segments must be a whole number of 1 or more, found {max_segments!r}"))
+        problems.append(
+            Problem(
+                name,
+                line,
+                col,
+                where,
+                f"max_segments must be a whole number of 1 or more, found {max_segments!r}",
+            )
+        )
         max_segments = 2
     source = raw.get("source")
-    return Entry(message_id, locale, name, line, col, base, by_rel, known,
-                 str(source) if source is not None else None, max_segments)
+    return Entry(
+        message_id,
+        locale,
+        name,
+        line,
+        col,
+        base,
+        by_rel,
+        known,
+        str(source) if source is not None else None,
+        max_segments,
+    )
 
 
-def _variants(raw: Mapping[str, Any], key: str, allowed: tuple[str, ...], what: str, label: str,
-              name: str, where: str, problems: list[Problem]) -> dict[str, Forms]:
+def _variants(
+    raw: Mapping[str, Any],
+    key: str,
+    allowed: tuple[str, ...],
+    what: str,
+    label: str,
+    name: str,
+    where: str,
+    problems: list[Problem],
+) -> dict[str, Forms]:
     """The `for:` or `when_known:` variants of one message, each checked like the message itself."""
     out: dict[str, Forms] = {}
     section = raw.get(key) or {}
     for variant, forms_raw in section.items():
         if variant not in allowed:
             line, col = key_position(section, variant)
-            problems.append(Problem(name, line, col, where, f"'{variant}' is not {what} (known: {', '.join(allowed)})",
-                                    did_you_mean(variant, allowed)))
+            problems.append(
+                Problem(
+                    name,
+                    line,
+                    col,
+                    where,
+                    f"'{variant}' is not {what} (known: {', '.join(allowed)})",
+                    did_you_mean(variant, allowed),
+                )
+            )
             continue
-        forms = _parse_forms(forms_raw, name, section, variant, f"{where}, {label.format(variant)}", problems)
+        forms = _parse_forms(
+            forms_raw, name, section, variant, f"{where}, {label.format(variant)}", problems
+        )
         if forms:
             out[variant] = forms
     return out

@@ -8,8 +8,16 @@ from dataclasses import dataclass
 
 from bot.catalog.catalog import KNOWABLE_FIELDS, Catalogs, Entry
 
-PLACEHOLDERS = ("name", "loved_one", "Loved_one", "rewards", "org", "org_contact",
-                "lesson_time", "checkin_time")
+PLACEHOLDERS = (
+    "name",
+    "loved_one",
+    "Loved_one",
+    "rewards",
+    "org",
+    "org_contact",
+    "lesson_time",
+    "checkin_time",
+)
 NAME_FALLBACK = "friend"
 
 
@@ -32,18 +40,24 @@ def loved_one_phrase(catalogs: Catalogs, locale: str, profile: Mapping[str, str]
     if profile.get("loved_one"):
         return profile["loved_one"]
     relationship = profile.get("relationship") or "other"
-    entry = catalogs.get(f"relation.{relationship}", locale) or catalogs.get("relation.other", locale)
+    entry = catalogs.get(f"relation.{relationship}", locale) or catalogs.get(
+        "relation.other", locale
+    )
     return entry.base.text if entry else "your loved one"
 
 
 def render(catalogs: Catalogs, message_id: str, audience: Audience, org: Mapping[str, str]) -> str:
     entry = catalogs.get(message_id, audience.locale)
     if entry is None:
-        raise KeyError(f"message '{message_id}' is not in the catalog for locale '{audience.locale}'")
+        raise KeyError(
+            f"message '{message_id}' is not in the catalog for locale '{audience.locale}'"
+        )
     return render_entry(catalogs, entry, audience, org)
 
 
-def render_entry(catalogs: Catalogs, entry: Entry, audience: Audience, org: Mapping[str, str]) -> str:
+def render_entry(
+    catalogs: Catalogs, entry: Entry, audience: Audience, org: Mapping[str, str]
+) -> str:
     profile = dict(audience.profile or {})
     forms = entry.choose(profile.get("relationship"), profile)
     loved = loved_one_phrase(catalogs, audience.locale, profile)
@@ -78,23 +92,36 @@ class Renderer:
         self._templates: dict[tuple[object, ...], str] = {}
         self._phrases: dict[tuple[str, str], str] = {}
 
-    def render(self, catalogs: Catalogs, message_id: str, audience: Audience, org: Mapping[str, str]) -> str:
+    def render(
+        self, catalogs: Catalogs, message_id: str, audience: Audience, org: Mapping[str, str]
+    ) -> str:
         if catalogs is not self._catalogs:
             self._catalogs, self._templates, self._phrases = catalogs, {}, {}
         profile = audience.profile or {}
         relationship = profile.get("relationship")
-        key = (message_id, audience.locale, audience.channel, relationship,
-               *(bool(profile.get(name)) for name in KNOWABLE_FIELDS))
+        key = (
+            message_id,
+            audience.locale,
+            audience.channel,
+            relationship,
+            *(bool(profile.get(name)) for name in KNOWABLE_FIELDS),
+        )
         template = self._templates.get(key)
         if template is None:
             entry = catalogs.get(message_id, audience.locale)
             if entry is None:
-                raise KeyError(f"message '{message_id}' is not in the catalog for locale '{audience.locale}'")
-            template = self._templates[key] = entry.choose(relationship, profile).for_channel(audience.channel)
+                raise KeyError(
+                    f"message '{message_id}' is not in the catalog for locale '{audience.locale}'"
+                )
+            template = self._templates[key] = entry.choose(relationship, profile).for_channel(
+                audience.channel
+            )
         loved = profile.get("loved_one")
         if not loved:
             phrase_key = (audience.locale, relationship or "")
             loved = self._phrases.get(phrase_key)
             if loved is None:
-                loved = self._phrases[phrase_key] = loved_one_phrase(catalogs, audience.locale, profile)
+                loved = self._phrases[phrase_key] = loved_one_phrase(
+                    catalogs, audience.locale, profile
+                )
         return template.format_map(placeholders(profile, loved, org))

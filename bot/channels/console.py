@@ -11,7 +11,11 @@ from bot.channels.base import OutboundMessage, SendOutcome, SendResult
 class ConsoleChannel:
     """Hands each message to a sink (print, or a list in tests). It never fails."""
 
-    def __init__(self, sink: Callable[[OutboundMessage], None], name: Literal["console", "sms", "telegram", "email"] = "console") -> None:
+    def __init__(
+        self,
+        sink: Callable[[OutboundMessage], None],
+        name: Literal["console", "sms", "telegram", "email"] = "console",
+    ) -> None:
         self.name = name
         self._sink = sink
         self._count = 0

@@ -25,7 +25,9 @@ _ATTRIBUTION = re.compile(
 )
 # Outlook's header block: "From: ..." followed within a few lines by "Sent:" or "Date:".
 _OUTLOOK_FROM = re.compile(r"^\*?(?:from|de|von)\s*:\*?\s", re.IGNORECASE)
-_OUTLOOK_NEXT = re.compile(r"^\*?(?:sent|date|enviado|fecha|gesendet|to|para|an)\s*:\*?\s", re.IGNORECASE)
+_OUTLOOK_NEXT = re.compile(
+    r"^\*?(?:sent|date|enviado|fecha|gesendet|to|para|an)\s*:\*?\s", re.IGNORECASE
+)
 
 
 def _is_cut(lines: list[str], i: int) -> bool:
@@ -35,7 +37,9 @@ def _is_cut(lines: list[str], i: int) -> bool:
     if _ATTRIBUTION.match(line):
         return True
     nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
-    if line[:3].lower() in ("on ", "el ", "le ", "am ", "op ") and _ATTRIBUTION.match(f"{line} {nxt}"):
+    if line[:3].lower() in ("on ", "el ", "le ", "am ", "op ") and _ATTRIBUTION.match(
+        f"{line} {nxt}"
+    ):
         return True
     if _OUTLOOK_FROM.match(line):
         following = [s.strip() for s in lines[i + 1 : i + 4]]

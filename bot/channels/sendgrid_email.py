@@ -70,7 +70,9 @@ class SendGridEmail:
             from_email=self._from,
             to_emails=To(message.address),
             subject=Subject(message.subject or self._default_subject),
-            plain_text_content=PlainTextContent(f"{message.text}\n\n{self.footer(message.unsubscribe_url)}"),
+            plain_text_content=PlainTextContent(
+                f"{message.text}\n\n{self.footer(message.unsubscribe_url)}"
+            ),
         )
         for key, value in message.headers.items():
             mail.add_header(Header(key, value))
@@ -91,7 +93,9 @@ class SendGridEmail:
         except HTTPError as exc:
             return classify_sendgrid_error(exc)
         except TimeoutError as exc:
-            return SendResult(SendOutcome.RETRY, detail=f"SendGrid did not answer in time: {exc!r}.")
+            return SendResult(
+                SendOutcome.RETRY, detail=f"SendGrid did not answer in time: {exc!r}."
+            )
         except OSError as exc:  # URLError, refused or reset connections
             return SendResult(SendOutcome.RETRY, detail=f"Could not reach SendGrid: {exc!r}.")
         message_id = response.headers.get("X-Message-Id") if response.headers else None
@@ -137,8 +141,10 @@ def classify_sendgrid_error(exc: HTTPError) -> SendResult:
 def _is_automated(headers: Mapping[str, Any]) -> bool:
     auto = str(headers.get("Auto-Submitted") or "no").strip().lower()
     precedence = str(headers.get("Precedence") or "").strip().lower()
-    return auto != "no" or precedence in _AUTOMATED_PRECEDENCE or bool(
-        headers.get("X-Autoreply") or headers.get("X-Autorespond")
+    return (
+        auto != "no"
+        or precedence in _AUTOMATED_PRECEDENCE
+        or bool(headers.get("X-Autoreply") or headers.get("X-Autorespond"))
     )
 
 
@@ -162,7 +168,9 @@ def parse_inbound_email(form: Mapping[str, Any]) -> InboundMessage | None:
     address = parseaddr(name_addr)[1].strip().lower()
     if "@" not in address:
         raise ValueError(f"An inbound email needs a sender address in 'from'; got {name_addr!r}.")
-    headers: Any = HeaderParser(policy=email.policy.default).parsestr(str(form.get("headers") or ""))
+    headers: Any = HeaderParser(policy=email.policy.default).parsestr(
+        str(form.get("headers") or "")
+    )
     subject = str(form.get("subject") or "")
     if form.get("text"):
         body = str(form["text"])

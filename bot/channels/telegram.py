@@ -26,8 +26,14 @@ from bot.channels.telegram_request import AiohttpRequest
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
 SECRET_TOKEN_RULE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # Telegram's wording for a chat we can never write to (BadRequest / Forbidden descriptions).
-_UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "chat_id is empty",
-                "user is deactivated", "bot can't initiate conversation")
+_UNREACHABLE = (
+    "chat not found",
+    "user not found",
+    "peer_id_invalid",
+    "chat_id is empty",
+    "user is deactivated",
+    "bot can't initiate conversation",
+)
 
 
 def _retry_seconds(exc: RetryAfter) -> float | None:
@@ -117,7 +123,9 @@ class TelegramBot:
             # "bot was blocked by the user" and kin: the family member stopped us here.
             return SendResult(SendOutcome.OPTED_OUT, detail=detail)
         if isinstance(exc, ChatMigrated):
-            return SendResult(SendOutcome.INVALID_ADDRESS, detail=f"{detail} (new chat id {exc.new_chat_id})")
+            return SendResult(
+                SendOutcome.INVALID_ADDRESS, detail=f"{detail} (new chat id {exc.new_chat_id})"
+            )
         if isinstance(exc, BadRequest):
             if any(phrase in lowered for phrase in _UNREACHABLE):
                 return SendResult(SendOutcome.INVALID_ADDRESS, detail=detail)
@@ -138,10 +146,14 @@ class TelegramBot:
         # api.telegram.org only calls HTTPS webhooks; a self-hosted Bot API server (--local) may
         # call plain HTTP, so only the official API gets this check.
         if self._official_api and not url.startswith("https://"):
-            raise ValueError(f"Telegram only calls HTTPS webhooks; {url!r} does not start with https://.")
+            raise ValueError(
+                f"Telegram only calls HTTPS webhooks; {url!r} does not start with https://."
+            )
         await self._ensure_ready()
         return await self.bot.set_webhook(
-            url=url, secret_token=secret, allowed_updates=["message"],
+            url=url,
+            secret_token=secret,
+            allowed_updates=["message"],
             drop_pending_updates=drop_pending_updates,
         )
 
@@ -165,7 +177,9 @@ def parse_update(payload: dict[str, Any], bot: Bot | None = None) -> InboundMess
     try:
         update = Update.de_json(dict(payload), bot)
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"The Telegram update {payload.get('update_id')} could not be read: {exc!r}.") from exc
+        raise ValueError(
+            f"The Telegram update {payload.get('update_id')} could not be read: {exc!r}."
+        ) from exc
     message = update.message
     if message is None or message.text is None or message.chat.type != "private":
         return None
@@ -176,5 +190,8 @@ def parse_update(payload: dict[str, Any], bot: Bot | None = None) -> InboundMess
     if not text:
         return None
     return InboundMessage(
-        channel="telegram", address=str(message.chat.id), text=text, provider_id=str(update.update_id)
+        channel="telegram",
+        address=str(message.chat.id),
+        text=text,
+        provider_id=str(update.update_id),
     )

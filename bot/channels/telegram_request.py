@@ -39,8 +39,16 @@ class AiohttpRequest(BaseRequest):
     upload cannot hang forever either.
     """
 
-    __slots__ = ("_connect", "_default_timeout", "_media_write", "_pool", "_pool_size", "_read",
-                 "_session", "_write")
+    __slots__ = (
+        "_connect",
+        "_default_timeout",
+        "_media_write",
+        "_pool",
+        "_pool_size",
+        "_read",
+        "_session",
+        "_write",
+    )
 
     def __init__(
         self,
@@ -52,12 +60,16 @@ class AiohttpRequest(BaseRequest):
         media_write_timeout: float | None = 20.0,
     ) -> None:
         if connection_pool_size < 1:
-            raise ValueError(f"connection_pool_size must be at least 1; {connection_pool_size} was given.")
+            raise ValueError(
+                f"connection_pool_size must be at least 1; {connection_pool_size} was given."
+            )
         self._pool_size = connection_pool_size
         self._read, self._write = read_timeout, write_timeout
         self._connect, self._pool = connect_timeout, pool_timeout
         self._media_write = media_write_timeout
-        self._default_timeout = self._timeout(read_timeout, write_timeout, connect_timeout, pool_timeout)
+        self._default_timeout = self._timeout(
+            read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -65,10 +77,15 @@ class AiohttpRequest(BaseRequest):
         return self._read
 
     @staticmethod
-    def _timeout(read: float | None, write: float | None, connect: float | None,
-                 pool: float | None) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=_sum(connect, pool, write, read), connect=_sum(connect, pool),
-                                     sock_connect=connect, sock_read=read)
+    def _timeout(
+        read: float | None, write: float | None, connect: float | None, pool: float | None
+    ) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(
+            total=_sum(connect, pool, write, read),
+            connect=_sum(connect, pool),
+            sock_connect=connect,
+            sock_read=read,
+        )
 
     async def initialize(self) -> None:
         # aiohttp binds a session to the running loop, so it is made here, never in __init__.
@@ -97,7 +114,9 @@ class AiohttpRequest(BaseRequest):
         session = self._session
         if session is None or session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized: call initialize() first.")
-        files = request_data.multipart_data if request_data and request_data.contains_files else None
+        files = (
+            request_data.multipart_data if request_data and request_data.contains_files else None
+        )
         body: aiohttp.FormData | bytes | None = None
         headers = None
         if request_data is not None:
@@ -109,15 +128,23 @@ class AiohttpRequest(BaseRequest):
             elif fields:
                 body, headers = urlencode(fields).encode("ascii"), _FORM
         timeout = self._default_timeout
-        if not (isinstance(read_timeout, DefaultValue) and isinstance(write_timeout, DefaultValue)
-                and isinstance(connect_timeout, DefaultValue) and isinstance(pool_timeout, DefaultValue)
-                and not files):
+        if not (
+            isinstance(read_timeout, DefaultValue)
+            and isinstance(write_timeout, DefaultValue)
+            and isinstance(connect_timeout, DefaultValue)
+            and isinstance(pool_timeout, DefaultValue)
+            and not files
+        ):
             timeout = self._timeout(
                 _seconds(read_timeout, self._read),
                 _seconds(write_timeout, self._media_write if files else self._write),
-                _seconds(connect_timeout, self._connect), _seconds(pool_timeout, self._pool))
+                _seconds(connect_timeout, self._connect),
+                _seconds(pool_timeout, self._pool),
+            )
         try:
-            async with session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
+            async with session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as err:  # aiohttp's connect and read timeouts are TimeoutErrors too
             raise TimedOut(f"Timed out: aiohttp.{type(err).__name__}: {err}") from err

@@ -115,13 +115,19 @@ class AiohttpTwilioClient(AsyncHttpClient):
         query = urlencode(params, doseq=True) if params else ""
         url = f"{uri}?{query}" if query else uri
         # timeout=None would mean "wait forever" to aiohttp: pass one only to override the default.
-        options: dict[str, Any] = {"data": body, "headers": send_headers, "allow_redirects": allow_redirects}
+        options: dict[str, Any] = {
+            "data": body,
+            "headers": send_headers,
+            "allow_redirects": allow_redirects,
+        }
         if timeout is not None:
             options["timeout"] = aiohttp.ClientTimeout(total=timeout)
         async with self._get_session().request(method.upper(), url, **options) as response:
             text = await response.text()
             if response.status == 429 or response.status >= 500:
-                raise _ProviderBusy(response.status, parse_retry_after(response.headers.get("Retry-After")), text)
+                raise _ProviderBusy(
+                    response.status, parse_retry_after(response.headers.get("Retry-After")), text
+                )
             return Response(response.status, text, dict(response.headers))
 
     async def close(self) -> None:
@@ -173,7 +179,9 @@ class TwilioSMS:
         except _ProviderBusy as exc:
             return SendResult(SendOutcome.RETRY, retry_after_s=exc.retry_after_s, detail=str(exc))
         except TimeoutError as exc:
-            return SendResult(SendOutcome.RETRY, detail=f"Twilio did not answer in time ({type(exc).__name__}).")
+            return SendResult(
+                SendOutcome.RETRY, detail=f"Twilio did not answer in time ({type(exc).__name__})."
+            )
         except aiohttp.ClientError as exc:
             return SendResult(SendOutcome.RETRY, detail=f"Could not reach Twilio: {exc!r}.")
         except (TwilioRestException, TwilioServiceException) as exc:
@@ -188,7 +196,9 @@ def classify_twilio_error(exc: TwilioRestException | TwilioServiceException) -> 
     """Map a Twilio API error to a send outcome by its error code, then its HTTP status."""
     status = int(getattr(exc, "status", 0) or 0)
     code = int(getattr(exc, "code", 0) or 0)
-    detail = f"Twilio answered HTTP {status} with error code {code}: {getattr(exc, 'msg', '') or exc!r}"
+    detail = (
+        f"Twilio answered HTTP {status} with error code {code}: {getattr(exc, 'msg', '') or exc!r}"
+    )
     if code in OPTED_OUT_CODES:
         return SendResult(SendOutcome.OPTED_OUT, detail=detail)
     if code in INVALID_ADDRESS_CODES:
@@ -209,12 +219,18 @@ def parse_inbound_sms(form: Mapping[str, Any]) -> InboundMessage | None:
     raw_from = str(form.get("From") or "").strip()
     sid = str(form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
     if not raw_from or not sid:
-        raise ValueError(f"A Twilio SMS webhook needs From and MessageSid; got From={raw_from!r}, MessageSid={sid!r}.")
+        raise ValueError(
+            f"A Twilio SMS webhook needs From and MessageSid; got From={raw_from!r}, MessageSid={sid!r}."
+        )
     address = to_e164(raw_from)
     if address is None:
-        raise ValueError(f"The SMS sender {raw_from!r} is not a phone number that can be read as E.164.")
+        raise ValueError(
+            f"The SMS sender {raw_from!r} is not a phone number that can be read as E.164."
+        )
     body = str(form.get("Body") or "").strip()
     hint = str(form.get("OptOutType") or "").strip().upper() or None
     if not body and hint is None:
         return None  # a picture-only message: nothing for the conversation to read
-    return InboundMessage(channel="sms", address=address, text=body, provider_id=sid, keyword_hint=hint)
+    return InboundMessage(
+        channel="sms", address=address, text=body, provider_id=sid, keyword_hint=hint
+    )

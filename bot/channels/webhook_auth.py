@@ -70,7 +70,9 @@ def twilio_signature_ok(
     try:
         form = _FormParams(params)
         algorithm = get_signature_algorithm(settings_header)
-        return bool(RequestValidator(auth_token).validate(url, form, signature, algorithm=algorithm))
+        return bool(
+            RequestValidator(auth_token).validate(url, form, signature, algorithm=algorithm)
+        )
     except (TypeError, ValueError):
         return False
 

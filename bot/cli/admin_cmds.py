@@ -30,19 +30,27 @@ from storage.migrate import current_revision, upgrade
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("enroll", help="enroll a family member whose consent the organisation collected")
+    p = sub.add_parser(
+        "enroll", help="enroll a family member whose consent the organisation collected"
+    )
     p.add_argument("--channel", required=True, choices=("sms", "telegram", "email"))
     p.add_argument("--address", required=True, help="phone (E.164), Telegram chat id, or email")
     p.add_argument("--name")
     p.add_argument("--relationship", choices=RELATIONSHIPS)
     p.add_argument("--loved-one", dest="loved_one")
     p.add_argument("--timezone", help="IANA zone such as America/Chicago")
-    p.add_argument("--lesson-time", dest="lesson_time", default="09:00", help="HH:MM (default 09:00)")
-    p.add_argument("--checkin-time", dest="checkin_time", default="19:00", help="HH:MM (default 19:00)")
+    p.add_argument(
+        "--lesson-time", dest="lesson_time", default="09:00", help="HH:MM (default 09:00)"
+    )
+    p.add_argument(
+        "--checkin-time", dest="checkin_time", default="19:00", help="HH:MM (default 19:00)"
+    )
     p.add_argument("--locale", default="en")
     p.set_defaults(handler=run_enroll)
 
-    p = sub.add_parser("import", help="bulk enroll from a CSV file (columns: " + ", ".join(CSV_COLUMNS) + ")")
+    p = sub.add_parser(
+        "import", help="bulk enroll from a CSV file (columns: " + ", ".join(CSV_COLUMNS) + ")"
+    )
     p.add_argument("file", type=Path)
     p.set_defaults(handler=run_import)
 
@@ -70,9 +78,20 @@ def _app() -> Iterator[App]:
 def run_enroll(args: argparse.Namespace) -> int:
     with _app() as app:
         try:
-            contact_id = enroll(app.ctx, Enrollment(args.channel, args.address, args.name, args.relationship,
-                                                    args.loved_one, args.timezone, args.lesson_time,
-                                                    args.checkin_time, args.locale))
+            contact_id = enroll(
+                app.ctx,
+                Enrollment(
+                    args.channel,
+                    args.address,
+                    args.name,
+                    args.relationship,
+                    args.loved_one,
+                    args.timezone,
+                    args.lesson_time,
+                    args.checkin_time,
+                    args.locale,
+                ),
+            )
         except EnrollError as exc:
             print(f"craftbot enroll: {exc}", file=sys.stderr)
             return 2
@@ -84,7 +103,9 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         text = args.file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"craftbot import: cannot read {args.file} as a UTF-8 CSV file ({exc})", file=sys.stderr)
+        print(
+            f"craftbot import: cannot read {args.file} as a UTF-8 CSV file ({exc})", file=sys.stderr
+        )
         return 2
     with _app() as app:
         ids, errors = import_csv(app.ctx, io.StringIO(text, newline=""))

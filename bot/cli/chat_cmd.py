@@ -26,9 +26,20 @@ _DURATION = re.compile(r"^(\d+)\s*([mhd])$")
 
 def register(sub: Any) -> None:
     p = sub.add_parser("chat", help="talk to the bot in the terminal as a family member")
-    p.add_argument("--db", default="sqlite:///.craftbot/chat.db", help="database URL (default: a local SQLite file)")
-    p.add_argument("--channel", default="sms", choices=("sms", "telegram", "email"), help="which channel's wording to use")
-    p.add_argument("--timezone", default="America/New_York", help="the zone the virtual clock starts in")
+    p.add_argument(
+        "--db",
+        default="sqlite:///.craftbot/chat.db",
+        help="database URL (default: a local SQLite file)",
+    )
+    p.add_argument(
+        "--channel",
+        default="sms",
+        choices=("sms", "telegram", "email"),
+        help="which channel's wording to use",
+    )
+    p.add_argument(
+        "--timezone", default="America/New_York", help="the zone the virtual clock starts in"
+    )
     p.set_defaults(handler=run)
 
 
@@ -44,8 +55,10 @@ def show_held(harness: Harness, zone: ZoneInfo) -> None:
     held = harness.held()
     if held:
         first = min(at for _, at in held)
-        print(f"  (quiet hours in your time zone: the bot's reply waits until {first.astimezone(zone):%a %H:%M} "
-              f"here; /wait or /held to see it)")
+        print(
+            f"  (quiet hours in your time zone: the bot's reply waits until {first.astimezone(zone):%a %H:%M} "
+            f"here; /wait or /held to see it)"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
     start = datetime.combine(datetime.now(zone).date(), time(13), tzinfo=zone)
     harness = Harness(settings, start, args.channel)
     _fresh_address(harness, args.channel)
-    print(f"craftbot chat - you are a family member texting the bot by {args.channel}. /help for commands.")
+    print(
+        f"craftbot chat - you are a family member texting the bot by {args.channel}. /help for commands."
+    )
     print("Say hi to start.")
     try:
         while True:
@@ -120,8 +135,14 @@ def command(harness: Harness, line: str, zone: ZoneInfo, channel: str) -> bool:
 def _fresh_address(harness: Harness, channel: str) -> str:
     """The first test address (+1 555 01xx, example.org) nobody in this database has used."""
     for n in range(100):
-        address = {"sms": f"+155501{n:02d}", "email": f"family{n:02d}@example.org", "telegram": f"{1000 + n}"}[channel]
+        address = {
+            "sms": f"+155501{n:02d}",
+            "email": f"family{n:02d}@example.org",
+            "telegram": f"{1000 + n}",
+        }[channel]
         harness.address = address
         if harness.contact() is None:
             return address
-    raise SystemExit("All 100 test addresses in this chat database are used: delete .craftbot/chat.db to start afresh.")
+    raise SystemExit(
+        "All 100 test addresses in this chat database are used: delete .craftbot/chat.db to start afresh."
+    )

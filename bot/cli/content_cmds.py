@@ -25,8 +25,12 @@ def register(sub: Any) -> None:
     v = csub.add_parser("preview", help="write the six weeks as one family would read them")
     v.add_argument("--relationship", default="parent", choices=EXPECT_LABELS["relationship"])
     v.add_argument("--name", default="Sam", help="the family member's first name")
-    v.add_argument("--loved-one", dest="loved_one", default="", help="the loved one's name (empty: 'your ...')")
-    v.add_argument("--rewards", default="", help="what the loved one enjoys (fills rewards variants)")
+    v.add_argument(
+        "--loved-one", dest="loved_one", default="", help="the loved one's name (empty: 'your ...')"
+    )
+    v.add_argument(
+        "--rewards", default="", help="what the loved one enjoys (fills rewards variants)"
+    )
     v.add_argument("--channel", default="sms", choices=("sms", "telegram", "email"))
     v.add_argument("--out", type=Path, help="write Markdown here (default: print)")
     v.add_argument("--path", type=Path)
@@ -68,11 +72,19 @@ def run_preview(args: argparse.Namespace) -> int:
     return 0
 
 
-def preview(loaded: Loaded, relationship: str, name: str, loved_one: str, rewards: str, channel: str) -> str:
+def preview(
+    loaded: Loaded, relationship: str, name: str, loved_one: str, rewards: str, channel: str
+) -> str:
     """Day by day: the lesson, then one evening reply of each kind in the order a family meets them."""
     program, catalogs = loaded.program, loaded.catalogs
-    profile = {"name": name, "relationship": relationship, "loved_one": loved_one, "rewards": rewards,
-               "lesson_time": "09:00", "checkin_time": "19:00"}
+    profile = {
+        "name": name,
+        "relationship": relationship,
+        "loved_one": loved_one,
+        "rewards": rewards,
+        "lesson_time": "09:00",
+        "checkin_time": "19:00",
+    }
     audience = Audience(channel=channel, profile=profile)
     org = {"org": "Family Support Center", "org_contact": "call 555-0100"}
 

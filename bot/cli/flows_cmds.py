@@ -15,8 +15,15 @@ from bot.settings import Settings
 def register(sub: Any) -> None:
     p = sub.add_parser("flows", help="validate the flows and messages, or draw them")
     fsub = p.add_subparsers(dest="flows_command", required=True)
-    v = fsub.add_parser("validate", help="check every flow, message and lexicon; exit 1 on any problem")
-    v.add_argument("path", nargs="?", type=Path, help="the program folder (with flows/ and messages/) or its flows/ folder")
+    v = fsub.add_parser(
+        "validate", help="check every flow, message and lexicon; exit 1 on any problem"
+    )
+    v.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        help="the program folder (with flows/ and messages/) or its flows/ folder",
+    )
     v.set_defaults(handler=run_validate)
     g = fsub.add_parser("graph", help="write a Mermaid diagram per flow")
     g.add_argument("flow", nargs="?", help="only this flow")
@@ -40,12 +47,17 @@ def run_validate(args: argparse.Namespace) -> int:
     if problems or loaded is None:
         for problem in problems:
             print(problem, file=sys.stderr)
-        print(f"{len(problems)} problem(s) found; nothing was changed. Fix them and run this again.", file=sys.stderr)
+        print(
+            f"{len(problems)} problem(s) found; nothing was changed. Fix them and run this again.",
+            file=sys.stderr,
+        )
         return 1
     program = loaded.program
-    print(f"ok: {len(program.flows.flows)} flows, {len(loaded.catalogs.ids())} messages, "
-          f"{len(program.flows.order.lessons)} lessons, {len(program.flows.routing.keywords)} keywords, "
-          f"locales {', '.join(sorted(loaded.catalogs.locales))}")
+    print(
+        f"ok: {len(program.flows.flows)} flows, {len(loaded.catalogs.ids())} messages, "
+        f"{len(program.flows.order.lessons)} lessons, {len(program.flows.routing.keywords)} keywords, "
+        f"locales {', '.join(sorted(loaded.catalogs.locales))}"
+    )
     return 0
 
 
@@ -59,7 +71,9 @@ def run_graph(args: argparse.Namespace) -> int:
     chosen = [args.flow] if args.flow else sorted(flows)
     for flow_id in chosen:
         if flow_id not in flows:
-            print(f"there is no flow '{flow_id}' (known: {', '.join(sorted(flows))})", file=sys.stderr)
+            print(
+                f"there is no flow '{flow_id}' (known: {', '.join(sorted(flows))})", file=sys.stderr
+            )
             return 1
         diagram = mermaid(flows[flow_id])
         if args.out:

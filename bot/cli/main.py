@@ -15,7 +15,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="craftbot", description="CRAFT coaching for families, by SMS, Telegram and email.")
+    top = argparse.ArgumentParser(
+        prog="craftbot", description="CRAFT coaching for families, by SMS, Telegram and email."
+    )
     top.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (chat_cmd, simulate_cmd, admin_cmds, flows_cmds, content_cmds, serve_cmds):
@@ -25,8 +27,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -15,7 +15,12 @@ from bot.transcript import run_transcript
 def register(sub: Any) -> None:
     p = sub.add_parser("simulate", help="replay a transcript file and report the first divergence")
     p.add_argument("files", nargs="+", type=Path, help="transcript YAML file(s)")
-    p.add_argument("--program", type=Path, default=None, help="folder with flows/ and messages/ (default: the configured one)")
+    p.add_argument(
+        "--program",
+        type=Path,
+        default=None,
+        help="folder with flows/ and messages/ (default: the configured one)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -28,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
                 settings = settings.model_copy(update={"program_dir": args.program})
             result = run_transcript(path, settings)
         if result.ok:
-            print(f"{path}: ok ({result.steps} steps, {result.messages} bot messages, {result.days} days)")
+            print(
+                f"{path}: ok ({result.steps} steps, {result.messages} bot messages, {result.days} days)"
+            )
         else:
             failed += 1
             print(result.divergence, file=sys.stderr)

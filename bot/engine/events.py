@@ -12,7 +12,9 @@ SayKind = Literal["normal", "crisis", "compliance"]
 @dataclass(frozen=True)
 class Say:
     message_id: str
-    kind: SayKind = "normal"  # crisis: sent at once, through everything; compliance: the STOP confirmation
+    kind: SayKind = (
+        "normal"  # crisis: sent at once, through everything; compliance: the STOP confirmation
+    )
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,18 @@ class Ignored:
     reason: str
 
 
-Event = (Say | RecordCheckin | SetProfile | WaitStarted | ConsentChanged | PauseChanged
-         | OnboardingCompleted | CrisisDetected | FollowupScheduled | FlowStarted | FlowEnded
-         | FlowReset | Ignored)
+Event = (
+    Say
+    | RecordCheckin
+    | SetProfile
+    | WaitStarted
+    | ConsentChanged
+    | PauseChanged
+    | OnboardingCompleted
+    | CrisisDetected
+    | FollowupScheduled
+    | FlowStarted
+    | FlowEnded
+    | FlowReset
+    | Ignored
+)

@@ -12,7 +12,9 @@ from bot.understanding.text import normalize
 _AMOUNT = re.compile(r"^(?:for\s+)?(\d{1,3})\s*(d|day|days|w|wk|week|weeks)?$")
 
 
-def match_keyword(keywords: Sequence[Keyword], text: str, hint: str | None, opted_out: bool) -> tuple[Keyword, str] | None:
+def match_keyword(
+    keywords: Sequence[Keyword], text: str, hint: str | None, opted_out: bool
+) -> tuple[Keyword, str] | None:
     """The keyword a message is, with the rest of it as an argument ("PAUSE 3 days" -> "3 days").
 
     Only a whole message counts ("please stop texting at work" is not STOP), except that a

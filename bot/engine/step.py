@@ -19,7 +19,9 @@ from bot.understanding.crisis import CrisisMatch
 MAX_STEPS = 200  # a guard only: the validator already refuses loops that never wait
 
 
-def step(program: Program, session: Session, input_: Input, now: datetime) -> tuple[Session, list[ev.Event]]:
+def step(
+    program: Program, session: Session, input_: Input, now: datetime
+) -> tuple[Session, list[ev.Event]]:
     run = _Run(program, session, now)
     if isinstance(input_, Message):
         run.on_message(input_)
@@ -46,8 +48,12 @@ class _Run:
         if crisis:
             self.crisis(crisis)
             return
-        found = match_keyword(self.program.flows.routing.keywords, message.text, message.keyword_hint,
-                              opted_out=self.session.status == "opted_out")
+        found = match_keyword(
+            self.program.flows.routing.keywords,
+            message.text,
+            message.keyword_hint,
+            opted_out=self.session.status == "opted_out",
+        )
         if found:
             self.keyword(*found)
             return
@@ -86,7 +92,11 @@ class _Run:
             return
         if self.program.flows.flows.get(s.flow or "") is None or self.current_step() is None:
             # an edit removed the question: end quietly rather than ask again hours later
-            self.events.append(ev.FlowReset(s.flow or "", s.step, "the question timed out after an edit removed it"))
+            self.events.append(
+                ev.FlowReset(
+                    s.flow or "", s.step, "the question timed out after an edit removed it"
+                )
+            )
             self.end_flow()
             return
         here = self.current_step()
@@ -102,7 +112,9 @@ class _Run:
         reply = f"crisis.{match.category}.{country}"
         if reply not in self.program.message_ids:
             reply = f"crisis.{match.category}.{policy.default_country}"
-        self.events.append(ev.CrisisDetected(match.category, match.matched, match.language, self.text))
+        self.events.append(
+            ev.CrisisDetected(match.category, match.matched, match.language, self.text)
+        )
         self.events.append(ev.Say(reply, "crisis"))
         if policy.alerting:
             self.events.append(ev.Say("crisis.team_told", "crisis"))
@@ -117,7 +129,9 @@ class _Run:
             self.session = self.session.with_(paused_until=until.isoformat())
             self.events.append(ev.PauseChanged(True, until, f"crisis: {match.category}"))
         if self.session.status == "active":
-            self.events.append(ev.FollowupScheduled(self.now + timedelta(seconds=policy.followup_after_s)))
+            self.events.append(
+                ev.FollowupScheduled(self.now + timedelta(seconds=policy.followup_after_s))
+            )
 
     def keyword(self, keyword: Keyword, arg: str) -> None:
         self.keyword_arg = arg
@@ -128,8 +142,13 @@ class _Run:
             return
         saved = self.session  # an aside: the open question stays open afterwards
         self.run_flow(self.program.flows.flows[keyword.flow], 0)
-        self.session = self.session.with_(flow=saved.flow, step=saved.step, waiting=saved.waiting,
-                                          wait_seq=saved.wait_seq, reasks=saved.reasks)
+        self.session = self.session.with_(
+            flow=saved.flow,
+            step=saved.step,
+            waiting=saved.waiting,
+            wait_seq=saved.wait_seq,
+            reasks=saved.reasks,
+        )
 
     def answer(self, text: str) -> None:
         here = self.current_step()
@@ -140,7 +159,9 @@ class _Run:
         if answer is None:
             self.unclear(here)
             return
-        self.session = self.session.with_(waiting=False, reasks=0, labels=tuple(sorted(answer.labels)))
+        self.session = self.session.with_(
+            waiting=False, reasks=0, labels=tuple(sorted(answer.labels))
+        )
         if here.save and answer.value is not None:
             self.set_profile(here.save, answer.value)
         self.goto_next(here)
@@ -159,7 +180,9 @@ class _Run:
             flow_id, step_id = answer_as
             flow = self.program.flows.flows[flow_id]
             target = flow.step(step_id)
-            if target and self.program.understanding.read(target.expect or "text", text, self.locale):
+            if target and self.program.understanding.read(
+                target.expect or "text", text, self.locale
+            ):
                 self.session = self.session.with_(flow=flow_id, step=step_id, waiting=True)
                 self.events.append(ev.FlowStarted(flow_id))
                 self.answer(text)
@@ -175,10 +198,14 @@ class _Run:
         if flow is not None and (s.step is None or flow.step(s.step) is not None):
             return True
         if flow is None:
-            self.events.append(ev.FlowReset(s.flow, s.step, "the flow no longer exists; the conversation left it"))
+            self.events.append(
+                ev.FlowReset(s.flow, s.step, "the flow no longer exists; the conversation left it")
+            )
             self.session = s.with_(flow=None, step=None, waiting=False, reasks=0)
         else:
-            self.events.append(ev.FlowReset(s.flow, s.step, "the step no longer exists; the flow starts again"))
+            self.events.append(
+                ev.FlowReset(s.flow, s.step, "the step no longer exists; the flow starts again")
+            )
             self.session = s.with_(step=None, waiting=False, reasks=0)
             self.run_flow(flow, 0)
         return False
@@ -240,7 +267,10 @@ class _Run:
             self.perform(here)
             if self.session.flow != flow.id:
                 return  # the step left the flow (an action ended it)
-            target = next((b.target for b in here.next if b.label is None or b.label in self.session.labels), None)
+            target = next(
+                (b.target for b in here.next if b.label is None or b.label in self.session.labels),
+                None,
+            )
             if target is None:
                 index += 1
             elif target == END or flow.index(target) is None:
@@ -321,4 +351,6 @@ class _Run:
             self.session = s.with_(paused_until=None)
             self.events.append(ev.PauseChanged(False, None, "asked to resume"))
         elif action == "alert":  # tell the team again, e.g. "not OK" after a crisis
-            self.events.append(ev.CrisisDetected(s.flow or "alert", tuple(s.labels), self.locale, self.text))
+            self.events.append(
+                ev.CrisisDetected(s.flow or "alert", tuple(s.labels), self.locale, self.text)
+            )

@@ -22,9 +22,27 @@ EXPECT_LABELS: Mapping[str, tuple[str, ...]] = {
     "ok": ("ok", "not_ok"),
 }
 # Profile fields an ask step may `save:` its answer into.
-PROFILE_FIELDS = ("name", "relationship", "loved_one", "timezone", "lesson_time",
-                  "checkin_time", "rewards", "locale", "country")
-ACTIONS = ("consent", "decline", "complete_onboarding", "opt_out", "opt_in", "pause", "resume", "alert")
+PROFILE_FIELDS = (
+    "name",
+    "relationship",
+    "loved_one",
+    "timezone",
+    "lesson_time",
+    "checkin_time",
+    "rewards",
+    "locale",
+    "country",
+)
+ACTIONS = (
+    "consent",
+    "decline",
+    "complete_onboarding",
+    "opt_out",
+    "opt_in",
+    "pause",
+    "resume",
+    "alert",
+)
 RECORDS: Mapping[str, tuple[str, ...]] = {"checkin": ("non_use", "use", "unsure")}
 TRIGGERS = ("lesson_due", "checkin_due", "nudge_due", "followup_due")
 LESSON_MODES = ("next", "today")
@@ -58,7 +76,9 @@ class Step:
     do: str | None = None
     record: Mapping[str, str] = field(default_factory=dict)
     next: tuple[Branch, ...] = ()  # empty: fall through to the following step
-    at: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # key -> (line, col) of its value
+    at: Mapping[str, tuple[int, int]] = field(
+        default_factory=dict
+    )  # key -> (line, col) of its value
 
     def pos(self, key: str) -> tuple[int, int]:
         return self.at.get(key, (self.line, self.col))

@@ -14,40 +14,93 @@ if TYPE_CHECKING:
     from bot.flows.loader import FileReader
 
 
-def read_routing(data: Mapping[str, Any], r: FileReader, positions: dict[str, tuple[int, int]]) -> Routing | None:
+def read_routing(
+    data: Mapping[str, Any], r: FileReader, positions: dict[str, tuple[int, int]]
+) -> Routing | None:
     keywords: list[Keyword] = []
     raw_keywords = data.get("keywords")
     if not isinstance(raw_keywords, Mapping):
-        r.problems.append(Problem(r.file, 1, 1, "", "keywords.yaml needs 'keywords': a mapping of keyword name to its words and flow"))
+        r.problems.append(
+            Problem(
+                r.file,
+                1,
+                1,
+                "",
+                "keywords.yaml needs 'keywords': a mapping of keyword name to its words and flow",
+            )
+        )
         raw_keywords = {}
     seen_words: dict[str, str] = {}
     for name, spec in raw_keywords.items():
         where = f"keyword '{name}'"
         positions[f"keyword.{name}"] = key_position(raw_keywords, name)
-        if not isinstance(spec, Mapping) or not isinstance(spec.get("words"), list) or not spec.get("flow"):
-            r.error(raw_keywords, name, where, "a keyword needs 'words' (a list) and 'flow' (the flow it starts)")
+        if (
+            not isinstance(spec, Mapping)
+            or not isinstance(spec.get("words"), list)
+            or not spec.get("flow")
+        ):
+            r.error(
+                raw_keywords,
+                name,
+                where,
+                "a keyword needs 'words' (a list) and 'flow' (the flow it starts)",
+            )
             continue
         words = tuple(dict.fromkeys(normalize(str(w)) for w in spec["words"]))  # "/stop" is "stop"
         for w in words:
             if w in seen_words and seen_words[w] != str(name):
-                r.error(spec, "words", where, f"the word '{w}' already belongs to keyword '{seen_words[w]}'", value=True)
+                r.error(
+                    spec,
+                    "words",
+                    where,
+                    f"the word '{w}' already belongs to keyword '{seen_words[w]}'",
+                    value=True,
+                )
             seen_words[w] = str(name)
         when = str(spec.get("when", "active"))
         if when not in KEYWORD_WHEN:
-            r.error(spec, "when", where, f"when must be one of {', '.join(KEYWORD_WHEN)}, found '{when}'", did_you_mean(when, KEYWORD_WHEN), value=True)
+            r.error(
+                spec,
+                "when",
+                where,
+                f"when must be one of {', '.join(KEYWORD_WHEN)}, found '{when}'",
+                did_you_mean(when, KEYWORD_WHEN),
+                value=True,
+            )
         takes = spec.get("takes")
         if takes is not None and takes != "duration":
-            r.error(spec, "takes", where, f"takes can only be 'duration', found {takes!r}", value=True)
+            r.error(
+                spec, "takes", where, f"takes can only be 'duration', found {takes!r}", value=True
+            )
         positions[f"keyword.{name}"] = value_position(spec, "flow")
-        keywords.append(Keyword(str(name), words, str(spec["flow"]), when,
-                                bool(spec.get("interrupts", True)), takes))
+        keywords.append(
+            Keyword(
+                str(name), words, str(spec["flow"]), when, bool(spec.get("interrupts", True)), takes
+            )
+        )
     join = data.get("join")
     fallback = data.get("fallback")
     if not isinstance(join, Mapping) or not join.get("flow"):
-        r.problems.append(Problem(r.file, 1, 1, "", "keywords.yaml needs `join: {flow: ...}`: the flow a new person starts with"))
+        r.problems.append(
+            Problem(
+                r.file,
+                1,
+                1,
+                "",
+                "keywords.yaml needs `join: {flow: ...}`: the flow a new person starts with",
+            )
+        )
         return None
     if not isinstance(fallback, Mapping) or not fallback.get("flow"):
-        r.problems.append(Problem(r.file, 1, 1, "", "keywords.yaml needs `fallback: {flow: ...}`: what answers a message nothing else understood"))
+        r.problems.append(
+            Problem(
+                r.file,
+                1,
+                1,
+                "",
+                "keywords.yaml needs `fallback: {flow: ...}`: what answers a message nothing else understood",
+            )
+        )
         return None
     positions["join"] = value_position(join, "flow")
     positions["fallback"] = value_position(fallback, "flow")
@@ -56,17 +109,27 @@ def read_routing(data: Mapping[str, Any], r: FileReader, positions: dict[str, tu
     if fallback.get("answer_as"):
         flow_id, _, step_id = str(fallback["answer_as"]).partition(".")
         if not step_id:
-            r.error(fallback, "answer_as", "fallback", f"answer_as must be 'flow.step', found '{fallback['answer_as']}'", value=True)
+            r.error(
+                fallback,
+                "answer_as",
+                "fallback",
+                f"answer_as must be 'flow.step', found '{fallback['answer_as']}'",
+                value=True,
+            )
         answer_as = (flow_id, step_id)
     return Routing(tuple(keywords), str(join["flow"]), str(fallback["flow"]), answer_as)
 
 
-def read_order(data: Mapping[str, Any], r: FileReader, positions: dict[str, tuple[int, int]]) -> ProgramOrder | None:
+def read_order(
+    data: Mapping[str, Any], r: FileReader, positions: dict[str, tuple[int, int]]
+) -> ProgramOrder | None:
     lists: dict[str, tuple[str, ...]] = {}
     for key in ("lessons", "maintenance"):
         value = data.get(key)
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            r.problems.append(Problem(r.file, 1, 1, "", f"program.yaml needs '{key}': a list of message ids"))
+            r.problems.append(
+                Problem(r.file, 1, 1, "", f"program.yaml needs '{key}': a list of message ids")
+            )
             return None
         lists[key] = tuple(value)
         positions.update({f"{key}.{i}": key_position(value, i) for i in range(len(value))})

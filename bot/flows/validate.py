@@ -12,7 +12,9 @@ from bot.problems import Problem
 from bot.yaml_source import did_you_mean
 
 
-def load_flowset(flows_dir: Path, catalogs: Catalogs, complete_locales: tuple[str, ...] = ("en",)) -> tuple[FlowSet | None, list[Problem]]:
+def load_flowset(
+    flows_dir: Path, catalogs: Catalogs, complete_locales: tuple[str, ...] = ("en",)
+) -> tuple[FlowSet | None, list[Problem]]:
     """Load and check everything in flows/; a FlowSet only when there is no problem at all."""
     files = read_flow_files(flows_dir)
     flows, routing, order, problems = files.flows, files.routing, files.order, files.problems
@@ -64,7 +66,16 @@ class _References:
             if not self.catalogs.may_have(message_id, locale):
                 line, col = step.pos(key)
                 known = self.catalogs.ids(locale)
-                self.problems.append(Problem(flow.file, line, col, f"flow '{flow.id}', step '{step.id}'", f"message '{message_id}' is not in messages/{locale}/", did_you_mean(message_id, known) or "Add it to a file in that folder."))
+                self.problems.append(
+                    Problem(
+                        flow.file,
+                        line,
+                        col,
+                        f"flow '{flow.id}', step '{step.id}'",
+                        f"message '{message_id}' is not in messages/{locale}/",
+                        did_you_mean(message_id, known) or "Add it to a file in that folder.",
+                    )
+                )
 
     def check_flow(self, flow: Flow) -> None:
         step_ids = [s.id for s in flow.steps]
@@ -77,22 +88,83 @@ class _References:
                 self.message(flow, step, "say", message_id)
             self.message(flow, step, "ask", step.ask)
             self.message(flow, step, "reask", step.reask)
-            if step.rotate is not None and not self.catalogs.pool(step.rotate) and self.catalogs.default_locale not in self.catalogs.unreadable:
+            if (
+                step.rotate is not None
+                and not self.catalogs.pool(step.rotate)
+                and self.catalogs.default_locale not in self.catalogs.unreadable
+            ):
                 line, col = step.pos("say")
-                self.problems.append(Problem(flow.file, line, col, where, f"there are no messages named '{step.rotate}.*' to rotate through", "Pool names are the part of a message id before the first dot, e.g. 'reward'."))
+                self.problems.append(
+                    Problem(
+                        flow.file,
+                        line,
+                        col,
+                        where,
+                        f"there are no messages named '{step.rotate}.*' to rotate through",
+                        "Pool names are the part of a message id before the first dot, e.g. 'reward'.",
+                    )
+                )
             if step.go is not None and not self.files.may_exist(step.go):
                 line, col = step.pos("go")
-                self.problems.append(Problem(flow.file, line, col, where, f"go points to '{step.go}', which is not a flow (known: {', '.join(sorted(self.flows))})", did_you_mean(step.go, self.flows)))
-            if step.on_timeout is not None and step.on_timeout != END and step.on_timeout not in step_ids:
+                self.problems.append(
+                    Problem(
+                        flow.file,
+                        line,
+                        col,
+                        where,
+                        f"go points to '{step.go}', which is not a flow (known: {', '.join(sorted(self.flows))})",
+                        did_you_mean(step.go, self.flows),
+                    )
+                )
+            if (
+                step.on_timeout is not None
+                and step.on_timeout != END
+                and step.on_timeout not in step_ids
+            ):
                 line, col = step.pos("on_timeout")
-                self.problems.append(Problem(flow.file, line, col, where, f"on_timeout points to '{step.on_timeout}', which is not a step of flow '{flow.id}' (known: {', '.join(step_ids)}, or end)", did_you_mean(step.on_timeout, step_ids)))
-            allowed = EXPECT_LABELS.get(step.expect or "", ()) if step.kind == "ask" else tuple(sorted(labels))
+                self.problems.append(
+                    Problem(
+                        flow.file,
+                        line,
+                        col,
+                        where,
+                        f"on_timeout points to '{step.on_timeout}', which is not a step of flow '{flow.id}' (known: {', '.join(step_ids)}, or end)",
+                        did_you_mean(step.on_timeout, step_ids),
+                    )
+                )
+            allowed = (
+                EXPECT_LABELS.get(step.expect or "", ())
+                if step.kind == "ask"
+                else tuple(sorted(labels))
+            )
             for branch in step.next:
                 if branch.target != END and branch.target not in step_ids:
-                    self.problems.append(Problem(flow.file, branch.line, branch.col, where, f"next points to '{branch.target}', which is not a step of flow '{flow.id}' (known: {', '.join(step_ids)})", did_you_mean(branch.target, step_ids)))
+                    self.problems.append(
+                        Problem(
+                            flow.file,
+                            branch.line,
+                            branch.col,
+                            where,
+                            f"next points to '{branch.target}', which is not a step of flow '{flow.id}' (known: {', '.join(step_ids)})",
+                            did_you_mean(branch.target, step_ids),
+                        )
+                    )
                 if branch.label is not None and branch.label not in allowed and not unknown_expect:
-                    what = f"a reply to expect: {step.expect}" if step.kind == "ask" else "an answer in this flow"
-                    self.problems.append(Problem(flow.file, branch.line, branch.col, where, f"'{branch.label}' can never be {what} (possible: {', '.join(allowed) or 'none'})", did_you_mean(branch.label, allowed)))
+                    what = (
+                        f"a reply to expect: {step.expect}"
+                        if step.kind == "ask"
+                        else "an answer in this flow"
+                    )
+                    self.problems.append(
+                        Problem(
+                            flow.file,
+                            branch.line,
+                            branch.col,
+                            where,
+                            f"'{branch.label}' can never be {what} (possible: {', '.join(allowed) or 'none'})",
+                            did_you_mean(branch.label, allowed),
+                        )
+                    )
 
     def check_routing(self, routing: Routing, flows_dir: Path) -> None:
         file = str(flows_dir / "keywords.yaml")
@@ -100,12 +172,37 @@ class _References:
             flow = self.flows.get(keyword.flow)
             where = f"keyword '{keyword.name}'"
             if flow is None and not self.files.may_exist(keyword.flow):
-                self.problems.append(Problem(*self.at(file, f"keyword.{keyword.name}"), where, f"flow '{keyword.flow}' does not exist, so this keyword would start nothing", did_you_mean(keyword.flow, self.flows)))
-            elif flow is not None and not keyword.interrupts and any(s.kind == "ask" for s in flow.steps):
-                self.problems.append(Problem(*self.at(file, f"keyword.{keyword.name}"), where, f"it has `interrupts: false` but flow '{flow.id}' asks a question", "A keyword that leaves the open question open may only say things."))
+                self.problems.append(
+                    Problem(
+                        *self.at(file, f"keyword.{keyword.name}"),
+                        where,
+                        f"flow '{keyword.flow}' does not exist, so this keyword would start nothing",
+                        did_you_mean(keyword.flow, self.flows),
+                    )
+                )
+            elif (
+                flow is not None
+                and not keyword.interrupts
+                and any(s.kind == "ask" for s in flow.steps)
+            ):
+                self.problems.append(
+                    Problem(
+                        *self.at(file, f"keyword.{keyword.name}"),
+                        where,
+                        f"it has `interrupts: false` but flow '{flow.id}' asks a question",
+                        "A keyword that leaves the open question open may only say things.",
+                    )
+                )
         for label, flow_id in (("join", routing.join_flow), ("fallback", routing.fallback_flow)):
             if not self.files.may_exist(flow_id):
-                self.problems.append(Problem(*self.at(file, label), label, f"flow '{flow_id}' does not exist", did_you_mean(flow_id, self.flows)))
+                self.problems.append(
+                    Problem(
+                        *self.at(file, label),
+                        label,
+                        f"flow '{flow_id}' does not exist",
+                        did_you_mean(flow_id, self.flows),
+                    )
+                )
         if routing.answer_as:
             self.check_answer_as(file, *routing.answer_as)
 
@@ -114,14 +211,34 @@ class _References:
         where, rule = "fallback", "answer_as must name the ask step of a flow, as 'flow.step'"
         if flow is None:
             if not self.files.may_exist(flow_id):
-                self.problems.append(Problem(*self.at(file, "answer_as"), where, f"{rule}, but there is no flow '{flow_id}'", did_you_mean(flow_id, self.flows)))
+                self.problems.append(
+                    Problem(
+                        *self.at(file, "answer_as"),
+                        where,
+                        f"{rule}, but there is no flow '{flow_id}'",
+                        did_you_mean(flow_id, self.flows),
+                    )
+                )
             return
         step = flow.step(step_id)
         if step is None:
             asks = [s.id for s in flow.steps if s.kind == "ask"]
-            self.problems.append(Problem(*self.at(file, "answer_as"), where, f"{rule}, but flow '{flow_id}' has no step '{step_id}' (its ask steps: {', '.join(asks) or 'none'})", did_you_mean(step_id, asks)))
+            self.problems.append(
+                Problem(
+                    *self.at(file, "answer_as"),
+                    where,
+                    f"{rule}, but flow '{flow_id}' has no step '{step_id}' (its ask steps: {', '.join(asks) or 'none'})",
+                    did_you_mean(step_id, asks),
+                )
+            )
         elif step.kind != "ask":
-            self.problems.append(Problem(*self.at(file, "answer_as"), where, f"{rule}, but step '{step_id}' of flow '{flow_id}' is a {step.kind} step"))
+            self.problems.append(
+                Problem(
+                    *self.at(file, "answer_as"),
+                    where,
+                    f"{rule}, but step '{step_id}' of flow '{flow_id}' is a {step.kind} step",
+                )
+            )
 
     def check_order(self, order: ProgramOrder, flows_dir: Path) -> None:
         file = str(flows_dir / "program.yaml")
@@ -130,14 +247,38 @@ class _References:
             for i, message_id in enumerate(ids):
                 place = self.at(file, f"{key}.{i}")
                 if message_id in seen:
-                    self.problems.append(Problem(*place, key, f"'{message_id}' is listed twice (first on line {seen[message_id]})", "Each message appears once in a list."))
+                    self.problems.append(
+                        Problem(
+                            *place,
+                            key,
+                            f"'{message_id}' is listed twice (first on line {seen[message_id]})",
+                            "Each message appears once in a list.",
+                        )
+                    )
                 seen.setdefault(message_id, place[1])
                 for locale in self.locales:
                     entry = self.catalogs.locales.get(locale, {}).get(message_id)
                     if entry is None and not self.catalogs.may_have(message_id, locale):
-                        self.problems.append(Problem(*place, key, f"message '{message_id}' is not in messages/{locale}/", did_you_mean(message_id, self.catalogs.ids(locale)) or "Add it to a file in that folder."))
+                        self.problems.append(
+                            Problem(
+                                *place,
+                                key,
+                                f"message '{message_id}' is not in messages/{locale}/",
+                                did_you_mean(message_id, self.catalogs.ids(locale))
+                                or "Add it to a file in that folder.",
+                            )
+                        )
                     elif entry is not None and key == "lessons" and not entry.source:
-                        self.problems.append(Problem(entry.file, entry.line, entry.col, f"message '{message_id}'", "a lesson needs `source:` naming the craft-facts.md section it rests on", 'For example `source: "§2.5"`.'))
+                        self.problems.append(
+                            Problem(
+                                entry.file,
+                                entry.line,
+                                entry.col,
+                                f"message '{message_id}'",
+                                "a lesson needs `source:` naming the craft-facts.md section it rests on",
+                                'For example `source: "§2.5"`.',
+                            )
+                        )
 
 
 def _check_graph(flow: Flow, problems: list[Problem]) -> None:
@@ -161,7 +302,13 @@ def _check_graph(flow: Flow, problems: list[Problem]) -> None:
         while todo:
             for flow_id, step_id in successors(flow, todo.pop()):
                 j = index.get(step_id)
-                if flow_id == flow.id and j is not None and j not in reached and j not in seen and j != i:
+                if (
+                    flow_id == flow.id
+                    and j is not None
+                    and j not in reached
+                    and j not in seen
+                    and j != i
+                ):
                     seen.add(j)
                     todo.append(j)
         led_to[i] = seen
@@ -170,15 +317,34 @@ def _check_graph(flow: Flow, problems: list[Problem]) -> None:
             continue  # an earlier unreachable step leads here; that one is reported
         step, after = flow.steps[i], len(led_to[i])
         also = f", nor can the {after} step{'s' if after > 1 else ''} it leads to" if after else ""
-        problems.append(Problem(flow.file, step.line, step.col, f"flow '{flow.id}', step '{step.id}'", f"no path leads to this step, so it can never run{also}", "Point a `next` at it, or delete it."))
+        problems.append(
+            Problem(
+                flow.file,
+                step.line,
+                step.col,
+                f"flow '{flow.id}', step '{step.id}'",
+                f"no path leads to this step, so it can never run{also}",
+                "Point a `next` at it, or delete it.",
+            )
+        )
     last = flow.steps[-1]
     ends = last.kind == "go" or any(b.label is None for b in last.next)
     if not ends:
-        problems.append(Problem(flow.file, last.line, last.col, f"flow '{flow.id}', step '{last.id}'", "this is the last step but it does not say where the conversation goes next", "Add `next: end` if the flow ends here."))
+        problems.append(
+            Problem(
+                flow.file,
+                last.line,
+                last.col,
+                f"flow '{flow.id}', step '{last.id}'",
+                "this is the last step but it does not say where the conversation goes next",
+                "Add `next: end` if the flow ends here.",
+            )
+        )
 
 
 def _check_loops(flows: Mapping[str, Flow], problems: list[Problem]) -> None:
     """A cycle of steps with no question in it would run for ever without waiting for anyone."""
+
     def key(flow_id: str, step_id: str) -> tuple[str, str] | None:
         flow = flows.get(flow_id)
         if flow is None or not flow.steps:
@@ -201,14 +367,23 @@ def _check_loops(flows: Mapping[str, Flow], problems: list[Problem]) -> None:
             if nxt not in graph:
                 continue
             if state.get(nxt) == 1:
-                cycle = path[path.index(nxt):]
+                cycle = path[path.index(nxt) :]
                 if frozenset(cycle) not in reported:
                     reported.add(frozenset(cycle))
                     flow = flows[nxt[0]]
                     step = flow.step(nxt[1])
                     loop = " -> ".join(f"{f}.{s}" for f, s in [*cycle, nxt])
                     if step:
-                        problems.append(Problem(flow.file, step.line, step.col, f"flow '{flow.id}', step '{step.id}'", f"these steps loop for ever without asking anything: {loop}", "Put an ask step in the loop, or end it."))
+                        problems.append(
+                            Problem(
+                                flow.file,
+                                step.line,
+                                step.col,
+                                f"flow '{flow.id}', step '{step.id}'",
+                                f"these steps loop for ever without asking anything: {loop}",
+                                "Put an ask step in the loop, or end it.",
+                            )
+                        )
             elif state.get(nxt) is None:
                 visit(nxt, path)
         path.pop()

@@ -29,8 +29,10 @@ def zone_of(contact: Contact, settings: Settings) -> ZoneInfo:
 
 
 def quiet_of(contact: Contact, settings: Settings) -> QuietHours:
-    return QuietHours(parse_hhmm(contact.quiet_start or settings.quiet_start),
-                      parse_hhmm(contact.quiet_end or settings.quiet_end))
+    return QuietHours(
+        parse_hhmm(contact.quiet_start or settings.quiet_start),
+        parse_hhmm(contact.quiet_end or settings.quiet_end),
+    )
 
 
 def local_date(contact: Contact, settings: Settings, instant: datetime) -> datetime:
@@ -44,10 +46,14 @@ def guess_from_phone(address: str) -> tuple[str | None, str | None]:
     except phonenumbers.NumberParseException:
         return None, None
     # A number the library does not know as valid (+44 7700 900123) still says its country code.
-    country = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(number.country_code or 0)
+    country = phonenumbers.region_code_for_number(
+        number
+    ) or phonenumbers.region_code_for_country_code(number.country_code or 0)
     country = SAME_CRISIS_LINES.get(country, country)
     zones = [z for z in phone_zones.time_zones_for_number(number) if z != "Etc/Unknown"]
-    return (zones[0] if len(zones) == 1 else None), (country if country and country != "ZZ" else None)
+    return (zones[0] if len(zones) == 1 else None), (
+        country if country and country != "ZZ" else None
+    )
 
 
 # Places whose emergency and crisis numbers are the United Kingdom's (999, Samaritans 116 123).

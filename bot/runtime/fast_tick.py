@@ -36,10 +36,25 @@ _CONTACTS: Table = m.Contact.__table__  # type: ignore[assignment]
 _OUTBOX: Table = m.OutboundMessage.__table__  # type: ignore[assignment]
 # Everything the fast path and the tick's scheduling read of a due timer and its contact; no two
 # of these columns share a name, so one row serves as both the timer and the contact.
-DUE_COLUMNS = (_TIMERS.c.contact_id, _TIMERS.c.kind, _TIMERS.c.due_at, _TIMERS.c.local_date, _TIMERS.c.seq,
-               _CONTACTS.c.id, _CONTACTS.c.channel, _CONTACTS.c.address, _CONTACTS.c.status, _CONTACTS.c.locale,
-               _CONTACTS.c.timezone, _CONTACTS.c.relationship, _CONTACTS.c.lesson_time, _CONTACTS.c.checkin_time,
-               _CONTACTS.c.quiet_start, _CONTACTS.c.quiet_end, _CONTACTS.c.session)
+DUE_COLUMNS = (
+    _TIMERS.c.contact_id,
+    _TIMERS.c.kind,
+    _TIMERS.c.due_at,
+    _TIMERS.c.local_date,
+    _TIMERS.c.seq,
+    _CONTACTS.c.id,
+    _CONTACTS.c.channel,
+    _CONTACTS.c.address,
+    _CONTACTS.c.status,
+    _CONTACTS.c.locale,
+    _CONTACTS.c.timezone,
+    _CONTACTS.c.relationship,
+    _CONTACTS.c.lesson_time,
+    _CONTACTS.c.checkin_time,
+    _CONTACTS.c.quiet_start,
+    _CONTACTS.c.quiet_end,
+    _CONTACTS.c.session,
+)
 # A row of DUE_COLUMNS. It reads like both a Timer and a Contact (row.kind, row.timezone), which is
 # how the tick's memo and render take it; typed Any because Row's attributes are Any anyway.
 DueRow = Any
@@ -48,9 +63,14 @@ _SKIPPED_EVENTS = (ev.FlowStarted, ev.FlowEnded)  # apply_events does nothing fo
 
 def due_rows(now: datetime, batch: int) -> Select[Any]:
     """The same rows, order and locks as the ORM select of (Timer, Contact), as plain tuples."""
-    return (select(*DUE_COLUMNS).join_from(_TIMERS, _CONTACTS, _CONTACTS.c.id == _TIMERS.c.contact_id)
-            .where(_TIMERS.c.due_at <= now).order_by(_TIMERS.c.due_at).limit(batch)
-            .with_for_update(skip_locked=True))
+    return (
+        select(*DUE_COLUMNS)
+        .join_from(_TIMERS, _CONTACTS, _CONTACTS.c.id == _TIMERS.c.contact_id)
+        .where(_TIMERS.c.due_at <= now)
+        .order_by(_TIMERS.c.due_at)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
 
 
 @dataclass
@@ -84,13 +104,30 @@ class FastWrites:
 
 
 def _contact_update() -> Any:
-    return (update(_CONTACTS).where(_CONTACTS.c.id == bindparam("b_id"))
-            .values(session=bindparam("b_session"), status=bindparam("b_status"), updated_at=bindparam("b_updated_at")))
+    return (
+        update(_CONTACTS)
+        .where(_CONTACTS.c.id == bindparam("b_id"))
+        .values(
+            session=bindparam("b_session"),
+            status=bindparam("b_status"),
+            updated_at=bindparam("b_updated_at"),
+        )
+    )
 
 
-def fast_effects(ctx: Context, row: DueRow, session: Session, events: Sequence[ev.Event], now: datetime,
-                 held_until: datetime, lessons: frozenset[str], today: Any, applied: Applied,
-                 writes: FastWrites, renderer: Renderer) -> bool:
+def fast_effects(
+    ctx: Context,
+    row: DueRow,
+    session: Session,
+    events: Sequence[ev.Event],
+    now: datetime,
+    held_until: datetime,
+    lessons: frozenset[str],
+    today: Any,
+    applied: Applied,
+    writes: FastWrites,
+    renderer: Renderer,
+) -> bool:
     """Gather what `apply_events` writes for this step, or return False (nothing gathered) when the
     step yields anything else, so the caller applies it through the ORM.
 
@@ -101,21 +138,44 @@ def fast_effects(ctx: Context, row: DueRow, session: Session, events: Sequence[e
         return False
     for event in events:
         if type(event) is ev.Say:
-            writes.outbox.append(outbox_row(ctx, row, session, event, now,
-                                            now if event.kind == "crisis" else held_until, renderer))
+            writes.outbox.append(
+                outbox_row(
+                    ctx,
+                    row,
+                    session,
+                    event,
+                    now,
+                    now if event.kind == "crisis" else held_until,
+                    renderer,
+                )
+            )
         elif type(event) is ev.WaitStarted:
             assert event.timeout_s is not None  # _fast_only let only these through
-            writes.waits.append(schedule.timer_row(row.id, "wait", now + timedelta(seconds=event.timeout_s),
-                                                   seq=event.seq))
+            writes.waits.append(
+                schedule.timer_row(
+                    row.id, "wait", now + timedelta(seconds=event.timeout_s), seq=event.seq
+                )
+            )
         elif type(event) is ev.Ignored:
             log.info("contact %s: %s", row.id, event)
-    writes.contacts.append({"b_id": row.id, "b_session": session.to_json(), "b_status": session.status,
-                            "b_updated_at": now})
+    writes.contacts.append(
+        {
+            "b_id": row.id,
+            "b_session": session.to_json(),
+            "b_status": session.status,
+            "b_updated_at": now,
+        }
+    )
     return True
 
 
-def _fast_only(contact_id: int, events: Iterable[ev.Event], lessons: frozenset[str],
-               lesson_today: tuple[int, str, Any], claimed: set[Any]) -> bool:
+def _fast_only(
+    contact_id: int,
+    events: Iterable[ev.Event],
+    lessons: frozenset[str],
+    lesson_today: tuple[int, str, Any],
+    claimed: set[Any],
+) -> bool:
     for event in events:
         kind = type(event)
         if kind is ev.Say:

@@ -21,10 +21,14 @@ class Many:
     """Compiled statements and processed values for one tick (statements are keyed by a name)."""
 
     def __init__(self) -> None:
-        self._compiled: dict[tuple[str, str], tuple[str, tuple[str, ...] | None, dict[str, Processor]]] = {}
+        self._compiled: dict[
+            tuple[str, str], tuple[str, tuple[str, ...] | None, dict[str, Processor]]
+        ] = {}
         self._processed: dict[tuple[tuple[str, str], str], dict[Any, Any]] = {}
 
-    def insert(self, db: DB, name: str, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    def insert(
+        self, db: DB, name: str, table: Table, rows: Sequence[Mapping[str, Any]]
+    ) -> list[int]:
         """Insert the rows (all with the same keys); the new ids, in row order.
 
         On SQLite the tick holds the database's write lock (BEGIN IMMEDIATE) and each row takes
@@ -34,12 +38,20 @@ class Many:
         if not rows:
             return []
         if db.get_bind().dialect.name != "sqlite":
-            return list(db.execute(insert(table).returning(*table.primary_key.columns), rows).scalars())
+            return list(
+                db.execute(insert(table).returning(*table.primary_key.columns), rows).scalars()
+            )
         self.execute(db, name, lambda: insert(table), rows)
         last = int(db.connection().exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
         return list(range(last - len(rows) + 1, last + 1))
 
-    def insert_all(self, db: DB, name: str, statement: Callable[[], Executable], rows: Sequence[Mapping[str, Any]]) -> bool:
+    def insert_all(
+        self,
+        db: DB,
+        name: str,
+        statement: Callable[[], Executable],
+        rows: Sequence[Mapping[str, Any]],
+    ) -> bool:
         """On SQLite: run an INSERT ... ON CONFLICT DO NOTHING for every row, and keep it only if every
         row went in (True). Otherwise (or on another database) nothing is written and the caller
         asks which rows go in with RETURNING. Under the tick's write lock the usual answer is all.
@@ -51,13 +63,21 @@ class Many:
         conn.exec_driver_sql("SAVEPOINT insert_all")
         before = int(conn.exec_driver_sql("SELECT total_changes()").scalar_one())
         self.execute(db, name, statement, rows)
-        every = int(conn.exec_driver_sql("SELECT total_changes()").scalar_one()) - before == len(rows)
+        every = int(conn.exec_driver_sql("SELECT total_changes()").scalar_one()) - before == len(
+            rows
+        )
         if not every:
             conn.exec_driver_sql("ROLLBACK TO insert_all")
         conn.exec_driver_sql("RELEASE insert_all")
         return every
 
-    def execute(self, db: DB, name: str, statement: Callable[[], Executable], rows: Sequence[Mapping[str, Any]]) -> None:
+    def execute(
+        self,
+        db: DB,
+        name: str,
+        statement: Callable[[], Executable],
+        rows: Sequence[Mapping[str, Any]],
+    ) -> None:
         """Run `statement()` once for every row (all rows have the same keys); no result."""
         if not rows:
             return
@@ -65,15 +85,22 @@ class Many:
         conn = db.connection()
         key = (name, conn.dialect.name)
         if key not in self._compiled:
-            compiled = statement().compile(dialect=conn.dialect, column_keys=list(rows[0]), for_executemany=True)  # type: ignore[attr-defined]
+            compiled = statement().compile(  # type: ignore[attr-defined]
+                dialect=conn.dialect, column_keys=list(rows[0]), for_executemany=True
+            )
             order = tuple(compiled.positiontup) if compiled.positional else None
-            processors = {bind: param.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-                          for bind, param in compiled.binds.items()}
+            processors = {
+                bind: param.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+                for bind, param in compiled.binds.items()
+            }
             self._compiled[key] = (compiled.string, order, processors)
         sql, order, processors = self._compiled[key]
         keys = order if order is not None else tuple(rows[0])
         processed = [(k, processors.get(k), self._processed.setdefault((key, k), {})) for k in keys]
-        values = [[row[k] if p is None else _value(p, seen, row[k]) for k, p, seen in processed] for row in rows]
+        values = [
+            [row[k] if p is None else _value(p, seen, row[k]) for k, p, seen in processed]
+            for row in rows
+        ]
         if order is None:
             conn.exec_driver_sql(sql, [dict(zip(keys, v, strict=True)) for v in values])
         else:

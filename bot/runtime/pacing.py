@@ -27,7 +27,9 @@ class Pace:
     monotonic: Callable[[], float] = time.monotonic
     _next: float = 0.0
     _last_by_address: dict[str, float] = field(default_factory=dict)
-    _starts: deque[float] = field(default_factory=deque)  # when the last `rate` sends really started
+    _starts: deque[float] = field(
+        default_factory=deque
+    )  # when the last `rate` sends really started
 
     def reserve(self, address: str) -> float:
         """Book the next slot for `address`; returns how many seconds to wait for it."""
@@ -42,7 +44,9 @@ class Pace:
             self._last_by_address[address] = start
             if len(self._last_by_address) > 100_000:
                 cutoff = now - self.per_address_s
-                self._last_by_address = {a: t for a, t in self._last_by_address.items() if t > cutoff}
+                self._last_by_address = {
+                    a: t for a, t in self._last_by_address.items() if t > cutoff
+                }
         return max(0.0, start - now)
 
     async def wait_turn(self, address: str) -> None:

@@ -25,7 +25,9 @@ class ProgramHolder:
     @property
     def current(self) -> Loaded:
         if self._loaded is None:
-            raise RuntimeError("no valid program is loaded: run `craftbot flows validate` to see why")
+            raise RuntimeError(
+                "no valid program is loaded: run `craftbot flows validate` to see why"
+            )
         return self._loaded
 
     def reload(self) -> list[Problem]:
@@ -37,7 +39,10 @@ class ProgramHolder:
                 self._loaded = loaded
                 log.info("program loaded from %s", self.files.flows_dir.parent)
             elif self._loaded is not None:
-                log.error("program edit refused, keeping the last good program:\n%s", "\n".join(map(str, problems)))
+                log.error(
+                    "program edit refused, keeping the last good program:\n%s",
+                    "\n".join(map(str, problems)),
+                )
             self._stamp = stamp
             return problems
 
@@ -52,5 +57,8 @@ class ProgramHolder:
         return []
 
     def _files_stamp(self) -> float:
-        paths: list[Path] = [*self.files.flows_dir.rglob("*.yaml"), *self.files.messages_dir.rglob("*.yaml")]
+        paths: list[Path] = [
+            *self.files.flows_dir.rglob("*.yaml"),
+            *self.files.messages_dir.rglob("*.yaml"),
+        ]
         return max((p.stat().st_mtime for p in paths), default=0.0) + len(paths)

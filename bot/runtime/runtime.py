@@ -41,10 +41,15 @@ class _Statements:
 
     @classmethod
     def for_dialect(cls, dialect: str) -> _Statements:
-        return cls(insert_ignore_statement(dialect, m.InboundMessage.__table__, "id"),  # type: ignore[arg-type]
-                   select(m.Contact).where(m.Contact.channel == bindparam("channel"),
-                                           m.Contact.address.in_(bindparam("addresses", expanding=True)))
-                   .with_for_update())
+        return cls(
+            insert_ignore_statement(dialect, m.InboundMessage.__table__, "id"),  # type: ignore[arg-type]
+            select(m.Contact)
+            .where(
+                m.Contact.channel == bindparam("channel"),
+                m.Contact.address.in_(bindparam("addresses", expanding=True)),
+            )
+            .with_for_update(),
+        )
 
 
 class Runtime:
@@ -84,7 +89,9 @@ class Runtime:
                 outcomes.append(exc)
         return outcomes
 
-    def _inbound(self, db: DB, msgs: list[InboundMessage], now: datetime | None = None) -> list[InboundResult]:
+    def _inbound(
+        self, db: DB, msgs: list[InboundMessage], now: datetime | None = None
+    ) -> list[InboundResult]:
         """Messages in order inside the caller's transaction; one flush at the end gives the outbox ids."""
         sql = self._sql(db)
         known = self._contacts(db, msgs)
@@ -93,20 +100,44 @@ class Runtime:
             at = now or self.ctx.clock()
             contact = known.get((msg.channel, msg.address))
             # The usual case, a known contact: the inbound row goes in with its contact, in one statement.
-            inbound_id = db.connection().execute(sql.record_inbound, {
-                "channel": msg.channel, "provider_id": msg.provider_id, "text": msg.text[:10_000], "received_at": at,
-                "contact_id": contact.id if contact else None}).scalar()
+            inbound_id = (
+                db.connection()
+                .execute(
+                    sql.record_inbound,
+                    {
+                        "channel": msg.channel,
+                        "provider_id": msg.provider_id,
+                        "text": msg.text[:10_000],
+                        "received_at": at,
+                        "contact_id": contact.id if contact else None,
+                    },
+                )
+                .scalar()
+            )
             if inbound_id is None:
                 handled.append(None)  # a provider retry: nothing changes
                 continue
             if contact is None:
-                contact = known[(msg.channel, msg.address)] = self._new_contact(db, msg.channel, msg.address, at)
-                db.execute(update(m.InboundMessage).where(m.InboundMessage.id == inbound_id).values(contact_id=contact.id))
-            handled.append((contact, self._step(db, contact, Message(msg.text, msg.keyword_hint), at)))
+                contact = known[(msg.channel, msg.address)] = self._new_contact(
+                    db, msg.channel, msg.address, at
+                )
+                db.execute(
+                    update(m.InboundMessage)
+                    .where(m.InboundMessage.id == inbound_id)
+                    .values(contact_id=contact.id)
+                )
+            handled.append(
+                (contact, self._step(db, contact, Message(msg.text, msg.keyword_hint), at))
+            )
         db.flush()  # one flush for all: same-table rows go in together
-        return [InboundResult(duplicate=True) if h is None else
-                InboundResult(False, h[0].id, [o.id for o in h[1].outbox], [o.id for o in h[1].crisis])
-                for h in handled]
+        return [
+            InboundResult(duplicate=True)
+            if h is None
+            else InboundResult(
+                False, h[0].id, [o.id for o in h[1].outbox], [o.id for o in h[1].crisis]
+            )
+            for h in handled
+        ]
 
     def _contacts(self, db: DB, msgs: list[InboundMessage]) -> dict[tuple[str, str], m.Contact]:
         """The known contacts of these messages, in one query a channel."""
@@ -114,20 +145,47 @@ class Runtime:
         for msg in msgs:
             by_channel.setdefault(msg.channel, set()).add(msg.address)
         find = self._sql(db).find_contacts
-        return {(c.channel, c.address): c for channel, addresses in by_channel.items()
-                for c in db.execute(find, {"channel": channel, "addresses": sorted(addresses)}).scalars()}
+        return {
+            (c.channel, c.address): c
+            for channel, addresses in by_channel.items()
+            for c in db.execute(
+                find, {"channel": channel, "addresses": sorted(addresses)}
+            ).scalars()
+        }
 
     def _new_contact(self, db: DB, channel: str, address: str, now: datetime) -> m.Contact:
         """A first message from this address: the contact, unless a racing first message made it just now."""
         zone, country = guess_from_phone(address) if channel == "sms" else (None, None)
-        insert_ignore(db, m.Contact.__table__, {  # type: ignore[arg-type]
-            "channel": channel, "address": address, "status": "new", "locale": "en",
-            "timezone": zone, "country": country or self.ctx.settings.default_country,
-            "paused_indefinitely": False, "session": Session(profile={"country": country or self.ctx.settings.default_country}).to_json(),
-            "created_at": now, "updated_at": now})
-        return db.execute(self._sql(db).find_contacts, {"channel": channel, "addresses": [address]}).scalar_one()
+        insert_ignore(
+            db,
+            m.Contact.__table__,  # type: ignore[arg-type]
+            {
+                "channel": channel,
+                "address": address,
+                "status": "new",
+                "locale": "en",
+                "timezone": zone,
+                "country": country or self.ctx.settings.default_country,
+                "paused_indefinitely": False,
+                "session": Session(
+                    profile={"country": country or self.ctx.settings.default_country}
+                ).to_json(),
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        return db.execute(
+            self._sql(db).find_contacts, {"channel": channel, "addresses": [address]}
+        ).scalar_one()
 
-    def _step(self, db: DB, contact: m.Contact, input_: Input, now: datetime, applied: Applied | None = None) -> Applied:
+    def _step(
+        self,
+        db: DB,
+        contact: m.Contact,
+        input_: Input,
+        now: datetime,
+        applied: Applied | None = None,
+    ) -> Applied:
         session = Session.from_json(contact.session)
         new_session, events = step(self.ctx.program.current.program, session, input_, now)
         return apply_events(self.ctx, db, contact, new_session, events, now, applied)
@@ -135,7 +193,9 @@ class Runtime:
     def run_input(self, contact_id: int, input_: Input, now: datetime | None = None) -> Applied:
         now = now or self.ctx.clock()
         with self.ctx.db.begin() as db:
-            contact = db.execute(select(m.Contact).where(m.Contact.id == contact_id).with_for_update()).scalar_one()
+            contact = db.execute(
+                select(m.Contact).where(m.Contact.id == contact_id).with_for_update()
+            ).scalar_one()
             applied = self._step(db, contact, input_, now)
             db.flush()
             return applied

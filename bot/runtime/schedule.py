@@ -23,15 +23,31 @@ NUDGE_EVERY_DAYS = 3  # self-care nudges come every third day, between lesson an
 NUDGE_TIME = "13:00"
 
 
-def timer_row(contact_id: int, kind: str, due_at: datetime, local_date: date | None = None,
-              seq: int | None = None) -> dict[str, object]:
+def timer_row(
+    contact_id: int,
+    kind: str,
+    due_at: datetime,
+    local_date: date | None = None,
+    seq: int | None = None,
+) -> dict[str, object]:
     """The values of one `timers` row (one place, for single writes and batched ones)."""
-    return {"contact_id": contact_id, "kind": kind, "due_at": due_at, "local_date": local_date, "seq": seq}
+    return {
+        "contact_id": contact_id,
+        "kind": kind,
+        "due_at": due_at,
+        "local_date": local_date,
+        "seq": seq,
+    }
 
 
 def timers_upsert(db: DB) -> Any:
     """The statement `set_timer` runs, for many rows at once (rows made by `timer_row`)."""
-    return upsert_statement(db, m.Timer.__table__, ("contact_id", "kind"), ("due_at", "local_date", "seq"))  # type: ignore[arg-type]
+    return upsert_statement(
+        db,
+        m.Timer.__table__,  # type: ignore[arg-type]
+        ("contact_id", "kind"),
+        ("due_at", "local_date", "seq"),
+    )
 
 
 def schedule_many(db: DB, plans: list[dict[str, object]]) -> None:
@@ -39,8 +55,20 @@ def schedule_many(db: DB, plans: list[dict[str, object]]) -> None:
     db.execute(timers_upsert(db), plans)
 
 
-def set_timer(db: DB, contact_id: int, kind: str, due_at: datetime, local_date: date | None = None, seq: int | None = None) -> None:
-    upsert(db, m.Timer.__table__, timer_row(contact_id, kind, due_at, local_date, seq), ("contact_id", "kind"))  # type: ignore[arg-type]
+def set_timer(
+    db: DB,
+    contact_id: int,
+    kind: str,
+    due_at: datetime,
+    local_date: date | None = None,
+    seq: int | None = None,
+) -> None:
+    upsert(
+        db,
+        m.Timer.__table__,  # type: ignore[arg-type]
+        timer_row(contact_id, kind, due_at, local_date, seq),
+        ("contact_id", "kind"),
+    )
 
 
 def plan_from(kind: str, after: date | None) -> date | None:
@@ -57,17 +85,31 @@ def set_wait(db: DB, contact: m.Contact, seq: int, timeout_s: int | None, now: d
     set_timer(db, contact.id, "wait", now + timedelta(seconds=timeout_s), seq=seq)
 
 
-def record_delivery(db: DB, contact: m.Contact, kind: str, settings: Settings, now: datetime,
-                    local: date | None = None) -> bool:
+def record_delivery(
+    db: DB,
+    contact: m.Contact,
+    kind: str,
+    settings: Settings,
+    now: datetime,
+    local: date | None = None,
+) -> bool:
     """Claim (contact, kind, local day) for this family; False if it was already taken."""
     local = local or now.astimezone(zone_of(contact, settings)).date()
-    return bool(insert_ignore(db, m.Delivery.__table__,  # type: ignore[arg-type]
-                              {"contact_id": contact.id, "kind": kind, "local_date": local, "at": now}))
+    return bool(
+        insert_ignore(
+            db,
+            m.Delivery.__table__,  # type: ignore[arg-type]
+            {"contact_id": contact.id, "kind": kind, "local_date": local, "at": now},
+        )
+    )
 
 
 def last_delivery(db: DB, contact_id: int, kind: str) -> date | None:
-    return db.execute(select(func.max(m.Delivery.local_date))
-                      .where(m.Delivery.contact_id == contact_id, m.Delivery.kind == kind)).scalar()
+    return db.execute(
+        select(func.max(m.Delivery.local_date)).where(
+            m.Delivery.contact_id == contact_id, m.Delivery.kind == kind
+        )
+    ).scalar()
 
 
 def daily_time(contact: m.Contact, kind: str) -> str | None:
@@ -89,11 +131,19 @@ def reschedule(db: DB, contact: m.Contact, settings: Settings, now: datetime) ->
         plan_next(db, contact, kind, settings, now, last_delivery(db, contact.id, kind))
 
 
-def plan_next(db: DB, contact: m.Contact, kind: str, settings: Settings, now: datetime, after: date | None) -> None:
+def plan_next(
+    db: DB, contact: m.Contact, kind: str, settings: Settings, now: datetime, after: date | None
+) -> None:
     at = daily_time(contact, kind)
     if not at:
         db.execute(delete(m.Timer).where(m.Timer.contact_id == contact.id, m.Timer.kind == kind))
         return
-    slot = next_slot(kind, parse_hhmm(at), zone_of(contact, settings), quiet_of(contact, settings), now,  # type: ignore[arg-type]
-                     plan_from(kind, after))
+    slot = next_slot(
+        kind,  # type: ignore[arg-type]
+        parse_hhmm(at),
+        zone_of(contact, settings),
+        quiet_of(contact, settings),
+        now,
+        plan_from(kind, after),
+    )
     set_timer(db, contact.id, kind, slot.due_at, slot.local_date)

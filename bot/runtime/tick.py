@@ -30,7 +30,12 @@ from storage.upsert import dialect_insert
 if TYPE_CHECKING:
     from bot.runtime.runtime import Runtime
 
-TRIGGERS = {"lesson": "lesson_due", "checkin": "checkin_due", "nudge": "nudge_due", "followup": "followup_due"}
+TRIGGERS = {
+    "lesson": "lesson_due",
+    "checkin": "checkin_due",
+    "nudge": "nudge_due",
+    "followup": "followup_due",
+}
 
 
 @dataclass
@@ -58,9 +63,14 @@ class Tick:
         now, report, memo = self.now, TickReport(), self.memo
         while True:
             with self.ctx.db.begin() as db:
-                rows = db.execute(select(m.Timer, m.Contact).join(m.Contact, m.Contact.id == m.Timer.contact_id)
-                                  .where(m.Timer.due_at <= now).order_by(m.Timer.due_at).limit(batch)
-                                  .with_for_update(skip_locked=True)).all()
+                rows = db.execute(
+                    select(m.Timer, m.Contact)
+                    .join(m.Contact, m.Contact.id == m.Timer.contact_id)
+                    .where(m.Timer.due_at <= now)
+                    .order_by(m.Timer.due_at)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                ).all()
                 if not rows:
                     return report
                 applied = Applied()
@@ -69,8 +79,16 @@ class Tick:
                 self._claim_deliveries(db, rows, alone, memo, applied)
                 moved = 0
                 for timer, contact in rows:
-                    moved += self._fire(db, timer, contact, now, applied, report, memo,
-                                        plans if contact.id in alone else None)
+                    moved += self._fire(
+                        db,
+                        timer,
+                        contact,
+                        now,
+                        applied,
+                        report,
+                        memo,
+                        plans if contact.id in alone else None,
+                    )
                 if plans:
                     schedule.schedule_many(db, plans)
                 db.flush()
@@ -90,20 +108,47 @@ class Tick:
                 applied, writes = Applied(), FastWrites(many=memo.many)
                 plans: list[dict[str, object]] = []
                 alone = _contacts_seen_once([(r, r) for r in rows])
-                verdicts = [memo.verdict(r, r) if r.id in alone and r.kind in schedule.DAILY else None for r in rows]
-                self._claim(db, [(r.id, r.kind, r.local_date) for r, v in zip(rows, verdicts, strict=True) if v == "fire"], applied)
+                verdicts = [
+                    memo.verdict(r, r) if r.id in alone and r.kind in schedule.DAILY else None
+                    for r in rows
+                ]
+                self._claim(
+                    db,
+                    [
+                        (r.id, r.kind, r.local_date)
+                        for r, v in zip(rows, verdicts, strict=True)
+                        if v == "fire"
+                    ],
+                    applied,
+                )
                 # None: the row takes the general path (several timers, not daily, no time set)
-                verdicts = [v if v is not None and schedule.daily_time(r, r.kind) else None
-                            for r, v in zip(rows, verdicts, strict=True)]
-                orm = _load(db, [(r.contact_id, r.kind) for r, v in zip(rows, verdicts, strict=True) if v is None])
+                verdicts = [
+                    v if v is not None and schedule.daily_time(r, r.kind) else None
+                    for r, v in zip(rows, verdicts, strict=True)
+                ]
+                orm = _load(
+                    db,
+                    [
+                        (r.contact_id, r.kind)
+                        for r, v in zip(rows, verdicts, strict=True)
+                        if v is None
+                    ],
+                )
                 moved = 0
                 for row, verdict in zip(rows, verdicts, strict=True):
                     if verdict is not None:
                         moved += self._fire_fast(db, row, verdict, applied, report, plans, writes)
                     else:
                         writes.flush_outbox(db)
-                        moved += self._fire(db, *orm[row.contact_id, row.kind], now, applied, report, memo,
-                                            plans if row.id in alone else None)
+                        moved += self._fire(
+                            db,
+                            *orm[row.contact_id, row.kind],
+                            now,
+                            applied,
+                            report,
+                            memo,
+                            plans if row.id in alone else None,
+                        )
                 writes.flush(db)
                 memo.many.execute(db, "timers", lambda: schedule.timers_upsert(db), plans)
                 db.flush()
@@ -112,8 +157,16 @@ class Tick:
             if moved == 0:
                 return report  # only timers that must wait remain due
 
-    def _fire_fast(self, db: DB, row: DueRow, verdict: str, applied: Applied, report: TickReport,
-                   plans: list[dict[str, object]], writes: FastWrites) -> int:
+    def _fire_fast(
+        self,
+        db: DB,
+        row: DueRow,
+        verdict: str,
+        applied: Applied,
+        report: TickReport,
+        plans: list[dict[str, object]],
+        writes: FastWrites,
+    ) -> int:
         """`_fire` for a contact's only due timer in the batch, a daily one the family has a time for."""
         memo, now, kind = self.memo, self.now, row.kind
         if verdict == "wait":
@@ -122,10 +175,23 @@ class Tick:
         if verdict == "fire" and (row.id, kind, local) in applied.claimed:
             report.fired += 1
             loaded = self.ctx.program.current
-            session, events = step(loaded.program, Session.from_json(row.session), Trigger(TRIGGERS[kind]), now)
+            session, events = step(
+                loaded.program, Session.from_json(row.session), Trigger(TRIGGERS[kind]), now
+            )
             zone = memo.zone(row)
-            if fast_effects(self.ctx, row, session, events, now, memo.held_until(row), memo.lesson_ids(loaded),
-                            memo.today(zone), applied, writes, memo.renderer):
+            if fast_effects(
+                self.ctx,
+                row,
+                session,
+                events,
+                now,
+                memo.held_until(row),
+                memo.lesson_ids(loaded),
+                memo.today(zone),
+                applied,
+                writes,
+                memo.renderer,
+            ):
                 report.fast += 1
             else:
                 writes.flush_outbox(db)
@@ -136,32 +202,62 @@ class Tick:
         plans.append(memo.plan(row, kind, local))
         return 1
 
-    def _claim_deliveries(self, db: DB, rows: Sequence[Row[m.Timer, m.Contact]], alone: set[int],
-                          memo: _Memo, applied: Applied) -> None:
+    def _claim_deliveries(
+        self,
+        db: DB,
+        rows: Sequence[Row[m.Timer, m.Contact]],
+        alone: set[int],
+        memo: _Memo,
+        applied: Applied,
+    ) -> None:
         """Claim (contact, kind, local day) for every slot that fires, in one statement.
 
         Only for contacts with one timer in the batch: nothing else in the batch touches them, so
         claiming ahead of their turn changes nothing. The others claim in turn, as before.
         """
-        self._claim(db, [(contact.id, timer.kind, timer.local_date) for timer, contact in rows
-                         if contact.id in alone and timer.kind in schedule.DAILY
-                         and memo.verdict(timer, contact) == "fire"], applied)
+        self._claim(
+            db,
+            [
+                (contact.id, timer.kind, timer.local_date)
+                for timer, contact in rows
+                if contact.id in alone
+                and timer.kind in schedule.DAILY
+                and memo.verdict(timer, contact) == "fire"
+            ],
+            applied,
+        )
 
     def _claim(self, db: DB, keys: list[tuple[int, str, date | None]], applied: Applied) -> None:
         """Insert these (contact, kind, local day) deliveries; those that went in are ours to send."""
         if not keys:
             return
-        wanted = [{"contact_id": cid, "kind": kind, "local_date": local, "at": self.now} for cid, kind, local in keys]
+        wanted = [
+            {"contact_id": cid, "kind": kind, "local_date": local, "at": self.now}
+            for cid, kind, local in keys
+        ]
         table: Table = m.Delivery.__table__  # type: ignore[assignment]
         stmt = dialect_insert(db, table).on_conflict_do_nothing()
         if self.fast and self.memo.many.insert_all(db, "claims", lambda: stmt, wanted):
-            applied.claimed.update((cid, kind, local) for cid, kind, local in keys if local is not None)  # all ours
+            applied.claimed.update(
+                (cid, kind, local) for cid, kind, local in keys if local is not None
+            )  # all ours
             return
-        got = db.execute(stmt.returning(table.c.contact_id, table.c.kind, table.c.local_date), wanted).all()
+        got = db.execute(
+            stmt.returning(table.c.contact_id, table.c.kind, table.c.local_date), wanted
+        ).all()
         applied.claimed.update((r.contact_id, r.kind, r.local_date) for r in got)
 
-    def _fire(self, db: DB, timer: m.Timer, contact: m.Contact, now: datetime, applied: Applied, report: TickReport,
-              memo: _Memo, plans: list[dict[str, object]] | None) -> int:
+    def _fire(
+        self,
+        db: DB,
+        timer: m.Timer,
+        contact: m.Contact,
+        now: datetime,
+        applied: Applied,
+        report: TickReport,
+        memo: _Memo,
+        plans: list[dict[str, object]] | None,
+    ) -> int:
         """One due timer. `plans` collects the next daily timer for a batched write (None: write now)."""
         kind = timer.kind
         if kind in ("wait", "followup"):
@@ -179,7 +275,9 @@ class Tick:
         if verdict == "wait":
             return 0
         local: date = timer.local_date  # type: ignore[assignment]
-        if verdict == "fire" and self._claimed(db, contact, kind, local, now, applied, plans is not None):
+        if verdict == "fire" and self._claimed(
+            db, contact, kind, local, now, applied, plans is not None
+        ):
             report.fired += 1
             self.runtime._step(db, contact, Trigger(TRIGGERS[kind]), now, applied)
         else:
@@ -190,8 +288,16 @@ class Tick:
             plans.append(memo.plan(contact, kind, local))
         return 1
 
-    def _claimed(self, db: DB, contact: m.Contact, kind: str, local: date, now: datetime, applied: Applied,
-                 ahead: bool) -> bool:
+    def _claimed(
+        self,
+        db: DB,
+        contact: m.Contact,
+        kind: str,
+        local: date,
+        now: datetime,
+        applied: Applied,
+        ahead: bool,
+    ) -> bool:
         """Whether this family's (kind, day) is ours to send: claimed ahead for the batch, or now."""
         key = (contact.id, kind, local)
         if ahead:
@@ -212,8 +318,11 @@ def _load(db: DB, pairs: list[tuple[int, str]]) -> dict[tuple[int, str], tuple[m
     """ORM objects for the rows that take the general path, by (contact id, timer kind)."""
     if not pairs:
         return {}
-    got = db.execute(select(m.Timer, m.Contact).join(m.Contact, m.Contact.id == m.Timer.contact_id)
-                     .where(tuple_(m.Timer.contact_id, m.Timer.kind).in_(pairs))).all()
+    got = db.execute(
+        select(m.Timer, m.Contact)
+        .join(m.Contact, m.Contact.id == m.Timer.contact_id)
+        .where(tuple_(m.Timer.contact_id, m.Timer.kind).in_(pairs))
+    ).all()
     return {(t.contact_id, t.kind): (t, c) for t, c in got}
 
 
@@ -238,7 +347,11 @@ class _Memo:
 
     def held_until(self, contact: m.Contact) -> datetime:
         """When a message written now may go to this family: `now`, or when their quiet hours end."""
-        key = (contact.timezone, contact.quiet_start, contact.quiet_end)  # what zone() and quiet() read
+        key = (
+            contact.timezone,
+            contact.quiet_start,
+            contact.quiet_end,
+        )  # what zone() and quiet() read
         held = self._held.get(key)
         if held is None:
             held = self._held[key] = next_allowed(self.now, self.zone(contact), self.quiet(contact))
@@ -273,11 +386,20 @@ class _Memo:
         if schedule.daily_time(contact, timer.kind) is None or timer.local_date is None:
             return None
         # keyed by what zone() and quiet() read, not their answers: cheaper to hash
-        key = (timer.kind, timer.local_date, timer.due_at, contact.timezone, contact.quiet_start, contact.quiet_end)
+        key = (
+            timer.kind,
+            timer.local_date,
+            timer.due_at,
+            contact.timezone,
+            contact.quiet_start,
+            contact.quiet_end,
+        )
         verdict = self._verdicts.get(key)
         if verdict is None:
             slot = Slot(timer.kind, timer.local_date, timer.due_at)  # type: ignore[arg-type]
-            verdict = self._verdicts[key] = decide(slot, self.now, self.zone(contact), self.quiet(contact))
+            verdict = self._verdicts[key] = decide(
+                slot, self.now, self.zone(contact), self.quiet(contact)
+            )
         return verdict
 
     def plan(self, contact: m.Contact, kind: str, after: date) -> dict[str, object]:
@@ -288,6 +410,12 @@ class _Memo:
         key = (kind, at, contact.timezone, contact.quiet_start, contact.quiet_end, start)
         slot = self._slots.get(key)
         if slot is None:
-            slot = self._slots[key] = next_slot(kind, parse_hhmm(at), self.zone(contact), self.quiet(contact),  # type: ignore[arg-type]
-                                                self.now, start)
+            slot = self._slots[key] = next_slot(
+                kind,  # type: ignore[arg-type]
+                parse_hhmm(at),  # type: ignore[arg-type]
+                self.zone(contact),
+                self.quiet(contact),
+                self.now,
+                start,
+            )
         return schedule.timer_row(contact.id, kind, slot.due_at, slot.local_date)

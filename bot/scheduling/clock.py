@@ -92,7 +92,9 @@ def _transitions(tz: ZoneInfo, lo: datetime, hi: datetime) -> list[datetime]:
     found: list[datetime] = []
     left = lo.astimezone(UTC).replace(microsecond=0)
     while left < hi:
-        right = min(left + _SCAN_STEP, hi.astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1))
+        right = min(
+            left + _SCAN_STEP, hi.astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1)
+        )
         if _offset(left, tz) != _offset(right, tz):
             a, b = left, right
             while b - a > timedelta(seconds=1):
@@ -199,7 +201,9 @@ def _day_start(day: date, tz: ZoneInfo) -> datetime | None:
     return None
 
 
-def allowed_stretches(day: date, tz: ZoneInfo, quiet: QuietHours) -> list[tuple[datetime, datetime]]:
+def allowed_stretches(
+    day: date, tz: ZoneInfo, quiet: QuietHours
+) -> list[tuple[datetime, datetime]]:
     """The half-open UTC intervals of local `day` that lie outside quiet hours, in order."""
     start = _day_start(day, tz)
     if start is None:
@@ -210,7 +214,9 @@ def allowed_stretches(day: date, tz: ZoneInfo, quiet: QuietHours) -> list[tuple[
         if end is not None:
             break
     if end is None:
-        raise RuntimeError(f"{tz.key} skipped three days after {day.isoformat()}; no zone does that.")
+        raise RuntimeError(
+            f"{tz.key} skipped three days after {day.isoformat()}; no zone does that."
+        )
     points = [start, *(p for p in _boundaries(tz, quiet, start, end) if start < p < end), end]
     stretches: list[tuple[datetime, datetime]] = []
     for left, right in zip(points, points[1:], strict=False):

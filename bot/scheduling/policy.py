@@ -49,9 +49,7 @@ class Slot:
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(Kind):
-            raise ValueError(
-                f"Slot kind {self.kind!r} is not one of {', '.join(get_args(Kind))}."
-            )
+            raise ValueError(f"Slot kind {self.kind!r} is not one of {', '.join(get_args(Kind))}.")
         if self.due_at.tzinfo is None:
             raise ValueError(
                 f"Slot due_at {self.due_at.isoformat()} has no timezone; it must be an aware UTC "

@@ -59,7 +59,9 @@ class AnswerLexicon:
 def load_answer_lexicon(data: Mapping[str, Any], source: str = "<memory>") -> AnswerLexicon:
     def phrases(values: Any, where: str) -> tuple[str, ...]:
         if not isinstance(values, list):
-            raise ValueError(f"{source}: {where} must be a list of words or phrases, found {values!r}")
+            raise ValueError(
+                f"{source}: {where} must be a list of words or phrases, found {values!r}"
+            )
         return tuple(normalize(str(v)) for v in values if normalize(str(v)))
 
     choices = {}
@@ -69,9 +71,15 @@ def load_answer_lexicon(data: Mapping[str, Any], source: str = "<memory>") -> An
             raise ValueError(f"{source}: '{kind}' must map each answer to its words")
         choices[kind] = Choices({str(k): phrases(v, f"{kind}.{k}") for k, v in raw.items()})
     zones = data.get("timezones") or {}
-    prefixes = sorted(phrases(data.get("name_prefixes", []), "name_prefixes"), key=len, reverse=True)
-    return AnswerLexicon(choices, phrases(data.get("skip", []), "skip"), tuple(prefixes),
-                         {normalize(str(k)): str(v) for k, v in zones.items()})
+    prefixes = sorted(
+        phrases(data.get("name_prefixes", []), "name_prefixes"), key=len, reverse=True
+    )
+    return AnswerLexicon(
+        choices,
+        phrases(data.get("skip", []), "skip"),
+        tuple(prefixes),
+        {normalize(str(k)): str(v) for k, v in zones.items()},
+    )
 
 
 def read_name(text: str, lexicon: AnswerLexicon) -> str | None:
@@ -79,7 +87,7 @@ def read_name(text: str, lexicon: AnswerLexicon) -> str | None:
     norm = normalize(text)
     for prefix in lexicon.name_prefixes:
         if norm.startswith(prefix + " "):
-            norm = norm[len(prefix) + 1:]
+            norm = norm[len(prefix) + 1 :]
             break
     words = [w.strip("'") for w in norm.split() if w.strip("'")]
     if not 1 <= len(words) <= 3 or len(" ".join(words)) > 40:
@@ -126,7 +134,9 @@ def read_timezone(text: str, lexicon: AnswerLexicon, known_zones: frozenset[str]
     return zone if zone in known_zones else None
 
 
-def read_answer(expect: str, text: str, lexicons: Sequence[AnswerLexicon], known_zones: frozenset[str]) -> Answer | None:
+def read_answer(
+    expect: str, text: str, lexicons: Sequence[AnswerLexicon], known_zones: frozenset[str]
+) -> Answer | None:
     """Every simple `expect:` kind except `checkin`, tried in each lexicon in turn."""
     for lexicon in lexicons:
         answer = _read_one(expect, text, lexicon, known_zones)
@@ -135,7 +145,9 @@ def read_answer(expect: str, text: str, lexicons: Sequence[AnswerLexicon], known
     return None
 
 
-def _read_one(expect: str, text: str, lexicon: AnswerLexicon, known_zones: frozenset[str]) -> Answer | None:
+def _read_one(
+    expect: str, text: str, lexicon: AnswerLexicon, known_zones: frozenset[str]
+) -> Answer | None:
     if expect in lexicon.choices:
         label = lexicon.choices[expect].pick(text)
         return Answer(frozenset({label}), label) if label else None

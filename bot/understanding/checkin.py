@@ -14,7 +14,15 @@ CheckinCategory = Literal["non_use", "use", "unsure"]
 WindowKind = Literal["wish", "dip"]
 # What a phrase does when found. Order = priority when two phrases of one length start together.
 PhraseKind = Literal["wish", "dip", "unsure", "hedge", "negation", "answer", "soft"]
-_KIND_ORDER: tuple[PhraseKind, ...] = ("wish", "dip", "unsure", "hedge", "negation", "answer", "soft")
+_KIND_ORDER: tuple[PhraseKind, ...] = (
+    "wish",
+    "dip",
+    "unsure",
+    "hedge",
+    "negation",
+    "answer",
+    "soft",
+)
 
 GAP = "..."  # inside a phrase: up to _GAP_WORDS words of anything
 _GAP_WORDS = 4
@@ -22,9 +30,20 @@ _AFTER_WORDS = 2  # how far after a negated phrase a softener still counts ("did
 _CATEGORIES: tuple[CheckinCategory, ...] = ("non_use", "use", "unsure")
 _FLIP: Mapping[str, CheckinCategory] = {"non_use": "use", "use": "non_use"}
 _CLAUSE_PUNCTUATION = re.compile(r"[.,;:!?\u00a1\u00bf\u2026\n]+|\s[-\u2013\u2014~]+(?=\s|$)")
-_TOP_KEYS = ("language", "answers", "option_fillers", "counted_words", "negations",
-             "negation_reach", "negation_stops", "negation_softeners", "clause_breaks", "hedges",
-             "question_words", "window")
+_TOP_KEYS = (
+    "language",
+    "answers",
+    "option_fillers",
+    "counted_words",
+    "negations",
+    "negation_reach",
+    "negation_stops",
+    "negation_softeners",
+    "clause_breaks",
+    "hedges",
+    "question_words",
+    "window",
+)
 _ANSWER_KEYS = ("options", "phrases", "soft_phrases")
 
 
@@ -84,12 +103,18 @@ def _word_list(value: Any, source: str, where: str) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise _fail(source, where, f"expected a list of words, found {type(value).__name__} {value!r}.")
+        raise _fail(
+            source, where, f"expected a list of words, found {type(value).__name__} {value!r}."
+        )
     out: list[str] = []
     for item in value:
         if isinstance(item, bool):
-            raise _fail(source, where, f"found {item!r}, which YAML reads as true/false; "
-                        "put the word in quotes, for example \"no\".")
+            raise _fail(
+                source,
+                where,
+                f"found {item!r}, which YAML reads as true/false; "
+                'put the word in quotes, for example "no".',
+            )
         if not isinstance(item, str | int):
             raise _fail(source, where, f"every entry must be a word or phrase, found {item!r}.")
         text = str(item).strip()
@@ -99,14 +124,19 @@ def _word_list(value: Any, source: str, where: str) -> list[str]:
     return out
 
 
-def _phrase(text: str, kind: PhraseKind, category: CheckinCategory | None, source: str,
-            where: str) -> Phrase:
+def _phrase(
+    text: str, kind: PhraseKind, category: CheckinCategory | None, source: str, where: str
+) -> Phrase:
     parts = [_words(p) for p in text.split(GAP)]
     words: list[str] = []
     for i, part in enumerate(parts):
         if not part:
-            raise _fail(source, where, f"{text!r} has no words {'before' if i == 0 else 'after'} "
-                        f"'{GAP}'; '{GAP}' must stand between two words.")
+            raise _fail(
+                source,
+                where,
+                f"{text!r} has no words {'before' if i == 0 else 'after'} "
+                f"'{GAP}'; '{GAP}' must stand between two words.",
+            )
         words.extend([GAP, *part] if i else part)
     return Phrase(tuple(words), kind, category)
 
@@ -125,15 +155,20 @@ def _mapping(value: Any, source: str, where: str) -> Mapping[str, Any]:
     return value
 
 
-def load_checkin_lexicon(data: Mapping[str, Any], language: str, source: str = "<memory>"
-                         ) -> CheckinLexicon:
+def load_checkin_lexicon(
+    data: Mapping[str, Any], language: str, source: str = "<memory>"
+) -> CheckinLexicon:
     """Build a lexicon from parsed YAML; ValueError (a sentence naming the bad value) on bad data."""
     data = _mapping(data, source, "top level")
     _check_keys(data, _TOP_KEYS, source, "top level")
     declared = data.get("language", language)
     if declared != language:
-        raise _fail(source, "language", f"the file says {declared!r} but was loaded as "
-                    f"{language!r}; the folder name and 'language:' must agree.")
+        raise _fail(
+            source,
+            "language",
+            f"the file says {declared!r} but was loaded as "
+            f"{language!r}; the folder name and 'language:' must agree.",
+        )
     answers = _mapping(data.get("answers"), source, "answers")
     _check_keys(answers, _CATEGORIES, source, "answers")
     options: dict[str, CheckinCategory] = {}
@@ -145,39 +180,70 @@ def load_checkin_lexicon(data: Mapping[str, Any], language: str, source: str = "
         for option in _word_list(entry.get("options"), source, f"{where}.options"):
             word = "".join(_words(option))
             if len(_words(option)) != 1 or word in options:
-                raise _fail(source, f"{where}.options", f"option {option!r} " + (
-                    f"is already an option for {options[word]}; one option, one answer."
-                    if word in options else "must be one word or number, like \"2\" or two."))
+                raise _fail(
+                    source,
+                    f"{where}.options",
+                    f"option {option!r} "
+                    + (
+                        f"is already an option for {options[word]}; one option, one answer."
+                        if word in options
+                        else 'must be one word or number, like "2" or two.'
+                    ),
+                )
             options[word] = category
         if category == "unsure" and entry.get("soft_phrases"):
-            raise _fail(source, f"{where}.soft_phrases", "unsure phrases are never turned "
-                        "around, so put them under 'phrases'.")
-        lists.append((f"{where}.phrases", entry.get("phrases"),
-                      "unsure" if category == "unsure" else "answer", category))
+            raise _fail(
+                source,
+                f"{where}.soft_phrases",
+                "unsure phrases are never turned around, so put them under 'phrases'.",
+            )
+        lists.append(
+            (
+                f"{where}.phrases",
+                entry.get("phrases"),
+                "unsure" if category == "unsure" else "answer",
+                category,
+            )
+        )
         lists.append((f"{where}.soft_phrases", entry.get("soft_phrases"), "soft", category))
     if not options:
-        raise _fail(source, "answers", "no options are listed; each answer needs its number, "
-                    "for example options: [\"1\", one].")
+        raise _fail(
+            source,
+            "answers",
+            'no options are listed; each answer needs its number, for example options: ["1", one].',
+        )
     window = _mapping(data.get("window") or {}, source, "window")
     _check_keys(window, ("wish", "dip"), source, "window")
-    lists += [("negations", data.get("negations"), "negation", None),
-              ("hedges", data.get("hedges"), "hedge", None),
-              ("window.wish", window.get("wish"), "wish", None),
-              ("window.dip", window.get("dip"), "dip", None)]
-    found = [_phrase(text, kind, cat, source, where)
-             for where, value, kind, cat in lists for text in _word_list(value, source, where)]
+    lists += [
+        ("negations", data.get("negations"), "negation", None),
+        ("hedges", data.get("hedges"), "hedge", None),
+        ("window.wish", window.get("wish"), "wish", None),
+        ("window.dip", window.get("dip"), "dip", None),
+    ]
+    found = [
+        _phrase(text, kind, cat, source, where)
+        for where, value, kind, cat in lists
+        for text in _word_list(value, source, where)
+    ]
     seen: dict[tuple[str, ...], Phrase] = {}
     for p in found:
         if p.words in seen and seen[p.words] != p:
             other = seen[p.words]
-            raise _fail(source, " ".join(p.words), "this phrase is listed twice with different "
-                        f"meanings ({other.kind} {other.category or ''} and {p.kind} "
-                        f"{p.category or ''}); keep it in one list.")
+            raise _fail(
+                source,
+                " ".join(p.words),
+                "this phrase is listed twice with different "
+                f"meanings ({other.kind} {other.category or ''} and {p.kind} "
+                f"{p.category or ''}); keep it in one list.",
+            )
         seen[p.words] = p
     reach = data.get("negation_reach", 3)
     if isinstance(reach, bool) or not isinstance(reach, int) or not 0 <= reach <= _GAP_WORDS * 2:
-        raise _fail(source, "negation_reach", f"expected a whole number from 0 to {_GAP_WORDS * 2}, "
-                    f"found {reach!r}.")
+        raise _fail(
+            source,
+            "negation_reach",
+            f"expected a whole number from 0 to {_GAP_WORDS * 2}, found {reach!r}.",
+        )
     by_first: dict[str, list[Phrase]] = {}
     for p in seen.values():
         by_first.setdefault(p.words[0], []).append(p)
@@ -191,8 +257,10 @@ def load_checkin_lexicon(data: Mapping[str, Any], language: str, source: str = "
         options=options,
         option_fillers=words_of("option_fillers"),
         counted_words=words_of("counted_words"),
-        phrases={w: tuple(sorted(ps, key=lambda p: (-len(p.words), _KIND_ORDER.index(p.kind))))
-                 for w, ps in by_first.items()},
+        phrases={
+            w: tuple(sorted(ps, key=lambda p: (-len(p.words), _KIND_ORDER.index(p.kind))))
+            for w, ps in by_first.items()
+        },
         negation_reach=reach,
         negation_stops=words_of("negation_stops"),
         negation_softeners=words_of("negation_softeners"),
@@ -260,7 +328,7 @@ def _option(clause: tuple[str, ...], lex: CheckinLexicon) -> set[CheckinCategory
     if i == len(clause) or clause[i] not in lex.options:
         return set()
     first = clause[i]
-    rest = clause[i + 1:]
+    rest = clause[i + 1 :]
     if not first.isdigit() and any(w not in lex.option_fillers for w in rest):
         return set()  # "one" only stands alone: "one more drink" is not option 1
     picked: set[CheckinCategory] = set()
@@ -271,8 +339,9 @@ def _option(clause: tuple[str, ...], lex: CheckinLexicon) -> set[CheckinCategory
     return picked
 
 
-def _negation(clause: tuple[str, ...], hit: _Found, spans: list[_Found],
-              lex: CheckinLexicon) -> str | None:
+def _negation(
+    clause: tuple[str, ...], hit: _Found, spans: list[_Found], lex: CheckinLexicon
+) -> str | None:
     """'flip', 'soft' (turned around across "that"/"much"), or None when no negation reaches."""
     owner = {k: f for f in spans for k in range(f.start, f.end)}
     between = 0
@@ -281,7 +350,7 @@ def _negation(clause: tuple[str, ...], hit: _Found, spans: list[_Found],
     while j >= 0 and between <= lex.negation_reach:
         f = owner.get(j)
         if f is not None and f.phrase.kind == "negation":
-            after = clause[hit.end:hit.end + _AFTER_WORDS]
+            after = clause[hit.end : hit.end + _AFTER_WORDS]
             softened = softened or any(w in lex.negation_softeners for w in after)
             return "soft" if softened else "flip"
         if f is None and clause[j] in lex.negation_stops:

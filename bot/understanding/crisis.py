@@ -23,7 +23,9 @@ _TOP = ("exceptions", "typos", *SEVERITY)
 @dataclass(frozen=True)
 class CrisisMatch:
     category: CrisisCategory
-    matched: tuple[str, ...]  # the message's words that matched, chosen category first, for the alert
+    matched: tuple[
+        str, ...
+    ]  # the message's words that matched, chosen category first, for the alert
     language: str  # lexicon language that matched the chosen category ("en", "es")
 
 
@@ -127,7 +129,9 @@ def _spans(phrase: Phrase, keys: Sequence[frozenset[str]]) -> Iterator[tuple[int
             start += 1
 
 
-def _match(slots: tuple[frozenset[str], ...], keys: Sequence[frozenset[str]], i: int, s: int) -> int:
+def _match(
+    slots: tuple[frozenset[str], ...], keys: Sequence[frozenset[str]], i: int, s: int
+) -> int:
     if s == len(slots):
         return i
     if not slots[s]:  # a gap
@@ -155,7 +159,12 @@ def _one_edit(a: str, b: str) -> bool:
         diff = [i for i in range(len(a)) if a[i] != b[i]]
         if len(diff) == 1:
             return True
-        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 

@@ -94,7 +94,11 @@ def create_app(app: App) -> Starlette:
     sender = ReplySender(app.dispatcher)
     # SQLite has one writer: one thread writes every webhook, several per commit. PostgreSQL writes
     # concurrently, so there each webhook keeps its own transaction in a worker thread.
-    writer = InboundWriter(app.runtime, app.ctx.program, WEB_RELOAD_CHECK_S) if is_sqlite(app.engine) else None
+    writer = (
+        InboundWriter(app.runtime, app.ctx.program, WEB_RELOAD_CHECK_S)
+        if is_sqlite(app.engine)
+        else None
+    )
 
     def handle(inbound: InboundMessage) -> InboundResult:
         # One thread hop for both: the reload check is throttled, so it is usually just a clock read.
@@ -113,8 +117,13 @@ def create_app(app: App) -> Starlette:
     async def twilio_form(request: Request) -> Any:
         form = await read_form(request)
         url = public_url(settings.public_base_url, request.url.path, request.url.query)
-        ok = twilio_signature_ok(settings.twilio_auth_token, url, form, request.headers.get("X-Twilio-Signature"),
-                                 request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
+        ok = twilio_signature_ok(
+            settings.twilio_auth_token,
+            url,
+            form,
+            request.headers.get("X-Twilio-Signature"),
+            request.headers.get("X-Twilio-Webhooks-Signature-Settings"),
+        )
         if not ok:
             raise Refused(403, "signature does not match")
         return form
@@ -136,13 +145,17 @@ def create_app(app: App) -> Starlette:
         def record() -> None:
             with app.ctx.db.begin() as db:
                 if status.first_report(db, "twilio", f"{sid}:{state}", app.ctx.clock()):
-                    status.move_forward(db, sid, status.TWILIO[state], str(form.get("ErrorCode") or ""))
+                    status.move_forward(
+                        db, sid, status.TWILIO[state], str(form.get("ErrorCode") or "")
+                    )
 
         await run_in_threadpool(record)
         return Response(status_code=204)
 
     async def telegram(request: Request) -> Response:
-        if not telegram_secret_ok(settings.telegram_webhook_secret, request.headers.get("X-Telegram-Bot-Api-Secret-Token")):
+        if not telegram_secret_ok(
+            settings.telegram_webhook_secret, request.headers.get("X-Telegram-Bot-Api-Secret-Token")
+        ):
             raise Refused(403, "secret token does not match")
         try:
             payload = json.loads(await request.body())
@@ -155,7 +168,9 @@ def create_app(app: App) -> Starlette:
 
     async def sendgrid_inbound(request: Request) -> Response:
         token = request.path_params.get("token") or request.query_params.get("token")
-        if not sendgrid_inbound_ok(settings.sendgrid_inbound_secret, token, request.headers.get("Authorization")):
+        if not sendgrid_inbound_ok(
+            settings.sendgrid_inbound_secret, token, request.headers.get("Authorization")
+        ):
             raise Refused(403, "inbound secret does not match")
         form = await request.form(max_part_size=settings.max_body_bytes)
         try:
@@ -166,8 +181,12 @@ def create_app(app: App) -> Starlette:
 
     async def sendgrid_events(request: Request) -> Response:
         raw = await request.body()
-        if verifier is None or not verifier.ok(raw, request.headers.get("X-Twilio-Email-Event-Webhook-Signature"),
-                                               request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp"), time.time()):
+        if verifier is None or not verifier.ok(
+            raw,
+            request.headers.get("X-Twilio-Email-Event-Webhook-Signature"),
+            request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp"),
+            time.time(),
+        ):
             raise Refused(403, "event signature does not match, or it is stale")
         try:
             events = json.loads(raw)
@@ -184,14 +203,25 @@ def create_app(app: App) -> Starlette:
             for event in events:
                 if not isinstance(event, dict):
                     continue
-                key = str(event.get("sg_event_id") or f"{event.get('sg_message_id')}:{event.get('event')}")
+                key = str(
+                    event.get("sg_event_id") or f"{event.get('sg_message_id')}:{event.get('event')}"
+                )
                 if not status.first_report(db, "sendgrid", key, now):
                     continue
                 outbox_id = str(event.get("outbox_id") or "")
-                row = db.get(status.m.OutboundMessage, int(outbox_id)) if outbox_id.isdigit() else None
+                row = (
+                    db.get(status.m.OutboundMessage, int(outbox_id))
+                    if outbox_id.isdigit()
+                    else None
+                )
                 kind = str(event.get("event") or "")
                 if row is not None and kind in SENDGRID_EVENT_STATUS:
-                    status.move_forward(db, row.provider_id or "", SENDGRID_EVENT_STATUS[kind], str(event.get("reason") or ""))
+                    status.move_forward(
+                        db,
+                        row.provider_id or "",
+                        SENDGRID_EVENT_STATUS[kind],
+                        str(event.get("reason") or ""),
+                    )
                 if row is not None and row.contact_id and kind in SENDGRID_OPT_OUT:
                     opt_out(db, row.contact_id, "email", "provider", f"SendGrid event: {kind}", now)
 
@@ -204,15 +234,20 @@ def create_app(app: App) -> Starlette:
 
         def record() -> None:
             with app.ctx.db.begin() as db:
-                opt_out(db, contact_id, "email", "self", "one-click unsubscribe link", app.ctx.clock())
+                opt_out(
+                    db, contact_id, "email", "self", "one-click unsubscribe link", app.ctx.clock()
+                )
 
         await run_in_threadpool(record)
-        return HTMLResponse(f"<p>You are unsubscribed from {settings.org_name} craftbot. We won't email you again.</p>")
+        return HTMLResponse(
+            f"<p>You are unsubscribed from {settings.org_name} craftbot. We won't email you again.</p>"
+        )
 
     async def healthz(request: Request) -> Response:
         def check() -> None:
             with app.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
+
         try:
             await run_in_threadpool(check)
         except Exception as exc:  # the point of a health check is to say so, not to crash
@@ -226,7 +261,9 @@ def create_app(app: App) -> Starlette:
         Route("/webhooks/sendgrid/inbound", guarded(sendgrid_inbound), methods=["POST"]),
         Route("/webhooks/sendgrid/inbound/{token}", guarded(sendgrid_inbound), methods=["POST"]),
         Route("/webhooks/sendgrid/events", guarded(sendgrid_events), methods=["POST"]),
-        Route("/unsubscribe/{contact_id:int}/{token}", guarded(unsubscribe), methods=["GET", "POST"]),
+        Route(
+            "/unsubscribe/{contact_id:int}/{token}", guarded(unsubscribe), methods=["GET", "POST"]
+        ),
         Route("/healthz", healthz, methods=["GET"]),
     ]
 
@@ -251,7 +288,10 @@ async def read_form(request: Request) -> FormData:
     body = await request.body()
     try:  # latin-1 then UTF-8 unquoting, and at most 1,000 fields: what Starlette's parser does
         fields: list[tuple[str, str | UploadFile]] = [
-            *parse_qsl(body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)]
+            *parse_qsl(
+                body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
+            )
+        ]
         return FormData(fields)
     except ValueError as exc:
         raise Refused(400, f"malformed form: {exc}") from exc
@@ -263,7 +303,9 @@ def event_verifier(public_key: str) -> SendGridEventVerifier | None:
         return None
     try:
         return SendGridEventVerifier(public_key)
-    except ValueError as exc:  # stop at startup, naming the variable, rather than refuse every event
+    except (
+        ValueError
+    ) as exc:  # stop at startup, naming the variable, rather than refuse every event
         raise ConfigError(f"SENDGRID_EVENT_PUBLIC_KEY is not usable: {exc}") from exc
 
 
@@ -273,14 +315,18 @@ class Refused(Exception):
         self.code, self.reason = code, reason
 
 
-def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+def guarded(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
     """Forgeries and malformed payloads get a clear 4xx and change nothing; never a 500."""
 
     async def wrapper(request: Request) -> Response:
         try:
             return await handler(request)
         except Refused as exc:
-            log.warning("%s %s refused (%s): %s", request.method, request.url.path, exc.code, exc.reason)
+            log.warning(
+                "%s %s refused (%s): %s", request.method, request.url.path, exc.code, exc.reason
+            )
             return PlainTextResponse(exc.reason, exc.code)
         except (UnicodeDecodeError, KeyError, TypeError, asyncio.IncompleteReadError) as exc:
             return PlainTextResponse(f"malformed request: {type(exc).__name__}", 400)

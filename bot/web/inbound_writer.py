@@ -9,7 +9,9 @@ from bot.channels.base import InboundMessage
 from bot.runtime.program_holder import ProgramHolder
 from bot.runtime.runtime import InboundResult, Runtime
 
-MAX_PER_COMMIT = 32  # bounds how long the first webhook of a group waits for the others (~1.6 ms each)
+MAX_PER_COMMIT = (
+    32  # bounds how long the first webhook of a group waits for the others (~1.6 ms each)
+)
 
 
 class InboundWriter:
@@ -41,8 +43,12 @@ class InboundWriter:
         while self._waiting:
             group, self._waiting = self._waiting[:MAX_PER_COMMIT], self._waiting[MAX_PER_COMMIT:]
             try:
-                outcomes = await loop.run_in_executor(self._thread, self._write, [msg for msg, _ in group])
-            except Exception as exc:  # the thread pool itself failed: every webhook of the group says so
+                outcomes = await loop.run_in_executor(
+                    self._thread, self._write, [msg for msg, _ in group]
+                )
+            except (
+                Exception
+            ) as exc:  # the thread pool itself failed: every webhook of the group says so
                 outcomes = [exc] * len(group)
             for (_, done), outcome in zip(group, outcomes, strict=True):
                 if done.done():  # the client went away; its rows are committed all the same

@@ -42,7 +42,9 @@ class ReplySender:
     async def _together(self, ids: list[int]) -> None:
         self._waiting.extend(ids)
         if self._gathering is not None and not self._gathering.done():
-            await asyncio.shield(self._gathering)  # the group's first claims ours too; done when it is sent
+            await asyncio.shield(
+                self._gathering
+            )  # the group's first claims ours too; done when it is sent
             return
         loop = asyncio.get_running_loop()
         if self._slots is None or loop is not self._loop:  # asyncio primitives belong to one loop

@@ -95,7 +95,10 @@ class StandinServer:
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name=type(self).__name__, daemon=True
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name=type(self).__name__,
+            daemon=True,
         )
         self._thread.start()
         deadline = time.monotonic() + timeout_s

@@ -15,8 +15,9 @@ from starlette.routing import Route
 from tests.standins import Fault, StandinServer, retry_after_header
 
 
-def sg_error(status: int, message: str, field: str | None = None,
-             headers: dict[str, str] | None = None) -> Response:
+def sg_error(
+    status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
     body = {"errors": [{"message": message, "field": field, "help": None}]}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -53,8 +54,11 @@ class SendGridStandin(StandinServer):
 
     def fault_response(self, fault: Fault) -> Response:
         if fault.kind == "throttle":
-            return sg_error(429, "too many requests",
-                            headers={"Retry-After": retry_after_header(fault.retry_after_s)})
+            return sg_error(
+                429,
+                "too many requests",
+                headers={"Retry-After": retry_after_header(fault.retry_after_s)},
+            )
         return sg_error(fault.status, "internal server error")
 
     async def send(self, request: Request) -> Response:
@@ -77,8 +81,9 @@ class SendGridStandin(StandinServer):
             bad = [r for r in recipients if "@" not in r or r.lower() in self._invalid]
         if bad:
             self._bump("refused")
-            return sg_error(400, "Does not contain a valid address.",
-                            field="personalizations.0.to.0.email")
+            return sg_error(
+                400, "Does not contain a valid address.", field="personalizations.0.to.0.email"
+            )
         message_id = _message_id()
         contents = {c.get("type"): c.get("value") for c in mail.get("content", [])}
         headers = dict(mail.get("headers", {}))
@@ -87,17 +92,19 @@ class SendGridStandin(StandinServer):
         custom_args = dict(mail.get("custom_args", {}))
         for p in personalizations:
             custom_args.update(p.get("custom_args", {}))
-        self._record({
-            "message_id": message_id,
-            "to": recipients,
-            "from": from_email,
-            "subject": mail.get("subject") or personalizations[0].get("subject"),
-            "text": contents.get("text/plain"),
-            "html": contents.get("text/html"),
-            "headers": headers,
-            "custom_args": custom_args,
-            "raw": mail,
-        })
+        self._record(
+            {
+                "message_id": message_id,
+                "to": recipients,
+                "from": from_email,
+                "subject": mail.get("subject") or personalizations[0].get("subject"),
+                "text": contents.get("text/plain"),
+                "html": contents.get("text/html"),
+                "headers": headers,
+                "custom_args": custom_args,
+                "raw": mail,
+            }
+        )
         return Response(status_code=202, headers={"X-Message-Id": message_id})
 
 
@@ -125,7 +132,9 @@ def inbound_parse_form(
         "sender_ip": "127.0.0.1",
         "envelope": json.dumps({"to": [to], "from": from_.split("<")[-1].rstrip(">")}),
         "attachments": "0",
-        "charsets": json.dumps({"to": "UTF-8", "from": "UTF-8", "subject": "UTF-8", "text": "utf-8"}),
+        "charsets": json.dumps(
+            {"to": "UTF-8", "from": "UTF-8", "subject": "UTF-8", "text": "utf-8"}
+        ),
         "SPF": "pass",
     }
     if html is not None:

@@ -17,13 +17,20 @@ SENDGRID_SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 SENDGRID_TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 
 
-def sign_twilio(auth_token: str, url: str, params: Mapping[str, str], algorithm: str = HMAC_SHA1) -> str:
+def sign_twilio(
+    auth_token: str, url: str, params: Mapping[str, str], algorithm: str = HMAC_SHA1
+) -> str:
     """The X-Twilio-Signature value Twilio would send for this public URL and form."""
     return RequestValidator(auth_token).compute_signature(url, dict(params), algorithm)
 
 
-def twilio_headers(auth_token: str, url: str, params: Mapping[str, str],
-                   algorithm: str = HMAC_SHA1, key_id: str = "webhooks_sharedkey_standin") -> dict[str, str]:
+def twilio_headers(
+    auth_token: str,
+    url: str,
+    params: Mapping[str, str],
+    algorithm: str = HMAC_SHA1,
+    key_id: str = "webhooks_sharedkey_standin",
+) -> dict[str, str]:
     """Headers for a signed Twilio webhook; HMAC_SHA256 adds the signature-settings header."""
     headers = {TWILIO_SIGNATURE_HEADER: sign_twilio(auth_token, url, params, algorithm)}
     if algorithm != HMAC_SHA1:
@@ -56,7 +63,9 @@ class SendGridEventSigner:
 
     def sign(self, raw_body: bytes, timestamp: str) -> str:
         """Base64 DER ECDSA-SHA256 over timestamp + body, as in the signature header."""
-        signature = self.private_key.sign(timestamp.encode("utf-8") + raw_body, ec.ECDSA(hashes.SHA256()))
+        signature = self.private_key.sign(
+            timestamp.encode("utf-8") + raw_body, ec.ECDSA(hashes.SHA256())
+        )
         return base64.b64encode(signature).decode("ascii")
 
     def headers(self, raw_body: bytes, timestamp: str) -> dict[str, str]:

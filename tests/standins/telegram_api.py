@@ -15,8 +15,12 @@ from starlette.routing import Route
 from tests.standins import Fault, StandinServer, retry_after_header
 
 
-def tg_error(status: int, description: str, parameters: dict[str, Any] | None = None,
-             headers: dict[str, str] | None = None) -> Response:
+def tg_error(
+    status: int,
+    description: str,
+    parameters: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
     if parameters:
         body["parameters"] = parameters
@@ -78,8 +82,10 @@ class TelegramStandin(StandinServer):
         if fault.kind == "throttle":
             seconds = int(retry_after_header(fault.retry_after_s))
             return tg_error(
-                429, f"Too Many Requests: retry after {seconds}",
-                parameters={"retry_after": seconds}, headers={"Retry-After": str(seconds)},
+                429,
+                f"Too Many Requests: retry after {seconds}",
+                parameters={"retry_after": seconds},
+                headers={"Retry-After": str(seconds)},
             )
         if fault.status == 502:
             return tg_error(502, "Bad Gateway")
@@ -139,8 +145,11 @@ class TelegramStandin(StandinServer):
             self._bump("refused")
             return tg_error(403, "Forbidden: bot was blocked by the user")
         message_id = next(self._message_ids)
-        chat: dict[str, Any] = {"id": int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
-                                "type": "private", "first_name": "Family"}
+        chat: dict[str, Any] = {
+            "id": int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
+            "type": "private",
+            "first_name": "Family",
+        }
         result = {
             "message_id": message_id,
             "from": self.bot_user(),
@@ -148,17 +157,26 @@ class TelegramStandin(StandinServer):
             "date": int(time.time()),
             "text": text,
         }
-        self._record({"message_id": message_id, "chat_id": chat_id, "text": text,
-                      "parse_mode": params.get("parse_mode")})
+        self._record(
+            {
+                "message_id": message_id,
+                "chat_id": chat_id,
+                "text": text,
+                "parse_mode": params.get("parse_mode"),
+            }
+        )
         return JSONResponse({"ok": True, "result": result})
 
     def _set_webhook(self, params: dict[str, Any]) -> Response:
         secret = params.get("secret_token")
         if secret is not None and not (1 <= len(str(secret)) <= 256):
             return tg_error(400, "Bad Request: secret token is invalid")
-        self.webhook = {"url": params.get("url", ""), "secret_token": secret,
-                        "allowed_updates": params.get("allowed_updates"),
-                        "drop_pending_updates": params.get("drop_pending_updates")}
+        self.webhook = {
+            "url": params.get("url", ""),
+            "secret_token": secret,
+            "allowed_updates": params.get("allowed_updates"),
+            "drop_pending_updates": params.get("drop_pending_updates"),
+        }
         return JSONResponse({"ok": True, "result": True, "description": "Webhook was set"})
 
     def _delete_webhook(self, params: dict[str, Any]) -> Response:
@@ -166,13 +184,22 @@ class TelegramStandin(StandinServer):
         return JSONResponse({"ok": True, "result": True, "description": "Webhook was deleted"})
 
     def _get_webhook_info(self, params: dict[str, Any]) -> Response:
-        info = {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
-                "pending_update_count": 0}
+        info = {
+            "url": self.webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": 0,
+        }
         return JSONResponse({"ok": True, "result": info})
 
 
-def text_update(update_id: int, chat_id: int, text: str, first_name: str = "Sam",
-                message_id: int = 1, date: int | None = None) -> dict[str, Any]:
+def text_update(
+    update_id: int,
+    chat_id: int,
+    text: str,
+    first_name: str = "Sam",
+    message_id: int = 1,
+    date: int | None = None,
+) -> dict[str, Any]:
     """An Update with a private text message, as Telegram posts it to a webhook."""
     user = {"id": chat_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
     message: dict[str, Any] = {

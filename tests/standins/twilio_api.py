@@ -21,8 +21,15 @@ from tests.standins.signing import twilio_headers
 MORE_INFO = "https://www.twilio.com/docs/errors/{code}"
 
 
-def twilio_error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    body = {"code": code, "message": message, "more_info": MORE_INFO.format(code=code), "status": status}
+def twilio_error(
+    status: int, code: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    body = {
+        "code": code,
+        "message": message,
+        "more_info": MORE_INFO.format(code=code),
+        "status": status,
+    }
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -70,13 +77,17 @@ class TwilioStandin(StandinServer):
 
     def routes(self) -> list[Any]:
         return [
-            Route("/2010-04-01/Accounts/{sid}/Messages.json", self.create_message, methods=["POST"]),
+            Route(
+                "/2010-04-01/Accounts/{sid}/Messages.json", self.create_message, methods=["POST"]
+            ),
         ]
 
     def fault_response(self, fault: Fault) -> Response:
         if fault.kind == "throttle":
             return twilio_error(
-                429, 20429, "Too Many Requests",
+                429,
+                20429,
+                "Too Many Requests",
                 headers={"Retry-After": retry_after_header(fault.retry_after_s)},
             )
         return twilio_error(fault.status, 20500, "Internal Server Error")
@@ -110,7 +121,9 @@ class TwilioStandin(StandinServer):
             return twilio_error(400, 21604, "A 'To' phone number is required.")
         if not (from_ or service):
             self._bump("refused")
-            return twilio_error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required.")
+            return twilio_error(
+                400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required."
+            )
         if not body:
             self._bump("refused")
             return twilio_error(400, 21602, "Message body is required.")
@@ -148,17 +161,21 @@ class TwilioStandin(StandinServer):
             "uri": uri,
         }
         callback = str(form.get("StatusCallback", "")) or None
-        self._record({
-            "sid": message_sid,
-            "to": to,
-            "from": from_,
-            "messaging_service_sid": service,
-            "body": body,
-            "status_callback": callback,
-        })
+        self._record(
+            {
+                "sid": message_sid,
+                "to": to,
+                "from": from_,
+                "messaging_service_sid": service,
+                "body": body,
+                "status_callback": callback,
+            }
+        )
         task = None
         if callback and self.callback_statuses:
-            task = BackgroundTask(self._post_statuses, callback, message_sid, to, from_ or service or "")
+            task = BackgroundTask(
+                self._post_statuses, callback, message_sid, to, from_ or service or ""
+            )
         return JSONResponse(resource, status_code=201, background=task)
 
     async def _post_statuses(self, url: str, message_sid: str, to: str, from_: str) -> None:
@@ -203,8 +220,12 @@ def inbound_sms_form(
 
 
 def status_callback_form(
-    message_sid: str, status: str, to: str, from_: str = "+15550100",
-    account_sid: str = "AC" + "0" * 32, error_code: str | None = None,
+    message_sid: str,
+    status: str,
+    to: str,
+    from_: str = "+15550100",
+    account_sid: str = "AC" + "0" * 32,
+    error_code: str | None = None,
 ) -> dict[str, str]:
     """The form Twilio posts to a message's StatusCallback URL."""
     form = {

@@ -19,15 +19,33 @@ def chat(index: int) -> str:
     return str(FIRST_CHAT + index)
 
 
-def enroll_many(ctx: Context, count: int, at: datetime, timezone: str, lesson_time: str,
-                checkin_time: str = "19:00") -> list[int]:
+def enroll_many(
+    ctx: Context,
+    count: int,
+    at: datetime,
+    timezone: str,
+    lesson_time: str,
+    checkin_time: str = "19:00",
+) -> list[int]:
     """`count` Telegram families with the same schedule; rows identical to what enroll() makes but the address."""
-    first = enroll(ctx, Enrollment("telegram", chat(0), timezone=timezone, lesson_time=lesson_time,
-                                   checkin_time=checkin_time), at)
+    first = enroll(
+        ctx,
+        Enrollment(
+            "telegram",
+            chat(0),
+            timezone=timezone,
+            lesson_time=lesson_time,
+            checkin_time=checkin_time,
+        ),
+        at,
+    )
     with ctx.db.begin() as db:
         contact = _row(db, m.Contact, m.Contact.id == first)
         consent = _row(db, m.Consent, m.Consent.contact_id == first)
-        timers = [dict(r._mapping) for r in db.execute(select(m.Timer.__table__).where(m.Timer.contact_id == first))]
+        timers = [
+            dict(r._mapping)
+            for r in db.execute(select(m.Timer.__table__).where(m.Timer.contact_id == first))
+        ]
         ids = [first]
         for lo in range(1, count, CHUNK):
             rows = [{**contact, "address": chat(i)} for i in range(lo, min(count, lo + CHUNK))]

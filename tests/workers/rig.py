@@ -55,15 +55,28 @@ class Rig:
         self.app.runtime.handle_inbound(message, at)
         self.loop.run_until_complete(self.app.dispatcher.drain(at))
 
-    def enroll(self, address: str, at: datetime, timezone: str, lesson: str = "09:00",
-               checkin: str = "19:00", quiet: tuple[str, str] | None = None) -> int:
+    def enroll(
+        self,
+        address: str,
+        at: datetime,
+        timezone: str,
+        lesson: str = "09:00",
+        checkin: str = "19:00",
+        quiet: tuple[str, str] | None = None,
+    ) -> int:
         self.now = at
-        contact_id = enroll(self.app.ctx, Enrollment("sms", address, timezone=timezone, lesson_time=lesson,
-                                                     checkin_time=checkin), at)
+        contact_id = enroll(
+            self.app.ctx,
+            Enrollment("sms", address, timezone=timezone, lesson_time=lesson, checkin_time=checkin),
+            at,
+        )
         if quiet is not None:
             with self.app.ctx.db.begin() as db:
-                db.execute(update(m.Contact).where(m.Contact.id == contact_id)
-                           .values(quiet_start=quiet[0], quiet_end=quiet[1]))
+                db.execute(
+                    update(m.Contact)
+                    .where(m.Contact.id == contact_id)
+                    .values(quiet_start=quiet[0], quiet_end=quiet[1])
+                )
                 contact = db.get(m.Contact, contact_id)
                 assert contact is not None
                 schedule.reschedule(db, contact, self.app.settings, at)
@@ -98,8 +111,12 @@ def rig(url: str, start: datetime, **settings: Any) -> Iterator[Rig]:
     delivered: list[OutboundMessage] = []
     holder: list[Rig] = []
     channels = {name: ConsoleChannel(delivered.append, name) for name in CHANNELS}
-    app = build(Settings(database_url=url, **settings), channels=channels,  # type: ignore[arg-type]
-                clock=lambda: holder[0].now, rate_limits=False)
+    app = build(
+        Settings(database_url=url, **settings),
+        channels=channels,  # type: ignore[arg-type]
+        clock=lambda: holder[0].now,
+        rate_limits=False,
+    )
     made = Rig(app, start, loop, delivered)
     holder.append(made)
     try:

@@ -75,8 +75,10 @@ def address(index: int) -> str:
 
 def run(rig: Rig, walk: Walk) -> Outcome:
     """Enrol the families at the start, then tick; family members write at their instants."""
-    ids = [rig.enroll(address(i), walk.start, f.zone, f.lesson, f.checkin, f.quiet)
-           for i, f in enumerate(walk.families)]
+    ids = [
+        rig.enroll(address(i), walk.start, f.zone, f.lesson, f.checkin, f.quiet)
+        for i, f in enumerate(walk.families)
+    ]
     ticks = walk.ticks()
     says = sorted(((walk.start + at, i, text) for i, at, text in walk.says), key=lambda s: s[0])
     outcome = Outcome(ids, ticks)
@@ -97,15 +99,24 @@ def paused_spans(outcome: Outcome, index: int) -> list[tuple[datetime, datetime]
         if i != index or not words:
             continue
         if words[0] == "PAUSE":
-            until = at + timedelta(days=int(words[1])) if len(words) > 1 else datetime.max.replace(tzinfo=at.tzinfo)
+            until = (
+                at + timedelta(days=int(words[1]))
+                if len(words) > 1
+                else datetime.max.replace(tzinfo=at.tzinfo)
+            )
             spans.append((at, until))
         elif words[0] == "RESUME":
             spans = [(a, min(b, at)) for a, b in spans]
     return spans
 
 
-def expected_days(ticks: list[datetime], family: Family, wall: str, grace: timedelta | None,
-                  paused: Callable[[datetime], bool]) -> set[date]:
+def expected_days(
+    ticks: list[datetime],
+    family: Family,
+    wall: str,
+    grace: timedelta | None,
+    paused: Callable[[datetime], bool],
+) -> set[date]:
     decided: dict[date, bool] = {}
     for tick in ticks:
         day = tick.astimezone(family.tz).date()
@@ -139,34 +150,60 @@ def check(rig: Rig, walk: Walk, outcome: Outcome) -> None:
             assert row.sent_at is not None
             local = row.sent_at.astimezone(tz)
             # (a) nothing but crisis replies inside quiet hours
-            assert row.kind == "crisis" or not in_quiet_hours(row.sent_at, tz, quiet), \
+            assert row.kind == "crisis" or not in_quiet_hours(row.sent_at, tz, quiet), (
                 f"{who}: {row.message_id} sent at {local} inside quiet hours"
-        lesson_days = Counter(r.sent_at.astimezone(tz).date() for r in sent if r.message_id in lessons)  # type: ignore[union-attr]
-        checkin_days = Counter(r.sent_at.astimezone(tz).date() for r in sent if r.message_id == CHECKIN)  # type: ignore[union-attr]
-        nudge_days = Counter(r.sent_at.astimezone(tz).date() for r in sent if r.message_id.startswith("selfcare."))  # type: ignore[union-attr]
+            )
+        lesson_days = Counter(
+            r.sent_at.astimezone(tz).date() for r in sent if r.message_id in lessons
+        )  # type: ignore[union-attr]
+        checkin_days = Counter(
+            r.sent_at.astimezone(tz).date() for r in sent if r.message_id == CHECKIN
+        )  # type: ignore[union-attr]
+        nudge_days = Counter(
+            r.sent_at.astimezone(tz).date() for r in sent if r.message_id.startswith("selfcare.")
+        )  # type: ignore[union-attr]
         # (b) at most one lesson, one check-in and one nudge per local day
-        for name, days in (("lesson", lesson_days), ("check-in", checkin_days), ("nudge", nudge_days)):
+        for name, days in (
+            ("lesson", lesson_days),
+            ("check-in", checkin_days),
+            ("nudge", nudge_days),
+        ):
             doubled = {d: n for d, n in days.items() if n > 1}
             assert not doubled, f"{who}: more than one {name} on {doubled}"
         # (c, d, e) exactly the days that had a chance: none skipped, none doubled, none while paused
         want_lessons = expected_days(outcome.ticks, family, family.lesson, None, paused)
         want_checkins = expected_days(outcome.ticks, family, family.checkin, CHECKIN_GRACE, paused)
-        assert set(lesson_days) == want_lessons, \
+        assert set(lesson_days) == want_lessons, (
             f"{who}: lessons went on {sorted(lesson_days)}, expected {sorted(want_lessons)}"
-        assert set(checkin_days) == want_checkins, \
+        )
+        assert set(checkin_days) == want_checkins, (
             f"{who}: check-ins went on {sorted(checkin_days)}, expected {sorted(want_checkins)}"
+        )
         for row in sent:
             if row.message_id == CHECKIN and row.sent_at is not None:
-                due = due_instant(row.sent_at.astimezone(tz).date(), hhmm(family.checkin), tz, quiet)
-                assert due is not None and timedelta(0) <= row.sent_at - due <= CHECKIN_GRACE, \
+                due = due_instant(
+                    row.sent_at.astimezone(tz).date(), hhmm(family.checkin), tz, quiet
+                )
+                assert due is not None and timedelta(0) <= row.sent_at - due <= CHECKIN_GRACE, (
                     f"{who}: check-in asked at {row.sent_at.astimezone(tz)}, due {due}"
+                )
         # replies to what the family wrote go at the first instant outside quiet hours
         for row in rows:
-            if row.message_id in lessons or row.message_id == CHECKIN or row.message_id.startswith("selfcare."):
+            if (
+                row.message_id in lessons
+                or row.message_id == CHECKIN
+                or row.message_id.startswith("selfcare.")
+            ):
                 continue
-            first = next((t for t in instants if t >= row.created_at and not in_quiet_hours(t, tz, quiet)), None)
+            first = next(
+                (t for t in instants if t >= row.created_at and not in_quiet_hours(t, tz, quiet)),
+                None,
+            )
             if row.kind == "crisis":
-                assert row.sent_at == row.created_at, f"{who}: crisis reply {row.message_id} was held"
+                assert row.sent_at == row.created_at, (
+                    f"{who}: crisis reply {row.message_id} was held"
+                )
             elif row.status != "cancelled":
-                assert row.sent_at == first, \
+                assert row.sent_at == first, (
                     f"{who}: reply {row.message_id} written {row.created_at.astimezone(tz)} sent {row.sent_at}, expected {first}"
+                )

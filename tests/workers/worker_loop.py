@@ -39,12 +39,18 @@ class FileProvider:
         os.close(self.fd)
 
 
-async def main(url: str, sends: str, base: datetime, t0: float, speed: float, stop: list[int]) -> None:
+async def main(
+    url: str, sends: str, base: datetime, t0: float, speed: float, stop: list[int]
+) -> None:
     def clock() -> datetime:
         return base + timedelta(seconds=(time.time() - t0) * speed)
 
-    app = build(Settings(database_url=url), channels={"telegram": FileProvider(sends)}, clock=clock,
-                rate_limits=False)
+    app = build(
+        Settings(database_url=url),
+        channels={"telegram": FileProvider(sends)},
+        clock=clock,
+        rate_limits=False,
+    )
     print("worker ready", file=sys.stderr, flush=True)  # the test waits for this before stopping it
     while not stop:
         fired = await asyncio.to_thread(app.runtime.fire_due, None, 250)
