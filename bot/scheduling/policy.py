@@ -102,9 +102,23 @@ def decide(slot: Slot, now: datetime, tz: ZoneInfo, quiet: QuietHours) -> Decisi
     if not in_quiet_hours(now, tz, quiet):
         return "fire" if in_time(now) else "skip"
     resumes = next_allowed(now, tz, quiet)
-    if local_now(resumes, tz).date() == slot.local_date and in_time(resumes):
+    if (
+        local_now(resumes, tz).date() == slot.local_date
+        and in_time(resumes)
+        and _open_for(resumes, slot.local_date, tz, quiet) >= LAST_CALL
+    ):
         return "wait"  # a midday quiet spell that ends in time today
+    # The rest of the day's free time is shorter than LAST_CALL (quiet until 23:46): like
+    # `due_instant`, never start a conversation there; the next day's slot takes over.
     return "skip"
+
+
+def _open_for(instant: datetime, day: date, tz: ZoneInfo, quiet: QuietHours) -> timedelta:
+    """How long the free stretch of local `day` that starts at or holds `instant` stays open."""
+    for opens, closes in allowed_stretches(day, tz, quiet):
+        if opens <= instant < closes:
+            return closes - instant
+    return timedelta(0)
 
 
 def next_slot(
