@@ -80,21 +80,24 @@ def report_audiences(catalogs: Catalogs, messages_dir: Path) -> int:
         Problem(str(messages_dir / AWAITING_FILE), 1, 1, "", f"'{name}' matches no message")
         for name in awaiting.unmatched(catalogs.ids())
     ]
+    for problem in sorted(problems):
+        print(problem, file=sys.stderr)
     rows = coverage(catalogs, catalogs.default_locale)
     total = rows[0].own + rows[0].default if rows else 0
     print(f"relationship variants, of {total} messages:")
     for row in rows:
         label = "child (adult child)" if row.relationship == "child" else row.relationship
-        print(f"  {label:<20}{row.own:>4} in their own words, {row.default:>4} use the default")
+        note = " (defaults are written to fit anyone)" if row.relationship == "other" else ""
+        print(
+            f"  {label:<20}{row.own:>4} in their own words, {row.default:>4} use the default{note}"
+        )
     count = sum(len(v) for v in phrases.values())
     if flagged:
-        print(f"shared home: {len(flagged)} default form(s) assume one (see above)")
+        print(f"shared home: {len(flagged)} default form(s) assume one (listed above)")
     else:
         print(f"shared home: no default assumes one ({count} phrases in {SHARED_HOME_FILE})")
     waiting = [i for i in catalogs.ids() if awaiting.reason(i)]
     print(f"awaiting their flows: {len(waiting)} messages ({AWAITING_FILE})")
-    for problem in sorted(problems):
-        print(problem, file=sys.stderr)
     return 1 if problems else 0
 
 
