@@ -28,7 +28,13 @@ CONTENT_FILES = (
     "selfcare",
     "window",
     "resources",
+    "safety",
+    "tracks",
+    "wellbeing",
+    "summary",
 )
+# The numbers only a weekly summary knows, with long-ish sample values (bot/catalog/render.py).
+SUMMARY = {"non_use_days": "7", "use_days": "7", "unsure_days": "7", "wellbeing": "1, 2, 3, 4, 5"}
 ALLOWED = {
     "name",
     "loved_one",
@@ -38,6 +44,7 @@ ALLOWED = {
     "org_contact",
     "lesson_time",
     "checkin_time",
+    *SUMMARY,
 }
 # How the bot names the loved one when no name was given, by the family member's relationship.
 FALLBACK = {
@@ -63,8 +70,8 @@ MIN_POOL = {
 # Lock-screen previews show the first words (craft-facts §6): keep these words out of them.
 PREVIEW_CHARS = 40
 PREVIEW_WORDS = re.compile(
-    r"\b(overdose|naloxone|narcan|opioids?|drugs?|drunk|drinking|"
-    r"violence|rehab|detox)\b",
+    r"\b(overdose|naloxone|narcan|opioids?|fentanyl|drugs?|drunk|drinking|"
+    r"violence|rehab|detox|jail|prison|probation|courts?)\b",
     re.IGNORECASE,
 )
 TRY_TODAY = re.compile(r"Try today: [^\n]+$")
@@ -130,6 +137,7 @@ def render(text: str, relationship: str, name: str = "", loved_one: str = "") ->
         "rewards": REWARDS,
         "lesson_time": "9:00 am",
         "checkin_time": "7:00 pm",
+        **SUMMARY,
         **ORG,
     }
     return text.format_map(values)

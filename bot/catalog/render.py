@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from bot.catalog.catalog import KNOWABLE_FIELDS, Catalogs, Entry
 
+# Numbers only the weekly summary knows; whoever renders a summary puts them in the profile
+# mapping it renders with. Outside summary.* messages they are refused (catalog/audiences.py).
+CONTEXT_PLACEHOLDERS = ("non_use_days", "use_days", "unsure_days", "wellbeing")
 PLACEHOLDERS = (
     "name",
     "loved_one",
@@ -17,6 +20,7 @@ PLACEHOLDERS = (
     "org_contact",
     "lesson_time",
     "checkin_time",
+    *CONTEXT_PLACEHOLDERS,
 )
 NAME_FALLBACK = "friend"
 
@@ -75,6 +79,7 @@ def placeholders(profile: Mapping[str, str], loved: str, org: Mapping[str, str])
         "org_contact": org.get("org_contact", ""),
         "lesson_time": profile.get("lesson_time") or "",
         "checkin_time": profile.get("checkin_time") or "",
+        **{key: profile.get(key) or "" for key in CONTEXT_PLACEHOLDERS},
     }
 
 

@@ -7,22 +7,34 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.catalog.audiences import (
+    SHARED_HOME_FILE,
+    coverage,
+    load_shared_home_phrases,
+    misplaced_context_placeholders,
+    shared_home_defaults,
+)
+from bot.catalog.awaiting import AWAITING_FILE, Awaiting, load_awaiting
+from bot.catalog.catalog import Catalogs
 from bot.catalog.render import Audience, render
 from bot.catalog.segments import count_segments
 from bot.cli.flows_cmds import files_at
 from bot.flows.model import EXPECT_LABELS
+from bot.problems import Problem
 from bot.program_files import Loaded, load_program
 
+# A sample week for the summary's numbers in a preview.
+SAMPLE_WEEK = {"non_use_days": "4", "use_days": "2", "unsure_days": "1", "wellbeing": "2, then 3"}
 EVENING_LABELS = {"reward": "a non-use day", "step_back": "a use day", "unsure": "an unsure answer"}
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("content", help="check the message catalog, or preview the six-week program")
+    p = sub.add_parser("content", help="check the message catalog, or preview the program")
     csub = p.add_subparsers(dest="content_command", required=True)
     c = csub.add_parser("check", help="check lengths, placeholders and wording of every message")
     c.add_argument("--path", type=Path)
     c.set_defaults(handler=run_check)
-    v = csub.add_parser("preview", help="write the six weeks as one family would read them")
+    v = csub.add_parser("preview", help="write the program as one family would read it")
     v.add_argument("--relationship", default="parent", choices=EXPECT_LABELS["relationship"])
     v.add_argument("--name", default="Sam", help="the family member's first name")
     v.add_argument(
@@ -55,7 +67,38 @@ def run_check(args: argparse.Namespace) -> int:
             counts[segments] = counts.get(segments, 0) + 1
     spread = ", ".join(f"{n} in {s} segment(s)" for s, n in sorted(counts.items()))
     print(f"ok: every message passes (SMS forms: {spread})")
-    return 0
+    return report_audiences(loaded.catalogs, files_at(args.path).messages_dir)
+
+
+def report_audiences(catalogs: Catalogs, messages_dir: Path) -> int:
+    """Words per relationship, defaults that assume a shared home, messages awaiting flows."""
+    phrases, problems = load_shared_home_phrases(messages_dir / SHARED_HOME_FILE)
+    awaiting, awaiting_problems = load_awaiting(messages_dir / AWAITING_FILE)
+    flagged = shared_home_defaults(catalogs, phrases)
+    problems += awaiting_problems + flagged + misplaced_context_placeholders(catalogs)
+    problems += [
+        Problem(str(messages_dir / AWAITING_FILE), 1, 1, "", f"'{name}' matches no message")
+        for name in awaiting.unmatched(catalogs.ids())
+    ]
+    for problem in sorted(problems):
+        print(problem, file=sys.stderr)
+    rows = coverage(catalogs, catalogs.default_locale)
+    total = rows[0].own + rows[0].default if rows else 0
+    print(f"relationship variants, of {total} messages:")
+    for row in rows:
+        label = "child (adult child)" if row.relationship == "child" else row.relationship
+        note = " (defaults are written to fit anyone)" if row.relationship == "other" else ""
+        print(
+            f"  {label:<20}{row.own:>4} in their own words, {row.default:>4} use the default{note}"
+        )
+    count = sum(len(v) for v in phrases.values())
+    if flagged:
+        print(f"shared home: {len(flagged)} default form(s) assume one (listed above)")
+    else:
+        print(f"shared home: no default assumes one ({count} phrases in {SHARED_HOME_FILE})")
+    waiting = [i for i in catalogs.ids() if awaiting.reason(i)]
+    print(f"awaiting their flows: {len(waiting)} messages ({AWAITING_FILE})")
+    return 1 if problems else 0
 
 
 def run_preview(args: argparse.Namespace) -> int:
@@ -63,6 +106,8 @@ def run_preview(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     text = preview(loaded, args.relationship, args.name, args.loved_one, args.rewards, args.channel)
+    awaiting, _ = load_awaiting(files_at(args.path).messages_dir / AWAITING_FILE)
+    text += preview_awaiting(loaded, awaiting, args.relationship, args.name, args.loved_one)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")
@@ -84,6 +129,7 @@ def preview(
         "rewards": rewards,
         "lesson_time": "09:00",
         "checkin_time": "19:00",
+        **SAMPLE_WEEK,
     }
     audience = Audience(channel=channel, profile=profile)
     org = {"org": "Family Support Center", "org_contact": "call 555-0100"}
@@ -92,7 +138,7 @@ def preview(
         return render(catalogs, message_id, audience, org)
 
     who = f"{name}, {relationship}" + (f" of {loved_one}" if loved_one else "")
-    out = [f"# The six-week program, as {who} reads it ({channel})", ""]
+    out = [f"# The program, as {who} reads it ({channel})", ""]
     lessons = program.flows.order.lessons
     evening = ["reward", "step_back", "unsure"]
     turns = dict.fromkeys([*evening, "selfcare", "window"], 0)
@@ -110,7 +156,28 @@ def preview(
             nudge = program.pools["selfcare"][turns["selfcare"] % len(program.pools["selfcare"])]
             turns["selfcare"] += 1
             out += [f"*Self-care nudge ({nudge}):* {say(nudge)}", ""]
-    out += ["## After week six: the review rotation", ""]
+    out += ["## After the last lesson: the review rotation", ""]
     for review_id in program.flows.order.maintenance:
         out += [f"- **{review_id}**: {say(review_id)}"]
+    return "\n".join(out) + "\n"
+
+
+def preview_awaiting(
+    loaded: Loaded, awaiting: Awaiting, relationship: str, name: str, loved_one: str
+) -> str:
+    """The words written before their flows (tracks, safety, wellbeing, summary), in file order."""
+    catalogs = loaded.catalogs
+    waiting = [i for i in catalogs.ids() if awaiting.reason(i)]
+    if not waiting:
+        return ""
+    profile = {"name": name, "relationship": relationship, "loved_one": loved_one, **SAMPLE_WEEK}
+    audience = Audience(channel="sms", profile=profile)
+    org = {"org": "Family Support Center", "org_contact": "call 555-0100"}
+    out = ["", "## Written, not yet sent: words awaiting their flows", ""]
+    pool = ""
+    for message_id in waiting:
+        if message_id.split(".", 1)[0] != pool:
+            pool = message_id.split(".", 1)[0]
+            out += [f"### {pool}.* ({awaiting.reason(message_id)})", ""]
+        out += [f"- **{message_id}**: {render(catalogs, message_id, audience, org)}"]
     return "\n".join(out) + "\n"
