@@ -28,7 +28,7 @@ from storage import models as m
 from tests.standins.twilio_api import TwilioStandin
 
 NEW_YORK = ZoneInfo("America/New_York")
-FAMILY = "+15550123"
+FAMILY = "+12025550123"  # a fictional number: 555-01xx with an area code
 ANSWERS = {"1": "non_use", "2": "use", "3": "unsure"}
 
 
