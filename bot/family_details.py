@@ -110,7 +110,12 @@ def check(values: Mapping[str, str | None], rules: Rules) -> dict[str, str | Non
         except DetailsError as exc:
             problems.extend(exc.problems)
     if out["relationship"]:
-        label = _understood(rules, "relationship", out["relationship"], locale)
+        given_label = out["relationship"].lower()
+        label = (
+            given_label
+            if given_label in RELATIONSHIPS
+            else _understood(rules, "relationship", out["relationship"], locale)
+        )
         if label in RELATIONSHIPS:
             out["relationship"] = label
         else:

@@ -127,6 +127,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def open_app(settings: Settings, **kwargs: Any) -> App:
-    """The wired app (bot/app.py), with database failures said in one line."""
+    """The wired app (bot/app.py), with a missing program folder or a database it cannot use
+    said in one line."""
+    program_files(None, settings)
     with database_errors(settings.database_url):
         return build(settings, **kwargs)

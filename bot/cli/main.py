@@ -13,6 +13,7 @@ import argparse
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,8 +27,15 @@ Handler = Callable[[argparse.Namespace], int]
 COMMANDS = (chat_cmd, simulate_cmd, admin_cmds, flows_cmds, content_cmds, serve_cmds)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a wrong argument said in two lines rather than a wrapped usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n  (`{self.prog} --help` lists what it takes)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
+    top = Parser(
         prog="craftbot", description="CRAFT coaching for families, by SMS, Telegram and email."
     )
     top.add_argument("-v", "--verbose", action="store_true", help="log more; show tracebacks")
@@ -41,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure(verbose=args.verbose)
     handler: Handler = args.handler
-    name = f"craftbot {args.command}"
+    sub = getattr(args, f"{args.command}_command", None)  # flows validate, db upgrade, ...
+    name = " ".join(["craftbot", args.command, *([sub] if sub else [])])
 
     def say(message: object) -> int:
         print(f"{name}: {message}", file=sys.stderr)
