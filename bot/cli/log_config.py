@@ -3,7 +3,8 @@
 One-shot commands log warnings only. Services (serve, web, worker, telegram poll) log at INFO:
 one line per tick that did something, one per webhook (uvicorn's access line), and warnings and
 errors. Libraries that talk at INFO on every run (APScheduler says "Running job" and "executed
-successfully" each second; httpx one line per request, so every Telegram poll) are held to
+successfully" each second; httpx one line per request, so every Telegram poll; Alembic two
+lines on every start) are held to
 warnings unless --verbose asks for everything.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-CHATTY_LIBRARIES = ("apscheduler", "httpx", "httpcore", "aiohttp.access", "telegram.ext")
+CHATTY_LIBRARIES = ("apscheduler", "alembic", "httpx", "httpcore", "aiohttp.access", "telegram.ext")
 
 
 def configure(*, verbose: bool = False, service: bool = False) -> None:

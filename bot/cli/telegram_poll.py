@@ -82,6 +82,7 @@ class Poller:
 
     async def once(self) -> int:
         """One getUpdates call and everything it brought; the number of updates."""
+        await self.telegram.username()  # the Bot starts its connections once (getMe)
         try:
             updates = await self.telegram.bot.get_updates(
                 offset=self.offset, timeout=self.long_poll_s, allowed_updates=["message"]

@@ -130,7 +130,7 @@ class TelegramStandin(StandinServer):
         except ValueError:
             return tg_error(400, "Bad Request: can't parse request body")
         if method == "getUpdates":
-            return await self._get_updates(params)
+            return await self._get_updates(params, request)
         handler = {
             "getMe": self._get_me,
             "sendMessage": self._send_message,
@@ -142,7 +142,7 @@ class TelegramStandin(StandinServer):
             return tg_error(404, "Not Found")
         return handler(params)
 
-    async def _get_updates(self, params: dict[str, Any]) -> Response:
+    async def _get_updates(self, params: dict[str, Any], request: Request) -> Response:
         """Long polling as Telegram does it: an offset confirms every update below it; with none
         waiting, the call waits up to `timeout` seconds for one. A webhook blocks it (409)."""
         if self.webhook.get("url"):
@@ -159,7 +159,7 @@ class TelegramStandin(StandinServer):
                 if offset is not None:
                     self._updates = [u for u in self._updates if u["update_id"] >= offset]
                 waiting = list(self._updates[: int(params.get("limit") or 100)])
-            if waiting or time.monotonic() >= deadline:
+            if waiting or time.monotonic() >= deadline or await request.is_disconnected():
                 return JSONResponse({"ok": True, "result": waiting})
             await asyncio.sleep(0.02)
 
