@@ -4,8 +4,7 @@ One-shot commands log warnings only. Services (serve, web, worker, telegram poll
 one line per tick that did something, one per webhook (uvicorn's access line), and warnings and
 errors. Libraries that talk at INFO on every run (APScheduler says "Running job" and "executed
 successfully" each second; httpx one line per request, so every Telegram poll; Alembic two
-lines on every start) are held to
-warnings unless --verbose asks for everything.
+lines on every start) are held to warnings unless --verbose asks for everything.
 """
 
 from __future__ import annotations
