@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.environment import CliError, load_settings, program_files
+from bot.program_files import ProgramFiles
 from bot.transcript import run_transcript
 
 
@@ -29,13 +30,18 @@ def run(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise CliError(f"{path}: {'is a folder' if path.is_dir() else 'there is no such file'}")
     files = program_files(args.program)
+    root = files.flows_dir.parent
+    if files != ProgramFiles.at(root):
+        raise CliError(
+            f"--program takes the folder that holds flows/ and messages/, not {args.program}"
+        )
     failed = 0
     for path in args.files:
         with tempfile.TemporaryDirectory() as tmp:
             settings = load_settings(
                 needs_database=False,
                 database_url=f"sqlite:///{tmp}/simulate.db",
-                CRAFTBOT_PROGRAM_DIR=files.flows_dir.parent,
+                CRAFTBOT_PROGRAM_DIR=root,
             )
             result = run_transcript(path, settings)
         if result.ok:
