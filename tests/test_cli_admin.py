@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session as DB
 
 from bot.app import build
 from bot.channels.base import InboundMessage
+from bot.cli.admin_cmds import first_message
 from bot.cli.main import main
 from bot.engine.program import CrisisPolicy
 from bot.engine.session import Session
 from bot.program_files import ProgramFiles
 from bot.runtime import program_holder
-from bot.runtime.admin import import_csv
+from bot.runtime.admin import Enrollment, enroll, import_csv
 from bot.settings import Settings
 from storage import models as m
 from storage.db import make_engine
@@ -577,4 +578,48 @@ def test_db_upgrade_on_postgresql_in_both_url_spellings(
         assert result.returncode == 0, result.stderr
         assert head_revision(fresh_pg_url) in result.stdout
     enrolled = inproc(heroku_url, "enroll", "--channel", "telegram", "--address", "4242")
-    assert enrolled.returncode == 0 and enrolled.stdout.strip().isdigit(), enrolled.stderr
+    assert enrolled.returncode == 0 and "enrolled as contact 1;" in enrolled.stdout, enrolled.stderr
+
+
+def test_a_queued_first_message_is_said_to_go_when_quiet_hours_end(tmp_path: Path) -> None:
+    # given Ana enrolled in Chicago at 23:00 her time, with a message queued for her at once
+    # (as a welcome message would be)
+    late = datetime(2026, 3, 2, 23, 0, tzinfo=ZoneInfo("America/Chicago"))
+    app = build(Settings(database_url=sqlite_url(tmp_path)), channels={}, clock=lambda: late)
+    try:
+        contact_id = enroll(
+            app.ctx, Enrollment("sms", "+12025550123", timezone="America/Chicago"), late
+        )
+        with app.ctx.db.begin() as db:
+            db.add(
+                m.OutboundMessage(
+                    contact_id=contact_id,
+                    channel="sms",
+                    address="+12025550123",
+                    message_id="onboarding.welcome",
+                    text="Welcome",
+                    not_before=late,
+                    created_at=late,
+                )
+            )
+        # when the CLI says when her first message goes
+        first = first_message(app.ctx, contact_id)
+    finally:
+        app.engine.dispose()
+    # then it is that message, at 08:00 the next morning, her time (quiet hours end)
+    assert first is not None
+    assert first[1] == "'onboarding.welcome', Tue 3 Mar 08:00 America/Chicago"
+
+
+def test_import_dry_run_then_import_on_postgresql(fresh_pg_url: str, inproc: Run) -> None:
+    # given a PostgreSQL database at the newest schema
+    assert inproc(fresh_pg_url, "db", "upgrade").returncode == 0
+    # when the CSV is checked with --dry-run, nothing is written, duplicates are still found
+    dry = inproc(fresh_pg_url, "import", str(IMPORTS / "mixed.csv"), "--dry-run")
+    assert dry.returncode == 1 and "would import 4 row(s)" in dry.stdout, dry.stderr
+    assert "mixed.csv:7: sms +12025550131 is already enrolled" in dry.stderr
+    assert count(fresh_pg_url, m.Contact) == 0
+    # and the real import then enrolls the same four
+    real = inproc(fresh_pg_url, "import", str(IMPORTS / "mixed.csv"))
+    assert "imported 4 row(s)" in real.stdout
+    assert count(fresh_pg_url, m.Contact) == 4

@@ -31,6 +31,8 @@ from bot.runtime.admin import (
     export_rows,
 )
 from bot.runtime.context import Context
+from bot.runtime.family_clock import quiet_of, zone_of
+from bot.scheduling.clock import next_allowed
 from bot.settings import Settings
 from storage import models as m
 from storage.db import make_engine
@@ -122,8 +124,13 @@ def _writing(app: App, dry_run: bool) -> Iterator[Context]:
 
 
 def first_message(ctx: Context, contact_id: int) -> tuple[datetime, str] | None:
-    """When the family's first message goes, and what it is (a queued message or a timer)."""
+    """When the family's first message goes, and what it is (a queued message or a timer).
+
+    A queued message waits for the family's quiet hours to end, so that is when it is said to go.
+    """
     with ctx.db() as db:
+        contact = db.get_one(m.Contact, contact_id)
+        zone, quiet = zone_of(contact, ctx.settings), quiet_of(contact, ctx.settings)
         due = [
             (at, FIRST.get(kind, kind))
             for at, kind in db.execute(
@@ -131,7 +138,7 @@ def first_message(ctx: Context, contact_id: int) -> tuple[datetime, str] | None:
             )
         ]
         due += [
-            (at, f"'{message_id}'")
+            (next_allowed(max(at, ctx.clock()), zone, quiet), f"'{message_id}'")
             for at, message_id in db.execute(
                 select(m.OutboundMessage.not_before, m.OutboundMessage.message_id).where(
                     m.OutboundMessage.contact_id == contact_id,
@@ -139,11 +146,10 @@ def first_message(ctx: Context, contact_id: int) -> tuple[datetime, str] | None:
                 )
             )
         ]
-        zone = db.scalar(select(m.Contact.timezone).where(m.Contact.id == contact_id))
     if not due:
         return None
     at, what = min(due, key=lambda d: d[0])
-    return at, f"{what}, {details.local_time(at, zone or ctx.settings.default_timezone)}"
+    return at, f"{what}, {details.local_time(at, zone.key)}"
 
 
 def enrolled(ctx: Context, request: Enrollment, dry_run: bool) -> str:
