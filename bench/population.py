@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, text
 from bot.app import App
 from bot.runtime.admin import Enrollment, enroll
 from storage import models as m
+from tests.fictional import phone
 
 # The bench morning: a Tuesday after the US clock change. Every lesson is due at 13:00 UTC.
 LESSON_UTC = datetime(2026, 3, 10, 13, 0, tzinfo=UTC)
@@ -45,8 +46,8 @@ def lesson_time_in(zone: str) -> str:
 
 
 def address(channel: str, i: int) -> str:
-    """Telegram chat ids, or +1 555 01x xxxx numbers (area code 555: never a real line)."""
-    return str(10_000_000 + i) if channel == "telegram" else f"+155501{i:05d}"
+    """Telegram chat ids, or fictional phone numbers (tests/fictional.py)."""
+    return str(10_000_000 + i) if channel == "telegram" else phone(i)
 
 
 def templates(

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.catalog.banned_terms import load_banned_terms
 from bot.catalog.catalog import Catalogs, load_catalogs
-from bot.catalog.check import check_catalogs, load_banned_terms
+from bot.catalog.check import check_catalogs
 from bot.engine.program import CrisisPolicy, Program
 from bot.flows.model import FlowSet
 from bot.flows.validate import load_flowset

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+import phonenumbers
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,9 @@ class Settings(BaseSettings):
 
     default_timezone: str = "America/New_York"
     default_country: str = "US"
+    # Where a phone number typed without +country (by a coach: enroll, import) is read; empty
+    # means DEFAULT_COUNTRY. An ISO 3166 code such as US, GB or ES.
+    default_region: str = ""
     quiet_start: str = "21:00"
     quiet_end: str = "08:00"
     crisis_pause_hours: float = 24
@@ -63,6 +67,19 @@ class Settings(BaseSettings):
     email_rate_per_s: float = 10.0
     provider_timeout_s: float = 10.0
     max_body_bytes: int = 1_048_576
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if region and region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(
+                f"'{value}' is not a region code phone numbers know (such as US or GB)"
+            )
+        return region
+
+    def phone_region(self) -> str:
+        return self.default_region or self.default_country.upper()
 
     def staff(self, channel: str) -> list[str]:
         raw = {

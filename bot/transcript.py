@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.flows.loader import parse_duration
 from bot.settings import Settings
 from bot.simulation import Harness, Sent
-from bot.yaml_source import key_position, read_yaml
+from bot.yaml_source import key_position, read_yaml, value_position
 
 ACTIONS = ("say", "wait", "until", "at")
 CHECKS = ("bot", "bot_says", "record", "profile", "status", "paused", "hint")
@@ -41,8 +41,25 @@ def run_transcript(path: Path, settings: Settings) -> TranscriptResult:
         return TranscriptResult(False, 0, 0, 0, str(problems[0]))
     if not isinstance(data, Mapping) or not isinstance(data.get("steps"), list):
         return TranscriptResult(False, 0, 0, 0, f"{path}:1:1: a transcript needs `steps:`, a list")
-    zone = ZoneInfo(str(data.get("timezone", "America/New_York")))
-    start = datetime.fromisoformat(str(data.get("start", "2026-03-02 10:00"))).replace(tzinfo=zone)
+    try:
+        zone = ZoneInfo(str(data.get("timezone", "America/New_York")))
+    except (ZoneInfoNotFoundError, ValueError):
+        line, col = value_position(data, "timezone")
+        return TranscriptResult(
+            False,
+            0,
+            0,
+            0,
+            f"{path}:{line}:{col}: timezone must be an IANA zone such as America/Chicago",
+        )
+    try:
+        start = datetime.fromisoformat(str(data.get("start", "2026-03-02 10:00")))
+    except ValueError:
+        line, col = value_position(data, "start")
+        return TranscriptResult(
+            False, 0, 0, 0, f"{path}:{line}:{col}: start must look like 2026-03-02 10:00"
+        )
+    start = start.replace(tzinfo=zone)
     harness = Harness(
         settings.model_copy(update={"default_timezone": zone.key}),
         start,
@@ -93,7 +110,10 @@ def _run_step(h: Harness, raw: Any, zone: ZoneInfo) -> list[Sent]:
             raise TranscriptError(str(exc)) from exc
         doing = f"until {value}"
     else:
-        target = datetime.fromisoformat(str(value)).replace(tzinfo=zone)
+        try:
+            target = datetime.fromisoformat(str(value)).replace(tzinfo=zone)
+        except ValueError:
+            raise TranscriptError(f"at must look like 2026-03-05 09:00, found {value!r}") from None
         sent = h.advance_to(target)
         doing = f"at {value}"
     _check(h, raw, sent, before, doing, zone)

@@ -37,14 +37,19 @@ class Worker:
                 len(problems),
             )
         report = await asyncio.to_thread(self.app.runtime.fire_due)
-        if report.fired or report.timeouts:
+        sent = await self.app.dispatcher.drain()
+        # One line for a tick that did something; none for the many that find nothing due.
+        did = (report.fired, report.skipped, report.timeouts, sent.sent, sent.retried, sent.failed)
+        if any(did):
             log.info(
-                "tick: fired %d, skipped %d, timeouts %d",
+                "tick: fired %d, skipped %d, timeouts %d; sent %d, retried %d, failed %d",
                 report.fired,
                 report.skipped,
                 report.timeouts,
+                sent.sent,
+                sent.retried,
+                sent.failed,
             )
-        await self.dispatch()
         await asyncio.to_thread(self.housekeeping)
 
     async def dispatch(self) -> None:
@@ -98,7 +103,7 @@ async def run_forever(app: App) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.warning("worker running: ticks every %ss", app.settings.tick_seconds)
+    log.info("worker running: ticks every %ss", app.settings.tick_seconds)
     await stop.wait()
     worker.stop()
     await app.aclose()

@@ -10,96 +10,22 @@ from typing import Any
 from yaml import MarkedYAMLError
 
 from bot.problems import Problem
+from bot.yaml_syntax import explain
 from bot.yaml_tree import PosList, PosMap, load
 
 
 def read_yaml(path: Path, label: str | None = None) -> tuple[Any, list[Problem]]:
-    """Parse one file; a syntax error becomes a Problem at the line the parser names."""
+    """Parse one file; a syntax error becomes a Problem at the line that is wrong."""
     name = label or str(path)
     try:
-        return load(path.read_text(encoding="utf-8")), []
-    except MarkedYAMLError as exc:
-        problem = str(exc.problem or exc)
-        # An unclosed quote or bracket is found at the end of the file; point at where it opened.
-        unclosed = "end of stream" in problem or "<stream end>" in problem
-        mark = (
-            (exc.context_mark or exc.problem_mark)
-            if unclosed
-            else (exc.problem_mark or exc.context_mark)
-        )
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message, hint = explain_syntax_error(problem)
-        return None, [Problem(name, line, col, "", message, hint)]
+        source = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         return None, [Problem(name, 1, 1, "", f"the file is not UTF-8 text ({exc.reason})")]
-
-
-# The parser's words, and what they usually mean for someone editing flows or messages by hand.
-_SYNTAX_EXPLAINED: tuple[tuple[str, str, str], ...] = (
-    (
-        "found '<scalar>'",
-        "text goes on after a quoted value",
-        "Put the whole text inside the quotes, or remove the quotes.",
-    ),
-    (
-        "expected <block end>",
-        "this line is not indented like the lines above it",
-        "Line it up with the other keys at its level, using spaces.",
-    ),
-    (
-        "did not find expected '-' indicator",
-        "this line is not indented like the list items above it",
-        "Line it up with the other items, using spaces; each item starts with '- '.",
-    ),
-    (
-        "did not find expected key",
-        "this line is not indented like the keys above it",
-        "Line it up with the other keys at its level, using spaces.",
-    ),
-    (
-        "mapping values are not allowed",
-        "a ': ' appears where YAML does not expect a new key",
-        "If the text itself contains ': ', put the whole text in quotes; otherwise check the indentation.",
-    ),
-    (
-        "found character '\\t'",
-        "a tab is used for indentation",
-        "YAML needs spaces: replace the tab with spaces.",
-    ),
-    (
-        "found a tab character",
-        "a tab is used for indentation",
-        "YAML needs spaces: replace the tab with spaces.",
-    ),
-    (
-        "cannot start any token",
-        "a value starts with a character YAML keeps for itself (such as @, ` or a tab)",
-        "Put the whole text in quotes, and indent with spaces.",
-    ),
-    (
-        "end of stream",
-        "a quote is opened but never closed",
-        "Close the quote at the end of the text.",
-    ),
-    ("expected ',' or ']'", "a [ list ] is opened but never closed", "Add the missing ']'."),
-    ("expected ',' or '}'", "a { mapping } is opened but never closed", "Add the missing '}'."),
-    (
-        "duplicate key",
-        "the same key appears twice in one mapping",
-        "Keep one of them: the second would silently replace the first.",
-    ),
-)
-
-
-def explain_syntax_error(problem: str) -> tuple[str, str]:
-    """(message, hint) in plain words for a YAML parser error; the parser's own words kept for detail."""
-    for clue, meaning, hint in _SYNTAX_EXPLAINED:
-        if clue in problem:
-            return f"this is not valid YAML: {meaning} (the parser says: {problem})", hint
-    return (
-        f"this is not valid YAML: {problem}",
-        "Check the indentation and that every ':' has a space after it.",
-    )
+    try:
+        return load(source), []
+    except MarkedYAMLError as exc:
+        found = explain(exc, source)
+        return None, [Problem(name, found.line, found.col, "", found.message, found.hint)]
 
 
 def key_position(node: Any, key: Any) -> tuple[int, int]:

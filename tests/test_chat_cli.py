@@ -83,14 +83,18 @@ def test_a_newcomer_joins_gets_a_lesson_and_a_reward_for_a_good_day(
 
 
 def run_chat(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db: Path, lines: list[str]
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    db: Path,
+    lines: list[str],
+    *args: str,
 ) -> str:
     """The same command in this process, with a scripted keyboard."""
     for key in list(os.environ):
         if key.upper().startswith(PROVIDER_PREFIXES):
             monkeypatch.delenv(key)
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
-    assert main(["chat", "--db", f"sqlite:///{db}"]) == 0
+    assert main(["chat", "--db", f"sqlite:///{db}", *args]) == 0
     return capsys.readouterr().out
 
 
@@ -143,3 +147,54 @@ def test_clock_commands_move_time_show_it_and_hold_night_replies(
 def assert_time(printed: str, day: date, hhmm: str) -> None:
     moment = datetime.strptime(f"{day} {hhmm}", "%Y-%m-%d %H:%M")
     assert f"It is {moment:%A %d %B %Y}, {hhmm} (America/New_York)" in printed, printed
+
+
+def answers_to(out: str) -> list[str]:
+    """What came back after each line typed (input() does not echo a piped keyboard)."""
+    return re.split(r"\[[^\]]+\] you> ", out)[1:]
+
+
+def test_on_telegram_slash_commands_go_to_the_bot_and_the_chat_uses_bang(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    program: Loaded,
+) -> None:
+    # given a family member on Telegram, whose app sends /start first
+    script = ["/start", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"]
+    script += ["!time", "/time", "/help@craftbot_bot", "/stop", "!quit"]
+    out = run_chat(monkeypatch, capsys, tmp_path / "chat.db", script, "--channel", "telegram")
+    answers = answers_to(out)
+    assert "the chat's commands use !" in out.split("you>")[0]
+
+    def words(message_id: str) -> str:
+        return render(
+            program.catalogs,
+            message_id,
+            Audience("telegram", "en", {"name": "Ana", "relationship": "parent"}),
+            {
+                "org": Settings.model_fields["org_name"].default,
+                "org_contact": Settings.model_fields["org_contact"].default,
+            },
+        )
+
+    # then /start reaches the bot, which asks for consent as it would in Telegram
+    assert "Unknown command" not in out
+    assert words("onboarding.consent").split(".")[0] in answers[0]
+    # and !time is the chat's clock, while /time is just a message to the bot
+    assert "It is " in answers[len(script) - 5] and "It is " not in answers[len(script) - 4]
+    # and /help (even addressed to @the_bot) and /stop are HELP and STOP
+    assert words("keyword.help")[:40] in answers[len(script) - 3]
+    assert words("keyword.stopped")[:40] in answers[len(script) - 2]
+
+
+def test_the_clock_shows_the_zone_the_family_chose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a family in Chicago (time zone answer 2: Central) on a chat started in New York
+    script = ["hi", "yes", "Ana", "1", "SKIP", "2", "9am", "7pm", "/time", "/quit"]
+    out = run_chat(monkeypatch, capsys, tmp_path / "chat.db", script)
+    # then the clock and its prompt show Chicago time, an hour behind New York
+    assert "(America/Chicago)" in answers_to(out)[-2]
+    prompts = re.findall(r"\[\w{3} \d\d \w{3} (\d\d):\d\d\] you>", out)
+    assert prompts[0] == "13" and prompts[-1] == "12", prompts

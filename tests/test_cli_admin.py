@@ -22,11 +22,13 @@ from sqlalchemy.orm import Session as DB
 
 from bot.app import build
 from bot.channels.base import InboundMessage
+from bot.cli.admin_cmds import first_message
 from bot.cli.main import main
 from bot.engine.program import CrisisPolicy
 from bot.engine.session import Session
 from bot.program_files import ProgramFiles
 from bot.runtime import program_holder
+from bot.runtime.admin import Enrollment, enroll, import_csv
 from bot.settings import Settings
 from storage import models as m
 from storage.db import make_engine
@@ -47,7 +49,7 @@ ANA = [
     "--channel",
     "sms",
     "--address",
-    "+1 555 0123",
+    "+1 202 555 0123",
     "--name",
     "Ana",
     "--relationship",
@@ -153,21 +155,39 @@ def inproc(
 
 
 # --- enroll -------------------------------------------------------------------------------------
-def test_enroll_prints_the_id_of_an_active_onboarded_contact_with_admin_consent_and_timers(
-    tmp_path: Path,
-) -> None:
+ENROLLED = re.compile(
+    r"^Ana \(sms \+1 202-555-0123\) enrolled as contact (\d+); the first message is the first "
+    r"lesson, \w{3} \d+ \w{3} 09:00 America/Chicago\n$"
+)
+
+
+def contact_id_in(result: subprocess.CompletedProcess[str]) -> int:
+    found = re.search(r"enrolled as contact (\d+);", result.stdout)
+    assert found, result.stdout + result.stderr
+    return int(found.group(1))
+
+
+def test_enroll_says_who_was_enrolled_and_when_the_first_message_goes(tmp_path: Path) -> None:
     # given an empty database
     url = sqlite_url(tmp_path)
     # when a coach enrolls Ana, whose consent the organisation collected on paper
     result = craftbot(url, "enroll", *ANA, cwd=tmp_path)
-    # then stdout is the contact id alone
+    # then one line says who, on which number, as which contact, and when her first message goes
     assert result.returncode == 0, result.stderr
-    assert re.fullmatch(r"\d+\n", result.stdout), result.stdout
-    contact_id = int(result.stdout)
+    found = ENROLLED.match(result.stdout)
+    assert found, result.stdout
+    contact_id = int(found.group(1))
+    # and, as no SMS provider is configured here, that her messages will wait
+    assert "the sms channel is not configured" in result.stderr
+    assert "wait in the outbox" in result.stderr
     with database(url) as db:
         contact = db.get(m.Contact, contact_id)
         assert contact is not None
-        assert (contact.channel, contact.address, contact.status) == ("sms", "+15550123", "active")
+        assert (contact.channel, contact.address, contact.status) == (
+            "sms",
+            "+12025550123",
+            "active",
+        )
         assert (contact.name, contact.relationship, contact.loved_one) == ("Ana", "parent", "Jay")
         assert Session.from_json(contact.session).onboarded
         consents = list(db.scalars(select(m.Consent).where(m.Consent.contact_id == contact_id)))
@@ -187,11 +207,21 @@ def test_enrolling_the_same_address_again_fails_clearly(tmp_path: Path, inproc: 
     assert inproc(url, "enroll", *ANA).returncode == 0
     # when a coach enrolls her number again, written another way
     result = craftbot(
-        url, "enroll", "--channel", "sms", "--address", "+15550123", "--name", "Ana", cwd=tmp_path
+        url,
+        "enroll",
+        "--channel",
+        "sms",
+        "--address",
+        "(202) 555-0123",
+        "--name",
+        "Ana",
+        cwd=tmp_path,
     )
-    # then the script fails, says so, and prints no id
-    assert result.returncode != 0
-    assert "+15550123 is already enrolled" in result.stderr and "Traceback" not in result.stderr
+    # then the script fails with status 2, says so in one line, and prints nothing on stdout
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "craftbot enroll: sms +12025550123 is already enrolled (contact 1)"
+    ]
     assert result.stdout == ""
     assert count(url, m.Consent) == 1
 
@@ -199,18 +229,23 @@ def test_enrolling_the_same_address_again_fails_clearly(tmp_path: Path, inproc: 
 @pytest.mark.parametrize(
     ("value", "args"),
     [
-        ("cousin", ["--channel", "sms", "--address", "+1 555 0124", "--relationship", "cousin"]),
+        (
+            "stranger",
+            ["--channel", "sms", "--address", "+1 202 555 0124", "--relationship", "stranger"],
+        ),
         (
             "Mars/Olympus",
-            ["--channel", "sms", "--address", "+1 555 0124", "--timezone", "Mars/Olympus"],
+            ["--channel", "sms", "--address", "+1 202 555 0124", "--timezone", "Mars/Olympus"],
         ),
-        ("25:00", ["--channel", "sms", "--address", "+1 555 0124", "--lesson-time", "25:00"]),
-        ("7pm", ["--channel", "sms", "--address", "+1 555 0124", "--checkin-time", "7pm"]),
+        ("25:00", ["--channel", "sms", "--address", "+1 202 555 0124", "--lesson-time", "25:00"]),
+        ("7", ["--channel", "sms", "--address", "+1 202 555 0124", "--checkin-time", "7"]),
         ("call me maybe", ["--channel", "sms", "--address", "call me maybe"]),
+        ("555-0199", ["--channel", "sms", "--address", "555-0199"]),
+        ("+1 555 0123", ["--channel", "sms", "--address", "+1 555 0123"]),
         ("ana.example.org", ["--channel", "email", "--address", "ana.example.org"]),
         ("@ana_telegram", ["--channel", "telegram", "--address", "@ana_telegram"]),
-        ("B" * 81, ["--channel", "sms", "--address", "+1 555 0124", "--loved-one", "B" * 81]),
-        ("klingon", ["--channel", "sms", "--address", "+1 555 0124", "--locale", "klingon"]),
+        ("B" * 81, ["--channel", "sms", "--address", "+1 202 555 0124", "--loved-one", "B" * 81]),
+        ("klingon", ["--channel", "sms", "--address", "+1 202 555 0124", "--locale", "klingon"]),
     ],
 )
 def test_enroll_refuses_a_bad_value_naming_it(
@@ -219,11 +254,76 @@ def test_enroll_refuses_a_bad_value_naming_it(
     url = sqlite_url(tmp_path)
     # when a coach enrolls someone with one bad value
     result = inproc(url, "enroll", *args)
-    # then it fails, naming the value, and nobody is enrolled
-    assert result.returncode != 0
-    assert f"'{value}'" in result.stderr, result.stderr
+    # then it fails with status 2 in one line naming the value, and nobody is enrolled
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and f"'{value}'" in result.stderr, result.stderr
     assert result.stdout == ""
     assert count(url, m.Contact) == 0
+
+
+def test_enroll_reports_every_bad_value_at_once(tmp_path: Path, inproc: Run) -> None:
+    url = sqlite_url(tmp_path)
+    result = inproc(
+        url,
+        "enroll",
+        *["--channel", "sms", "--address", "555-0199", "--relationship", "stranger"],
+        *["--timezone", "Mars/Olympus", "--lesson-time", "9", "--locale", "fr"],
+    )
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == "craftbot enroll: 5 problems, nobody was enrolled:"
+    for value in ("555-0199", "stranger", "Mars/Olympus", "'9' could be morning", "'fr'"):
+        assert sum(value in line for line in lines[1:]) == 1, (value, lines)
+    assert count(url, m.Contact) == 0
+
+
+def test_enroll_accepts_what_the_chat_understands(tmp_path: Path, inproc: Run) -> None:
+    # when a coach writes the details as a family member would answer the chat's questions
+    url = sqlite_url(tmp_path)
+    result = inproc(
+        url,
+        "enroll",
+        *["--channel", "sms", "--address", "(202) 555-0125", "--name", "Ana"],
+        *["--relationship", "wife", "--timezone", "central"],
+        *["--lesson-time", "7:30am", "--checkin-time", "8pm"],
+    )
+    # then they are stored as the chat would store them
+    assert result.returncode == 0, result.stderr
+    with database(url) as db:
+        contact = db.get_one(m.Contact, contact_id_in(result))
+        stored = (contact.relationship, contact.timezone, contact.lesson_time, contact.checkin_time)
+    assert stored == ("partner", "America/Chicago", "07:30", "20:00")
+    # and the first message is the lesson, held past quiet hours to 08:00 her time (honestly said)
+    assert "the first lesson, " in result.stdout and " 08:00 America/Chicago" in result.stdout
+
+
+def test_enroll_dry_run_says_what_would_happen_and_saves_nothing(
+    tmp_path: Path, inproc: Run
+) -> None:
+    url = sqlite_url(tmp_path)
+    result = inproc(url, "enroll", *ANA, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Ana (sms +1 202-555-0123) would be enrolled; the first ")
+    assert "09:00 America/Chicago (dry run: nothing was saved)" in result.stdout
+    assert count(url, m.Contact) == 0 and count(url, m.Timer) == 0 and count(url, m.Consent) == 0
+    # and a real run afterwards is not refused as a duplicate
+    assert inproc(url, "enroll", *ANA).returncode == 0
+    assert count(url, m.Contact) == 1
+
+
+def test_enroll_on_a_configured_channel_gives_no_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given Telegram is configured
+    monkeypatch.setenv("DATABASE_URL", sqlite_url(tmp_path))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:token")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "secret")
+    # when a Telegram family is enrolled (a dry run)
+    code = main(["enroll", "--channel", "telegram", "--address", "4242", "--dry-run"])
+    # then nothing warns that messages will wait
+    out, err = capsys.readouterr()
+    assert code == 0 and "would be enrolled" in out
+    assert err == ""
 
 
 def test_enroll_on_telegram_and_email(tmp_path: Path, inproc: Run) -> None:
@@ -256,53 +356,82 @@ def test_enroll_on_telegram_and_email(tmp_path: Path, inproc: Run) -> None:
     )
     # then both get an id, and the email address is kept as providers send it (lower case)
     assert telegram.returncode == 0 and email.returncode == 0, telegram.stderr + email.stderr
+    assert telegram.stdout.startswith("Bo (telegram 424242) enrolled as contact ")
+    assert email.stdout.startswith("A family member (email cy.family@example.org) enrolled as ")
     with database(url) as db:
         rows = {
             c.id: (c.channel, c.address, c.timezone, c.status)
             for c in db.scalars(select(m.Contact))
         }
         timer_kinds = {(t.contact_id, t.kind) for t in db.scalars(select(m.Timer))}
-    assert rows[int(telegram.stdout)][::3] == ("telegram", "active")
-    assert rows[int(telegram.stdout)][1] == "424242"
-    assert rows[int(email.stdout)] == ("email", "cy.family@example.org", "Europe/Madrid", "active")
-    assert {(int(email.stdout), "lesson"), (int(telegram.stdout), "checkin")} <= timer_kinds
+    bo, cy = contact_id_in(telegram), contact_id_in(email)
+    assert rows[bo][::3] == ("telegram", "active")
+    assert rows[bo][1] == "424242"
+    assert rows[cy] == ("email", "cy.family@example.org", "Europe/Madrid", "active")
+    assert {(cy, "lesson"), (bo, "checkin")} <= timer_kinds
 
 
 # --- import -------------------------------------------------------------------------------------
-def test_import_keeps_good_rows_and_reports_bad_ones_by_line_without_leftovers(
+def test_import_keeps_good_rows_and_reports_every_problem_by_line_without_leftovers(
     tmp_path: Path,
 ) -> None:
-    # given a CSV with good rows (lines 2, 4, 10), a blank line (9) and bad rows (the rest)
+    # given a CSV with good rows (2, 4, 10, 15), a blank line (9) and bad rows (the rest)
     url = sqlite_url(tmp_path)
     # when it is imported
     result = craftbot(url, "import", str(IMPORTS / "mixed.csv"), cwd=tmp_path)
-    # then the run says some rows failed
+    # then the run says some rows failed (status 1: done, with problems listed)
     assert result.returncode == 1, result.stderr
-    assert "imported 3 row(s)" in result.stdout
+    assert "imported 4 row(s); 10 row(s) had problems and were not imported" in result.stdout
     assert "Traceback" not in result.stderr
-    reported = {int(n) for n in re.findall(r"line (\d+):", result.stderr)}
-    assert reported == {3, 5, 6, 7, 8, 11, 12, 13, 14}, result.stderr
+    problems = [line for line in result.stderr.splitlines() if "mixed.csv:" in line]
+    reported = {int(line.split("mixed.csv:")[1].split(":")[0]) for line in problems}
+    assert reported == {3, 5, 6, 7, 8, 11, 12, 13, 14, 16}, result.stderr
+    # and every problem of a row is reported, each on its own line
+    line_3 = [p for p in problems if "mixed.csv:3:" in p]
+    assert len(line_3) == 3 and all(
+        any(value in p for p in line_3) for value in ("stranger", "Mars/Olympus", "'9'")
+    ), line_3
     for line, value in (
-        (3, "cousin"),
         (5, "Mars/Olympus"),
-        (6, "9am"),
-        (7, "+15550131"),
+        (6, "'9' could be morning or evening"),
+        (7, "+12025550131 is already enrolled"),
         (8, "call me maybe"),
         (11, "A" * 100),
         (12, "surprise"),
         (13, "fax"),
         (14, "fr"),
+        (16, "555-0199"),
     ):
-        mention = re.search(rf"line {line}: (.*)", result.stderr)
-        assert mention and value in mention.group(1), (line, value, result.stderr)
+        assert any(f"mixed.csv:{line}: " in p and value in p for p in problems), (line, value)
+    # and each imported row says what will happen
+    assert re.search(
+        r"^line 15: Gil \(sms \+1 202-555-0137\) enrolled as contact \d+; ", result.stdout, re.M
+    )
     # and only the good rows left anything behind: contact, consent and timers
     with database(url) as db:
-        contacts = {c.id: c.address for c in db.scalars(select(m.Contact))}
+        contacts = {c.id: (c.address, c.relationship) for c in db.scalars(select(m.Contact))}
         consent_owners = list(db.scalars(select(m.Consent.contact_id)))
         timer_owners = set(db.scalars(select(m.Timer.contact_id)))
-    assert sorted(contacts.values()) == ["+15550131", "424201", "fay@example.org"]
+    assert sorted(contacts.values()) == [
+        ("+12025550131", "parent"),
+        ("+12025550137", "partner"),  # "wife", as the chat reads it
+        ("424201", "partner"),
+        ("fay@example.org", "child"),
+    ]
     assert sorted(consent_owners) == sorted(contacts)
     assert timer_owners == set(contacts)
+
+
+def test_import_dry_run_checks_every_row_and_enrolls_nobody(tmp_path: Path, inproc: Run) -> None:
+    url = sqlite_url(tmp_path)
+    result = inproc(url, "import", str(IMPORTS / "mixed.csv"), "--dry-run")
+    assert result.returncode == 1
+    assert (
+        "would import 4 row(s); 10 row(s) had problems and would not be imported" in result.stdout
+    )
+    # the duplicate of line 2 is found even though nothing was saved
+    assert "mixed.csv:7: sms +12025550131 is already enrolled" in result.stderr
+    assert count(url, m.Contact) == 0 and count(url, m.Timer) == 0
 
 
 def test_import_refuses_a_file_with_an_unknown_column_whole(tmp_path: Path, inproc: Run) -> None:
@@ -310,15 +439,28 @@ def test_import_refuses_a_file_with_an_unknown_column_whole(tmp_path: Path, inpr
     url = sqlite_url(tmp_path)
     # when it is imported
     result = inproc(url, "import", str(IMPORTS / "unknown_column.csv"))
-    # then it fails naming the column, and nobody is enrolled
-    assert result.returncode == 1
+    # then it fails with status 2 naming the column, and nobody is enrolled
+    assert result.returncode == 2
     assert "line 1" in result.stderr and "phone_type" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
     assert count(url, m.Contact) == 0
 
 
 def test_import_of_a_missing_file_says_so(tmp_path: Path, inproc: Run) -> None:
     result = inproc(sqlite_url(tmp_path), "import", str(tmp_path / "families.csv"))
-    assert result.returncode != 0 and "families.csv" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr == f"craftbot import: {tmp_path / 'families.csv'}: there is no such file\n"
+
+
+def test_import_csv_reports_every_problem_of_every_row(tmp_path: Path) -> None:
+    # the library function behind the command, as other parts call it
+    app = build(Settings(database_url=sqlite_url(tmp_path)), channels={})
+    try:
+        ids, errors = import_csv(app.ctx, io.StringIO((IMPORTS / "mixed.csv").read_text()))
+    finally:
+        app.engine.dispose()
+    assert len(ids) == 4
+    assert sum(e.startswith("line 3: ") for e in errors) == 3
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -344,9 +486,11 @@ def test_export_shows_real_checkins_and_alerts_in_jsonl_and_csv(
     answered, worried = due + timedelta(minutes=5), due + timedelta(minutes=20)
     app = build(Settings(database_url=url), channels={})
     try:
-        app.runtime.handle_inbound(InboundMessage("sms", "+15550123", "1", "SM-export-1"), answered)
+        app.runtime.handle_inbound(
+            InboundMessage("sms", "+12025550123", "1", "SM-export-1"), answered
+        )
         crisis = app.runtime.handle_inbound(
-            InboundMessage("sms", "+15550123", "he is not breathing", "SM-export-2"), worried
+            InboundMessage("sms", "+12025550123", "he is not breathing", "SM-export-2"), worried
         )
     finally:
         app.engine.dispose()
@@ -360,19 +504,19 @@ def test_export_shows_real_checkins_and_alerts_in_jsonl_and_csv(
         # then both formats show the check-in with its value and its time in UTC
         checkins = rows_of(exported[("checkins", fmt)], fmt)
         assert [(c["channel"], c["address"], c["value"]) for c in checkins] == [
-            ("sms", "+15550123", "non_use")
+            ("sms", "+12025550123", "non_use")
         ]
         assert ISO_Z.match(str(checkins[0]["at"]))
         assert datetime.fromisoformat(str(checkins[0]["at"]).replace("Z", "+00:00")) == answered
         # and the alert, with what she wrote
         alerts = rows_of(exported[("alerts", fmt)], fmt)
         assert [(a["channel"], a["address"], a["text"]) for a in alerts] == [
-            ("sms", "+15550123", "he is not breathing")
+            ("sms", "+12025550123", "he is not breathing")
         ]
         assert alerts[0]["category"] and ISO_Z.match(str(alerts[0]["at"]))
         assert datetime.fromisoformat(str(alerts[0]["at"]).replace("Z", "+00:00")) == worried
         # and the contact, and the conversation both ways
-        assert [c["address"] for c in rows_of(exported[("contacts", fmt)], fmt)] == ["+15550123"]
+        assert [c["address"] for c in rows_of(exported[("contacts", fmt)], fmt)] == ["+12025550123"]
         messages = rows_of(exported[("messages", fmt)], fmt)
         said = [row["text"] for row in messages if row["direction"] == "in"]
         assert said == ["1", "he is not breathing"]
@@ -434,4 +578,48 @@ def test_db_upgrade_on_postgresql_in_both_url_spellings(
         assert result.returncode == 0, result.stderr
         assert head_revision(fresh_pg_url) in result.stdout
     enrolled = inproc(heroku_url, "enroll", "--channel", "telegram", "--address", "4242")
-    assert enrolled.returncode == 0 and enrolled.stdout.strip().isdigit(), enrolled.stderr
+    assert enrolled.returncode == 0 and "enrolled as contact 1;" in enrolled.stdout, enrolled.stderr
+
+
+def test_a_queued_first_message_is_said_to_go_when_quiet_hours_end(tmp_path: Path) -> None:
+    # given Ana enrolled in Chicago at 23:00 her time, with a message queued for her at once
+    # (as a welcome message would be)
+    late = datetime(2026, 3, 2, 23, 0, tzinfo=ZoneInfo("America/Chicago"))
+    app = build(Settings(database_url=sqlite_url(tmp_path)), channels={}, clock=lambda: late)
+    try:
+        contact_id = enroll(
+            app.ctx, Enrollment("sms", "+12025550123", timezone="America/Chicago"), late
+        )
+        with app.ctx.db.begin() as db:
+            db.add(
+                m.OutboundMessage(
+                    contact_id=contact_id,
+                    channel="sms",
+                    address="+12025550123",
+                    message_id="onboarding.welcome",
+                    text="Welcome",
+                    not_before=late,
+                    created_at=late,
+                )
+            )
+        # when the CLI says when her first message goes
+        first = first_message(app.ctx, contact_id)
+    finally:
+        app.engine.dispose()
+    # then it is that message, at 08:00 the next morning, her time (quiet hours end)
+    assert first is not None
+    assert first[1] == "'onboarding.welcome', Tue 3 Mar 08:00 America/Chicago"
+
+
+def test_import_dry_run_then_import_on_postgresql(fresh_pg_url: str, inproc: Run) -> None:
+    # given a PostgreSQL database at the newest schema
+    assert inproc(fresh_pg_url, "db", "upgrade").returncode == 0
+    # when the CSV is checked with --dry-run, nothing is written, duplicates are still found
+    dry = inproc(fresh_pg_url, "import", str(IMPORTS / "mixed.csv"), "--dry-run")
+    assert dry.returncode == 1 and "would import 4 row(s)" in dry.stdout, dry.stderr
+    assert "mixed.csv:7: sms +12025550131 is already enrolled" in dry.stderr
+    assert count(fresh_pg_url, m.Contact) == 0
+    # and the real import then enrolls the same four
+    real = inproc(fresh_pg_url, "import", str(IMPORTS / "mixed.csv"))
+    assert "imported 4 row(s)" in real.stdout
+    assert count(fresh_pg_url, m.Contact) == 4

@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from bot.catalog.banned_terms import BannedTerms, load_banned_terms
 from bot.catalog.segments import count_segments, non_gsm_characters
 
 ROOT = Path(__file__).resolve().parent.parent
 EN = ROOT / "messages" / "en"
 PROGRAM = ROOT / "flows" / "program.yaml"
-BANNED = ROOT / "tests" / "data" / "content_banned_terms.yaml"
+BANNED = ROOT / "messages" / "banned_terms.yaml"  # the one list (docs/content.md names it)
 # Files this content suite owns; the general checks below run over every file in messages/en/.
 CONTENT_FILES = (
     "lessons",
@@ -199,34 +200,38 @@ def test_placeholders_are_known_and_rewards_only_when_known() -> None:
     assert bad == []
 
 
+def banned_terms() -> BannedTerms:
+    terms, problems = load_banned_terms(BANNED)
+    assert problems == []
+    return terms
+
+
 def test_no_banned_term_in_any_message() -> None:
     # given the list of stigmatizing words from craft-facts §7
-    rules = load(BANNED)
-    allow = [re.compile(re.escape(a), re.IGNORECASE) for a in rules["allow"]]
+    terms = banned_terms()
     found = []
     for mid, entry in entries().items():
         for label, form, text, _ in forms(entry):
-            cleaned = text
-            for phrase in allow:
-                cleaned = phrase.sub(" ", cleaned)
-            for term in rules["terms"]:
-                # then none of them is in any form of any message
-                for hit in re.finditer(term["pattern"], cleaned, re.IGNORECASE):
-                    found.append(f"{mid} ({label} {form}): '{hit.group(0)}', say {term['instead']}")
+            # then none of them is in any form of any message
+            hit = terms.find(text)
+            if hit:
+                found.append(f"{mid} ({label} {form}): '{hit.word}', say {hit.term.instead}")
     assert found == []
 
 
 def test_banned_list_catches_the_words_it_is_for_and_spares_tidying_up() -> None:
-    rules = load(BANNED)
+    terms = banned_terms()
 
     def banned(text: str) -> bool:
-        return any(re.search(t["pattern"], text, re.IGNORECASE) for t in rules["terms"])
+        return terms.find(text) is not None
 
     assert banned("He got clean last year")
     assert banned("After his relapse")
     assert banned("substance abuse")
+    assert banned("Is he a user?")
     assert not banned("Stop cleaning up after use, and don't clean up the mess")
     assert not banned("a return to use")
+    assert not banned("Alcoholics Anonymous meets on Tuesdays; call the domestic abuse line")
 
 
 def test_no_id_is_defined_in_two_files() -> None:

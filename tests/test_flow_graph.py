@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.flows.graph import mermaid
+from bot.flows.graph import mermaid, mermaid_all
+from bot.flows.model import Branch, Flow, Step
 from bot.settings import REPO_ROOT
 from tests.program import shipped
 
@@ -119,7 +120,7 @@ def test_graph_out_writes_one_mmd_file_per_flow(tmp_path: Path) -> None:
 
 def test_graph_of_an_unknown_flow_names_the_known_ones(tmp_path: Path) -> None:
     result = craftbot("flows", "graph", "chekin", cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "there is no flow 'chekin'" in result.stderr
     assert "checkin" in result.stderr.split("known:")[1]
 
@@ -139,3 +140,93 @@ def test_graph_of_a_broken_program_shows_the_problems_instead(tmp_path: Path) ->
     assert result.returncode == 1
     assert result.stdout == ""
     assert f"{daily}:22:17: flow 'checkin', step 'ask': next points to 'rewrd'" in result.stderr
+
+
+# --- every flow at once: a diagram a Mermaid parser accepts ---------------------------------------
+HEADER = re.compile(r"^(flowchart|graph) (TD|TB|BT|LR|RL)$")
+ANY_NODE = re.compile(r"^\s*(\w+)(\{\{|\[\[|\[|\(\[)\"([^\"]*)\"(\}\}|\]\]|\]|\]\))$")
+ANY_EDGE = re.compile(r"^\s*(\w+) (?:-- ([^\"]+?) )?--> (\w+)(\[\[\"[^\"]*\"\]\])?$")
+SUBGRAPH = re.compile(r'^\s*subgraph (\w+) \["[^"]*"\]$')
+
+
+def mermaid_problems(document: str) -> list[str]:
+    """Structural checks a Mermaid flowchart parser also makes: one header, first; every line a
+    node, an edge, a subgraph or its end; every node an edge names is defined; ids unique."""
+    problems: list[str] = []
+    lines = [line for line in document.splitlines() if line.strip() and not line.startswith("%%")]
+    headers = [i for i, line in enumerate(lines) if HEADER.match(line.strip())]
+    if headers != [0]:
+        problems.append(f"expected one flowchart header, first; found it at lines {headers}")
+    defined: dict[str, int] = {}
+    used: set[str] = set()
+    depth = 0
+    for number, line in enumerate(lines[1:], start=2):
+        if node := ANY_NODE.match(line):
+            if node.group(1) in defined:
+                problems.append(f"line {number}: node {node.group(1)} is defined twice")
+            defined[node.group(1)] = number
+        elif edge := ANY_EDGE.match(line):
+            used.update({edge.group(1), edge.group(3)})
+            if edge.group(4):
+                defined.setdefault(edge.group(3), number)
+        elif SUBGRAPH.match(line):
+            depth += 1
+        elif line.strip() == "end":
+            depth -= 1
+            if depth < 0:
+                problems.append(f"line {number}: 'end' closes no subgraph")
+        else:
+            problems.append(f"line {number}: not a node, an edge or a subgraph: {line!r}")
+    if depth > 0:
+        problems.append(f"{depth} subgraph(s) never closed")
+    problems += [f"node {name} is used but never defined" for name in sorted(used - set(defined))]
+    return problems
+
+
+def test_the_structure_check_refuses_what_a_mermaid_parser_refuses() -> None:
+    flows = shipped().program.flows.flows
+    glued = mermaid(flows["checkin"]) + mermaid(flows["stop"])  # what `graph` printed before
+    assert "expected one flowchart header" in "".join(mermaid_problems(glued))
+    assert mermaid_problems('flowchart TD\n  a --> b\n  a["x"]\n') == [
+        "node b is used but never defined"
+    ]
+    assert mermaid_problems('flowchart TD\n  subgraph g ["x"]\n  a["x"]\n') == [
+        "1 subgraph(s) never closed"
+    ]
+
+
+def test_graph_without_a_flow_name_prints_one_valid_diagram_of_every_flow(tmp_path: Path) -> None:
+    # when an admin asks for the diagram without naming a flow
+    result = craftbot("flows", "graph", cwd=tmp_path)
+    # then one flowchart holds every flow, each in a subgraph, and it is well formed
+    assert result.returncode == 0, result.stderr
+    assert mermaid_problems(result.stdout) == []
+    flows = shipped().program.flows.flows
+    titles = re.findall(r'^  subgraph \w+ \["(\w+): ', result.stdout, re.MULTILINE)
+    assert titles == sorted(flows)
+
+
+def test_in_the_diagram_of_every_flow_a_go_leads_into_the_flow_it_starts() -> None:
+    # given two flows, one of which goes to the other
+    first = Flow("first", "goes on", "f.yaml", 1, (Step("hop", "go", 2, 1, go="second"),))
+    second = Flow(
+        "second",
+        "says",
+        "f.yaml",
+        5,
+        (Step("hi", "say", 6, 1, say=("x",), next=(Branch(None, "end"),)),),
+    )
+    # when both are drawn together
+    diagram = mermaid_all({"first": first, "second": second})
+    # then the go arrow leads to the second flow's start, and the diagram is well formed
+    assert "    f_first__s_hop --> f_second__begin" in diagram.splitlines()
+    assert mermaid_problems(diagram) == []
+
+
+def test_every_diagram_file_and_each_single_flow_is_well_formed(tmp_path: Path) -> None:
+    out = tmp_path / "diagrams"
+    assert craftbot("flows", "graph", "--out", str(out), cwd=tmp_path).returncode == 0
+    for path in sorted(out.iterdir()):
+        assert mermaid_problems(path.read_text(encoding="utf-8")) == [], path.name
+    single = craftbot("flows", "graph", "onboarding", cwd=tmp_path)
+    assert single.returncode == 0 and mermaid_problems(single.stdout) == []

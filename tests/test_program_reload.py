@@ -187,3 +187,42 @@ def test_a_reply_to_a_flow_an_edit_removed_gets_the_fallback(harness: Harness, r
     assert ids(harness.say("fishing and pizza night")) == ["system.fallback"]
     assert "rewards" not in harness.session().profile
     assert harness.session().flow is None
+
+
+# --- STOP, START and HELP cannot be switched off by an edit ----------------------------------------
+STOP_KEYWORD = (
+    "  stop:\n    words: [STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, /stop]\n"
+    "    flow: stop\n"
+)
+HELP_FOR_ALL = "    flow: help\n    when: any\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        (STOP_KEYWORD, "", "no keyword answers STOP"),
+        ('    words: [START, UNSTOP, "YES", /start]\n', '    words: ["YES"]\n', "START"),
+        (HELP_FOR_ALL, "    flow: help\n", "only `when: active`"),
+        ("    - id: opt_out\n      do: opt_out\n", "", "never runs `do: opt_out`"),
+    ],
+    ids=["stop removed", "start words cut", "help only when active", "stop never opts out"],
+)
+def test_a_running_service_refuses_an_edit_that_switches_off_stop_start_or_help(
+    harness: Harness, root: Path, old: str, new: str, said: str
+) -> None:
+    # given a family at the evening check-in, on a service running the shipped program
+    at_evening_checkin(harness)
+    good = harness.app.ctx.program.current
+    # when an admin saves keywords or flows that would leave STOP, START or HELP not working
+    target = "keyword_flows.yaml" if "opt_out" in old else "keywords.yaml"
+    edit(root / "flows" / target, old, new)
+    problems = harness.app.ctx.program.reload()
+    # then the reload is refused, saying why, and the last good program stays in use
+    assert any(said in str(p) for p in problems), problems
+    assert harness.app.ctx.program.current is good
+    # and STOP still stops, HELP still answers after it, and START still starts again
+    assert ids(harness.say("STOP")) == ["keyword.stopped"]
+    assert harness.contact() is not None and harness.contact().status == "opted_out"  # type: ignore[union-attr]
+    assert ids(harness.say("HELP"))[:1] == ["keyword.help"]
+    assert ids(harness.say("START")) == ["keyword.started"]
+    assert harness.contact().status == "active"  # type: ignore[union-attr]

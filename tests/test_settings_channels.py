@@ -150,7 +150,8 @@ def test_a_partly_configured_channel_is_a_one_line_error_from_the_cli(
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith(
-        "craftbot: the telegram channel is partly configured: set TELEGRAM_WEBHOOK_SECRET"
+        "craftbot telegram set-webhook: the telegram channel is partly configured: set "
+        "TELEGRAM_WEBHOOK_SECRET"
     )
     assert "Traceback" not in err
 
@@ -209,7 +210,7 @@ def test_set_webhook_with_a_token_telegram_refuses_says_so_without_a_traceback(
     )
     code = main(["telegram", "set-webhook"])
     err = capsys.readouterr().err
-    assert code == 1 and "did not register https://bot.example.org/webhooks/telegram" in err
+    assert code == 2 and "did not register https://bot.example.org/webhooks/telegram" in err
     assert "999:revoked" not in err and telegram_api.webhook == {}
 
 

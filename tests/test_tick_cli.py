@@ -28,7 +28,7 @@ from storage import models as m
 from tests.standins.twilio_api import TwilioStandin
 
 NEW_YORK = ZoneInfo("America/New_York")
-FAMILY = "+15550123"
+FAMILY = "+12025550123"  # a fictional number: 555-01xx with an area code
 ANSWERS = {"1": "non_use", "2": "use", "3": "unsure"}
 
 
@@ -202,6 +202,13 @@ def test_worker_ticks_sends_the_due_lesson_and_stops_on_sigterm(
     errors_text = log.read_text()
     assert code == 0, errors_text[-2000:]
     assert "Traceback" not in errors_text and "Unclosed" not in errors_text
+    # and the log is quiet: a normal start is INFO, APScheduler says nothing about its runs, and
+    # of the many ticks (every 0.5 s) only the one that sent the lesson wrote a line
+    lines = errors_text.splitlines()
+    assert [line for line in lines if "worker running" in line][0].split()[2] == "INFO"
+    assert not [line for line in lines if "apscheduler" in line or "WARNING" in line], lines
+    ticks = [line for line in lines if "tick:" in line or "dispatch:" in line]
+    assert len(ticks) == 1 and "sent 1" in ticks[0], ticks
 
 
 TRANSCRIPTS = sorted((Path(__file__).parent / "data" / "transcripts").glob("time_*.yaml"))

@@ -34,6 +34,7 @@ from bot.settings import Settings
 from storage import models as m
 from storage.db import make_engine
 from storage.migrate import upgrade
+from tests.fictional import phone
 
 SCENARIO = Path(__file__).parent / "data" / "tick_fast_path.yaml"
 MESSAGES = Path(__file__).resolve().parent.parent / "messages"
@@ -59,7 +60,7 @@ class Write:
 
 def address(channel: str, i: int) -> str:
     return {
-        "sms": f"+155501{i:05d}",
+        "sms": phone(i),
         "telegram": str(10_000_000 + i),
         "email": f"family{i}@example.org",
     }[channel]

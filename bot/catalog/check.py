@@ -2,51 +2,50 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from pathlib import Path
 
+from bot.catalog.banned_terms import BannedTerms
+from bot.catalog.banned_terms import load_banned_terms as load_banned_terms  # its old home
 from bot.catalog.catalog import Catalogs, Entry, Forms
+from bot.catalog.form_rules import placeholder_findings, sms_findings
 from bot.catalog.render import PLACEHOLDERS, placeholders_in
 from bot.catalog.segments import count_segments, non_gsm_characters
 from bot.problems import Problem
-from bot.yaml_source import did_you_mean, read_yaml
+from bot.yaml_source import did_you_mean
 
 LONG_LIMIT = 900
 
 
-def load_banned_terms(path: Path) -> tuple[list[str], list[Problem]]:
-    data, problems = read_yaml(path)
-    if problems:
-        return [], problems
-    terms = data.get("banned") if isinstance(data, dict) else None
-    if not isinstance(terms, list):
-        return [], [Problem(str(path), 1, 1, "", "expected `banned:` with a list of words")]
-    return [str(t) for t in terms], []
-
-
-def check_catalogs(catalogs: Catalogs, banned: Iterable[str]) -> list[Problem]:
-    pattern = _banned_pattern(banned)
+def check_catalogs(catalogs: Catalogs, banned: BannedTerms | Iterable[str] = ()) -> list[Problem]:
+    terms = banned if isinstance(banned, BannedTerms) else BannedTerms.of_words(banned)
     problems: list[Problem] = []
     for entries in catalogs.locales.values():
         for entry in entries.values():
             for variant, forms in entry.variants().items():
-                problems.extend(_check_forms(entry, variant, forms, pattern))
+                problems.extend(_check_forms(entry, variant, forms, terms))
+                problems.extend(_reading_problems(entry, variant, forms))
     return problems
 
 
-def _banned_pattern(banned: Iterable[str]) -> re.Pattern[str] | None:
-    words = sorted({b.strip().lower() for b in banned if b.strip()}, key=len, reverse=True)
-    if not words:
-        return None
-    return re.compile(
-        r"(?<![\w'])(" + "|".join(re.escape(w) for w in words) + r")(?![\w'])", re.IGNORECASE
-    )
+def _reading_problems(entry: Entry, variant: str, forms: Forms) -> list[Problem]:
+    """How each form reads once filled in and sent (bot/catalog/form_rules.py)."""
+    where = f"message '{entry.id}'" + ("" if variant == "base" else f", {variant}")
+    out: list[Problem] = []
+    for form, text in forms.all_forms().items():
+        line, col = forms.at.get(form, (entry.line, entry.col))
+        for message, hint in placeholder_findings(text, entry.locale):
+            out.append(Problem(entry.file, line, col, where, f"the {form} form: {message}", hint))
+    sms_form = "sms" if forms.sms else "text"
+    line, col = forms.at.get(sms_form, (entry.line, entry.col))
+    for message, hint in sms_findings(forms.sms or forms.text):
+        shown = (
+            message if forms.sms else message.replace("the SMS form", "the text form (sent by SMS)")
+        )
+        out.append(Problem(entry.file, line, col, where, shown, hint))
+    return out
 
 
-def _check_forms(
-    entry: Entry, variant: str, forms: Forms, banned: re.Pattern[str] | None
-) -> list[Problem]:
+def _check_forms(entry: Entry, variant: str, forms: Forms, banned: BannedTerms) -> list[Problem]:
     out: list[Problem] = []
     where = f"message '{entry.id}'" + ("" if variant == "base" else f", {variant}")
 
@@ -76,12 +75,13 @@ def _check_forms(
                     form,
                     "{rewards} may only be used in a `when_known: rewards` variant, where it is known",
                 )
-        found = banned.search(text) if banned else None
+        found = banned.find(text)
         if found:
+            instead = f"Say instead: {found.term.instead}." if found.term.instead else ""
             problem(
                 form,
-                f"the {form} form says '{found.group(0)}', a stigmatizing word",
-                "See messages/banned_terms.yaml for what to say instead.",
+                f"the {form} form says '{found.word}', a stigmatizing word",
+                f"{instead} The list is messages/banned_terms.yaml.".strip(),
             )
         if form == "long" and len(text) > LONG_LIMIT:
             problem(form, f"the long form is {len(text)} characters; keep it under {LONG_LIMIT}")

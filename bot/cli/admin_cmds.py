@@ -9,10 +9,17 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.app import App, build
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from bot import family_details as details
+from bot.app import App
+from bot.cli.environment import CliError, database_errors, load_settings, open_app
 from bot.runtime.admin import (
     CSV_COLUMNS,
     EXPORT_COLUMNS,
@@ -22,36 +29,52 @@ from bot.runtime.admin import (
     Enrollment,
     enroll,
     export_rows,
-    import_csv,
 )
+from bot.runtime.context import Context
+from bot.runtime.family_clock import quiet_of, zone_of
+from bot.scheduling.clock import next_allowed
 from bot.settings import Settings
+from storage import models as m
 from storage.db import make_engine
 from storage.migrate import current_revision, upgrade
+
+FIRST = {"lesson": "the first lesson", "checkin": "the evening check-in", "nudge": "a nudge"}
+CHANNEL_SETTINGS = {
+    "sms": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
+    "telegram": "TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET",
+    "email": "SENDGRID_API_KEY, SENDGRID_FROM_EMAIL, SENDGRID_INBOUND_SECRET and "
+    "ORG_POSTAL_ADDRESS",
+}
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "enroll", help="enroll a family member whose consent the organisation collected"
     )
-    p.add_argument("--channel", required=True, choices=("sms", "telegram", "email"))
-    p.add_argument("--address", required=True, help="phone (E.164), Telegram chat id, or email")
+    p.add_argument("--channel", required=True, choices=details.CHANNELS)
+    p.add_argument(
+        "--address",
+        required=True,
+        help="phone (+1 202 555 0123, or national in DEFAULT_REGION), Telegram chat id, or email",
+    )
     p.add_argument("--name")
-    p.add_argument("--relationship", choices=RELATIONSHIPS)
+    p.add_argument(
+        "--relationship",
+        help=f"{', '.join(RELATIONSHIPS)}, or what the chat understands (wife, my son, brother)",
+    )
     p.add_argument("--loved-one", dest="loved_one")
-    p.add_argument("--timezone", help="IANA zone such as America/Chicago")
-    p.add_argument(
-        "--lesson-time", dest="lesson_time", default="09:00", help="HH:MM (default 09:00)"
-    )
-    p.add_argument(
-        "--checkin-time", dest="checkin_time", default="19:00", help="HH:MM (default 19:00)"
-    )
+    p.add_argument("--timezone", help="America/Chicago, or what the chat understands (central)")
+    p.add_argument("--lesson-time", dest="lesson_time", default="09:00", help="09:00 or 9am")
+    p.add_argument("--checkin-time", dest="checkin_time", default="19:00", help="19:00 or 7pm")
     p.add_argument("--locale", default="en")
+    p.add_argument("--dry-run", action="store_true", help="check and say what would happen")
     p.set_defaults(handler=run_enroll)
 
     p = sub.add_parser(
         "import", help="bulk enroll from a CSV file (columns: " + ", ".join(CSV_COLUMNS) + ")"
     )
     p.add_argument("file", type=Path)
+    p.add_argument("--dry-run", action="store_true", help="check every row; enroll nobody")
     p.set_defaults(handler=run_import)
 
     p = sub.add_parser("export", help="write contacts, checkins, messages or alerts to stdout")
@@ -68,51 +91,151 @@ def register(sub: Any) -> None:
 @contextmanager
 def _app() -> Iterator[App]:
     """The app without channels; its connections are closed when the command is done."""
-    app = build(channels={})
+    app = open_app(load_settings(), channels={})
     try:
         yield app
     finally:
         app.engine.dispose()
 
 
-def run_enroll(args: argparse.Namespace) -> int:
-    with _app() as app:
+@contextmanager
+def _writing(app: App, dry_run: bool) -> Iterator[Context]:
+    """The app's context; for a dry run, one whose every write is rolled back at the end.
+
+    Enrolment runs exactly as it would (its transactions become savepoints of one outer
+    transaction), so a dry run finds what a real run would, duplicates within a CSV included.
+    """
+    if not dry_run:
+        yield app.ctx
+        return
+    with app.engine.connect() as connection:
+        outer = connection.begin()
         try:
-            contact_id = enroll(
+            yield replace(
                 app.ctx,
-                Enrollment(
-                    args.channel,
-                    args.address,
-                    args.name,
-                    args.relationship,
-                    args.loved_one,
-                    args.timezone,
-                    args.lesson_time,
-                    args.checkin_time,
-                    args.locale,
+                db=sessionmaker(
+                    bind=connection,
+                    expire_on_commit=False,
+                    join_transaction_mode="create_savepoint",
                 ),
             )
+        finally:
+            outer.rollback()
+
+
+def first_message(ctx: Context, contact_id: int) -> tuple[datetime, str] | None:
+    """When the family's first message goes, and what it is (a queued message or a timer).
+
+    A queued message waits for the family's quiet hours to end, so that is when it is said to go.
+    """
+    with ctx.db() as db:
+        contact = db.get_one(m.Contact, contact_id)
+        zone, quiet = zone_of(contact, ctx.settings), quiet_of(contact, ctx.settings)
+        due = [
+            (at, FIRST.get(kind, kind))
+            for at, kind in db.execute(
+                select(m.Timer.due_at, m.Timer.kind).where(m.Timer.contact_id == contact_id)
+            )
+        ]
+        due += [
+            (next_allowed(max(at, ctx.clock()), zone, quiet), f"'{message_id}'")
+            for at, message_id in db.execute(
+                select(m.OutboundMessage.not_before, m.OutboundMessage.message_id).where(
+                    m.OutboundMessage.contact_id == contact_id,
+                    m.OutboundMessage.status == "queued",
+                )
+            )
+        ]
+    if not due:
+        return None
+    at, what = min(due, key=lambda d: d[0])
+    return at, f"{what}, {details.local_time(at, zone.key)}"
+
+
+def enrolled(ctx: Context, request: Enrollment, dry_run: bool) -> str:
+    """Enrol one family member; what happened, in one line."""
+    contact_id = enroll(ctx, request)
+    with ctx.db() as db:
+        contact = db.get_one(m.Contact, contact_id)
+        who = details.who({**vars(request), "channel": contact.channel, "address": contact.address})
+    first = first_message(ctx, contact_id)
+    when = f"the first message is {first[1]}" if first else "nothing is scheduled yet"
+    if dry_run:
+        return f"{who} would be enrolled; {when} (dry run: nothing was saved)"
+    return f"{who} enrolled as contact {contact_id}; {when}"
+
+
+def problems_said(problems: list[str], outcome: str) -> str:
+    if len(problems) == 1:
+        return problems[0]
+    return f"{len(problems)} problems, {outcome}:\n  " + "\n  ".join(problems)
+
+
+def channel_warning(settings: Settings, channel: str) -> str | None:
+    if settings.channel_enabled(channel):
+        return None
+    return (
+        f"warning: the {channel} channel is not configured ({CHANNEL_SETTINGS[channel]} are not "
+        "set here), so messages wait in the outbox until it is"
+    )
+
+
+def run_enroll(args: argparse.Namespace) -> int:
+    request = Enrollment(
+        args.channel,
+        args.address,
+        args.name,
+        args.relationship,
+        args.loved_one,
+        args.timezone,
+        args.lesson_time,
+        args.checkin_time,
+        args.locale,
+    )
+    with _app() as app, _writing(app, args.dry_run) as ctx:
+        try:
+            line = enrolled(ctx, request, args.dry_run)
         except EnrollError as exc:
-            print(f"craftbot enroll: {exc}", file=sys.stderr)
-            return 2
-    print(contact_id)
+            raise CliError(problems_said(exc.problems, "nobody was enrolled")) from None
+        warning = channel_warning(app.settings, args.channel)
+    print(line)
+    if warning:
+        print(f"craftbot enroll: {warning}", file=sys.stderr)
     return 0
 
 
 def run_import(args: argparse.Namespace) -> int:
     try:
         text = args.file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CliError(f"{args.file}: there is no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        print(
-            f"craftbot import: cannot read {args.file} as a UTF-8 CSV file ({exc})", file=sys.stderr
-        )
-        return 2
-    with _app() as app:
-        ids, errors = import_csv(app.ctx, io.StringIO(text, newline=""))
-    for error in errors:
-        print(f"{args.file}: {error}", file=sys.stderr)
-    print(f"imported {len(ids)} row(s); {len(errors)} row(s) had problems and were not imported")
-    return 1 if errors else 0
+        raise CliError(f"{args.file}: cannot be read as a UTF-8 CSV file ({exc})") from None
+    rows, file_problems = details.read_csv(io.StringIO(text, newline=""))
+    if file_problems:
+        raise CliError(f"{args.file}: " + "; ".join(file_problems))
+    done, refused, channels = 0, 0, []
+    with _app() as app, _writing(app, args.dry_run) as ctx:
+        for row in rows:
+            try:
+                if row.problems:
+                    raise EnrollError(list(row.problems))
+                print(f"line {row.line}: " + enrolled(ctx, Enrollment(**row.values), args.dry_run))
+                done += 1
+                channels.append(row.values["channel"])
+            except EnrollError as exc:
+                refused += 1
+                for problem in exc.problems:
+                    print(f"{args.file}:{row.line}: {problem}", file=sys.stderr)
+        warnings = [w for c in dict.fromkeys(channels) if (w := channel_warning(app.settings, c))]
+    verb = "would import" if args.dry_run else "imported"
+    print(
+        f"{verb} {done} row(s); {refused} row(s) had problems and "
+        f"{'would not be' if args.dry_run else 'were not'} imported"
+    )
+    for warning in warnings:
+        print(f"craftbot import: {warning}", file=sys.stderr)
+    return 1 if refused else 0
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -129,10 +252,12 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
-    engine = make_engine(Settings().database_url)
-    try:
-        upgrade(engine)
-        print(f"database at revision {current_revision(engine)}")
-    finally:
-        engine.dispose()
+    url = load_settings().database_url
+    with database_errors(url):
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            print(f"database at revision {current_revision(engine)}")
+        finally:
+            engine.dispose()
     return 0

@@ -1,27 +1,45 @@
 """`craftbot chat`: be a family member in the terminal, with the real engine and SQLite.
 
-Time is virtual: it starts at 13:00 today in the chosen zone, and slash commands move it.
+Time is virtual: it starts at 13:00 today in the chosen zone, and the chat's own commands move
+it. They start with "/" on SMS and email. On Telegram "/start", "/stop" and "/help" are the
+bot's, as in the Telegram app, so there the chat's commands start with "!" ("!" works on every
+channel). Telegram messages go through the real update parser ("/start@craftbot_bot" is /start).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
+from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.settings import Settings
+from bot.channels.telegram import parse_update
+from bot.cli.environment import CliError, database_errors, load_settings
 from bot.simulation import Harness, Sent
 
-HELP = """Type what a family member would write. Slash commands move time:
-  /lesson    go to the next lesson        /checkin   go to the next evening check-in
-  /nudge     go to the next self-care nudge
-  /wait 3h   move the clock (30m, 3h, 2d)  /time      show the time
-  /held      messages waiting for quiet hours to end
-  /reset     start again as a new person   /quit      leave"""
+HELP = """Type what a family member would write. These commands move time:
+  {p}lesson    go to the next lesson        {p}checkin   go to the next evening check-in
+  {p}nudge     go to the next self-care nudge
+  {p}wait 3h   move the clock (30m, 3h, 2d)  {p}time      show the time
+  {p}held      messages waiting for quiet hours to end
+  {p}reset     start again as a new person   {p}quit      leave"""
+# 13:00 in the starting zone is outside quiet hours from Hawaii to New York (docs/flows.md).
+CLOCK_STARTS = time(13)
 _DURATION = re.compile(r"^(\d+)\s*([mhd])$")
+
+
+def zone_arg(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not an IANA time zone such as America/Chicago"
+        ) from None
+    return text
 
 
 def register(sub: Any) -> None:
@@ -35,12 +53,32 @@ def register(sub: Any) -> None:
         "--channel",
         default="sms",
         choices=("sms", "telegram", "email"),
-        help="which channel's wording to use",
+        help="which channel to be on (Telegram: /start, /stop, /help go to the bot; the chat's "
+        "own commands start with !)",
     )
     p.add_argument(
-        "--timezone", default="America/New_York", help="the zone the virtual clock starts in"
+        "--timezone",
+        default="America/New_York",
+        type=zone_arg,
+        help="the zone the virtual clock starts in",
     )
     p.set_defaults(handler=run)
+
+
+def prefixes(channel: str) -> tuple[str, ...]:
+    """What starts a chat command (not a message to the bot) on this channel."""
+    return ("!",) if channel == "telegram" else ("/", "!")
+
+
+def family_zone(harness: Harness, default: ZoneInfo) -> ZoneInfo:
+    """The zone the family chose when they joined, else the one the chat started in."""
+    contact = harness.contact()
+    if contact is not None and contact.timezone:
+        try:
+            return ZoneInfo(contact.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return default
 
 
 def show(sent: list[Sent], zone: ZoneInfo) -> None:
@@ -56,26 +94,34 @@ def show_held(harness: Harness, zone: ZoneInfo) -> None:
     if held:
         first = min(at for _, at in held)
         print(
-            f"  (quiet hours in your time zone: the bot's reply waits until {first.astimezone(zone):%a %H:%M} "
-            f"here; /wait or /held to see it)"
+            f"  (quiet hours in your time zone: the bot's reply waits until "
+            f"{first.astimezone(zone):%a %H:%M} here; wait or look at what is held to see it)"
         )
 
 
 def run(args: argparse.Namespace) -> int:
-    zone = ZoneInfo(args.timezone)
+    start_zone = ZoneInfo(args.timezone)
     if args.db.startswith("sqlite:///") and not args.db.startswith("sqlite:////"):
         Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    settings = Settings(database_url=args.db, default_timezone=args.timezone)
-    # 13:00 in the default zone is outside quiet hours from Hawaii to New York.
-    start = datetime.combine(datetime.now(zone).date(), time(13), tzinfo=zone)
-    harness = Harness(settings, start, args.channel)
-    _fresh_address(harness, args.channel)
-    print(
-        f"craftbot chat - you are a family member texting the bot by {args.channel}. /help for commands."
+    settings = load_settings(
+        needs_database=False, database_url=args.db, default_timezone=args.timezone
     )
+    start = datetime.combine(datetime.now(start_zone).date(), CLOCK_STARTS, tzinfo=start_zone)
+    with database_errors(args.db):
+        harness = Harness(settings, start, args.channel)
+    _fresh_address(harness, args.channel)
+    mark = prefixes(args.channel)[0]
+    print(
+        f"craftbot chat - you are a family member writing to the bot by {args.channel}. "
+        f"{mark}help for commands."
+    )
+    if args.channel == "telegram":
+        print("As in Telegram, /start, /stop and /help go to the bot; the chat's commands use !.")
     print("Say hi to start.")
+    updates = itertools.count(1)
     try:
         while True:
+            zone = family_zone(harness, start_zone)
             clock = harness.now.astimezone(zone).strftime("%a %d %b %H:%M")
             try:
                 line = input(f"[{clock}] you> ").strip()
@@ -84,23 +130,44 @@ def run(args: argparse.Namespace) -> int:
                 return 0
             if not line:
                 continue
-            if not line.startswith("/"):
-                show(harness.say(line), zone)
-                show_held(harness, zone)
+            if line.startswith(prefixes(args.channel)):
+                if not command(harness, line, zone, args.channel):
+                    return 0
                 continue
-            if not command(harness, line, zone, args.channel):
-                return 0
+            text = line if args.channel != "telegram" else as_telegram(harness, line, updates)
+            if text:
+                show(harness.say(text), family_zone(harness, start_zone))
+                show_held(harness, family_zone(harness, start_zone))
     finally:
         harness.close()
 
 
+def as_telegram(harness: Harness, line: str, updates: Iterator[int]) -> str | None:
+    """What the bot gets when this line is sent in a Telegram private chat (its update parser)."""
+    n = next(updates)
+    chat = {"id": int(harness.address), "type": "private", "first_name": "Family"}
+    message: dict[str, Any] = {
+        "message_id": n,
+        "date": int(harness.now.timestamp()),
+        "chat": chat,
+        "from": {"id": int(harness.address), "is_bot": False, "first_name": "Family"},
+        "text": line,
+    }
+    if line.startswith("/"):
+        length = len(line.split()[0])
+        message["entities"] = [{"offset": 0, "length": length, "type": "bot_command"}]
+    inbound = parse_update({"update_id": n, "message": message})
+    return inbound.text if inbound is not None else None
+
+
 def command(harness: Harness, line: str, zone: ZoneInfo, channel: str) -> bool:
+    p = prefixes(channel)[0]
     word, _, rest = line[1:].partition(" ")
     word = word.lower()  # phones and caps lock: /QUIT and /Wait are meant too
     if word in ("quit", "exit", "q"):
         return False
     if word == "help":
-        print(HELP)
+        print(HELP.format(p=p))
     elif word in ("lesson", "checkin", "nudge"):
         try:
             show(harness.until(word), zone)
@@ -109,7 +176,7 @@ def command(harness: Harness, line: str, zone: ZoneInfo, channel: str) -> bool:
     elif word == "wait":
         match = _DURATION.match(rest.strip())
         if not match:
-            print("  Say how long, for example /wait 30m, /wait 3h or /wait 2d.")
+            print(f"  Say how long, for example {p}wait 30m, {p}wait 3h or {p}wait 2d.")
         else:
             unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
             try:
@@ -128,7 +195,7 @@ def command(harness: Harness, line: str, zone: ZoneInfo, channel: str) -> bool:
         _fresh_address(harness, channel)
         print("  You are a new person now. Say hi to start.")
     else:
-        print(f"  Unknown command /{word}. {HELP}")
+        print(f"  Unknown command {p}{word}. {HELP.format(p=p)}")
     return True
 
 
@@ -143,6 +210,7 @@ def _fresh_address(harness: Harness, channel: str) -> str:
         harness.address = address
         if harness.contact() is None:
             return address
-    raise SystemExit(
-        "All 100 test addresses in this chat database are used: delete .craftbot/chat.db to start afresh."
+    raise CliError(
+        "all 100 test addresses in this chat database are used: delete the --db file "
+        "(.craftbot/chat.db by default) to start afresh"
     )

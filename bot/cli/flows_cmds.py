@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.flows.graph import mermaid
-from bot.program_files import ProgramFiles, load_program
-from bot.settings import Settings
+from bot.cli.environment import CliError, program_files
+from bot.flows.graph import mermaid, mermaid_all
+from bot.program_files import Loaded, ProgramFiles, load_program
 
 
 def register(sub: Any) -> None:
@@ -25,32 +25,36 @@ def register(sub: Any) -> None:
         help="the program folder (with flows/ and messages/) or its flows/ folder",
     )
     v.set_defaults(handler=run_validate)
-    g = fsub.add_parser("graph", help="write a Mermaid diagram per flow")
-    g.add_argument("flow", nargs="?", help="only this flow")
+    g = fsub.add_parser(
+        "graph",
+        help="draw flows as Mermaid: one flow, every flow in one diagram, or a file per flow",
+    )
+    g.add_argument("flow", nargs="?", help="only this flow (default: every flow)")
     g.add_argument("--path", type=Path, help="the program folder")
-    g.add_argument("--out", type=Path, help="write FLOW.mmd files here instead of printing")
+    g.add_argument("--out", type=Path, help="write FLOW.mmd files into this folder")
     g.set_defaults(handler=run_graph)
 
 
 def files_at(path: Path | None) -> ProgramFiles:
-    if path is None:
-        return ProgramFiles.at(Settings().program_dir)
-    path = path.resolve()
-    if (path / "flows").is_dir():
-        return ProgramFiles.at(path)
-    return ProgramFiles(path, path.parent / "messages")
+    """The program folder an admin named (or the configured one); see environment.program_files."""
+    return program_files(path)
 
 
-def run_validate(args: argparse.Namespace) -> int:
-    files = files_at(args.path)
+def load_or_report(files: ProgramFiles) -> Loaded | None:
     loaded, problems = load_program(files)
-    if problems or loaded is None:
-        for problem in problems:
-            print(problem, file=sys.stderr)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if loaded is None:
         print(
             f"{len(problems)} problem(s) found; nothing was changed. Fix them and run this again.",
             file=sys.stderr,
         )
+    return loaded
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    loaded = load_or_report(files_at(args.path))
+    if loaded is None:
         return 1
     program = loaded.program
     print(
@@ -62,24 +66,26 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_graph(args: argparse.Namespace) -> int:
-    loaded, problems = load_program(files_at(args.path))
+    """One flow: its diagram. No name: with --out, a file per flow; without, one diagram with
+    every flow in its own subgraph (a valid Mermaid document, unlike diagrams glued together)."""
+    files = files_at(args.path)
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise CliError(f"--out {args.out} is a file; give a folder for the .mmd files")
+    loaded = load_or_report(files)
     if loaded is None:
-        for problem in problems:
-            print(problem, file=sys.stderr)
         return 1
     flows = loaded.program.flows.flows
-    chosen = [args.flow] if args.flow else sorted(flows)
-    for flow_id in chosen:
-        if flow_id not in flows:
-            print(
-                f"there is no flow '{flow_id}' (known: {', '.join(sorted(flows))})", file=sys.stderr
-            )
-            return 1
-        diagram = mermaid(flows[flow_id])
-        if args.out:
-            args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / f"{flow_id}.mmd").write_text(diagram, encoding="utf-8")
-            print(args.out / f"{flow_id}.mmd")
+    if args.flow and args.flow not in flows:
+        raise CliError(f"there is no flow '{args.flow}' (known: {', '.join(sorted(flows))})")
+    if args.out is None:
+        if args.flow:
+            print(f"%% {args.flow}: {flows[args.flow].description}\n{mermaid(flows[args.flow])}")
         else:
-            print(f"%% {flow_id}: {flows[flow_id].description}\n{diagram}")
+            sys.stdout.write(mermaid_all(flows))
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for flow_id in [args.flow] if args.flow else sorted(flows):
+        target = args.out / f"{flow_id}.mmd"
+        target.write_text(mermaid(flows[flow_id]), encoding="utf-8")
+        print(target)
     return 0

@@ -6,21 +6,22 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import os
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.app import build
-from bot.settings import Settings
+from bot.cli import telegram_poll
+from bot.cli.environment import CliError, load_settings, open_app
+from bot.cli.log_config import configure
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "tick", help="one full pass: fire due lessons/check-ins/timeouts, then dispatch; exit"
     )
-    p.add_argument("--at", help="ISO 8601 instant to act as of (default: now)")
+    p.add_argument(
+        "--at", type=instant, help="ISO 8601 instant to act as of, such as 2026-03-02T14:00Z"
+    )
     p.set_defaults(handler=run_tick)
     register_processes(sub)
 
@@ -32,9 +33,22 @@ def parse_at(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def instant(text: str) -> datetime:
+    try:
+        moment = parse_at(text)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not an ISO 8601 instant such as 2026-03-02T14:00Z"
+        )
+    return moment
+
+
 def run_tick(args: argparse.Namespace) -> int:
-    at = parse_at(args.at)
-    app = build(clock=lambda: at) if at else build()
+    at: datetime | None = args.at
+    settings = load_settings()
+    app = open_app(settings, clock=lambda: at) if at else open_app(settings)
 
     async def one_pass() -> dict[str, Any]:
         fired = app.runtime.fire_due(at)
@@ -78,17 +92,18 @@ def register_processes(sub: Any) -> None:
         help="register PUBLIC_BASE_URL/webhooks/telegram with the secret (once, at deploy)",
     )
     s.set_defaults(handler=run_set_webhook)
+    telegram_poll.register(tsub)
 
 
-def _logging() -> None:
-    logging.getLogger().setLevel(logging.INFO)
+def _logging(args: argparse.Namespace) -> None:
+    configure(verbose=args.verbose, service=True)
 
 
 def run_worker(args: argparse.Namespace) -> int:
     from bot.worker import run_forever
 
-    _logging()
-    asyncio.run(run_forever(build()))
+    _logging(args)
+    asyncio.run(run_forever(open_app(load_settings())))
     return 0
 
 
@@ -97,9 +112,13 @@ def run_web(args: argparse.Namespace) -> int:
 
     from bot.web.app import create_app
 
-    _logging()
+    _logging(args)
     uvicorn.run(
-        create_app(build()), host=args.host, port=args.port, proxy_headers=True, log_level="info"
+        create_app(open_app(load_settings())),
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        log_level="info",
     )
     return 0
 
@@ -110,8 +129,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from bot.web.app import create_app
     from bot.worker import Worker
 
-    _logging()
-    app = build()
+    _logging(args)
+    app = open_app(load_settings())
     web = create_app(app)
     worker = Worker(app)
 
@@ -129,10 +148,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_set_webhook(args: argparse.Namespace) -> int:
-    settings = Settings()
+    settings = load_settings(needs_database=False)
     if not settings.channel_enabled("telegram"):
-        print("craftbot: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first")
-        return 2
+        raise CliError("set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first")
     from bot.channels.telegram import TelegramBot
 
     bot = TelegramBot(settings.telegram_bot_token, api_base_url=settings.telegram_api_base_url)
@@ -149,16 +167,11 @@ def run_set_webhook(args: argparse.Namespace) -> int:
     try:
         ok = asyncio.run(register_hook())
     except ValueError as exc:  # a secret Telegram would refuse, or plain HTTP on the official API
-        print(f"craftbot: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc)) from None
     except (
         TelegramError
     ) as exc:  # a wrong token, or the Bot API server refused: say so, no traceback
         reason = exc.message.replace(settings.telegram_bot_token, "<token>")
-        print(
-            f"craftbot: Telegram did not register {url}: {type(exc).__name__}: {reason}",
-            file=sys.stderr,
-        )
-        return 1
+        raise CliError(f"Telegram did not register {url}: {type(exc).__name__}: {reason}") from None
     print(f"webhook {'set' if ok else 'NOT set'}: {url}")
     return 0 if ok else 1

@@ -8,7 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot.settings import Settings
+from bot.cli.environment import CliError, load_settings, program_files
+from bot.program_files import ProgramFiles
 from bot.transcript import run_transcript
 
 
@@ -25,16 +26,28 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for path in args.files:
+        if not path.is_file():
+            raise CliError(f"{path}: {'is a folder' if path.is_dir() else 'there is no such file'}")
+    files = program_files(args.program)
+    root = files.flows_dir.parent
+    if files != ProgramFiles.at(root):
+        raise CliError(
+            f"--program takes the folder that holds flows/ and messages/, not {args.program}"
+        )
     failed = 0
     for path in args.files:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings(database_url=f"sqlite:///{tmp}/simulate.db")
-            if args.program:
-                settings = settings.model_copy(update={"program_dir": args.program})
+            settings = load_settings(
+                needs_database=False,
+                database_url=f"sqlite:///{tmp}/simulate.db",
+                CRAFTBOT_PROGRAM_DIR=root,
+            )
             result = run_transcript(path, settings)
         if result.ok:
             print(
-                f"{path}: ok ({result.steps} steps, {result.messages} bot messages, {result.days} days)"
+                f"{path}: ok ({result.steps} steps, {result.messages} bot messages, "
+                f"{result.days} days)"
             )
         else:
             failed += 1

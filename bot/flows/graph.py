@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 
 from bot.flows.model import END, Branch, Flow, Step
 
@@ -11,16 +12,20 @@ from bot.flows.model import END, Branch, Flow, Step
 BEGIN, FINISH = "begin", "finish"
 
 
-def _node(step_id: str) -> str:
-    return "s_" + re.sub(r"\W", "_", step_id)
+def _safe(text: str) -> str:
+    return re.sub(r"\W", "_", text)
+
+
+def _node(step_id: str, ns: str = "") -> str:
+    return f"{ns}s_{_safe(step_id)}"
 
 
 def _flow_node(flow_id: str) -> str:
-    return "f_" + re.sub(r"\W", "_", flow_id)
+    return "f_" + _safe(flow_id)
 
 
-def _target(target: str) -> str:
-    return FINISH if target == END else _node(target)
+def _target(target: str, ns: str = "") -> str:
+    return f"{ns}{FINISH}" if target == END else _node(target, ns)
 
 
 def _label(s: Step) -> str:
@@ -40,44 +45,70 @@ def _arrow(label: str | None) -> str:
     return f"-- {label} -->" if label else "-->"
 
 
-def _edges(flow: Flow, index: int) -> list[str]:
-    """Every way out of one step: its go, its timeout, its branches, and falling through."""
+def _edges(flow: Flow, index: int, ns: str = "", flows: Collection[str] = ()) -> list[str]:
+    """Every way out of one step: its go, its timeout, its branches, and falling through.
+
+    In a combined diagram (`flows` given) a go leads to the other flow's start node.
+    """
     step = flow.steps[index]
-    here = _node(step.id)
+    here = _node(step.id, ns)
     if step.kind == "go":
-        return [f'  {here} --> {_flow_node(step.go or "")}[["flow {step.go}"]]']
+        if step.go is not None and step.go in flows:
+            return [f"  {here} --> {_namespace(step.go)}{BEGIN}"]
+        return [f'  {here} --> {ns}{_flow_node(step.go or "")}[["flow {step.go}"]]']
     lines = []
     if step.on_timeout:
-        lines.append(f"  {here} -- no reply --> {_target(step.on_timeout)}")
+        lines.append(f"  {here} -- no reply --> {_target(step.on_timeout, ns)}")
     labelled = any(b.label is not None for b in step.next)
     else_branch: Branch | None = None
     for branch in step.next:
         if branch.label is None:
             else_branch = branch
             break  # nothing after `else` is ever taken
-        lines.append(f"  {here} {_arrow(branch.label)} {_target(branch.target)}")
+        lines.append(f"  {here} {_arrow(branch.label)} {_target(branch.target, ns)}")
     otherwise = "else" if labelled else None
     if else_branch is not None:
-        lines.append(f"  {here} {_arrow(otherwise)} {_target(else_branch.target)}")
+        lines.append(f"  {here} {_arrow(otherwise)} {_target(else_branch.target, ns)}")
     elif index + 1 < len(flow.steps):
-        lines.append(f"  {here} {_arrow(otherwise)} {_node(flow.steps[index + 1].id)}")
+        lines.append(f"  {here} {_arrow(otherwise)} {_node(flow.steps[index + 1].id, ns)}")
     else:
-        lines.append(f"  {here} {_arrow(otherwise)} {FINISH}")
+        lines.append(f"  {here} {_arrow(otherwise)} {ns}{FINISH}")
+    return lines
+
+
+def _namespace(flow_id: str) -> str:
+    return f"f_{_safe(flow_id)}__"
+
+
+def _body(flow: Flow, ns: str = "", flows: Collection[str] = ()) -> list[str]:
+    trigger = f"<br/>starts on {flow.trigger}" if flow.trigger else ""
+    lines = [f'  {ns}{BEGIN}(["flow {flow.id}{trigger}"])']
+    if flow.steps:
+        lines.append(f"  {ns}{BEGIN} --> {_node(flow.steps[0].id, ns)}")
+    body: list[str] = []
+    for i, step in enumerate(flow.steps):
+        opening, closing = ('{{"', '"}}') if step.kind == "ask" else ('["', '"]')
+        body.append(f"  {_node(step.id, ns)}{opening}{step.id}<br/>{_label(step)}{closing}")
+        body.extend(_edges(flow, i, ns, flows))
+    lines.extend(body)
+    if any(line.endswith(f" {ns}{FINISH}") for line in body):
+        lines.append(f'  {ns}{FINISH}(["end"])')
     return lines
 
 
 def mermaid(flow: Flow) -> str:
     """A `flowchart TD` with one node per step: questions are hexagons, the rest rectangles."""
-    trigger = f"<br/>starts on {flow.trigger}" if flow.trigger else ""
-    lines = ["flowchart TD", f'  {BEGIN}(["flow {flow.id}{trigger}"])']
-    if flow.steps:
-        lines.append(f"  {BEGIN} --> {_node(flow.steps[0].id)}")
-    body: list[str] = []
-    for i, step in enumerate(flow.steps):
-        opening, closing = ('{{"', '"}}') if step.kind == "ask" else ('["', '"]')
-        body.append(f"  {_node(step.id)}{opening}{step.id}<br/>{_label(step)}{closing}")
-        body.extend(_edges(flow, i))
-    lines.extend(body)
-    if any(line.endswith(f" {FINISH}") for line in body):
-        lines.append(f'  {FINISH}(["end"])')
+    return "\n".join(["flowchart TD", *_body(flow)]) + "\n"
+
+
+def mermaid_all(flows: Mapping[str, Flow]) -> str:
+    """Every flow in one `flowchart TD`, each in its own subgraph; a `go` arrow crosses to the
+    flow it starts. Node names carry their flow's name, so two flows' `ask` steps stay apart."""
+    lines = ["flowchart TD"]
+    for flow_id in sorted(flows):
+        flow = flows[flow_id]
+        title = f"{flow_id}: {flow.description}".replace('"', "'")
+        lines.append(f'  subgraph {_namespace(flow_id)}flow ["{title}"]')
+        lines.extend("  " + line for line in _body(flow, _namespace(flow_id), flows))
+        lines.append("  end")
     return "\n".join(lines) + "\n"

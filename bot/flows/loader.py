@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.flows.file_reader import FileReader
 from bot.flows.model import (
     ACTIONS,
     EXPECT_LABELS,
@@ -40,34 +41,6 @@ def parse_duration(text: Any) -> int | None:
     """'3h' -> 10800; '45m' -> 2700; anything else -> None."""
     match = _DURATION.match(str(text))
     return int(match.group(1)) * _UNITS[match.group(2)] if match else None
-
-
-class FileReader:
-    """Collects problems while reading one file, so every error in it is reported."""
-
-    def __init__(self, file: str, problems: list[Problem]) -> None:
-        self.file, self.problems = file, problems
-
-    def error(
-        self, node: Any, key: Any, where: str, message: str, hint: str = "", value: bool = False
-    ) -> None:
-        line, col = value_position(node, key) if value else key_position(node, key)
-        self.problems.append(Problem(self.file, line, col, where, message, hint))
-
-    def text(self, node: Mapping[str, Any], key: str, where: str) -> str | None:
-        value = node.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            self.error(
-                node,
-                key,
-                where,
-                f"'{key}' must be a single word or id, found {type_name(value)}",
-                value=True,
-            )
-            return None
-        return str(value)
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.flows.file_reader import FileReader
 from bot.flows.model import KEYWORD_WHEN, Keyword, ProgramOrder, Routing
 from bot.problems import Problem
 from bot.understanding.text import normalize
 from bot.yaml_source import did_you_mean, key_position, value_position
-
-if TYPE_CHECKING:
-    from bot.flows.loader import FileReader
 
 
 def read_routing(
@@ -31,6 +29,7 @@ def read_routing(
         )
         raw_keywords = {}
     seen_words: dict[str, str] = {}
+    positions["keywords"] = key_position(data, "keywords")
     for name, spec in raw_keywords.items():
         where = f"keyword '{name}'"
         positions[f"keyword.{name}"] = key_position(raw_keywords, name)
@@ -47,6 +46,7 @@ def read_routing(
             )
             continue
         words = tuple(dict.fromkeys(normalize(str(w)) for w in spec["words"]))  # "/stop" is "stop"
+        _refuse_numbers(spec["words"], where, r)
         for w in words:
             if w in seen_words and seen_words[w] != str(name):
                 r.error(
@@ -118,6 +118,21 @@ def read_routing(
             )
         answer_as = (flow_id, step_id)
     return Routing(tuple(keywords), str(join["flow"]), str(fallback["flow"]), answer_as)
+
+
+def _refuse_numbers(words: list[Any], where: str, r: FileReader) -> None:
+    """A keyword is read before the open question, so a keyword `1` would take every reply "1"."""
+    for i, word in enumerate(words):
+        if normalize(str(word)).replace(" ", "").isdigit():
+            r.error(
+                words,
+                i,
+                where,
+                f"the word '{word}' is a number, so it would take every numbered answer "
+                "(the check-in's 1, 2, 3, the relationship and time zone choices) before the "
+                "question could read it",
+                "Use a word, not a number.",
+            )
 
 
 def read_order(

@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.catalog.catalog import Catalogs
 from bot.flows.loader import FlowFiles, read_flow_files
 from bot.flows.model import END, EXPECT_LABELS, Flow, FlowSet, ProgramOrder, Routing, Step
+from bot.flows.required_keywords import check_required_keywords
 from bot.problems import Problem
 from bot.yaml_source import did_you_mean
 
@@ -23,6 +24,9 @@ def load_flowset(
         refs.check_flow(flow)
     if routing:
         refs.check_routing(routing, flows_dir)
+        problems += check_required_keywords(
+            flows, routing, str(flows_dir / "keywords.yaml"), files.positions
+        )
     if order:
         refs.check_order(order, flows_dir)
     for flow in flows.values():

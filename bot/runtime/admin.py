@@ -2,45 +2,29 @@
 
 from __future__ import annotations
 
-import csv
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
-from zoneinfo import available_timezones
 
-import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot import family_details as details
 from bot.engine.session import Session
-from bot.flows.model import EXPECT_LABELS
 from bot.runtime import schedule
 from bot.runtime.context import Context
 from bot.runtime.family_clock import guess_from_phone
 from storage import models as m
 
-CHANNELS = ("sms", "telegram", "email")
-RELATIONSHIPS = EXPECT_LABELS["relationship"]
-CSV_COLUMNS = (
-    "channel",
-    "address",
-    "name",
-    "relationship",
-    "loved_one",
-    "timezone",
-    "lesson_time",
-    "checkin_time",
-    "locale",
-)
+CHANNELS = details.CHANNELS
+RELATIONSHIPS = details.RELATIONSHIPS
+CSV_COLUMNS = details.FIELDS
 ADMIN_CONSENT = "Consent collected by the organisation and recorded by an admin (craftbot enroll)."
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
-class EnrollError(ValueError):
-    """A bad enrolment value; the message names the field and the rule."""
+class EnrollError(details.DetailsError):
+    """Bad enrolment values; the message names each field and rule (`.problems` lists them)."""
 
 
 @dataclass(frozen=True)
@@ -56,78 +40,59 @@ class Enrollment:
     locale: str = "en"
 
 
-def normalize_address(channel: str, address: str) -> str:
-    address = address.strip()
-    if channel == "sms":
-        try:
-            number = phonenumbers.parse(address, "US")
-        except phonenumbers.NumberParseException as exc:
-            raise EnrollError(
-                f"address '{address}' is not a phone number such as +1 555 0123"
-            ) from exc
-        if not phonenumbers.is_possible_number(number):
-            raise EnrollError(f"address '{address}' is not a possible phone number")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if channel == "email":
-        if not _EMAIL.match(address):
-            raise EnrollError(f"address '{address}' is not an email address")
-        return address.lower()
-    if channel == "telegram":
-        if not re.fullmatch(r"-?\d{1,20}", address):
-            raise EnrollError(f"address '{address}' is not a Telegram chat id (a number)")
-        return address
-    raise EnrollError(f"channel '{channel}' is not one of {', '.join(CHANNELS)}")
+def normalize_address(channel: str, address: str, region: str = "US") -> str:
+    try:
+        return details.address_for(channel, address, region)
+    except details.DetailsError as exc:
+        raise EnrollError(exc.problems) from None
 
 
-def _fits(label: str, value: str | None, column: str) -> None:
-    """Refuse what the column cannot hold: PostgreSQL would fail the row, SQLite would keep it."""
-    limit = getattr(m.Contact.__table__.c[column].type, "length", None)
-    if value and limit and len(value) > limit:
-        raise EnrollError(f"{label} '{value}' is {len(value)} characters long; the most is {limit}")
+def _limits() -> dict[str, int]:
+    """Refuse what a column cannot hold: PostgreSQL would fail the row, SQLite would keep it."""
+    columns = m.Contact.__table__.c
+    return {
+        k: n
+        for k in ("address", "name", "loved_one")
+        if (n := getattr(columns[k].type, "length", 0))
+    }
 
 
-def validate(e: Enrollment, locales: set[str]) -> Enrollment:
-    address = normalize_address(e.channel, e.address)
-    for label, value, column in (
-        ("address", address, "address"),
-        ("name", e.name, "name"),
-        ("loved one", e.loved_one, "loved_one"),
-    ):
-        _fits(label, value, column)
-    if e.relationship and e.relationship not in RELATIONSHIPS:
-        raise EnrollError(
-            f"relationship '{e.relationship}' is not one of {', '.join(RELATIONSHIPS)}"
-        )
-    if e.timezone and e.timezone not in available_timezones():
-        raise EnrollError(
-            f"timezone '{e.timezone}' is not an IANA time zone such as America/Chicago"
-        )
-    for label, value in (("lesson time", e.lesson_time), ("check-in time", e.checkin_time)):
-        if not _HHMM.match(value or ""):
-            raise EnrollError(
-                f"{label} '{value}' must be HH:MM on a 24-hour clock, such as 09:00 or 19:30"
-            )
-    if e.locale not in locales:
-        raise EnrollError(
-            f"locale '{e.locale}' is not shipped (known: {', '.join(sorted(locales))})"
-        )
-    return Enrollment(
-        e.channel,
-        address,
-        e.name or None,
-        e.relationship or None,
-        e.loved_one or None,
-        e.timezone or None,
-        e.lesson_time,
-        e.checkin_time,
-        e.locale,
-    )
+def validate(
+    e: Enrollment,
+    locales: set[str],
+    *,
+    region: str = "US",
+    understand: details.Understand | None = None,
+) -> Enrollment:
+    """The enrolment normalised, or EnrollError naming every problem (family_details.check)."""
+    rules = details.Rules(locales, region, understand, _limits())
+    try:
+        values = details.check(vars(e), rules)
+    except details.DetailsError as exc:
+        raise EnrollError(exc.problems) from None
+    return Enrollment(**{k: v for k, v in values.items() if v is not None})  # type: ignore[arg-type]
+
+
+def understanding_of(ctx: Context) -> details.Understand:
+    """The chat's own reading of answers ("wife" is partner, "eastern" a zone, "7pm" 19:00)."""
+    understanding = ctx.program.current.program.understanding
+
+    def understand(kind: str, text: str, locale: str) -> str | None:
+        answer = understanding.read(kind, text, locale)
+        return answer.value if answer is not None else None
+
+    return understand
 
 
 def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> int:
     """Enrol one family member whose consent the organisation collected; returns the contact id."""
     now = now or ctx.clock()
-    e = validate(request, set(ctx.program.current.catalogs.locales))
+    e = validate(
+        request,
+        set(ctx.program.current.catalogs.locales),
+        region=ctx.settings.phone_region(),
+        understand=understanding_of(ctx),
+    )
     zone, country = guess_from_phone(e.address) if e.channel == "sms" else (None, None)
     country = country or ctx.settings.default_country
     timezone = e.timezone or zone or ctx.settings.default_timezone
@@ -196,39 +161,20 @@ def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> in
 
 
 def import_csv(ctx: Context, handle: IO[str]) -> tuple[list[int], list[str]]:
-    """Enrol every good row (each in its own transaction); report bad rows by line number."""
-    reader = csv.DictReader(handle)
-    unknown = [c for c in reader.fieldnames or [] if c not in CSV_COLUMNS]
-    if (
-        not reader.fieldnames
-        or "channel" not in reader.fieldnames
-        or "address" not in reader.fieldnames
-    ):
-        return [], [
-            f"line 1: the header must name at least channel and address (columns: {', '.join(CSV_COLUMNS)})"
-        ]
-    if unknown:
-        return [], [
-            f"line 1: unknown column(s) {', '.join(unknown)} (known: {', '.join(CSV_COLUMNS)})"
-        ]
-    ids, errors = [], []
-    for row in reader:
-        line = reader.line_num
-        extra = row.pop(None, None)  # DictReader's key for surplus values
-        if extra:
-            errors.append(
-                f"line {line}: {len(extra)} more value(s) than the header has columns: "
-                + ", ".join(f"'{v}'" for v in extra)
-            )
-            continue
-        values = {k: (v or "").strip() for k, v in row.items() if k}
+    """Enrol every good row (each in its own transaction); report every problem of every bad row,
+    one entry per problem, by line number."""
+    rows, file_problems = details.read_csv(handle)
+    if file_problems:
+        return [], file_problems
+    ids: list[int] = []
+    errors: list[str] = []
+    for row in rows:
         try:
-            request = Enrollment(
-                **{k: v for k, v in values.items() if v or k in ("channel", "address")}
-            )
-            ids.append(enroll(ctx, request))
-        except (EnrollError, TypeError) as exc:
-            errors.append(f"line {line}: {exc}")
+            if row.problems:
+                raise EnrollError(list(row.problems))
+            ids.append(enroll(ctx, Enrollment(**row.values)))
+        except EnrollError as exc:
+            errors.extend(f"line {row.line}: {problem}" for problem in exc.problems)
     return ids, errors
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -28,7 +29,8 @@ def tg_error(
 
 
 class TelegramStandin(StandinServer):
-    """`/bot{token}/getMe`, `/sendMessage`, `/setWebhook`, `/deleteWebhook`, `/getWebhookInfo`.
+    """`/bot{token}/getMe`, `/sendMessage`, `/getUpdates`, `/setWebhook`, `/deleteWebhook`,
+    `/getWebhookInfo`.
 
     Per-chat behaviours: `block(chat_id)` answers 403 "bot was blocked by the user",
     `forget(chat_id)` answers 400 "chat not found".
@@ -43,6 +45,9 @@ class TelegramStandin(StandinServer):
         self._addr_lock = threading.Lock()
         self._message_ids = itertools.count(1)
         self.webhook: dict[str, Any] = {}
+        # getUpdates (long polling): updates waiting to be fetched, and the offsets asked for.
+        self._updates: list[dict[str, Any]] = []
+        self.offsets: list[int | None] = []
 
     def block(self, chat_id: int | str) -> None:
         with self._addr_lock:
@@ -67,13 +72,24 @@ class TelegramStandin(StandinServer):
             "supports_inline_queries": False,
         }
 
+    def push_update(self, update: dict[str, Any]) -> None:
+        """An update for getUpdates to hand out, as Telegram queues one when a person writes."""
+        with self._addr_lock:
+            self._updates.append(update)
+
+    def pending_updates(self) -> int:
+        with self._addr_lock:
+            return len(self._updates)
+
     def reset(self) -> None:
         """Forget records, counters, pending faults and per-address behaviours."""
         super().reset()
         with self._addr_lock:
             self._blocked.clear()
             self._missing.clear()
+            self._updates.clear()
         self.webhook = {}
+        self.offsets = []
 
     def routes(self) -> list[Any]:
         return [Route("/bot{token}/{method}", self.api, methods=["GET", "POST"])]
@@ -113,6 +129,8 @@ class TelegramStandin(StandinServer):
             params = await self._params(request)
         except ValueError:
             return tg_error(400, "Bad Request: can't parse request body")
+        if method == "getUpdates":
+            return await self._get_updates(params, request)
         handler = {
             "getMe": self._get_me,
             "sendMessage": self._send_message,
@@ -123,6 +141,27 @@ class TelegramStandin(StandinServer):
         if handler is None:
             return tg_error(404, "Not Found")
         return handler(params)
+
+    async def _get_updates(self, params: dict[str, Any], request: Request) -> Response:
+        """Long polling as Telegram does it: an offset confirms every update below it; with none
+        waiting, the call waits up to `timeout` seconds for one. A webhook blocks it (409)."""
+        if self.webhook.get("url"):
+            return tg_error(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use "
+                "deleteWebhook to delete the webhook first",
+            )
+        offset = int(params["offset"]) if params.get("offset") not in (None, "") else None
+        self.offsets.append(offset)
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        while True:
+            with self._addr_lock:
+                if offset is not None:
+                    self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                waiting = list(self._updates[: int(params.get("limit") or 100)])
+            if waiting or time.monotonic() >= deadline or await request.is_disconnected():
+                return JSONResponse({"ok": True, "result": waiting})
+            await asyncio.sleep(0.02)
 
     def _get_me(self, params: dict[str, Any]) -> Response:
         return JSONResponse({"ok": True, "result": self.bot_user()})

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.scheduling.clock import QuietHours, in_quiet_hours
 from bot.scheduling.policy import CHECKIN_GRACE, due_instant
+from tests.fictional import phone
 from tests.workers.rig import Rig
 
 DEFAULT_QUIET = ("21:00", "08:00")
@@ -70,7 +71,7 @@ def hhmm(text: str) -> time:
 
 
 def address(index: int) -> str:
-    return f"+1555010{index}"
+    return phone(index)
 
 
 def run(rig: Rig, walk: Walk) -> Outcome:

@@ -1,0 +1,73 @@
+"""No import cycles through the admin-facing packages: one module owns what two others need
+(flows/file_reader.py holds the FileReader that loader.py and routing_files.py share).
+
+Imports under `if TYPE_CHECKING:` count: a cycle hidden there still ties two modules together.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from bot.settings import REPO_ROOT
+
+# Packages and modules this check covers (prefixes of dotted module names).
+COVERED = ("bot.flows", "bot.catalog", "bot.cli", "bot.yaml_", "bot.problems", "bot.program_files")
+
+
+def import_graph(root: Path) -> dict[str, set[str]]:
+    modules = {}
+    for path in (root / "bot").rglob("*.py"):
+        name = ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        graph[name] = {m for m in found if m in modules and m != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycle_runs_through_flows_catalog_or_the_cli() -> None:
+    involved = [c for c in cycles(import_graph(REPO_ROOT)) if any(m.startswith(COVERED) for m in c)]
+    assert involved == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
