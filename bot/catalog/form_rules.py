@@ -17,8 +17,9 @@ import unicodedata
 Finding = tuple[str, str]  # (what is wrong, what to do)
 
 # Words that read badly right before "your child" (or before a name): "your your child".
+# Not "that": as a conjunction it reads well ("now that your partner is getting help").
 DETERMINERS: dict[str, tuple[str, ...]] = {
-    "en": ("your", "my", "our", "the", "a", "an", "his", "her", "their", "this", "that"),
+    "en": ("your", "my", "our", "the", "a", "an", "his", "her", "their", "this"),
     "es": ("tu", "su", "mi", "el", "la", "los", "las", "un", "una", "nuestro", "nuestra"),
 }
 _BEFORE_LOVED_ONE = re.compile(r"(?<![\w'])([^\W\d_]+)\s+\{([Ll]oved_one)\}")
