@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -121,3 +121,8 @@ def _sqlite_write_locks(engine: Engine, write_lock: threading.Lock) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def ping(db: Session) -> None:
+    """Ask the database the simplest question; raises when it cannot answer."""
+    db.execute(text("SELECT 1"))

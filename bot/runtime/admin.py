@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.engine.session import Session
 from bot.flows.model import EXPECT_LABELS
-from bot.runtime import schedule
 from bot.runtime.context import Context
 from bot.runtime.family_clock import guess_from_phone
+from bot.runtime.turn import reschedule
 from storage import models as m
 
 CHANNELS = ("sms", "telegram", "email")
@@ -185,7 +185,7 @@ def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> in
                     at=now,
                 )
             )
-            schedule.reschedule(db, contact, ctx.settings, now)
+            reschedule(ctx, db, [contact.id], now)
             return contact.id
     except (
         IntegrityError
