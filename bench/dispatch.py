@@ -7,13 +7,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.runtime.pacing import Pace
-
 from bench.common import env_for, settings_from, shifted_clock
 from bench.population import ENROL_AT, TICK_AT, contact_ids, enrol_families, queue_backlog
 from bench.standins import Standins
 from bot.app import App, build
 from bot.channels.base import OutboundMessage, SendResult
+from bot.runtime.outbox.pacing import Pace
 
 SMS_TEXT = (
     "Welcome, Ana. CRAFT coaches you, the family member, not Jo. It has three aims: help Jo toward "
