@@ -15,15 +15,13 @@ from typing import Any
 from bot.app import App, build
 from bot.runtime.admin import (
     CSV_COLUMNS,
-    EXPORT_COLUMNS,
-    EXPORTS,
     RELATIONSHIPS,
     EnrollError,
     Enrollment,
     enroll,
-    export_rows,
     import_csv,
 )
+from bot.runtime.exports import EXPORT_COLUMNS, EXPORTS, export_rows
 from bot.settings import Settings
 from storage.db import make_engine
 from storage.migrate import current_revision, upgrade

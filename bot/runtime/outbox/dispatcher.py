@@ -17,8 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine
 
 from bot.channels.base import Channel, OutboundMessage, SendOutcome, SendResult
 from bot.runtime.context import Context
@@ -28,7 +27,7 @@ from bot.runtime.outbox import outcomes
 from bot.runtime.outbox.outcomes import DispatchReport
 from bot.runtime.outbox.pacing import Pace
 from bot.runtime.outbox.unsubscribe import unsubscribe_url
-from storage.db import SQLITE_BUSY_TIMEOUT_MS, is_sqlite
+from storage.db import snapshot_reader
 from storage.queries import families as family_sql
 from storage.queries import outbox as outbox_sql
 
@@ -154,17 +153,7 @@ class Dispatcher:
         """An engine whose reads take no lock, for a SQLite file; None elsewhere (PostgreSQL claims
         with SKIP LOCKED and never blocks the web process)."""
         bind = self.ctx.db.kw.get("bind")
-        if not (
-            isinstance(bind, Engine)
-            and is_sqlite(bind)
-            and bind.url.database not in (None, "", ":memory:")
-        ):
-            return None
-        # pysqlite begins no transaction for a SELECT, and WAL gives each read a snapshot;
-        # NullPool: no connection outlives the read.
-        return create_engine(
-            bind.url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-        )
+        return snapshot_reader(bind) if isinstance(bind, Engine) else None
 
     def _unsubscribe_url(self, channel: str, contact_id: int | None) -> str | None:
         if channel != "email" or contact_id is None:
