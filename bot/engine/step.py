@@ -6,6 +6,7 @@ fallback. Time and ids come in as arguments; nothing here reads a clock, a file 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.engine import events as ev
@@ -13,7 +14,7 @@ from bot.engine.inputs import Input, Message, Timeout, Trigger
 from bot.engine.keywords import match_keyword, pause_until
 from bot.engine.program import Program
 from bot.engine.session import INDEFINITE, Session
-from bot.flows.model import END, Flow, Keyword, Step
+from bot.flows.model import ACTIONS, END, Flow, Keyword, Step
 from bot.understanding.crisis import CrisisMatch
 
 MAX_STEPS = 200  # a guard only: the validator already refuses loops that never wait
@@ -90,7 +91,8 @@ class _Run:
         if not s.waiting or seq != s.wait_seq:
             self.events.append(ev.Ignored("a newer reply or flow made this timeout stale"))
             return
-        if self.program.flows.flows.get(s.flow or "") is None or self.current_step() is None:
+        here = self.current_step()
+        if here is None:
             # an edit removed the question: end quietly rather than ask again hours later
             self.events.append(
                 ev.FlowReset(
@@ -98,9 +100,6 @@ class _Run:
                 )
             )
             self.end_flow()
-            return
-        here = self.current_step()
-        if here is None:
             return
         self.session = self.session.with_(waiting=False, reasks=0)
         self.goto(here.on_timeout or END)
@@ -237,17 +236,28 @@ class _Run:
             self.run_flow(flow, index)
 
     def goto_next(self, here: Step) -> None:
-        labels = set(self.session.labels)
-        for branch in here.next:
-            if branch.label is None or branch.label in labels:
-                self.goto(branch.target)
-                return
+        """Go on from the step just answered, the way its `next` says."""
         flow = self.program.flows.flows[self.session.flow or ""]
-        following = (flow.index(here.id) or 0) + 1
-        if following < len(flow.steps):
-            self.run_flow(flow, following)
-        else:
+        index = self.following(flow, here, flow.index(here.id) or 0)
+        if index is None:
             self.end_flow()
+        else:
+            self.run_flow(flow, index)
+
+    def following(self, flow: Flow, here: Step, index: int) -> int | None:
+        """The index of the step after `here` (at `index`): the target of its first branch whose
+        label the last answer has (or its `else`), or else the next step. None: the flow ends
+        (a branch to `end`, or past the last step)."""
+        labels = self.session.labels
+        target = next((b.target for b in here.next if b.label is None or b.label in labels), None)
+        if target is None:
+            index += 1
+        else:
+            found = flow.index(target) if target != END else None
+            if found is None:
+                return None
+            index = found
+        return index if index < len(flow.steps) else None
 
     def run_flow(self, flow: Flow, index: int) -> None:
         for _ in range(MAX_STEPS):
@@ -267,18 +277,10 @@ class _Run:
             self.perform(here)
             if self.session.flow != flow.id:
                 return  # the step left the flow (an action ended it)
-            target = next(
-                (b.target for b in here.next if b.label is None or b.label in self.session.labels),
-                None,
-            )
-            if target is None:
-                index += 1
-            elif target == END or flow.index(target) is None:
+            following = self.following(flow, here, index)
+            if following is None:
                 break
-            else:
-                index = flow.index(target) or 0
-            if index >= len(flow.steps):
-                break
+            index = following
         self.end_flow()
 
     def perform(self, here: Step) -> None:
@@ -328,29 +330,51 @@ class _Run:
         self.events.append(ev.SetProfile(name, value))
 
     def act(self, action: str) -> None:
+        _ACTS[action](self)
+
+    # --- actions (`do:`): one method each, named do_<action>, for every name in ACTIONS ------------
+    def do_consent(self) -> None:
+        self.events.append(ev.ConsentChanged(True, "consent", self.text))
+
+    def do_decline(self) -> None:
+        self.session = self.session.with_(status="declined")
+        self.events.append(ev.ConsentChanged(False, "decline", self.text))
+
+    def do_complete_onboarding(self) -> None:
+        self.session = self.session.with_(status="active", onboarded=True)
+        self.events.append(ev.OnboardingCompleted())
+
+    def do_opt_out(self) -> None:
+        self.session = self.session.with_(status="opted_out")
+        self.events.append(ev.ConsentChanged(False, "opt_out", self.text))
+
+    def do_opt_in(self) -> None:
+        self.session = self.session.with_(status="active" if self.session.onboarded else "new")
+        self.events.append(ev.ConsentChanged(True, "opt_in", self.text))
+
+    def do_pause(self) -> None:
+        until = pause_until(self.keyword_arg, self.now)
+        self.session = self.session.with_(paused_until=until.isoformat() if until else INDEFINITE)
+        self.events.append(ev.PauseChanged(True, until, "asked to pause"))
+
+    def do_resume(self) -> None:
+        self.session = self.session.with_(paused_until=None)
+        self.events.append(ev.PauseChanged(False, None, "asked to resume"))
+
+    def do_alert(self) -> None:  # tell the team again, e.g. "not OK" after a crisis
         s = self.session
-        if action == "consent":
-            self.events.append(ev.ConsentChanged(True, "consent", self.text))
-        elif action == "decline":
-            self.session = s.with_(status="declined")
-            self.events.append(ev.ConsentChanged(False, "decline", self.text))
-        elif action == "complete_onboarding":
-            self.session = s.with_(status="active", onboarded=True)
-            self.events.append(ev.OnboardingCompleted())
-        elif action == "opt_out":
-            self.session = s.with_(status="opted_out")
-            self.events.append(ev.ConsentChanged(False, "opt_out", self.text))
-        elif action == "opt_in":
-            self.session = s.with_(status="active" if s.onboarded else "new")
-            self.events.append(ev.ConsentChanged(True, "opt_in", self.text))
-        elif action == "pause":
-            until = pause_until(self.keyword_arg, self.now)
-            self.session = s.with_(paused_until=until.isoformat() if until else INDEFINITE)
-            self.events.append(ev.PauseChanged(True, until, "asked to pause"))
-        elif action == "resume":
-            self.session = s.with_(paused_until=None)
-            self.events.append(ev.PauseChanged(False, None, "asked to resume"))
-        elif action == "alert":  # tell the team again, e.g. "not OK" after a crisis
-            self.events.append(
-                ev.CrisisDetected(s.flow or "alert", tuple(s.labels), self.locale, self.text)
-            )
+        self.events.append(
+            ev.CrisisDetected(s.flow or "alert", tuple(s.labels), self.locale, self.text)
+        )
+
+
+# ACTIONS (bot/flows/model.py) is the one list of actions a flow may `do:`; each is the method
+# of that name here, and the engine refuses to load while the two differ.
+_ACTS: dict[str, Callable[[_Run], None]] = {
+    name[3:]: method for name, method in vars(_Run).items() if name.startswith("do_")
+}
+if set(_ACTS) != set(ACTIONS):
+    raise ImportError(
+        f"flow actions without a method: {sorted(set(ACTIONS) - set(_ACTS))}; "
+        f"methods without an action: {sorted(set(_ACTS) - set(ACTIONS))}"
+    )
