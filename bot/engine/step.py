@@ -6,15 +6,15 @@ fallback. Time and ids come in as arguments; nothing here reads a clock, a file 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.engine import events as ev
+from bot.engine.actions import Actions
 from bot.engine.inputs import Input, Message, Timeout, Trigger
-from bot.engine.keywords import match_keyword, pause_until
+from bot.engine.keywords import match_keyword
 from bot.engine.program import Program
 from bot.engine.session import INDEFINITE, Session
-from bot.flows.model import ACTIONS, END, Flow, Keyword, Step
+from bot.flows.model import END, Flow, Keyword, Step
 from bot.understanding.crisis import CrisisMatch
 
 MAX_STEPS = 200  # a guard only: the validator already refuses loops that never wait
@@ -33,7 +33,7 @@ def step(
     return run.session, run.events
 
 
-class _Run:
+class _Run(Actions):
     """The work of one step: a session being changed and the events it produces."""
 
     def __init__(self, program: Program, session: Session, now: datetime) -> None:
@@ -210,10 +210,6 @@ class _Run:
         return False
 
     # --- running steps ------------------------------------------------------------------------
-    @property
-    def locale(self) -> str:
-        return self.session.profile.get("locale") or "en"
-
     def current_step(self) -> Step | None:
         flow = self.program.flows.flows.get(self.session.flow or "")
         return flow.step(self.session.step) if flow and self.session.step else None
@@ -328,53 +324,3 @@ class _Run:
     def set_profile(self, name: str, value: str) -> None:
         self.session = self.session.with_(profile={**self.session.profile, name: value})
         self.events.append(ev.SetProfile(name, value))
-
-    def act(self, action: str) -> None:
-        _ACTS[action](self)
-
-    # --- actions (`do:`): one method each, named do_<action>, for every name in ACTIONS ------------
-    def do_consent(self) -> None:
-        self.events.append(ev.ConsentChanged(True, "consent", self.text))
-
-    def do_decline(self) -> None:
-        self.session = self.session.with_(status="declined")
-        self.events.append(ev.ConsentChanged(False, "decline", self.text))
-
-    def do_complete_onboarding(self) -> None:
-        self.session = self.session.with_(status="active", onboarded=True)
-        self.events.append(ev.OnboardingCompleted())
-
-    def do_opt_out(self) -> None:
-        self.session = self.session.with_(status="opted_out")
-        self.events.append(ev.ConsentChanged(False, "opt_out", self.text))
-
-    def do_opt_in(self) -> None:
-        self.session = self.session.with_(status="active" if self.session.onboarded else "new")
-        self.events.append(ev.ConsentChanged(True, "opt_in", self.text))
-
-    def do_pause(self) -> None:
-        until = pause_until(self.keyword_arg, self.now)
-        self.session = self.session.with_(paused_until=until.isoformat() if until else INDEFINITE)
-        self.events.append(ev.PauseChanged(True, until, "asked to pause"))
-
-    def do_resume(self) -> None:
-        self.session = self.session.with_(paused_until=None)
-        self.events.append(ev.PauseChanged(False, None, "asked to resume"))
-
-    def do_alert(self) -> None:  # tell the team again, e.g. "not OK" after a crisis
-        s = self.session
-        self.events.append(
-            ev.CrisisDetected(s.flow or "alert", tuple(s.labels), self.locale, self.text)
-        )
-
-
-# ACTIONS (bot/flows/model.py) is the one list of actions a flow may `do:`; each is the method
-# of that name here, and the engine refuses to load while the two differ.
-_ACTS: dict[str, Callable[[_Run], None]] = {
-    name[3:]: method for name, method in vars(_Run).items() if name.startswith("do_")
-}
-if set(_ACTS) != set(ACTIONS):
-    raise ImportError(
-        f"flow actions without a method: {sorted(set(ACTIONS) - set(_ACTS))}; "
-        f"methods without an action: {sorted(set(_ACTS) - set(ACTIONS))}"
-    )
