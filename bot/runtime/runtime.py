@@ -40,7 +40,8 @@ class Runtime:
 
     # --- timers --------------------------------------------------------------------------------
     def fire_due(self, now: datetime | None = None, batch: int = 500) -> TickReport:
-        """Fire every due timer as of `now`, batch by batch; rows another worker holds are skipped."""
+        """Fire every due timer as of `now`, batch by batch; rows another worker holds are
+        skipped."""
         return Tick(self.ctx, now or self.ctx.clock()).run(batch)
 
     def reschedule(self, contact_ids: Iterable[int], now: datetime | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The SQL the runtime needs, named by what it asks: the only place outside migrations that writes SQL.
+"""The SQL the runtime needs, named by what it asks: outside migrations, nowhere else writes SQL.
 
 - `families`: contacts (the families) and inbound messages: find, lock, add, update.
 - `timers`: due timers, the next timers, and the `deliveries` claims that stop a second daily send.

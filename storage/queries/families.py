@@ -73,7 +73,8 @@ def contact_id_at(db: Session, channel: str, address: str) -> int | None:
 
 
 def update_contacts(db: Session, changes: Mapping[int, Mapping[str, Any]]) -> None:
-    """Set these columns of these contacts: one executemany per set of changed columns (usually one)."""
+    """Set these columns of these contacts: one executemany per set of changed columns (usually
+    one)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for contact_id, values in changes.items():
         keys = tuple(sorted(values))

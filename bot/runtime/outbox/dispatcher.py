@@ -1,4 +1,4 @@
-"""The outbox dispatcher: claim committed rows, send them through the channel adapters, record outcomes.
+"""The outbox dispatcher: claim committed rows, send them through the adapters, record outcomes.
 
 Rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL) or a write-locking transaction (SQLite),
 so two workers never take the same row. A row whose worker died mid-send is claimed again when its
@@ -53,7 +53,8 @@ class Dispatcher:
         self.down_until: dict[str, datetime] = {}
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
-        """Full-jitter exponential backoff (AWS architecture blog), never sooner than the provider asked."""
+        """Full-jitter exponential backoff (AWS architecture blog), never sooner than the provider
+        asked."""
         ceiling = min(MAX_BACKOFF_S, 2.0 * (2 ** max(0, attempts - 1)))
         return max(retry_after or 0.0, self.ctx.rng.uniform(0, ceiling))
 
@@ -71,9 +72,10 @@ class Dispatcher:
             return []
         if ids is not None or (reader := self._snapshot_reader) is None:
             return self._claim(now, limit, ids, usable, report, {})
-        # SQLite: finding the due rows scans the whole backlog (100 ms at 100,000) and needs no lock:
-        # read the candidates, in order, from a snapshot; then claim them by id under the write lock,
-        # where every condition is checked again, CLAIM_EVERY at a time so no transaction is long.
+        # SQLite: finding the due rows scans the whole backlog (100 ms at 100,000) and needs no
+        # lock: read the candidates, in order, from a snapshot; then claim them by id under the
+        # write lock, where every condition is checked again, CLAIM_EVERY at a time so no
+        # transaction is long.
         with reader.connect() as conn:
             candidates = outbox_sql.due_ids(conn, now, usable, limit)
         claimed: list[OutboundMessage] = []
@@ -109,8 +111,9 @@ class Dispatcher:
             # this loop runs under the lock
             for row_id, channel, address, text, subject, kind, status, contact_id in rows:
                 if kind != "crisis":
-                    # Claim only what a paced channel can send soon, so a crisis or a reply written
-                    # later never waits behind a long claimed batch (SMS at 1/s: 10 rows, not 1,000).
+                    # Claim only what a paced channel can send soon, so a crisis or a reply
+                    # written later never waits behind a long claimed batch (SMS at 1/s: 10
+                    # rows, not 1,000).
                     pace = self.paces.get(channel)
                     if (
                         pace
@@ -180,8 +183,8 @@ class Dispatcher:
         if not batch:
             return report
         results = await self.send_all(batch)
-        # Recorded once the batch is sent, in pieces: a transaction's thread that competed for the GIL
-        # with a busy event loop held SQLite's write lock for ~500 ms instead of ~12 (measured).
+        # Recorded once the batch is sent, in pieces: a transaction's thread that competed for the
+        # GIL with a busy event loop held SQLite's write lock for ~500 ms instead of ~12 (measured).
         for start in range(0, len(results), RECORD_EVERY):
             await asyncio.to_thread(
                 self.record, results[start : start + RECORD_EVERY], self.ctx.clock(), report

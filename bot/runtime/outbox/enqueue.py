@@ -21,7 +21,8 @@ STAFF_CHANNELS = ("sms", "email", "telegram")
 
 
 class Composer:
-    """Outbox rows for one turn; a renderer shared by many rows chooses each message's words once."""
+    """Outbox rows for one turn; a renderer shared by many rows chooses each message's words
+    once."""
 
     def __init__(self, loaded: Loaded, settings: Settings, renderer: Renderer) -> None:
         self.catalogs, self.settings, self.renderer = loaded.catalogs, settings, renderer

@@ -60,7 +60,8 @@ def plan_from(kind: str, after: date | None) -> date | None:
 
 
 def next_daily(family: Family, kind: str, now: datetime, after: date | None) -> TimerRow | None:
-    """The family's next `kind` timer after local day `after`; None when they have no time for it."""
+    """The family's next `kind` timer after local day `after`; None when they have no time set
+    for it."""
     at = daily_time(family, kind)
     if at is None:
         return None

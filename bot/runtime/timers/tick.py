@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from bot.catalog.render import Renderer
 from bot.engine import Timeout, Trigger
@@ -20,7 +20,7 @@ from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
 from bot.runtime.timers import plans
 from bot.runtime.turn import Turn
-from bot.scheduling.policy import Decision
+from bot.scheduling.policy import Decision, Kind
 from storage.queries import timers as timer_sql
 
 TRIGGERS = {
@@ -58,7 +58,8 @@ class Tick:
         self.renderer = Renderer()
 
     def run(self, batch: int = 500) -> TickReport:
-        """Fire every due timer as of `now`, batch by batch; rows another worker holds are skipped."""
+        """Fire every due timer as of `now`, batch by batch; rows another worker holds are
+        skipped."""
         report = TickReport()
         while True:
             with self.ctx.db.begin() as db:
@@ -82,8 +83,8 @@ class Tick:
                 families[family_id] = turn.family(values)
                 dues[family_id] = []
             dues[family_id].append(Due(kind, due_at, local_date, seq))
-        verdicts = {
-            (family_id, due.kind): self._verdict(families[family_id], due)
+        decisions = {
+            (family_id, due.kind): self._decide(families[family_id], due)
             for family_id, family_dues in dues.items()
             for due in family_dues
             if due.kind in plans.DAILY
@@ -91,9 +92,10 @@ class Tick:
         # The daily messages that fire claim their local day in one statement; a day already
         # claimed (by another worker, or a lesson asked for earlier) is skipped.
         firing = [
-            (family_id, kind, dues_day)
-            for (family_id, kind), (verdict, dues_day) in verdicts.items()
-            if verdict == "fire" and dues_day is not None
+            (family_id, due.kind, due.local_date)
+            for family_id, family_dues in dues.items()
+            for due in family_dues
+            if due.local_date and decisions.get((family_id, due.kind)) == "fire"
         ]
         writes = turn.writes
         writes.reserved = timer_sql.claim_deliveries(turn.db, firing, self.now)
@@ -102,31 +104,29 @@ class Tick:
         for family_id, family_dues in dues.items():
             family = families[family_id]
             for due in family_dues:
-                verdict = verdicts.get((family_id, due.kind))
-                family, fired = self._one(turn, family, due, verdict, report)
+                decision = decisions.get((family_id, due.kind))
+                family, fired = self._one(turn, family, due, decision, report)
                 moved += fired
         return moved
 
-    def _verdict(self, family: Family, due: Due) -> tuple[Decision | None, date | None]:
-        """decide() for a due daily timer; None when the family has no time set for it."""
+    def _decide(self, family: Family, due: Due) -> Decision | None:
+        """Whether a due daily timer fires, waits or is skipped; None when the family has no time
+        set for it."""
         if plans.daily_time(family, due.kind) is None or due.local_date is None:
-            return None, None
-        return (
-            family.clock.decide(due.kind, due.local_date, due.due_at, self.now),  # type: ignore[arg-type]
-            due.local_date,
-        )
+            return None
+        return family.clock.decide(cast(Kind, due.kind), due.local_date, due.due_at, self.now)
 
     def _one(
         self,
         turn: Turn,
         family: Family,
         due: Due,
-        verdict: tuple[Decision | None, date | None] | None,
+        decision: Decision | None,
         report: TickReport,
     ) -> tuple[Family, int]:
         """One due timer: the family after it, and 1 if it moved (0: it waits, still due)."""
         writes, key = turn.writes, (family.id, due.kind)
-        if verdict is None:  # a wait or a follow-up: it fires once, whatever happens
+        if due.kind not in plans.DAILY:  # a wait or a follow-up: it fires once, whatever happens
             writes.timers[key] = None
             if due.kind == "wait":
                 report.timeouts += 1
@@ -134,12 +134,12 @@ class Tick:
             if family.status != "opted_out":
                 return self._step(turn, family, Trigger(TRIGGERS[due.kind])), 1
             return family, 1
-        decision, day = verdict
         if decision is None:  # no time set for it any more
             writes.timers[key] = None
             return family, 1
         if decision == "wait":
             return family, 0
+        day = due.local_date
         claim = (family.id, due.kind, day)
         if decision == "fire" and claim in writes.reserved:
             writes.reserved.discard(claim)
