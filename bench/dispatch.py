@@ -12,7 +12,7 @@ from bench.population import ENROL_AT, TICK_AT, contact_ids, enrol_families, que
 from bench.standins import Standins
 from bot.app import App, build
 from bot.channels.base import OutboundMessage, SendResult
-from bot.runtime.pacing import Pace
+from bot.runtime.outbox.pacing import Pace
 
 SMS_TEXT = (
     "Welcome, Ana. CRAFT coaches you, the family member, not Jo. It has three aims: help Jo toward "

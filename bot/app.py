@@ -15,9 +15,9 @@ from bot.engine.program import CrisisPolicy
 from bot.problems import ProblemsFound
 from bot.program_files import ProgramFiles
 from bot.runtime.context import Context, utc_now
-from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.family_clock import parse_hhmm
-from bot.runtime.pacing import Pace
+from bot.runtime.outbox.dispatcher import Dispatcher
+from bot.runtime.outbox.pacing import Pace
 from bot.runtime.program_holder import ProgramHolder
 from bot.runtime.runtime import Runtime
 from bot.scheduling.clock import QuietHours

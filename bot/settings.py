@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     def phone_region(self) -> str:
         return self.default_region or self.default_country.upper()
 
+    def org_placeholders(self) -> dict[str, str]:
+        """What `{org}` and `{org_contact}` become in every message."""
+        return {"org": self.org_name, "org_contact": self.org_contact}
+
     def staff(self, channel: str) -> list[str]:
         raw = {
             "sms": self.staff_alert_sms,

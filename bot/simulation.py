@@ -11,14 +11,14 @@ import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-
 from bot.app import App, build
 from bot.channels.base import ChannelName, InboundMessage, OutboundMessage
 from bot.channels.console import ConsoleChannel
 from bot.engine.session import Session
+from bot.runtime.family import Family
+from bot.runtime.family_clock import Clocks
 from bot.settings import Settings
-from storage import models as m
+from storage.queries import reads
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,7 @@ class Harness:
     def until(self, kind: str) -> list[Sent]:
         """Move to this contact's next lesson / checkin / nudge and fire it."""
         with self.app.ctx.db() as db:
-            due = db.execute(
-                select(m.Timer.due_at)
-                .join(m.Contact)
-                .where(
-                    m.Contact.channel == self.channel,
-                    m.Contact.address == self.address,
-                    m.Timer.kind == kind,
-                )
-            ).scalar()
+            due = reads.timer_due(db, self.channel, self.address, kind)
         if due is None:
             raise LookupError(f"nothing of kind '{kind}' is scheduled for {self.address}")
         return self.advance_to(due)
@@ -98,12 +90,7 @@ class Harness:
 
     def next_due(self) -> datetime | None:
         with self.app.ctx.db() as db:
-            timer = db.execute(select(func.min(m.Timer.due_at))).scalar()
-            outbox = db.execute(
-                select(func.min(m.OutboundMessage.not_before)).where(
-                    m.OutboundMessage.status == "queued"
-                )
-            ).scalar()
+            timer, outbox = reads.next_timer_due(db), reads.next_queued(db)
         candidates = [t for t in (timer, outbox) if t is not None]
         due = min(candidates) if candidates else None
         return (
@@ -113,41 +100,23 @@ class Harness:
         )
 
     # --- what we can look at --------------------------------------------------------------------
-    def contact(self) -> m.Contact | None:
+    def contact(self) -> Family | None:
         with self.app.ctx.db() as db:
-            return db.execute(
-                select(m.Contact).where(
-                    m.Contact.channel == self.channel, m.Contact.address == self.address
-                )
-            ).scalar()
+            values = reads.family_at(db, self.channel, self.address)
+        return Family.from_row(values, Clocks(self.app.settings)) if values else None
 
     def session(self) -> Session:
-        contact = self.contact()
-        return Session.from_json(contact.session if contact else None)
+        family = self.contact()
+        return family.session if family else Session()
 
     def checkins(self) -> list[str]:
         with self.app.ctx.db() as db:
-            return list(
-                db.scalars(
-                    select(m.Checkin.value)
-                    .join(m.Contact)
-                    .where(m.Contact.address == self.address)
-                    .order_by(m.Checkin.id)
-                )
-            )
+            return reads.checkin_values(db, self.address)
 
     def held(self) -> list[tuple[str, datetime]]:
         """Messages waiting for quiet hours to end."""
         with self.app.ctx.db() as db:
-            return [
-                (r.message_id, r.not_before)
-                for r in db.scalars(
-                    select(m.OutboundMessage).where(
-                        m.OutboundMessage.status == "queued",
-                        m.OutboundMessage.address == self.address,
-                    )
-                )
-            ]
+            return reads.held_messages(db, self.address)
 
     def close(self) -> None:
         asyncio.run(self.app.aclose())
@@ -160,16 +129,9 @@ class Harness:
         if not delivered:
             return []
         with self.app.ctx.db() as db:
-            rows = {
-                r.id: r
-                for r in db.scalars(
-                    select(m.OutboundMessage).where(
-                        m.OutboundMessage.id.in_([d.id for d in delivered])
-                    )
-                )
-            }
+            rows = reads.outbox_by_id(db, [d.id for d in delivered])
         return [
-            Sent(rows[d.id].message_id, d.text, rows[d.id].kind, rows[d.id].sent_at or self.now)
+            Sent(rows[d.id][0], d.text, rows[d.id][1], rows[d.id][2] or self.now)
             for d in delivered
             if d.id in rows and d.address == self.address
         ]

@@ -1,6 +1,6 @@
 """The worker: an in-memory APScheduler whose only jobs are short periodic ticks.
 
-Per-family schedules live in the database (bot/runtime/schedule.py), never as scheduler jobs, so
+Per-family schedules live in the database (bot/runtime/timers/), never as scheduler jobs, so
 any number of workers can share one PostgreSQL database: each tick claims rows with SKIP LOCKED.
 """
 
@@ -10,17 +10,13 @@ import asyncio
 import logging
 import math
 import signal
-from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import delete
 
 from bot.app import App
-from storage import models as m
 
 log = logging.getLogger(__name__)
 DISPATCH_EVERY_S = 1.0
-KEEP_PROVIDER_EVENTS = timedelta(days=7)
 
 
 class Worker:
@@ -63,9 +59,7 @@ class Worker:
             )
 
     def housekeeping(self) -> None:
-        cutoff = self.app.ctx.clock() - KEEP_PROVIDER_EVENTS
-        with self.app.ctx.db.begin() as db:
-            db.execute(delete(m.ProviderEvent).where(m.ProviderEvent.at < cutoff))
+        self.app.runtime.housekeeping()
 
     def start(self) -> None:
         """Needs a running event loop (APScheduler's AsyncIOScheduler)."""

@@ -1,1 +1,2 @@
-"""Persistence: SQLAlchemy models, the database connection, migrations and repositories."""
+"""Persistence: SQLAlchemy models, the database connection, migrations, and the queries the bot
+runs (storage/queries/)."""

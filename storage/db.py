@@ -7,9 +7,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 DEFAULT_URL = "sqlite:///craftbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -119,5 +120,22 @@ def _sqlite_write_locks(engine: Engine, write_lock: threading.Lock) -> None:
             raise
 
 
+def snapshot_reader(engine: Engine) -> Engine | None:
+    """An engine whose reads take no lock, beside a SQLite file's; None for any other database
+    (PostgreSQL readers never block its writers anyway)."""
+    if not is_sqlite(engine) or engine.url.database in (None, "", ":memory:"):
+        return None
+    # pysqlite begins no transaction for a SELECT, and WAL gives each read a snapshot;
+    # NullPool: no connection outlives the read.
+    return create_engine(
+        engine.url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    )
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def ping(db: Session) -> None:
+    """Ask the database the simplest question; raises when it cannot answer."""
+    db.execute(text("SELECT 1"))

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from bot.app import App, build
 from bot.channels.base import ChannelName, InboundMessage, OutboundMessage, SendOutcome, SendResult
 from bot.engine.session import Session
-from bot.runtime.runtime import InboundResult
+from bot.runtime.inbound import InboundResult
 from bot.settings import Settings
 from bot.simulation import Harness, Sent
 from storage import models as m

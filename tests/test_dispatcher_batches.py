@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 from bot.app import App, build
 from bot.channels.base import OutboundMessage, SendOutcome, SendResult
 from bot.channels.console import ConsoleChannel
-from bot.runtime.dispatcher import RECORD_EVERY, DispatchReport
+from bot.runtime.outbox.dispatcher import RECORD_EVERY, DispatchReport
 from bot.settings import Settings
 from storage import models as m
 

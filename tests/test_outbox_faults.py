@@ -25,7 +25,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.channels.base import InboundMessage
-from bot.runtime.dispatcher import LEASE, MISCONFIGURED_PAUSE, DispatchReport
+from bot.runtime.outbox.dispatcher import LEASE, DispatchReport
+from bot.runtime.outbox.outcomes import MISCONFIGURED_PAUSE
 from storage import models as m
 from tests.e2e import Providers, Stack, running_stack
 from tests.standins import StandinServer
@@ -309,7 +310,7 @@ def test_bad_credentials_pause_the_channel_loudly_without_burning_retries(
     addresses = many_join(stack, channel, 3)
     try:
         # when the worker dispatches, and again a minute later
-        with caplog.at_level(logging.ERROR, logger="bot.runtime.dispatcher"):
+        with caplog.at_level(logging.ERROR, logger="bot.runtime.outbox.outcomes"):
             stack.server.run(stack.app.dispatcher.drain(stack.clock.now))
         tried = provider.requests
         stack.clock.now += timedelta(minutes=1)

@@ -21,12 +21,13 @@ from bot.app import App, build
 from bot.channels.base import InboundMessage
 from bot.engine.program import CrisisPolicy
 from bot.program_files import ProgramFiles
-from bot.runtime import program_holder, schedule
-from bot.runtime.runtime import InboundResult
+from bot.runtime import program_holder
+from bot.runtime.inbound import InboundResult
 from bot.settings import Settings
 from storage import models as m
 from storage.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from storage.migrate import alembic_config, current_revision, upgrade
+from storage.queries.timers import claim_deliveries
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -151,12 +152,14 @@ def test_no_second_lesson_on_the_same_local_day(engine: Engine) -> None:
             )
         )
     # then the key refuses it; the scheduler's claim says no for that day and yes for others
-    settings = Settings()
     with DB(engine) as db, db.begin():
-        family = db.get_one(m.Contact, family_id)
-        assert not schedule.record_delivery(db, family, "lesson", settings, NOW, date(2026, 3, 2))
-        assert schedule.record_delivery(db, family, "checkin", settings, NOW, date(2026, 3, 2))
-        assert schedule.record_delivery(db, family, "lesson", settings, NOW, date(2026, 3, 3))
+        for kind, day, ours in (
+            ("lesson", date(2026, 3, 2), False),
+            ("checkin", date(2026, 3, 2), True),
+            ("lesson", date(2026, 3, 3), True),
+        ):
+            claim = (family_id, kind, day)
+            assert (claim_deliveries(db, [claim], NOW) == {claim}) is ours
     assert count(engine, m.Delivery) == 3
 
 

@@ -71,7 +71,7 @@ async def test_a_message_fetched_by_polling_is_answered_like_a_webhook(
         app.ctx.program.current.catalogs,
         "onboarding.consent",
         Audience("telegram", "en", {}),
-        app.ctx.org(),
+        app.settings.org_placeholders(),
     )
     assert sent_to(telegram, CHAT) == [consent]
     with app.ctx.db() as db:

@@ -8,7 +8,7 @@ import pytest
 from starlette.requests import Request
 from starlette.types import Message
 
-from bot.web.app import Refused, read_form
+from bot.web.guard import Refused, read_form
 
 URLENCODED = "application/x-www-form-urlencoded; charset=UTF-8"
 BODIES = {

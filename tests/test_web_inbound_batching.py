@@ -13,8 +13,8 @@ from sqlalchemy import event, func, select
 
 from bot.app import App, build
 from bot.channels.base import InboundMessage
-from bot.runtime import runtime as runtime_module
-from bot.runtime.dispatcher import DispatchReport
+from bot.runtime import turn as turn_module
+from bot.runtime.outbox.dispatcher import DispatchReport
 from bot.settings import Settings
 from bot.web.inbound_writer import InboundWriter
 from bot.web.replies import GROUPS_IN_FLIGHT, ReplySender
@@ -60,14 +60,14 @@ def test_messages_handled_together_each_get_their_own_answer(app: App) -> None:
 
 def test_a_message_that_breaks_fails_only_itself(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     # given a message the engine cannot handle, between two it can
-    real_step = runtime_module.step
+    real_step = turn_module.step
 
     def step(program: Any, session: Any, input_: Any, now: datetime) -> Any:
         if getattr(input_, "text", "") == "breaks":
             raise RuntimeError("the engine failed on this message")
         return real_step(program, session, input_, now)
 
-    monkeypatch.setattr(runtime_module, "step", step)
+    monkeypatch.setattr(turn_module, "step", step)
     # when the three are handled together
     before, broken, after = app.runtime.handle_inbound_many(
         [hello(3), hello(4, "breaks"), hello(5)]

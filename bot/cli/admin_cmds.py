@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from bot import family_details as details
@@ -22,21 +21,19 @@ from bot.app import App
 from bot.cli.environment import CliError, database_errors, load_settings, open_app
 from bot.runtime.admin import (
     CSV_COLUMNS,
-    EXPORT_COLUMNS,
-    EXPORTS,
     RELATIONSHIPS,
     EnrollError,
     Enrollment,
     enroll,
-    export_rows,
 )
 from bot.runtime.context import Context
-from bot.runtime.family_clock import quiet_of, zone_of
-from bot.scheduling.clock import next_allowed
+from bot.runtime.exports import EXPORT_COLUMNS, EXPORTS, export_rows
+from bot.runtime.family_clock import Clocks
 from bot.settings import Settings
 from storage import models as m
 from storage.db import make_engine
 from storage.migrate import current_revision, upgrade
+from storage.queries import reads
 
 FIRST = {"lesson": "the first lesson", "checkin": "the evening check-in", "nudge": "a nudge"}
 CHANNEL_SETTINGS = {
@@ -130,26 +127,14 @@ def first_message(ctx: Context, contact_id: int) -> tuple[datetime, str] | None:
     """
     with ctx.db() as db:
         contact = db.get_one(m.Contact, contact_id)
-        zone, quiet = zone_of(contact, ctx.settings), quiet_of(contact, ctx.settings)
-        due = [
-            (at, FIRST.get(kind, kind))
-            for at, kind in db.execute(
-                select(m.Timer.due_at, m.Timer.kind).where(m.Timer.contact_id == contact_id)
-            )
-        ]
-        due += [
-            (next_allowed(max(at, ctx.clock()), zone, quiet), f"'{message_id}'")
-            for at, message_id in db.execute(
-                select(m.OutboundMessage.not_before, m.OutboundMessage.message_id).where(
-                    m.OutboundMessage.contact_id == contact_id,
-                    m.OutboundMessage.status == "queued",
-                )
-            )
-        ]
+        clock = Clocks(ctx.settings).of(contact.timezone, contact.quiet_start, contact.quiet_end)
+        timers, queued = reads.first_due(db, contact_id)
+    due = [(at, FIRST.get(kind, kind)) for at, kind in timers]
+    due += [(clock.held_until(max(at, ctx.clock())), f"'{mid}'") for at, mid in queued]
     if not due:
         return None
     at, what = min(due, key=lambda d: d[0])
-    return at, f"{what}, {details.local_time(at, zone.key)}"
+    return at, f"{what}, {details.local_time(at, clock.zone.key)}"
 
 
 def enrolled(ctx: Context, request: Enrollment, dry_run: bool) -> str:

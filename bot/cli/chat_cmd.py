@@ -72,13 +72,8 @@ def prefixes(channel: str) -> tuple[str, ...]:
 
 def family_zone(harness: Harness, default: ZoneInfo) -> ZoneInfo:
     """The zone the family chose when they joined, else the one the chat started in."""
-    contact = harness.contact()
-    if contact is not None and contact.timezone:
-        try:
-            return ZoneInfo(contact.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return default
+    family = harness.contact()
+    return family.clock.zone if family is not None and family.clock.timezone else default
 
 
 def show(sent: list[Sent], zone: ZoneInfo) -> None:

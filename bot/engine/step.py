@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.engine import events as ev
+from bot.engine.actions import Actions
 from bot.engine.inputs import Input, Message, Timeout, Trigger
-from bot.engine.keywords import match_keyword, pause_until
+from bot.engine.keywords import match_keyword
 from bot.engine.program import Program
 from bot.engine.session import INDEFINITE, Session
 from bot.flows.model import END, Flow, Keyword, Step
@@ -32,7 +33,7 @@ def step(
     return run.session, run.events
 
 
-class _Run:
+class _Run(Actions):
     """The work of one step: a session being changed and the events it produces."""
 
     def __init__(self, program: Program, session: Session, now: datetime) -> None:
@@ -90,7 +91,8 @@ class _Run:
         if not s.waiting or seq != s.wait_seq:
             self.events.append(ev.Ignored("a newer reply or flow made this timeout stale"))
             return
-        if self.program.flows.flows.get(s.flow or "") is None or self.current_step() is None:
+        here = self.current_step()
+        if here is None:
             # an edit removed the question: end quietly rather than ask again hours later
             self.events.append(
                 ev.FlowReset(
@@ -98,9 +100,6 @@ class _Run:
                 )
             )
             self.end_flow()
-            return
-        here = self.current_step()
-        if here is None:
             return
         self.session = self.session.with_(waiting=False, reasks=0)
         self.goto(here.on_timeout or END)
@@ -211,10 +210,6 @@ class _Run:
         return False
 
     # --- running steps ------------------------------------------------------------------------
-    @property
-    def locale(self) -> str:
-        return self.session.profile.get("locale") or "en"
-
     def current_step(self) -> Step | None:
         flow = self.program.flows.flows.get(self.session.flow or "")
         return flow.step(self.session.step) if flow and self.session.step else None
@@ -237,17 +232,28 @@ class _Run:
             self.run_flow(flow, index)
 
     def goto_next(self, here: Step) -> None:
-        labels = set(self.session.labels)
-        for branch in here.next:
-            if branch.label is None or branch.label in labels:
-                self.goto(branch.target)
-                return
+        """Go on from the step just answered, the way its `next` says."""
         flow = self.program.flows.flows[self.session.flow or ""]
-        following = (flow.index(here.id) or 0) + 1
-        if following < len(flow.steps):
-            self.run_flow(flow, following)
-        else:
+        index = self.following(flow, here, flow.index(here.id) or 0)
+        if index is None:
             self.end_flow()
+        else:
+            self.run_flow(flow, index)
+
+    def following(self, flow: Flow, here: Step, index: int) -> int | None:
+        """The index of the step after `here` (at `index`): the target of its first branch whose
+        label the last answer has (or its `else`), or else the next step. None: the flow ends
+        (a branch to `end`, or past the last step)."""
+        labels = self.session.labels
+        target = next((b.target for b in here.next if b.label is None or b.label in labels), None)
+        if target is None:
+            index += 1
+        else:
+            found = flow.index(target) if target != END else None
+            if found is None:
+                return None
+            index = found
+        return index if index < len(flow.steps) else None
 
     def run_flow(self, flow: Flow, index: int) -> None:
         for _ in range(MAX_STEPS):
@@ -267,18 +273,10 @@ class _Run:
             self.perform(here)
             if self.session.flow != flow.id:
                 return  # the step left the flow (an action ended it)
-            target = next(
-                (b.target for b in here.next if b.label is None or b.label in self.session.labels),
-                None,
-            )
-            if target is None:
-                index += 1
-            elif target == END or flow.index(target) is None:
+            following = self.following(flow, here, index)
+            if following is None:
                 break
-            else:
-                index = flow.index(target) or 0
-            if index >= len(flow.steps):
-                break
+            index = following
         self.end_flow()
 
     def perform(self, here: Step) -> None:
@@ -326,31 +324,3 @@ class _Run:
     def set_profile(self, name: str, value: str) -> None:
         self.session = self.session.with_(profile={**self.session.profile, name: value})
         self.events.append(ev.SetProfile(name, value))
-
-    def act(self, action: str) -> None:
-        s = self.session
-        if action == "consent":
-            self.events.append(ev.ConsentChanged(True, "consent", self.text))
-        elif action == "decline":
-            self.session = s.with_(status="declined")
-            self.events.append(ev.ConsentChanged(False, "decline", self.text))
-        elif action == "complete_onboarding":
-            self.session = s.with_(status="active", onboarded=True)
-            self.events.append(ev.OnboardingCompleted())
-        elif action == "opt_out":
-            self.session = s.with_(status="opted_out")
-            self.events.append(ev.ConsentChanged(False, "opt_out", self.text))
-        elif action == "opt_in":
-            self.session = s.with_(status="active" if s.onboarded else "new")
-            self.events.append(ev.ConsentChanged(True, "opt_in", self.text))
-        elif action == "pause":
-            until = pause_until(self.keyword_arg, self.now)
-            self.session = s.with_(paused_until=until.isoformat() if until else INDEFINITE)
-            self.events.append(ev.PauseChanged(True, until, "asked to pause"))
-        elif action == "resume":
-            self.session = s.with_(paused_until=None)
-            self.events.append(ev.PauseChanged(False, None, "asked to resume"))
-        elif action == "alert":  # tell the team again, e.g. "not OK" after a crisis
-            self.events.append(
-                ev.CrisisDetected(s.flow or "alert", tuple(s.labels), self.locale, self.text)
-            )

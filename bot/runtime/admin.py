@@ -1,20 +1,19 @@
-"""What coaches do outside a conversation: enrol families (one or a CSV), export records."""
+"""What coaches do outside a conversation: enrol families, one or a CSV (exports: exports.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot import family_details as details
 from bot.engine.session import Session
-from bot.runtime import schedule
 from bot.runtime.context import Context
 from bot.runtime.family_clock import guess_from_phone
+from bot.runtime.turn import reschedule
 from storage import models as m
 
 CHANNELS = details.CHANNELS
@@ -150,7 +149,7 @@ def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> in
                     at=now,
                 )
             )
-            schedule.reschedule(db, contact, ctx.settings, now)
+            reschedule(ctx, db, [contact.id], now)
             return contact.id
     except (
         IntegrityError
@@ -176,108 +175,3 @@ def import_csv(ctx: Context, handle: IO[str]) -> tuple[list[int], list[str]]:
         except EnrollError as exc:
             errors.extend(f"line {row.line}: {problem}" for problem in exc.problems)
     return ids, errors
-
-
-# The columns of each export, in order: a CSV of nothing still has its header.
-EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "contacts": (
-        "id",
-        "channel",
-        "address",
-        "status",
-        "name",
-        "relationship",
-        "timezone",
-        "lesson_time",
-        "checkin_time",
-        "locale",
-        "created_at",
-    ),
-    "checkins": ("channel", "address", "value", "local_date", "at"),
-    "messages": ("direction", "channel", "address", "message_id", "text", "status", "at"),
-    "alerts": ("channel", "address", "category", "matched", "text", "at", "staff_notified"),
-}
-EXPORTS = tuple(EXPORT_COLUMNS)
-
-
-def export_rows(ctx: Context, what: str) -> Iterator[dict[str, Any]]:
-    with ctx.db() as db:
-        if what == "contacts":
-            for c in db.scalars(select(m.Contact).order_by(m.Contact.id)):
-                yield {
-                    "id": c.id,
-                    "channel": c.channel,
-                    "address": c.address,
-                    "status": c.status,
-                    "name": c.name,
-                    "relationship": c.relationship,
-                    "timezone": c.timezone,
-                    "lesson_time": c.lesson_time,
-                    "checkin_time": c.checkin_time,
-                    "locale": c.locale,
-                    "created_at": iso(c.created_at),
-                }
-        elif what == "checkins":
-            for ck, c in db.execute(
-                select(m.Checkin, m.Contact).join(m.Contact).order_by(m.Checkin.id)
-            ):
-                yield {
-                    "channel": c.channel,
-                    "address": c.address,
-                    "value": ck.value,
-                    "local_date": ck.local_date.isoformat() if ck.local_date else None,
-                    "at": iso(ck.at),
-                }
-        elif what == "messages":
-            yield from _messages(db)
-        elif what == "alerts":
-            for a, c in db.execute(select(m.Alert, m.Contact).join(m.Contact).order_by(m.Alert.id)):
-                yield {
-                    "channel": c.channel,
-                    "address": c.address,
-                    "category": a.category,
-                    "matched": a.matched,
-                    "text": a.text,
-                    "at": iso(a.at),
-                    "staff_notified": a.notified,
-                }
-        else:
-            raise ValueError(f"nothing called '{what}' to export (known: {', '.join(EXPORTS)})")
-
-
-def _messages(db: Any) -> Iterator[dict[str, Any]]:
-    rows = []
-    for i in db.scalars(select(m.InboundMessage)):
-        rows.append(
-            {
-                "direction": "in",
-                "channel": i.channel,
-                "address": _address(db, i.contact_id),
-                "message_id": None,
-                "text": i.text,
-                "status": "received",
-                "at": iso(i.received_at),
-            }
-        )
-    for o in db.scalars(select(m.OutboundMessage)):
-        rows.append(
-            {
-                "direction": "out",
-                "channel": o.channel,
-                "address": o.address,
-                "message_id": o.message_id,
-                "text": o.text,
-                "status": o.status,
-                "at": iso(o.sent_at or o.created_at),
-            }
-        )
-    yield from sorted(rows, key=lambda r: r["at"] or "")
-
-
-def _address(db: Any, contact_id: int | None) -> str | None:
-    contact = db.get(m.Contact, contact_id) if contact_id else None
-    return contact.address if contact else None
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None

@@ -24,6 +24,3 @@ class Context:
     db: sessionmaker[Session]
     clock: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
-
-    def org(self) -> dict[str, str]:
-        return {"org": self.settings.org_name, "org_contact": self.settings.org_contact}

@@ -1,284 +1,236 @@
-"""Applying the engine's events inside the open transaction: one small handler per event type."""
+"""What the engine's events do: one small handler per event type, each adding to the turn's writes.
+
+A new event type gets its handler in HANDLERS; the module refuses to load while any event of the
+engine (or of the runtime, below) has none. Nothing here touches the database: the turn's
+`Writes` are flushed once, after every step of the transaction.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, get_args
 
-from sqlalchemy import delete, update
-from sqlalchemy.orm import Session as DB
-
-from bot.catalog.render import Audience, Renderer, render
 from bot.engine import events as ev
 from bot.engine.session import INDEFINITE, Session
-from bot.runtime import schedule
-from bot.runtime.context import Context
-from bot.runtime.family_clock import quiet_of, zone_of
-from bot.scheduling.clock import next_allowed
-from storage import models as m
+from bot.runtime.family import PROFILE_COLUMNS, Family
+from bot.runtime.family_clock import Clocks
+from bot.runtime.outbox.enqueue import Composer
+from bot.runtime.timers.plans import timer_row
+from bot.runtime.writes import Writes
 
 log = logging.getLogger(__name__)
-PROFILE_COLUMNS = (
-    "name",
-    "relationship",
-    "loved_one",
-    "timezone",
-    "lesson_time",
-    "checkin_time",
-    "locale",
-    "country",
-)
 CRISIS_CATEGORIES = ("overdose", "suicide", "violence")
-SUBJECTS = {"crisis": "Urgent: help right now", "compliance": "Your craftbot settings"}
+SCHEDULE_FIELDS = ("timezone", "lesson_time", "checkin_time")  # a change re-plans the day
+# What a withdrawn consent stops: everything the program would start later.
+STOPPED_TIMERS = ("lesson", "checkin", "nudge", "followup")
 
 
-class FamilyRow(Protocol):
-    """What rendering needs of a contact: an ORM Contact, or a row of the fan-out's Core select."""
+@dataclass(frozen=True)
+class OptedOutElsewhere:
+    """The family opted out outside the conversation: a provider refusal, an unsubscribe link,
+    a spam report. Recorded like any consent change (a runtime event; the engine never emits it)."""
 
-    @property
-    def id(self) -> int: ...
-    @property
-    def channel(self) -> str: ...
-    @property
-    def address(self) -> str: ...
-    @property
-    def locale(self) -> str: ...
-    @property
-    def relationship(self) -> str | None: ...
+    channel: str
+    by: str  # provider | self
+    words: str
 
 
-@dataclass
-class Applied:
-    outbox: list[m.OutboundMessage] = field(default_factory=list)
-    alerts: list[m.Alert] = field(default_factory=list)
-    # (contact id, kind, local date) already in `deliveries` in this transaction: claiming one
-    # again would be a no-op insert, so the fan-out skips the round trip.
-    claimed: set[tuple[int, str, date]] = field(default_factory=set)
-
-    @property
-    def crisis(self) -> list[m.OutboundMessage]:
-        return [o for o in self.outbox if o.kind == "crisis"]
+Event = ev.Event | OptedOutElsewhere
 
 
-def apply_events(
-    ctx: Context,
-    db: DB,
-    contact: m.Contact,
-    session: Session,
-    events: list[ev.Event],
-    now: datetime,
-    applied: Applied | None = None,
-) -> Applied:
-    applied = applied or Applied()
-    order = ctx.program.current.program.flows.order
-    contact.session = session.to_json()
-    contact.status = session.status
-    contact.updated_at = now
-    reschedule = False
-    for event in events:
-        if isinstance(event, ev.Say):
-            applied.outbox.append(enqueue(ctx, db, contact, session, event, now))
-            if event.message_id in order.lessons or event.message_id in order.maintenance:
-                local = now.astimezone(zone_of(contact, ctx.settings)).date()
-                if (contact.id, "lesson", local) not in applied.claimed:
-                    schedule.record_delivery(db, contact, "lesson", ctx.settings, now, local)
-        elif isinstance(event, ev.RecordCheckin):
-            local = now.astimezone(zone_of(contact, ctx.settings)).date()
-            db.add(m.Checkin(contact_id=contact.id, value=event.value, local_date=local, at=now))
-        elif isinstance(event, ev.SetProfile):
-            if event.field in PROFILE_COLUMNS:
-                setattr(contact, event.field, event.value)
-            reschedule = reschedule or event.field in ("timezone", "lesson_time", "checkin_time")
-        elif isinstance(event, ev.WaitStarted):
-            schedule.set_wait(db, contact, event.seq, event.timeout_s, now)
-        elif isinstance(event, ev.ConsentChanged):
-            db.add(
-                m.Consent(
-                    contact_id=contact.id,
-                    given=event.given,
-                    action=event.action,
-                    channel=contact.channel,
-                    by="self",
-                    words=event.words[:2000],
-                    at=now,
-                )
-            )
-            if not event.given:
-                cancel_pending(db, contact.id)
-            reschedule = True
-        elif isinstance(event, ev.PauseChanged):
-            contact.paused_indefinitely = session.paused_until == INDEFINITE
-            contact.paused_until = event.until if event.paused else None
-        elif isinstance(event, ev.OnboardingCompleted):
-            reschedule = True
-        elif isinstance(event, ev.CrisisDetected):
-            applied.alerts.append(raise_alert(ctx, db, contact, event, now, applied))
-        elif isinstance(event, ev.FollowupScheduled):
-            due = next_allowed(
-                event.at, zone_of(contact, ctx.settings), quiet_of(contact, ctx.settings)
-            )
-            schedule.set_timer(db, contact.id, "followup", due)
-        elif isinstance(event, (ev.FlowReset, ev.Ignored)):
-            log.info("contact %s: %s", contact.id, event)
-    if reschedule:
-        schedule.reschedule(db, contact, ctx.settings, now)
-    return applied
+class Applying:
+    """One engine step's events being applied: handlers read and replace `family`, and add rows
+    to the turn's writes."""
+
+    def __init__(self, effects: Effects, family: Family, session: Session, now: datetime) -> None:
+        self.effects, self.writes = effects, effects.writes
+        self.family, self.session, self.now = family, session, now
+        self.first = len(self.writes.outbox)  # this step's outbox rows start here
+        self.rows: list[int] = []  # and are these (the family's and the staff's)
+        self.reschedule = False
+
+    def add_outbox(self, row: dict[str, Any]) -> None:
+        self.rows.append(self.writes.add_outbox(row))
+
+    def stop_everyday(self, before: int) -> None:
+        """Cancel queued everyday messages (written before `before`) and the timers that would
+        start more."""
+        family_id = self.family.id
+        self.writes.cancel_everyday(family_id, before)
+        self.writes.timers.update({(family_id, kind): None for kind in STOPPED_TIMERS})
 
 
-def enqueue(
-    ctx: Context, db: DB, contact: m.Contact, session: Session, say: ev.Say, now: datetime
-) -> m.OutboundMessage:
-    """Render for this family and channel, and hold it until quiet hours end unless it is a crisis reply."""
-    held = (
-        now
-        if say.kind == "crisis"
-        else next_allowed(now, zone_of(contact, ctx.settings), quiet_of(contact, ctx.settings))
-    )
-    row = m.OutboundMessage(**outbox_row(ctx, contact, session, say, now, held))
-    db.add(row)
-    return row
+class Effects:
+    """Applies steps' events for one turn (one transaction) into its writes."""
 
+    def __init__(
+        self, writes: Writes, composer: Composer, clocks: Clocks, lessons: frozenset[str]
+    ) -> None:
+        self.writes, self.composer, self.clocks, self.lessons = writes, composer, clocks, lessons
 
-def outbox_row(
-    ctx: Context,
-    contact: FamilyRow,
-    session: Session,
-    say: ev.Say,
-    now: datetime,
-    not_before: datetime,
-    renderer: Renderer | None = None,
-) -> dict[str, object]:
-    """The values of one outbox row for `say` (one place, for `enqueue` and the fan-out's batched writes).
-
-    `not_before` is `now` for a crisis reply, else when this family's quiet hours allow; a
-    `renderer` shared by many rows chooses each message's words once.
-    """
-    catalogs = ctx.program.current.catalogs
-    profile = {
-        **session.profile,
-        "relationship": session.profile.get("relationship") or contact.relationship or "",
-    }
-    audience = Audience(channel=contact.channel, locale=contact.locale or "en", profile=profile)
-    text = (renderer.render if renderer else render)(catalogs, say.message_id, audience, ctx.org())
-    return {
-        "contact_id": contact.id,
-        "channel": contact.channel,
-        "address": contact.address,
-        "message_id": say.message_id,
-        "kind": say.kind,
-        "text": text,
-        "subject": SUBJECTS.get(say.kind, f"{ctx.settings.org_name}: craftbot")
-        if contact.channel == "email"
-        else None,
-        "status": "queued",
-        "not_before": not_before,
-        "attempts": 0,
-        "created_at": now,
-    }
-
-
-def cancel_pending(db: DB, contact_id: int) -> None:
-    """After STOP: queued everyday messages are cancelled; crisis and the confirmation still go."""
-    db.execute(
-        update(m.OutboundMessage)
-        .where(
-            m.OutboundMessage.contact_id == contact_id,
-            m.OutboundMessage.status == "queued",
-            m.OutboundMessage.kind == "normal",
+    def apply(
+        self, family: Family, session: Session, events: Sequence[Event], now: datetime
+    ) -> tuple[Family, list[int]]:
+        """The family after this step, and the outbox rows it wrote (indices into writes.outbox)."""
+        step = Applying(self, family, session, now)
+        for event in events:
+            HANDLERS[type(event)](step, event)
+        family = step.family.with_session(session)
+        self.writes.change(
+            family.id, session=session.to_json(), status=session.status, updated_at=now
         )
-        .values(status="cancelled")
+        if step.reschedule:
+            self.writes.reschedule[family.id] = (family, now)
+        return family, step.rows
+
+
+def say(step: Applying, event: ev.Say) -> None:
+    family, now = step.family, step.now
+    step.add_outbox(step.effects.composer.row(family, step.session, event, now))
+    if event.message_id in step.effects.lessons:  # a lesson said any way is the day's lesson
+        step.writes.deliver((family.id, "lesson", family.clock.today(now)), now)
+
+
+def record_checkin(step: Applying, event: ev.RecordCheckin) -> None:
+    family, now = step.family, step.now
+    step.writes.checkins.append(
+        {
+            "contact_id": family.id,
+            "value": event.value,
+            "local_date": family.clock.today(now),
+            "at": now,
+        }
     )
-    db.execute(
-        delete(m.Timer).where(
-            m.Timer.contact_id == contact_id,
-            m.Timer.kind.in_(("lesson", "checkin", "nudge", "followup")),
+
+
+def set_profile(step: Applying, event: ev.SetProfile) -> None:
+    if event.field in PROFILE_COLUMNS:
+        step.writes.change(step.family.id, **{event.field: event.value})
+        step.family = step.family.with_profile(event.field, event.value, step.effects.clocks)
+    step.reschedule = step.reschedule or event.field in SCHEDULE_FIELDS
+
+
+def wait_started(step: Applying, event: ev.WaitStarted) -> None:
+    family_id = step.family.id
+    step.writes.timers[(family_id, "wait")] = (
+        None
+        if event.timeout_s is None
+        else timer_row(
+            family_id, "wait", step.now + timedelta(seconds=event.timeout_s), seq=event.seq
         )
     )
 
 
-def raise_alert(
-    ctx: Context,
-    db: DB,
-    contact: m.Contact,
-    event: ev.CrisisDetected,
-    now: datetime,
-    applied: Applied,
-) -> m.Alert:
-    alert = m.Alert(
-        contact_id=contact.id,
-        category=event.category,
-        matched=", ".join(event.matched),
-        text=event.text[:2000],
-        at=now,
-        notified=False,
+def consent_changed(step: Applying, event: ev.ConsentChanged) -> None:
+    family = step.family
+    step.writes.consents.append(
+        {
+            "contact_id": family.id,
+            "given": event.given,
+            "action": event.action,
+            "channel": family.channel,
+            "by": "self",
+            "words": event.words[:2000],
+            "at": step.now,
+        }
     )
-    db.add(alert)
+    if not event.given:
+        step.stop_everyday(len(step.writes.outbox))
+    step.reschedule = True
+
+
+def opted_out_elsewhere(step: Applying, event: OptedOutElsewhere) -> None:
+    step.writes.consents.append(
+        {
+            "contact_id": step.family.id,
+            "given": False,
+            "action": "opt_out",
+            "channel": event.channel,
+            "by": event.by,
+            "words": event.words[:500],
+            "at": step.now,
+        }
+    )
+    step.stop_everyday(len(step.writes.outbox))
+
+
+def pause_changed(step: Applying, event: ev.PauseChanged) -> None:
+    step.writes.change(
+        step.family.id,
+        paused_indefinitely=step.session.paused_until == INDEFINITE,
+        paused_until=event.until if event.paused else None,
+    )
+
+
+def onboarding_completed(step: Applying, event: ev.OnboardingCompleted) -> None:
+    step.reschedule = True
+
+
+def crisis_detected(step: Applying, event: ev.CrisisDetected) -> None:
+    family, now = step.family, step.now
     # Everyday messages still queued for this family (an evening reply held for the morning, a
     # lesson waiting in a fan-out) would arrive after the emergency reply: a cheerful lesson must
     # never follow "she overdosed". What this same step wrote still goes.
-    db.flush()
-    this_step = [o.id for o in applied.outbox if o.contact_id == contact.id]
-    db.execute(
-        update(m.OutboundMessage)
-        .where(
-            m.OutboundMessage.contact_id == contact.id,
-            m.OutboundMessage.status == "queued",
-            m.OutboundMessage.kind == "normal",
-            m.OutboundMessage.id.notin_(this_step),
-        )
-        .values(status="cancelled")
-    )
+    step.writes.cancel_everyday(family.id, step.first)
     answered = (
         f"They got the {event.category} emergency reply."
         if event.category in CRISIS_CATEGORIES
-        else f"They answered the {event.category} question: {', '.join(event.matched) or 'see text'}."
+        else f"They answered the {event.category} question: "
+        f"{', '.join(event.matched) or 'see text'}."
     )
     notice = (
-        f"craftbot crisis alert ({event.category}) from {contact.name or 'a family member'} on "
-        f"{contact.channel} {contact.address} at {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC. They wrote: "
-        f'"{event.text[:300]}". {answered} Please reach out.'
+        f"craftbot crisis alert ({event.category}) from {family.name or 'a family member'} on "
+        f"{family.channel} {family.address} at {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC. "
+        f'They wrote: "{event.text[:300]}". {answered} Please reach out.'
     )
-    for channel in ("sms", "email", "telegram"):
-        for address in ctx.settings.staff(channel):
-            row = m.OutboundMessage(
-                contact_id=None,
-                channel=channel,
-                address=address,
-                message_id="staff.alert",
-                kind="crisis",
-                text=notice,
-                subject=f"craftbot crisis alert: {event.category}" if channel == "email" else None,
-                status="queued",
-                not_before=now,
-                attempts=0,
-                created_at=now,
-            )
-            db.add(row)
-            applied.outbox.append(row)
-            alert.notified = True
-    return alert
+    staff = step.effects.composer.staff_rows(notice, event.category, now)
+    step.writes.alerts.append(
+        {
+            "contact_id": family.id,
+            "category": event.category,
+            "matched": ", ".join(event.matched),
+            "text": event.text[:2000],
+            "at": now,
+            "notified": bool(staff),
+        }
+    )
+    for row in staff:
+        step.add_outbox(row)
 
 
-def opt_out(db: DB, contact_id: int, channel: str, by: str, words: str, now: datetime) -> bool:
-    """Opt a contact out for a reason outside the conversation: a provider refusal, an unsubscribe
-    link, a spam report. Recorded like any consent change; queued everyday messages cancelled."""
-    contact = db.get(m.Contact, contact_id)
-    if contact is None or contact.status == "opted_out":
-        return False
-    contact.status = "opted_out"
-    contact.session = Session.from_json(contact.session).with_(status="opted_out").to_json()
-    db.add(
-        m.Consent(
-            contact_id=contact_id,
-            given=False,
-            action="opt_out",
-            channel=channel,
-            by=by,
-            words=words[:500],
-            at=now,
-        )
-    )
-    cancel_pending(db, contact_id)
-    return True
+def followup_scheduled(step: Applying, event: ev.FollowupScheduled) -> None:
+    family = step.family
+    due = family.clock.held_until(event.at)
+    step.writes.timers[(family.id, "followup")] = timer_row(family.id, "followup", due)
+
+
+def logged(step: Applying, event: ev.FlowReset | ev.Ignored) -> None:
+    log.info("contact %s: %s", step.family.id, event)
+
+
+def nothing(step: Applying, event: ev.FlowStarted | ev.FlowEnded) -> None:
+    pass
+
+
+HANDLERS: dict[type, Callable[[Applying, Any], None]] = {
+    ev.Say: say,
+    ev.RecordCheckin: record_checkin,
+    ev.SetProfile: set_profile,
+    ev.WaitStarted: wait_started,
+    ev.ConsentChanged: consent_changed,
+    ev.PauseChanged: pause_changed,
+    ev.OnboardingCompleted: onboarding_completed,
+    ev.CrisisDetected: crisis_detected,
+    ev.FollowupScheduled: followup_scheduled,
+    ev.FlowStarted: nothing,
+    ev.FlowEnded: nothing,
+    ev.FlowReset: logged,
+    ev.Ignored: logged,
+    OptedOutElsewhere: opted_out_elsewhere,
+}
+_UNHANDLED = {*get_args(ev.Event), OptedOutElsewhere} - HANDLERS.keys()
+if _UNHANDLED:
+    raise ImportError(f"events without a handler: {sorted(t.__name__ for t in _UNHANDLED)}")

@@ -1,16 +1,25 @@
-"""A family's own clock: their time zone and quiet hours, with the deployment's defaults."""
+"""A family's own clock: their time zone and quiet hours, with the deployment's defaults applied.
+
+Every question about a family's time (what day is it there, may a message go now, when is the
+next lesson due) is a method of their clock. The answers are pure, so a turn shares one clock
+among all families with the same settings (`Clocks`) and each clock remembers its answers for
+the turn: `next_slot` costs ~0.65 ms (it walks the zone's transitions), and 100,000 families at
+09:00 in a handful of zones need only a handful of answers.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import timezone as phone_zones
 
-from bot.scheduling.clock import QuietHours
+from bot.scheduling.clock import QuietHours, in_quiet_hours, next_allowed
+from bot.scheduling.policy import Decision, Kind, Slot, decide, next_slot
 from bot.settings import Settings
-from storage.models import Contact
 
 
 def parse_hhmm(text: str) -> time:
@@ -18,25 +27,91 @@ def parse_hhmm(text: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def zone_of(contact: Contact, settings: Settings) -> ZoneInfo:
-    for name in (contact.timezone, settings.default_timezone):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
+@dataclass(frozen=True)
+class FamilyClock:
+    """Time zone and quiet hours as stored for a family (None: the deployment's default), and
+    what they mean. Answers are remembered for as long as the clock lives (one turn)."""
 
-
-def quiet_of(contact: Contact, settings: Settings) -> QuietHours:
-    return QuietHours(
-        parse_hhmm(contact.quiet_start or settings.quiet_start),
-        parse_hhmm(contact.quiet_end or settings.quiet_end),
+    timezone: str | None
+    quiet_start: str | None
+    quiet_end: str | None
+    zone: ZoneInfo
+    quiet: QuietHours
+    _memo: dict[tuple[Any, ...], Any] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
     )
 
+    def today(self, now: datetime) -> date:
+        """The family's local date at `now`."""
+        key = ("today", now)
+        if key not in self._memo:
+            self._memo[key] = now.astimezone(self.zone).date()
+        return self._memo[key]  # type: ignore[no-any-return]
 
-def local_date(contact: Contact, settings: Settings, instant: datetime) -> datetime:
-    return instant.astimezone(zone_of(contact, settings))
+    def held_until(self, now: datetime) -> datetime:
+        """When a message written at `now` may go to this family: `now`, or when quiet hours end."""
+        key = ("held", now)
+        if key not in self._memo:
+            self._memo[key] = next_allowed(now, self.zone, self.quiet)
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def quiet_until(self, now: datetime) -> datetime | None:
+        """When quiet hours end for this family, or None when they are awake at `now`."""
+        key = ("quiet", now)
+        if key not in self._memo:
+            quiet = in_quiet_hours(now, self.zone, self.quiet)
+            self._memo[key] = next_allowed(now, self.zone, self.quiet) if quiet else None
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def decide(self, kind: Kind, day: date, due_at: datetime, now: datetime) -> Decision:
+        """Whether the daily `kind` of local `day`, due at `due_at`, fires at `now`, waits, or is
+        skipped (bot/scheduling/policy.py)."""
+        key = ("decide", kind, day, due_at, now)
+        if key not in self._memo:
+            self._memo[key] = decide(Slot(kind, day, due_at), now, self.zone, self.quiet)
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def next_slot(self, kind: Kind, at: time, now: datetime, after: date | None) -> Slot:
+        """The family's next `kind` at local `at`, on a day later than `after`."""
+        key = ("slot", kind, at, now, after)
+        if key not in self._memo:
+            self._memo[key] = next_slot(kind, at, self.zone, self.quiet, now, after)
+        return self._memo[key]  # type: ignore[no-any-return]
+
+
+class Clocks:
+    """The clocks of one turn, one per distinct (time zone, quiet start, quiet end)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._clocks: dict[tuple[str | None, str | None, str | None], FamilyClock] = {}
+
+    def of(
+        self, timezone: str | None, quiet_start: str | None, quiet_end: str | None
+    ) -> FamilyClock:
+        key = (timezone, quiet_start, quiet_end)
+        clock = self._clocks.get(key)
+        if clock is None:
+            clock = self._clocks[key] = FamilyClock(
+                timezone,
+                quiet_start,
+                quiet_end,
+                self._zone(timezone),
+                QuietHours(
+                    parse_hhmm(quiet_start or self.settings.quiet_start),
+                    parse_hhmm(quiet_end or self.settings.quiet_end),
+                ),
+            )
+        return clock
+
+    def _zone(self, name: str | None) -> ZoneInfo:
+        for candidate in (name, self.settings.default_timezone):
+            if candidate:
+                try:
+                    return ZoneInfo(candidate)
+                except (ZoneInfoNotFoundError, ValueError):
+                    continue
+        return ZoneInfo("UTC")
 
 
 def guess_from_phone(address: str) -> tuple[str | None, str | None]:

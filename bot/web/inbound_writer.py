@@ -6,8 +6,9 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.channels.base import InboundMessage
+from bot.runtime.inbound import InboundResult
 from bot.runtime.program_holder import ProgramHolder
-from bot.runtime.runtime import InboundResult, Runtime
+from bot.runtime.runtime import Runtime
 
 MAX_PER_COMMIT = (
     32  # bounds how long the first webhook of a group waits for the others (~1.6 ms each)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.outbox.dispatcher import Dispatcher
 
 # Everyday groups being claimed or sent at once. The dispatcher claims about 10 s of a paced
 # channel's sending a call, so at most ~40 s of claimed rows wait in this process's pace: well

@@ -1,29 +1,23 @@
-"""Provider delivery reports: move a message's status forward only, once per report."""
+"""Provider delivery reports by webhook: Twilio status callbacks and SendGrid's event webhook.
+
+Each is verified, translated into DeliveryReports in our words, and recorded by the runtime.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+import time
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session as DB
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
 
-from storage import models as m
-from storage.upsert import insert_ignore
+from bot.runtime.outbox.reports import DeliveryReport
+from bot.web.deps import web_of
+from bot.web.guard import Refused
+from bot.web.webhooks import twilio_form
 
-# Later means further along; a report never moves a message backwards (reports arrive out of order).
-RANK = {
-    "queued": 0,
-    "sending": 1,
-    "accepted": 1,
-    "sent": 2,
-    "delivered": 3,
-    "read": 4,
-    "undelivered": 5,
-    "failed": 5,
-    "invalid": 5,
-    "opted_out": 5,
-    "bounced": 5,
-}
 TWILIO = {
     "accepted": "sent",
     "queued": "sent",
@@ -34,25 +28,54 @@ TWILIO = {
     "undelivered": "undelivered",
     "failed": "failed",
 }
+SENDGRID_EVENT_STATUS = {"delivered": "delivered", "bounce": "bounced", "dropped": "failed"}
+SENDGRID_OPT_OUT = ("unsubscribe", "group_unsubscribe", "spamreport")
 
 
-def first_report(db: DB, provider: str, key: str, now: datetime) -> bool:
-    return bool(
-        insert_ignore(
-            db,
-            m.ProviderEvent.__table__,  # type: ignore[arg-type]
-            {"provider": provider, "key": key[:255], "at": now},
-        )
+async def twilio_status(request: Request) -> Response:
+    form = await twilio_form(request)
+    sid, state = str(form.get("MessageSid") or ""), str(form.get("MessageStatus") or "")
+    if not sid or state not in TWILIO:
+        raise Refused(400, "a status callback needs MessageSid and a known MessageStatus")
+    report = DeliveryReport(
+        key=f"{sid}:{state}",
+        status=TWILIO[state],
+        provider_id=sid,
+        detail=str(form.get("ErrorCode") or ""),
     )
+    await run_in_threadpool(web_of(request).app.runtime.record_reports, "twilio", [report])
+    return Response(status_code=204)
 
 
-def move_forward(db: DB, provider_id: str, status: str, detail: str = "") -> bool:
-    row = db.execute(
-        select(m.OutboundMessage).where(m.OutboundMessage.provider_id == provider_id)
-    ).scalar()
-    if row is None or RANK.get(status, -1) <= RANK.get(row.status, -1):
-        return False
-    row.status = status
-    if detail:
-        row.last_error = detail[:500]
-    return True
+async def sendgrid_events(request: Request) -> Response:
+    web = web_of(request)
+    raw = await request.body()
+    if web.verifier is None or not web.verifier.ok(
+        raw,
+        request.headers.get("X-Twilio-Email-Event-Webhook-Signature"),
+        request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp"),
+        time.time(),
+    ):
+        raise Refused(403, "event signature does not match, or it is stale")
+    try:
+        events = json.loads(raw)
+        if not isinstance(events, list):
+            raise ValueError("expected a JSON list of events")
+    except ValueError as exc:
+        raise Refused(400, str(exc)) from exc
+    reports = [sendgrid_report(event) for event in events if isinstance(event, dict)]
+    await run_in_threadpool(web.app.runtime.record_reports, "sendgrid", reports)
+    return Response(status_code=200)
+
+
+def sendgrid_report(event: dict[str, Any]) -> DeliveryReport:
+    """One SendGrid event in our words; our outbox id comes back as a custom argument."""
+    kind = str(event.get("event") or "")
+    outbox_id = str(event.get("outbox_id") or "")
+    return DeliveryReport(
+        key=str(event.get("sg_event_id") or f"{event.get('sg_message_id')}:{event.get('event')}"),
+        status=SENDGRID_EVENT_STATUS.get(kind),
+        outbox_id=int(outbox_id) if outbox_id.isdigit() else None,
+        detail=str(event.get("reason") or ""),
+        opt_out=f"SendGrid event: {kind}" if kind in SENDGRID_OPT_OUT else None,
+    )

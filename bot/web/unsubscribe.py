@@ -1,25 +1,29 @@
-"""One-click unsubscribe links: a contact id signed so nobody can unsubscribe someone else."""
+"""The one-click unsubscribe link of every email: a page to confirm, and the opt-out itself."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 
-from bot.settings import Settings
+from bot.runtime.outbox.unsubscribe import token_ok
+from bot.web.deps import web_of
+from bot.web.guard import Refused
 
-
-def _key(settings: Settings) -> bytes:
-    # The inbound secret is required whenever email is on, and is never sent anywhere.
-    return ("craftbot-unsubscribe:" + settings.sendgrid_inbound_secret).encode()
-
-
-def token_for(settings: Settings, contact_id: int) -> str:
-    return hmac.new(_key(settings), str(contact_id).encode(), hashlib.sha256).hexdigest()[:32]
+PAGE = """<!doctype html><html><head><meta name="viewport" content="width=device-width">
+<title>Unsubscribe</title></head><body><p>Stop all emails from {org} craftbot?</p>
+<form method="post"><button type="submit">Unsubscribe</button></form></body></html>"""
 
 
-def unsubscribe_url(settings: Settings, contact_id: int) -> str:
-    return f"{settings.public_base_url.rstrip('/')}/unsubscribe/{contact_id}/{token_for(settings, contact_id)}"
-
-
-def token_ok(settings: Settings, contact_id: int, token: str) -> bool:
-    return hmac.compare_digest(token_for(settings, contact_id), token)
+async def unsubscribe(request: Request) -> Response:
+    app = web_of(request).app
+    contact_id, token = request.path_params["contact_id"], request.path_params["token"]
+    if not token_ok(app.settings, contact_id, token):
+        raise Refused(404, "this unsubscribe link is not valid")
+    org = app.settings.org_name
+    if request.method == "GET":
+        return HTMLResponse(PAGE.format(org=org))
+    await run_in_threadpool(app.runtime.unsubscribe, contact_id)
+    return HTMLResponse(
+        f"<p>You are unsubscribed from {org} craftbot. We won't email you again.</p>"
+    )

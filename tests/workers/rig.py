@@ -15,7 +15,6 @@ from sqlalchemy import delete, select, update
 from bot.app import App, build
 from bot.channels.base import ChannelName, InboundMessage, OutboundMessage
 from bot.channels.console import ConsoleChannel
-from bot.runtime import schedule
 from bot.runtime.admin import Enrollment, enroll
 from bot.settings import Settings
 from storage import models as m
@@ -77,9 +76,7 @@ class Rig:
                     .where(m.Contact.id == contact_id)
                     .values(quiet_start=quiet[0], quiet_end=quiet[1])
                 )
-                contact = db.get(m.Contact, contact_id)
-                assert contact is not None
-                schedule.reschedule(db, contact, self.app.settings, at)
+            self.app.runtime.reschedule([contact_id], at)
         return contact_id
 
     def wipe(self) -> None:

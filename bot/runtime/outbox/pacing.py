@@ -57,7 +57,8 @@ class Pace:
             await self._within_window(max(1, int(self.rate)))
 
     async def _within_window(self, most: int) -> None:
-        """Sends whose slots passed while the event loop was busy wake together; they must not bunch.
+        """Sends whose slots passed while the event loop was busy wake together; they must not
+        bunch.
 
         At most `most` sends start in any WINDOW_S, counted from when they really start.
         """

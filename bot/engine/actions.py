@@ -1,0 +1,78 @@
+"""What a flow's `do:` steps do to the session, one method per action of ACTIONS.
+
+ACTIONS (bot/flows/model.py) is the one list of actions a flow may name; each is the method
+`do_<action>` here, and the engine refuses to load while the two differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.engine import events as ev
+from bot.engine.keywords import pause_until
+from bot.engine.session import INDEFINITE, Session
+from bot.flows.model import ACTIONS
+
+
+class Actions:
+    """Mixed into the engine's step: the state an action reads and changes."""
+
+    session: Session
+    events: list[ev.Event]
+    now: datetime
+    text: str  # what the person wrote, for consent records
+    keyword_arg: str  # what followed the keyword ("PAUSE 3 days")
+
+    @property
+    def locale(self) -> str:
+        return self.session.profile.get("locale") or "en"
+
+    def act(self, action: str) -> None:
+        _ACTS[action](self)
+
+    def do_consent(self) -> None:
+        self.events.append(ev.ConsentChanged(True, "consent", self.text))
+
+    def do_decline(self) -> None:
+        self.session = self.session.with_(status="declined")
+        self.events.append(ev.ConsentChanged(False, "decline", self.text))
+
+    def do_complete_onboarding(self) -> None:
+        self.session = self.session.with_(status="active", onboarded=True)
+        self.events.append(ev.OnboardingCompleted())
+
+    def do_opt_out(self) -> None:
+        self.session = self.session.with_(status="opted_out")
+        self.events.append(ev.ConsentChanged(False, "opt_out", self.text))
+
+    def do_opt_in(self) -> None:
+        self.session = self.session.with_(status="active" if self.session.onboarded else "new")
+        self.events.append(ev.ConsentChanged(True, "opt_in", self.text))
+
+    def do_pause(self) -> None:
+        until = pause_until(self.keyword_arg, self.now)
+        self.session = self.session.with_(paused_until=until.isoformat() if until else INDEFINITE)
+        self.events.append(ev.PauseChanged(True, until, "asked to pause"))
+
+    def do_resume(self) -> None:
+        self.session = self.session.with_(paused_until=None)
+        self.events.append(ev.PauseChanged(False, None, "asked to resume"))
+
+    def do_alert(self) -> None:  # tell the team again, e.g. "not OK" after a crisis
+        s = self.session
+        self.events.append(
+            ev.CrisisDetected(s.flow or "alert", tuple(s.labels), self.locale, self.text)
+        )
+
+
+_ACTS: dict[str, Callable[[Actions], None]] = {
+    name.removeprefix("do_"): method
+    for name, method in vars(Actions).items()
+    if name.startswith("do_")
+}
+if set(_ACTS) != set(ACTIONS):
+    raise ImportError(
+        f"flow actions without a method: {sorted(set(ACTIONS) - set(_ACTS))}; "
+        f"methods without an action: {sorted(set(_ACTS) - set(ACTIONS))}"
+    )

@@ -1,0 +1,73 @@
+"""The outbox rows a turn writes: words rendered for one family and channel when queued.
+
+Rendering happens at enqueue: the row holds the exact words sent, so a later catalog edit does not
+change a queued message, and exports show what a family really received.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.catalog.render import Audience, Renderer
+from bot.engine import events as ev
+from bot.engine.session import Session
+from bot.program_files import Loaded
+from bot.runtime.family import Family
+from bot.settings import Settings
+
+SUBJECTS = {"crisis": "Urgent: help right now", "compliance": "Your craftbot settings"}
+STAFF_CHANNELS = ("sms", "email", "telegram")
+
+
+class Composer:
+    """Outbox rows for one turn; a renderer shared by many rows chooses each message's words
+    once."""
+
+    def __init__(self, loaded: Loaded, settings: Settings, renderer: Renderer) -> None:
+        self.catalogs, self.settings, self.renderer = loaded.catalogs, settings, renderer
+        self.org = settings.org_placeholders()
+        self.subject = f"{settings.org_name}: craftbot"
+
+    def row(self, family: Family, session: Session, say: ev.Say, now: datetime) -> dict[str, Any]:
+        """The row for `say` to this family: held until their quiet hours end, unless a crisis
+        reply."""
+        profile = {
+            **session.profile,
+            "relationship": session.profile.get("relationship") or family.relationship or "",
+        }
+        audience = Audience(channel=family.channel, locale=family.locale, profile=profile)
+        return {
+            "contact_id": family.id,
+            "channel": family.channel,
+            "address": family.address,
+            "message_id": say.message_id,
+            "kind": say.kind,
+            "text": self.renderer.render(self.catalogs, say.message_id, audience, self.org),
+            "subject": SUBJECTS.get(say.kind, self.subject) if family.channel == "email" else None,
+            "status": "queued",
+            "not_before": now if say.kind == "crisis" else family.clock.held_until(now),
+            "attempts": 0,
+            "created_at": now,
+        }
+
+    def staff_rows(self, text: str, category: str, now: datetime) -> list[dict[str, Any]]:
+        """A crisis alert to every staff address on every channel, sent at once like a crisis
+        reply."""
+        return [
+            {
+                "contact_id": None,
+                "channel": channel,
+                "address": address,
+                "message_id": "staff.alert",
+                "kind": "crisis",
+                "text": text,
+                "subject": f"craftbot crisis alert: {category}" if channel == "email" else None,
+                "status": "queued",
+                "not_before": now,
+                "attempts": 0,
+                "created_at": now,
+            }
+            for channel in STAFF_CHANNELS
+            for address in self.settings.staff(channel)
+        ]

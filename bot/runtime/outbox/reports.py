@@ -1,0 +1,80 @@
+"""Provider delivery reports: move a message's status forward only, once per report.
+
+The web handlers translate a provider's callback (Twilio's status callback, SendGrid's event
+webhook) into `DeliveryReport`s; recording them is the runtime's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session as DB
+
+from bot.runtime.context import Context
+from bot.runtime.turn import opt_out
+from storage.queries import outbox as outbox_sql
+
+# Later means further along; a report never moves a message backwards (reports arrive out of order).
+RANK = {
+    "queued": 0,
+    "sending": 1,
+    "accepted": 1,
+    "sent": 2,
+    "delivered": 3,
+    "read": 4,
+    "undelivered": 5,
+    "failed": 5,
+    "invalid": 5,
+    "opted_out": 5,
+    "bounced": 5,
+}
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What a provider says happened to one message we sent.
+
+    The message is named by the provider's id, or by our outbox id when the provider echoes it.
+    """
+
+    key: str  # the report's own identity: providers send a report more than once
+    status: str | None  # the status it reports, in our words (None: no status to record)
+    provider_id: str | None = None
+    outbox_id: int | None = None
+    detail: str = ""
+    opt_out: str | None = None  # the person unsubscribed or complained: the consent record's words
+
+
+def record(ctx: Context, provider: str, reports: Iterable[DeliveryReport]) -> None:
+    """Record each report once, in one transaction."""
+    now = ctx.clock()
+    with ctx.db.begin() as db:
+        for report in reports:
+            if outbox_sql.first_report(db, provider, report.key, now):
+                _apply(ctx, db, report, now)
+
+
+def _apply(ctx: Context, db: DB, report: DeliveryReport, now: datetime) -> None:
+    provider_id, contact_id, channel = report.provider_id, None, ""
+    if report.outbox_id is None and provider_id is None:
+        return  # names no message of ours
+    if report.outbox_id is not None:
+        refs = outbox_sql.refs_of(db, report.outbox_id)
+        if refs is None:
+            return
+        provider_id, contact_id, channel = refs
+    if report.status is not None:
+        move_forward(db, provider_id or "", report.status, report.detail)
+    if report.opt_out is not None and contact_id:
+        opt_out(ctx, db, contact_id, channel, "provider", report.opt_out, now)
+
+
+def move_forward(db: DB, provider_id: str, status: str, detail: str = "") -> bool:
+    """Set the status of the row the provider knows by `provider_id`, unless it is further on."""
+    found = outbox_sql.status_by_provider_id(db, provider_id)
+    if found is None or RANK.get(status, -1) <= RANK.get(found[1], -1):
+        return False
+    outbox_sql.set_status(db, found[0], status, detail)
+    return True

@@ -1,0 +1,113 @@
+"""A turn: the one path every inbound message and every due timer takes.
+
+Inside the caller's transaction: the families of a batch are loaded (by the inbound room or the
+tick), the engine steps each input of each family in order, in memory, each step's events are
+applied by their handlers (bot/runtime/effects.py) into one write buffer (bot/runtime/writes.py),
+and `flush` writes the buffer with one statement per table. The caller commits; only then is
+anything sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session as DB
+
+from bot.catalog.render import Renderer
+from bot.engine import step
+from bot.engine.inputs import Input
+from bot.engine.session import Session
+from bot.program_files import Loaded
+from bot.runtime.context import Context
+from bot.runtime.effects import Effects, Event, OptedOutElsewhere
+from bot.runtime.family import Family
+from bot.runtime.family_clock import Clocks
+from bot.runtime.outbox.enqueue import Composer
+from bot.runtime.writes import Writes
+from storage.queries import families as family_sql
+
+
+class Turn:
+    """The steps of one transaction and their writes. `clocks` and `renderer` may be shared by
+    the turns of one tick: their answers hold for the whole tick."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        db: DB,
+        clocks: Clocks | None = None,
+        renderer: Renderer | None = None,
+    ) -> None:
+        self.ctx, self.db = ctx, db
+        self.loaded = ctx.program.current
+        self.clocks = clocks or Clocks(ctx.settings)
+        self.writes = Writes()
+        self.effects = Effects(
+            self.writes,
+            Composer(self.loaded, ctx.settings, renderer or Renderer()),
+            self.clocks,
+            lesson_ids(self.loaded),
+        )
+
+    def family(self, values: Sequence[object]) -> Family:
+        """A family from the columns of storage.queries.families.FAMILY."""
+        return Family.from_row(values, self.clocks)
+
+    def step(self, family: Family, input_: Input, now: datetime) -> tuple[Family, list[int]]:
+        """Run the engine for this input and apply its events: the family after, and the outbox
+        rows written (indices into `writes.outbox`, ids after `flush`)."""
+        session, events = step(self.loaded.program, family.session, input_, now)
+        return self.effects.apply(family, session, events, now)
+
+    def apply(
+        self, family: Family, session: Session, events: Sequence[Event], now: datetime
+    ) -> tuple[Family, list[int]]:
+        """Apply events that did not come from the engine (an opt-out from outside)."""
+        return self.effects.apply(family, session, events, now)
+
+    def flush(self) -> None:
+        self.writes.flush(self.db)
+
+    def outbox_ids(self, rows: Iterable[int]) -> list[int]:
+        """The ids of these outbox rows (after `flush`)."""
+        return [self.writes.outbox_ids[i] for i in rows]
+
+    def crisis_ids(self, rows: Iterable[int]) -> list[int]:
+        return [
+            self.writes.outbox_ids[i] for i in rows if self.writes.outbox[i]["kind"] == "crisis"
+        ]
+
+
+def lesson_ids(loaded: Loaded) -> frozenset[str]:
+    """The lesson and review ids of a program: saying one, any way, is that day's lesson."""
+    order = loaded.program.flows.order
+    return frozenset(order.lessons) | frozenset(order.maintenance)
+
+
+def reschedule(ctx: Context, db: DB, contact_ids: Iterable[int], now: datetime) -> None:
+    """Plan these families' daily timers afresh (after an enrolment or an edit of their times),
+    inside the caller's transaction."""
+    turn = Turn(ctx, db)
+    for values in family_sql.families_by_id(db, contact_ids, lock=True):
+        family = turn.family(values)
+        turn.writes.reschedule[family.id] = (family, now)
+    turn.flush()
+
+
+def opt_out(
+    ctx: Context, db: DB, contact_id: int, channel: str, by: str, words: str, now: datetime
+) -> bool:
+    """Opt a family out for a reason outside the conversation (a provider refusal, an unsubscribe
+    link, a spam report), inside the caller's transaction. False if they were out already."""
+    rows = family_sql.families_by_id(db, [contact_id], lock=True)
+    if not rows:
+        return False
+    turn = Turn(ctx, db)
+    family = turn.family(rows[0])
+    if family.status == "opted_out":
+        return False
+    session = family.session.with_(status="opted_out")
+    turn.apply(family, session, [OptedOutElsewhere(channel, by, words)], now)
+    turn.flush()
+    return True

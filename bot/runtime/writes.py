@@ -1,0 +1,97 @@
+"""One transaction's writes, gathered in memory while its turn runs and flushed once at the end.
+
+Event handlers (bot/runtime/effects.py) only append here; `flush` then writes each table with one
+statement (contacts: one per set of changed columns). What a handler would have changed in rows
+written earlier in the same transaction (cancelling a queued message, dropping a timer) it
+changes here in memory, so the flush order below gives what writing each event at once gave.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session as DB
+
+from bot.runtime.family import Family
+from bot.runtime.timers import plans
+from bot.runtime.timers.plans import TimerKey, TimerRow
+from storage.queries import families as family_sql
+from storage.queries import records, timers
+from storage.queries.timers import Claim
+
+Row = dict[str, Any]
+
+
+@dataclass
+class Writes:
+    outbox: list[Row] = field(default_factory=list)
+    alerts: list[Row] = field(default_factory=list)
+    checkins: list[Row] = field(default_factory=list)
+    consents: list[Row] = field(default_factory=list)
+    deliveries: list[Row] = field(default_factory=list)  # inserted unless already there
+    # The (contact, kind, local day) rows of `deliveries` this transaction knows are stored or
+    # about to be; of those, the ones the tick claimed for a timer that has not fired yet.
+    claimed: set[Claim] = field(default_factory=set)
+    reserved: set[Claim] = field(default_factory=set)
+    timers: dict[TimerKey, TimerRow | None] = field(default_factory=dict)  # None: delete it
+    contacts: dict[int, Row] = field(default_factory=dict)  # changed columns by contact id
+    cancelled: set[int] = field(default_factory=set)  # families whose stored queued
+    # everyday messages are cancelled (the ones added here are cancelled in `outbox` itself)
+    reschedule: dict[int, tuple[Family, datetime]] = field(default_factory=dict)
+    outbox_ids: list[int] = field(default_factory=list)  # after `flush`, in `outbox` order
+    alert_ids: list[int] = field(default_factory=list)
+
+    def add_outbox(self, row: Row) -> int:
+        """Queue an outbox row; its index in `outbox` (its id after `flush`)."""
+        self.outbox.append(row)
+        return len(self.outbox) - 1
+
+    def deliver(self, claim: Claim, at: datetime) -> None:
+        """Record that this family got `kind` on this local day (a lesson said outside its timer).
+
+        If the tick claimed that day for a timer not yet fired, this message takes the claim and
+        the timer, finding it gone, is skipped: one lesson a day either way.
+        """
+        if claim in self.reserved:
+            self.reserved.discard(claim)
+        elif claim not in self.claimed:
+            self.claimed.add(claim)
+            contact_id, kind, day = claim
+            self.deliveries.append(
+                {"contact_id": contact_id, "kind": kind, "local_date": day, "at": at}
+            )
+
+    def cancel_everyday(self, contact_id: int, before: int) -> None:
+        """Cancel this family's queued everyday messages: those stored, and those added here
+        before index `before`."""
+        self.cancelled.add(contact_id)
+        for row in self.outbox[:before]:
+            if (
+                row["contact_id"] == contact_id
+                and row["status"] == "queued"
+                and row["kind"] == "normal"
+            ):
+                row["status"] = "cancelled"
+
+    def change(self, contact_id: int, **columns: Any) -> None:
+        self.contacts.setdefault(contact_id, {}).update(columns)
+
+    def flush(self, db: DB) -> None:
+        """Everything gathered, one statement per table. Stored outbox rows are cancelled before
+        the new ones go in; deliveries go in before the reschedules that read them."""
+        family_sql.update_contacts(db, self.contacts)
+        records.cancel_everyday(db, self.cancelled)
+        self.alert_ids = records.add_alerts(db, self.alerts)
+        self.outbox_ids = records.add_outbox(db, self.outbox)
+        records.add_checkins(db, self.checkins)
+        records.add_consents(db, self.consents)
+        if self.deliveries:
+            timers.record_deliveries(db, self.deliveries)
+        if self.reschedule:
+            last = timers.last_deliveries(db, self.reschedule)
+            for family, now in self.reschedule.values():
+                self.timers.update(plans.reschedule(family, last, now))
+        timers.drop_timers(db, [key for key, row in self.timers.items() if row is None])
+        timers.set_timers(db, [row for row in self.timers.values() if row is not None])

@@ -1,0 +1,180 @@
+"""The outbox after commit: the dispatcher's claims and outcomes, provider delivery reports.
+
+Claims and outcomes read and write columns with Core statements, never ORM objects: on SQLite
+every transaction holds the one write lock (BEGIN IMMEDIATE), and a crisis reply from the web
+process waits for it, so these transactions must be short (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from storage import models as m
+from storage.queries.dialect import dialect_of, insert_ignoring
+from storage.queries.records import OUTBOX
+
+REPORTS: Table = m.ProviderEvent.__table__  # type: ignore[assignment]
+_o = OUTBOX.c
+FIRST = (case((_o.kind == "crisis", 0), else_=1), _o.id)  # crisis rows first, then oldest
+# What the dispatcher reads of a row it may claim, in this order.
+CLAIMABLE = (_o.id, _o.channel, _o.address, _o.text, _o.subject, _o.kind, _o.status, _o.contact_id)
+_BY_ID = _o.id == bindparam("row_id")
+_KEEP_PROVIDER_ID: ColumnElement[str | None] = func.coalesce(
+    bindparam("provider_id"), _o.provider_id
+)
+
+
+def _due(now: datetime, channels: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
+    """Rows due at `now` on these channels: queued, or claimed by a worker whose lease ran out."""
+    return (
+        _o.channel.in_(list(channels)),
+        or_(_o.status == "queued", (_o.status == "sending") & (_o.claimed_until < now)),
+        _o.not_before <= now,
+    )
+
+
+def due_ids(conn: Connection, now: datetime, channels: Sequence[str], limit: int) -> list[int]:
+    """The ids of due rows, crisis first then oldest, read without a lock (from a snapshot)."""
+    query = select(_o.id).where(*_due(now, channels)).order_by(*FIRST).limit(limit)
+    return list(conn.scalars(query))
+
+
+def claimable(
+    db: Session,
+    now: datetime,
+    channels: Sequence[str],
+    limit: int,
+    ids: Iterable[int] | None = None,
+) -> Sequence[Sequence[Any]]:
+    """Due rows (of `ids`, if given), crisis first, locked: the columns of CLAIMABLE."""
+    query = (
+        select(*CLAIMABLE)
+        .where(*_due(now, channels))
+        .order_by(*FIRST)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if ids is not None:
+        query = query.where(_o.id.in_(list(ids)))
+    return db.execute(query).all()
+
+
+def mark_suppressed(db: Session, ids: Sequence[int]) -> None:
+    """Rows never to send: their family opted out after they were written."""
+    if ids:
+        db.execute(update(OUTBOX).where(_o.id.in_(list(ids))).values(status="suppressed"))
+
+
+def hold(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Move rows to later (rows: row_id, until): their family's quiet hours began."""
+    if rows:
+        db.execute(update(OUTBOX).where(_BY_ID).values(not_before=bindparam("until")), rows)
+
+
+def mark_sending(db: Session, ids: Sequence[int], lease_until: datetime) -> None:
+    """Claimed: this worker sends them; another may take them again after `lease_until`."""
+    if ids:
+        db.execute(
+            update(OUTBOX)
+            .where(_o.id.in_(list(ids)))
+            .values(status="sending", claimed_until=lease_until, attempts=_o.attempts + 1)
+        )
+
+
+def attempts_of(db: Session, ids: Sequence[int]) -> dict[int, tuple[int, int | None]]:
+    """(attempts, contact id) of these rows, by id."""
+    query = select(_o.id, _o.attempts, _o.contact_id).where(_o.id.in_(list(ids)))
+    return {row_id: (attempts, contact_id) for row_id, attempts, contact_id in db.execute(query)}
+
+
+def mark_sent(db: Session, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
+    """Sent (rows: row_id, provider_id)."""
+    if rows:
+        values = {"status": "sent", "provider_id": _KEEP_PROVIDER_ID, "sent_at": now}
+        db.execute(update(OUTBOX).where(_BY_ID).values(**values, last_error=None), rows)
+
+
+def mark_final(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Never to be tried again (rows: row_id, status, provider_id, error)."""
+    if rows:
+        db.execute(
+            update(OUTBOX)
+            .where(_BY_ID)
+            .values(
+                status=bindparam("status"),
+                provider_id=_KEEP_PROVIDER_ID,
+                last_error=bindparam("error"),
+            ),
+            rows,
+        )
+
+
+def requeue(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Queued again (rows: row_id, error, attempts, not_before; a None not_before keeps it)."""
+    if rows:
+        not_before = bindparam("not_before", type_=_o.not_before.type)
+        db.execute(
+            update(OUTBOX)
+            .where(_BY_ID)
+            .values(
+                status="queued",
+                claimed_until=None,
+                last_error=bindparam("error"),
+                attempts=bindparam("attempts"),
+                not_before=func.coalesce(not_before, _o.not_before),
+            ),
+            rows,
+        )
+
+
+def pending_count(db: Session) -> int:
+    query = select(func.count()).select_from(OUTBOX).where(_o.status.in_(("queued", "sending")))
+    return int(db.execute(query).scalar_one())
+
+
+def first_report(db: Session, provider: str, key: str, now: datetime) -> bool:
+    """Record a provider's report by its key; False when it came before (providers repeat)."""
+    stmt = insert_ignoring(dialect_of(db), REPORTS, ("provider",))
+    row = db.execute(stmt, {"provider": provider, "key": key[:255], "at": now}).first()
+    return row is not None
+
+
+def status_by_provider_id(db: Session, provider_id: str) -> tuple[int, str] | None:
+    """(id, status) of the row the provider knows by this id."""
+    row = db.execute(select(_o.id, _o.status).where(_o.provider_id == provider_id)).first()
+    return (row[0], row[1]) if row else None
+
+
+def refs_of(db: Session, row_id: int) -> tuple[str | None, int | None, str] | None:
+    """(provider id, contact id, channel) of one row, or None when there is no such row."""
+    query = select(_o.provider_id, _o.contact_id, _o.channel).where(_o.id == row_id)
+    row = db.execute(query).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def set_status(db: Session, row_id: int, status: str, detail: str = "") -> None:
+    values: dict[str, Any] = {"status": status}
+    if detail:
+        values["last_error"] = detail[:500]
+    db.execute(update(OUTBOX).where(_o.id == row_id).values(**values))
+
+
+def forget_reports_before(db: Session, cutoff: datetime) -> None:
+    """Provider report keys older than any repeat a provider sends."""
+    db.execute(delete(REPORTS).where(REPORTS.c.at < cutoff))

@@ -1,0 +1,68 @@
+"""What a turn adds beside timers: outbox rows, alerts, check-ins and consents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy.orm import Session
+
+from storage import models as m
+from storage.queries.dialect import dialect_of
+
+OUTBOX: Table = m.OutboundMessage.__table__  # type: ignore[assignment]
+ALERTS: Table = m.Alert.__table__  # type: ignore[assignment]
+CHECKINS: Table = m.Checkin.__table__  # type: ignore[assignment]
+CONSENTS: Table = m.Consent.__table__  # type: ignore[assignment]
+_o = OUTBOX.c
+_CANCEL_EVERYDAY = (
+    update(OUTBOX)
+    .where(
+        _o.contact_id.in_(bindparam("contacts", expanding=True)),
+        _o.status == "queued",
+        _o.kind == "normal",
+    )
+    .values(status="cancelled")
+)
+
+
+def add_outbox(db: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """New outbox rows; their ids, in the order of `rows`."""
+    return _add(db, OUTBOX, rows)
+
+
+def add_alerts(db: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """New alerts; their ids, in the order of `rows`."""
+    return _add(db, ALERTS, rows)
+
+
+def add_checkins(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        db.execute(insert(CHECKINS), rows)
+
+
+def add_consents(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        db.execute(insert(CONSENTS), rows)
+
+
+def cancel_everyday(db: Session, contact_ids: Iterable[int]) -> None:
+    """Cancel the queued everyday messages of these families (crisis replies and compliance
+    confirmations still go)."""
+    wanted = sorted(set(contact_ids))
+    if wanted:
+        db.execute(_CANCEL_EVERYDAY, {"contacts": wanted})
+
+
+def _add(db: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    ordered = dialect_of(db) != "sqlite"
+    # One multi-row INSERT a batch on both databases. PostgreSQL hands the ids back in the rows'
+    # order when asked. SQLite gives the rows of one INSERT rowids in the order they go in, but
+    # may list them in any order, and SQLAlchemy keeps the order there only by sending one INSERT
+    # a row (18 us a row instead of 12): so ask unordered and sort.
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=ordered)
+    ids = list(db.execute(stmt, rows).scalars())
+    return ids if ordered else sorted(ids)
