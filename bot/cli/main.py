@@ -7,7 +7,15 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.cli import admin_cmds, chat_cmd, content_cmds, flows_cmds, serve_cmds, simulate_cmd
+from bot.cli import (
+    admin_cmds,
+    chat_cmd,
+    content_cmds,
+    flows_cmds,
+    serve_cmds,
+    simulate_cmd,
+    staff_cmd,
+)
 from bot.problems import ProblemsFound
 from bot.settings import ConfigError
 
@@ -22,6 +30,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (chat_cmd, simulate_cmd, admin_cmds, flows_cmds, content_cmds, serve_cmds):
         module.register(sub)
+    staff_cmd.register(sub)
     return top
 
 

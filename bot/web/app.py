@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.app import App
@@ -254,7 +254,7 @@ def create_app(app: App) -> Starlette:
             return JSONResponse({"ok": False, "database": str(exc)[:200]}, 503)
         return JSONResponse({"ok": True, "channels": sorted(app.channels)})
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/webhooks/twilio/sms", guarded(twilio_sms), methods=["POST"]),
         Route("/webhooks/twilio/status", guarded(twilio_status), methods=["POST"]),
         Route("/webhooks/telegram", guarded(telegram), methods=["POST"]),
@@ -266,12 +266,20 @@ def create_app(app: App) -> Starlette:
         ),
         Route("/healthz", healthz, methods=["GET"]),
     ]
+    console = None
+    if settings.console_enabled:
+        from bot.console.app import MOUNT, create_console
+
+        console_app, console = create_console(app)
+        routes.append(Mount(MOUNT, app=console_app))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         if writer:
             writer.close()
+        if console:
+            await run_in_threadpool(console.close)
         await app.aclose()
 
     web = Starlette(routes=routes, lifespan=lifespan)
