@@ -31,19 +31,22 @@ class Row:
 
 
 def search_families(db: DB, text: str, limit: int) -> Sequence[m.Contact]:
-    """By id (a number), or by part of a name or address, newest first."""
+    """By part of a name or address, newest first; "#12" is family 12 alone, and a bare number
+    is also taken as a family number."""
     text = text.strip()
     query = select(m.Contact).order_by(m.Contact.id.desc()).limit(limit)
     if not text:
         return db.scalars(query).all()
+    if text.startswith("#") and text[1:].isdigit():
+        return db.scalars(query.where(m.Contact.id == int(text[1:]))).all()
     needle = f"%{text.lower()}%"
     found: list[ColumnElement[bool]] = [
         m.Contact.name.ilike(needle),
         m.Contact.address.ilike(needle),
         m.Contact.loved_one.ilike(needle),
     ]
-    if text.lstrip("#").isdigit():
-        found.append(m.Contact.id == int(text.lstrip("#")))
+    if text.isdigit():
+        found.append(m.Contact.id == int(text))
     return db.scalars(query.where(or_(*found))).all()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,8 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from argon2 import PasswordHasher
 import httpx
+from argon2 import PasswordHasher
 
 from bot.app import App, build
 from bot.channels.base import InboundMessage, OutboundMessage
@@ -59,9 +60,7 @@ def console_settings(db_url: str, **overrides: Any) -> Settings:
 class Rig:
     """The app, its clock, what the channels delivered, and clients for staff."""
 
-    def __init__(
-        self, app: App, clock: Clock, delivered: list[OutboundMessage], url: str
-    ) -> None:
+    def __init__(self, app: App, clock: Clock, delivered: list[OutboundMessage], url: str) -> None:
         self.app, self.clock, self.delivered, self.url = app, clock, delivered, url
         self.accounts = Accounts(app.ctx.db, app.ctx.clock, FAST_HASHER)
         self._clients: list[httpx.Client] = []
@@ -93,7 +92,9 @@ class Rig:
         return result.contact_id
 
     def dispatch(self) -> None:
-        asyncio.run(self.app.dispatcher.drain(self.clock.now))
+        # On a thread of its own: a test driving a browser has an event loop running here.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, self.app.dispatcher.drain(self.clock.now)).result()
 
 
 def csrf_token(client: httpx.Client, path: str = "/console/login") -> str:

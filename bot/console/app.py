@@ -7,7 +7,7 @@ one `Console` object. Pages are server-rendered Jinja2; the only script is the v
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,7 +81,7 @@ def when(value: datetime | None, zone: str = "") -> str:
         tz = ZoneInfo(zone) if zone else None
     except (KeyError, ValueError):
         tz = None
-    shown = value.astimezone(tz) if tz else value
+    shown = value.astimezone(tz or UTC)
     return f"{shown:%a %d %b %H:%M}" + ("" if tz else " UTC")
 
 

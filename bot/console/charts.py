@@ -13,8 +13,8 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 16, 40
+WIDTH, HEIGHT = 480, 240  # drawn at about this size on a phone, so the labels stay readable
+LEFT, RIGHT, TOP, BOTTOM = 40, 8, 14, 30
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def render(chart: Chart) -> Markup:
                 f"{escape(shown)}</title></rect>"
             )
             base += value
-        if n <= 16 or i % 2 == 0:
+        if n <= 6 or i % 2 == (n - 1) % 2:  # every other week, always the latest
             middle = LEFT + slot * i + slot / 2
             parts.append(
                 f'<text class="axis" x="{middle:.1f}" y="{HEIGHT - BOTTOM + 16}" '

@@ -87,7 +87,7 @@ class ChatRooms:
 
     def __init__(self, settings: Settings, make: Callable[..., Harness] = Harness) -> None:
         self.settings, self.make = settings, make
-        self._folder = tempfile.TemporaryDirectory(prefix="craftbot-console-chat-")
+        self._folder: tempfile.TemporaryDirectory[str] | None = None  # made by the first room
         self._rooms: dict[int, Room] = {}
         self._serial = 0
         self._lock = threading.Lock()
@@ -100,6 +100,8 @@ class ChatRooms:
         zone = ZoneInfo(zone_name)
         with self._lock:
             self._serial += 1
+            if self._folder is None:
+                self._folder = tempfile.TemporaryDirectory(prefix="craftbot-console-chat-")
             path = Path(self._folder.name) / f"chat-{staff_id}-{self._serial}.db"
             old = self._rooms.pop(staff_id, None)
         if old is not None:
@@ -119,4 +121,5 @@ class ChatRooms:
             rooms, self._rooms = list(self._rooms.values()), {}
         for room in rooms:
             room.harness.close()
-        self._folder.cleanup()
+        if self._folder is not None:
+            self._folder.cleanup()

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 MOUNT = "/console"
 CONTEXT = timedelta(hours=12)  # the conversation shown around an alert, each side
 BEFORE, AFTER = 6, 4  # things shown from the conversation before the alert (itself included), after
-WITH_CONTEXT = 25  # open alerts shown with their conversation on the list
+WITH_CONTEXT = 10  # open alerts shown with their conversation on the list (the rest: their page)
 DONE = {
     "acknowledged": "Acknowledged: the team can see you have it.",
     "closed": "Closed.",

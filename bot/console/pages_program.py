@@ -52,10 +52,16 @@ def lessons(loaded: Loaded, relationship: str, channel: str, org: dict[str, str]
 
 def routes(console: Console) -> list[Route]:
     holder = console.app.ctx.program
+    checked: dict[tuple[float, int], list[Problem]] = {}
 
     def check_disk() -> list[Problem]:
-        _, problems = load_program(holder.files, holder.crisis)
-        return problems
+        """The files on disk, checked again only when one changed (a full check is ~100 ms)."""
+        paths = [*holder.files.flows_dir.rglob("*"), *holder.files.messages_dir.rglob("*")]
+        stamp = (max((p.stat().st_mtime for p in paths), default=0.0), len(paths))
+        if stamp not in checked:
+            checked.clear()
+            checked[stamp] = load_program(holder.files, holder.crisis)[1]
+        return checked[stamp]
 
     async def program(request: Request) -> Response:
         problems = await run_in_threadpool(check_disk)
