@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session as DB
 
 from storage import models as m
@@ -118,12 +118,3 @@ def audit_of(db: DB, target: str, target_ids: Sequence[str]) -> Sequence[m.Audit
         .where(m.AuditEntry.target == target, m.AuditEntry.target_id.in_(list(target_ids)))
         .order_by(m.AuditEntry.id)
     ).all()
-
-
-def audit_count(db: DB, action: str) -> int:
-    return (
-        db.scalar(
-            select(func.count()).select_from(m.AuditEntry).where(m.AuditEntry.action == action)
-        )
-        or 0
-    )

@@ -35,6 +35,7 @@ from bot.console.guard import (
     SessionCookie,
     StaffOnly,
 )
+from bot.settings import Settings
 
 HERE = Path(__file__).parent
 MOUNT = "/console"
@@ -52,7 +53,7 @@ class Console:
     templates: Jinja2Templates
 
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Settings:
         return self.app.settings
 
     def now(self) -> datetime:
