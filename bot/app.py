@@ -26,7 +26,7 @@ from storage.db import is_sqlite, make_engine, session_factory
 from storage.migrate import current_revision, upgrade
 
 log = logging.getLogger(__name__)
-HEAD = "0001"
+HEAD = "0002_console_staff"  # the newest migration (re-chained at merge)
 
 
 @dataclass
@@ -52,6 +52,7 @@ def check_settings(settings: Settings) -> None:
         raise ConfigError(
             f"QUIET_START/QUIET_END ({settings.quiet_start}-{settings.quiet_end}): {exc}"
         ) from exc
+    settings.check_console()
     if settings.alerting_configured() and settings.org_contact in ("", DEFAULT_ORG_CONTACT):
         raise ConfigError(
             "staff alerts are set but ORG_CONTACT is not: after a crisis the bot tells the "

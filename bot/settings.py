@@ -85,6 +85,26 @@ class Settings(BaseSettings):
         """What `{org}` and `{org_contact}` become in every message."""
         return {"org": self.org_name, "org_contact": self.org_contact}
 
+    # The coach console at /console/ (docs/console.md): off unless turned on; then it needs a key.
+    console_enabled: bool = False
+    console_secret_key: str = ""  # signs session and CSRF cookies; at least 32 characters
+    console_session_hours: float = 12  # a sign-in lasts this long, then the coach signs in again
+    console_login_attempts: int = 5  # failed sign-ins per email in the window before a wait
+    console_login_window_minutes: float = 15
+
+    def check_console(self) -> None:
+        """With the console on, its signing key must be set and long enough to guess at."""
+        if self.console_enabled and len(self.console_secret_key.strip()) < 32:
+            raise ConfigError(
+                "CONSOLE_ENABLED is on but CONSOLE_SECRET_KEY is missing or shorter than 32 "
+                "characters: set it to a long random value, for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+
+    def console_cookies_secure(self) -> bool:
+        """Mark cookies Secure when the public address is HTTPS (behind a TLS proxy, as deployed)."""
+        return self.public_base_url.lower().startswith("https://")
+
     def staff(self, channel: str) -> list[str]:
         raw = {
             "sms": self.staff_alert_sms,

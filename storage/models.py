@@ -179,3 +179,50 @@ class ProviderEvent(Base):
     provider: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- the coach console: staff accounts, their sessions, and the audit log of what they do ----------
+class Staff(Base):
+    """A person on the organisation's team who signs in to the console. Never a family member."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(8))  # coach | admin
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # argon2; None until set
+    # A one-time link to set the password: only its SHA-256 is kept, so the table cannot sign in.
+    setup_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    setup_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StaffSession(Base):
+    """A signed-in browser. The cookie holds the token; the table only its SHA-256."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One staff action: who (kept by email too, so it outlives the account), what, on what, when."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_action_at", "action", "at"),
+        Index("ix_audit_target", "target", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    staff_email: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(40))  # e.g. family.view, alert.acknowledge
+    target: Mapped[str] = mapped_column(String(16), default="")  # family | alert | staff | program
+    target_id: Mapped[str] = mapped_column(String(320), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")

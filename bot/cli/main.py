@@ -17,14 +17,22 @@ from typing import NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli import admin_cmds, chat_cmd, content_cmds, flows_cmds, serve_cmds, simulate_cmd
+from bot.cli import (
+    admin_cmds,
+    chat_cmd,
+    content_cmds,
+    flows_cmds,
+    serve_cmds,
+    simulate_cmd,
+    staff_cmd,
+)
 from bot.cli.environment import CliError
 from bot.cli.log_config import configure
 from bot.problems import ProblemsFound
 from bot.settings import ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
-COMMANDS = (chat_cmd, simulate_cmd, admin_cmds, flows_cmds, content_cmds, serve_cmds)
+COMMANDS = (chat_cmd, simulate_cmd, admin_cmds, flows_cmds, content_cmds, serve_cmds, staff_cmd)
 
 
 class Parser(argparse.ArgumentParser):

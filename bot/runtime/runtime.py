@@ -52,16 +52,17 @@ class Runtime:
     # --- consent and provider reports ----------------------------------------------------------
     def unsubscribe(self, contact_id: int, channel: str = "email") -> bool:
         """The family followed a one-click unsubscribe link. False if they were out already."""
+        return self.opt_out(contact_id, channel, "self", "one-click unsubscribe link")
+
+    def set_pause(self, contact_id: int, paused: bool, reason: str) -> str:
+        """Pause until resumed, or resume, a family from the console (turn.set_pause)."""
         with self.ctx.db.begin() as db:
-            return turn.opt_out(
-                self.ctx,
-                db,
-                contact_id,
-                channel,
-                "self",
-                "one-click unsubscribe link",
-                self.ctx.clock(),
-            )
+            return turn.set_pause(self.ctx, db, contact_id, paused, reason, self.ctx.clock())
+
+    def opt_out(self, contact_id: int, channel: str, by: str, words: str) -> bool:
+        """Opt a family out from outside the conversation. False if they were out already."""
+        with self.ctx.db.begin() as db:
+            return turn.opt_out(self.ctx, db, contact_id, channel, by, words, self.ctx.clock())
 
     def record_reports(self, provider: str, found: Iterable[DeliveryReport]) -> None:
         """A provider's delivery reports (status callbacks, email events), each recorded once."""

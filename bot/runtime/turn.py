@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session as DB
 
 from bot.catalog.render import Renderer
 from bot.engine import step
+from bot.engine.events import PauseChanged
 from bot.engine.inputs import Input
-from bot.engine.session import Session
+from bot.engine.session import INDEFINITE, Session
 from bot.program_files import Loaded
 from bot.runtime.context import Context
 from bot.runtime.effects import Effects, Event, OptedOutElsewhere
@@ -111,3 +112,28 @@ def opt_out(
     turn.apply(family, session, [OptedOutElsewhere(channel, by, words)], now)
     turn.flush()
     return True
+
+
+def set_pause(
+    ctx: Context, db: DB, contact_id: int, paused: bool, reason: str, now: datetime
+) -> str:
+    """Pause a family until someone resumes, or resume them, from outside the conversation (the
+    console), inside the caller's transaction: the same pause a family sets by texting PAUSE.
+
+    "gone", "already_paused", "not_paused", or "done". A pause with an end (PAUSE 3 days, the
+    day after a crisis) can become one without; a pause until resumed cannot be set twice.
+    """
+    rows = family_sql.families_by_id(db, [contact_id], lock=True)
+    if not rows:
+        return "gone"
+    turn = Turn(ctx, db)
+    family = turn.family(rows[0])
+    session = family.session
+    if paused and session.paused_until == INDEFINITE:
+        return "already_paused"
+    if not paused and not session.paused_at(now):
+        return "not_paused"
+    changed = session.with_(paused_until=INDEFINITE if paused else None)
+    turn.apply(family, changed, [PauseChanged(paused, None, reason)], now)
+    turn.flush()
+    return "done"

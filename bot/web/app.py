@@ -10,7 +10,8 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute, Mount, Route
 
 from bot.app import App
 from bot.channels.webhook_auth import SendGridEventVerifier
@@ -25,7 +26,7 @@ from bot.web.unsubscribe import unsubscribe
 from bot.web.webhooks import sendgrid_inbound, telegram, twilio_sms
 from storage.db import is_sqlite
 
-ROUTES = [
+ROUTES: list[BaseRoute] = [
     Route("/webhooks/twilio/sms", guarded(twilio_sms), methods=["POST"]),
     Route("/webhooks/twilio/status", guarded(twilio_status), methods=["POST"]),
     Route("/webhooks/telegram", guarded(telegram), methods=["POST"]),
@@ -47,15 +48,24 @@ def create_app(app: App) -> Starlette:
         else None
     )
     web = Web(app, ReplySender(app.dispatcher), writer, verifier)
+    routes = list(ROUTES)
+    console = None
+    if app.settings.console_enabled:
+        from bot.console.app import MOUNT, create_console
+
+        console_app, console = create_console(app)
+        routes.append(Mount(MOUNT, app=console_app))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         if writer:
             writer.close()
+        if console:
+            await run_in_threadpool(console.close)
         await app.aclose()
 
-    starlette = Starlette(routes=ROUTES, lifespan=lifespan)
+    starlette = Starlette(routes=routes, lifespan=lifespan)
     starlette.state.web = web
     starlette.add_middleware(BodyLimit, max_bytes=app.settings.max_body_bytes)
     return starlette

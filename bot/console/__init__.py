@@ -1,0 +1,1 @@
+"""The coach console: staff pages for alerts, families, the program, stats and a web chat."""

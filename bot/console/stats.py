@@ -1,0 +1,185 @@
+"""The stats page's figures, week by week, as charts: aggregates only, no family named.
+
+The anchors are published figures to read ours against, not targets we promise:
+- 62-68%: share of SMS assessments answered in published text-message programs;
+- 54%: share of SmokefreeTXT starters who completed its 42 days.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.console.charts import Chart, Series
+from storage import console_stats as q
+
+RESPONSE_ANCHOR = (62.0, 68.0)
+RETENTION_ANCHOR = 54.0
+PROGRAM_DAYS = 42
+CHANNELS = ("sms", "telegram", "email")
+
+
+def _labels(first: int, weeks: int) -> tuple[str, ...]:
+    return tuple(f"{q.week_start(first + i):%d %b}" for i in range(weeks))
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _answered(asked_answered: tuple[int, int] | None) -> float | None:
+    asked, answered = asked_answered or (0, 0)
+    return _pct(answered, asked)
+
+
+def build(db: sessionmaker[Session], now: datetime, weeks: int = 12) -> list[Chart]:
+    last = q.week_number(now.date())
+    first = last - weeks + 1
+    since_day = q.week_start(first)
+    since = datetime.combine(since_day, datetime.min.time(), tzinfo=now.tzinfo)
+    span = range(first, last + 1)
+    labels = _labels(first, weeks)
+    with db() as s:
+        enrolled, active = q.enrolled(s, since), q.active(s, since)
+        asked = q.checkins_asked_answered(s, since_day)
+        values = q.checkin_values(s, since_day)
+        stops = q.opt_outs(s, since)
+        alerts = q.alerts(s, since)
+        touched = q.first_staff_touch(s, [i for i, _ in alerts])
+        # Cohorts that have had their 42 days: joined in the `weeks` weeks before that.
+        cohort_end = now - timedelta(days=PROGRAM_DAYS)
+        cohort_first = q.week_number(cohort_end.date()) - weeks + 1
+        cohort_from = datetime.combine(
+            q.week_start(cohort_first), datetime.min.time(), tzinfo=now.tzinfo
+        )
+        joined = q.starts_and_stops(s, cohort_from, cohort_end)
+
+    def per_week(counts: dict[int, int]) -> tuple[float | None, ...]:
+        return tuple(float(counts.get(w, 0)) for w in span)
+
+    charts = [
+        Chart(
+            "families",
+            "Families joining, by week",
+            "Families who said yes to the program, or whom an admin enrolled.",
+            labels,
+            (Series("joined", per_week(enrolled), "s1"),),
+        ),
+        Chart(
+            "active",
+            "Families active, by week",
+            "Families who wrote at least once that week.",
+            labels,
+            (Series("active", per_week(active), "s2"),),
+        ),
+        Chart(
+            "response",
+            "Evening check-ins answered",
+            "Share of evening check-ins answered the same day. The band is 62-68%, the response "
+            "to SMS assessments reported in published text-message programs.",
+            labels,
+            (Series("answered", tuple(_answered(asked.get(w)) for w in span), "s1"),),
+            unit="%",
+            band=RESPONSE_ANCHOR,
+            band_label="62-68%: published SMS assessment response",
+        ),
+    ]
+    cohort_labels = _labels(cohort_first, weeks)
+    cohorts: dict[int, list[bool]] = {}
+    for start, stop in joined:
+        stayed = stop is None or stop < start or stop - start >= timedelta(days=PROGRAM_DAYS)
+        cohorts.setdefault(q.week_number(start.date()), []).append(stayed)
+    retention = tuple(
+        _pct(sum(cohorts.get(w, [])), len(cohorts.get(w, [])))
+        for w in range(cohort_first, cohort_first + weeks)
+    )
+    charts.append(
+        Chart(
+            "retention",
+            "Still in the program after 6 weeks, by week joined",
+            "Share of families who did not opt out within 42 days of joining (weeks whose 42 days "
+            "are over). The line is 54%: SmokefreeTXT starters who completed its 42 days.",
+            cohort_labels,
+            (Series("stayed 6 weeks", retention, "s2"),),
+            unit="%",
+            band=(RETENTION_ANCHOR - 0.5, RETENTION_ANCHOR + 0.5),
+            band_label="54%: SmokefreeTXT 42-day completion",
+        )
+    )
+    charts.append(
+        Chart(
+            "days",
+            "Use, non-use and unsure days, by week",
+            "Evening answers from all families together, by the week of their own day.",
+            labels,
+            tuple(
+                Series(name, tuple(float(values.get(w, {}).get(key, 0)) for w in span), css)
+                for key, name, css in (
+                    ("non_use", "non-use days", "s2"),
+                    ("use", "use days", "s3"),
+                    ("unsure", "unsure", "s4"),
+                )
+            ),
+        )
+    )
+    charts.append(
+        Chart(
+            "optouts",
+            "Opt-outs, by week and channel",
+            "Families who stopped the program: by a STOP word, an unsubscribe link, a provider "
+            "refusal, or staff.",
+            labels,
+            tuple(
+                Series(ch, tuple(float(stops.get(w, {}).get(ch, 0)) for w in span), f"s{n + 1}")
+                for n, ch in enumerate(CHANNELS)
+            ),
+        )
+    )
+    alert_weeks: dict[int, int] = {}
+    waits: dict[int, list[float]] = {}
+    for alert_id, at in alerts:
+        week = q.week_number(at.date())
+        alert_weeks[week] = alert_weeks.get(week, 0) + 1
+        if alert_id in touched:
+            waits.setdefault(week, []).append((touched[alert_id] - at).total_seconds() / 60)
+    charts.append(
+        Chart(
+            "alerts",
+            "Crisis alerts, by week",
+            "Alerts raised by crisis words or a follow-up answer.",
+            labels,
+            (Series("alerts", per_week(alert_weeks), "s3"),),
+        )
+    )
+    charts.append(
+        Chart(
+            "acknowledge",
+            "Minutes to acknowledge an alert (median), by week",
+            "From the alert to the first acknowledgement in the console. Acknowledgements by phone "
+            "count once alerts have their own status.",
+            labels,
+            (
+                Series(
+                    "median minutes",
+                    tuple(
+                        round(statistics.median(waits[w]), 1) if waits.get(w) else None
+                        for w in span
+                    ),
+                    "s1",
+                ),
+            ),
+        )
+    )
+    charts.append(
+        Chart(
+            "questions",
+            "Questions to a coach, and time to answer",
+            "Families will be able to text ASK and a question; the figures start then.",
+            labels,
+            (),
+            waiting="Waits for Ask a coach (ASK), which is not built yet.",
+        )
+    )
+    return charts

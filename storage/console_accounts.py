@@ -1,0 +1,120 @@
+"""The console's own tables: staff accounts, signed-in sessions, and the audit log.
+
+Every query the console needs about its staff is here, named by what it asks, so the console's
+pages hold no SQL (and this can later join storage/queries.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy.orm import Session as DB
+
+from storage import models as m
+
+
+def staff_by_email(db: DB, email: str) -> m.Staff | None:
+    return db.execute(select(m.Staff).where(m.Staff.email == email)).scalar()
+
+
+def staff_by_setup_token(db: DB, token_hash: str, now: datetime) -> m.Staff | None:
+    return db.execute(
+        select(m.Staff).where(
+            m.Staff.setup_token_hash == token_hash, m.Staff.setup_expires_at > now
+        )
+    ).scalar()
+
+
+def all_staff(db: DB) -> Sequence[m.Staff]:
+    return db.scalars(select(m.Staff).order_by(m.Staff.email)).all()
+
+
+def add_staff(db: DB, staff: m.Staff) -> int:
+    db.add(staff)
+    db.flush()
+    return staff.id
+
+
+def remove_staff(db: DB, email: str) -> bool:
+    """Delete the account; its sessions go with it (the audit log keeps the email)."""
+    deleted = db.execute(delete(m.Staff).where(m.Staff.email == email))
+    return bool(cast(CursorResult[Any], deleted).rowcount)
+
+
+def end_sessions_of(db: DB, staff_id: int) -> None:
+    db.execute(delete(m.StaffSession).where(m.StaffSession.staff_id == staff_id))
+
+
+def start_session(db: DB, token_hash: str, staff_id: int, now: datetime, until: datetime) -> None:
+    db.add(
+        m.StaffSession(token_hash=token_hash, staff_id=staff_id, created_at=now, expires_at=until)
+    )
+    # Expired sessions of anyone are swept on each sign-in, so the table stays small.
+    db.execute(delete(m.StaffSession).where(m.StaffSession.expires_at <= now))
+
+
+def session_staff(db: DB, token_hash: str, now: datetime) -> m.Staff | None:
+    """The staff member a live session belongs to, or None (unknown, expired, or account gone)."""
+    return db.execute(
+        select(m.Staff)
+        .join(m.StaffSession, m.StaffSession.staff_id == m.Staff.id)
+        .where(m.StaffSession.token_hash == token_hash, m.StaffSession.expires_at > now)
+    ).scalar()
+
+
+def end_session(db: DB, token_hash: str) -> None:
+    db.execute(delete(m.StaffSession).where(m.StaffSession.token_hash == token_hash))
+
+
+def set_password(db: DB, staff_id: int, password_hash: str) -> None:
+    db.execute(
+        update(m.Staff)
+        .where(m.Staff.id == staff_id)
+        .values(password_hash=password_hash, setup_token_hash=None, setup_expires_at=None)
+    )
+
+
+def set_setup_token(db: DB, staff_id: int, token_hash: str, expires_at: datetime) -> None:
+    db.execute(
+        update(m.Staff)
+        .where(m.Staff.id == staff_id)
+        .values(setup_token_hash=token_hash, setup_expires_at=expires_at)
+    )
+
+
+# --- the audit log ---------------------------------------------------------------------------
+def record(db: DB, entry: m.AuditEntry) -> None:
+    db.add(entry)
+
+
+def failed_logins(db: DB, email: str, ip: str, since: datetime) -> tuple[int, int]:
+    """Failed sign-ins since `since`: (for this email, from this address)."""
+    rows = db.execute(
+        select(m.AuditEntry.target_id, m.AuditEntry.ip).where(
+            m.AuditEntry.action == "login.failed",
+            m.AuditEntry.at > since,
+            or_(m.AuditEntry.target_id == email, m.AuditEntry.ip == ip),
+        )
+    ).all()
+    return sum(1 for r in rows if r[0] == email), sum(1 for r in rows if r[1] == ip)
+
+
+def recent_audit(db: DB, limit: int, action_prefix: str = "") -> Sequence[m.AuditEntry]:
+    query = select(m.AuditEntry).order_by(m.AuditEntry.id.desc()).limit(limit)
+    if action_prefix:
+        query = query.where(m.AuditEntry.action.startswith(action_prefix))
+    return db.scalars(query).all()
+
+
+def audit_of(db: DB, target: str, target_ids: Sequence[str]) -> Sequence[m.AuditEntry]:
+    """Every entry about these targets (e.g. alerts 3 and 7), oldest first."""
+    if not target_ids:
+        return []
+    return db.scalars(
+        select(m.AuditEntry)
+        .where(m.AuditEntry.target == target, m.AuditEntry.target_id.in_(list(target_ids)))
+        .order_by(m.AuditEntry.id)
+    ).all()

@@ -1,0 +1,182 @@
+"""Staff accounts: `craftbot staff`, signing in and out, throttling, cookies, the audit log."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import build
+from bot.cli.main import main
+from bot.settings import ConfigError
+from storage import models as m
+from tests.console_rig import (
+    ADMIN,
+    COACH,
+    PASSWORD,
+    Rig,
+    console_rig,
+    console_settings,
+    csrf_token,
+    post_form,
+)
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    with console_rig(tmp_path) as rig:
+        yield rig
+
+
+def audit(rig: Rig, action: str) -> list[m.AuditEntry]:
+    with rig.app.ctx.db() as db:
+        return list(db.scalars(select(m.AuditEntry).where(m.AuditEntry.action == action)))
+
+
+def staff_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str, stdin: str = ""
+) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = main(["staff", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_staff_commands_add_list_link_and_remove(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'staff.db'}")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://coach.example.org")
+    # an admin with a password from standard input, a coach with a one-time link
+    code, out, _ = staff_cli(
+        monkeypatch, capsys, "add", "Admin@Example.org", "--role", "admin", stdin=PASSWORD + "\n"
+    )
+    assert code == 0 and "added admin admin@example.org" in out
+    code, out, _ = staff_cli(monkeypatch, capsys, "add", COACH, "--role", "coach", "--link")
+    assert code == 0
+    assert re.search(r"https://coach\.example\.org/console/welcome/[\w-]{30,}", out)
+    code, out, _ = staff_cli(monkeypatch, capsys, "list")
+    assert re.search(r"admin@example\.org\s+admin\s+can sign in", out)
+    assert re.search(r"coach@example\.org\s+coach\s+set-up link pending", out)
+    # mistakes get one line saying what, and change nothing
+    for args, stdin, says in (
+        (("add", COACH, "--role", "coach"), PASSWORD, "already has an account"),
+        (("add", "someone@example.org", "--role", "coach"), "short", "at least 12 characters"),
+        (("add", "not-an-email", "--role", "coach"), PASSWORD, "is not an email address"),
+        (("remove", "nobody@example.org"), "", "has no account"),
+        (("link", "nobody@example.org"), "", "has no account"),
+    ):
+        code, _, err = staff_cli(monkeypatch, capsys, *args, stdin=stdin)
+        assert code == 2 and says in err and len(err.strip().splitlines()) == 1, (args, err)
+        assert "Traceback" not in err
+    code, out, _ = staff_cli(monkeypatch, capsys, "link", COACH)
+    assert code == 0 and "/console/welcome/" in out
+    code, out, _ = staff_cli(monkeypatch, capsys, "remove", COACH)
+    assert code == 0
+    code, out, _ = staff_cli(monkeypatch, capsys, "list")
+    assert COACH not in out and ADMIN in out
+
+
+def test_a_one_time_link_sets_the_password_once(rig: Rig) -> None:
+    _, token = rig.accounts.add(COACH, "coach", None)
+    assert token
+    browser = rig.client()
+    page = browser.get(f"/console/welcome/{token}")
+    assert page.status_code == 200 and COACH in page.text
+    # two different passwords: refused, the link still works
+    answer = post_form(
+        browser,
+        f"/console/welcome/{token}",
+        {"password": PASSWORD, "again": "something else entirely"},
+        f"/console/welcome/{token}",
+    )
+    assert answer.status_code == 400 and "differ" in answer.text
+    answer = post_form(
+        browser,
+        f"/console/welcome/{token}",
+        {"password": PASSWORD, "again": PASSWORD},
+        f"/console/welcome/{token}",
+    )
+    assert answer.status_code == 303
+    # the link is spent; the password signs in
+    assert browser.get(f"/console/welcome/{token}").status_code == 404
+    assert rig.signed_in(COACH).get("/console/alerts").status_code == 200
+
+
+def test_wrong_passwords_are_recorded_and_then_throttled(rig: Rig) -> None:
+    rig.staff(COACH)
+    browser = rig.client()
+    for _ in range(5):
+        wrong = post_form(browser, "/console/login", {"email": COACH, "password": "guess" * 3})
+        assert wrong.status_code == 401 and "do not match" in wrong.text
+    assert len(audit(rig, "login.failed")) == 5
+    # now even the right password waits (the window is 15 minutes)
+    right = post_form(browser, "/console/login", {"email": COACH, "password": PASSWORD})
+    assert right.status_code == 429 and "Too many failed sign-ins" in right.text
+    assert not audit(rig, "login")
+    # an unknown email gets the same answer as a wrong password
+    unknown = post_form(browser, "/console/login", {"email": "x@example.org", "password": "p" * 12})
+    assert unknown.status_code == 401 and "do not match" in unknown.text
+
+
+def test_the_session_cookie_is_httponly_samesite_and_ends_on_sign_out(rig: Rig) -> None:
+    rig.staff(COACH)
+    browser = rig.client()
+    answer = post_form(
+        browser, "/console/login", {"email": COACH, "password": PASSWORD, "next": "/families"}
+    )
+    assert answer.headers["location"] == "/console/families"
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if "craftbot_staff" in c)
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/console" in cookie
+    assert "Secure" not in cookie  # plain http here; see the HTTPS test below
+    copied = rig.client()
+    copied.cookies.set("craftbot_staff", browser.cookies["craftbot_staff"])
+    assert copied.get("/console/alerts").status_code == 200
+    # signing out ends the session on the server, not only in this browser
+    assert post_form(browser, "/console/logout", {}, "/console/alerts").status_code == 303
+    assert copied.get("/console/alerts").status_code == 303
+    assert [e.action for e in audit(rig, "logout")] == ["logout"]
+
+
+def test_removing_an_account_ends_its_sessions_at_once(rig: Rig) -> None:
+    rig.staff(COACH)
+    browser = rig.signed_in(COACH)
+    assert browser.get("/console/alerts").status_code == 200
+    assert rig.accounts.remove(COACH)
+    assert browser.get("/console/alerts").status_code == 303
+
+
+def test_sign_in_never_sends_anyone_off_the_console(rig: Rig) -> None:
+    rig.staff(COACH)
+    for target in ("//evil.example.org/x", "https://evil.example.org", "/\\evil.example.org"):
+        answer = post_form(
+            rig.client(), "/console/login", {"email": COACH, "password": PASSWORD, "next": target}
+        )
+        assert answer.headers["location"].startswith("/console/"), target
+
+
+def test_behind_https_the_cookies_are_secure(tmp_path: Path) -> None:
+    with console_rig(tmp_path, public_base_url="https://coach.example.org") as rig:
+        rig.staff(COACH)
+        browser = rig.client()
+        page = browser.get("/console/login")
+        assert "Secure" in page.headers["set-cookie"]
+        # httpx keeps Secure cookies off plain http, as a browser would: send it by hand
+        token = csrf_token(browser)
+        answer = browser.post(
+            "/console/login",
+            data={"email": COACH, "password": PASSWORD, "csrftoken": token},
+            headers={"cookie": f"craftbot_csrf={token}"},
+        )
+        cookies = answer.headers.get_list("set-cookie")
+        assert any("craftbot_staff" in c and "Secure" in c for c in cookies), cookies
+
+
+def test_the_console_will_not_start_without_its_key(tmp_path: Path) -> None:
+    settings = console_settings(f"sqlite:///{tmp_path / 'x.db'}", console_secret_key="short")
+    with pytest.raises(ConfigError, match="CONSOLE_SECRET_KEY"):
+        build(settings, channels={})

@@ -1,0 +1,197 @@
+"""The console in a real headless Chromium (Debian's package), driven by Playwright.
+
+A coach signs in, lands on the alerts, opens a family's conversation, pauses the family, opens a
+flow diagram (drawn as SVG by the vendored Mermaid) and tries the web chat. Each step saves a
+screenshot in tests/artifacts/console/; with CRAFTBOT_DOC_SCREENSHOTS=1 the ones docs/console.md
+shows are written to docs/console/ as well.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.runtime.admin import Enrollment, enroll
+from bot.settings import REPO_ROOT
+from storage import models as m
+from tests.console_rig import COACH, PASSWORD, START, Rig, console_rig
+
+CHROMIUM = Path(os.environ.get("CRAFTBOT_CHROMIUM", "/usr/bin/chromium"))
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = REPO_ROOT / "tests" / "artifacts" / "console"
+DOCS = REPO_ROOT / "docs" / "console"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1100, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        reason = f"Chromium not found at {CHROMIUM}: apt-get install chromium (.ci/run does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason} (CI=true: the browser tests must not be skipped)")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    with console_rig(tmp_path) as rig:
+        rig.staff(COACH)
+        yield rig
+
+
+@pytest.fixture
+def page(browser: Any, rig: Rig) -> Iterator[Any]:
+    context = browser.new_context(viewport=DESKTOP, base_url=rig.url)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    yield tab
+    context.close()
+    assert not errors, f"the page reported errors: {errors}"
+
+
+def shot(tab: Any, name: str, doc: bool = False) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    tab.screenshot(path=str(path), full_page=False)
+    assert path.stat().st_size > 5_000  # a real picture, not a blank page
+    if doc and os.environ.get("CRAFTBOT_DOC_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, DOCS / f"{name}.png")
+
+
+def seed_weeks(rig: Rig, weeks: int = 10, per_week: int = 6) -> None:
+    """Some made-up weeks of families, check-ins and opt-outs, so the charts have a shape."""
+    draw, ctx = random.Random(7), rig.app.ctx
+    for week in range(weeks):
+        for n in range(per_week):
+            joined = START - timedelta(weeks=weeks - week, hours=n)
+            address = f"family{week}-{n}@example.org"
+            contact_id = enroll(ctx, Enrollment("email", address, None, "parent"), joined)
+            with ctx.db.begin() as db:
+                for day in range(0, (weeks - week) * 7, 2):
+                    local = (joined + timedelta(days=day)).date()
+                    at = joined + timedelta(days=day)
+                    db.add(
+                        m.Delivery(contact_id=contact_id, kind="checkin", local_date=local, at=at)
+                    )
+                    if draw.random() < 0.66:
+                        value = draw.choice(("use", "non_use", "non_use", "unsure"))
+                        db.add(
+                            m.Checkin(contact_id=contact_id, value=value, local_date=local, at=at)
+                        )
+                if draw.random() < 0.3:
+                    stop = joined + timedelta(days=draw.randint(3, 60))
+                    if stop < START:
+                        channel = draw.choice(("sms", "sms", "email", "telegram"))
+                        db.add(
+                            m.Consent(
+                                contact_id=contact_id,
+                                given=False,
+                                action="opt_out",
+                                channel=channel,
+                                by="self",
+                                words="STOP",
+                                at=stop,
+                            )
+                        )
+
+
+def sign_in(tab: Any, picture: str = "") -> None:
+    tab.goto("/console/")
+    assert "/console/login" in tab.url
+    if picture:
+        shot(tab, picture)
+    tab.fill("input[name=email]", COACH)
+    tab.fill("input[name=password]", PASSWORD)
+    tab.click("button:has-text('Sign in')")
+    tab.wait_for_url("**/console/alerts")
+
+
+def test_a_coach_signs_in_and_lands_on_the_alerts(page: Any, rig: Rig) -> None:
+    rig.family_writes("+12015550161", "hi", "SM-b1")
+    rig.family_writes("+12015550161", "my son took too many pills and won't wake up", "SM-b2")
+    sign_in(page, "login")
+    card = page.locator("article.alert-card").first
+    assert "overdose" in card.inner_text() and "urgent" in card.inner_text()
+    card.locator("summary").click()  # the conversation around the alert
+    assert "Call 911" in card.inner_text()
+    shot(page, "alerts", doc=True)
+    page.set_viewport_size(PHONE)
+    shot(page, "alerts-phone", doc=True)
+    seed_weeks(rig)
+    page.set_viewport_size({"width": 1100, "height": 1300})
+    page.goto("/console/stats")
+    assert page.locator("svg.chart").count() >= 7
+    shot(page, "stats", doc=True)
+
+
+def test_a_coach_opens_a_familys_conversation_and_pauses_them(page: Any, rig: Rig) -> None:
+    rig.family_writes("+12015550162", "hi", "SM-b3")
+    rig.family_writes("+12015550162", "yes", "SM-b4")
+    rig.family_writes("+12015550162", "Maria", "SM-b5")
+    sign_in(page)
+    page.click("nav >> text=Families")
+    page.fill("input[name=q]", "maria")
+    page.click("button:has-text('Search')")
+    page.click("table.list >> text=Maria")
+    timeline = page.locator("ol.timeline")
+    assert "Maria" in timeline.inner_text() and "What first name" in timeline.inner_text()
+    shot(page, "family", doc=True)
+    page.click("button:has-text('Pause')")
+    assert "Paused:" in page.locator("p.done").inner_text()
+    assert "paused until someone resumes" in page.locator("dl.profile").inner_text()
+    assert page.locator("button:has-text('Resume')").count() == 1
+    shot(page, "family-paused")
+
+
+def test_a_flow_diagram_is_drawn_by_the_vendored_mermaid(page: Any, rig: Rig) -> None:
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    sign_in(page)
+    page.click("nav >> text=Program")
+    page.click("ul.flows >> text=checkin")
+    svg = page.locator("pre.mermaid svg")
+    svg.wait_for(state="visible", timeout=20_000)
+    assert page.locator("pre.mermaid svg g.node").count() >= 5
+    assert "ask" in (svg.text_content() or "")
+    shot(page, "flow", doc=True)
+    assert requested and all(url.startswith(rig.url) for url in requested), requested
+
+
+def test_a_coach_tries_the_program_in_the_web_chat(page: Any, rig: Rig) -> None:
+    sign_in(page)
+    page.click("nav >> text=Try a chat")
+    page.click("button:has-text('Start a chat')")
+    for text in ("hi", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"):
+        page.fill("input[name=text]", text)
+        page.click("form.say button")
+    assert "You're set" in page.locator("ol.chat").inner_text()
+    page.click("button:has-text('Go to the next lesson')")
+    chat = page.locator("ol.chat").inner_text()
+    assert "moved to the next lesson" in chat
+    page.set_viewport_size(PHONE)
+    page.locator("#end").scroll_into_view_if_needed()
+    shot(page, "chat", doc=True)

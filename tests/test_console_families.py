@@ -1,0 +1,213 @@
+"""Families and alerts in the console: what a coach sees, and what their buttons really do."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.runtime.admin import Enrollment, enroll
+from storage import models as m
+from tests.console_rig import ADMIN, COACH, Rig, console_rig, post_form
+
+OVERDOSE = "she took too many pills and won't wake up"
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    with console_rig(tmp_path) as rig:
+        rig.staff(COACH)
+        rig.staff(ADMIN, "admin")
+        yield rig
+
+
+def enrolled(rig: Rig, address: str, name: str) -> int:
+    request = Enrollment("sms", address, name, "parent", None, "America/New_York")
+    return enroll(rig.app.ctx, request)
+
+
+def lessons_sent(rig: Rig, contact_id: int) -> int:
+    lessons = rig.app.ctx.program.current.program.flows.order.lessons
+    with rig.app.ctx.db() as db:
+        return (
+            db.scalar(
+                select(func.count())
+                .select_from(m.OutboundMessage)
+                .where(
+                    m.OutboundMessage.contact_id == contact_id,
+                    m.OutboundMessage.message_id.in_(lessons),
+                )
+            )
+            or 0
+        )
+
+
+def audit(rig: Rig, action: str) -> list[tuple[str, str, str]]:
+    with rig.app.ctx.db() as db:
+        return [
+            (e.staff_email, e.target_id, e.detail)
+            for e in db.scalars(select(m.AuditEntry).where(m.AuditEntry.action == action))
+        ]
+
+
+def test_search_and_a_family_page_with_the_whole_conversation(rig: Rig) -> None:
+    ana = enrolled(rig, "+12015550131", "Ana")
+    enrolled(rig, "+12015550132", "Ben")
+    rig.family_writes("+12015550131", "no, he didn't drink today", "SM-f1")
+    coach = rig.signed_in(COACH)
+    # search by name, by part of the number, and by family number
+    for text in ("ana", "0131", f"#{ana}"):
+        page = coach.get("/console/families", params={"q": text})
+        assert f"/console/families/{ana}" in page.text and "Ben" not in page.text, text
+    page = coach.get(f"/console/families/{ana}")
+    assert page.status_code == 200
+    for shown in (
+        "Ana",
+        "+12015550131",
+        "America/New_York",
+        "parent",
+        "admin_enroll",
+        "no, he didn&#39;t drink today",
+        "family wrote",
+        "sent",
+    ):
+        assert shown in page.text, shown
+    # the coach's look at Ana's conversation is in the audit log, and so is the search
+    assert (COACH, str(ana), "") in audit(rig, "family.view")
+    assert (COACH, "", "ana") in audit(rig, "family.search")
+
+
+def test_pause_holds_the_lessons_and_resume_brings_them_back(rig: Rig) -> None:
+    ana = enrolled(rig, "+12015550133", "Ana")
+    coach = rig.signed_in(COACH)
+    page = f"/console/families/{ana}"
+    answer = post_form(coach, f"{page}/pause", {}, page)
+    assert answer.headers["location"] == f"{page}?done=paused"
+    assert "paused until someone resumes" in coach.get(page).text
+    # the next morning's lesson does not go
+    rig.clock.now += timedelta(days=1)
+    rig.app.runtime.fire_due(rig.clock.now)
+    assert lessons_sent(rig, ana) == 0
+    # a day later the coach signs in again (a sign-in lasts 12 hours)
+    assert coach.get(page).status_code == 303
+    coach = rig.signed_in(COACH)
+    # a second pause changes nothing; resume does
+    again = post_form(coach, f"{page}/pause", {}, page)
+    assert again.headers["location"].endswith("done=already_paused")
+    post_form(coach, f"{page}/resume", {}, page)
+    rig.clock.now += timedelta(days=1)
+    rig.app.runtime.fire_due(rig.clock.now)
+    assert lessons_sent(rig, ana) == 1
+    assert [a[0] for a in audit(rig, "family.pause")] == [COACH]
+    assert [a[0] for a in audit(rig, "family.resume")] == [COACH]
+
+
+def test_stop_opts_the_family_out_in_their_consent_history(rig: Rig) -> None:
+    ana = enrolled(rig, "+12015550134", "Ana")
+    coach = rig.signed_in(COACH)
+    page = f"/console/families/{ana}"
+    post_form(coach, f"{page}/stop", {}, page)
+    with rig.app.ctx.db() as db:
+        contact = db.get(m.Contact, ana)
+        assert contact is not None and contact.status == "opted_out"
+        last = db.scalars(select(m.Consent).where(m.Consent.contact_id == ana)).all()[-1]
+        assert (last.action, last.by, last.given) == ("opt_out", "admin", False)
+    rig.clock.now += timedelta(days=1)
+    rig.app.runtime.fire_due(rig.clock.now)
+    assert lessons_sent(rig, ana) == 0
+
+
+def test_only_an_admin_removes_a_family_and_only_after_typing_its_number(rig: Rig) -> None:
+    ana = enrolled(rig, "+12015550135", "Ana")
+    rig.family_writes("+12015550135", "hello", "SM-f2")
+    page = f"/console/families/{ana}"
+    coach, admin = rig.signed_in(COACH), rig.signed_in(ADMIN)
+    assert post_form(coach, f"{page}/remove", {"confirm": str(ana)}, page).status_code == 403
+    unconfirmed = post_form(admin, f"{page}/remove", {"confirm": "yes"}, page)
+    assert unconfirmed.status_code == 400 and "Nothing was removed" in unconfirmed.text
+    assert admin.get(page).status_code == 200
+    done = post_form(admin, f"{page}/remove", {"confirm": str(ana)}, page)
+    assert done.status_code == 303
+    gone = admin.get(done.headers["location"])
+    assert gone.status_code == 404 and "erased" in gone.text
+    with rig.app.ctx.db() as db:
+        for model in (m.Contact, m.InboundMessage, m.Consent):
+            assert not db.scalar(select(func.count()).select_from(model)), model
+    # the audit keeps who and which number, nothing that names the family
+    assert audit(rig, "family.remove") == [(ADMIN, str(ana), "sms")]
+
+
+def test_an_alert_is_listed_with_its_conversation_and_worked_to_closed(rig: Rig) -> None:
+    ana = enrolled(rig, "+12015550136", "Ana")
+    rig.family_writes("+12015550136", OVERDOSE, "SM-f3")
+    coach = rig.signed_in(COACH)
+    page = coach.get("/console/alerts")
+    assert "overdose · Ana" in page.text and "urgent" in page.text
+    assert "won&#39;t wake up" in page.text and "Call 911" in page.text  # the reply sent
+    alert_id = _only_alert(rig)
+    url = f"/console/alerts/{alert_id}"
+    assert post_form(coach, f"{url}/acknowledge", {}, url).status_code == 303
+    assert f"Acknowledged by {COACH}" in coach.get(url).text
+    post_form(coach, f"{url}/note", {"note": "Called her; ambulance came."}, url)
+    post_form(coach, f"{url}/close", {"note": "She is safe at the hospital."}, url)
+    closed = coach.get(url).text
+    assert f"Closed by {COACH}" in closed
+    assert "Called her; ambulance came." in closed and "She is safe at the hospital." in closed
+    assert audit(rig, "alert.view")[0][:2] == (COACH, str(alert_id))
+    del ana
+
+
+def test_open_alerts_come_first_most_urgent_and_oldest_at_the_top(rig: Rig) -> None:
+    for n, text in enumerate(("I want to kill myself", OVERDOSE, "he hit me")):
+        enrolled(rig, f"+1201555014{n}", f"Family{n}")
+        rig.clock.now += timedelta(minutes=5)
+        rig.family_writes(f"+1201555014{n}", text, f"SM-o{n}")
+    admin = rig.signed_in(ADMIN)
+    first = _only_alert(rig, "suicide")
+    post_form(admin, f"/console/alerts/{first}/acknowledge", {}, "/console/alerts")
+    page = admin.get("/console/alerts").text
+    order = [
+        page.index(f"{c} · Family{n}")
+        for n, c in ((1, "overdose"), (2, "violence"), (0, "suicide"))
+    ]
+    assert order == sorted(order)
+
+
+def test_reach_the_family_sends_on_their_channel_but_never_after_an_opt_out(rig: Rig) -> None:
+    ana = enrolled(rig, "+12015550137", "Ana")
+    rig.family_writes("+12015550137", OVERDOSE, "SM-f4")
+    alert_id = _only_alert(rig)
+    coach, url = rig.signed_in(COACH), f"/console/alerts/{_only_alert(rig)}"
+    words = "This is Sam from the team. Are you both safe? Call us at 555-0100."
+    answer = post_form(coach, f"{url}/reach", {"text": words}, url)
+    assert answer.headers["location"] == f"{url}?done=queued"
+    _wait_for(lambda: any(d.text == words and d.address == "+12015550137" for d in rig.delivered))
+    assert "team wrote" in coach.get(f"/console/families/{ana}").text
+    # after STOP, nothing goes
+    rig.family_writes("+12015550137", "STOP", "SM-f5")
+    refused = post_form(coach, f"{url}/reach", {"text": "Still there?"}, url)
+    assert refused.status_code == 409 and "opted out" in refused.text
+    with rig.app.ctx.db() as db:
+        assert not db.scalars(
+            select(m.OutboundMessage).where(m.OutboundMessage.text == "Still there?")
+        ).all()
+    del alert_id
+
+
+def _only_alert(rig: Rig, category: str | None = None) -> int:
+    with rig.app.ctx.db() as db:
+        query = select(m.Alert.id)
+        if category:
+            query = query.where(m.Alert.category == category)
+        return db.scalars(query).one()
+
+
+def _wait_for(check: object, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

@@ -1,0 +1,135 @@
+"""The program page (diagrams, checks, lessons, reload), the stats page and the web chat."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.runtime.admin import Enrollment, enroll
+from bot.settings import REPO_ROOT
+from storage import models as m
+from tests.console_rig import ADMIN, COACH, START, Rig, console_rig, post_form
+
+
+@pytest.fixture
+def program_dir(tmp_path: Path) -> Path:
+    """A copy of the program that a test may break."""
+    folder = tmp_path / "program"
+    for part in ("flows", "messages"):
+        shutil.copytree(REPO_ROOT / part, folder / part)
+    return folder
+
+
+@pytest.fixture
+def rig(tmp_path: Path, program_dir: Path) -> Iterator[Rig]:
+    with console_rig(tmp_path, CRAFTBOT_PROGRAM_DIR=program_dir) as rig:
+        assert rig.app.ctx.program.files.flows_dir == program_dir / "flows"
+        rig.staff(COACH)
+        rig.staff(ADMIN, "admin")
+        yield rig
+
+
+def test_each_flow_has_a_diagram_page(rig: Rig) -> None:
+    coach = rig.signed_in(COACH)
+    program = coach.get("/console/program")
+    assert "passes the checks" in program.text
+    flows = re.findall(r'href="/console/program/flows/(\w+)"', program.text)
+    assert {"onboarding", "checkin", "crisis_followup"} <= set(flows)
+    page = coach.get("/console/program/flows/checkin")
+    assert 'class="mermaid"' in page.text and "flowchart TD" in page.text
+    # Mermaid is served by the console itself
+    script = re.search(r'<script src="(/console/static/vendor/mermaid[^"]+)"', page.text)
+    assert script and coach.get(script.group(1)).status_code == 200
+    assert coach.get("/console/program/flows/nope").status_code == 404
+
+
+def test_a_broken_edit_is_shown_with_its_line_and_reload_keeps_the_working_program(
+    rig: Rig, program_dir: Path
+) -> None:
+    daily = program_dir / "flows" / "daily.yaml"
+    good = daily.read_text()
+    daily.write_text(good.replace("checkin:", "checkin:\n  stepz: [", 1))
+    coach, admin = rig.signed_in(COACH), rig.signed_in(ADMIN)
+    page = coach.get("/console/program").text
+    assert re.search(r"daily\.yaml:\d+:\d+", page), "the problem names its file and line"
+    # a coach may not reload; an admin may, and a broken program is refused
+    assert post_form(coach, "/console/program/reload", {}, "/console/program").status_code == 403
+    before = rig.app.ctx.program.current
+    refused = post_form(admin, "/console/program/reload", {}, "/console/program")
+    assert refused.status_code == 409 and "Not reloaded" in refused.text
+    assert rig.app.ctx.program.current is before
+    # fixed, it applies
+    daily.write_text(good.replace("Evening question", "The evening question", 1))
+    applied = post_form(admin, "/console/program/reload", {}, "/console/program")
+    assert applied.status_code == 200 and "Reloaded" in applied.text
+    assert rig.app.ctx.program.current is not before
+    with rig.app.ctx.db() as db:
+        verdicts = db.scalars(
+            select(m.AuditEntry.detail).where(m.AuditEntry.action == "program.reload")
+        ).all()
+    assert [v.split(";")[0] for v in verdicts] == ["refused", "applied"]
+
+
+def test_lessons_read_as_each_relationship_would(rig: Rig) -> None:
+    coach = rig.signed_in(COACH)
+    parent = coach.get("/console/program/lessons", params={"relationship": "parent"}).text
+    partner = coach.get("/console/program/lessons", params={"relationship": "partner"}).text
+    lessons = rig.app.ctx.program.current.program.flows.order.lessons
+    assert parent.count('<article class="lesson">') == len(lessons) >= 42
+    assert "Week 6" in parent and "your child" in parent and "your partner" in partner
+
+
+def test_stats_are_weekly_aggregates_that_name_no_family(rig: Rig) -> None:
+    ctx = rig.app.ctx
+    ids = [
+        enroll(ctx, Enrollment("sms", f"+1201555015{n}", f"Secretname{n}", "parent"))
+        for n in range(3)
+    ]
+    day = START.date()
+    with ctx.db.begin() as db:
+        for n, contact_id in enumerate(ids):  # three check-ins asked, two answered
+            db.add(m.Delivery(contact_id=contact_id, kind="checkin", local_date=day, at=START))
+            if n < 2:
+                value = ("use", "non_use")[n]
+                db.add(m.Checkin(contact_id=contact_id, value=value, local_date=day, at=START))
+    page = rig.signed_in(COACH).get("/console/stats").text
+    week = f"{day - timedelta(days=day.weekday()):%d %b}"
+    response = re.search(r'id="chart-response".*?</section>', page, re.S)
+    assert response and f"<td>{week}</td><td>66.7%</td>" in response.group(0)
+    assert "62-68%" in page and "54%" in page
+    joined = re.search(r'id="chart-families".*?</section>', page, re.S)
+    assert joined and f"<td>{week}</td><td>3.0</td>" in joined.group(0)
+    assert "Secretname" not in page and "+1201555015" not in page
+    assert "Waits for Ask a coach" in page
+    assert page.count("<svg") >= 7
+
+
+def test_the_web_chat_drives_the_real_engine_on_a_database_of_its_own(rig: Rig) -> None:
+    coach = rig.signed_in(COACH)
+    started = post_form(
+        coach,
+        "/console/chat/start",
+        {"channel": "sms", "zone": "America/New_York"},
+        "/console/chat",
+    )
+    assert started.status_code == 303
+    for text in ("hi", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"):  # joining, as a parent
+        post_form(coach, "/console/chat/say", {"text": text}, "/console/chat")
+    chat = coach.get("/console/chat").text
+    assert "Reply YES to join" in chat and "(America/New_York)" in chat
+    # clock travel: the next lesson comes at 9am in the family's zone
+    post_form(coach, "/console/chat/say", {"jump": "lesson"}, "/console/chat")
+    chat = coach.get("/console/chat").text
+    assert "moved to the next lesson" in chat and re.search(r"\w{3} 09:0\d</span>", chat)
+    post_form(coach, "/console/chat/say", {"wait": "1d"}, "/console/chat")
+    assert "1 day(s) later" in coach.get("/console/chat").text
+    # the families' database never saw the practice family
+    with rig.app.ctx.db() as db:
+        assert not db.scalar(select(func.count()).select_from(m.Contact))
+    assert date.today()  # the chat starts today in the chosen zone, like `craftbot chat`
