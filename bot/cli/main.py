@@ -7,7 +7,15 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.cli import admin_cmds, chat_cmd, content_cmds, flows_cmds, serve_cmds, simulate_cmd
+from bot.cli import (
+    admin_cmds,
+    chat_cmd,
+    content_cmds,
+    flows_cmds,
+    serve_cmds,
+    simulate_cmd,
+    understand_cmd,
+)
 from bot.problems import ProblemsFound
 from bot.settings import ConfigError
 
@@ -20,7 +28,15 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (chat_cmd, simulate_cmd, admin_cmds, flows_cmds, content_cmds, serve_cmds):
+    for module in (
+        chat_cmd,
+        simulate_cmd,
+        admin_cmds,
+        flows_cmds,
+        content_cmds,
+        serve_cmds,
+        understand_cmd,
+    ):
         module.register(sub)
     return top
 

@@ -18,6 +18,9 @@ from bot.understanding.crisis import CrisisReading
 from bot.understanding.explain import one_line
 
 MAX_STEPS = 200  # a guard only: the validator already refuses loops that never wait
+# Kinds of question whose every answer already brings a safety line and a person (the crisis
+# follow-up): a distress sign in the reply is noted, and the flow's own reply answers it.
+LISTENING = frozenset({"followup"})
 
 
 def step(
@@ -51,7 +54,7 @@ class _Run:
             self.crisis(self.reading)
             return
         if self.reading.tier == "distress":
-            self.distress(self.reading)
+            self.distress(self.reading, listening=self.listening())
         found = match_keyword(
             self.program.flows.routing.keywords,
             message.text,
@@ -151,16 +154,24 @@ class _Run:
                 ev.FollowupScheduled(self.now + timedelta(seconds=policy.followup_after_s))
             )
 
-    def distress(self, reading: CrisisReading) -> None:
+    def distress(self, reading: CrisisReading, listening: bool = False) -> None:
         """Rage, fear or despair without a danger sign: a warm reply with one safety line and a
         person to talk to, at once. No pause, no follow-up; the message then goes on as any
-        message would (an open question stays open, and is not asked again over the reply)."""
+        message would (an open question stays open, and is not asked again over the reply).
+        A question that listens for feelings itself (the crisis follow-up) answers instead."""
         kind = reading.category or "despair"
         self.events.append(
             ev.DistressNoted(kind, reading.matched, reading.language, self.text, one_line(reading))
         )
+        if listening:
+            return
         reply = self.crisis_reply(f"crisis.distress.{kind}", fallback="crisis.distress")
         self.events.append(ev.Say(reply, "crisis"))
+
+    def listening(self) -> bool:
+        """Is the open question one whose answers carry their own care (expect: followup)?"""
+        here = self.current_step() if self.session.waiting else None
+        return here is not None and here.expect in LISTENING
 
     def crisis_reply(self, base: str, fallback: str = "") -> str:
         """base.<COUNTRY>, else base.<DEFAULT_COUNTRY>, else the same for `fallback`."""
@@ -206,7 +217,7 @@ class _Run:
         self.goto_next(here)
 
     def unclear(self, here: Step) -> None:
-        if self.reading is not None and self.reading.tier == "distress":
+        if self.reading is not None and self.reading.tier == "distress" and not self.listening():
             return  # the distress reply answered; the question stays open, not asked over it
         if self.session.reasks >= self.program.max_reasks:
             self.session = self.session.with_(waiting=False, reasks=0)
@@ -223,6 +234,12 @@ class _Run:
             self.say(here.reask or here.ask or "")
 
     def fallback(self, text: str) -> None:
+        if self.reading is not None and self.reading.tier == "distress":
+            return  # the distress reply answered; a feeling is not taken for a check-in
+        if self.reading is not None and self.reading.answer:
+            # A mention with a helpful answer ("where can I get naloxone?") gets it.
+            self.say(self.crisis_reply(f"crisis.answer.{self.reading.answer}"))
+            return
         answer_as = self.program.flows.routing.answer_as
         if answer_as and self.session.status == "active" and not self.session.paused_at(self.now):
             flow_id, step_id = answer_as
@@ -235,12 +252,6 @@ class _Run:
                 self.events.append(ev.FlowStarted(flow_id))
                 self.answer(text)
                 return
-        if self.reading is not None and self.reading.tier == "distress":
-            return  # the distress reply was the answer
-        if self.reading is not None and self.reading.answer:
-            # A mention with a helpful answer ("where can I get naloxone?") gets it.
-            self.say(self.crisis_reply(f"crisis.answer.{self.reading.answer}"))
-            return
         self.start(self.program.flows.routing.fallback_flow)
 
     def repair(self) -> bool:

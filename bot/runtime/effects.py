@@ -30,7 +30,7 @@ PROFILE_COLUMNS = (
     "locale",
     "country",
 )
-CRISIS_CATEGORIES = ("overdose", "suicide", "violence")
+CRISIS_CATEGORIES = ("overdose", "suicide", "violence", "child")
 SUBJECTS = {"crisis": "Urgent: help right now", "compliance": "Your craftbot settings"}
 
 

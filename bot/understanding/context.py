@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from bot.understanding.patterns import Keys, Matcher, Pattern, match
+from bot.understanding.patterns import Keys, Matcher, Pattern, match_pattern
 
 ModifierKind = Literal[
     "negated",  # "didn't", "never", "no"
@@ -109,7 +109,7 @@ class ContextRules:
         for start, keys in enumerate(place.keys):
             end = place.sentence_end[start]
             for p in matcher.candidates(keys):
-                stop = match(matcher.patterns[p].slots, place.keys, start, end)
+                stop = match_pattern(matcher.patterns[p], place.keys, start, end)
                 if stop >= 0:
                     hits.append(Hit(rules[p], start, stop))
         pseudo = [h for h in hits if h.rule.kind == "pseudo"]
@@ -132,7 +132,10 @@ class ContextRules:
     ) -> list[Hit]:
         """The triggers that govern the words place[start:end] (a finding)."""
         out = []
+        sentence = place.sentence[start] if start < len(place.sentence) else -1
         for hit in hits:
+            if hit.rule.direction != "message" and place.sentence[hit.start] != sentence:
+                continue
             rule = hit.rule
             if kinds is not None and rule.kind not in kinds:
                 continue

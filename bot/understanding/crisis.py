@@ -169,7 +169,7 @@ def _signs(keys: Sequence[Keys], parsed: Parsed, rules: CrisisRules) -> list[tup
         start = end
     for (sign, _), hits in parts.items():
         wanted = rules.signs[sign].patterns
-        if {rules.matcher.patterns[p] for p, _, _ in hits} >= set(wanted):
+        if len({p for p, _, _ in hits}) == len(wanted):  # every phrase of the sign is here
             found.append((sign, min(s for _, s, _ in hits), max(e for _, _, e in hits)))
     return sorted(found, key=lambda f: (f[1], f[2]))
 

@@ -85,7 +85,7 @@ def read_crisis(
     if DISTRESS not in categories:
         categories[DISTRESS] = Category(DISTRESS, {})
     order = [c for c in categories.values() if c.name != DISTRESS] + [categories[DISTRESS]]
-    flat = [(i, p) for i, s in enumerate(signs) for p in dict.fromkeys(s.patterns)]
+    flat = [(i, p) for i, s in enumerate(signs) for p in s.patterns]
     rules = CrisisRules(
         categories=tuple(order),
         signs=tuple(signs),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.understanding.text import plain
 
@@ -39,6 +39,17 @@ class Gap:
 class ClassSlot:
     name: str
     members: tuple[tuple[Choice, ...], ...]
+    # first word -> the members that start with it: a class of 100 entries tries only a few
+    by_first: Mapping[str, tuple[tuple[Choice, ...], ...]] = field(
+        default_factory=dict, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[tuple[Choice, ...]]] = {}
+        for member in self.members:
+            for word in member[0].words:
+                index.setdefault(word, []).append(member)
+        object.__setattr__(self, "by_first", {k: tuple(v) for k, v in index.items()})
 
 
 Slot = Choice | Gap | ClassSlot
@@ -49,6 +60,13 @@ class Pattern:
     text: str  # as the admin wrote it: shown in explanations
     slots: tuple[Slot, ...]
     where: str = ""  # "messages/en/understanding/crisis.yaml:120", for explanations
+    # words only (no gap, no class): matched by a plain loop, the common and fast case
+    plain: tuple[frozenset[str], ...] | None = field(default=None, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if all(isinstance(s, Choice) for s in self.slots):
+            words = tuple(s.words for s in self.slots if isinstance(s, Choice))
+            object.__setattr__(self, "plain", words)
 
     def first_words(self) -> frozenset[str]:
         first = self.slots[0]
@@ -151,7 +169,7 @@ class Matcher:
             for p in self.candidates(keys[i]):
                 if taken.get(p, -1) > i:
                     continue
-                stop = match(self.patterns[p].slots, keys, i, end)
+                stop = match_pattern(self.patterns[p], keys, i, end)
                 if stop >= 0:
                     found.append((p, i, stop))
                     taken[p] = stop
@@ -161,10 +179,22 @@ class Matcher:
         """(pattern index, end) of the longest pattern starting at word i; ties go to file order."""
         best: tuple[int, int] | None = None
         for p in self.candidates(keys[i]):
-            stop = match(self.patterns[p].slots, keys, i, end)
+            stop = match_pattern(self.patterns[p], keys, i, end)
             if stop >= 0 and (best is None or stop > best[1]):
                 best = (p, stop)
         return best
+
+
+def match_pattern(pattern: Pattern, keys: Sequence[Keys], i: int, end: int) -> int:
+    words = pattern.plain
+    if words is None:
+        return match(pattern.slots, keys, i, end)
+    if i + len(words) > end:
+        return -1
+    for offset, choice in enumerate(words):
+        if choice.isdisjoint(keys[i + offset]):
+            return -1
+    return i + len(words)
 
 
 def match(slots: Sequence[Slot], keys: Sequence[Keys], i: int, end: int) -> int:
@@ -188,10 +218,15 @@ def _ends(slots: tuple[Slot, ...], keys: Sequence[Keys], i: int, end: int, s: in
         if i < end and not slot.words.isdisjoint(keys[i]):
             yield from _ends(slots, keys, i + 1, end, s + 1)
         return
-    for member in slot.members:
-        after = _member_end(member, keys, i, end)
-        if after >= 0:
-            yield from _ends(slots, keys, after, end, s + 1)
+    if i >= end:
+        return
+    tried: set[int] = set()
+    for key in keys[i]:
+        for member in slot.by_first.get(key, ()):
+            after = _member_end(member, keys, i, end)
+            if after >= 0 and after not in tried:
+                tried.add(after)
+                yield from _ends(slots, keys, after, end, s + 1)
 
 
 def _member_end(member: tuple[Choice, ...], keys: Sequence[Keys], i: int, end: int) -> int:
