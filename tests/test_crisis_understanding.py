@@ -98,6 +98,8 @@ def test_spanish_signs_are_named_spanish_whatever_the_contacts_language(u: Under
         ("he hit me years ago", ("mention", "violence")),
         ("he hit me years ago and he hit me again tonight", ("emergency", "violence")),
         ("he used to hit me and he still does", ("emergency", "violence")),
+        ("he used to hit me, and he still does", ("emergency", "violence")),
+        ("he overdosed years ago, he's still in recovery", ("mention", "overdose")),
         ("she overdosed back in 2019 and is doing really well now", ("mention", "overdose")),
         ("he hit me again last night", ("emergency", "violence")),  # recent is not over
         # preparedness, hypotheticals, frames

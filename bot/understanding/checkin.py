@@ -120,6 +120,7 @@ def read_checkin(parsed: Parsed, rules: CheckinRules) -> CheckinReading:
             ]
             if any(h.rule.kind == "negated" and s <= h.start and h.end <= e for h in parsed.hits):
                 governing = [h for h in governing if h.rule.kind != "negated"]  # "no tomó nada"
+            governing = list({(h.start, h.end, h.rule.kind): h for h in governing}.values())
             mods = _modifiers(parsed, governing)
             kinds: set[str] = {h.rule.kind for h in governing}
             reading = _reading(evidence, kinds, governing, keys, s, e, rules)

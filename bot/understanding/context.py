@@ -22,6 +22,7 @@ ModifierKind = Literal[
     "past",  # clearly over: "years ago", "used to", "hace años"
     "other_day",  # another day than today: "yesterday", "tomorrow", "ayer" (check-in only)
     "present",  # happening now or again: "still", "again", "right now", "otra vez"
+    "renewed",  # it is happening again, said without the sign: "but tonight he did", "did it again"
     "hypothetical",  # "what if", "in case", "por si acaso"
     "preparedness",  # "how do i", "where can i get", "keep", "training"
     "frame",  # a film, a book, a course, a walk: "a documentary about", "awareness"
@@ -37,6 +38,7 @@ MODIFIER_KINDS: tuple[ModifierKind, ...] = (
     "past",
     "other_day",
     "present",
+    "renewed",
     "hypothetical",
     "preparedness",
     "frame",

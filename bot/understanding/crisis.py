@@ -26,6 +26,8 @@ DISTRESS = "distress"  # the category of signs of distress without danger
 # Modifiers that can hold a sign, in the order they are reported when several do.
 HOLDS = ("negated", "frame", "figurative", "hypothetical", "preparedness", "past", "safe")
 OVERRIDDEN_BY_PRESENT = frozenset({"past", "safe"})
+# "he never hit me before, but tonight he did": the sign is back, whatever held it.
+OVERRIDDEN_BY_RENEWED = frozenset({"past", "safe", "negated"})
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,8 @@ def _decide(
         for kind in HOLDS:
             if kind in category.held_by and kind in kinds:
                 if kind in OVERRIDDEN_BY_PRESENT and "present" in kinds:
+                    continue
+                if kind in OVERRIDDEN_BY_RENEWED and "renewed" in kinds:
                     continue
                 held, tier = kind, category.held_by[kind]
                 break
