@@ -427,7 +427,7 @@ class _Run:
                     self.locale,
                     self.text,
                     "followup",
-                    f"answered the {s.flow or 'alert'} question: {', '.join(s.labels) or 'see text'}",
+                    f"answered {s.flow or 'the question'}: {', '.join(s.labels) or 'see text'}",
                 )
             )
             if self.program.crisis.alerting:  # only then can the family be told a person knows

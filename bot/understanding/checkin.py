@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
-from bot.understanding.context import Hit, Modifier
+from bot.understanding.context import Hit, Modifier, ModifierKind
 from bot.understanding.language import Parsed
 from bot.understanding.patterns import Keys, Matcher
 
@@ -88,7 +88,7 @@ def read_checkin(parsed: Parsed, rules: CheckinRules) -> CheckinReading:
             h.rule.kind == "uncertain" and start <= h.start and h.end <= end for h in parsed.hits
         ):
             hedged = True  # "1 i think"
-        spans = _scan(keys, start, end, rules)
+        spans = rules.matcher.scan(keys, start, end)
         for p, s, e in spans:
             evidence = rules.evidence[p]
             words = parsed.typed(s, e)
@@ -188,10 +188,11 @@ def _negation_reaches(
 
 
 def _modifiers(parsed: Parsed, hits: Sequence[Hit]) -> tuple[Modifier, ...]:
-    return tuple(
-        Modifier(h.rule.kind, parsed.typed(h.start, h.end), h.rule.pattern.where)  # type: ignore[arg-type]
-        for h in hits
-    )
+    out = []
+    for h in hits:
+        kind = cast(ModifierKind, h.rule.kind)  # pseudo-triggers never govern
+        out.append(Modifier(kind, parsed.typed(h.start, h.end), h.rule.pattern.where))
+    return tuple(out)
 
 
 def _clauses(parsed: Parsed, rules: CheckinRules) -> list[tuple[int, int]]:
@@ -235,24 +236,3 @@ def _options(parsed: Parsed, start: int, end: int, rules: CheckinRules) -> set[C
         if word and (j == i or word.isdigit()) and rules.counted_words.isdisjoint(follower):
             picked.add(rules.options[word])
     return picked
-
-
-def _scan(
-    keys: Sequence[Keys], start: int, end: int, rules: CheckinRules
-) -> list[tuple[int, int, int]]:
-    """Left to right; at each word the longest phrase wins, and its words are used up, unless a
-    longer phrase starts on the next word ("hoy | no se drogo")."""
-    found: list[tuple[int, int, int]] = []
-    i = start
-    while i < end:
-        best = rules.matcher.longest_at(keys, i, end)
-        if best is None:
-            i += 1
-            continue
-        later = rules.matcher.longest_at(keys, i + 1, end) if i + 1 < end else None
-        if later is not None and later[1] > best[1] and later[1] - i - 1 > best[1] - i:
-            i += 1
-            continue
-        found.append((best[0], i, best[1]))
-        i = best[1]
-    return found

@@ -7,7 +7,6 @@ its file and line: a running service keeps its last good lexicons when an edit i
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,9 @@ from bot.understanding.language_rules import (
     read_language,
     read_modifiers,
 )
-from bot.understanding.patterns import Choice, ClassSlot, Matcher, Pattern
+from bot.understanding.patterns import Matcher, Pattern
 from bot.understanding.reading import Understanding
+from bot.understanding.rules_reader import words_of
 from bot.yaml_source import read_yaml
 
 LEXICONS = ("context", "crisis", "checkin", "followup", "reflect", "answers")
@@ -107,7 +107,7 @@ def load_understanding(messages_dir: Path) -> tuple[Understanding | None, list[P
         *followup.matcher.patterns,
         *reflect.feelings.patterns,
     ]
-    vocabulary = frozenset(_words(patterns)) | frozenset(checkin.options)
+    vocabulary = frozenset(words_of(patterns)) | frozenset(checkin.options)
     min_length = min((p.min_typo_length for p in parts), default=6)
     language = Language(
         spellings={k: v for p in parts for k, v in p.spellings.items()},
@@ -140,14 +140,3 @@ def _shared_stops(rules: list[Rule]) -> list[Rule]:
     for r in rules:
         stops[r.kind] = stops.get(r.kind, frozenset()) | r.stops
     return [replace(r, stops=stops[r.kind]) for r in rules]
-
-
-def _words(patterns: Iterable[Pattern]) -> set[str]:
-    out: set[str] = set()
-    for p in patterns:
-        for slot in p.slots:
-            if isinstance(slot, Choice):
-                out |= slot.words
-            elif isinstance(slot, ClassSlot):
-                out |= {w for member in slot.members for part in member for w in part.words}
-    return out

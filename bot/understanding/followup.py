@@ -39,21 +39,14 @@ def read_followup(parsed: Parsed, rules: FollowupRules) -> frozenset[str]:
     start = 0
     while start < len(keys):
         end = parsed.place.sentence_end[start]
-        i = start
-        while i < end:
-            best = rules.matcher.longest_at(keys, i, end)
-            if best is None:
-                i += 1
-                continue
-            label = rules.labels[best[0]]
-            kinds = {m.kind for m in parsed.modifiers(i, best[1], frozenset({"negated"}))}
-            if "negated" in kinds:
+        for p, s, e in rules.matcher.scan(keys, start, end):
+            label = rules.labels[p]
+            if parsed.modifiers(s, e, frozenset({"negated"})):
                 turned = TURNED.get(label)
                 if turned:
                     labels.add(turned)
             else:
                 labels.add(label)
-            i = best[1]
         start = end
     return frozenset(labels)
 

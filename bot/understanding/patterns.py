@@ -175,6 +175,24 @@ class Matcher:
                     taken[p] = stop
         return found
 
+    def scan(self, keys: Sequence[Keys], start: int, end: int) -> list[tuple[int, int, int]]:
+        """(pattern, start, end) left to right, each word used once: at each word the longest
+        phrase wins, unless a longer one starts on the next word ("hoy | no se drogo")."""
+        found: list[tuple[int, int, int]] = []
+        i = start
+        while i < end:
+            best = self.longest_at(keys, i, end)
+            if best is None:
+                i += 1
+                continue
+            later = self.longest_at(keys, i + 1, end) if i + 1 < end else None
+            if later is not None and later[1] > best[1] and later[1] - i - 1 > best[1] - i:
+                i += 1
+                continue
+            found.append((best[0], i, best[1]))
+            i = best[1]
+        return found
+
     def longest_at(self, keys: Sequence[Keys], i: int, end: int) -> tuple[int, int] | None:
         """(pattern index, end) of the longest pattern starting at word i; ties go to file order."""
         best: tuple[int, int] | None = None

@@ -8,6 +8,7 @@ from typing import Any
 from bot.problems import Problem
 from bot.understanding.patterns import (
     Choice,
+    ClassSlot,
     Pattern,
     PatternError,
     compile_member,
@@ -118,8 +119,6 @@ class Reader:
 
 def words_of(patterns: Sequence[Pattern]) -> set[str]:
     """Every word the patterns name (for the typo index and the languages' own words)."""
-    from bot.understanding.patterns import ClassSlot
-
     out: set[str] = set()
     for p in patterns:
         for slot in p.slots:
