@@ -79,6 +79,13 @@ def test_distress_with_a_check_in_answer_records_it_after_the_distress_reply() -
     assert [e.value for e in events if isinstance(e, ev.RecordCheckin)] == ["use"]
 
 
+def test_after_stop_distress_still_gets_its_safety_line_and_nothing_else() -> None:
+    stopped, _ = run(ACTIVE, "STOP")
+    session, events = run(stopped, "i can't cope anymore with his rages")
+    assert said(events) == ["crisis.distress.despair.US"]
+    assert session.status == "opted_out" and any(isinstance(e, ev.Ignored) for e in events)
+
+
 def test_a_danger_that_is_over_and_cared_for_is_distress_not_an_emergency() -> None:
     session, events = run(ACTIVE, "he overdosed last night, he's in the hospital now and stable")
     assert said(events) == ["crisis.distress.after_overdose.US"]

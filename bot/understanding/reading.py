@@ -38,6 +38,11 @@ class Understanding:
         """Is anyone in danger now: the tier, the category and why (every language is read)."""
         return read_crisis(self.parse(text), self.crisis_rules)
 
+    def crisis_in(self, text: str) -> CrisisReading | None:
+        """The reading when it is an emergency, else None (the API before the tiers)."""
+        reading = self.crisis(text)
+        return reading if reading.tier == "emergency" else None
+
     def checkin(self, text: str) -> CheckinReading:
         return read_checkin(self.parse(text), self.checkin_rules)
 
