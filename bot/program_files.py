@@ -6,11 +6,9 @@ a running service keeps its last good Program when an edit is broken.
 
 from __future__ import annotations
 
-import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
 
 from bot.catalog.banned_terms import load_banned_terms
 from bot.catalog.catalog import Catalogs, load_catalogs
@@ -19,13 +17,9 @@ from bot.engine.program import CrisisPolicy, Program
 from bot.flows.model import FlowSet
 from bot.flows.validate import load_flowset
 from bot.problems import Problem
-from bot.understanding.answers import load_answer_lexicon
-from bot.understanding.checkin import load_checkin_lexicon
-from bot.understanding.crisis_lexicon import load_crisis_lexicon
+from bot.understanding.files import load_understanding
 from bot.understanding.reading import Understanding
 from bot.yaml_source import read_yaml
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,50 +83,6 @@ def _pools(flowset: FlowSet, catalogs: Catalogs) -> dict[str, tuple[str, ...]]:
 
 
 def _load_understanding(messages_dir: Path, problems: list[Problem]) -> Understanding | None:
-    answers = _lexicons(
-        messages_dir, "answers", lambda d, lang, src: load_answer_lexicon(d, src), problems
-    )
-    checkin = _lexicons(messages_dir, "checkin", load_checkin_lexicon, problems)
-    crisis = _lexicons(messages_dir, "crisis", load_crisis_lexicon, problems)
-    if "en" not in answers:
-        problems.append(
-            Problem(
-                str(messages_dir / "en/understanding/answers.yaml"),
-                1,
-                1,
-                "",
-                "the English answers lexicon is missing",
-            )
-        )
-    if not crisis:
-        problems.append(
-            Problem(
-                str(messages_dir),
-                1,
-                1,
-                "",
-                "no crisis lexicon found (messages/<locale>/understanding/crisis.yaml)",
-            )
-        )
-    if problems:
-        return None
-    return Understanding(
-        answers, checkin, tuple(crisis.values()), frozenset(zoneinfo.available_timezones())
-    )
-
-
-def _lexicons(
-    messages_dir: Path, name: str, build: Callable[[Any, str, str], T], problems: list[Problem]
-) -> dict[str, T]:
-    out: dict[str, T] = {}
-    for path in sorted(messages_dir.glob(f"*/understanding/{name}.yaml")):
-        language = path.parent.parent.name
-        data, syntax = read_yaml(path)
-        problems.extend(syntax)
-        if syntax:
-            continue
-        try:
-            out[language] = build(data, language, str(path))
-        except ValueError as exc:
-            problems.append(Problem(str(path), 1, 1, f"{name} lexicon", str(exc)))
-    return out
+    understanding, found = load_understanding(messages_dir)
+    problems.extend(found)
+    return understanding

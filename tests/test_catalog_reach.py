@@ -6,9 +6,10 @@ import re
 
 from bot.catalog.awaiting import AWAITING_FILE, load_awaiting
 from bot.settings import REPO_ROOT
+from bot.understanding.followup import REFLECTIONS
 from tests.program import shipped
 
-CRISIS_CATEGORIES = ("overdose", "suicide", "violence")
+CRISIS_CATEGORIES = ("overdose", "suicide", "violence", "child")
 COUNTRY_VARIANT = re.compile(r"^(?P<base>.+)\.(?P<country>[A-Z]{2})$")
 
 
@@ -28,9 +29,25 @@ def referenced_ids() -> set[str]:
     return ids
 
 
+def engine_chosen() -> set[str]:
+    """Chosen by the engine from what the understanding found (bot/engine/step.py): a distress
+    reply per kind of distress sign, a helpful answer per mention answer, a reflection per kind
+    of free text for each kind of question the flows ask; some exist only as country versions."""
+    program = shipped().program
+    ids: set[str] = set()
+    rules = program.understanding.crisis_rules
+    kinds = {s.cls.name for s in rules.signs if s.cls.category == "distress"}
+    kinds |= {f"after_{c.name}" for c in rules.categories if c.name != "distress"}
+    ids |= {f"crisis.distress.{k}" for k in kinds} | {"crisis.distress"}
+    ids |= {f"crisis.answer.{a.id}" for a in rules.answers}
+    expects = {step.expect for flow in program.flows.flows.values() for step in flow.steps}
+    ids |= {f"{e}.reflect.{k}" for e in expects if e for k in REFLECTIONS}
+    return ids
+
+
 def test_every_message_is_reachable() -> None:
     catalog = shipped().catalogs.locales["en"]
-    reachable = referenced_ids()
+    reachable = referenced_ids() | engine_chosen()
     awaiting, problems = load_awaiting(REPO_ROOT / "messages" / AWAITING_FILE)
     assert problems == []
     unreachable = []
@@ -53,3 +70,9 @@ def test_every_referenced_message_exists() -> None:
     assert sorted(referenced_ids() - set(catalog)) == []
     for category in CRISIS_CATEGORIES:
         assert f"crisis.{category}.US" in catalog
+    rules = shipped().program.understanding.crisis_rules
+    for sign in rules.signs:  # every kind of distress the lexicon can find has its reply
+        if sign.cls.category == "distress":
+            assert f"crisis.distress.{sign.cls.name}.US" in catalog, sign.cls.name
+    for answer in rules.answers:
+        assert f"crisis.answer.{answer.id}.US" in catalog, answer.id

@@ -125,7 +125,7 @@ def test_a_crisis_mid_onboarding_is_answered_and_joining_starts_afresh_after(
     assert ids(family.say("he's awake now, thank you")) == ["onboarding.consent"]
 
 
-def test_a_crisis_mid_check_in_records_no_answer_pauses_a_day_and_follows_up_outside_quiet_hours(
+def test_a_crisis_mid_check_in_is_a_crisis_first_pauses_a_day_and_follows_up_outside_quiet_hours(
     family: Harness,
 ) -> None:
     # given an evening check-in question open at 19:00
@@ -133,11 +133,17 @@ def test_a_crisis_mid_check_in_records_no_answer_pauses_a_day_and_follows_up_out
     assert ids(family.until("checkin"))[-1] == "checkin.question"
     # when
     sent = family.say("she took too many pills")
-    # then the reply, not a check-in answer
+    # then the emergency reply, and the use it reports still recorded (crisis-signals.md: "a
+    # crisis first; record the check-in as well"); the question is closed
     assert_crisis_handled(
-        family, sent, "crisis.overdose.US", "overdose", "too many pills", "she took too many pills"
+        family,
+        sent,
+        "crisis.overdose.US",
+        "overdose",
+        "took too many pills",
+        "she took too many pills",
     )
-    assert family.checkins() == [] and family.session().flow is None
+    assert family.checkins() == ["use"] and family.session().flow is None
     # the follow-up would fall at 23:00, inside quiet hours: it comes at 08:00, before any lesson
     assert family.advance(timedelta(hours=4, minutes=30)) == []
     followup = family.until("followup")
@@ -169,7 +175,8 @@ def test_not_ok_tells_the_team_again_and_gives_the_numbers(family: Harness) -> N
     # when
     sent = family.say("not ok")
     # then
-    assert ids(sent) == ["crisis.followup_not_ok.US"]
+    # the family's answer first, then (staff being configured) that the team was told again
+    assert ids(sent) == ["crisis.followup_not_ok.US", "crisis.team_told"]
     assert "call 911" in sent[0].text and "988" in sent[0].text
     assert [a.category for a in alerts(family)] == ["violence", "crisis_followup"]
     again = staff_rows(family)[-3:]
@@ -264,7 +271,7 @@ def test_spanish_words_from_an_english_contact_get_the_english_reply(family: Har
     joined(family)
     sent = family.say("me quiero morir")
     assert_crisis_handled(
-        family, sent, "crisis.suicide.US", "suicide", "quiero morir", "me quiero morir"
+        family, sent, "crisis.suicide.US", "suicide", "me quiero morir", "me quiero morir"
     )
     assert "call or text 988" in sent[0].text
 

@@ -149,5 +149,12 @@ def test_team_told_and_follow_up_texts(catalogs: Catalogs) -> None:
     assert "NO ESTOY BIEN" in entry(catalogs, "crisis.followup", "es").base.text
     assert "start again" in entry(catalogs, "crisis.followup_ok").base.text
     for country in COUNTRIES:
+        # The engine adds crisis.team_told only when staff are configured: the reply itself never
+        # claims that a person knows (issue 11: "the bot says a person knows when nobody does").
         not_ok = entry(catalogs, f"crisis.followup_not_ok.{country}").base.text
-        assert "{org_contact}" in not_ok and says(not_ok, EMERGENCY[country])
+        assert says(not_ok, EMERGENCY[country])
+        assert "knows" not in not_ok and "{org" not in not_ok and "reach out" not in not_ok
+        scared = entry(catalogs, f"crisis.followup_scared.{country}").base.text
+        assert scared.startswith("Your safety comes first") and says(scared, EMERGENCY[country])
+    for reply in ("followup_hospital", "followup_getting_help", "followup_reask"):
+        assert "RESUME" in entry(catalogs, f"crisis.{reply}").base.text or reply.endswith("reask")

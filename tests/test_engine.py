@@ -111,7 +111,8 @@ def test_an_unclear_reply_is_never_recorded_and_the_question_is_asked_again_brie
     )
     assert session.waiting
     session, events = run(session, "who is this?")
-    assert said(events) == ["checkin.reask"]
+    # free text is reflected (here: a question), and the reflection asks again
+    assert said(events) == ["checkin.reflect.question"]
     session, events = run(session, "???")
     assert (
         said(events) == [] and not session.waiting

@@ -25,6 +25,7 @@ from bot.cli import (
     serve_cmds,
     simulate_cmd,
     staff_cmd,
+    understand_cmd,
 )
 from bot.cli.environment import CliError
 from bot.cli.log_config import configure
@@ -32,7 +33,16 @@ from bot.problems import ProblemsFound
 from bot.settings import ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
-COMMANDS = (chat_cmd, simulate_cmd, admin_cmds, flows_cmds, content_cmds, serve_cmds, staff_cmd)
+COMMANDS = (
+    chat_cmd,
+    simulate_cmd,
+    admin_cmds,
+    flows_cmds,
+    content_cmds,
+    serve_cmds,
+    staff_cmd,
+    understand_cmd,
+)
 
 
 class Parser(argparse.ArgumentParser):

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bot.engine import events as ev
 from bot.engine.keywords import pause_until
+from bot.engine.program import Program
 from bot.engine.session import INDEFINITE, Session
 from bot.flows.model import ACTIONS
 
@@ -23,6 +24,8 @@ class Actions:
     now: datetime
     text: str  # what the person wrote, for consent records
     keyword_arg: str  # what followed the keyword ("PAUSE 3 days")
+    program: Program
+    say: Callable[[str], None]  # the step's own: say a message in the family's version
 
     @property
     def locale(self) -> str:
@@ -62,8 +65,17 @@ class Actions:
     def do_alert(self) -> None:  # tell the team again, e.g. "not OK" after a crisis
         s = self.session
         self.events.append(
-            ev.CrisisDetected(s.flow or "alert", tuple(s.labels), self.locale, self.text)
+            ev.CrisisDetected(
+                s.flow or "alert",
+                tuple(s.labels),
+                self.locale,
+                self.text,
+                "followup",
+                f"answered {s.flow or 'the question'}: {', '.join(s.labels) or 'see text'}",
+            )
         )
+        if self.program.crisis.alerting:  # only then can the family be told a person knows
+            self.say("crisis.team_told")  # after the flow's own reply, in the same way
 
 
 _ACTS: dict[str, Callable[[Actions], None]] = {

@@ -55,10 +55,26 @@ class OnboardingCompleted:
 
 @dataclass(frozen=True)
 class CrisisDetected:
-    category: str
+    category: str  # overdose, suicide, violence, child; a flow's id for `do: alert`
     matched: tuple[str, ...]
     language: str
     text: str
+    tier: str = "emergency"  # what the understanding engine decided (docs/crisis.md)
+    explanation: str = ""  # the signs and modifiers behind it, for the alert and the console
+
+
+@dataclass(frozen=True)
+class DistressNoted:
+    """Rage, fear or despair without a danger sign: answered warmly, no pause, no alert (yet).
+
+    The runtime may ignore it; a later change can turn it into a lower-priority alert where the
+    organisation wants one."""
+
+    kind: str  # rage, fear, despair, passed_out, after_overdose, ...
+    matched: tuple[str, ...]
+    language: str
+    text: str
+    explanation: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,7 @@ Event = (
     | PauseChanged
     | OnboardingCompleted
     | CrisisDetected
+    | DistressNoted
     | FollowupScheduled
     | FlowStarted
     | FlowEnded

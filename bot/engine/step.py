@@ -15,9 +15,13 @@ from bot.engine.keywords import match_keyword
 from bot.engine.program import Program
 from bot.engine.session import INDEFINITE, Session
 from bot.flows.model import END, Flow, Keyword, Step
-from bot.understanding.crisis import CrisisMatch
+from bot.understanding.crisis import CrisisReading
+from bot.understanding.explain import one_line
 
 MAX_STEPS = 200  # a guard only: the validator already refuses loops that never wait
+# Kinds of question whose every answer already brings a safety line and a person (the crisis
+# follow-up): a distress sign in the reply is noted, and the flow's own reply answers it.
+LISTENING = frozenset({"followup"})
 
 
 def step(
@@ -41,14 +45,17 @@ class _Run(Actions):
         self.events: list[ev.Event] = []
         self.text = ""
         self.keyword_arg = ""
+        self.reading: CrisisReading | None = None  # what the crisis reading said of this message
 
     # --- inputs -------------------------------------------------------------------------------
     def on_message(self, message: Message) -> None:
         self.text = message.text
-        crisis = self.program.understanding.crisis_in(message.text)
-        if crisis:
-            self.crisis(crisis)
+        self.reading = self.program.understanding.crisis(message.text)
+        if self.reading.tier == "emergency":
+            self.crisis(self.reading)
             return
+        if self.reading.tier == "distress":
+            self.distress(self.reading, listening=self.listening())
         found = match_keyword(
             self.program.flows.routing.keywords,
             message.text,
@@ -105,18 +112,32 @@ class _Run(Actions):
         self.goto(here.on_timeout or END)
 
     # --- routing ------------------------------------------------------------------------------
-    def crisis(self, match: CrisisMatch) -> None:
+    def crisis(self, reading: CrisisReading) -> None:
+        """An emergency: the country's reply at once, an alert, a pause and a follow-up."""
         policy = self.program.crisis
-        country = self.session.profile.get("country") or policy.default_country
-        reply = f"crisis.{match.category}.{country}"
-        if reply not in self.program.message_ids:
-            reply = f"crisis.{match.category}.{policy.default_country}"
+        category = reading.category or "overdose"
         self.events.append(
-            ev.CrisisDetected(match.category, match.matched, match.language, self.text)
+            ev.CrisisDetected(
+                category,
+                reading.matched,
+                reading.language,
+                self.text,
+                "emergency",
+                one_line(reading),
+            )
         )
-        self.events.append(ev.Say(reply, "crisis"))
+        self.events.append(ev.Say(self.crisis_reply(f"crisis.{category}"), "crisis"))
+        if category == "child" and reading.also:
+            # The child comes first; the other danger still needs its own steps (naloxone...).
+            self.events.append(ev.Say(self.crisis_reply(f"crisis.{reading.also}"), "crisis"))
         if policy.alerting:
             self.events.append(ev.Say("crisis.team_told", "crisis"))
+        here = self.current_step()
+        if self.session.waiting and here is not None and here.expect == "checkin":
+            # A check-in answer that carries a danger sign is a crisis first, and still recorded.
+            answer = self.program.understanding.checkin(self.text).category
+            if answer is not None:
+                self.events.append(ev.RecordCheckin(answer))
         if self.session.flow:
             self.end_flow()
         if self.session.status == "onboarding":
@@ -126,11 +147,40 @@ class _Run(Actions):
         current = self.session.paused_until
         if current != INDEFINITE and (current is None or datetime.fromisoformat(current) < until):
             self.session = self.session.with_(paused_until=until.isoformat())
-            self.events.append(ev.PauseChanged(True, until, f"crisis: {match.category}"))
+            self.events.append(ev.PauseChanged(True, until, f"crisis: {category}"))
         if self.session.status == "active":
             self.events.append(
                 ev.FollowupScheduled(self.now + timedelta(seconds=policy.followup_after_s))
             )
+
+    def distress(self, reading: CrisisReading, listening: bool = False) -> None:
+        """Rage, fear or despair without a danger sign: a warm reply with one safety line and a
+        person to talk to, at once. No pause, no follow-up; the message then goes on as any
+        message would (an open question stays open, and is not asked again over the reply).
+        A question that listens for feelings itself (the crisis follow-up) answers instead."""
+        kind = reading.category or "despair"
+        self.events.append(
+            ev.DistressNoted(kind, reading.matched, reading.language, self.text, one_line(reading))
+        )
+        if listening:
+            return
+        reply = self.crisis_reply(f"crisis.distress.{kind}", fallback="crisis.distress")
+        self.events.append(ev.Say(reply, "crisis"))
+
+    def listening(self) -> bool:
+        """Is the open question one whose answers carry their own care (expect: followup)?"""
+        here = self.current_step() if self.session.waiting else None
+        return here is not None and here.expect in LISTENING
+
+    def crisis_reply(self, base: str, fallback: str = "") -> str:
+        """base.<COUNTRY>, else base.<DEFAULT_COUNTRY>, else the same for `fallback`."""
+        default = self.program.crisis.default_country
+        country = self.session.profile.get("country") or default
+        for stem in (base, fallback or base):
+            for candidate in (f"{stem}.{country}", f"{stem}.{default}", stem):
+                if candidate in self.program.message_ids:
+                    return candidate
+        return f"{base}.{default}"
 
     def keyword(self, keyword: Keyword, arg: str) -> None:
         self.keyword_arg = arg
@@ -166,14 +216,29 @@ class _Run(Actions):
         self.goto_next(here)
 
     def unclear(self, here: Step) -> None:
+        if self.reading is not None and self.reading.tier == "distress" and not self.listening():
+            return  # the distress reply answered; the question stays open, not asked over it
         if self.session.reasks >= self.program.max_reasks:
             self.session = self.session.with_(waiting=False, reasks=0)
             self.goto(here.on_timeout or END)
             return
         self.session = self.session.with_(reasks=self.session.reasks + 1)
-        self.say(here.reask or here.ask or "")
+        # Free text that answers nothing (a story, a feeling, a question) gets a reflection that
+        # asks again, where the catalog has one for this kind of question: checkin.reflect.story.
+        kind = self.program.understanding.reflection(self.text)
+        reflect = f"{here.expect}.reflect.{kind}"
+        if kind and self.country_version(reflect) in self.program.message_ids:
+            self.say(reflect)
+        else:
+            self.say(here.reask or here.ask or "")
 
     def fallback(self, text: str) -> None:
+        if self.reading is not None and self.reading.tier == "distress":
+            return  # the distress reply answered; a feeling is not taken for a check-in
+        if self.reading is not None and self.reading.answer:
+            # A mention with a helpful answer ("where can I get naloxone?") gets it.
+            self.say(self.crisis_reply(f"crisis.answer.{self.reading.answer}"))
+            return
         answer_as = self.program.flows.routing.answer_as
         if answer_as and self.session.status == "active" and not self.session.paused_at(self.now):
             flow_id, step_id = answer_as
@@ -292,11 +357,15 @@ class _Run(Actions):
             if name == "checkin":
                 self.events.append(ev.RecordCheckin(value))
 
-    def say(self, message_id: str) -> None:
-        """Say a message, in the family's country's version when one exists ('x' -> 'x.GB')."""
+    def country_version(self, message_id: str) -> str:
         country = self.session.profile.get("country") or self.program.crisis.default_country
         if f"{message_id}.{country}" in self.program.message_ids:
-            message_id = f"{message_id}.{country}"
+            return f"{message_id}.{country}"
+        return message_id
+
+    def say(self, message_id: str) -> None:
+        """Say a message, in the family's country's version when one exists ('x' -> 'x.GB')."""
+        message_id = self.country_version(message_id)
         kind: ev.SayKind = "compliance" if self.session.status == "opted_out" else "normal"
         self.events.append(ev.Say(message_id, kind))
 

@@ -20,6 +20,8 @@ EXPECT_LABELS: Mapping[str, tuple[str, ...]] = {
     "time": ("given",),
     "text": ("given",),
     "ok": ("ok", "not_ok"),
+    # the crisis follow-up (bot/understanding/followup.py); a reply may carry several labels
+    "followup": ("safe", "hospital", "getting_help", "not_ok", "scared"),
 }
 # Profile fields an ask step may `save:` its answer into.
 PROFILE_FIELDS = (

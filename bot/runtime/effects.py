@@ -22,7 +22,7 @@ from bot.runtime.timers.plans import timer_row
 from bot.runtime.writes import Writes
 
 log = logging.getLogger(__name__)
-CRISIS_CATEGORIES = ("overdose", "suicide", "violence")
+CRISIS_CATEGORIES = ("overdose", "suicide", "violence", "child")
 SCHEDULE_FIELDS = ("timezone", "lesson_time", "checkin_time")  # a change re-plans the day
 # What a withdrawn consent stops: everything the program would start later.
 STOPPED_TIMERS = ("lesson", "checkin", "nudge", "followup")
@@ -211,8 +211,8 @@ def logged(step: Applying, event: ev.FlowReset | ev.Ignored) -> None:
     log.info("contact %s: %s", step.family.id, event)
 
 
-def nothing(step: Applying, event: ev.FlowStarted | ev.FlowEnded) -> None:
-    pass
+def nothing(step: Applying, event: ev.FlowStarted | ev.FlowEnded | ev.DistressNoted) -> None:
+    pass  # distress: the reply is already said; a lower-priority alert is the alerts room's
 
 
 HANDLERS: dict[type, Callable[[Applying, Any], None]] = {
@@ -227,6 +227,7 @@ HANDLERS: dict[type, Callable[[Applying, Any], None]] = {
     ev.FollowupScheduled: followup_scheduled,
     ev.FlowStarted: nothing,
     ev.FlowEnded: nothing,
+    ev.DistressNoted: nothing,
     ev.FlowReset: logged,
     ev.Ignored: logged,
     OptedOutElsewhere: opted_out_elsewhere,

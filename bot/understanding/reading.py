@@ -1,40 +1,71 @@
-"""One bundle of every lexicon, and the single question the engine asks it: what does this mean?"""
+"""One bundle of every lexicon, and the questions the engine asks it. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 from bot.understanding.answers import Answer, AnswerLexicon, read_answer
-from bot.understanding.checkin import CheckinLexicon, classify_checkin
-from bot.understanding.crisis import CrisisLexicon, CrisisMatch, detect_crisis
+from bot.understanding.checkin import CheckinReading, CheckinRules, read_checkin
+from bot.understanding.crisis import CrisisReading, CrisisRules, read_crisis
+from bot.understanding.followup import FollowupRules, ReflectRules, read_followup, reflection
+from bot.understanding.language import Language, Parsed
 
 
 @dataclass(frozen=True)
 class Understanding:
-    answers: Mapping[str, AnswerLexicon]  # per locale
-    checkin: Mapping[str, CheckinLexicon]  # per locale
-    crisis: tuple[CrisisLexicon, ...]  # every language, always all checked
+    answers: Mapping[str, AnswerLexicon]  # per locale, for the simple questions
+    language: Language  # every language's spellings, emoji, classes and modifiers, merged
+    crisis_rules: CrisisRules
+    checkin_rules: CheckinRules
+    followup_rules: FollowupRules
+    reflect_rules: ReflectRules
     zones: frozenset[str]  # IANA names this machine knows
     default_locale: str = "en"
+    _parse: Any = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # The engine asks several questions of one message; read it once.
+        object.__setattr__(self, "_parse", lru_cache(maxsize=64)(self.language.parse))
+
+    def parse(self, text: str) -> Parsed:
+        parsed: Parsed = self._parse(text)
+        return parsed
+
+    def crisis(self, text: str) -> CrisisReading:
+        """Is anyone in danger now: the tier, the category and why (every language is read)."""
+        return read_crisis(self.parse(text), self.crisis_rules)
+
+    def crisis_in(self, text: str) -> CrisisReading | None:
+        """The reading when it is an emergency, else None (the API before the tiers)."""
+        reading = self.crisis(text)
+        return reading if reading.tier == "emergency" else None
+
+    def checkin(self, text: str) -> CheckinReading:
+        return read_checkin(self.parse(text), self.checkin_rules)
+
+    def reflection(self, text: str) -> str | None:
+        """What free text that answers nothing is about: question, feelings, story, or None."""
+        return reflection(self.parse(text), self.reflect_rules)
 
     def _ordered(self, table: Mapping[str, object], locale: str) -> list[str]:
         """The contact's locale first, then the default, then the rest: people switch languages."""
         order = [locale, self.default_locale, *sorted(table)]
         return [k for i, k in enumerate(order) if k in table and k not in order[:i]]
 
-    def crisis_in(self, text: str) -> CrisisMatch | None:
-        return detect_crisis(text, self.crisis)
-
     def read(self, expect: str, text: str, locale: str) -> Answer | None:
         if expect == "checkin":
-            lexicons = [self.checkin[k] for k in self._ordered(self.checkin, locale)]
-            reading = classify_checkin(text, lexicons)
+            reading = self.checkin(text)
             if reading.category is None and reading.window is None:
                 return None
             labels: set[str] = {reading.category} if reading.category else set()
             if reading.window:
                 labels |= {reading.window, "window"}
             return Answer(frozenset(labels), reading.category)
-        lexicons_a = [self.answers[k] for k in self._ordered(self.answers, locale)]
-        return read_answer(expect, text, lexicons_a, self.zones)
+        if expect == "followup":
+            found = read_followup(self.parse(text), self.followup_rules)
+            return Answer(found, ",".join(sorted(found))) if found else None
+        lexicons = [self.answers[k] for k in self._ordered(self.answers, locale)]
+        return read_answer(expect, text, lexicons, self.zones)
