@@ -23,10 +23,9 @@ from bot.runtime.runtime import Runtime
 from bot.scheduling.clock import QuietHours
 from bot.settings import DEFAULT_ORG_CONTACT, ConfigError, Settings
 from storage.db import is_sqlite, make_engine, session_factory
-from storage.migrate import current_revision, upgrade
+from storage.migrate import current_revision, head_revision, upgrade
 
 log = logging.getLogger(__name__)
-HEAD = "0002_console_staff"  # the newest migration (re-chained at merge)
 
 
 @dataclass
@@ -138,7 +137,7 @@ def build(
     engine = make_engine(settings.database_url)
     if is_sqlite(engine):
         upgrade(engine)  # the embedded default keeps itself current
-    elif current_revision(engine) != HEAD:
+    elif current_revision(engine) != head_revision():
         engine.dispose()
         raise ConfigError(
             "the database schema is not current: run `craftbot db upgrade` (the Procfile's release step)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -88,11 +89,25 @@ def fresh_database(pg_url: str) -> Iterator[str]:
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
-        with _admin_connection(base) as conn:
-            # FORCE: a test that forgot to dispose its engine must not leave databases behind.
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        _drop(base, name)
+
+
+def _drop(base: URL, name: str) -> None:
+    """DROP ... WITH (FORCE): a test that forgot to dispose its engine leaves nothing behind.
+
+    FORCE cannot end a backend it does not own (an autovacuum worker that just started on the
+    new database): PostgreSQL says InsufficientPrivilege, and a moment later the drop works.
+    """
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    for attempt in range(10):
+        try:
+            with _admin_connection(base) as conn:
+                conn.execute(drop)
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 9:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture
