@@ -58,6 +58,7 @@ def run_tick(args: argparse.Namespace) -> int:
             "fired": fired.fired,
             "skipped": fired.skipped,
             "timeouts": fired.timeouts,
+            "alert_notices_escalated": fired.escalated,
             "sent": sent.sent,
             "retried": sent.retried,
             "held_for_quiet_hours": sent.held,
