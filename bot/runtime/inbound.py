@@ -145,6 +145,9 @@ class Inbound:
         """A first message from this address: the family as it starts, guessing its zone and
         country from a phone number."""
         zone, country = guess_from_phone(address) if channel == "sms" else (None, None)
+        # Not known yet (Telegram, email): DEFAULT_COUNTRY until the time zone they choose, or
+        # their answer to the country question, says (bot/engine/step.py `place_family`).
+        source = "phone" if country else "default"
         country = country or self.ctx.settings.default_country
         return {
             "channel": channel,
@@ -154,7 +157,7 @@ class Inbound:
             "timezone": zone,
             "country": country,
             "paused_indefinitely": False,
-            "session": Session(profile={"country": country}).to_json(),
+            "session": Session(profile={"country": country, "country_from": source}).to_json(),
             "created_at": now,
             "updated_at": now,
         }
