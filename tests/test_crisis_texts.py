@@ -168,9 +168,7 @@ NUMBERED = (
 
 
 @pytest.mark.parametrize("country", COUNTRIES)
-def test_every_numbered_message_has_this_countrys_version(
-    catalogs: Catalogs, country: str
-) -> None:
+def test_every_numbered_message_has_this_countrys_version(catalogs: Catalogs, country: str) -> None:
     missing = [m for m in NUMBERED if f"{m}.{country}" not in catalogs.locales["en"]]
     assert missing == []
     for message_id in NUMBERED:

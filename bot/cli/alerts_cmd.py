@@ -69,7 +69,8 @@ def line(alert: AlertRecord) -> str:
     """One alert in a line: no message text (a terminal is seen by whoever stands by it)."""
     who = ""
     if alert.status == "acknowledged" and alert.acknowledged_at:
-        who = f" by {alert.acknowledged_by} ({alert.acknowledged_via}, {alert.acknowledged_at:%H:%M})"
+        via, at = alert.acknowledged_via, alert.acknowledged_at
+        who = f" by {alert.acknowledged_by} ({via}, {at:%Y-%m-%d %H:%M})"
     elif alert.status == "closed" and alert.closed_at:
         who = f" by {alert.closed_by} ({alert.closed_at:%Y-%m-%d %H:%M})"
     told = "staff told" if alert.notified else "NOBODY told (no staff set)"

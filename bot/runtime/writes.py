@@ -23,7 +23,7 @@ from storage.queries import records, timers
 from storage.queries.timers import Claim
 
 if TYPE_CHECKING:
-    from bot.runtime.alerts.raising import Notice
+    from bot.runtime.alerts.notices import Notice
 
 Row = dict[str, Any]
 

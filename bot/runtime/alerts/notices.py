@@ -8,6 +8,7 @@ what to act on: what kind of alert, which family, and how to reach them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,16 @@ class About:
     address: str
     at: datetime
     detail: str = ""  # a follow-up's answer labels ("not_ok"), never the family's words
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An outbox row of a turn that is a notice of the alert at index `alert` of the turn's
+    writes: `word(alert_id)` gives its text and email subject once the alert has its id."""
+
+    alert: int
+    stage: int
+    word: Callable[[int], tuple[str, str]]
 
 
 def priority_label(priority: int) -> str:

@@ -7,13 +7,11 @@ gives the alert its id and only then words the notices ("Reply ACK 42"). The ale
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
-from bot.runtime.alerts.notices import About, notice_id, notice_text, staff_row
+from bot.runtime.alerts.notices import About, Notice, notice_id, notice_text, staff_row
 from bot.runtime.alerts.staff import StaffList
 from bot.settings import Settings
 
@@ -24,16 +22,6 @@ if TYPE_CHECKING:
 # Tiers that escalate to the backup list when nobody acknowledges; distress does not.
 ESCALATING = frozenset({"emergency", "followup", "undelivered"})
 PRIORITY = {"emergency": 1, "undelivered": 1, "followup": 2, "distress": 3}
-
-
-@dataclass(frozen=True)
-class Notice:
-    """An outbox row of the turn that is a notice of the alert at index `alert` of the turn's
-    writes: `word(alert_id)` gives its text and email subject once the alert has its id."""
-
-    alert: int
-    stage: int
-    word: Callable[[int], tuple[str, str]]
 
 
 class Raiser:
