@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.runtime.alerts.notices import About, notice_id, notice_text, staff_row
+from bot.runtime.alerts.notices import About, told
 from bot.runtime.alerts.records import AlertRecord
 from bot.runtime.alerts.staff import StaffList
 from bot.runtime.context import Context
@@ -47,18 +47,9 @@ def escalate_due(ctx: Context, now: datetime, staff: StaffList | None = None) ->
                     alert.at,
                     alert.matched if alert.tier == "followup" else "",
                 )
-                text, subject = notice_text(alert.id, about, stage, settings)
-                for member in members:
-                    rows.append(staff_row(member, notice_id(stage), text, subject, now))
-                    notices.append(
-                        {
-                            "alert_id": alert.id,
-                            "channel": member.channel,
-                            "address": member.address,
-                            "stage": stage,
-                            "at": now,
-                        }
-                    )
+                more, noted = told(alert.id, about, stage, members, settings, now)
+                rows += more
+                notices += noted
                 alert_sql.escalated(db, alert.id, stage, now + repeat)
             ids = records.add_outbox(db, rows)
             alert_sql.add_notices(

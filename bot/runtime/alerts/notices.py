@@ -122,3 +122,28 @@ def staff_row(
 def notice_id(stage: int) -> str:
     """The outbox's catalog-style id of a notice (exports and the console tell them apart)."""
     return ("staff.alert", "staff.alert_backup")[stage] if stage < 2 else "staff.alert_repeat"
+
+
+def told(
+    alert_id: int,
+    about: About,
+    stage: int,
+    members: tuple[StaffMember, ...],
+    settings: Settings,
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The outbox rows of one notice to each member, and the `alert_notices` rows recording them
+    (without `outbox_id`: the caller adds it once the outbox rows have their ids)."""
+    text, subject = notice_text(alert_id, about, stage, settings)
+    outbox = [staff_row(m, notice_id(stage), text, subject, now) for m in members]
+    notices = [
+        {
+            "alert_id": alert_id,
+            "channel": m.channel,
+            "address": m.address,
+            "stage": stage,
+            "at": now,
+        }
+        for m in members
+    ]
+    return outbox, notices

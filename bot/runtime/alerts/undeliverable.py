@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session as DB
 
-from bot.runtime.alerts.notices import About, notice_id, notice_text, staff_row
+from bot.runtime.alerts.notices import About, told
 from bot.runtime.alerts.staff import StaffList
 from bot.runtime.context import Context
 from storage.queries import alerts as alert_sql
@@ -39,7 +39,7 @@ def undeliverable(ctx: Context, db: DB, found: list[Undelivered], now: datetime)
     """Tell staff these crisis replies never reached their families; the notices' outbox ids."""
     settings = ctx.settings
     staff = StaffList.from_settings(settings)
-    told = staff.on_call()
+    on_call = staff.on_call()
     rows: list[dict[str, Any]] = []
     notices: list[dict[str, Any]] = []
     for item in found:
@@ -59,13 +59,13 @@ def undeliverable(ctx: Context, db: DB, found: list[Undelivered], now: datetime)
                         "matched": "",
                         "text": note,
                         "at": now,
-                        "notified": bool(told),
+                        "notified": bool(on_call),
                         "tier": "undelivered",
                         "priority": 1,
                         "status": "open",
                         "escalations": 0,
                         "escalate_at": now + timedelta(minutes=settings.alert_ack_minutes)
-                        if told
+                        if on_call
                         else None,
                     }
                 ],
@@ -74,18 +74,9 @@ def undeliverable(ctx: Context, db: DB, found: list[Undelivered], now: datetime)
             alert_sql.raise_priority(db, alert_id, 1)
         alert_sql.add_note(db, alert_id, "craftbot", note[:2000], now)
         about = About(1, "undelivered", "undelivered", item.contact_id, channel, address, now)
-        text, subject = notice_text(alert_id, about, 0, settings)
-        for member in told:
-            rows.append(staff_row(member, notice_id(0), text, subject, now))
-            notices.append(
-                {
-                    "alert_id": alert_id,
-                    "channel": member.channel,
-                    "address": member.address,
-                    "stage": 0,
-                    "at": now,
-                }
-            )
+        more, noted = told(alert_id, about, 0, on_call, settings, now)
+        rows += more
+        notices += noted
     ids = records.add_outbox(db, rows)
     alert_sql.add_notices(db, [{**n, "outbox_id": i} for n, i in zip(notices, ids, strict=True)])
     return ids
