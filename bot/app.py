@@ -106,13 +106,15 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         )
     for name in ("sms", "telegram", "email"):
         log.info("channel %s: %s", name, "on" if name in channels else "off (no credentials set)")
-        if settings.staff(name) and name not in channels:
-            log.warning(
-                "STAFF_ALERT_%s is set but the %s channel is off: crisis alerts to it will wait "
-                "in the outbox until the channel is configured",
-                name.upper(),
-                name,
-            )
+        for backup, variable in ((False, "STAFF_ALERT"), (True, "STAFF_BACKUP")):
+            if settings.staff(name, backup) and name not in channels:
+                log.warning(
+                    "%s_%s is set but the %s channel is off: crisis alerts to it will wait "
+                    "in the outbox until the channel is configured",
+                    variable,
+                    name.upper(),
+                    name,
+                )
     return channels
 
 

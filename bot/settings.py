@@ -45,10 +45,20 @@ class Settings(BaseSettings):
     sendgrid_event_public_key: str = ""
     sendgrid_api_base_url: str = "https://api.sendgrid.com"
 
-    # On-call staff told at once about a crisis (comma-separated; any may be empty).
+    # On-call staff told at once about a crisis (comma-separated; any may be empty). An entry may
+    # carry a name the alert records as who acknowledged: "Dana <+15550123>" (docs/crisis.md).
     staff_alert_sms: str = ""
     staff_alert_email: str = ""
     staff_alert_telegram: str = ""
+    # The backup list: told when nobody acknowledges an alert within ALERT_ACK_MINUTES.
+    staff_backup_sms: str = ""
+    staff_backup_email: str = ""
+    staff_backup_telegram: str = ""
+    alert_ack_minutes: float = Field(default=10, gt=0)
+    # After the backup notice, every open alert is sent again this often until acknowledged.
+    alert_repeat_minutes: float = Field(default=15, gt=0)
+    # Distress without danger words (rage, fear, despair) raises a lower-priority alert.
+    alert_on_distress: bool = False
 
     default_timezone: str = "America/New_York"
     default_country: str = "US"
@@ -105,16 +115,26 @@ class Settings(BaseSettings):
         """Mark cookies Secure when the public address is HTTPS (behind a TLS proxy, as deployed)."""
         return self.public_base_url.lower().startswith("https://")
 
-    def staff(self, channel: str) -> list[str]:
-        raw = {
-            "sms": self.staff_alert_sms,
-            "email": self.staff_alert_email,
-            "telegram": self.staff_alert_telegram,
-        }[channel]
+    def staff(self, channel: str, backup: bool = False) -> list[str]:
+        """The entries of STAFF_ALERT_<CHANNEL> (or STAFF_BACKUP_<CHANNEL>), as written."""
+        raw = (
+            {
+                "sms": self.staff_backup_sms,
+                "email": self.staff_backup_email,
+                "telegram": self.staff_backup_telegram,
+            }
+            if backup
+            else {
+                "sms": self.staff_alert_sms,
+                "email": self.staff_alert_email,
+                "telegram": self.staff_alert_telegram,
+            }
+        )[channel]
         return [a.strip() for a in raw.split(",") if a.strip()]
 
     def alerting_configured(self) -> bool:
-        return any(self.staff(c) for c in ("sms", "email", "telegram"))
+        """Is anyone told of an alert: an on-call or a backup address on any channel."""
+        return any(self.staff(c, b) for c in ("sms", "email", "telegram") for b in (False, True))
 
     def channel_enabled(self, channel: str) -> bool:
         """True when configured; False when untouched; ConfigError when half configured."""

@@ -131,31 +131,3 @@ def timeline(
     order = {"in": 0, "alert": 1, "consent": 2, "checkin": 3, "out": 4}
     rows.sort(key=lambda r: (r.at, order[r.kind], r.ref))
     return rows[:limit] if earliest else rows[-limit:]
-
-
-def recent_alerts(db: DB, limit: int) -> Sequence[tuple[m.Alert, m.Contact]]:
-    """The newest alerts with their families."""
-    return [
-        (a, c)
-        for a, c in db.execute(
-            select(m.Alert, m.Contact)
-            .join(m.Contact, m.Contact.id == m.Alert.contact_id)
-            .order_by(m.Alert.at.desc(), m.Alert.id.desc())
-            .limit(limit)
-        )
-    ]
-
-
-def alert(db: DB, alert_id: int) -> tuple[m.Alert, m.Contact] | None:
-    row = db.execute(
-        select(m.Alert, m.Contact)
-        .join(m.Contact, m.Contact.id == m.Alert.contact_id)
-        .where(m.Alert.id == alert_id)
-    ).first()
-    return (row[0], row[1]) if row else None
-
-
-def add_outbound(db: DB, row: m.OutboundMessage) -> int:
-    db.add(row)
-    db.flush()
-    return row.id

@@ -111,20 +111,15 @@ def alerts(db: DB, since: datetime) -> Sequence[tuple[int, datetime]]:
 
 
 def first_staff_touch(db: DB, alert_ids: Sequence[int]) -> dict[int, datetime]:
-    """When staff first acknowledged (or closed) each alert, from the console's audit log."""
+    """When staff first took each alert: acknowledged (in the console, by phone or with the CLI),
+    or closed without that step."""
     if not alert_ids:
         return {}
-    a = m.AuditEntry
+    a = m.Alert
     rows = db.execute(
-        select(a.target_id, func.min(a.at))
-        .where(
-            a.target == "alert",
-            a.action.in_(("alert.acknowledge", "alert.close")),
-            a.target_id.in_([str(i) for i in alert_ids]),
-        )
-        .group_by(a.target_id)
+        select(a.id, func.coalesce(a.acknowledged_at, a.closed_at)).where(a.id.in_(list(alert_ids)))
     )
-    return {int(target): at for target, at in rows}
+    return {int(alert_id): at for alert_id, at in rows if at is not None}
 
 
 def starts_and_stops(

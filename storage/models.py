@@ -124,7 +124,15 @@ class OutboundMessage(Base):
 
 
 class Alert(Base):
+    """Something staff must act on (docs/crisis.md, the human loop): open, then acknowledged by
+    someone, then closed with a note. While open and unacknowledged it escalates at `escalate_at`
+    (the tick sends the next notice), so the timer is this row, not a job in a process."""
+
     __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_status_at", "status", "at"),
+        Index("ix_alerts_escalate_at", "escalate_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(
@@ -132,11 +140,52 @@ class Alert(Base):
     )
     category: Mapped[str] = mapped_column(
         String(40)
-    )  # overdose, suicide, violence, or the flow that alerted
+    )  # overdose, suicide, violence, child, a distress kind, or the flow that alerted
     matched: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    tier: Mapped[str] = mapped_column(String(12), default="emergency")  # + followup, distress
+    priority: Mapped[int] = mapped_column(Integer, default=1)  # 1 urgent, 2 high, 3 normal
+    status: Mapped[str] = mapped_column(String(12), default="open")  # acknowledged, closed
+    acknowledged_by: Mapped[str | None] = mapped_column(String(320))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_via: Mapped[str | None] = mapped_column(String(16))  # console, cli, sms...
+    closed_by: Mapped[str | None] = mapped_column(String(320))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_note: Mapped[str | None] = mapped_column(Text)
+    escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: nothing more due
+    escalations: Mapped[int] = mapped_column(Integer, default=0)  # notices sent after the first
+
+
+class AlertNote(Base):
+    """A note on an alert: what a staff member did or saw (from the console, the CLI or a phone)."""
+
+    __tablename__ = "alert_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(String(320))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class AlertNotice(Base):
+    """One notice of an alert to one staff address: who was told, at which stage, by which row
+    of the outbox. `ACK` alone from an address acknowledges the newest alert it was told of."""
+
+    __tablename__ = "alert_notices"
+    __table_args__ = (Index("ix_alert_notices_address", "channel", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    stage: Mapped[int] = mapped_column(Integer)  # 0 the first notice, 1 the backup, 2... repeats
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_messages.id", ondelete="SET NULL")
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Timer(Base):

@@ -26,6 +26,9 @@ def referenced_ids() -> set[str]:
         f"relation.{r}" for r in ("parent", "partner", "sibling", "child", "friend", "other")
     }  # {loved_one}
     ids.add("crisis.team_told")  # said by the engine's crisis route
+    # The engine's crisis route: crisis.<category>, in the family's country's version when the
+    # catalog has one, else the plain (international) id.
+    ids |= {f"crisis.{c}" for c in CRISIS_CATEGORIES}
     return ids
 
 

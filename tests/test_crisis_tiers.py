@@ -138,10 +138,10 @@ def test_homework_replies_never_pause_the_program() -> None:
 
 def test_the_check_in_re_ask_carries_a_safety_line_and_free_text_is_reflected() -> None:
     session, events = run(at_checkin(), "ok")
-    assert said(events) == ["checkin.reask"]
+    assert said(events) == ["checkin.reask.US"]
     session = at_checkin()
     _, events = run(session, "he came home at 2am and my husband blames me for all of it")
-    assert said(events) == ["checkin.reflect.feelings"]
+    assert said(events) == ["checkin.reflect.feelings.US"]
     uk = replace(ACTIVE, profile={**ACTIVE.profile, "country": "GB"})
     _, events = run(at_checkin(uk), "ok")
     assert said(events) == ["checkin.reask.GB"]
@@ -161,8 +161,8 @@ def at_followup() -> Session:
     ("text", "replies", "alerted"),
     [
         ("we're ok now", ["crisis.followup_ok"], False),
-        ("he's in the hospital. they saved him", ["crisis.followup_hospital"], False),
-        ("i called 988 and talked to a counselor", ["crisis.followup_getting_help"], False),
+        ("he's in the hospital. they saved him", ["crisis.followup_hospital.US"], False),
+        ("i called 988 and talked to a counselor", ["crisis.followup_getting_help.US"], False),
         ("not great honestly", ["crisis.followup_not_ok.US", "crisis.team_told"], True),
         ("still scared he'll come back", ["crisis.followup_scared.US", "crisis.team_told"], True),
         (
@@ -185,13 +185,13 @@ def test_each_follow_up_answer_gets_its_own_reply(
 
 def test_free_text_in_the_follow_up_is_reflected_and_asked_again() -> None:
     session, events = run(at_followup(), "it was a long night", now=NOW + timedelta(hours=5))
-    assert said(events) == ["crisis.followup_reask"]
+    assert said(events) == ["crisis.followup_reask.US"]
     session, events = run(
         session,
         "i keep going over what happened when i found him on the floor and called",
         now=NOW + timedelta(hours=5),
     )
-    assert said(events) == ["followup.reflect.story"] and session.waiting
+    assert said(events) == ["followup.reflect.story.US"] and session.waiting
 
 
 def test_new_danger_in_the_follow_up_is_a_new_emergency() -> None:

@@ -65,9 +65,12 @@ def test_onboarding_saves_the_profile_and_ends_with_the_first_lesson() -> None:
         "relationship": "partner",
         "loved_one": "Sam",
         "timezone": "America/Los_Angeles",
+        "country": "US",  # the time zone said it: the country question was not asked
+        "country_from": "timezone",
         "lesson_time": "09:00",
         "checkin_time": "19:30",
     }
+    assert "country.ask" not in said(events)
     assert said(events)[-2:] == ["onboarding.done", program().flows.order.lessons[0]]
     assert [e.words for e in events if isinstance(e, ev.ConsentChanged)] == ["yes"]
     assert any(isinstance(e, ev.OnboardingCompleted) for e in events)
@@ -106,13 +109,13 @@ def test_unsure_gets_help_reading_signs() -> None:
 
 def test_an_unclear_reply_is_never_recorded_and_the_question_is_asked_again_briefly() -> None:
     session, events = run(at_checkin(), "ok")
-    assert said(events) == ["checkin.reask"] and not any(
+    assert said(events) == ["checkin.reask.US"] and not any(
         isinstance(e, ev.RecordCheckin) for e in events
     )
     assert session.waiting
     session, events = run(session, "who is this?")
     # free text is reflected (here: a question), and the reflection asks again
-    assert said(events) == ["checkin.reflect.question"]
+    assert said(events) == ["checkin.reflect.question.US"]
     session, events = run(session, "???")
     assert (
         said(events) == [] and not session.waiting
@@ -133,7 +136,7 @@ def test_prompts_rotate_so_the_same_words_do_not_come_every_night() -> None:
 
 def test_help_in_the_middle_of_a_question_leaves_the_question_open() -> None:
     session, events = run(at_checkin(), "HELP")
-    assert said(events) == ["keyword.help"]
+    assert said(events) == ["keyword.help.US"]
     assert session.waiting and session.step == "ask"
     _, events = run(session, "2")
     assert [e.value for e in events if isinstance(e, ev.RecordCheckin)] == ["use"]

@@ -223,6 +223,6 @@ def test_a_running_service_refuses_an_edit_that_switches_off_stop_start_or_help(
     # and STOP still stops, HELP still answers after it, and START still starts again
     assert ids(harness.say("STOP")) == ["keyword.stopped"]
     assert harness.contact() is not None and harness.contact().status == "opted_out"  # type: ignore[union-attr]
-    assert ids(harness.say("HELP"))[:1] == ["keyword.help"]
+    assert ids(harness.say("HELP"))[:1] == ["keyword.help.US"]
     assert ids(harness.say("START")) == ["keyword.started"]
     assert harness.contact().status == "active"  # type: ignore[union-attr]

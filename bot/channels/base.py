@@ -32,6 +32,7 @@ class OutboundMessage:
     unsubscribe_url: str | None = None  # email only (List-Unsubscribe)
     crisis: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    to_staff: bool = False  # a notice to on-call staff: sent after a family's crisis reply
 
 
 class SendOutcome(StrEnum):

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli import (
     admin_cmds,
+    alerts_cmd,
     chat_cmd,
     content_cmds,
     flows_cmds,
@@ -42,6 +43,7 @@ COMMANDS = (
     serve_cmds,
     staff_cmd,
     understand_cmd,
+    alerts_cmd,
 )
 
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +14,14 @@ from typing import Any
 from bot.cli import telegram_poll
 from bot.cli.environment import CliError, load_settings, open_app
 from bot.cli.log_config import configure
+from bot.settings import Settings
+
+log = logging.getLogger("craftbot")
+NOBODY_ON_CALL = (
+    "no staff alert addresses are set (STAFF_ALERT_SMS, STAFF_ALERT_EMAIL, STAFF_ALERT_TELEGRAM, "
+    "STAFF_BACKUP_*): crisis alerts are stored but NOBODY is told, and families are not told "
+    "that a person knows"
+)
 
 
 def register(sub: Any) -> None:
@@ -58,6 +67,7 @@ def run_tick(args: argparse.Namespace) -> int:
             "fired": fired.fired,
             "skipped": fired.skipped,
             "timeouts": fired.timeouts,
+            "alert_notices_escalated": fired.escalated,
             "sent": sent.sent,
             "retried": sent.retried,
             "held_for_quiet_hours": sent.held,
@@ -99,11 +109,19 @@ def _logging(args: argparse.Namespace) -> None:
     configure(verbose=args.verbose, service=True)
 
 
+def warn_if_nobody_on_call(settings: Settings) -> None:
+    """One loud line at the start of a service that answers families with nobody on call."""
+    if not settings.alerting_configured():
+        log.warning(NOBODY_ON_CALL)
+
+
 def run_worker(args: argparse.Namespace) -> int:
     from bot.worker import run_forever
 
     _logging(args)
-    asyncio.run(run_forever(open_app(load_settings())))
+    settings = load_settings()
+    warn_if_nobody_on_call(settings)
+    asyncio.run(run_forever(open_app(settings)))
     return 0
 
 
@@ -113,8 +131,10 @@ def run_web(args: argparse.Namespace) -> int:
     from bot.web.app import create_app
 
     _logging(args)
+    settings = load_settings()
+    warn_if_nobody_on_call(settings)
     uvicorn.run(
-        create_app(open_app(load_settings())),
+        create_app(open_app(settings)),
         host=args.host,
         port=args.port,
         proxy_headers=True,
@@ -130,7 +150,9 @@ def run_serve(args: argparse.Namespace) -> int:
     from bot.worker import Worker
 
     _logging(args)
-    app = open_app(load_settings())
+    settings = load_settings()
+    warn_if_nobody_on_call(settings)
+    app = open_app(settings)
     web = create_app(app)
     worker = Worker(app)
 

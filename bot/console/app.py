@@ -18,7 +18,7 @@ from starlette.templating import Jinja2Templates
 from bot.app import App
 from bot.console import pages_alerts, pages_auth, pages_families, pages_program, pages_tools
 from bot.console.accounts import Accounts
-from bot.console.alert_desk import InterimAlertDesk
+from bot.console.alert_desk import RuntimeAlertDesk
 from bot.console.chat import ChatRooms
 from bot.console.console import HERE, MOUNT, Console, ago, when
 from bot.console.family_actions import FamilyActions
@@ -46,7 +46,7 @@ def create_console(app: App) -> tuple[Starlette, Console]:
             settings.console_cookies_secure(),
             settings.console_session_hours,
         ),
-        desk=InterimAlertDesk(app.ctx, accounts),
+        desk=RuntimeAlertDesk(app.runtime, accounts),
         families=FamilyActions(app.runtime, accounts),
         rooms=ChatRooms(settings),
         templates=templates,

@@ -157,8 +157,8 @@ def build(db: sessionmaker[Session], now: datetime, weeks: int = 12) -> list[Cha
         Chart(
             "acknowledge",
             "Minutes to acknowledge an alert (median), by week",
-            "From the alert to the first acknowledgement in the console. Acknowledgements by phone "
-            "count once alerts have their own status.",
+            "From the alert to the first acknowledgement: in the console, by a reply ACK to a "
+            "notice, or with craftbot alerts ack (an alert closed without one counts at closing).",
             labels,
             (
                 Series(

@@ -7,7 +7,7 @@ ACTIONS (bot/flows/model.py) is the one list of actions a flow may name; each is
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.engine import events as ev
 from bot.engine.keywords import pause_until
@@ -62,7 +62,17 @@ class Actions:
         self.session = self.session.with_(paused_until=None)
         self.events.append(ev.PauseChanged(False, None, "asked to resume"))
 
-    def do_alert(self) -> None:  # tell the team again, e.g. "not OK" after a crisis
+    def pause_for_crisis(self, reason: str) -> None:
+        """No lessons or check-ins for the crisis pause from now (a longer pause stays)."""
+        until = self.now + timedelta(seconds=self.program.crisis.pause_s)
+        current = self.session.paused_until
+        if current != INDEFINITE and (current is None or datetime.fromisoformat(current) < until):
+            self.session = self.session.with_(paused_until=until.isoformat())
+            self.events.append(ev.PauseChanged(True, until, reason))
+
+    def do_alert(self) -> None:
+        """Tell the team again ("not OK" after a crisis), and pause lessons for the crisis pause
+        from now: a family who is not OK gets no cheerful lesson tomorrow morning."""
         s = self.session
         self.events.append(
             ev.CrisisDetected(
@@ -76,6 +86,7 @@ class Actions:
         )
         if self.program.crisis.alerting:  # only then can the family be told a person knows
             self.say("crisis.team_told")  # after the flow's own reply, in the same way
+        self.pause_for_crisis(f"{s.flow or 'a question'}: the team is told again")
 
 
 _ACTS: dict[str, Callable[[Actions], None]] = {

@@ -13,7 +13,7 @@ from bot.engine.actions import Actions
 from bot.engine.inputs import Input, Message, Timeout, Trigger
 from bot.engine.keywords import match_keyword
 from bot.engine.program import Program
-from bot.engine.session import INDEFINITE, Session
+from bot.engine.session import Session
 from bot.flows.model import END, Flow, Keyword, Step
 from bot.understanding.crisis import CrisisReading
 from bot.understanding.explain import one_line
@@ -143,11 +143,7 @@ class _Run(Actions):
         if self.session.status == "onboarding":
             # joining was cut short: the next message starts it afresh instead of landing nowhere
             self.session = self.session.with_(status="new")
-        until = self.now + timedelta(seconds=policy.pause_s)
-        current = self.session.paused_until
-        if current != INDEFINITE and (current is None or datetime.fromisoformat(current) < until):
-            self.session = self.session.with_(paused_until=until.isoformat())
-            self.events.append(ev.PauseChanged(True, until, f"crisis: {category}"))
+        self.pause_for_crisis(f"crisis: {category}")
         if self.session.status == "active":
             self.events.append(
                 ev.FollowupScheduled(self.now + timedelta(seconds=policy.followup_after_s))
@@ -173,14 +169,13 @@ class _Run(Actions):
         return here is not None and here.expect in LISTENING
 
     def crisis_reply(self, base: str, fallback: str = "") -> str:
-        """base.<COUNTRY>, else base.<DEFAULT_COUNTRY>, else the same for `fallback`."""
-        default = self.program.crisis.default_country
-        country = self.session.profile.get("country") or default
+        """The family's version of `base` (see `country_version`), else of `fallback` (a kind of
+        distress a coach added without its own reply gets the general one)."""
         for stem in (base, fallback or base):
-            for candidate in (f"{stem}.{country}", f"{stem}.{default}", stem):
-                if candidate in self.program.message_ids:
-                    return candidate
-        return f"{base}.{default}"
+            chosen = self.country_version(stem)
+            if chosen in self.program.message_ids:
+                return chosen
+        return self.country_version(base)
 
     def keyword(self, keyword: Keyword, arg: str) -> None:
         self.keyword_arg = arg
@@ -213,7 +208,27 @@ class _Run(Actions):
         )
         if here.save and answer.value is not None:
             self.set_profile(here.save, answer.value)
+            self.place_family(here.save, answer.value)
         self.goto_next(here)
+
+    def place_family(self, saved: str, value: str) -> None:
+        """Where the family's country comes from: their phone number (set when they joined),
+        else the time zone they chose, else what they said when asked (docs/crisis.md)."""
+        source = self.session.profile.get("country_from", "default")
+        if saved == "country":
+            self.mark_country("said")
+        elif saved == "timezone" and source not in ("phone", "said"):
+            found = self.program.understanding.country_of_zone(value)
+            if found:
+                if found != self.session.profile.get("country"):
+                    self.set_profile("country", found)
+                self.mark_country("timezone")
+
+    def mark_country(self, source: str) -> None:
+        self.session = self.session.with_(profile={**self.session.profile, "country_from": source})
+
+    def country_known(self) -> bool:
+        return self.session.profile.get("country_from") in ("phone", "timezone", "said")
 
     def unclear(self, here: Step) -> None:
         if self.reading is not None and self.reading.tier == "distress" and not self.listening():
@@ -324,6 +339,12 @@ class _Run(Actions):
         for _ in range(MAX_STEPS):
             here = flow.steps[index]
             self.session = self.session.with_(flow=flow.id, step=here.id)
+            if here.kind == "ask" and self.asked_already(flow, here):
+                following = self.following(flow, here, index)
+                if following is None:
+                    break
+                index = following
+                continue
             if here.kind == "ask":
                 self.say(here.ask or "")
                 seq = self.session.wait_seq + 1
@@ -344,6 +365,12 @@ class _Run(Actions):
             index = following
         self.end_flow()
 
+    def asked_already(self, flow: Flow, here: Step) -> bool:
+        """While joining, the country question is asked only when neither the phone number nor
+        the time zone said the country (COUNTRY, later, always asks)."""
+        joining = flow.id == self.program.flows.routing.join_flow
+        return joining and here.expect == "country" and self.country_known()
+
     def perform(self, here: Step) -> None:
         for message_id in here.say:
             self.say(message_id)
@@ -357,10 +384,18 @@ class _Run(Actions):
             if name == "checkin":
                 self.events.append(ev.RecordCheckin(value))
 
+    @property
+    def country(self) -> str:
+        """The family's country (ISO code), DEFAULT_COUNTRY while nothing has said it."""
+        return self.session.profile.get("country") or self.program.crisis.default_country
+
     def country_version(self, message_id: str) -> str:
-        country = self.session.profile.get("country") or self.program.crisis.default_country
-        if f"{message_id}.{country}" in self.program.message_ids:
-            return f"{message_id}.{country}"
+        """'x.GB' for a family in GB when the catalog has it, else 'x': the one rule by which
+        every message, crisis replies included, takes the family's country. The plain 'x' is
+        what a family of any other country gets, so where numbers matter it is the honest
+        international version (docs/crisis.md), never another country's."""
+        if f"{message_id}.{self.country}" in self.program.message_ids:
+            return f"{message_id}.{self.country}"
         return message_id
 
     def say(self, message_id: str) -> None:

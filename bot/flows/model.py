@@ -17,6 +17,7 @@ EXPECT_LABELS: Mapping[str, tuple[str, ...]] = {
     "name": ("given",),
     "optional_name": ("given", "skipped"),
     "timezone": ("given",),
+    "country": ("given",),  # an ISO 3166 code; OTHER is ZZ (bot/understanding/places.py)
     "time": ("given",),
     "text": ("given",),
     "ok": ("ok", "not_ok"),

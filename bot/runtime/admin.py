@@ -93,8 +93,11 @@ def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> in
         understand=understanding_of(ctx),
     )
     zone, country = guess_from_phone(e.address) if e.channel == "sms" else (None, None)
-    country = country or ctx.settings.default_country
     timezone = e.timezone or zone or ctx.settings.default_timezone
+    # The country: the phone number's, else the time zone's, else DEFAULT_COUNTRY (as joining).
+    by_zone = ctx.program.current.program.understanding.country_of_zone(e.timezone)
+    source = "phone" if country else "timezone" if by_zone else "default"
+    country = country or by_zone or ctx.settings.default_country
     profile = {
         k: v
         for k, v in {
@@ -106,6 +109,7 @@ def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> in
             "checkin_time": e.checkin_time,
             "locale": e.locale,
             "country": country,
+            "country_from": source,
         }.items()
         if v
     }

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, get_args
 
 from bot.engine import events as ev
 from bot.engine.session import INDEFINITE, Session
+from bot.runtime.alerts.raising import Raiser
 from bot.runtime.family import PROFILE_COLUMNS, Family
 from bot.runtime.family_clock import Clocks
 from bot.runtime.outbox.enqueue import Composer
@@ -67,9 +68,15 @@ class Effects:
     """Applies steps' events for one turn (one transaction) into its writes."""
 
     def __init__(
-        self, writes: Writes, composer: Composer, clocks: Clocks, lessons: frozenset[str]
+        self,
+        writes: Writes,
+        composer: Composer,
+        clocks: Clocks,
+        lessons: frozenset[str],
+        alerts: Raiser,
     ) -> None:
         self.writes, self.composer, self.clocks, self.lessons = writes, composer, clocks, lessons
+        self.alerts = alerts
 
     def apply(
         self, family: Family, session: Session, events: Sequence[Event], now: datetime
@@ -175,30 +182,23 @@ def crisis_detected(step: Applying, event: ev.CrisisDetected) -> None:
     # lesson waiting in a fan-out) would arrive after the emergency reply: a cheerful lesson must
     # never follow "she overdosed". What this same step wrote still goes.
     step.writes.cancel_everyday(family.id, step.first)
-    answered = (
-        f"They got the {event.category} emergency reply."
-        if event.category in CRISIS_CATEGORIES
-        else f"They answered the {event.category} question: "
-        f"{', '.join(event.matched) or 'see text'}."
-    )
-    notice = (
-        f"craftbot crisis alert ({event.category}) from {family.name or 'a family member'} on "
-        f"{family.channel} {family.address} at {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC. "
-        f'They wrote: "{event.text[:300]}". {answered} Please reach out.'
-    )
-    staff = step.effects.composer.staff_rows(notice, event.category, now)
-    step.writes.alerts.append(
-        {
-            "contact_id": family.id,
-            "category": event.category,
-            "matched": ", ".join(event.matched),
-            "text": event.text[:2000],
-            "at": now,
-            "notified": bool(staff),
-        }
-    )
-    for row in staff:
-        step.add_outbox(row)
+    tier = "emergency" if event.category in CRISIS_CATEGORIES else "followup"
+    matched = ", ".join(event.matched)
+    for row in step.effects.alerts.raise_alert(
+        step.writes, family, event.category, tier, matched, event.text, now
+    ):
+        step.rows.append(row)
+
+
+def distress_noted(step: Applying, event: ev.DistressNoted) -> None:
+    """The reply is already said; an alert at a lower priority only where the organisation wants
+    one (ALERT_ON_DISTRESS)."""
+    alerts = step.effects.alerts
+    if alerts.settings.alert_on_distress:
+        matched = ", ".join(event.matched)
+        step.rows += alerts.raise_alert(
+            step.writes, step.family, event.kind, "distress", matched, event.text, step.now
+        )
 
 
 def followup_scheduled(step: Applying, event: ev.FollowupScheduled) -> None:
@@ -211,8 +211,8 @@ def logged(step: Applying, event: ev.FlowReset | ev.Ignored) -> None:
     log.info("contact %s: %s", step.family.id, event)
 
 
-def nothing(step: Applying, event: ev.FlowStarted | ev.FlowEnded | ev.DistressNoted) -> None:
-    pass  # distress: the reply is already said; a lower-priority alert is the alerts room's
+def nothing(step: Applying, event: ev.FlowStarted | ev.FlowEnded) -> None:
+    pass
 
 
 HANDLERS: dict[type, Callable[[Applying, Any], None]] = {
@@ -227,7 +227,7 @@ HANDLERS: dict[type, Callable[[Applying, Any], None]] = {
     ev.FollowupScheduled: followup_scheduled,
     ev.FlowStarted: nothing,
     ev.FlowEnded: nothing,
-    ev.DistressNoted: nothing,
+    ev.DistressNoted: distress_noted,
     ev.FlowReset: logged,
     ev.Ignored: logged,
     OptedOutElsewhere: opted_out_elsewhere,

@@ -2,6 +2,8 @@
 
 A provider retry (the same channel and provider id) changes nothing. The web app on SQLite hands
 several webhooks to `handle_many` (one transaction, one commit); each still gets its own answer.
+A message from a staff address (STAFF_ALERT_*, STAFF_BACKUP_*) is never a family's: it goes to
+the alerts room (`ACK 42`), and no contact is made for it, whatever it says.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from sqlalchemy.orm import Session as DB
 from bot.channels.base import InboundMessage
 from bot.engine import Message
 from bot.engine.session import Session
+from bot.runtime.alerts.phone import staff_reply
+from bot.runtime.alerts.staff import StaffList
 from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import guess_from_phone
 from bot.runtime.turn import Turn
 from storage.queries import families as family_sql
+from storage.queries import records
 
 Address = tuple[str, str]  # (channel, address)
 
@@ -35,6 +40,7 @@ class InboundResult:
 class Inbound:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.staff = StaffList.from_settings(ctx.settings)
 
     def handle(self, msg: InboundMessage, now: datetime | None = None) -> InboundResult:
         """Dedupe, run the engine, write the outbox, commit."""
@@ -67,7 +73,9 @@ class Inbound:
         """The messages in order, in the caller's transaction."""
         at = [now or self.ctx.clock() for _ in msgs]
         turn = Turn(self.ctx, db)
-        families = self._families(db, turn, msgs, at)
+        staff = [self.staff.match(msg.channel, msg.address) for msg in msgs]
+        ours = [i for i, member in enumerate(staff) if member is None]
+        families = self._families(db, turn, [msgs[i] for i in ours], [at[i] for i in ours])
         new = family_sql.record_inbound(
             db,
             [
@@ -76,28 +84,32 @@ class Inbound:
                     "provider_id": msg.provider_id,
                     "text": msg.text[:10_000],
                     "received_at": when,
-                    "contact_id": families[(msg.channel, msg.address)].id,
+                    "contact_id": None if member else families[(msg.channel, msg.address)].id,
                 }
-                for msg, when in zip(msgs, at, strict=True)
+                for msg, when, member in zip(msgs, at, staff, strict=True)
             ],
         )
-        stepped: list[tuple[int, list[int]] | None] = []
-        for msg, when in zip(msgs, at, strict=True):
+        results: list[InboundResult] = []
+        stepped: list[tuple[int, int, list[int]]] = []  # (result, family, outbox rows)
+        for msg, when, member in zip(msgs, at, staff, strict=True):
             if new.pop((msg.channel, msg.provider_id), None) is None:
-                stepped.append(None)  # a provider retry (or a second copy in this batch)
-                continue
-            key = (msg.channel, msg.address)
-            families[key], rows = turn.step(
-                families[key], Message(msg.text, msg.keyword_hint), when
-            )
-            stepped.append((families[key].id, rows))
+                results.append(InboundResult(duplicate=True))  # a provider retry, or a copy
+            elif member is not None:
+                answer = records.add_outbox(db, staff_reply(db, member, msg.text, when))
+                results.append(InboundResult(False, None, answer))
+            else:
+                key = (msg.channel, msg.address)
+                families[key], rows = turn.step(
+                    families[key], Message(msg.text, msg.keyword_hint), when
+                )
+                stepped.append((len(results), families[key].id, rows))
+                results.append(InboundResult(False))
         turn.flush()
-        return [
-            InboundResult(duplicate=True)
-            if s is None
-            else InboundResult(False, s[0], turn.outbox_ids(s[1]), turn.crisis_ids(s[1]))
-            for s in stepped
-        ]
+        for index, family_id, rows in stepped:
+            results[index] = InboundResult(
+                False, family_id, turn.outbox_ids(rows), turn.crisis_ids(rows)
+            )
+        return results
 
     def _families(
         self, db: DB, turn: Turn, msgs: Sequence[InboundMessage], at: Sequence[datetime]
@@ -133,6 +145,9 @@ class Inbound:
         """A first message from this address: the family as it starts, guessing its zone and
         country from a phone number."""
         zone, country = guess_from_phone(address) if channel == "sms" else (None, None)
+        # Not known yet (Telegram, email): DEFAULT_COUNTRY until the time zone they choose, or
+        # their answer to the country question, says (bot/engine/step.py `place_family`).
+        source = "phone" if country else "default"
         country = country or self.ctx.settings.default_country
         return {
             "channel": channel,
@@ -142,7 +157,7 @@ class Inbound:
             "timezone": zone,
             "country": country,
             "paused_indefinitely": False,
-            "session": Session(profile={"country": country}).to_json(),
+            "session": Session(profile={"country": country, "country_from": source}).to_json(),
             "created_at": now,
             "updated_at": now,
         }

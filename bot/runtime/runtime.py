@@ -1,7 +1,8 @@
 """The runtime's services: what the web app, the worker and the CLI call. Each is one transaction.
 
 Where each lives: an inbound message is bot/runtime/inbound.py, due timers bot/runtime/timers/,
-both run the one turn (bot/runtime/turn.py); sending and provider reports are bot/runtime/outbox/.
+both run the one turn (bot/runtime/turn.py); sending and provider reports are bot/runtime/outbox/;
+alerts and what staff do about them are bot/runtime/alerts/.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from datetime import datetime, timedelta
 
 from bot.channels.base import InboundMessage
 from bot.runtime import turn
+from bot.runtime.alerts.desk import AlertDesk, Outcome, Reached
+from bot.runtime.alerts.escalation import escalate_due
+from bot.runtime.alerts.records import AlertRecord
 from bot.runtime.context import Context
 from bot.runtime.inbound import Inbound, InboundResult
 from bot.runtime.outbox import reports
@@ -26,6 +30,7 @@ class Runtime:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._inbound = Inbound(ctx)
+        self._alerts = AlertDesk(ctx)
 
     # --- families writing in -------------------------------------------------------------------
     def handle_inbound(self, msg: InboundMessage, now: datetime | None = None) -> InboundResult:
@@ -40,14 +45,42 @@ class Runtime:
 
     # --- timers --------------------------------------------------------------------------------
     def fire_due(self, now: datetime | None = None, batch: int = 500) -> TickReport:
-        """Fire every due timer as of `now`, batch by batch; rows another worker holds are
-        skipped."""
-        return Tick(self.ctx, now or self.ctx.clock()).run(batch)
+        """Fire every due timer as of `now`, batch by batch, and send the next notice of every
+        alert nobody acknowledged in time; rows another worker holds are skipped."""
+        now = now or self.ctx.clock()
+        report = Tick(self.ctx, now).run(batch)
+        escalated = escalate_due(self.ctx, now)
+        report.escalated += len(escalated)
+        report.outbox_ids += escalated
+        return report
 
     def reschedule(self, contact_ids: Iterable[int], now: datetime | None = None) -> None:
         """Plan these families' daily timers afresh (after their times or quiet hours changed)."""
         with self.ctx.db.begin() as db:
             turn.reschedule(self.ctx, db, contact_ids, now or self.ctx.clock())
+
+    # --- alerts: what staff do about them (bot/runtime/alerts/desk.py) -------------------------
+    def alerts(self, status: str | None = None, limit: int = 200) -> list[AlertRecord]:
+        """Alerts of one status, newest first; or every alert not closed, then the newest closed."""
+        return self._alerts.alerts(status, limit)
+
+    def alert(self, alert_id: int) -> AlertRecord | None:
+        return self._alerts.alert(alert_id)
+
+    def acknowledge_alert(self, alert_id: int, by: str, via: str, note: str = "") -> Outcome:
+        """Open -> acknowledged (console, CLI or phone: the same status); escalation stops."""
+        return self._alerts.acknowledge(alert_id, by, via, note)
+
+    def close_alert(self, alert_id: int, by: str, note: str) -> Outcome:
+        return self._alerts.close(alert_id, by, note)
+
+    def note_alert(self, alert_id: int, by: str, text: str) -> Outcome:
+        return self._alerts.add_note(alert_id, by, text)
+
+    def reach_family(self, contact_id: int, text: str) -> Reached:
+        """A staff member's words to a family on their channel: never after an opt-out, held by
+        their quiet hours."""
+        return self._alerts.reach_family(contact_id, text)
 
     # --- consent and provider reports ----------------------------------------------------------
     def unsubscribe(self, contact_id: int, channel: str = "email") -> bool:

@@ -20,6 +20,7 @@ from bot.engine.events import PauseChanged
 from bot.engine.inputs import Input
 from bot.engine.session import INDEFINITE, Session
 from bot.program_files import Loaded
+from bot.runtime.alerts.raising import Raiser
 from bot.runtime.context import Context
 from bot.runtime.effects import Effects, Event, OptedOutElsewhere
 from bot.runtime.family import Family
@@ -49,6 +50,7 @@ class Turn:
             Composer(self.loaded, ctx.settings, renderer or Renderer()),
             self.clocks,
             lesson_ids(self.loaded),
+            Raiser(ctx.settings),
         )
 
     def family(self, values: Sequence[object]) -> Family:

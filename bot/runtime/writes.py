@@ -10,16 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session as DB
 
 from bot.runtime.family import Family
 from bot.runtime.timers import plans
 from bot.runtime.timers.plans import TimerKey, TimerRow
+from storage.queries import alerts as alert_sql
 from storage.queries import families as family_sql
 from storage.queries import records, timers
 from storage.queries.timers import Claim
+
+if TYPE_CHECKING:
+    from bot.runtime.alerts.notices import Notice
 
 Row = dict[str, Any]
 
@@ -42,6 +46,9 @@ class Writes:
     reschedule: dict[int, tuple[Family, datetime]] = field(default_factory=dict)
     outbox_ids: list[int] = field(default_factory=list)  # after `flush`, in `outbox` order
     alert_ids: list[int] = field(default_factory=list)
+    # Outbox rows that are staff notices of an alert of `alerts`, by their index in `outbox`:
+    # worded at flush, once the alert has its id ("Reply ACK 42").
+    notices: dict[int, Notice] = field(default_factory=dict)
 
     def add_outbox(self, row: Row) -> int:
         """Queue an outbox row; its index in `outbox` (its id after `flush`)."""
@@ -84,7 +91,25 @@ class Writes:
         family_sql.update_contacts(db, self.contacts)
         records.cancel_everyday(db, self.cancelled)
         self.alert_ids = records.add_alerts(db, self.alerts)
+        for index, notice in self.notices.items():
+            row = self.outbox[index]
+            row["text"], subject = notice.word(self.alert_ids[notice.alert])
+            row["subject"] = subject if row["channel"] == "email" else None
         self.outbox_ids = records.add_outbox(db, self.outbox)
+        alert_sql.add_notices(
+            db,
+            [
+                {
+                    "alert_id": self.alert_ids[notice.alert],
+                    "channel": self.outbox[index]["channel"],
+                    "address": self.outbox[index]["address"],
+                    "stage": notice.stage,
+                    "outbox_id": self.outbox_ids[index],
+                    "at": self.outbox[index]["created_at"],
+                }
+                for index, notice in self.notices.items()
+            ],
+        )
         records.add_checkins(db, self.checkins)
         records.add_consents(db, self.consents)
         if self.deliveries:

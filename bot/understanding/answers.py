@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.understanding.text import normalize
@@ -54,6 +54,7 @@ class AnswerLexicon:
     skip: tuple[str, ...]
     name_prefixes: tuple[str, ...]
     timezones: Mapping[str, str]
+    countries: Mapping[str, str] = field(default_factory=dict)  # "uk" -> "GB", "other" -> "ZZ"
 
 
 def load_answer_lexicon(data: Mapping[str, Any], source: str = "<memory>") -> AnswerLexicon:
@@ -74,11 +75,19 @@ def load_answer_lexicon(data: Mapping[str, Any], source: str = "<memory>") -> An
     prefixes = sorted(
         phrases(data.get("name_prefixes", []), "name_prefixes"), key=len, reverse=True
     )
+    countries = data.get("countries") or {}
+    if not isinstance(countries, Mapping):
+        raise ValueError(f"{source}: 'countries' must map each country code to its words")
     return AnswerLexicon(
         choices,
         phrases(data.get("skip", []), "skip"),
         tuple(prefixes),
         {normalize(str(k)): str(v) for k, v in zones.items()},
+        {
+            word: str(code).upper()
+            for code, words in countries.items()
+            for word in phrases(words, f"countries.{code}")
+        },
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from bot.understanding.language_rules import (
     read_modifiers,
 )
 from bot.understanding.patterns import Matcher, Pattern
+from bot.understanding.places import Places, name_table, zone_table
 from bot.understanding.reading import Understanding
 from bot.understanding.rules_reader import words_of
 from bot.yaml_source import read_yaml
@@ -130,8 +132,20 @@ def load_understanding(messages_dir: Path) -> tuple[Understanding | None, list[P
         followup,
         reflect,
         frozenset(zoneinfo.available_timezones()),
+        read_places(),
     )
     return understanding, []
+
+
+def read_places() -> Places:
+    """Which country each time zone is in, and every country's English name (tzdata's tables)."""
+    try:
+        tables = resources.files("tzdata").joinpath("zoneinfo")
+        zones = tables.joinpath("zone.tab").read_text(encoding="utf-8")
+        names = tables.joinpath("iso3166.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, OSError):  # no tzdata: countries come from answers.yaml only
+        return Places({}, {})
+    return Places(zone_table(zones), name_table(names))
 
 
 def _shared_stops(rules: list[Rule]) -> list[Rule]:

@@ -12,6 +12,7 @@ from bot.understanding.checkin import CheckinReading, CheckinRules, read_checkin
 from bot.understanding.crisis import CrisisReading, CrisisRules, read_crisis
 from bot.understanding.followup import FollowupRules, ReflectRules, read_followup, reflection
 from bot.understanding.language import Language, Parsed
+from bot.understanding.places import Places
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Understanding:
     followup_rules: FollowupRules
     reflect_rules: ReflectRules
     zones: frozenset[str]  # IANA names this machine knows
+    places: Places = Places({}, {})  # the country of a time zone; countries a reply names
     default_locale: str = "en"
     _parse: Any = field(default=None, compare=False, repr=False)
 
@@ -68,4 +70,11 @@ class Understanding:
             found = read_followup(self.parse(text), self.followup_rules)
             return Answer(found, ",".join(sorted(found))) if found else None
         lexicons = [self.answers[k] for k in self._ordered(self.answers, locale)]
+        if expect == "country":
+            code = self.places.read_country(text, [lexicon.countries for lexicon in lexicons])
+            return Answer(frozenset({"given"}), code) if code else None
         return read_answer(expect, text, lexicons, self.zones)
+
+    def country_of_zone(self, zone: str | None) -> str | None:
+        """The country an IANA time zone is in ("Europe/London" -> "GB"), or None."""
+        return self.places.country_of_zone(zone)

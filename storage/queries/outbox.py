@@ -31,7 +31,16 @@ from storage.queries.records import OUTBOX
 
 REPORTS: Table = m.ProviderEvent.__table__  # type: ignore[assignment]
 _o = OUTBOX.c
-FIRST = (case((_o.kind == "crisis", 0), else_=1), _o.id)  # crisis rows first, then oldest
+# Crisis replies to families first, then crisis notices to staff (no family), then the rest;
+# oldest first within each: a family's emergency reply is never claimed after a staff notice.
+FIRST = (
+    case(
+        ((_o.kind == "crisis") & _o.contact_id.is_not(None), 0),
+        (_o.kind == "crisis", 1),
+        else_=2,
+    ),
+    _o.id,
+)
 # What the dispatcher reads of a row it may claim, in this order.
 CLAIMABLE = (_o.id, _o.channel, _o.address, _o.text, _o.subject, _o.kind, _o.status, _o.contact_id)
 _BY_ID = _o.id == bindparam("row_id")

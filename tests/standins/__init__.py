@@ -63,6 +63,7 @@ class StandinServer:
         self.faults = FaultPlan()
         self._lock = threading.Lock()
         self._received: list[dict[str, Any]] = []
+        self._arrived_ns: list[int] = []
         self._counts: Counter[str] = Counter()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -145,6 +146,12 @@ class StandinServer:
             return list(self._received)
 
     @property
+    def arrivals(self) -> list[tuple[int, dict[str, Any]]]:
+        """(monotonic ns when it arrived, message) for every accepted message, in order."""
+        with self._lock:
+            return list(zip(self._arrived_ns, self._received, strict=True))
+
+    @property
     def requests(self) -> int:
         return self.count("requests")
 
@@ -161,6 +168,7 @@ class StandinServer:
         self.faults.clear()
         with self._lock:
             self._received.clear()
+            self._arrived_ns.clear()
             self._counts.clear()
 
     def _bump(self, *names: str) -> None:
@@ -171,6 +179,9 @@ class StandinServer:
     def _record(self, item: dict[str, Any]) -> None:
         with self._lock:
             self._received.append(item)
+            # When it arrived, on the clock every stand-in of this process shares: the order of
+            # messages across providers (a family's reply on Telegram before a staff SMS).
+            self._arrived_ns.append(time.monotonic_ns())
             self._counts["accepted"] += 1
 
     # -- for subclasses --------------------------------------------------------------------------

@@ -142,6 +142,7 @@ class Dispatcher:
                         subject,
                         self._unsubscribe_url(channel, contact_id),
                         kind == "crisis",
+                        to_staff=contact_id is None and kind == "crisis",
                     )
                 )
             outbox_sql.mark_suppressed(db, suppressed)
@@ -222,8 +223,16 @@ class Dispatcher:
                 groups.setdefault((m_.channel, m_.address), []).append(m_)
             return list(groups.values())
 
+        # Three lanes, one after the other: families' crisis replies, then notices to staff,
+        # then everything else. A staff notice leaves only once the family's reply has (or has
+        # failed): the family must never wait behind the team being told.
         results: list[tuple[OutboundMessage, SendResult]] = []
-        for lane in ([m_ for m_ in batch if m_.crisis], [m_ for m_ in batch if not m_.crisis]):
+        lanes = (
+            [m_ for m_ in batch if m_.crisis and not m_.to_staff],
+            [m_ for m_ in batch if m_.to_staff],
+            [m_ for m_ in batch if not m_.crisis and not m_.to_staff],
+        )
+        for lane in lanes:
             for sent in await asyncio.gather(*(in_order(g) for g in by_address(lane))):
                 results += sent
         return results

@@ -17,7 +17,6 @@ from bot.runtime.family import Family
 from bot.settings import Settings
 
 SUBJECTS = {"crisis": "Urgent: help right now", "compliance": "Your craftbot settings"}
-STAFF_CHANNELS = ("sms", "email", "telegram")
 
 
 class Composer:
@@ -50,24 +49,3 @@ class Composer:
             "attempts": 0,
             "created_at": now,
         }
-
-    def staff_rows(self, text: str, category: str, now: datetime) -> list[dict[str, Any]]:
-        """A crisis alert to every staff address on every channel, sent at once like a crisis
-        reply."""
-        return [
-            {
-                "contact_id": None,
-                "channel": channel,
-                "address": address,
-                "message_id": "staff.alert",
-                "kind": "crisis",
-                "text": text,
-                "subject": f"craftbot crisis alert: {category}" if channel == "email" else None,
-                "status": "queued",
-                "not_before": now,
-                "attempts": 0,
-                "created_at": now,
-            }
-            for channel in STAFF_CHANNELS
-            for address in self.settings.staff(channel)
-        ]

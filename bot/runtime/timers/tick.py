@@ -36,6 +36,7 @@ class TickReport:
     fired: int = 0
     skipped: int = 0
     timeouts: int = 0
+    escalated: int = 0  # alert notices sent to staff because nobody acknowledged in time
     outbox_ids: list[int] = field(default_factory=list)
 
 
