@@ -26,7 +26,7 @@ from storage.db import is_sqlite, make_engine, session_factory
 from storage.migrate import current_revision, upgrade
 
 log = logging.getLogger(__name__)
-HEAD = "0002_console_staff"  # the newest migration (re-chained at merge)
+HEAD = "0003_questions"  # the newest migration (re-chained at merge)
 
 
 @dataclass

@@ -26,6 +26,9 @@ def referenced_ids() -> set[str]:
         f"relation.{r}" for r in ("parent", "partner", "sibling", "child", "friend", "other")
     }  # {loved_one}
     ids.add("crisis.team_told")  # said by the engine's crisis route
+    ids |= {"ask.received", "ask.how", "ask.no_team"}  # said by `do: ask` (bot/engine/actions.py)
+    # canned answers: a coach starts from one when answering a question in the console
+    ids |= set(shipped().catalogs.pool("coach_answer"))
     return ids
 
 
