@@ -71,6 +71,8 @@ class Consent(Base):
 
 class Checkin(Base):
     __tablename__ = "checkins"
+    # Was a family's check-in of that day answered? (the console's stats ask it of every day)
+    __table_args__ = (Index("ix_checkins_contact_day", "contact_id", "local_date"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(

@@ -193,3 +193,11 @@ def test_stats_report_questions_and_the_time_to_answer_them(rig: Rig) -> None:
     # the figures' table: this week's median (2.5 h) and 90th percentile (10 h)
     assert re.search(r"<td>2\.5</td><td>10\.0</td>", times), times[:2000]
     assert percentile([1, 2, 3, 10], 0.9) == 10 and percentile([1, 2, 3, 10], 0.5) == 2
+    assert "<td>4.0</td><td>0.0</td><td>1.0</td>" in section  # answered, closed, still open
+    # the figures are worked out at most every 5 minutes: the last answer shows after that
+    url = f"/console/questions/{ids[-1]}"
+    post_form(coach, f"{url}/answer", {"text": "At last."}, url)
+    rig.clock.now += timedelta(minutes=1)
+    assert "<td>4.0</td><td>0.0</td><td>1.0</td>" in coach.get("/console/stats").text
+    rig.clock.now += timedelta(minutes=5)
+    assert "<td>5.0</td><td>0.0</td><td>0.0</td>" in coach.get("/console/stats").text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -35,6 +36,31 @@ def _pct(part: int, whole: int) -> float | None:
 def _answered(asked_answered: tuple[int, int] | None) -> float | None:
     asked, answered = asked_answered or (0, 0)
     return _pct(answered, asked)
+
+
+class Memo:
+    """The figures, computed at most once every `fresh` (and afresh when a new week starts).
+
+    Twelve weeks of aggregates read every message, check-in and consent of those weeks: seconds
+    for a large program (docs/console.md, "What is measured"). Weekly figures move slowly, so
+    coaches opening the page together share one computation; the page says when it was made.
+    """
+
+    def __init__(self, db: sessionmaker[Session], fresh: timedelta = timedelta(minutes=5)) -> None:
+        self.db, self.fresh = db, fresh
+        self._last: tuple[list[Chart], datetime] | None = None  # the charts, when made
+        self._lock = threading.Lock()
+
+    def charts(self, now: datetime) -> tuple[list[Chart], datetime]:
+        """The charts, and when they were computed."""
+        with self._lock:  # a second coach waits for the first one's figures
+            if self._last is None or self._stale(self._last[1], now):
+                self._last = build(self.db, now), now
+            return self._last
+
+    def _stale(self, made: datetime, now: datetime) -> bool:
+        new_week = q.week_number(now.date()) != q.week_number(made.date())
+        return new_week or not made <= now < made + self.fresh
 
 
 def build(db: sessionmaker[Session], now: datetime, weeks: int = 12) -> list[Chart]:

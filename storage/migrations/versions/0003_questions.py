@@ -1,4 +1,5 @@
-"""Ask a coach: the questions families ask and the answers sent; staff linked to alert lists
+"""Ask a coach: the questions families ask and the answers sent; staff linked to alert lists;
+an index the console's stats need (a family's check-in of a day)
 
 Revision ID: 0003_questions
 Revises: 0002_console_staff
@@ -37,6 +38,8 @@ def upgrade() -> None:
     with op.batch_alter_table("questions", schema=None) as batch_op:
         batch_op.create_index("ix_questions_contact_id", ["contact_id"], unique=False)
         batch_op.create_index("ix_questions_status_asked", ["status", "asked_at"], unique=False)
+    with op.batch_alter_table("checkins", schema=None) as batch_op:
+        batch_op.create_index("ix_checkins_contact_day", ["contact_id", "local_date"], unique=False)
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.add_column(sa.Column("alert_sms", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("alert_email", sa.String(length=320), nullable=True))
@@ -48,4 +51,6 @@ def downgrade() -> None:
         batch_op.drop_column("alert_telegram")
         batch_op.drop_column("alert_email")
         batch_op.drop_column("alert_sms")
+    with op.batch_alter_table("checkins", schema=None) as batch_op:
+        batch_op.drop_index("ix_checkins_contact_day")
     op.drop_table("questions")
