@@ -16,14 +16,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, dispatch, fanout, inbound, pg
+from bench import baseline, console_pages, dispatch, fanout, inbound, pg
 from bench.common import REPO
 from bench.standins import Standins
 
 RESULTS = REPO / "bench" / "results.json"
 SMS_DISPATCH_MAX = 20_000
 INBOUND_MAX = 5_000
-PARTS = ("dispatch", "inbound", "morning", "baseline", "pg")
+PARTS = ("dispatch", "inbound", "morning", "baseline", "pg", "console")
+CONSOLE_MESSAGES_PER_FAMILY = 10  # 100,000 families: 1,000,000 messages (issue 15)
 TARGETS: dict[str, tuple[str, float]] = {  # key: (">=" or "<=", target)
     "fanout_100k_queue_s": ("<=", 10),
     "dispatch_msgs_per_s": (">=", 1000),
@@ -34,6 +35,8 @@ TARGETS: dict[str, tuple[str, float]] = {  # key: (">=" or "<=", target)
     "rss_mb_100k": ("<=", 250),
     "ratio_vs_baseline": (">=", 10),
     "pg_two_workers_speedup": (">=", 1.7),
+    "console_alerts_p95_ms": ("<=", 100),
+    "console_timeline_p95_ms": ("<=", 100),
 }
 
 
@@ -106,6 +109,8 @@ def measure(
                     measure_baseline(n, morning, work, standins, results, notes)
             if "pg" in only:
                 measure_pg(n, skip_pg, results, notes)
+            if "console" in only:
+                measure_console(n, work, results, notes)
     finally:
         standins.stop()
     return results, notes
@@ -198,6 +203,25 @@ def measure_pg(n: int, skip_pg: bool, results: dict[str, float], notes: dict[str
         results["pg_fanout_100k_queue_s"] = round(run.one_worker_s, 2)
         results["pg_two_workers_speedup"] = round(run.speedup, 2)
         notes["pg"] = vars(run)
+
+
+def measure_console(n: int, work: Path, results: dict[str, float], notes: dict[str, Any]) -> None:
+    messages = n * CONSOLE_MESSAGES_PER_FAMILY
+    step(f"console: {n:,} families, {messages:,} messages; each page over HTTP, one at a time")
+    pages = console_pages.run(n, messages, folder=work)
+    for page in console_pages.PAGES:
+        results[f"console_{page}_p95_ms"] = round(pages.figure(page, 0.95), 1)
+    fresh = sorted(pages.stats_fresh_ms)
+    results["console_stats_fresh_ms"] = round(fresh[len(fresh) // 2], 1)
+    notes["console"] = {
+        "families": n,
+        "messages": messages,
+        "seed_s": round(pages.seed_s, 1),
+        "p50_ms": {page: round(pages.figure(page, 0.5), 1) for page in console_pages.PAGES},
+        "max_ms": {page: round(max(pages.ms[page]), 1) for page in console_pages.PAGES},
+        "requests_per_page": len(pages.ms["alerts"]),
+        "stats_fresh_ms": [round(x, 1) for x in pages.stats_fresh_ms],
+    }
 
 
 def step(what: str) -> None:

@@ -92,8 +92,12 @@ class Settings(BaseSettings):
         return self.default_region or self.default_country.upper()
 
     def org_placeholders(self) -> dict[str, str]:
-        """What `{org}` and `{org_contact}` become in every message."""
-        return {"org": self.org_name, "org_contact": self.org_contact}
+        """What `{org}`, `{org_contact}` and `{answer_within}` become in every message."""
+        return {
+            "org": self.org_name,
+            "org_contact": self.org_contact,
+            "answer_within": self.ask_answer_within,
+        }
 
     # The coach console at /console/ (docs/console.md): off unless turned on; then it needs a key.
     console_enabled: bool = False
@@ -101,6 +105,8 @@ class Settings(BaseSettings):
     console_session_hours: float = 12  # a sign-in lasts this long, then the coach signs in again
     console_login_attempts: int = 5  # failed sign-ins per email in the window before a wait
     console_login_window_minutes: float = 15
+    # Ask a coach (ASK): what a family is told about when a person answers their question.
+    ask_answer_within: str = "within a day"
 
     def check_console(self) -> None:
         """With the console on, its signing key must be set and long enough to guess at."""

@@ -28,6 +28,24 @@ def staff_by_setup_token(db: DB, token_hash: str, now: datetime) -> m.Staff | No
     ).scalar()
 
 
+ALERT_COLUMNS = {
+    "sms": m.Staff.alert_sms,
+    "email": m.Staff.alert_email,
+    "telegram": m.Staff.alert_telegram,
+}
+
+
+def staff_alerted_at(db: DB, channel: str, address: str) -> m.Staff | None:
+    """The account that carries this alert address (normal form), if any."""
+    return db.execute(select(m.Staff).where(ALERT_COLUMNS[channel] == address)).scalar()
+
+
+def set_alert_addresses(db: DB, staff_id: int, addresses: dict[str, str | None]) -> None:
+    """Set (or, with None, clear) the alert addresses given by channel."""
+    values = {ALERT_COLUMNS[channel].key: address for channel, address in addresses.items()}
+    db.execute(update(m.Staff).where(m.Staff.id == staff_id).values(**values))
+
+
 def all_staff(db: DB) -> Sequence[m.Staff]:
     return db.scalars(select(m.Staff).order_by(m.Staff.email)).all()
 

@@ -7,14 +7,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, or_, select
+from sqlalchemy import (
+    CursorResult,
+    String,
+    and_,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage import models as m
+from storage.types import UTCDateTime
 
 
 @dataclass(frozen=True)
@@ -22,11 +34,11 @@ class Row:
     """One thing that happened in a family's conversation, whatever table it came from."""
 
     at: datetime
-    kind: str  # in | out | checkin | alert | consent
+    kind: str  # in | out | checkin | alert | consent | question
     text: str
-    status: str = ""  # an outbound message's delivery status; a consent's action
+    status: str = ""  # an outbound message's delivery status; a consent's action; a question's
     message_id: str = ""  # an outbound message's catalog id
-    detail: str = ""  # an alert's category; who changed consent
+    detail: str = ""  # an alert's category; who changed consent; the offer a question answered
     ref: int = 0  # the row's id in its own table
 
 
@@ -40,10 +52,12 @@ def search_families(db: DB, text: str, limit: int) -> Sequence[m.Contact]:
     if text.startswith("#") and text[1:].isdigit():
         return db.scalars(query.where(m.Contact.id == int(text[1:]))).all()
     needle = f"%{text.lower()}%"
+    # SQLite's LIKE ignores case already (ASCII, as its lower() does): ilike's lower() on every
+    # row's three columns doubled the scan. PostgreSQL needs ILIKE.
+    sqlite = db.get_bind().dialect.name == "sqlite"
+    columns = (m.Contact.name, m.Contact.address, m.Contact.loved_one)
     found: list[ColumnElement[bool]] = [
-        m.Contact.name.ilike(needle),
-        m.Contact.address.ilike(needle),
-        m.Contact.loved_one.ilike(needle),
+        column.like(needle) if sqlite else column.ilike(needle) for column in columns
     ]
     if text.isdigit():
         found.append(m.Contact.id == int(text))
@@ -82,52 +96,123 @@ def timeline(
     earliest: bool = False,
 ) -> list[Row]:
     """The family's conversation between the bounds, oldest first: the newest `limit` things
-    (the earliest `limit` with `earliest`)."""
-    i, o, c, a, k = m.InboundMessage, m.OutboundMessage, m.Checkin, m.Alert, m.Consent
+    (the earliest `limit` with `earliest`).
 
-    def bounded(query: Any, column: Any) -> Any:
+    One statement: each table's newest (or earliest) `limit` rows, as a UNION ALL of the same
+    columns, so a page pays one round trip instead of one a table.
+    """
+    parts = []
+    for part in _TIMELINE:
+        query = select(*part.columns).where(part.table.c.contact_id == contact_id)
         if since is not None:
-            query = query.where(column >= since)
+            query = query.where(part.at >= since)
         if until is not None:
-            query = query.where(column <= until)
-        return query.order_by(column if earliest else column.desc()).limit(limit)
-
-    rows: list[Row] = []
-    for r in db.execute(
-        bounded(
-            select(i.id, i.received_at, i.text).where(i.contact_id == contact_id), i.received_at
-        )
-    ):
-        rows.append(Row(r.received_at, "in", r.text, ref=r.id))
-    sent_at = o.created_at
-    for r in db.execute(
-        bounded(
-            select(o.id, o.created_at, o.sent_at, o.text, o.status, o.message_id, o.kind).where(
-                o.contact_id == contact_id
-            ),
-            sent_at,
-        )
-    ):
-        rows.append(
-            Row(r.sent_at or r.created_at, "out", r.text, r.status, r.message_id, r.kind, r.id)
-        )
-    for r in db.execute(
-        bounded(select(c.id, c.at, c.value, c.local_date).where(c.contact_id == contact_id), c.at)
-    ):
-        rows.append(Row(r.at, "checkin", r.value, detail=str(r.local_date or ""), ref=r.id))
-    for r in db.execute(
-        bounded(select(a.id, a.at, a.text, a.category).where(a.contact_id == contact_id), a.at)
-    ):
-        rows.append(Row(r.at, "alert", r.text, detail=r.category, ref=r.id))
-    for r in db.execute(
-        bounded(
-            select(k.id, k.at, k.words, k.action, k.by, k.channel).where(
-                k.contact_id == contact_id
-            ),
-            k.at,
-        )
-    ):
-        rows.append(Row(r.at, "consent", r.words, r.action, r.channel, r.by, r.id))
-    order = {"in": 0, "alert": 1, "consent": 2, "checkin": 3, "out": 4}
-    rows.sort(key=lambda r: (r.at, order[r.kind], r.ref))
+            query = query.where(part.at <= until)
+        query = query.order_by(part.at if earliest else part.at.desc()).limit(limit)
+        parts.append(select(query.subquery()))
+    rows = [
+        Row(r.shown, r.kind, r.text, r.status or "", r.message_id or "", r.detail or "", r.ref)
+        for r in db.execute(union_all(*parts))
+    ]
+    rows.sort(key=lambda r: (r.at, _ORDER[r.kind], r.ref))
     return rows[:limit] if earliest else rows[-limit:]
+
+
+def around(
+    db: DB, moments: Sequence[tuple[int, datetime]], span: timedelta, before: int, after: int
+) -> list[list[Row]]:
+    """The conversation around each (family, moment): up to `before` things at or before it
+    (itself included) and `after` things after it, within `span` each side; oldest first.
+
+    One statement for every moment (the alerts page shows ten): each table's rows inside any of
+    the windows, cut to size here. A window holds at most a day of one family's conversation.
+    """
+    if not moments:
+        return []
+    parts = []
+    for part in _TIMELINE:
+        windows = [
+            and_(part.table.c.contact_id == contact_id, part.at.between(at - span, at + span))
+            for contact_id, at in moments
+        ]
+        parts.append(
+            select(*part.columns, part.table.c.contact_id, part.at.label("at")).where(or_(*windows))
+        )
+    found: dict[int, list[tuple[datetime, Row]]] = {}
+    for r in db.execute(union_all(*parts)):
+        row = Row(
+            r.shown, r.kind, r.text, r.status or "", r.message_id or "", r.detail or "", r.ref
+        )
+        found.setdefault(r.contact_id, []).append((r.at, row))
+    out = []
+    for contact_id, at in moments:
+        near = [(when, row) for when, row in found.get(contact_id, []) if abs(when - at) <= span]
+        near.sort(key=lambda pair: (pair[1].at, _ORDER[pair[1].kind], pair[1].ref))
+        earlier = [row for when, row in near if when <= at]
+        later = [row for when, row in near if when > at]
+        out.append(earlier[-before:] + later[:after])
+    return out
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One table's rows in the timeline's columns: kind, ref, shown, text, status, message_id,
+    detail (a table without one of them gives '')."""
+
+    kind: str
+    table: Any
+    at: Any  # the column bounds and order apply to
+    columns: tuple[Any, ...]
+
+
+def _part(kind: str, model: Any, at: str, text: str, shown: Any = None, **more: Any) -> _Part:
+    table = model.__table__
+    blank = literal_column("''", String)
+    extra = {name: more.get(name, blank) for name in ("status", "message_id", "detail")}
+    columns = (
+        literal_column(f"'{kind}'", String).label("kind"),
+        table.c.id.label("ref"),
+        (shown if shown is not None else table.c[at]).label("shown"),
+        table.c[text].label("text"),
+        *(column.label(name) for name, column in extra.items()),
+    )
+    return _Part(kind, table, table.c[at], columns)
+
+
+def _timeline_parts() -> tuple[_Part, ...]:
+    o, c, k, qn = (t.__table__ for t in (m.OutboundMessage, m.Checkin, m.Consent, m.Question))
+    return (
+        _part("in", m.InboundMessage, "received_at", "text"),
+        _part(
+            "out",
+            m.OutboundMessage,
+            "created_at",
+            "text",
+            shown=func.coalesce(o.c.sent_at, o.c.created_at, type_=UTCDateTime),
+            status=o.c.status,
+            message_id=o.c.message_id,
+            detail=o.c.kind,
+        ),
+        _part("checkin", m.Checkin, "at", "value", detail=sql_cast(c.c.local_date, String)),
+        _part("alert", m.Alert, "at", "text", detail=m.Alert.__table__.c.category),
+        _part(
+            "consent",
+            m.Consent,
+            "at",
+            "words",
+            status=k.c.action,
+            message_id=k.c.channel,
+            detail=k.c.by,
+        ),
+        _part("question", m.Question, "asked_at", "text", status=qn.c.status, detail=qn.c.prompt),
+    )
+
+
+_TIMELINE = _timeline_parts()
+_ORDER = {"in": 0, "alert": 1, "consent": 2, "question": 3, "checkin": 4, "out": 5}
+
+
+def add_outbound(db: DB, row: m.OutboundMessage) -> int:
+    db.add(row)
+    db.flush()
+    return row.id

@@ -71,6 +71,8 @@ class Consent(Base):
 
 class Checkin(Base):
     __tablename__ = "checkins"
+    # Was a family's check-in of that day answered? (the console's stats ask it of every day)
+    __table_args__ = (Index("ix_checkins_contact_day", "contact_id", "local_date"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(
@@ -244,6 +246,11 @@ class Staff(Base):
     setup_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     setup_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Where this person gets crisis alerts, if on an alert list (STAFF_ALERT_*): links a reply
+    # from that phone, email or Telegram chat to the account. Kept normalised (E.164, lower case).
+    alert_sms: Mapped[str | None] = mapped_column(String(32))
+    alert_email: Mapped[str | None] = mapped_column(String(320))
+    alert_telegram: Mapped[str | None] = mapped_column(String(64))
 
 
 class StaffSession(Base):
@@ -275,3 +282,26 @@ class AuditEntry(Base):
     target_id: Mapped[str] = mapped_column(String(320), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Question(Base):
+    """What a family asked a person on the team (ASK, or YES to an offer of a person), and the
+    answer a coach sent from the console's inbox."""
+
+    __tablename__ = "questions"
+    __table_args__ = (Index("ix_questions_status_asked", "status", "asked_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)  # the family's words
+    prompt: Mapped[str] = mapped_column(String(120), default="")  # the message they answered
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | answered | closed
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # answered or closed
+    answered_by: Mapped[str | None] = mapped_column(String(320))  # the staff email
+    answer: Mapped[str | None] = mapped_column(Text)  # the words sent, or why it was closed
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_messages.id", ondelete="SET NULL")
+    )

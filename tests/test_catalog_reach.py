@@ -29,6 +29,9 @@ def referenced_ids() -> set[str]:
     # The engine's crisis route: crisis.<category>, in the family's country's version when the
     # catalog has one, else the plain (international) id.
     ids |= {f"crisis.{c}" for c in CRISIS_CATEGORIES}
+    ids |= {"ask.received", "ask.how", "ask.no_team"}  # said by `do: ask` (bot/engine/actions.py)
+    # canned answers: a coach starts from one when answering a question in the console
+    ids |= set(shipped().catalogs.pool("coach_answer"))
     return ids
 
 

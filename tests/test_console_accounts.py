@@ -12,11 +12,13 @@ from sqlalchemy import select
 
 from bot.app import build
 from bot.cli.main import main
+from bot.console.accounts import Accounts
 from bot.settings import ConfigError
 from storage import models as m
 from tests.console_rig import (
     ADMIN,
     COACH,
+    FAST_HASHER,
     PASSWORD,
     Rig,
     console_rig,
@@ -79,6 +81,78 @@ def test_staff_commands_add_list_link_and_remove(
     assert code == 0
     code, out, _ = staff_cli(monkeypatch, capsys, "list")
     assert COACH not in out and ADMIN in out
+
+
+def test_accounts_link_to_the_crisis_alert_lists_by_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given alert lists in the settings, as the crisis alerts read them
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'staff.db'}")
+    monkeypatch.setenv("STAFF_ALERT_SMS", "+1 201 555 0191, +12015550192")
+    monkeypatch.setenv("STAFF_ALERT_EMAIL", "oncall@example.org")
+    monkeypatch.setenv("ORG_CONTACT", "call 555-0100")
+    # when a coach is added with the phone they are alerted at (typed another way)
+    code, out, _ = staff_cli(
+        monkeypatch,
+        capsys,
+        "add",
+        COACH,
+        "--role",
+        "coach",
+        "--link",
+        "--alert-sms",
+        "(201) 555-0191",
+        "--alert-telegram",
+        "12345",
+    )
+    assert code == 0
+    # a Telegram chat on no list is linked, and the admin is told no alert goes there
+    assert "note: 12345 is not on STAFF_ALERT_TELEGRAM, so no crisis alert goes there" in out
+    code, out, _ = staff_cli(
+        monkeypatch, capsys, "add", ADMIN, "--role", "admin", stdin=PASSWORD + "\n"
+    )
+    code, out, _ = staff_cli(monkeypatch, capsys, "alerts", ADMIN, "--alert-email", "OnCall@X.org")
+    assert code == 0 and "note: OnCall@X.org is not on STAFF_ALERT_EMAIL" in out
+    code, out, _ = staff_cli(
+        monkeypatch, capsys, "alerts", ADMIN, "--alert-email", "OnCall@Example.org"
+    )
+    assert code == 0 and "note" not in out
+    # then the list shows who is alerted where, and the list entries nobody is linked to
+    code, out, _ = staff_cli(monkeypatch, capsys, "list")
+    assert "alerted at sms +12015550191 (on STAFF_ALERT_SMS)" in out
+    assert "alerted at telegram 12345 (not on STAFF_ALERT_TELEGRAM: no alert goes there)" in out
+    assert "alerted at email oncall@example.org (on STAFF_ALERT_EMAIL)" in out
+    assert "linked to no account:\n  sms +12015550192 (STAFF_ALERT_SMS)\n" in out
+    # and a reply from an alert address names the account (the lookup crisis alerts use)
+    app = build(channels={})
+    try:
+        accounts = Accounts(app.ctx.db, app.ctx.clock, FAST_HASHER)
+        coach = accounts.alerted_at("sms", "+1 201-555-0191", "US")
+        admin = accounts.alerted_at("email", "ONCALL@example.org", "US")
+        assert coach is not None and coach.email == COACH
+        assert admin is not None and admin.email == ADMIN
+        assert accounts.alerted_at("sms", "+12015550192", "US") is None
+        assert accounts.alerted_at("sms", "not a number", "US") is None
+    finally:
+        app.engine.dispose()
+    # mistakes: one line each, nothing changed
+    for args, says in (
+        (("alerts", ADMIN, "--alert-sms", "+12015550191"), f"already linked to {COACH}"),
+        (("alerts", COACH, "--alert-sms", "call me"), "--alert-sms: 'call me' is not a phone"),
+        (("alerts", COACH, "--alert-telegram", "@sam"), "is not a Telegram chat id"),
+        (("alerts", COACH), "give --alert-sms, --alert-email or --alert-telegram"),
+        (("alerts", "nobody@example.org", "--alert-sms", "+12015550199"), "has no account"),
+        (("add", "x@example.org", "--role", "coach", "--alert-sms", "12"), "not a phone"),
+    ):
+        code, _, err = staff_cli(monkeypatch, capsys, *args, stdin=PASSWORD)
+        assert code == 2 and says in err and len(err.strip().splitlines()) == 1, (args, err)
+    code, out, _ = staff_cli(monkeypatch, capsys, "list")
+    assert "x@example.org" not in out  # the add with a bad address added nothing
+    # an empty address clears the link
+    code, out, _ = staff_cli(monkeypatch, capsys, "alerts", COACH, "--alert-sms", "")
+    assert code == 0
+    code, out, _ = staff_cli(monkeypatch, capsys, "list")
+    assert "alerted at sms" not in out and "  sms +12015550191 (STAFF_ALERT_SMS)" in out
 
 
 def test_a_one_time_link_sets_the_password_once(rig: Rig) -> None:

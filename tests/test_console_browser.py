@@ -1,9 +1,10 @@
 """The console in a real headless Chromium (Debian's package), driven by Playwright.
 
 A coach signs in, lands on the alerts, opens a family's conversation, pauses the family, opens a
-flow diagram (drawn as SVG by the vendored Mermaid) and tries the web chat. Each step saves a
-screenshot in tests/artifacts/console/; with CRAFTBOT_DOC_SCREENSHOTS=1 the ones docs/console.md
-shows are written to docs/console/ as well.
+flow diagram (drawn as SVG by the vendored Mermaid), tries the web chat, and answers a question
+a family texted with ASK through the signed Twilio webhook (the answer reaching the Twilio
+stand-in through the real SDK). Each step saves a screenshot in tests/artifacts/console/; with
+CRAFTBOT_DOC_SCREENSHOTS=1 the ones docs/console.md shows are written to docs/console/ as well.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import Any
 
 import pytest
 
+from bot.console.accounts import Accounts
 from bot.runtime.admin import Enrollment, enroll
 from bot.settings import REPO_ROOT
 from storage import models as m
-from tests.console_rig import COACH, PASSWORD, START, Rig, console_rig
+from tests.console_rig import COACH, FAST_HASHER, PASSWORD, SECRET, START, Rig, console_rig
+from tests.e2e import Family, Providers, running_stack
 
 CHROMIUM = Path(os.environ.get("CRAFTBOT_CHROMIUM", "/usr/bin/chromium"))
 FLAGS = [
@@ -195,3 +198,62 @@ def test_a_coach_tries_the_program_in_the_web_chat(page: Any, rig: Rig) -> None:
     page.set_viewport_size(PHONE)
     page.locator("#end").scroll_into_view_if_needed()
     shot(page, "chat", doc=True)
+
+
+@pytest.fixture(scope="module")
+def providers() -> Iterator[Providers]:
+    with Providers.running() as running:
+        yield running
+
+
+def test_a_family_asks_by_sms_and_a_coach_answers_in_the_console(
+    browser: Any, providers: Providers, tmp_path: Path
+) -> None:
+    with running_stack(
+        providers,
+        tmp_path,
+        console_enabled=True,
+        console_secret_key=SECRET,
+        org_contact="call 555-0100",
+    ) as stack:
+        Accounts(stack.app.ctx.db, stack.app.ctx.clock, FAST_HASHER).add(COACH, "coach", PASSWORD)
+        number = "+12015550163"
+        family = Family(stack, "sms", number, lambda text: stack.sms(number, text))
+        for text in ("hi", "yes", "Maria", "1", "SKIP", "1", "9am", "7pm"):
+            family.say(text)
+        # a family member texts ASK and a question, through Twilio's signed webhook
+        question = "ASK My son says he'll stop on his own. Should I believe him?"
+        assert family.say(question) == ["ask.received"]
+        assert "a person will answer you here within a day" in family.last_text()
+        stack.clock.now += timedelta(minutes=40)
+        context = browser.new_context(viewport=DESKTOP, base_url=stack.url)
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            sign_in(tab)
+            tab.click("nav >> text=Questions")
+            inbox = tab.locator("table.questions")
+            assert "Should I believe him?" in inbox.inner_text()
+            assert "waiting 40 min" in inbox.inner_text()
+            shot(tab, "questions", doc=True)
+            tab.click("table.questions >> text=My son says")
+            # the coach starts from a saved answer, in Maria's words, and makes it their own
+            tab.select_option("select[name=use]", "coach_answer.inviting_to_treatment")
+            tab.click("button:has-text('Use it')")
+            box = tab.locator("textarea[name=text]")
+            saved = box.input_value()
+            assert saved.startswith("Have one option ready before you ask")
+            box.fill(f"Hi Maria, it's Sam from the team. {saved}")
+            shot(tab, "question", doc=True)
+            tab.click("button:has-text('Send the answer')")
+            assert "goes out on the family's channel now" in tab.locator("p.done").inner_text()
+            # the Twilio stand-in receives the answer, from a sent outbox row
+            stack.settle()
+            assert family.news() == ["staff.answer"]
+            assert family.last_text().startswith("Hi Maria, it's Sam from the team. Have one")
+            assert "Answered by coach@example.org" in tab.locator("main").inner_text()
+            shot(tab, "question-answered")
+        finally:
+            context.close()
+        assert not errors, errors

@@ -17,7 +17,13 @@ from storage import models as m
 from tests.console_rig import ADMIN, Rig, console_rig, csrf_token, post_form
 
 PUBLIC = {"/login", "/welcome/{token}"}  # must answer a visitor who is not signed in
-SAMPLE = {"contact_id": "1", "alert_id": "1", "token": "not-a-token", "flow_id": "checkin"}
+SAMPLE = {
+    "contact_id": "1",
+    "alert_id": "1",
+    "question_id": "1",
+    "token": "not-a-token",
+    "flow_id": "checkin",
+}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -37,23 +43,30 @@ def console_routes(rig: Rig) -> list[tuple[str, str]]:
 
 
 def concrete(path: str) -> str:
-    return re.sub(r"\{(\w+)(:\w+)?\}", lambda g: SAMPLE[g.group(1)], path)
+    def sample(found: re.Match[str]) -> str:
+        name = found.group(1)
+        assert name in SAMPLE, f"{path}: give SAMPLE a value for the new parameter '{name}'"
+        return SAMPLE[name]
+
+    return re.sub(r"\{(\w+)(:\w+)?\}", sample, path)
 
 
 @pytest.fixture
 def rig(tmp_path: Path) -> Iterator[Rig]:
     with console_rig(tmp_path) as rig:
         rig.staff(ADMIN, "admin")
-        rig.family_writes("+12015550121", "hi", "SM-g1")
+        family = rig.family_writes("+12015550121", "hi", "SM-g1")
+        with rig.app.ctx.db.begin() as db:  # a real question 1, so its routes could act
+            db.add(m.Question(contact_id=family, text="?", asked_at=rig.clock.now))
         yield rig
 
 
-def changes(rig: Rig) -> tuple[int, ...]:
+def changes(rig: Rig) -> tuple[int | str, ...]:
     with rig.app.ctx.db() as db:
         return tuple(
             db.scalar(select(func.count()).select_from(model)) or 0
             for model in (m.AuditEntry, m.OutboundMessage, m.Contact, m.StaffSession, m.Consent)
-        )
+        ) + tuple(db.scalars(select(m.Question.status)).all())
 
 
 def test_the_route_list_is_real(rig: Rig) -> None:

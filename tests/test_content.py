@@ -43,6 +43,7 @@ ALLOWED = {
     "rewards",
     "org",
     "org_contact",
+    "answer_within",
     "lesson_time",
     "checkin_time",
     *SUMMARY,
@@ -57,7 +58,11 @@ FALLBACK = {
     "other": "your loved one",
 }
 # Long enough to stand for real values: names up to 14 characters fit wherever the fallbacks fit.
-ORG = {"org": "Family Recovery Center", "org_contact": "help@recovery-center.example.org"}
+ORG = {
+    "org": "Family Recovery Center",
+    "org_contact": "help@recovery-center.example.org",
+    "answer_within": "within two working days",  # ASK_ANSWER_WITHIN
+}
 REWARDS = "fishing with his uncle, tacos, old films, a walk on Sundays"
 MIN_POOL = {
     "lesson": 42,

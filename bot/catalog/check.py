@@ -107,6 +107,7 @@ def _worst_case(text: str) -> str:
         "rewards": "fishing, pizza night and old movies",
         "org": "Family Support Center",
         "org_contact": "call 555-0100",
+        "answer_within": "within two working days",
         "lesson_time": "12:30",
         "checkin_time": "19:30",
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.console import alert_link
 from storage import console_accounts as q
 from storage import models as m
 
@@ -51,6 +52,7 @@ class StaffListing:
     role: str
     state: str  # "can sign in", "set-up link pending until ...", "set-up link expired"
     created_at: datetime
+    alerts: tuple[tuple[str, str], ...] = ()  # (channel, address) this person is alerted at
 
 
 def digest(token: str) -> str:
@@ -74,6 +76,13 @@ def check_password_rules(password: str, email: str) -> None:
         raise AccountError("the password must not be the email address")
 
 
+def _normal_alerts(addresses: Mapping[str, str], region: str) -> dict[str, str | None]:
+    try:
+        return alert_link.normal_alerts(addresses, region)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from exc
+
+
 def _user(staff: m.Staff) -> StaffUser:
     return StaffUser(staff.id, staff.email, "admin" if staff.role == "admin" else "coach")
 
@@ -86,8 +95,16 @@ class Accounts:
         self._dummy_hash: str | None = None
 
     # --- accounts (the CLI) --------------------------------------------------------------------
-    def add(self, email: str, role: str, password: str | None) -> tuple[StaffUser, str | None]:
-        """A new account with this password, or (password None) a one-time link token to set it."""
+    def add(
+        self,
+        email: str,
+        role: str,
+        password: str | None,
+        alerts: Mapping[str, str] | None = None,
+        region: str = "US",
+    ) -> tuple[StaffUser, str | None]:
+        """A new account with this password, or (password None) a one-time link token to set it;
+        `alerts` links it to the addresses it gets crisis alerts at (see `link_alerts`)."""
         email = normalize_email(email)
         if role not in ROLES:
             raise AccountError(f"role '{role}' is not one of {', '.join(ROLES)}")
@@ -103,10 +120,13 @@ class Accounts:
             setup_expires_at=now + timedelta(hours=LINK_HOURS) if token else None,
             created_at=now,
         )
+        wanted = _normal_alerts(alerts or {}, region)
         try:
             with self.db.begin() as db:
                 q.add_staff(db, staff)
                 self._audit(db, None, "staff.add", "staff", email, f"role {role}", "", now)
+                if wanted:
+                    self._link(db, staff, wanted, now)
         except IntegrityError as exc:
             raise AccountError(f"{email} already has an account") from exc
         return _user(staff), token
@@ -136,9 +156,43 @@ class Accounts:
         now = self.clock()
         with self.db() as db:
             return [
-                StaffListing(s.email, s.role, self._state(s, now), s.created_at)
+                StaffListing(s.email, s.role, self._state(s, now), s.created_at, alert_link.of(s))
                 for s in q.all_staff(db)
             ]
+
+    # --- the crisis alert lists (bot/console/alert_link.py) ------------------------------------
+    def link_alerts(self, email: str, addresses: Mapping[str, str], region: str) -> None:
+        """Record where this account is alerted: {"sms": "+1...", ...}; "" clears a channel.
+
+        An address belongs to one account at most: a reply from it must name one person.
+        """
+        email, wanted = normalize_email(email), _normal_alerts(addresses, region)
+        with self.db.begin() as db:
+            staff = q.staff_by_email(db, email)
+            if staff is None:
+                raise AccountError(f"{email} has no account (see `craftbot staff list`)")
+            self._link(db, staff, wanted, self.clock())
+
+    def _link(
+        self, db: Session, staff: m.Staff, wanted: dict[str, str | None], now: datetime
+    ) -> None:
+        taken = alert_link.taken(db, staff.id, wanted)
+        if taken:
+            raise AccountError(taken)
+        q.set_alert_addresses(db, staff.id, wanted)
+        shown = ", ".join(f"{c} {a or '(none)'}" for c, a in wanted.items())
+        self._audit(db, None, "staff.alerts", "staff", staff.email, shown, "", now)
+
+    def alerted_at(self, channel: str, address: str, region: str) -> StaffUser | None:
+        """The staff member whose account carries this alert address (a reply from the phone,
+        email or Telegram chat an alert went to), or None."""
+        try:
+            normal = alert_link.normal_address(channel, address, region)
+        except ValueError:
+            return None
+        with self.db() as db:
+            staff = q.staff_alerted_at(db, channel, normal)
+            return _user(staff) if staff else None
 
     @staticmethod
     def _state(staff: m.Staff, now: datetime) -> str:

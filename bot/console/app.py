@@ -16,7 +16,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from bot.app import App
-from bot.console import pages_alerts, pages_auth, pages_families, pages_program, pages_tools
+from bot.console import (
+    pages_alerts,
+    pages_auth,
+    pages_families,
+    pages_program,
+    pages_questions,
+    pages_tools,
+)
 from bot.console.accounts import Accounts
 from bot.console.alert_desk import RuntimeAlertDesk
 from bot.console.chat import ChatRooms
@@ -29,6 +36,7 @@ from bot.console.guard import (
     SessionCookie,
     StaffOnly,
 )
+from bot.console.inbox import Inbox
 
 
 def create_console(app: App) -> tuple[Starlette, Console]:
@@ -48,6 +56,7 @@ def create_console(app: App) -> tuple[Starlette, Console]:
         ),
         desk=RuntimeAlertDesk(app.runtime, accounts),
         families=FamilyActions(app.runtime, accounts),
+        inbox=Inbox(app.ctx, accounts),
         rooms=ChatRooms(settings),
         templates=templates,
     )
@@ -74,6 +83,7 @@ def console_routes(console: Console) -> list[BaseRoute]:
         Route("/", home, methods=["GET"]),
         *pages_auth.routes(console),
         *pages_alerts.routes(console),
+        *pages_questions.routes(console),
         *pages_families.routes(console),
         *pages_program.routes(console),
         *pages_tools.routes(console),

@@ -1,6 +1,7 @@
 """Small server-drawn SVG bar charts: readable at a glance on a phone, no script, no build step.
 
-A chart is weeks along the bottom and one bar per week, stacked when there are several series;
+A chart is weeks along the bottom and one bar per week, stacked when there are several series
+(or side by side, for figures that do not add up, such as a median and a 90th percentile);
 a shaded band marks a published anchor (e.g. 62-68% check-in response). Every bar has a <title>
 with its figure, and the page shows the same figures as a table for screen readers.
 """
@@ -35,9 +36,12 @@ class Chart:
     band: tuple[float, float] | None = None  # a published range to compare with
     band_label: str = ""
     waiting: str = ""  # set when the figure cannot be had yet, and why
+    stacked: bool = True  # False: the series' bars stand side by side
 
     def total(self, index: int) -> float:
-        return sum(s.values[index] or 0 for s in self.series)
+        """The height the week's bars reach."""
+        values = [s.values[index] or 0 for s in self.series]
+        return sum(values) if self.stacked else max(values, default=0)
 
     @property
     def empty(self) -> bool:
@@ -78,21 +82,23 @@ def render(chart: Chart) -> Markup:
             f'y2="{y(tick):.1f}"/><text class="axis" x="{LEFT - 6}" y="{y(tick) + 4:.1f}" '
             f'text-anchor="end">{escape(label)}</text>'
         )
+    side = 1 if chart.stacked else max(1, len(chart.series))
     for i, label in enumerate(chart.labels):
-        x = LEFT + slot * i + (slot - bar) / 2
+        x0 = LEFT + slot * i + (slot - bar) / 2
         base = 0.0
-        for s in chart.series:
+        for k, s in enumerate(chart.series):
             value = s.values[i]
             if value is None or value <= 0:
                 continue
+            x = x0 if chart.stacked else x0 + k * bar / side
             y0, y1 = y(base), y(base + value)
             shown = f"{value:.0f}{chart.unit}" if chart.unit == "%" else f"{value:g}"
             parts.append(
-                f'<rect class="{s.css}" x="{x:.1f}" y="{y1:.1f}" width="{bar:.1f}" '
+                f'<rect class="{s.css}" x="{x:.1f}" y="{y1:.1f}" width="{bar / side:.1f}" '
                 f'height="{max(0.5, y0 - y1):.1f}"><title>{escape(label)}: {escape(s.name)} '
                 f"{escape(shown)}</title></rect>"
             )
-            base += value
+            base += value if chart.stacked else 0
         if n <= 6 or i % 2 == (n - 1) % 2:  # every other week, always the latest
             middle = LEFT + slot * i + slot / 2
             parts.append(

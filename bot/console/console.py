@@ -18,6 +18,7 @@ from bot.console.alert_desk import AlertDesk
 from bot.console.chat import ChatRooms
 from bot.console.family_actions import FamilyActions
 from bot.console.guard import CSRF_FIELD, SessionCookie
+from bot.console.inbox import Inbox
 from bot.settings import Settings
 
 HERE = Path(__file__).parent
@@ -32,6 +33,7 @@ class Console:
     cookie: SessionCookie
     desk: AlertDesk
     families: FamilyActions
+    inbox: Inbox
     rooms: ChatRooms
     templates: Jinja2Templates
 

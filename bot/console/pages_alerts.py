@@ -41,14 +41,14 @@ def routes(console: Console) -> list[Route]:
 
     def conversation(contact_id: int, at: datetime) -> list[q.Row]:
         with console.app.ctx.db() as db:
-            before = q.timeline(db, contact_id, BEFORE, at - CONTEXT, at)
-            after = q.timeline(db, contact_id, AFTER, at, at + CONTEXT, earliest=True)
-        return before + [r for r in after if r.at > at]
+            return q.around(db, [(contact_id, at)], CONTEXT, BEFORE, AFTER)[0]
 
     def listing() -> tuple[list[AlertView], dict[int, list[q.Row]]]:
         alerts = desk.alerts()
         still_open = [a for a in alerts if a.status != "closed"][:WITH_CONTEXT]
-        return alerts, {a.id: conversation(a.contact_id, a.at) for a in still_open}
+        with console.app.ctx.db() as db:  # one statement for all of them
+            found = q.around(db, [(a.contact_id, a.at) for a in still_open], CONTEXT, BEFORE, AFTER)
+        return alerts, {a.id: rows for a, rows in zip(still_open, found, strict=True)}
 
     async def alerts_page(request: Request) -> Response:
         alerts, context = await run_in_threadpool(listing)

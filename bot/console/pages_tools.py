@@ -29,10 +29,16 @@ AUDIT_LIMIT = 300
 def routes(console: Console) -> list[Route]:
     ctx = console.app.ctx
 
+    memo = stats.Memo(ctx.db)
+
     async def stats_page(request: Request) -> Response:
-        charts = await run_in_threadpool(stats.build, ctx.db, console.now())
+        charts, made = await run_in_threadpool(memo.charts, console.now())
         return console.page(
-            request, "stats.html", charts=[(c, render(c)) for c in charts], now=console.now()
+            request,
+            "stats.html",
+            charts=[(c, render(c)) for c in charts],
+            now=made,
+            fresh_minutes=int(memo.fresh.total_seconds() // 60),
         )
 
     async def chat(request: Request) -> Response:

@@ -7,13 +7,17 @@ The anchors are published figures to read ours against, not targets we promise:
 
 from __future__ import annotations
 
+import math
 import statistics
+import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.console.charts import Chart, Series
 from storage import console_stats as q
+from storage.queries import questions as question_sql
 
 RESPONSE_ANCHOR = (62.0, 68.0)
 RETENTION_ANCHOR = 54.0
@@ -34,6 +38,31 @@ def _answered(asked_answered: tuple[int, int] | None) -> float | None:
     return _pct(answered, asked)
 
 
+class Memo:
+    """The figures, computed at most once every `fresh` (and afresh when a new week starts).
+
+    Twelve weeks of aggregates read every message, check-in and consent of those weeks: seconds
+    for a large program (docs/console.md, "What is measured"). Weekly figures move slowly, so
+    coaches opening the page together share one computation; the page says when it was made.
+    """
+
+    def __init__(self, db: sessionmaker[Session], fresh: timedelta = timedelta(minutes=5)) -> None:
+        self.db, self.fresh = db, fresh
+        self._last: tuple[list[Chart], datetime] | None = None  # the charts, when made
+        self._lock = threading.Lock()
+
+    def charts(self, now: datetime) -> tuple[list[Chart], datetime]:
+        """The charts, and when they were computed."""
+        with self._lock:  # a second coach waits for the first one's figures
+            if self._last is None or self._stale(self._last[1], now):
+                self._last = build(self.db, now), now
+            return self._last
+
+    def _stale(self, made: datetime, now: datetime) -> bool:
+        new_week = q.week_number(now.date()) != q.week_number(made.date())
+        return new_week or not made <= now < made + self.fresh
+
+
 def build(db: sessionmaker[Session], now: datetime, weeks: int = 12) -> list[Chart]:
     last = q.week_number(now.date())
     first = last - weeks + 1
@@ -43,7 +72,7 @@ def build(db: sessionmaker[Session], now: datetime, weeks: int = 12) -> list[Cha
     labels = _labels(first, weeks)
     with db() as s:
         enrolled, active = q.enrolled(s, since), q.active(s, since)
-        asked = q.checkins_asked_answered(s, since_day)
+        checkins = q.checkins_asked_answered(s, since_day)
         values = q.checkin_values(s, since_day)
         stops = q.opt_outs(s, since)
         alerts = q.alerts(s, since)
@@ -55,6 +84,7 @@ def build(db: sessionmaker[Session], now: datetime, weeks: int = 12) -> list[Cha
             q.week_start(cohort_first), datetime.min.time(), tzinfo=now.tzinfo
         )
         joined = q.starts_and_stops(s, cohort_from, cohort_end)
+        asked = question_sql.asked_since(s, since)
 
     def per_week(counts: dict[int, int]) -> tuple[float | None, ...]:
         return tuple(float(counts.get(w, 0)) for w in span)
@@ -80,7 +110,7 @@ def build(db: sessionmaker[Session], now: datetime, weeks: int = 12) -> list[Cha
             "Share of evening check-ins answered the same day. The band is 62-68%, the response "
             "to SMS assessments reported in published text-message programs.",
             labels,
-            (Series("answered", tuple(_answered(asked.get(w)) for w in span), "s1"),),
+            (Series("answered", tuple(_answered(checkins.get(w)) for w in span), "s1"),),
             unit="%",
             band=RESPONSE_ANCHOR,
             band_label="62-68%: published SMS assessment response",
@@ -172,14 +202,60 @@ def build(db: sessionmaker[Session], now: datetime, weeks: int = 12) -> list[Cha
             ),
         )
     )
-    charts.append(
+    charts += question_charts(asked, labels, span)
+    return charts
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The value below which `share` of them fall (nearest rank: an hour someone waited)."""
+    ordered = sorted(values)
+    rank = math.ceil(len(ordered) * share)  # the smallest value with `share` of them at or below
+    return ordered[min(max(rank, 1), len(ordered)) - 1]
+
+
+def question_charts(
+    asked: Sequence[tuple[datetime, datetime | None, str]], labels: tuple[str, ...], span: range
+) -> list[Chart]:
+    """Questions to a coach by week (answered, closed, still open), and the hours families waited
+    for an answer: the median and the 90th percentile of the week's answered questions."""
+    counts: dict[int, dict[str, int]] = {}
+    hours: dict[int, list[float]] = {}
+    for at, settled, status in asked:
+        week = q.week_number(at.date())
+        counts.setdefault(week, {}).setdefault(status, 0)
+        counts[week][status] += 1
+        if status == "answered" and settled is not None:
+            hours.setdefault(week, []).append((settled - at).total_seconds() / 3600)
+
+    def waits(figure: Callable[[list[float]], float]) -> tuple[float | None, ...]:
+        return tuple(round(figure(hours[w]), 1) if hours.get(w) else None for w in span)
+
+    return [
         Chart(
             "questions",
-            "Questions to a coach, and time to answer",
-            "Families will be able to text ASK and a question; the figures start then.",
+            "Questions to a coach, by week",
+            "Families who texted ASK and a question, or said yes when offered a person; by what "
+            "became of them: answered, closed without an answer (by phone, say), still open.",
             labels,
-            (),
-            waiting="Waits for Ask a coach (ASK), which is not built yet.",
-        )
-    )
-    return charts
+            tuple(
+                Series(name, tuple(float(counts.get(w, {}).get(key, 0)) for w in span), css)
+                for key, name, css in (
+                    ("answered", "answered", "s2"),
+                    ("closed", "closed", "s4"),
+                    ("open", "still open", "s3"),
+                )
+            ),
+        ),
+        Chart(
+            "answer_time",
+            "Hours to answer a question, by week asked",
+            "From the family's question to the coach's answer: the median, and the 90th "
+            "percentile (nine in ten were answered within it).",
+            labels,
+            (
+                Series("median hours", waits(statistics.median), "s1"),
+                Series("90th percentile", waits(lambda h: percentile(h, 0.9)), "s3"),
+            ),
+            stacked=False,
+        ),
+    ]

@@ -24,6 +24,7 @@ class Actions:
     now: datetime
     text: str  # what the person wrote, for consent records
     keyword_arg: str  # what followed the keyword ("PAUSE 3 days")
+    answered: str | None  # the question this message answered (its message id), if any
     program: Program
     say: Callable[[str], None]  # the step's own: say a message in the family's version
 
@@ -87,6 +88,24 @@ class Actions:
         if self.program.crisis.alerting:  # only then can the family be told a person knows
             self.say("crisis.team_told")  # after the flow's own reply, in the same way
         self.pause_for_crisis(f"{s.flow or 'a question'}: the team is told again")
+
+    def do_ask(self) -> None:
+        """Put the family's words to a person on the team: what followed ASK, or the answer that
+        led here (YES to an offer of a person). Only where someone reads them (the console is on
+        and has staff); otherwise the family is told how to reach a person instead."""
+        if not self.program.asking:
+            self.say("ask.no_team")
+            return
+        if self.answered is not None:
+            question, prompt = self.text.strip(), self.answered
+        else:  # the message's own words after the keyword, as typed (keyword_arg is normalised)
+            words = self.text.strip().split(None, 1)
+            question, prompt = (words[1].strip() if self.keyword_arg and len(words) > 1 else ""), ""
+        if not question:
+            self.say("ask.how")  # ASK alone: how to ask, in one message
+            return
+        self.events.append(ev.QuestionAsked(question[:2000], prompt))
+        self.say("ask.received")
 
 
 _ACTS: dict[str, Callable[[Actions], None]] = {

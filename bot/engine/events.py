@@ -78,6 +78,14 @@ class DistressNoted:
 
 
 @dataclass(frozen=True)
+class QuestionAsked:
+    """A family's question for a person on the team (ASK, or YES to an offer of a person)."""
+
+    text: str  # their words
+    prompt: str = ""  # the message they were answering ("" after ASK)
+
+
+@dataclass(frozen=True)
 class FollowupScheduled:
     at: datetime
 
@@ -116,6 +124,7 @@ Event = (
     | OnboardingCompleted
     | CrisisDetected
     | DistressNoted
+    | QuestionAsked
     | FollowupScheduled
     | FlowStarted
     | FlowEnded

@@ -25,3 +25,6 @@ class Program:
     understanding: Understanding
     crisis: CrisisPolicy = CrisisPolicy()
     max_reasks: int = 2
+    # A person reads what families ask (`do: ask`): the console is on and someone can sign in.
+    # The runtime sets it for each turn (bot/runtime/turn.py); a program on its own answers no.
+    asking: bool = False

@@ -45,6 +45,7 @@ class _Run(Actions):
         self.events: list[ev.Event] = []
         self.text = ""
         self.keyword_arg = ""
+        self.answered: str | None = None
         self.reading: CrisisReading | None = None  # what the crisis reading said of this message
 
     # --- inputs -------------------------------------------------------------------------------
@@ -206,6 +207,7 @@ class _Run(Actions):
         self.session = self.session.with_(
             waiting=False, reasks=0, labels=tuple(sorted(answer.labels))
         )
+        self.answered = here.ask or here.id
         if here.save and answer.value is not None:
             self.set_profile(here.save, answer.value)
             self.place_family(here.save, answer.value)

@@ -45,11 +45,14 @@ ACTIONS = (
     "pause",
     "resume",
     "alert",
+    "ask",
 )
 RECORDS: Mapping[str, tuple[str, ...]] = {"checkin": ("non_use", "use", "unsure")}
 TRIGGERS = ("lesson_due", "checkin_due", "nudge_due", "followup_due")
 LESSON_MODES = ("next", "today")
 KEYWORD_WHEN = ("active", "opted_out", "any")
+# What may follow a keyword's word: "PAUSE 3 days" (duration), "ASK how do I ..." (text).
+KEYWORD_TAKES = ("duration", "text")
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ class Keyword:
     flow: str
     when: str = "active"
     interrupts: bool = True  # False: say its piece and leave an open question open
-    takes: str | None = None  # "duration": "PAUSE 3 days"
+    takes: str | None = None  # "duration": "PAUSE 3 days"; "text": "ASK how do I ..."
 
 
 @dataclass(frozen=True)

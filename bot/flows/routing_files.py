@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.flows.file_reader import FileReader
-from bot.flows.model import KEYWORD_WHEN, Keyword, ProgramOrder, Routing
+from bot.flows.model import KEYWORD_TAKES, KEYWORD_WHEN, Keyword, ProgramOrder, Routing
 from bot.problems import Problem
 from bot.understanding.text import normalize
 from bot.yaml_source import did_you_mean, key_position, value_position
@@ -68,9 +68,13 @@ def read_routing(
                 value=True,
             )
         takes = spec.get("takes")
-        if takes is not None and takes != "duration":
+        if takes is not None and takes not in KEYWORD_TAKES:
             r.error(
-                spec, "takes", where, f"takes can only be 'duration', found {takes!r}", value=True
+                spec,
+                "takes",
+                where,
+                f"takes can only be one of {', '.join(KEYWORD_TAKES)}, found {takes!r}",
+                value=True,
             )
         positions[f"keyword.{name}"] = value_position(spec, "flow")
         keywords.append(

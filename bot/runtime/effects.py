@@ -201,6 +201,19 @@ def distress_noted(step: Applying, event: ev.DistressNoted) -> None:
         )
 
 
+def question_asked(step: Applying, event: ev.QuestionAsked) -> None:
+    """Into the console's inbox; the engine already said when to expect an answer."""
+    step.writes.questions.append(
+        {
+            "contact_id": step.family.id,
+            "text": event.text,
+            "prompt": event.prompt[:120],
+            "asked_at": step.now,
+            "status": "open",
+        }
+    )
+
+
 def followup_scheduled(step: Applying, event: ev.FollowupScheduled) -> None:
     family = step.family
     due = family.clock.held_until(event.at)
@@ -224,6 +237,7 @@ HANDLERS: dict[type, Callable[[Applying, Any], None]] = {
     ev.PauseChanged: pause_changed,
     ev.OnboardingCompleted: onboarding_completed,
     ev.CrisisDetected: crisis_detected,
+    ev.QuestionAsked: question_asked,
     ev.FollowupScheduled: followup_scheduled,
     ev.FlowStarted: nothing,
     ev.FlowEnded: nothing,

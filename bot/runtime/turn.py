@@ -10,6 +10,7 @@ anything sent.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session as DB
@@ -18,6 +19,7 @@ from bot.catalog.render import Renderer
 from bot.engine import step
 from bot.engine.events import PauseChanged
 from bot.engine.inputs import Input
+from bot.engine.program import Program
 from bot.engine.session import INDEFINITE, Session
 from bot.program_files import Loaded
 from bot.runtime.alerts.raising import Raiser
@@ -28,6 +30,7 @@ from bot.runtime.family_clock import Clocks
 from bot.runtime.outbox.enqueue import Composer
 from bot.runtime.writes import Writes
 from storage.queries import families as family_sql
+from storage.queries import questions as question_sql
 
 
 class Turn:
@@ -43,6 +46,7 @@ class Turn:
     ) -> None:
         self.ctx, self.db = ctx, db
         self.loaded = ctx.program.current
+        self._program: Program | None = None
         self.clocks = clocks or Clocks(ctx.settings)
         self.writes = Writes()
         self.effects = Effects(
@@ -53,6 +57,16 @@ class Turn:
             Raiser(ctx.settings),
         )
 
+    def program(self) -> Program:
+        """The program in use, knowing whether a person reads questions (ASK): the console is on
+        and someone can sign in to it. Asked once a turn, when a turn first steps."""
+        if self._program is None:
+            program = self.loaded.program
+            if self.ctx.settings.console_enabled and question_sql.anyone_answers(self.db):
+                program = replace(program, asking=True)
+            self._program = program
+        return self._program
+
     def family(self, values: Sequence[object]) -> Family:
         """A family from the columns of storage.queries.families.FAMILY."""
         return Family.from_row(values, self.clocks)
@@ -60,7 +74,7 @@ class Turn:
     def step(self, family: Family, input_: Input, now: datetime) -> tuple[Family, list[int]]:
         """Run the engine for this input and apply its events: the family after, and the outbox
         rows written (indices into `writes.outbox`, ids after `flush`)."""
-        session, events = step(self.loaded.program, family.session, input_, now)
+        session, events = step(self.program(), family.session, input_, now)
         return self.effects.apply(family, session, events, now)
 
     def apply(

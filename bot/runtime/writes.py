@@ -19,7 +19,7 @@ from bot.runtime.timers import plans
 from bot.runtime.timers.plans import TimerKey, TimerRow
 from storage.queries import alerts as alert_sql
 from storage.queries import families as family_sql
-from storage.queries import records, timers
+from storage.queries import questions, records, timers
 from storage.queries.timers import Claim
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class Writes:
     alerts: list[Row] = field(default_factory=list)
     checkins: list[Row] = field(default_factory=list)
     consents: list[Row] = field(default_factory=list)
+    questions: list[Row] = field(default_factory=list)  # for a person on the team (ASK)
     deliveries: list[Row] = field(default_factory=list)  # inserted unless already there
     # The (contact, kind, local day) rows of `deliveries` this transaction knows are stored or
     # about to be; of those, the ones the tick claimed for a timer that has not fired yet.
@@ -112,6 +113,7 @@ class Writes:
         )
         records.add_checkins(db, self.checkins)
         records.add_consents(db, self.consents)
+        questions.add_questions(db, self.questions)
         if self.deliveries:
             timers.record_deliveries(db, self.deliveries)
         if self.reschedule:
