@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.catalog.awaiting import AWAITING_FILE, load_awaiting
+from bot.engine.step import MEDIA_ONLY
 from bot.settings import REPO_ROOT
 from tests.program import shipped
 
@@ -25,6 +26,7 @@ def referenced_ids() -> set[str]:
         f"relation.{r}" for r in ("parent", "partner", "sibling", "child", "friend", "other")
     }  # {loved_one}
     ids.add("crisis.team_told")  # said by the engine's crisis route
+    ids.add(MEDIA_ONLY)  # said by the engine to a photo or voice note without words
     return ids
 
 

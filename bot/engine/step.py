@@ -17,6 +17,7 @@ from bot.engine.session import INDEFINITE, Session
 from bot.flows.model import END, Flow, Keyword, Step
 from bot.understanding.crisis import CrisisMatch
 
+MEDIA_ONLY = "system.media_only"  # the reply to media without words
 MAX_STEPS = 200  # a guard only: the validator already refuses loops that never wait
 
 
@@ -45,15 +46,21 @@ class _Run(Actions):
     # --- inputs -------------------------------------------------------------------------------
     def on_message(self, message: Message) -> None:
         self.text = message.text
-        crisis = self.program.understanding.crisis_in(message.text)
+        # Crisis first, in everything the person wrote: a caption, an email's own subject too.
+        words = f"{message.subject}\n{message.text}" if message.subject else message.text
+        crisis = self.program.understanding.crisis_in(words)
         if crisis:
             self.crisis(crisis)
+            return
+        if message.edited:
+            self.events.append(ev.Ignored("an edited message: only crisis words in it count"))
             return
         found = match_keyword(
             self.program.flows.routing.keywords,
             message.text,
             message.keyword_hint,
             opted_out=self.session.status == "opted_out",
+            channel=message.channel,
         )
         if found:
             self.keyword(*found)
@@ -66,6 +73,10 @@ class _Run(Actions):
         if self.session.status in ("new", "declined", "onboarding") and not self.session.waiting:
             self.session = self.session.with_(status="onboarding")
             self.start(self.program.flows.routing.join_flow)
+            return
+        if message.media and not message.text.strip() and MEDIA_ONLY in self.program.message_ids:
+            # A photo or a voice note alone: say the bot reads text; an open question stays open.
+            self.say(MEDIA_ONLY)
             return
         if self.session.waiting and self.session.flow:
             self.answer(message.text)

@@ -74,7 +74,7 @@ class Inbound:
                 {
                     "channel": msg.channel,
                     "provider_id": msg.provider_id,
-                    "text": msg.text[:10_000],
+                    "text": msg.words[:10_000],  # captions and own subjects are words too
                     "received_at": when,
                     "contact_id": families[(msg.channel, msg.address)].id,
                 }
@@ -87,9 +87,7 @@ class Inbound:
                 stepped.append(None)  # a provider retry (or a second copy in this batch)
                 continue
             key = (msg.channel, msg.address)
-            families[key], rows = turn.step(
-                families[key], Message(msg.text, msg.keyword_hint), when
-            )
+            families[key], rows = turn.step(families[key], _message(msg), when)
             stepped.append((families[key].id, rows))
         turn.flush()
         return [
@@ -146,3 +144,8 @@ class Inbound:
             "created_at": now,
             "updated_at": now,
         }
+
+
+def _message(msg: InboundMessage) -> Message:
+    """What the engine reads of an inbound message."""
+    return Message(msg.text, msg.keyword_hint, msg.channel, msg.subject, msg.media, msg.edited)

@@ -1,0 +1,118 @@
+"""Prometheus metrics: what each process counts, and what the database says when scraped.
+
+One `Metrics` per app, with a registry of its own (no module-level registry: tests build many
+apps). Counters and histograms are this process's own; the outbox depth and the open alerts are
+read from the database at scrape time, with two small grouped counts, so any process that
+serves /metrics reports them the same. Labels are closed sets (channel, status, outcome): never
+an address, an id or a word anyone wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.orm import Session
+
+from storage.queries import metrics as metrics_sql
+
+log = logging.getLogger(__name__)
+# Provider calls take 50 ms to a few seconds; a crisis reply should leave within a second or two.
+LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+TICK_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0)
+
+
+class Metrics:
+    def __init__(self, db: Callable[[], AbstractContextManager[Session]] | None = None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.inbound = Counter(
+            "craftbot_inbound_messages",
+            "Messages from families taken in by webhook, per channel (provider retries excluded).",
+            ["channel"],
+            registry=r,
+        )
+        self.inbound_refused = Counter(
+            "craftbot_inbound_refused",
+            "Authenticated inbound messages not acted on, per channel and reason "
+            "(unverified_sender: an email whose From could not be believed).",
+            ["channel", "reason"],
+            registry=r,
+        )
+        self.sends = Counter(
+            "craftbot_sends",
+            "Provider calls, per channel and outcome (sent, retry, opted_out, invalid_address, "
+            "misconfigured, error).",
+            ["channel", "outcome"],
+            registry=r,
+        )
+        self.send_seconds = Histogram(
+            "craftbot_send_seconds",
+            "How long one provider call took, per channel.",
+            ["channel"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.crisis_replies = Counter(
+            "craftbot_crisis_replies",
+            "Crisis replies to a family's message, per channel and whether the provider took "
+            "them at once (sent) or they wait in the outbox for the worker (queued).",
+            ["channel", "result"],
+            registry=r,
+        )
+        self.crisis_reply_seconds = Histogram(
+            "craftbot_crisis_reply_seconds",
+            "From a crisis message's webhook arriving to its reply leaving, per channel.",
+            ["channel"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.tick_seconds = Histogram(
+            "craftbot_tick_seconds",
+            "How long one worker tick took (timers fired, outbox drained, upkeep).",
+            buckets=TICK_BUCKETS,
+            registry=r,
+        )
+        if db is not None:
+            r.register(DatabaseGauges(db))
+
+
+class DatabaseGauges(Collector):
+    """Read at each scrape: the outbox's waiting rows and the alerts nobody has acknowledged."""
+
+    def __init__(self, db: Callable[[], AbstractContextManager[Session]]) -> None:
+        self.db = db
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        depth, alerts = self._families()
+        try:
+            with self.db() as db:
+                for (channel, status), count in metrics_sql.outbox_depth(db).items():
+                    depth.add_metric([channel, status], count)
+                alerts.add_metric([], metrics_sql.unacknowledged_alerts(db))
+        except Exception as exc:  # a scrape must answer; the database's trouble is /readyz's
+            log.warning("metrics: the database did not answer (%s)", type(exc).__name__)
+            return
+        yield depth
+        yield alerts
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (
+            GaugeMetricFamily(
+                "craftbot_outbox_depth",
+                "Outbox rows not yet settled, per channel and status (queued, sending).",
+                labels=["channel", "status"],
+            ),
+            GaugeMetricFamily(
+                "craftbot_alerts_unacknowledged",
+                "Crisis alerts open and not yet acknowledged by anyone on the team.",
+            ),
+        )
