@@ -9,11 +9,15 @@ an address, an id or a word anyone wrote.
 
 from __future__ import annotations
 
+import hmac
 import logging
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
@@ -24,6 +28,7 @@ log = logging.getLogger(__name__)
 # Provider calls take 50 ms to a few seconds; a crisis reply should leave within a second or two.
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 TICK_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0)
+UNAUTHORIZED = "metrics need the bearer token (METRICS_TOKEN)"
 
 
 class Metrics:
@@ -116,3 +121,45 @@ class DatabaseGauges(Collector):
                 "Crisis alerts open and not yet acknowledged by anyone on the team.",
             ),
         )
+
+
+def bearer_ok(token: str, authorization: str | None) -> bool:
+    if not token or not authorization:
+        return False
+    scheme, _, given = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(token.encode(), given.strip().encode("utf-8", "surrogatepass"))
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        pass  # one line a scrape to stderr is noise, not a record of anything
+
+
+class MetricsPage:
+    """The metrics page a worker serves from a thread of its own: a worker has no web app."""
+
+    def __init__(self, server: WSGIServer) -> None:
+        self.server = server
+        self.port = server.server_port
+        threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def serve(metrics: Metrics, token: str, port: int, host: str = "0.0.0.0") -> MetricsPage:
+    """Serve the metrics page, behind the token (0 as the port takes any free one)."""
+    page = make_wsgi_app(metrics.registry)
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not bearer_ok(token, environ.get("HTTP_AUTHORIZATION")):
+            start_response("401 Unauthorized", [("WWW-Authenticate", "Bearer")])
+            return [UNAUTHORIZED.encode()]
+        return page(environ, start_response)  # type: ignore[no-any-return]
+
+    page_ = MetricsPage(make_server(host, port, guarded, handler_class=_Quiet))
+    log.info("metrics served on port %d", page_.port)
+    return page_

@@ -128,6 +128,11 @@ class Settings(BaseSettings):
             "TELEGRAM_BOT_TOKEN": self.telegram_bot_token,
             "CONSOLE_SECRET_KEY": self.console_secret_key,
         }
+        if self.metrics_port and not self.metrics_token.strip():
+            raise ConfigError(
+                "METRICS_PORT is set but METRICS_TOKEN is not: metrics are served only to a "
+                f"scraper that bears the token; set one with {NEW_KEY_HINT}"
+            )
         for name, value in keys.items():
             if not value.strip():
                 continue

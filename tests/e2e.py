@@ -111,10 +111,17 @@ class Providers:
 class WebServer:
     """uvicorn serving an ASGI app on a loopback socket, on an event loop of its own thread."""
 
-    def __init__(self, asgi: Any, sock: socket.socket) -> None:
+    def __init__(self, asgi: Any, sock: socket.socket, **options: Any) -> None:
         self.loop = asyncio.new_event_loop()
         config = uvicorn.Config(
-            asgi, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=1
+            asgi,
+            **{
+                "lifespan": "on",
+                "log_level": "warning",
+                "access_log": False,
+                "timeout_graceful_shutdown": 1,
+                **options,
+            },
         )
         self.server = uvicorn.Server(config)
         self._sock = sock
@@ -440,7 +447,11 @@ def multipart(form: dict[str, str]) -> dict[str, tuple[None, str]]:
 
 @contextmanager
 def running_stack(
-    providers: Providers, tmp_path: Path, start: datetime = START, **overrides: Any
+    providers: Providers,
+    tmp_path: Path,
+    start: datetime = START,
+    server_options: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> Iterator[Stack]:
     providers.reset()
     sock = loopback_socket()
@@ -448,7 +459,7 @@ def running_stack(
     settings = providers.settings(f"sqlite:///{tmp_path}/e2e.db", url, **overrides)
     clock = Clock(start)
     app = build(settings, clock=clock, rate_limits=False)
-    server = WebServer(create_app(app), sock)
+    server = WebServer(create_app(app), sock, **(server_options or {}))
     server.start()
     stack = Stack(providers, settings, app, server, clock)
     try:

@@ -142,8 +142,15 @@ async def process(
     else:
         result = await run_in_threadpool(_handle, web, inbound)
     if result.duplicate:
+        log.debug("%s: a provider retry of a message already taken in", inbound.channel)
         return None
     web.app.metrics.inbound.labels(inbound.channel).inc()
+    log.debug(
+        "%s: message taken in; %d replies queued (%d crisis)",
+        inbound.channel,
+        len(result.outbox_ids),
+        len(result.crisis_ids),
+    )
     if not result.outbox_ids:
         return None
     return BackgroundTask(_reply, web, inbound.channel, result, arrived)
