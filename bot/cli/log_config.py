@@ -133,7 +133,8 @@ def configure(
     secrets: Iterable[str] | None = None,
     stream: IO[str] | None = None,
 ) -> logging.Handler:
-    """Install craftbot's one handler on the root logger (replacing an earlier one of ours)."""
+    """Install craftbot's one handler on the root logger (replacing an earlier one of ours);
+    returns it, installed or not."""
     level = logging.DEBUG if verbose else logging.INFO if service else logging.WARNING
     if json_format is None:
         json_format = os.environ.get("LOG_FORMAT", "").strip().lower() == "json"
@@ -144,7 +145,10 @@ def configure(
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
-    root.addHandler(handler)
+    # As logging.basicConfig: a process whose logging is set up already (a test runner, an
+    # embedding program) keeps its handlers, unless a stream is given outright.
+    if stream is not None or not root.handlers:
+        root.addHandler(handler)
     root.setLevel(level)
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)

@@ -170,6 +170,7 @@ def _channel_words(
                     f"the word '{w}' already belongs to keyword '{seen[w]}'",
                     value=True,
                 )
+            seen[w] = name
         found.append((str(channel), normalised))
     return tuple(found)
 
