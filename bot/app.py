@@ -11,7 +11,9 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from bot.channels.base import Channel
+from bot.channels.metered import metered
 from bot.engine.program import CrisisPolicy
+from bot.metrics import Metrics
 from bot.problems import ProblemsFound
 from bot.program_files import ProgramFiles
 from bot.runtime.context import Context, utc_now
@@ -36,6 +38,7 @@ class App:
     runtime: Runtime
     dispatcher: Dispatcher
     channels: dict[str, Channel]
+    metrics: Metrics
 
     async def aclose(self) -> None:
         for channel in self.channels.values():
@@ -52,6 +55,7 @@ def check_settings(settings: Settings) -> None:
             f"QUIET_START/QUIET_END ({settings.quiet_start}-{settings.quiet_end}): {exc}"
         ) from exc
     settings.check_console()
+    settings.check_signing_keys()
     if settings.alerting_configured() and settings.org_contact in ("", DEFAULT_ORG_CONTACT):
         raise ConfigError(
             "staff alerts are set but ORG_CONTACT is not: after a crisis the bot tells the "
@@ -149,6 +153,7 @@ def build(
     if problems:
         raise ProblemsFound(problems)
     ctx = Context(settings, holder, session_factory(engine), clock, rng or random.Random())
-    chosen = dict(channels) if channels is not None else build_channels(settings)
+    metrics = Metrics(ctx.db)
+    chosen = metered(channels if channels is not None else build_channels(settings), metrics)
     dispatcher = Dispatcher(ctx, chosen, paces(settings) if rate_limits else {})
-    return App(settings, engine, ctx, Runtime(ctx), dispatcher, chosen)
+    return App(settings, engine, ctx, Runtime(ctx), dispatcher, chosen, metrics)

@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ORG_CONTACT = "reply HELP"  # fine for a demo; a real deployment names a phone or email
+MIN_KEY_CHARS = 32  # a signing key or token must be long enough that guessing is hopeless
+NEW_KEY_HINT = "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
 
 
 class ConfigError(Exception):
@@ -17,7 +19,9 @@ class ConfigError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
 
     database_url: str = "sqlite:///craftbot.db"
     public_base_url: str = "http://127.0.0.1:8000"
@@ -41,8 +45,11 @@ class Settings(BaseSettings):
 
     sendgrid_api_key: str = ""
     sendgrid_from_email: str = ""
-    sendgrid_inbound_secret: str = ""
+    sendgrid_inbound_secret: str = ""  # Inbound Parse's basic-auth password; nothing else
     sendgrid_event_public_key: str = ""
+    # Signs one-click unsubscribe links, and only them: a key of its own, so no other secret
+    # (nor a value anyone can read) lets a stranger opt families out.
+    unsubscribe_signing_key: str = ""
     sendgrid_api_base_url: str = "https://api.sendgrid.com"
 
     # On-call staff told at once about a crisis (comma-separated; any may be empty). An entry may
@@ -77,6 +84,11 @@ class Settings(BaseSettings):
     email_rate_per_s: float = 10.0
     provider_timeout_s: float = 10.0
     max_body_bytes: int = 1_048_576
+
+    # /metrics (docs/deploy.md): served only with a token, and only to a request bearing it. A
+    # worker serves its own metrics on METRICS_PORT when set (the web process on its own port).
+    metrics_token: str = ""
+    metrics_port: int = 0  # 0: the worker serves no metrics
 
     @field_validator("default_region")
     @classmethod
@@ -116,6 +128,41 @@ class Settings(BaseSettings):
                 "characters: set it to a long random value, for example the output of "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
+
+    def check_signing_keys(self) -> None:
+        """Each signing key is long, and its own: never another setting's value reused."""
+        keys = {
+            "UNSUBSCRIBE_SIGNING_KEY": self.unsubscribe_signing_key,
+            "METRICS_TOKEN": self.metrics_token,
+        }
+        others = {
+            **keys,
+            "SENDGRID_INBOUND_SECRET": self.sendgrid_inbound_secret,
+            "TELEGRAM_WEBHOOK_SECRET": self.telegram_webhook_secret,
+            "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+            "SENDGRID_API_KEY": self.sendgrid_api_key,
+            "TELEGRAM_BOT_TOKEN": self.telegram_bot_token,
+            "CONSOLE_SECRET_KEY": self.console_secret_key,
+        }
+        if self.metrics_port and not self.metrics_token.strip():
+            raise ConfigError(
+                "METRICS_PORT is set but METRICS_TOKEN is not: metrics are served only to a "
+                f"scraper that bears the token; set one with {NEW_KEY_HINT}"
+            )
+        for name, value in keys.items():
+            if not value.strip():
+                continue
+            if len(value.strip()) < MIN_KEY_CHARS:
+                raise ConfigError(
+                    f"{name} is shorter than {MIN_KEY_CHARS} characters: set it to a long "
+                    f"random value, for example the output of {NEW_KEY_HINT}"
+                )
+            same = [o for o, v in others.items() if o != name and v.strip() == value.strip()]
+            if same:
+                raise ConfigError(
+                    f"{name} is the same as {same[0]}: each key is a secret of its own, so "
+                    f"one leaking does not give away the other; set a new one with {NEW_KEY_HINT}"
+                )
 
     def console_cookies_secure(self) -> bool:
         """Mark cookies Secure when the public address is HTTPS (behind a TLS proxy, as deployed)."""
@@ -159,6 +206,7 @@ class Settings(BaseSettings):
                 "SENDGRID_API_KEY": self.sendgrid_api_key,
                 "SENDGRID_FROM_EMAIL": self.sendgrid_from_email,
                 "SENDGRID_INBOUND_SECRET": self.sendgrid_inbound_secret,
+                "UNSUBSCRIBE_SIGNING_KEY": self.unsubscribe_signing_key,
                 "ORG_POSTAL_ADDRESS": self.org_postal_address,
             },
         }[channel]

@@ -10,9 +10,11 @@ import asyncio
 import logging
 import math
 import signal
+import time
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import metrics
 from bot.app import App
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ class Worker:
 
     async def tick(self) -> None:
         """Fire due lessons, check-ins, nudges and timeouts; then dispatch; then housekeeping."""
+        started = time.perf_counter()
         problems = await asyncio.to_thread(self.app.ctx.program.reload_if_changed)
         if problems:
             log.error(
@@ -47,6 +50,7 @@ class Worker:
                 sent.failed,
             )
         await asyncio.to_thread(self.housekeeping)
+        self.app.metrics.tick_seconds.observe(time.perf_counter() - started)
 
     async def dispatch(self) -> None:
         report = await self.app.dispatcher.drain()
@@ -90,6 +94,10 @@ class Worker:
 
 
 async def run_forever(app: App) -> None:
+    settings = app.settings
+    page = None  # a worker's own /metrics, when asked for (docs/deploy.md)
+    if settings.metrics_port and settings.metrics_token:
+        page = metrics.serve(app.metrics, settings.metrics_token, settings.metrics_port)
     worker = Worker(app)
     await worker.tick()
     worker.start()
@@ -100,4 +108,6 @@ async def run_forever(app: App) -> None:
     log.info("worker running: ticks every %ss", app.settings.tick_seconds)
     await stop.wait()
     worker.stop()
+    if page is not None:
+        page.close()
     await app.aclose()

@@ -136,6 +136,20 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def ping_read_only(engine: Engine) -> None:
+    """Ask the simplest question outside any transaction SQLAlchemy would begin: on SQLite a
+    Session begins with BEGIN IMMEDIATE, the write lock, which a health check must never take
+    or wait for. Raises when the database cannot answer."""
+    conn = engine.raw_connection()
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+        cursor.close()
+    finally:
+        conn.close()
+
+
 def ping(db: Session) -> None:
     """Ask the database the simplest question; raises when it cannot answer."""
     db.execute(text("SELECT 1"))

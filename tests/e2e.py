@@ -8,6 +8,7 @@ because the adapters' HTTP clients belong to the loop that first used them. Time
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import socket
@@ -41,6 +42,8 @@ START = datetime(2026, 3, 2, 10, 0, tzinfo=NEW_YORK)  # a Monday morning, outsid
 SENDER = "+15550100"
 TELEGRAM_SECRET = "e2e-telegram-secret_1"
 INBOUND_SECRET = "e2e-inbound-secret"
+UNSUBSCRIBE_KEY = "e2e-unsubscribe-signing-key-of-its-own-0123456789"
+METRICS_TOKEN = "e2e-metrics-bearer-token-0123456789abcdef"
 FROM_EMAIL = "coach@example.org"
 INBOUND_ADDRESS = "coach@inbound.example.org"
 ORG_POSTAL_ADDRESS = "PO Box 0123, Springfield, ST 00000"
@@ -96,6 +99,7 @@ class Providers:
             "sendgrid_api_key": self.sendgrid.api_key,
             "sendgrid_from_email": FROM_EMAIL,
             "sendgrid_inbound_secret": INBOUND_SECRET,
+            "unsubscribe_signing_key": UNSUBSCRIBE_KEY,
             "sendgrid_event_public_key": self.signer.public_key,
             "sendgrid_api_base_url": self.sendgrid.url,
             "provider_timeout_s": 5.0,
@@ -107,10 +111,17 @@ class Providers:
 class WebServer:
     """uvicorn serving an ASGI app on a loopback socket, on an event loop of its own thread."""
 
-    def __init__(self, asgi: Any, sock: socket.socket) -> None:
+    def __init__(self, asgi: Any, sock: socket.socket, **options: Any) -> None:
         self.loop = asyncio.new_event_loop()
         config = uvicorn.Config(
-            asgi, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=1
+            asgi,
+            **{
+                "lifespan": "on",
+                "log_level": "warning",
+                "access_log": False,
+                "timeout_graceful_shutdown": 1,
+                **options,
+            },
         )
         self.server = uvicorn.Server(config)
         self._sock = sock
@@ -216,7 +227,9 @@ class Stack:
         form = inbound_parse_form(
             from_, text, subject=subject, to=INBOUND_ADDRESS, message_id=message_id
         )
-        return self.http.post(f"/webhooks/sendgrid/inbound/{INBOUND_SECRET}", files=multipart(form))
+        return self.http.post(
+            "/webhooks/sendgrid/inbound", files=multipart(form), headers=inbound_auth()
+        )
 
     def sendgrid_events(
         self, events: list[dict[str, Any]], *, timestamp: int | None = None
@@ -422,6 +435,11 @@ class Family:
         return self.texts()[-1]
 
 
+def inbound_auth(secret: str = INBOUND_SECRET, user: str = "sendgrid") -> dict[str, str]:
+    """The basic auth SendGrid sends for a Destination URL https://sendgrid:SECRET@host/..."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()}
+
+
 def multipart(form: dict[str, str]) -> dict[str, tuple[None, str]]:
     """Form fields as httpx multipart parts without filenames: how Inbound Parse posts."""
     return {key: (None, value) for key, value in form.items()}
@@ -429,7 +447,11 @@ def multipart(form: dict[str, str]) -> dict[str, tuple[None, str]]:
 
 @contextmanager
 def running_stack(
-    providers: Providers, tmp_path: Path, start: datetime = START, **overrides: Any
+    providers: Providers,
+    tmp_path: Path,
+    start: datetime = START,
+    server_options: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> Iterator[Stack]:
     providers.reset()
     sock = loopback_socket()
@@ -437,7 +459,7 @@ def running_stack(
     settings = providers.settings(f"sqlite:///{tmp_path}/e2e.db", url, **overrides)
     clock = Clock(start)
     app = build(settings, clock=clock, rate_limits=False)
-    server = WebServer(create_app(app), sock)
+    server = WebServer(create_app(app), sock, **(server_options or {}))
     server.start()
     stack = Stack(providers, settings, app, server, clock)
     try:

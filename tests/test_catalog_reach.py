@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.catalog.awaiting import AWAITING_FILE, load_awaiting
+from bot.engine.step import MEDIA_ONLY
 from bot.settings import REPO_ROOT
 from bot.understanding.followup import REFLECTIONS
 from tests.program import shipped
@@ -32,6 +33,7 @@ def referenced_ids() -> set[str]:
     ids |= {"ask.received", "ask.how", "ask.no_team"}  # said by `do: ask` (bot/engine/actions.py)
     # canned answers: a coach starts from one when answering a question in the console
     ids |= set(shipped().catalogs.pool("coach_answer"))
+    ids.add(MEDIA_ONLY)  # said by the engine to a photo or voice note without words
     return ids
 
 

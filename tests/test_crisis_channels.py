@@ -28,6 +28,7 @@ from bot.app import App, build
 from bot.settings import Settings
 from bot.web.app import create_app
 from storage import models as m
+from tests.e2e import UNSUBSCRIBE_KEY, inbound_auth
 from tests.standins import StandinServer
 from tests.standins.sendgrid_api import SendGridStandin, inbound_parse_form
 from tests.standins.signing import telegram_headers, twilio_headers
@@ -94,8 +95,9 @@ class Web:
             )
         form = inbound_parse_form(address, text, message_id=f"<m{n}@mail.example.org>")
         return self.http.post(
-            f"/webhooks/sendgrid/inbound/{INBOUND_SECRET}",
+            "/webhooks/sendgrid/inbound",
             files={k: (None, v) for k, v in form.items()},
+            headers=inbound_auth(INBOUND_SECRET),
         )
 
     def status(self, channel: str) -> str:
@@ -143,6 +145,7 @@ def web(providers: Providers, tmp_path: Path) -> Iterator[Web]:
         sendgrid_api_key=providers.email.api_key,
         sendgrid_from_email="coach@example.org",
         sendgrid_inbound_secret=INBOUND_SECRET,
+        unsubscribe_signing_key=UNSUBSCRIBE_KEY,
         sendgrid_api_base_url=providers.email.url,
         staff_alert_sms=STAFF_SMS,
         staff_alert_email=STAFF_EMAIL,

@@ -201,7 +201,7 @@ HELP_FOR_ALL = "    flow: help\n    when: any\n"
     ("old", "new", "said"),
     [
         (STOP_KEYWORD, "", "no keyword answers STOP"),
-        ('    words: [START, UNSTOP, "YES", /start]\n', '    words: ["YES"]\n', "START"),
+        ("    words: [START, UNSTOP, /start]\n", '    words: ["YES"]\n', "START"),
         (HELP_FOR_ALL, "    flow: help\n", "only `when: active`"),
         ("    - id: opt_out\n      do: opt_out\n", "", "never runs `do: opt_out`"),
     ],

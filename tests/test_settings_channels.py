@@ -31,6 +31,7 @@ VARIABLES = (
     "SENDGRID_FROM_EMAIL",
     "SENDGRID_INBOUND_SECRET",
     "SENDGRID_EVENT_PUBLIC_KEY",
+    "UNSUBSCRIBE_SIGNING_KEY",
     "SENDGRID_API_BASE_URL",
 )
 TWILIO = {
@@ -46,6 +47,7 @@ SENDGRID = {
     "SENDGRID_API_KEY": "SG.key",
     "SENDGRID_FROM_EMAIL": "coach@example.org",
     "SENDGRID_INBOUND_SECRET": "inbound-secret",
+    "UNSUBSCRIBE_SIGNING_KEY": "an-unsubscribe-key-of-its-own-0123456789",
     "ORG_POSTAL_ADDRESS": "PO Box 0123, Springfield",
 }
 
@@ -112,6 +114,7 @@ async def test_a_fully_configured_channel_is_on_and_the_others_say_off(
         ({"TELEGRAM_WEBHOOK_SECRET": "deploy-secret_1"}, "TELEGRAM_BOT_TOKEN"),
         ({**SENDGRID, "SENDGRID_INBOUND_SECRET": ""}, "SENDGRID_INBOUND_SECRET"),
         ({**SENDGRID, "SENDGRID_FROM_EMAIL": ""}, "SENDGRID_FROM_EMAIL"),
+        ({**SENDGRID, "UNSUBSCRIBE_SIGNING_KEY": ""}, "UNSUBSCRIBE_SIGNING_KEY"),
         ({**SENDGRID, "ORG_POSTAL_ADDRESS": ""}, "ORG_POSTAL_ADDRESS"),
     ],
     ids=[
@@ -122,6 +125,7 @@ async def test_a_fully_configured_channel_is_on_and_the_others_say_off(
         "telegram-token",
         "email-inbound-secret",
         "email-from",
+        "email-unsubscribe-key",
         "email-postal-address",
     ],
 )

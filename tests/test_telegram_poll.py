@@ -119,18 +119,9 @@ async def test_what_is_not_a_private_text_is_acknowledged_and_ignored(
     telegram: TelegramStandin, polling: tuple[App, Poller]
 ) -> None:
     app, poller = polling
-    sticker = text_update(7301, CHAT, "x")
-    del sticker["message"]["text"]
-    sticker["message"]["sticker"] = {
-        "file_id": "s1",
-        "file_unique_id": "u1",
-        "width": 512,
-        "height": 512,
-        "is_animated": False,
-        "is_video": False,
-        "type": "regular",
-    }
-    telegram.push_update(sticker)
+    group = text_update(7301, -100, "hello all")
+    group["message"]["chat"] = {"id": -100, "type": "group", "title": "Family"}
+    telegram.push_update(group)
     assert await poller.once() == 1
     assert await poller.once() == 0  # acknowledged all the same
     assert telegram.received == [] and contacts(app) == 0

@@ -110,29 +110,25 @@ def basic(credentials: str) -> str:
     return "Basic " + base64.b64encode(credentials.encode()).decode()
 
 
-def test_sendgrid_inbound_accepts_the_secret_in_the_path_or_as_basic_auth() -> None:
-    assert sendgrid_inbound_ok("inbound-secret", path_token="inbound-secret")
-    assert sendgrid_inbound_ok("inbound-secret", authorization=basic("sendgrid:inbound-secret"))
-    assert sendgrid_inbound_ok("parse:inbound-secret", authorization=basic("parse:inbound-secret"))
+def test_sendgrid_inbound_accepts_the_secret_as_basic_auth() -> None:
+    assert sendgrid_inbound_ok("inbound-secret", basic("sendgrid:inbound-secret"))
+    assert sendgrid_inbound_ok("parse:inbound-secret", basic("parse:inbound-secret"))
 
 
 @pytest.mark.parametrize(
-    ("secret", "path_token", "authorization"),
+    ("secret", "authorization"),
     [
-        ("inbound-secret", "guess", None),
-        ("inbound-secret", None, None),
-        ("inbound-secret", None, basic("sendgrid:guess")),
-        ("inbound-secret", None, basic("inbound-secret")),  # no colon: not basic auth
-        ("inbound-secret", None, "Bearer inbound-secret"),
-        ("inbound-secret", None, "Basic !!!not-base64"),
-        ("parse:inbound-secret", None, basic("other:inbound-secret")),
-        ("", "", None),
+        ("inbound-secret", None),
+        ("inbound-secret", basic("sendgrid:guess")),
+        ("inbound-secret", basic("inbound-secret")),  # no colon: not basic auth
+        ("inbound-secret", "Bearer inbound-secret"),
+        ("inbound-secret", "Basic !!!not-base64"),
+        ("parse:inbound-secret", basic("other:inbound-secret")),
+        ("", basic("sendgrid:")),
     ],
 )
-def test_sendgrid_inbound_refuses_anything_else(
-    secret: str, path_token: str | None, authorization: str | None
-) -> None:
-    assert not sendgrid_inbound_ok(secret, path_token=path_token, authorization=authorization)
+def test_sendgrid_inbound_refuses_anything_else(secret: str, authorization: str | None) -> None:
+    assert not sendgrid_inbound_ok(secret, authorization)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,8 @@ from bot.channels.twilio_sms import parse_retry_after
 DEFAULT_API_BASE_URL = "https://api.sendgrid.com"
 # Mail that answers itself (out-of-office, list bounces) must never be read as a reply.
 _AUTOMATED_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
+MAX_ADDRESS = 254  # the longest address SMTP carries (RFC 5321 with its errata)
+_REPLY_PREFIXES = ("re:", "fw:", "fwd:", "aw:", "rv:", "res:")
 
 
 class SendGridEmail:
@@ -148,48 +150,75 @@ def _is_automated(headers: Mapping[str, Any]) -> bool:
     )
 
 
-def _raw_body(raw: str) -> tuple[str, Any]:
+def _raw_body(raw: str) -> tuple[str, Any, bool]:
+    """The words, the headers and whether anything is attached, from a raw-mode MIME message."""
     parsed = cast(EmailMessage, email.message_from_string(raw, policy=email.policy.default))
+    attached = any(True for _ in parsed.iter_attachments()) if parsed.is_multipart() else False
     part = parsed.get_body(preferencelist=("plain", "html"))
     if part is None:
-        return "", parsed
+        return "", parsed, attached
     content = str(part.get_content())
-    return (html_to_text(content) if part.get_content_subtype() == "html" else content), parsed
+    body = html_to_text(content) if part.get_content_subtype() == "html" else content
+    return body, parsed, attached
+
+
+def _text(form: Mapping[str, Any], name: str) -> str:
+    # A part posted as a file is no field of ours; Inbound Parse posts its fields as text.
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def own_subject(subject: str) -> str:
+    """The subject's words when the family wrote them, "" for a reply or forward of ours.
+
+    A reply's subject is our own ("Re: A note from Family Support"), and ours may name a hard
+    topic, so only a subject the person wrote is read for what they say.
+    """
+    subject = " ".join(subject.split())
+    return "" if subject.lower().startswith(_REPLY_PREFIXES) else subject
 
 
 def parse_inbound_email(form: Mapping[str, Any]) -> InboundMessage | None:
     """The family member's new words from a SendGrid Inbound Parse post, or None.
 
     Uses the text part (else the HTML, else a raw-mode `email` field), strips the quoted thread
-    and signature, and takes Message-ID from the headers as the dedupe key. Auto-replies and
-    messages with nothing new give None. Raises ValueError when `from` holds no address.
+    and signature, and takes Message-ID from the headers as the dedupe key. A subject the person
+    wrote is kept beside the words (crisis words there count); with no words it is the words.
+    Attachments without words give `media` "attachment". Auto-replies, and mail with nothing in
+    it, give None. Raises ValueError when `from` holds no address (its message names no value).
     """
-    name_addr = str(form.get("from") or "")
-    address = parseaddr(name_addr)[1].strip().lower()
-    if "@" not in address:
-        raise ValueError(f"An inbound email needs a sender address in 'from'; got {name_addr!r}.")
-    headers: Any = HeaderParser(policy=email.policy.default).parsestr(
-        str(form.get("headers") or "")
-    )
-    subject = str(form.get("subject") or "")
-    if form.get("text"):
-        body = str(form["text"])
-    elif form.get("html"):
-        body = html_to_text(str(form["html"]))
-    elif form.get("email"):
-        body, headers = _raw_body(str(form["email"]))
+    address = parseaddr(_text(form, "from"))[1].strip().lower()
+    if "@" not in address or len(address) > MAX_ADDRESS:
+        raise ValueError("An inbound email needs a sender address in 'from'.")
+    headers: Any = HeaderParser(policy=email.policy.default).parsestr(_text(form, "headers"))
+    subject = _text(form, "subject")
+    attached = _text(form, "attachments").strip() not in ("", "0")
+    if _text(form, "text"):
+        body = _text(form, "text")
+    elif _text(form, "html"):
+        body = html_to_text(_text(form, "html"))
+    elif _text(form, "email"):
+        body, headers, attached = _raw_body(_text(form, "email"))
         subject = subject or str(headers.get("Subject") or "")
     else:
         body = ""
     if _is_automated(headers):
         return None
-    text = strip_reply(body)
-    if not text and subject and not subject.lower().startswith(("re:", "fw:", "fwd:", "aw:")):
-        text = subject.strip()  # someone who wrote only a subject line still said something
+    text, said = strip_reply(body), own_subject(subject)
     if not text:
+        text, said = said, ""  # someone who wrote only a subject line still said something
+    if not text and not attached:
         return None
     message_id = str(headers.get("Message-ID") or "").strip()
     if not message_id:
-        digest = hashlib.sha256(f"{address}\n{subject}\n{body}".encode()).hexdigest()
+        seen = f"{address}\n{subject}\n{body}".encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(seen).hexdigest()
         message_id = f"sha256:{digest}"
-    return InboundMessage(channel="email", address=address, text=text, provider_id=message_id)
+    return InboundMessage(
+        channel="email",
+        address=address,
+        text=text,
+        provider_id=message_id,
+        subject=said,
+        media="attachment" if attached and not text else None,
+    )

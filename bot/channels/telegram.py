@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +25,11 @@ from telegram.error import (
 from bot.channels.base import ChannelName, InboundMessage, OutboundMessage, SendOutcome, SendResult
 from bot.channels.telegram_request import AiohttpRequest
 
+log = logging.getLogger(__name__)
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
+# What we ask Telegram to send: messages, their edits (a crisis can be added in an edit), and
+# blocks (a block is how a person leaves without words).
+ALLOWED_UPDATES = ["message", "edited_message", "my_chat_member"]
 SECRET_TOKEN_RULE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # Telegram's wording for a chat we can never write to (BadRequest / Forbidden descriptions).
 _UNREACHABLE = (
@@ -153,7 +159,7 @@ class TelegramBot:
         return await self.bot.set_webhook(
             url=url,
             secret_token=secret,
-            allowed_updates=["message"],
+            allowed_updates=ALLOWED_UPDATES,
             drop_pending_updates=drop_pending_updates,
         )
 
@@ -165,33 +171,121 @@ class TelegramBot:
         self._ready = False
 
 
-def parse_update(payload: dict[str, Any], bot: Bot | None = None) -> InboundMessage | None:
-    """The family member's text from a Telegram webhook update, or None for anything else.
+@dataclass(frozen=True)
+class ChatBlocked:
+    """A family member blocked the bot (`my_chat_member`, status "kicked", in a private chat):
+    on Telegram that is how a person says stop without words."""
 
-    Only new text messages in private chats count: edits, group chatter, stickers and photos
-    give None (acknowledge and ignore). Commands such as /start and /stop pass through as text,
-    with any "@botname" suffix removed. Raises ValueError for a payload that is not an Update.
+    address: str
+    update_id: int
+
+
+TelegramUpdate = InboundMessage | ChatBlocked | None
+# Updates that carry a person's message, and whether it is an edit of an earlier one. Anything
+# else (channel posts, group member lists, inline queries, reactions, ...) is not a family writing.
+_MESSAGE_KINDS = {"message": False, "edited_message": True}
+# What a message can carry besides words, in the order it is named; its caption is its words.
+_MEDIA = (
+    "photo",
+    "video",
+    "voice",
+    "video_note",
+    "audio",
+    "document",
+    "animation",
+    "sticker",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+    "story",
+)
+# What python-telegram-bot raises on shapes it does not expect (a missing field, a string where an
+# object goes, a timestamp past the platform's range, nesting past the stack).
+_PTB_REFUSALS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
+_PTB_REFUSALS_DEEP = (*_PTB_REFUSALS, RecursionError)
+
+
+def parse_update(payload: Any, bot: Bot | None = None) -> TelegramUpdate:
+    """What a Telegram webhook update means for us: a message, a block, or None (nothing to do).
+
+    Private chats only. A text or a caption is the message's words; media without a caption
+    gives empty words and `media` naming it; an edit is marked `edited`. Commands such as /start
+    pass through as text, with any "@botname" suffix removed. python-telegram-bot reads the
+    update first; an update it refuses (a field missing that today's Telegram always sends, a
+    type it does not expect) is read field by field instead, so what can be read is read: the
+    same reader walks both, and takes only values of the type it needs.
+
+    Raises ValueError for a payload without an integer update_id (no update at all).
     """
-    if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+    update_id = payload.get("update_id") if isinstance(payload, dict) else None
+    if type(update_id) is not int:
         raise ValueError("A Telegram update must be a JSON object with an integer update_id.")
+    source: Any
     try:
-        update = Update.de_json(dict(payload), bot)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(
-            f"The Telegram update {payload.get('update_id')} could not be read: {exc!r}."
-        ) from exc
-    message = update.message
-    if message is None or message.text is None or message.chat.type != "private":
+        source = Update.de_json(dict(payload), bot)
+    except _PTB_REFUSALS_DEEP as exc:
+        log.warning(
+            "telegram update %d: python-telegram-bot refused its shape (%s); reading its fields",
+            update_id,
+            type(exc).__name__,
+        )
+        source = payload
+    return _read(source, update_id)
+
+
+def _field(obj: Any, name: str) -> Any:
+    """One field of a python-telegram-bot object or of the raw JSON, whichever we have."""
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _private_chat_id(obj: Any) -> str | None:
+    chat = _field(obj, "chat")
+    chat_id = _field(chat, "id") if chat is not None else None
+    if _field(chat, "type") != "private" or type(chat_id) is not int:
         return None
-    text = message.text.strip()
-    if text.startswith("/"):
-        command, _, rest = text.partition(" ")
-        text = (command.split("@", 1)[0] + (" " + rest if rest else "")).strip()
-    if not text:
+    return str(chat_id)
+
+
+def _read(update: Any, update_id: int) -> TelegramUpdate:
+    member = _field(update, "my_chat_member")
+    if member is not None:
+        address = _private_chat_id(member)
+        status = _field(_field(member, "new_chat_member"), "status")
+        if address is not None and status == "kicked":
+            return ChatBlocked(address, update_id)
+        return None  # unblocked, or a group: the person's next /start says what they want
+    kind = next((k for k in _MESSAGE_KINDS if _field(update, k) is not None), None)
+    if kind is None:
         return None
+    message = _field(update, kind)
+    address = _private_chat_id(message)
+    if address is None:
+        return None
+    words = next(
+        (t for t in (_field(message, "text"), _field(message, "caption")) if isinstance(t, str)),
+        "",
+    )
+    media = next((m for m in _MEDIA if _field(message, m)), None)
+    text = _without_bot_name(words.strip())
+    if not text and media is None:
+        return None  # a service message (a pin, a title change): nothing a person said
     return InboundMessage(
         channel="telegram",
-        address=str(message.chat.id),
+        address=address,
         text=text,
-        provider_id=str(update.update_id),
+        provider_id=str(update_id),
+        media=media,
+        edited=_MESSAGE_KINDS[kind],
     )
+
+
+def _without_bot_name(text: str) -> str:
+    """/start@craftbot_bot hello -> /start hello"""
+    if not text.startswith("/"):
+        return text
+    command, _, rest = text.partition(" ")
+    return (command.split("@", 1)[0] + (" " + rest if rest else "")).strip()

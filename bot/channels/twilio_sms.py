@@ -211,26 +211,38 @@ def classify_twilio_error(exc: TwilioRestException | TwilioServiceException) -> 
 
 
 def parse_inbound_sms(form: Mapping[str, Any]) -> InboundMessage | None:
-    """The family member's SMS from Twilio's inbound webhook form, or None when it carries no text.
+    """The family member's SMS (or MMS) from Twilio's inbound webhook form, or None when it
+    carries nothing.
 
-    Raises ValueError when the form lacks From or MessageSid (answer 400). OptOutType (Advanced
-    Opt-Out: STOP, START, HELP) becomes keyword_hint.
+    Raises ValueError when the form lacks From or MessageSid (answer 400); the message names no
+    value, so it can be logged. OptOutType (Advanced Opt-Out: STOP, START, HELP) becomes
+    keyword_hint; a picture without words has empty text and `media` "mms".
     """
-    raw_from = str(form.get("From") or "").strip()
-    sid = str(form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
+    raw_from, sid = _text(form, "From").strip(), _text(form, "MessageSid", "SmsMessageSid").strip()
     if not raw_from or not sid:
-        raise ValueError(
-            f"A Twilio SMS webhook needs From and MessageSid; got From={raw_from!r}, MessageSid={sid!r}."
-        )
+        raise ValueError("A Twilio SMS webhook needs From and MessageSid.")
     address = to_e164(raw_from)
     if address is None:
-        raise ValueError(
-            f"The SMS sender {raw_from!r} is not a phone number that can be read as E.164."
-        )
-    body = str(form.get("Body") or "").strip()
-    hint = str(form.get("OptOutType") or "").strip().upper() or None
-    if not body and hint is None:
-        return None  # a picture-only message: nothing for the conversation to read
+        raise ValueError("The SMS sender in From is not a phone number that reads as E.164.")
+    body = _text(form, "Body").strip()
+    hint = _text(form, "OptOutType").strip().upper() or None
+    media = "mms" if _text(form, "NumMedia").strip() not in ("", "0") else None
+    if not body and hint is None and media is None:
+        return None
     return InboundMessage(
-        channel="sms", address=address, text=body, provider_id=sid, keyword_hint=hint
+        channel="sms",
+        address=address,
+        text=body,
+        provider_id=sid,
+        keyword_hint=hint,
+        media=media,
     )
+
+
+def _text(form: Mapping[str, Any], *names: str) -> str:
+    """The first of these fields that is text ("" when none is): a file part is no field of ours."""
+    for name in names:
+        value = form.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return ""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -82,19 +84,15 @@ def telegram_secret_ok(expected: str, header_value: str | None) -> bool:
     return _same(expected, header_value)
 
 
-def sendgrid_inbound_ok(
-    secret: str, path_token: str | None = None, authorization: str | None = None
-) -> bool:
-    """True when an Inbound Parse post carries our secret, as a URL path token or as basic auth.
+def sendgrid_inbound_ok(secret: str, authorization: str | None) -> bool:
+    """True when an Inbound Parse post carries our secret as HTTP basic auth.
 
-    Basic auth: with a secret of the form "user:password" both parts must match; with a plain
-    secret, the password must equal it (any user name, e.g. https://sendgrid:SECRET@host/...).
+    SendGrid sends the credentials of its Destination URL (https://sendgrid:SECRET@host/...) as
+    basic auth. Never as a path segment: a path is written to every access log on the way.
+    With a secret of the form "user:password" both parts must match; with a plain secret, the
+    password must equal it (any user name).
     """
-    if not secret:
-        return False
-    if path_token is not None and _same(secret, path_token):
-        return True
-    if not authorization:
+    if not secret or not authorization:
         return False
     scheme, _, encoded = authorization.strip().partition(" ")
     if scheme.lower() != "basic":
@@ -109,6 +107,55 @@ def sendgrid_inbound_ok(
     if ":" in secret:
         return _same(secret, credentials)
     return _same(secret, password)
+
+
+@dataclass(frozen=True)
+class SenderCheck:
+    """Whether an inbound email's From can be believed, and why, in words fit for a log line
+    (no address and no domain: a family's own domain names them)."""
+
+    believed: bool
+    reason: str
+
+
+_RESULTS = frozenset(
+    {"pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy"}
+)
+_DKIM_RESULT = re.compile(r"@([A-Za-z0-9.-]+)\s*:\s*([A-Za-z]+)")
+
+
+def email_sender_check(from_address: str, dkim: str, spf: str) -> SenderCheck:
+    """Believe a From address only when a DKIM signature of its domain passed.
+
+    SendGrid's Inbound Parse posts what it found: `dkim` as "{@example.org : pass}" (one entry
+    per signature, comma-separated) and `SPF` as "pass", "fail", "softfail", "none", ... SPF
+    vouches for the envelope sender, which whoever sends chooses, so it says nothing about the
+    From line a family is known by; a passing DKIM signature whose domain is aligned with the
+    From domain (the same domain, or one a subdomain of the other, as DMARC's relaxed alignment)
+    is what shows the mail came from that address's provider. SPF is reported in the reason.
+    """
+    domain = from_address.rpartition("@")[2].strip().lower().rstrip(".")
+    spf_result = _known((spf.split() or ["none"])[0])
+    results = [(d.lower().rstrip("."), r.lower()) for d, r in _DKIM_RESULT.findall(dkim)]
+    passing = [d for d, r in results if r == "pass"]
+    if domain and any(_aligned(domain, d) for d in passing):
+        return SenderCheck(True, f"dkim=pass aligned, spf={spf_result}")
+    dkim_said = "pass for another domain" if passing else _known(results[0][1] if results else "")
+    return SenderCheck(False, f"no aligned DKIM pass (dkim={dkim_said}, spf={spf_result})")
+
+
+def _known(result: str) -> str:
+    """An authentication result in words fit for a log: RFC 8601's set, else "other"."""
+    result = result.strip().lower()
+    return result if result in _RESULTS else "other" if result else "none"
+
+
+def _aligned(from_domain: str, signer: str) -> bool:
+    return (
+        from_domain == signer
+        or from_domain.endswith("." + signer)
+        or signer.endswith("." + from_domain)
+    )
 
 
 class SendGridEventVerifier:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.channels.base import InboundMessage
 from bot.channels.telegram import parse_update
 from bot.cli.environment import CliError, database_errors, load_settings
 from bot.simulation import Harness, Sent
@@ -152,7 +153,7 @@ def as_telegram(harness: Harness, line: str, updates: Iterator[int]) -> str | No
         length = len(line.split()[0])
         message["entities"] = [{"offset": 0, "length": length, "type": "bot_command"}]
     inbound = parse_update({"update_id": n, "message": message})
-    return inbound.text if inbound is not None else None
+    return inbound.text if isinstance(inbound, InboundMessage) else None
 
 
 def command(harness: Harness, line: str, zone: ZoneInfo, channel: str) -> bool:

@@ -1,23 +1,161 @@
-"""Logging for `craftbot` commands: quiet by default, one line when something happened.
+"""Logging for `craftbot` commands: quiet by default, one line when something happened, and
+nothing personal or secret in any line at any level.
 
 One-shot commands log warnings only. Services (serve, web, worker, telegram poll) log at INFO:
 one line per tick that did something, one per webhook (uvicorn's access line), and warnings and
 errors. Libraries that talk at INFO on every run (APScheduler says "Running job" and "executed
-successfully" each second; httpx one line per request, so every Telegram poll; Alembic two
-lines on every start) are held to warnings unless --verbose asks for everything.
+successfully" each second; Alembic two lines on every start) are held to warnings unless
+--verbose asks for everything.
+
+Privacy holds at every level, --verbose included:
+- libraries that log whole requests or statements (the Twilio, Telegram and SendGrid SDKs, the
+  HTTP clients, SQLAlchemy's echo with its parameters) are held to warnings always: their debug
+  lines carry phone numbers, chat ids, message bodies and tokens;
+- every line passes through a redactor: email addresses, E.164 numbers, the configured secrets
+  and unsubscribe tokens in paths are replaced before the line is written.
+Our own code logs ids and counts, never an address or a body (tests/test_log_privacy.py).
+
+LOG_FORMAT=json writes one JSON object a line (time, level, logger, message, exc).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import IO, Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-CHATTY_LIBRARIES = ("apscheduler", "alembic", "httpx", "httpcore", "aiohttp.access", "telegram.ext")
+CHATTY_LIBRARIES = ("apscheduler", "alembic", "aiohttp.access", "telegram.ext")
+# Held to WARNING at every level: their debug and info lines are whole requests and payloads.
+PAYLOAD_LOGGERS = (
+    "twilio",
+    "telegram",
+    "httpx",
+    "httpcore",
+    "aiohttp.client",
+    "python_http_client",
+    "sendgrid",
+    "urllib3",
+    "sqlalchemy",
+    "multipart",
+    "python_multipart",
+    "hpack",
+)
+EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(r"(?<![\w+])\+\d{7,15}\b")
+UNSUBSCRIBE_PATH = re.compile(r"/unsubscribe/[^\s\"'?]+")
+HANDLER_NAME = "craftbot"
 
 
-def configure(*, verbose: bool = False, service: bool = False) -> None:
+class Redactor:
+    """Replaces what must never be written: addresses, numbers, secrets, link tokens."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a secret that contains another is replaced whole.
+        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def __call__(self, line: str) -> str:
+        for secret in self.secrets:
+            if secret in line:
+                line = line.replace(secret, "<secret>")
+        line = UNSUBSCRIBE_PATH.sub("/unsubscribe/<token>", line)
+        line = EMAIL.sub("<email>", line)
+        return PHONE.sub("<phone>", line)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__(FORMAT)
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line, for log collectors; the same redaction as the text form."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": self.redact(record.getMessage()),
+        }
+        if record.exc_info:
+            entry["exc"] = self.redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a line is written (tests and tools swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: IO[str]) -> None:
+        pass
+
+
+def secrets_from_environment() -> list[str]:
+    """The values of every setting that is a secret, as the process was given them."""
+    names = (
+        "TWILIO_AUTH_TOKEN",
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_WEBHOOK_SECRET",
+        "SENDGRID_API_KEY",
+        "SENDGRID_INBOUND_SECRET",
+        "UNSUBSCRIBE_SIGNING_KEY",
+        "CONSOLE_SECRET_KEY",
+        "METRICS_TOKEN",
+        "DATABASE_URL",
+    )
+    found = [os.environ.get(n) or os.environ.get(n.lower()) or "" for n in names]
+    return [v for v in found if v]
+
+
+def configure(
+    *,
+    verbose: bool = False,
+    service: bool = False,
+    json_format: bool | None = None,
+    secrets: Iterable[str] | None = None,
+    stream: IO[str] | None = None,
+) -> logging.Handler:
+    """Install craftbot's one handler on the root logger (replacing an earlier one of ours);
+    returns it, installed or not."""
     level = logging.DEBUG if verbose else logging.INFO if service else logging.WARNING
-    logging.basicConfig(level=level, format=FORMAT)  # a no-op when handlers exist (tests)
-    logging.getLogger().setLevel(level)
+    if json_format is None:
+        json_format = os.environ.get("LOG_FORMAT", "").strip().lower() == "json"
+    redact = Redactor(secrets_from_environment() if secrets is None else secrets)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else CurrentStderr()
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(JsonFormatter(redact) if json_format else TextFormatter(redact))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(old)
+    # As logging.basicConfig: a process whose logging is set up already (a test runner, an
+    # embedding program) keeps its handlers, unless a stream is given outright.
+    if stream is not None or not root.handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # uvicorn's loggers write through their own handlers unless told to propagate to ours.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    return handler

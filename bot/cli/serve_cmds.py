@@ -139,6 +139,7 @@ def run_web(args: argparse.Namespace) -> int:
         port=args.port,
         proxy_headers=True,
         log_level="info",
+        log_config=None,  # uvicorn's lines go through ours: redacted, and JSON on request
     )
     return 0
 
@@ -165,7 +166,7 @@ def run_serve(args: argparse.Namespace) -> int:
         await app.aclose()
 
     web.router.lifespan_context = lifespan
-    uvicorn.run(web, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(web, host=args.host, port=args.port, log_level="info", log_config=None)
     return 0
 
 

@@ -21,7 +21,7 @@ from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, Tele
 
 from bot.app import App, build_channels
 from bot.channels.base import InboundMessage
-from bot.channels.telegram import TelegramBot, parse_update
+from bot.channels.telegram import ChatBlocked, TelegramBot, parse_update
 from bot.cli.environment import CliError, load_settings, open_app
 from bot.cli.log_config import configure
 from bot.runtime.runtime import InboundResult
@@ -103,6 +103,12 @@ class Poller:
             inbound = parse_update(payload)
         except ValueError as exc:
             log.warning("Telegram update %s ignored: %s", payload.get("update_id"), exc)
+            inbound = None
+        if isinstance(inbound, ChatBlocked):
+            runtime = self.app.runtime
+            await run_in_threadpool(
+                runtime.opt_out_address, "telegram", inbound.address, "blocked the bot"
+            )
             inbound = None
         if inbound is None:
             self.report.ignored += 1

@@ -7,8 +7,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Message:
-    text: str
+    text: str  # the words routed: a text, a caption, an email's new lines ("" for media alone)
     keyword_hint: str | None = None  # a provider's own reading, e.g. Twilio OptOutType "STOP"
+    channel: str = ""  # sms, telegram, email: some keywords count on one channel only
+    subject: str = ""  # an email subject the person wrote: read for crisis words, not routed
+    media: str | None = None  # a photo, a voice note, an attachment... sent with (or as) it
+    edited: bool = False  # an edit of an earlier message: only crisis words in it are acted on
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,14 @@ _AMOUNT = re.compile(r"^(?:for\s+)?(\d{1,3})\s*(d|day|days|w|wk|week|weeks)?$")
 
 
 def match_keyword(
-    keywords: Sequence[Keyword], text: str, hint: str | None, opted_out: bool
+    keywords: Sequence[Keyword], text: str, hint: str | None, opted_out: bool, channel: str = ""
 ) -> tuple[Keyword, str] | None:
     """The keyword a message is, with the rest of it as an argument ("PAUSE 3 days" -> "3 days").
 
     Only a whole message counts ("please stop texting at work" is not STOP), except that a
     keyword that `takes` an argument may be followed by one. A provider's hint (Twilio's
-    OptOutType) names the keyword outright.
+    OptOutType) names the keyword outright. Words listed `on:` a channel count only there (YES
+    re-subscribes on SMS, where carriers treat it as an opt-in word, and nowhere else).
     """
     norm = normalize(text)
     first, _, rest = norm.partition(" ")
@@ -31,7 +32,7 @@ def match_keyword(
             continue
         if hinted and hinted in keyword.words:
             return keyword, ""
-        if norm in keyword.words:
+        if norm in keyword.words or norm in keyword.words_on_channel(channel):
             return keyword, ""
         if keyword.takes and first in keyword.words and rest:
             return keyword, rest

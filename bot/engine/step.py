@@ -18,6 +18,7 @@ from bot.flows.model import END, Flow, Keyword, Step
 from bot.understanding.crisis import CrisisReading
 from bot.understanding.explain import one_line
 
+MEDIA_ONLY = "system.media_only"  # the reply to media without words
 MAX_STEPS = 200  # a guard only: the validator already refuses loops that never wait
 # Kinds of question whose every answer already brings a safety line and a person (the crisis
 # follow-up): a distress sign in the reply is noted, and the flow's own reply answers it.
@@ -51,9 +52,14 @@ class _Run(Actions):
     # --- inputs -------------------------------------------------------------------------------
     def on_message(self, message: Message) -> None:
         self.text = message.text
-        self.reading = self.program.understanding.crisis(message.text)
+        # Crisis first, in everything the person wrote: a caption, an email's own subject too.
+        words = f"{message.subject}\n{message.text}" if message.subject else message.text
+        self.reading = self.program.understanding.crisis(words)
         if self.reading.tier == "emergency":
             self.crisis(self.reading)
+            return
+        if message.edited:
+            self.events.append(ev.Ignored("an edited message: only crisis words in it count"))
             return
         if self.reading.tier == "distress":
             self.distress(self.reading, listening=self.listening())
@@ -62,6 +68,7 @@ class _Run(Actions):
             message.text,
             message.keyword_hint,
             opted_out=self.session.status == "opted_out",
+            channel=message.channel,
         )
         if found:
             self.keyword(*found)
@@ -74,6 +81,10 @@ class _Run(Actions):
         if self.session.status in ("new", "declined", "onboarding") and not self.session.waiting:
             self.session = self.session.with_(status="onboarding")
             self.start(self.program.flows.routing.join_flow)
+            return
+        if message.media and not message.text.strip() and MEDIA_ONLY in self.program.message_ids:
+            # A photo or a voice note alone: say the bot reads text; an open question stays open.
+            self.say(MEDIA_ONLY)
             return
         if self.session.waiting and self.session.flow:
             self.answer(message.text)

@@ -118,6 +118,11 @@ class Keyword:
     when: str = "active"
     interrupts: bool = True  # False: say its piece and leave an open question open
     takes: str | None = None  # "duration": "PAUSE 3 days"; "text": "ASK how do I ..."
+    # Words that count on one channel only, normalised: (("sms", ("yes",)),) for SMS's YES.
+    channel_words: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def words_on_channel(self, channel: str) -> tuple[str, ...]:
+        return next((words for on, words in self.channel_words if on == channel), ())
 
 
 @dataclass(frozen=True)

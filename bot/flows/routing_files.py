@@ -11,6 +11,8 @@ from bot.problems import Problem
 from bot.understanding.text import normalize
 from bot.yaml_source import did_you_mean, key_position, value_position
 
+CHANNELS = ("sms", "telegram", "email")
+
 
 def read_routing(
     data: Mapping[str, Any], r: FileReader, positions: dict[str, tuple[int, int]]
@@ -76,10 +78,17 @@ def read_routing(
                 f"takes can only be one of {', '.join(KEYWORD_TAKES)}, found {takes!r}",
                 value=True,
             )
+        channel_words = _channel_words(spec, where, r, str(name), seen_words)
         positions[f"keyword.{name}"] = value_position(spec, "flow")
         keywords.append(
             Keyword(
-                str(name), words, str(spec["flow"]), when, bool(spec.get("interrupts", True)), takes
+                str(name),
+                words,
+                str(spec["flow"]),
+                when,
+                bool(spec.get("interrupts", True)),
+                takes,
+                channel_words,
             )
         )
     join = data.get("join")
@@ -122,6 +131,52 @@ def read_routing(
             )
         answer_as = (flow_id, step_id)
     return Routing(tuple(keywords), str(join["flow"]), str(fallback["flow"]), answer_as)
+
+
+def _channel_words(
+    spec: Mapping[str, Any], where: str, r: FileReader, name: str, seen: dict[str, str]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`channel_words: {sms: [YES]}`: words that count on one channel only."""
+    raw = spec.get("channel_words")
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping):
+        r.error(
+            spec,
+            "channel_words",
+            where,
+            "channel_words must map a channel (sms, telegram, email) to a list of words",
+            value=True,
+        )
+        return ()
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for channel, words in raw.items():
+        if channel not in CHANNELS:
+            r.error(
+                raw,
+                channel,
+                where,
+                f"channel_words names '{channel}', which is not a channel ({', '.join(CHANNELS)})",
+                did_you_mean(str(channel), CHANNELS),
+            )
+            continue
+        if not isinstance(words, list):
+            r.error(raw, channel, where, f"channel_words.{channel} must be a list of words")
+            continue
+        _refuse_numbers(words, where, r)
+        normalised = tuple(dict.fromkeys(normalize(str(w)) for w in words))
+        for w in normalised:
+            if w in seen and seen[w] != name:
+                r.error(
+                    raw,
+                    channel,
+                    where,
+                    f"the word '{w}' already belongs to keyword '{seen[w]}'",
+                    value=True,
+                )
+            seen[w] = name
+        found.append((str(channel), normalised))
+    return tuple(found)
 
 
 def _refuse_numbers(words: list[Any], where: str, r: FileReader) -> None:

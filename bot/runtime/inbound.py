@@ -82,7 +82,7 @@ class Inbound:
                 {
                     "channel": msg.channel,
                     "provider_id": msg.provider_id,
-                    "text": msg.text[:10_000],
+                    "text": msg.words[:10_000],  # captions and own subjects are words too
                     "received_at": when,
                     "contact_id": None if member else families[(msg.channel, msg.address)].id,
                 }
@@ -99,9 +99,7 @@ class Inbound:
                 results.append(InboundResult(False, None, answer))
             else:
                 key = (msg.channel, msg.address)
-                families[key], rows = turn.step(
-                    families[key], Message(msg.text, msg.keyword_hint), when
-                )
+                families[key], rows = turn.step(families[key], _message(msg), when)
                 stepped.append((len(results), families[key].id, rows))
                 results.append(InboundResult(False))
         turn.flush()
@@ -161,3 +159,8 @@ class Inbound:
             "created_at": now,
             "updated_at": now,
         }
+
+
+def _message(msg: InboundMessage) -> Message:
+    """What the engine reads of an inbound message."""
+    return Message(msg.text, msg.keyword_hint, msg.channel, msg.subject, msg.media, msg.edited)

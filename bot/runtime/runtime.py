@@ -19,8 +19,10 @@ from bot.runtime.context import Context
 from bot.runtime.inbound import Inbound, InboundResult
 from bot.runtime.outbox import reports
 from bot.runtime.outbox.reports import DeliveryReport
+from bot.runtime.outbox.unsubscribe import Claim
 from bot.runtime.timers.tick import Tick, TickReport
-from storage.db import ping
+from storage.db import ping_read_only
+from storage.queries import families as family_sql
 from storage.queries import outbox as outbox_sql
 
 KEEP_PROVIDER_REPORTS = timedelta(days=7)  # longer than any provider repeats a report
@@ -83,9 +85,36 @@ class Runtime:
         return self._alerts.reach_family(contact_id, text)
 
     # --- consent and provider reports ----------------------------------------------------------
-    def unsubscribe(self, contact_id: int, channel: str = "email") -> bool:
-        """The family followed a one-click unsubscribe link. False if they were out already."""
-        return self.opt_out(contact_id, channel, "self", "one-click unsubscribe link")
+    def unsubscribe_link_fits(self, claim: Claim) -> bool:
+        """Whether a genuine link's family is still the one it was sent to (unsubscribe.py)."""
+        with self.ctx.db() as db:
+            rows = family_sql.families_by_id(db, [claim.contact_id])
+        return bool(rows) and claim.fits(rows[0][1], rows[0][2])  # FAMILY: id, channel, address
+
+    def unsubscribe(self, claim: Claim) -> bool:
+        """The family followed its one-click unsubscribe link. False if they were out already,
+        or if the link does not fit the family that has its id now."""
+        with self.ctx.db.begin() as db:
+            rows = family_sql.families_by_id(db, [claim.contact_id], lock=True)
+            if not rows or not claim.fits(rows[0][1], rows[0][2]):
+                return False
+            return turn.opt_out(
+                self.ctx,
+                db,
+                claim.contact_id,
+                claim.channel,
+                "self",
+                "one-click unsubscribe link",
+                self.ctx.clock(),
+            )
+
+    def opt_out_address(self, channel: str, address: str, words: str) -> bool:
+        """Opt out the family at this address (a Telegram block). False if none, or out already."""
+        with self.ctx.db.begin() as db:
+            rows = family_sql.families_by_address(db, channel, [address])
+            if not rows:
+                return False
+            return turn.opt_out(self.ctx, db, rows[0][0], channel, "self", words, self.ctx.clock())
 
     def set_pause(self, contact_id: int, paused: bool, reason: str) -> str:
         """Pause until resumed, or resume, a family from the console (turn.set_pause)."""
@@ -108,10 +137,10 @@ class Runtime:
             outbox_sql.forget_reports_before(db, self.ctx.clock() - KEEP_PROVIDER_REPORTS)
 
     def database_problem(self) -> str | None:
-        """None when the database answers; else what went wrong (for the health check)."""
+        """None when the database answers a read; else what went wrong (for /readyz's log).
+        Read-only: it never takes SQLite's write lock, so a long write does not fail it."""
         try:
-            with self.ctx.db() as db:
-                ping(db)
-        except Exception as exc:  # the point of a health check is to say so, not to crash
-            return str(exc)[:200]
+            ping_read_only(self.ctx.db.kw["bind"])
+        except Exception as exc:  # the point of a readiness check is to say so, not to crash
+            return f"{type(exc).__name__}: {str(exc)[:200]}"
         return None

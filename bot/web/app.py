@@ -18,24 +18,43 @@ from bot.channels.webhook_auth import SendGridEventVerifier
 from bot.settings import ConfigError
 from bot.web.deps import WEB_RELOAD_CHECK_S, Web
 from bot.web.guard import BodyLimit, guarded
-from bot.web.health import healthz
+from bot.web.health import healthz, readyz
 from bot.web.inbound_writer import InboundWriter
+from bot.web.metrics import metrics
 from bot.web.replies import ReplySender
 from bot.web.status import sendgrid_events, twilio_status
 from bot.web.unsubscribe import unsubscribe
 from bot.web.webhooks import sendgrid_inbound, telegram, twilio_sms
 from storage.db import is_sqlite
 
-ROUTES: list[BaseRoute] = [
-    Route("/webhooks/twilio/sms", guarded(twilio_sms), methods=["POST"]),
-    Route("/webhooks/twilio/status", guarded(twilio_status), methods=["POST"]),
-    Route("/webhooks/telegram", guarded(telegram), methods=["POST"]),
-    Route("/webhooks/sendgrid/inbound", guarded(sendgrid_inbound), methods=["POST"]),
-    Route("/webhooks/sendgrid/inbound/{token}", guarded(sendgrid_inbound), methods=["POST"]),
-    Route("/webhooks/sendgrid/events", guarded(sendgrid_events), methods=["POST"]),
-    Route("/unsubscribe/{contact_id:int}/{token}", guarded(unsubscribe), methods=["GET", "POST"]),
+# Each channel's webhooks exist only while that channel is on: a route for a channel that is off
+# is one more door with nothing behind it but the code that reads it.
+CHANNEL_ROUTES: dict[str, list[BaseRoute]] = {
+    "sms": [
+        Route("/webhooks/twilio/sms", guarded(twilio_sms), methods=["POST"]),
+        Route("/webhooks/twilio/status", guarded(twilio_status), methods=["POST"]),
+    ],
+    "telegram": [Route("/webhooks/telegram", guarded(telegram), methods=["POST"])],
+    "email": [
+        Route("/webhooks/sendgrid/inbound", guarded(sendgrid_inbound), methods=["POST"]),
+        Route("/webhooks/sendgrid/events", guarded(sendgrid_events), methods=["POST"]),
+        Route("/unsubscribe/{token}", guarded(unsubscribe), methods=["GET", "POST"]),
+    ],
+}
+HEALTH_ROUTES: list[BaseRoute] = [
     Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
 ]
+
+
+def routes_for(app: App) -> list[BaseRoute]:
+    routes = list(HEALTH_ROUTES)
+    for channel, channel_routes in CHANNEL_ROUTES.items():
+        if channel in app.channels:
+            routes.extend(channel_routes)
+    if app.settings.metrics_token:
+        routes.append(Route("/metrics", metrics, methods=["GET"]))
+    return routes
 
 
 def create_app(app: App) -> Starlette:
@@ -48,7 +67,7 @@ def create_app(app: App) -> Starlette:
         else None
     )
     web = Web(app, ReplySender(app.dispatcher), writer, verifier)
-    routes = list(ROUTES)
+    routes = routes_for(app)
     console = None
     if app.settings.console_enabled:
         from bot.console.app import MOUNT, create_console

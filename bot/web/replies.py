@@ -34,10 +34,15 @@ class ReplySender:
 
     async def send(self, crisis_ids: list[int], ids: list[int]) -> None:
         if crisis_ids:
-            await self.dispatcher.dispatch(ids=crisis_ids, limit=len(crisis_ids))
+            await self.crisis(crisis_ids)
         rest = [i for i in ids if i not in crisis_ids]
         if rest:
             await self._together(rest)
+
+    async def crisis(self, ids: list[int]) -> int:
+        """Send crisis replies at once, on their own; how many the provider took."""
+        report = await self.dispatcher.dispatch(ids=ids, limit=len(ids))
+        return report.sent
 
     async def _together(self, ids: list[int]) -> None:
         self._waiting.extend(ids)

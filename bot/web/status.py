@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.channels.base import storable
 from bot.runtime.outbox.reports import DeliveryReport
 from bot.web.deps import web_of
 from bot.web.guard import Refused
@@ -30,6 +31,8 @@ TWILIO = {
 }
 SENDGRID_EVENT_STATUS = {"delivered": "delivered", "bounce": "bounced", "dropped": "failed"}
 SENDGRID_OPT_OUT = ("unsubscribe", "group_unsubscribe", "spamreport")
+MAX_ROW_ID = 2**63 - 1  # PostgreSQL's bigint and SQLite's INTEGER: a larger id is nobody's
+MAX_KEY, MAX_DETAIL = 255, 2000  # provider_events.key's column; a reason is a line, not a book
 
 
 async def twilio_status(request: Request) -> Response:
@@ -38,10 +41,10 @@ async def twilio_status(request: Request) -> Response:
     if not sid or state not in TWILIO:
         raise Refused(400, "a status callback needs MessageSid and a known MessageStatus")
     report = DeliveryReport(
-        key=f"{sid}:{state}",
+        key=storable(f"{sid}:{state}")[:MAX_KEY],
         status=TWILIO[state],
-        provider_id=sid,
-        detail=str(form.get("ErrorCode") or ""),
+        provider_id=storable(sid)[:MAX_KEY],
+        detail=storable(str(form.get("ErrorCode") or ""))[:MAX_DETAIL],
     )
     await run_in_threadpool(web_of(request).app.runtime.record_reports, "twilio", [report])
     return Response(status_code=204)
@@ -71,11 +74,19 @@ async def sendgrid_events(request: Request) -> Response:
 def sendgrid_report(event: dict[str, Any]) -> DeliveryReport:
     """One SendGrid event in our words; our outbox id comes back as a custom argument."""
     kind = str(event.get("event") or "")
-    outbox_id = str(event.get("outbox_id") or "")
+    key = str(event.get("sg_event_id") or f"{event.get('sg_message_id')}:{event.get('event')}")
     return DeliveryReport(
-        key=str(event.get("sg_event_id") or f"{event.get('sg_message_id')}:{event.get('event')}"),
+        key=storable(key)[:MAX_KEY],
         status=SENDGRID_EVENT_STATUS.get(kind),
-        outbox_id=int(outbox_id) if outbox_id.isdigit() else None,
-        detail=str(event.get("reason") or ""),
+        outbox_id=_row_id(event.get("outbox_id")),
+        detail=storable(str(event.get("reason") or ""))[:MAX_DETAIL],
         opt_out=f"SendGrid event: {kind}" if kind in SENDGRID_OPT_OUT else None,
     )
+
+
+def _row_id(value: object) -> int | None:
+    """Our outbox id, back as a custom argument: digits that fit a database integer, else None."""
+    text = str(value or "")
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ROW_ID:
+        return None
+    return int(text)

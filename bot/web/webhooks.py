@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
+from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -12,9 +15,10 @@ from starlette.responses import Response
 
 from bot.channels.base import InboundMessage
 from bot.channels.sendgrid_email import parse_inbound_email
-from bot.channels.telegram import parse_update
+from bot.channels.telegram import ChatBlocked, parse_update
 from bot.channels.twilio_sms import parse_inbound_sms
 from bot.channels.webhook_auth import (
+    email_sender_check,
     public_url,
     sendgrid_inbound_ok,
     telegram_secret_ok,
@@ -24,39 +28,57 @@ from bot.runtime.inbound import InboundResult
 from bot.web.deps import WEB_RELOAD_CHECK_S, Web, web_of
 from bot.web.guard import Refused, read_form
 
+log = logging.getLogger(__name__)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 async def twilio_sms(request: Request) -> Response:
+    arrived = time.perf_counter()
     form = await twilio_form(request)
     try:
-        task = await process(web_of(request), parse_inbound_sms(form))
+        inbound = parse_inbound_sms(form)
     except ValueError as exc:
         raise Refused(400, str(exc)) from exc
+    task = await process(web_of(request), inbound, arrived)
     return Response(EMPTY_TWIML, 200, media_type="text/xml", background=task)
 
 
 async def telegram(request: Request) -> Response:
+    """Telegram holds back every later update until one is answered 2xx, so an authenticated
+    update we cannot use is answered 200 with a log line, never 4xx: only what is not a JSON
+    object at all (which Telegram never sends) is refused."""
+    arrived = time.perf_counter()
     web = web_of(request)
     secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
     if not telegram_secret_ok(web.app.settings.telegram_webhook_secret, secret):
         raise Refused(403, "secret token does not match")
+    payload = read_json(await request.body())
+    if not isinstance(payload, dict):
+        raise Refused(400, "not a Telegram update: an update is a JSON object")
     try:
-        payload = json.loads(await request.body())
-        if not isinstance(payload, dict):
-            raise ValueError("an update must be a JSON object")
-        inbound = parse_update(payload)
-    except ValueError as exc:
-        raise Refused(400, f"not a Telegram update: {exc}") from exc
-    return Response(status_code=200, background=await process(web, inbound))
+        seen = parse_update(payload)
+    except ValueError:
+        log.warning("telegram: an update without an integer update_id was ignored")
+        return Response(status_code=200)
+    if isinstance(seen, ChatBlocked):
+        opted_out = await run_in_threadpool(
+            web.app.runtime.opt_out_address, "telegram", seen.address, "blocked the bot"
+        )
+        log.info(
+            "telegram update %d: a chat blocked the bot (opted out: %s)", seen.update_id, opted_out
+        )
+        return Response(status_code=200)
+    if seen is None:
+        log.debug("telegram update %d: nothing a family wrote; ignored", payload["update_id"])
+    return Response(status_code=200, background=await process(web, seen, arrived))
 
 
 async def sendgrid_inbound(request: Request) -> Response:
+    arrived = time.perf_counter()
     web = web_of(request)
     settings = web.app.settings
-    token = request.path_params.get("token") or request.query_params.get("token")
     if not sendgrid_inbound_ok(
-        settings.sendgrid_inbound_secret, token, request.headers.get("Authorization")
+        settings.sendgrid_inbound_secret, request.headers.get("Authorization")
     ):
         raise Refused(403, "inbound secret does not match")
     form = await request.form(max_part_size=settings.max_body_bytes)
@@ -64,7 +86,32 @@ async def sendgrid_inbound(request: Request) -> Response:
         inbound = parse_inbound_email(form)
     except ValueError as exc:
         raise Refused(400, str(exc)) from exc
-    return Response(status_code=200, background=await process(web, inbound))
+    if inbound is not None:
+        check = email_sender_check(inbound.address, _field(form, "dkim"), _field(form, "SPF"))
+        if not check.believed:
+            # Not believed, so not acted on: no sign-up, no answer, no opt-in, no alert against
+            # the family whose address it names; and no reply, which would go to that address.
+            crisis = web.app.ctx.program.current.program.understanding.crisis_in(inbound.words)
+            log.warning(
+                "inbound email ignored: its sender could not be verified (%s)%s",
+                check.reason,
+                "; it has crisis words (docs/deploy.md)" if crisis else "",
+            )
+            web.app.metrics.inbound_refused.labels("email", "unverified_sender").inc()
+            return Response(status_code=200)
+    return Response(status_code=200, background=await process(web, inbound, arrived))
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def read_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, or nested past the stack
+        raise Refused(400, f"not JSON: {type(exc).__name__}") from exc
 
 
 async def twilio_form(request: Request) -> FormData:
@@ -84,7 +131,9 @@ async def twilio_form(request: Request) -> FormData:
     return form
 
 
-async def process(web: Web, inbound: InboundMessage | None) -> BackgroundTask | None:
+async def process(
+    web: Web, inbound: InboundMessage | None, arrived: float
+) -> BackgroundTask | None:
     """Commit first; the 200 goes back only after. Replies go out right after the response."""
     if inbound is None:
         return None
@@ -92,9 +141,31 @@ async def process(web: Web, inbound: InboundMessage | None) -> BackgroundTask | 
         result = await web.writer.handle(inbound)
     else:
         result = await run_in_threadpool(_handle, web, inbound)
-    if result.duplicate or not result.outbox_ids:
+    if result.duplicate:
+        log.debug("%s: a provider retry of a message already taken in", inbound.channel)
         return None
-    return BackgroundTask(web.sender.send, result.crisis_ids, result.outbox_ids)
+    web.app.metrics.inbound.labels(inbound.channel).inc()
+    log.debug(
+        "%s: message taken in; %d replies queued (%d crisis)",
+        inbound.channel,
+        len(result.outbox_ids),
+        len(result.crisis_ids),
+    )
+    if not result.outbox_ids:
+        return None
+    return BackgroundTask(_reply, web, inbound.channel, result, arrived)
+
+
+async def _reply(web: Web, channel: str, result: InboundResult, arrived: float) -> None:
+    if result.crisis_ids:
+        sent = await web.sender.crisis(result.crisis_ids) >= len(result.crisis_ids)
+        metrics = web.app.metrics
+        metrics.crisis_replies.labels(channel, "sent" if sent else "queued").inc()
+        if sent:
+            metrics.crisis_reply_seconds.labels(channel).observe(time.perf_counter() - arrived)
+    rest = [i for i in result.outbox_ids if i not in result.crisis_ids]
+    if rest:
+        await web.sender.send([], rest)
 
 
 def _handle(web: Web, inbound: InboundMessage) -> InboundResult:

@@ -140,7 +140,7 @@ class Dispatcher:
                         address,
                         text,
                         subject,
-                        self._unsubscribe_url(channel, contact_id),
+                        self._unsubscribe_url(channel, contact_id, address),
                         kind == "crisis",
                         to_staff=contact_id is None and kind == "crisis",
                     )
@@ -159,10 +159,10 @@ class Dispatcher:
         bind = self.ctx.db.kw.get("bind")
         return snapshot_reader(bind) if isinstance(bind, Engine) else None
 
-    def _unsubscribe_url(self, channel: str, contact_id: int | None) -> str | None:
+    def _unsubscribe_url(self, channel: str, contact_id: int | None, address: str) -> str | None:
         if channel != "email" or contact_id is None:
             return None
-        return unsubscribe_url(self.ctx.settings, contact_id)
+        return unsubscribe_url(self.ctx.settings, contact_id, address)
 
     def record(
         self,
