@@ -16,8 +16,11 @@ from bot.catalog.audiences import (
 )
 from bot.catalog.awaiting import AWAITING_FILE, Awaiting, load_awaiting
 from bot.catalog.catalog import Catalogs
+from bot.catalog.check import sms_as_sent
+from bot.catalog.locales import LOCALES_FILE, locale_gaps
 from bot.catalog.render import Audience, render
 from bot.catalog.segments import count_segments
+from bot.cli.environment import CliError
 from bot.cli.flows_cmds import files_at
 from bot.flows.model import EXPECT_LABELS
 from bot.problems import Problem
@@ -33,6 +36,7 @@ def register(sub: Any) -> None:
     csub = p.add_subparsers(dest="content_command", required=True)
     c = csub.add_parser("check", help="check lengths, placeholders and wording of every message")
     c.add_argument("--path", type=Path)
+    c.add_argument("--locale", help="report this locale only (default: every locale)")
     c.set_defaults(handler=run_check)
     v = csub.add_parser("preview", help="write the program as one family would read it")
     v.add_argument("--relationship", default="parent", choices=EXPECT_LABELS["relationship"])
@@ -44,6 +48,7 @@ def register(sub: Any) -> None:
         "--rewards", default="", help="what the loved one enjoys (fills rewards variants)"
     )
     v.add_argument("--channel", default="sms", choices=("sms", "telegram", "email"))
+    v.add_argument("--locale", default="en", help="the language to read it in (en, es)")
     v.add_argument("--out", type=Path, help="write Markdown here (default: print)")
     v.add_argument("--path", type=Path)
     v.set_defaults(handler=run_preview)
@@ -60,19 +65,50 @@ def run_check(args: argparse.Namespace) -> int:
     loaded = _load(args.path)
     if loaded is None:
         return 1
-    counts: dict[int, int] = {}
-    for entry in loaded.catalogs.locales["en"].values():
+    catalogs = loaded.catalogs
+    locales = [args.locale] if args.locale else sorted(catalogs.locales)
+    unknown = [x for x in locales if x not in catalogs.locales]
+    if unknown:
+        raise CliError(f"there is no locale '{unknown[0]}' (known: {', '.join(catalogs.locales)})")
+    print("ok: every message passes")
+    for locale in locales:
+        print(sms_figures(catalogs, locale))
+    return report_audiences(catalogs, files_at(args.path).messages_dir, locales)
+
+
+def sms_figures(catalogs: Catalogs, locale: str) -> str:
+    """One locale's SMS forms as sent (long names filled in): segments, and how accents fared."""
+    segments: dict[int, int] = {}
+    plain = kept = 0
+    entries = catalogs.locales.get(locale, {})
+    for entry in entries.values():
         for forms in entry.variants().values():
-            _, segments = count_segments(forms.sms or forms.text)
-            counts[segments] = counts.get(segments, 0) + 1
-    spread = ", ".join(f"{n} in {s} segment(s)" for s, n in sorted(counts.items()))
-    print(f"ok: every message passes (SMS forms: {spread})")
-    return report_audiences(loaded.catalogs, files_at(args.path).messages_dir)
+            text = forms.sms or forms.text
+            written, sent = sms_as_sent(catalogs, entry, text)
+            encoding, n = count_segments(sent)
+            segments[n] = segments.get(n, 0) + 1
+            plain += sent != written
+            kept += encoding == "UCS-2"
+    spread = ", ".join(f"{n} in {s} segment(s)" for s, n in sorted(segments.items()))
+    total = sum(segments.values())
+    return (
+        f"{locale}: {len(entries)} messages, {total} SMS forms: {spread}; {plain} leave out "
+        f"accents to save segments, {kept} keep them (UCS-2 costs no extra segment there)"
+    )
 
 
-def report_audiences(catalogs: Catalogs, messages_dir: Path) -> int:
-    """Words per relationship, defaults that assume a shared home, messages awaiting flows."""
+def report_audiences(
+    catalogs: Catalogs, messages_dir: Path, locales: list[str] | None = None
+) -> int:
+    """Words per relationship, defaults that assume a shared home, messages awaiting flows, and
+    what a complete locale lacks."""
     phrases, problems = load_shared_home_phrases(messages_dir / SHARED_HOME_FILE)
+    problems += locale_gaps(
+        {x: catalogs.ids(x) for x in catalogs.locales},
+        catalogs.rules,
+        catalogs.default_locale,
+        str(messages_dir / LOCALES_FILE),
+    )
     awaiting, awaiting_problems = load_awaiting(messages_dir / AWAITING_FILE)
     flagged = shared_home_defaults(catalogs, phrases)
     problems += awaiting_problems + flagged + misplaced_context_placeholders(catalogs)
@@ -82,15 +118,17 @@ def report_audiences(catalogs: Catalogs, messages_dir: Path) -> int:
     ]
     for problem in sorted(problems):
         print(problem, file=sys.stderr)
-    rows = coverage(catalogs, catalogs.default_locale)
-    total = rows[0].own + rows[0].default if rows else 0
-    print(f"relationship variants, of {total} messages:")
-    for row in rows:
-        label = "child (adult child)" if row.relationship == "child" else row.relationship
-        note = " (defaults are written to fit anyone)" if row.relationship == "other" else ""
-        print(
-            f"  {label:<20}{row.own:>4} in their own words, {row.default:>4} use the default{note}"
-        )
+    for locale in locales or [catalogs.default_locale]:
+        rows = coverage(catalogs, locale)
+        total = rows[0].own + rows[0].default if rows else 0
+        print(f"relationship variants ({locale}), of {total} messages:")
+        for row in rows:
+            label = "child (adult child)" if row.relationship == "child" else row.relationship
+            note = " (defaults are written to fit anyone)" if row.relationship == "other" else ""
+            print(
+                f"  {label:<20}{row.own:>4} in their own words, {row.default:>4} use the "
+                f"default{note}"
+            )
     count = sum(len(v) for v in phrases.values())
     if flagged:
         print(f"shared home: {len(flagged)} default form(s) assume one (listed above)")
