@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.engine.language import Languages
 from bot.flows.model import FlowSet
 from bot.understanding.reading import Understanding
 
@@ -25,3 +26,4 @@ class Program:
     understanding: Understanding
     crisis: CrisisPolicy = CrisisPolicy()
     max_reasks: int = 2
+    languages: Languages = Languages()  # which words are whose, to tell a newcomer's language

@@ -14,6 +14,7 @@ from bot.engine.keywords import match_keyword, pause_until
 from bot.engine.program import Program
 from bot.engine.session import INDEFINITE, Session
 from bot.flows.model import END, Flow, Keyword, Step
+from bot.understanding.answers import Answer
 from bot.understanding.crisis import CrisisMatch
 
 MAX_STEPS = 200  # a guard only: the validator already refuses loops that never wait
@@ -44,6 +45,13 @@ class _Run:
     # --- inputs -------------------------------------------------------------------------------
     def on_message(self, message: Message) -> None:
         self.text = message.text
+        if not self.session.onboarded and "locale" not in self.session.profile:
+            # Until a newcomer's language is known, their words may tell it ("hola" -> Spanish):
+            # every reply, the crisis reply included, is then in it, and joining does not ask.
+            languages = self.program.languages
+            said = languages.guess(message.text) or languages.tagged(message.language_hint)
+            if said:
+                self.set_profile("locale", said)
         crisis = self.program.understanding.crisis_in(message.text)
         if crisis:
             self.crisis(crisis)
@@ -149,13 +157,33 @@ class _Run:
             wait_seq=saved.wait_seq,
             reasks=saved.reasks,
         )
+        if keyword.continues:
+            self.carry_on()
+
+    def carry_on(self) -> None:
+        """After an aside that changes how we talk (ESPAÑOL): the open question moves on if the
+        aside answered it (the language question), else is asked again; a newcomer joins."""
+        here = self.current_step() if self.session.waiting else None
+        if here is not None:
+            if self.known(here):
+                self.session = self.session.with_(waiting=False, reasks=0, labels=("given",))
+                self.goto_next(here)
+            else:
+                self.say(here.ask or "")
+        elif not self.session.onboarded and not self.session.flow:
+            self.session = self.session.with_(status="onboarding")
+            self.start(self.program.flows.routing.join_flow)
+
+    def known(self, here: Step) -> bool:
+        """An ask that `skip_if_known` and whose answer the profile already holds."""
+        return here.skip_if_known and bool(here.save and self.session.profile.get(here.save))
 
     def answer(self, text: str) -> None:
         here = self.current_step()
         if here is None:
             self.fallback(text)
             return
-        answer = self.program.understanding.read(here.expect or "text", text, self.locale)
+        answer = self.read(here.expect or "text", text)
         if answer is None:
             self.unclear(here)
             return
@@ -165,6 +193,12 @@ class _Run:
         if here.save and answer.value is not None:
             self.set_profile(here.save, answer.value)
         self.goto_next(here)
+
+    def read(self, expect: str, text: str) -> Answer | None:
+        if expect == "language":
+            found = self.program.languages.guess(text)
+            return Answer(frozenset({"given"}), found) if found else None
+        return self.program.understanding.read(expect, text, self.locale)
 
     def unclear(self, here: Step) -> None:
         if self.session.reasks >= self.program.max_reasks:
@@ -253,6 +287,11 @@ class _Run:
         for _ in range(MAX_STEPS):
             here = flow.steps[index]
             self.session = self.session.with_(flow=flow.id, step=here.id)
+            if here.kind == "ask" and self.known(here):
+                index = self.after(flow, index)  # known already: not asked again
+                if index >= len(flow.steps):
+                    break
+                continue
             if here.kind == "ask":
                 self.say(here.ask or "")
                 seq = self.session.wait_seq + 1
@@ -280,6 +319,15 @@ class _Run:
             if index >= len(flow.steps):
                 break
         self.end_flow()
+
+    def after(self, flow: Flow, index: int) -> int:
+        """Where a skipped step leads: its `else` (or only) branch, or the next step."""
+        here = flow.steps[index]
+        target = next((b.target for b in here.next if b.label is None), None)
+        if target is None:
+            return index + 1
+        found = flow.index(target) if target != END else None
+        return len(flow.steps) if found is None else found
 
     def perform(self, here: Step) -> None:
         for message_id in here.say:
@@ -350,6 +398,10 @@ class _Run:
         elif action == "resume":
             self.session = s.with_(paused_until=None)
             self.events.append(ev.PauseChanged(False, None, "asked to resume"))
+        elif action == "use_language":  # ESPAÑOL, ENGLISH: the language they wrote in
+            found = self.program.languages.guess(self.text)
+            if found and found != s.profile.get("locale"):
+                self.set_profile("locale", found)
         elif action == "alert":  # tell the team again, e.g. "not OK" after a crisis
             self.events.append(
                 ev.CrisisDetected(s.flow or "alert", tuple(s.labels), self.locale, self.text)

@@ -127,7 +127,12 @@ class Runtime:
                     .values(contact_id=contact.id)
                 )
             handled.append(
-                (contact, self._step(db, contact, Message(msg.text, msg.keyword_hint), at))
+                (
+                    contact,
+                    self._step(
+                        db, contact, Message(msg.text, msg.keyword_hint, msg.language_hint), at
+                    ),
+                )
             )
         db.flush()  # one flush for all: same-table rows go in together
         return [
