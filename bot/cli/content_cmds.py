@@ -28,6 +28,8 @@ from bot.program_files import Loaded, load_program
 
 # A sample week for the summary's numbers in a preview.
 SAMPLE_WEEK = {"non_use_days": "4", "use_days": "2", "unsure_days": "1", "wellbeing": "2, then 3"}
+# How a sample organisation is reached, in each locale's words (the rest of a preview is English).
+SAMPLE_CONTACT = {"en": "call 555-0100", "es": "llama al 555-0100"}
 EVENING_LABELS = {"reward": "a non-use day", "step_back": "a use day", "unsure": "an unsure answer"}
 
 
@@ -143,9 +145,22 @@ def run_preview(args: argparse.Namespace) -> int:
     loaded = _load(args.path)
     if loaded is None:
         return 1
-    text = preview(loaded, args.relationship, args.name, args.loved_one, args.rewards, args.channel)
+    if args.locale not in loaded.catalogs.locales:
+        known = ", ".join(loaded.catalogs.locales)
+        raise CliError(f"there is no locale '{args.locale}' (known: {known})")
+    text = preview(
+        loaded,
+        args.relationship,
+        args.name,
+        args.loved_one,
+        args.rewards,
+        args.channel,
+        locale=args.locale,
+    )
     awaiting, _ = load_awaiting(files_at(args.path).messages_dir / AWAITING_FILE)
-    text += preview_awaiting(loaded, awaiting, args.relationship, args.name, args.loved_one)
+    text += preview_awaiting(
+        loaded, awaiting, args.relationship, args.name, args.loved_one, locale=args.locale
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")
@@ -156,7 +171,13 @@ def run_preview(args: argparse.Namespace) -> int:
 
 
 def preview(
-    loaded: Loaded, relationship: str, name: str, loved_one: str, rewards: str, channel: str
+    loaded: Loaded,
+    relationship: str,
+    name: str,
+    loved_one: str,
+    rewards: str,
+    channel: str,
+    locale: str = "en",
 ) -> str:
     """Day by day: the lesson, then one evening reply of each kind in the order a family meets them."""
     program, catalogs = loaded.program, loaded.catalogs
@@ -169,14 +190,14 @@ def preview(
         "checkin_time": "19:00",
         **SAMPLE_WEEK,
     }
-    audience = Audience(channel=channel, profile=profile)
-    org = {"org": "Family Support Center", "org_contact": "call 555-0100"}
+    audience = Audience(channel=channel, locale=locale, profile=profile)
+    org = {"org": "Family Support Center", "org_contact": SAMPLE_CONTACT.get(locale, "555-0100")}
 
     def say(message_id: str) -> str:
         return render(catalogs, message_id, audience, org)
 
     who = f"{name}, {relationship}" + (f" of {loved_one}" if loved_one else "")
-    out = [f"# The program, as {who} reads it ({channel})", ""]
+    out = [f"# The program, as {who} reads it ({channel}, {locale})", ""]
     lessons = program.flows.order.lessons
     evening = ["reward", "step_back", "unsure"]
     turns = dict.fromkeys([*evening, "selfcare", "window"], 0)
@@ -201,7 +222,12 @@ def preview(
 
 
 def preview_awaiting(
-    loaded: Loaded, awaiting: Awaiting, relationship: str, name: str, loved_one: str
+    loaded: Loaded,
+    awaiting: Awaiting,
+    relationship: str,
+    name: str,
+    loved_one: str,
+    locale: str = "en",
 ) -> str:
     """The words written before their flows (tracks, safety, wellbeing, summary), in file order."""
     catalogs = loaded.catalogs
@@ -209,8 +235,8 @@ def preview_awaiting(
     if not waiting:
         return ""
     profile = {"name": name, "relationship": relationship, "loved_one": loved_one, **SAMPLE_WEEK}
-    audience = Audience(channel="sms", profile=profile)
-    org = {"org": "Family Support Center", "org_contact": "call 555-0100"}
+    audience = Audience(channel="sms", locale=locale, profile=profile)
+    org = {"org": "Family Support Center", "org_contact": SAMPLE_CONTACT.get(locale, "555-0100")}
     out = ["", "## Written, not yet sent: words awaiting their flows", ""]
     pool = ""
     for message_id in waiting:

@@ -66,7 +66,7 @@ def check_locale_keywords(
                     f"keyword '{by_word[first].name}'",
                     f"no words under '{locale}' start flow '{flow}', so a family reading "
                     f"{locale} could not say {req.name} in their own words",
-                    f"List them under `{locale}:` in its `words:` (words: {{{locale}: [...]}}).",
+                    f"List them in its words, under {locale}: (words: {{{locale}: [...]}}).",
                 )
             )
     return problems
