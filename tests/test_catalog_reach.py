@@ -25,6 +25,7 @@ def referenced_ids() -> set[str]:
         f"relation.{r}" for r in ("parent", "partner", "sibling", "child", "friend", "other")
     }  # {loved_one}
     ids.add("crisis.team_told")  # said by the engine's crisis route
+    ids |= {"email.subject", "email.subject_crisis", "email.subject_compliance"}  # email subjects
     return ids
 
 

@@ -115,6 +115,10 @@ def test_a_spanish_family_never_reads_a_word_of_english(
 ) -> None:
     # given a mother who writes "hola" and lives a week of the program (WEEKS[channel])
     sent, harness = replay(WEEKS[channel], settings)
+    with harness.app.ctx.db() as db:
+        subjects = db.scalars(
+            select(m.OutboundMessage.subject).where(m.OutboundMessage.address == harness.address)
+        ).all()
     harness.close()
     # then she got the whole week: lessons, every kind of evening reply, a nudge, the crisis reply
     ids = [s.message_id for s in sent]
@@ -124,6 +128,11 @@ def test_a_spanish_family_never_reads_a_word_of_english(
     # and every text she got is one that a Spanish message produces, none of them bilingual
     spanish = Origins(loaded.catalogs, "es", leave_out=BILINGUAL)
     assert strangers(sent, spanish) == []
+    # and by email, every subject line too
+    if channel == "email":
+        assert len(subjects) == len(sent)
+        assert [s for s in subjects if s is None or spanish.of(s) is None] == []
+        assert "Urgente: ayuda ahora mismo" in subjects
     # which a check that knew only English would catch: these texts are no English message's
     english = Origins(loaded.catalogs, "en")
     assert all(english.of(s.text) is None for s in sent if len(s.text) > 40)

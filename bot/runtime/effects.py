@@ -31,7 +31,9 @@ PROFILE_COLUMNS = (
     "country",
 )
 CRISIS_CATEGORIES = ("overdose", "suicide", "violence")
-SUBJECTS = {"crisis": "Urgent: help right now", "compliance": "Your craftbot settings"}
+# An email's subject line, by kind of message: catalog ids, so it reads in the family's language.
+SUBJECTS = {"normal": "email.subject", "crisis": "email.subject_crisis"}
+SUBJECTS["compliance"] = "email.subject_compliance"
 
 
 class FamilyRow(Protocol):
@@ -161,7 +163,8 @@ def outbox_row(
         "relationship": session.profile.get("relationship") or contact.relationship or "",
     }
     audience = Audience(channel=contact.channel, locale=contact.locale or "en", profile=profile)
-    text = (renderer.render if renderer else render)(catalogs, say.message_id, audience, ctx.org())
+    words = renderer.render if renderer else render
+    text = words(catalogs, say.message_id, audience, ctx.org())
     return {
         "contact_id": contact.id,
         "channel": contact.channel,
@@ -169,7 +172,7 @@ def outbox_row(
         "message_id": say.message_id,
         "kind": say.kind,
         "text": text,
-        "subject": SUBJECTS.get(say.kind, f"{ctx.settings.org_name}: craftbot")
+        "subject": words(catalogs, SUBJECTS[say.kind], audience, ctx.org())
         if contact.channel == "email"
         else None,
         "status": "queued",
