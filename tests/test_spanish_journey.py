@@ -367,3 +367,26 @@ def test_import_takes_a_locale_for_rows_that_leave_it_empty(
         ("Rosa", "es", "parent"),
         ("Sam", "en", "parent"),
     ]
+
+
+def test_espanol_at_any_question_switches_and_asks_it_again_in_spanish(
+    settings: Settings, loaded: Loaded
+) -> None:
+    # given a newcomer who wrote "hi" and is being asked for consent in English
+    harness = newcomer(settings)
+    try:
+        assert said(harness.say("hi")) == ["onboarding.consent"]
+        # when they write ESPAÑOL
+        reply = harness.say("ESPAÑOL")
+        # then the switch is confirmed in Spanish and the consent question comes again, in Spanish
+        assert said(reply) == ["language.changed", "onboarding.consent"]
+        spanish = Origins(loaded.catalogs, "es", leave_out=BILINGUAL)
+        assert [spanish.of(s.text) for s in reply] == said(reply)
+        # and joining goes on in Spanish, where it was
+        assert said(harness.say("sí")) == ["onboarding.ask_name"]
+        # IDIOMA or LANGUAGE says how to switch, in both languages, and leaves the question open
+        for word in ("IDIOMA", "language"):
+            assert said(harness.say(word)) == ["language.choose"]
+        assert said(harness.say("Rosa")) == ["onboarding.ask_relationship"]
+    finally:
+        harness.close()

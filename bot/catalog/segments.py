@@ -40,7 +40,7 @@ def plain_sms(text: str, plain: Mapping[str, str]) -> str:
     takes five segments with its accents and two without; a short one ("¿Cómo estás?") costs the
     same either way and keeps them.
     """
-    if not plain or not any(ch in plain for ch in text):
-        return text
+    if not plain or text.isascii() or not any(ch in plain for ch in text):
+        return text  # the usual English case costs one C-level check
     bare = "".join(plain.get(ch, ch) for ch in text)
     return bare if count_segments(bare)[1] < count_segments(text)[1] else text
