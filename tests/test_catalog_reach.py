@@ -32,6 +32,7 @@ def referenced_ids() -> set[str]:
     ids |= {"ask.received", "ask.how", "ask.no_team"}  # said by `do: ask` (bot/engine/actions.py)
     # canned answers: a coach starts from one when answering a question in the console
     ids |= set(shipped().catalogs.pool("coach_answer"))
+    ids |= {"email.subject", "email.subject_crisis", "email.subject_compliance"}  # email subjects
     return ids
 
 

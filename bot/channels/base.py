@@ -18,6 +18,7 @@ class InboundMessage:
     text: str
     provider_id: str  # MessageSid, update_id, Message-ID: the dedupe key
     keyword_hint: str | None = None  # e.g. Twilio OptOutType "STOP" / "START" / "HELP"
+    language_hint: str | None = None  # e.g. Telegram's language_code "es-MX": their app's language
 
 
 @dataclass(frozen=True)

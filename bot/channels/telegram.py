@@ -194,4 +194,6 @@ def parse_update(payload: dict[str, Any], bot: Bot | None = None) -> InboundMess
         address=str(message.chat.id),
         text=text,
         provider_id=str(update.update_id),
+        # The language of their Telegram app: a newcomer's "/start" says nothing else about it.
+        language_hint=message.from_user.language_code if message.from_user else None,
     )

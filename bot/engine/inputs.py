@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class Message:
     text: str
     keyword_hint: str | None = None  # a provider's own reading, e.g. Twilio OptOutType "STOP"
+    language_hint: str | None = None  # a provider's guess at their language, e.g. Telegram "es"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.flows.file_reader import FileReader
+from bot.flows.keyword_words import flatten, read_words
 from bot.flows.model import KEYWORD_TAKES, KEYWORD_WHEN, Keyword, ProgramOrder, Routing
 from bot.problems import Problem
 from bot.understanding.text import normalize
@@ -33,20 +34,23 @@ def read_routing(
     for name, spec in raw_keywords.items():
         where = f"keyword '{name}'"
         positions[f"keyword.{name}"] = key_position(raw_keywords, name)
-        if (
-            not isinstance(spec, Mapping)
-            or not isinstance(spec.get("words"), list)
-            or not spec.get("flow")
-        ):
+        if not isinstance(spec, Mapping) or "words" not in spec or not spec.get("flow"):
             r.error(
                 raw_keywords,
                 name,
                 where,
-                "a keyword needs 'words' (a list) and 'flow' (the flow it starts)",
+                "a keyword needs 'words' (a list, or a list per language) and 'flow' (the flow "
+                "it starts)",
             )
             continue
-        words = tuple(dict.fromkeys(normalize(str(w)) for w in spec["words"]))  # "/stop" is "stop"
-        _refuse_numbers(spec["words"], where, r)
+        by_language = read_words(spec, "words", where, r)
+        if by_language is None:
+            continue
+        words = flatten(by_language)  # normalised: "/stop" is "stop", "LECCIÓN" is "leccion"
+        raw_words = spec["words"] if isinstance(spec["words"], list) else spec["words"].values()
+        for group in [raw_words] if isinstance(spec["words"], list) else raw_words:
+            if isinstance(group, list):
+                _refuse_numbers(group, where, r)
         for w in words:
             if w in seen_words and seen_words[w] != str(name):
                 r.error(
@@ -79,7 +83,14 @@ def read_routing(
         positions[f"keyword.{name}"] = value_position(spec, "flow")
         keywords.append(
             Keyword(
-                str(name), words, str(spec["flow"]), when, bool(spec.get("interrupts", True)), takes
+                str(name),
+                words,
+                str(spec["flow"]),
+                when,
+                bool(spec.get("interrupts", True)),
+                takes,
+                by_language,
+                bool(spec.get("continues", False)),
             )
         )
     join = data.get("join")
@@ -107,6 +118,7 @@ def read_routing(
         )
         return None
     positions["join"] = value_position(join, "flow")
+    greetings = read_words(join, "greetings", "join", r) if "greetings" in join else {}
     positions["fallback"] = value_position(fallback, "flow")
     positions["answer_as"] = value_position(fallback, "answer_as")
     answer_as = None
@@ -121,7 +133,9 @@ def read_routing(
                 value=True,
             )
         answer_as = (flow_id, step_id)
-    return Routing(tuple(keywords), str(join["flow"]), str(fallback["flow"]), answer_as)
+    return Routing(
+        tuple(keywords), str(join["flow"]), str(fallback["flow"]), answer_as, greetings or {}
+    )
 
 
 def _refuse_numbers(words: list[Any], where: str, r: FileReader) -> None:

@@ -100,7 +100,7 @@ class Inbound:
             else:
                 key = (msg.channel, msg.address)
                 families[key], rows = turn.step(
-                    families[key], Message(msg.text, msg.keyword_hint), when
+                    families[key], Message(msg.text, msg.keyword_hint, msg.language_hint), when
                 )
                 stepped.append((len(results), families[key].id, rows))
                 results.append(InboundResult(False))
