@@ -242,7 +242,7 @@ def test_a_crisis_in_spanish_as_the_very_first_message_is_answered_in_spanish(
 
 @pytest.mark.parametrize(
     ("word", "reply"),
-    [("AYUDA", "keyword.help"), ("ayuda", "keyword.help"), ("PARAR", "keyword.stopped")],
+    [("AYUDA", "keyword.help.US"), ("ayuda", "keyword.help.US"), ("PARAR", "keyword.stopped")],
 )
 def test_a_spanish_keyword_from_a_stranger_is_answered_in_spanish(
     word: str, reply: str, settings: Settings, loaded: Loaded
@@ -326,9 +326,13 @@ def test_enrolled_in_spanish_the_first_lesson_comes_in_spanish(
 def test_the_origins_check_catches_english_and_filled_in_words_alike(loaded: Loaded) -> None:
     spanish = Origins(loaded.catalogs, "es")
     # a Spanish message with its placeholders filled in, with or without its accents, is found
-    text = "Perdón, no te entendí. Responde 1 si Luis no consumió hoy, 2 si consumió, 3 si no lo sabes."
-    assert spanish.of(text) == "checkin.reask"
-    assert spanish.of(text.replace("ó", "o").replace("í", "i")) == "checkin.reask"
+    text = (
+        "Perdón, no te entendí. Responde 1 si Luis no consumió hoy, 2 si consumió, 3 si no lo "
+        "sabes. Si alguien está en peligro, llama al 112."
+    )
+    assert spanish.of(text) == "checkin.reask.ES"
+    plain = text.replace("ó", "o").replace("í", "i").replace("á", "a")
+    assert spanish.of(plain) == "checkin.reask.ES"
     # while an English sentence, or Spanish that no message says, is not
     assert spanish.of("Sorry, I didn't catch that. Reply 1 if Luis was not using today.") is None
     assert spanish.of("Perdón, no te entendí. Responde lo que quieras.") is None

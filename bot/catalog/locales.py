@@ -3,7 +3,8 @@
 A complete locale has every message the default one has (and no other), so a family never meets
 a message in another language; the few ids written but not yet translated are listed under
 `pending:` with the reason, and the list can only shrink (a listed id that now exists, or that
-the default locale no longer has, is reported as stale).
+the default locale no longer has, is reported as stale). An entry may name a family of ids with
+`*` ("*.GB": every Great Britain version), stale once every id it names exists or none does.
 
 `sms_plain:` names letters an SMS may drop when keeping them would cost an extra segment: one
 á, í, ó or ú switches a whole SMS from GSM-7 (153 characters a segment) to UCS-2 (67), so a
@@ -12,8 +13,9 @@ Spanish lesson that fits two GSM-7 segments would take five.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,22 @@ FORMAT_HINT = "For example:\nes:\n  complete: true\n  sms_plain: {á: a, í: i}\
 class LocaleRules:
     complete: bool = False
     sms_plain: Mapping[str, str] = field(default_factory=dict)  # "á" -> "a"
-    pending: Mapping[str, str] = field(default_factory=dict)  # message id -> why it is missing
+    # message id (or a pattern of ids: "*.GB") -> why it is missing
+    pending: Mapping[str, str] = field(default_factory=dict)
+
+    def why_pending(self, message_id: str) -> str | None:
+        """The reason `message_id` may be missing, from its own entry or a pattern naming it."""
+        if message_id in self.pending:
+            return self.pending[message_id]
+        return next((why for p, why in self.pending.items() if _names(p, message_id)), None)
+
+    def named(self, pattern: str, ids: Iterable[str]) -> list[str]:
+        """The ids of `ids` one pending entry names."""
+        return [i for i in ids if _names(pattern, i)]
+
+
+def _names(pattern: str, message_id: str) -> bool:
+    return pattern == message_id or ("*" in pattern and fnmatchcase(message_id, pattern))
 
 
 def load_locales(messages_dir: Path) -> tuple[dict[str, LocaleRules], list[Problem]]:
@@ -99,7 +116,7 @@ def locale_gaps(
         if not rule.complete or locale == default:
             continue
         have = set(ids.get(locale, []))
-        for message_id in sorted(base - have - set(rule.pending)):
+        for message_id in sorted(i for i in base - have if rule.why_pending(i) is None):
             problems.append(
                 Problem(
                     file,
@@ -124,9 +141,10 @@ def locale_gaps(
                 )
             )
         for message_id in sorted(rule.pending):
-            if message_id in have:
+            named = rule.named(message_id, base)
+            if named and all(i in have for i in named):
                 why = "it is translated now: take it off the list"
-            elif message_id not in base:
+            elif not named:
                 why = f"messages/{default}/ has no such message"
             else:
                 continue
