@@ -32,7 +32,11 @@ def referenced_ids() -> set[str]:
     ids |= {"ask.received", "ask.how", "ask.no_team"}  # said by `do: ask` (bot/engine/actions.py)
     # canned answers: a coach starts from one when answering a question in the console
     ids |= set(shipped().catalogs.pool("coach_answer"))
-    ids |= {"email.subject", "email.subject_crisis", "email.subject_compliance"}  # email subjects
+    # email subjects (bot/runtime/outbox/enqueue.py, a coach's answer, the alerts desk), the
+    # unsubscribe footer line and page (bot/runtime/outbox/unsubscribe.py)
+    ids |= {f"email.subject{k}" for k in ("", "_crisis", "_compliance", "_team", "_answer")}
+    ids |= {f"email.{k}" for k in ("unsubscribe_line", "unsubscribe_question")}
+    ids |= {"email.unsubscribe_button", "email.unsubscribed"}
     return ids
 
 

@@ -34,6 +34,8 @@ class OutboundMessage:
     crisis: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     to_staff: bool = False  # a notice to on-call staff: sent after a family's crisis reply
+    # The footer's line before the unsubscribe link, in the family's language (email.yaml)
+    unsubscribe_words: str | None = None
 
 
 class SendOutcome(StrEnum):

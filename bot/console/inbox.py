@@ -130,7 +130,12 @@ class Inbox:
                     message_id=ANSWER_MESSAGE_ID,
                     kind="normal",  # an everyday message (see the module's note)
                     text=text,
-                    subject=f"{settings.org_name}: an answer to your question"
+                    subject=render(
+                        self.ctx.program.current.catalogs,
+                        "email.subject_answer",
+                        Audience("email", contact.locale or "en"),
+                        settings.org_placeholders(),
+                    )
                     if contact.channel == "email"
                     else None,
                     status="queued",

@@ -19,6 +19,7 @@ from bot.runtime.context import Context
 from bot.runtime.inbound import Inbound, InboundResult
 from bot.runtime.outbox import reports
 from bot.runtime.outbox.reports import DeliveryReport
+from bot.runtime.outbox.unsubscribe import UnsubscribeWords, page_words
 from bot.runtime.timers.tick import Tick, TickReport
 from storage.db import ping
 from storage.queries import outbox as outbox_sql
@@ -86,6 +87,10 @@ class Runtime:
     def unsubscribe(self, contact_id: int, channel: str = "email") -> bool:
         """The family followed a one-click unsubscribe link. False if they were out already."""
         return self.opt_out(contact_id, channel, "self", "one-click unsubscribe link")
+
+    def unsubscribe_words(self, contact_id: int) -> UnsubscribeWords:
+        """The unsubscribe page's words, in the family's language."""
+        return page_words(self.ctx, contact_id)
 
     def set_pause(self, contact_id: int, paused: bool, reason: str) -> str:
         """Pause until resumed, or resume, a family from the console (turn.set_pause)."""

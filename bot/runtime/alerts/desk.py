@@ -13,6 +13,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session as DB
 
+from bot.catalog.render import Audience, render
 from bot.runtime.alerts.records import AlertRecord, NoteRecord, NoticeRecord
 from bot.runtime.context import Context
 from bot.runtime.family import Family
@@ -94,7 +95,12 @@ class AlertDesk:
             if family.status == "opted_out":
                 return Reached(None, refused="this family opted out: we never message them")
             due = family.clock.held_until(now)
-            subject = f"{settings.org_name}: a message from our team"
+            subject = render(
+                self.ctx.program.current.catalogs,
+                "email.subject_team",
+                Audience("email", family.locale),
+                settings.org_placeholders(),
+            )
             [outbox_id] = records.add_outbox(
                 db,
                 [
