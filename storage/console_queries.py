@@ -210,9 +210,3 @@ def _timeline_parts() -> tuple[_Part, ...]:
 
 _TIMELINE = _timeline_parts()
 _ORDER = {"in": 0, "alert": 1, "consent": 2, "question": 3, "checkin": 4, "out": 5}
-
-
-def add_outbound(db: DB, row: m.OutboundMessage) -> int:
-    db.add(row)
-    db.flush()
-    return row.id

@@ -21,8 +21,7 @@ from bot.catalog.render import Audience, render
 from bot.console.accounts import Accounts, StaffUser
 from bot.engine.session import Session
 from bot.runtime.context import Context
-from bot.runtime.family_clock import Clocks
-from storage import console_queries as cq
+from bot.runtime.staff_words import queue_staff_words
 from storage import models as m
 from storage.queries import questions as q
 
@@ -106,54 +105,40 @@ class Inbox:
 
     def answer(self, question_id: int, staff: StaffUser, text: str, ip: str) -> Sent:
         """Send the coach's answer on the family's channel and mark the question answered."""
-        text, now = text.strip()[:MAX_ANSWER], self.ctx.clock()
-        if not text:
+        now = self.ctx.clock()
+        if not text.strip():
             return Sent(None, refused="empty")
-        with self.ctx.db.begin() as db:
-            found = q.question(db, question_id)
-            if found is None:
-                return Sent(None, refused="gone")
-            question, contact = found
-            if contact.status == "opted_out":
-                return Sent(None, refused="opted_out")
-            if not q.settle(db, question_id, "answered", now, staff.email, text):
-                return Sent(None, refused="settled")
-            settings = self.ctx.settings
-            clock = Clocks(settings).of(contact.timezone, contact.quiet_start, contact.quiet_end)
-            due = clock.held_until(now)
-            outbox_id = cq.add_outbound(
-                db,
-                m.OutboundMessage(
-                    contact_id=contact.id,
-                    channel=contact.channel,
-                    address=contact.address,
-                    message_id=ANSWER_MESSAGE_ID,
-                    kind="normal",  # an everyday message (see the module's note)
-                    text=text,
-                    subject=render(
-                        self.ctx.program.current.catalogs,
-                        "email.subject_answer",
-                        Audience("email", contact.locale or "en"),
-                        settings.org_placeholders(),
-                    )
-                    if contact.channel == "email"
-                    else None,
-                    status="queued",
-                    not_before=due,
-                    attempts=0,
-                    created_at=now,
-                ),
-            )
-            q.link_answer(db, question_id, outbox_id)
+        try:
+            with self.ctx.db.begin() as db:
+                found = q.question(db, question_id)
+                if found is None:
+                    return Sent(None, refused="gone")
+                question = found[0]
+                if not q.settle(db, question_id, "answered", now, staff.email, text[:MAX_ANSWER]):
+                    return Sent(None, refused="settled")
+                reached = queue_staff_words(
+                    self.ctx,
+                    db,
+                    question.contact_id,
+                    text[:MAX_ANSWER],
+                    ANSWER_MESSAGE_ID,
+                    "email.subject_answer",
+                    now,
+                )
+                if reached.outbox_id is None:
+                    raise _Refused(reached.refused)  # undo the settle: nothing was sent
+                q.link_answer(db, question_id, reached.outbox_id)
+        except _Refused as refused:
+            return Sent(None, refused=refused.args[0])
         self.accounts.audit(
             staff,
             "question.answer",
             "question",
             question_id,
-            f"family {question.contact_id}, outbox {outbox_id}",
+            f"family {question.contact_id}, outbox {reached.outbox_id}",
             ip,
         )
-        return Sent(outbox_id, due if due > now else None)
+        return Sent(reached.outbox_id, reached.not_before)
 
     def close(self, question_id: int, staff: StaffUser, note: str, ip: str) -> bool:
         """Close without sending anything (answered by phone, or nothing to answer)."""
@@ -192,3 +177,7 @@ def _view(question: m.Question, contact: m.Contact) -> QuestionView:
         answer=question.answer or "",
         opted_out=contact.status == "opted_out",
     )
+
+
+class _Refused(Exception):
+    """The answer could not be queued: the transaction rolls back, the question stays open."""

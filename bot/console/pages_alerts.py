@@ -36,6 +36,14 @@ DONE = {
 }
 
 
+REFUSALS = {  # why "reach the family" queued nothing, as the coach reads it
+    "": "",
+    "empty": "write the message first",
+    "gone": "this family is no longer in the program",
+    "opted_out": "this family opted out: we never message them",
+}
+
+
 def routes(console: Console) -> list[Route]:
     desk = console.desk
 
@@ -129,7 +137,7 @@ def routes(console: Console) -> list[Route]:
         )
         if reached.outbox_id is None:
             return console.page(
-                request, "alert_refused.html", 409, alert=alert, reason=reached.refused
+                request, "alert_refused.html", 409, alert=alert, reason=REFUSALS[reached.refused]
             )
         dispatcher, outbox_id = console.app.dispatcher, reached.outbox_id
         return RedirectResponse(

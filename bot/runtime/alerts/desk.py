@@ -7,33 +7,20 @@ one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Literal
 
 from sqlalchemy.orm import Session as DB
 
-from bot.catalog.render import Audience, render
 from bot.runtime.alerts.records import AlertRecord, NoteRecord, NoticeRecord
 from bot.runtime.context import Context
-from bot.runtime.family import Family
-from bot.runtime.family_clock import Clocks
+from bot.runtime.staff_words import Reached, queue_staff_words
 from storage.queries import alerts as alert_sql
-from storage.queries import families as family_sql
-from storage.queries import records
 
 Outcome = Literal["done", "already", "missing"]
 STAFF_MESSAGE_ID = "staff.message"  # the outbox's catalog id for words a coach wrote
 MAX_NOTE = 2000
-
-
-@dataclass(frozen=True)
-class Reached:
-    """What "reach the family" did: the outbox id, and when quiet hours let it go (None: now)."""
-
-    outbox_id: int | None
-    not_before: datetime | None = None
-    refused: str = ""  # why nothing was queued (opted out, family gone)
 
 
 class AlertDesk:
@@ -78,48 +65,17 @@ class AlertDesk:
             return "done"
 
     def reach_family(self, contact_id: int, text: str) -> Reached:
-        """Queue a staff member's words on the family's channel; the dispatcher sends them.
-
-        An everyday message: never to a family who opted out, and held by their quiet hours like
-        any message the program starts (the dispatcher checks both again when it sends).
-        """
-        text, now = text.strip(), self.ctx.clock()
-        if not text:
-            return Reached(None, refused="write the message first")
-        settings = self.ctx.settings
+        """Queue a staff member's words on the family's channel; the dispatcher sends them."""
         with self.ctx.db.begin() as db:
-            rows = family_sql.families_by_id(db, [contact_id], lock=True)
-            if not rows:
-                return Reached(None, refused="this family is no longer in the program")
-            family = Family.from_row(rows[0], Clocks(settings))
-            if family.status == "opted_out":
-                return Reached(None, refused="this family opted out: we never message them")
-            due = family.clock.held_until(now)
-            subject = render(
-                self.ctx.program.current.catalogs,
-                "email.subject_team",
-                Audience("email", family.locale),
-                settings.org_placeholders(),
-            )
-            [outbox_id] = records.add_outbox(
+            return queue_staff_words(
+                self.ctx,
                 db,
-                [
-                    {
-                        "contact_id": family.id,
-                        "channel": family.channel,
-                        "address": family.address,
-                        "message_id": STAFF_MESSAGE_ID,
-                        "kind": "normal",
-                        "text": text[:1600],
-                        "subject": subject if family.channel == "email" else None,
-                        "status": "queued",
-                        "not_before": now,
-                        "attempts": 0,
-                        "created_at": now,
-                    }
-                ],
+                contact_id,
+                text,
+                STAFF_MESSAGE_ID,
+                "email.subject_team",
+                self.ctx.clock(),
             )
-        return Reached(outbox_id, due if due > now else None)
 
 
 def acknowledge_in(db: DB, alert_id: int, by: str, via: str, note: str, now: datetime) -> Outcome:

@@ -1,0 +1,73 @@
+"""Words a person on the team wrote to a family (an alert's "reach the family", an answer to an
+ASK question), queued on the family's channel inside the caller's transaction.
+
+One place builds these outbox rows: never to a family who opted out, held by their quiet hours
+like any message the program starts (the dispatcher checks both again when it sends).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.orm import Session as DB
+
+from bot.catalog.render import Audience, render
+from bot.runtime.context import Context
+from bot.runtime.family import Family
+from bot.runtime.family_clock import Clocks
+from storage.queries import families as family_sql
+from storage.queries import records
+
+MAX_TEXT = 1600  # ten SMS segments
+Refusal = Literal["", "empty", "gone", "opted_out"]
+
+
+@dataclass(frozen=True)
+class Reached:
+    """What was queued: the outbox id, and when quiet hours let it go (None: now)."""
+
+    outbox_id: int | None
+    not_before: datetime | None = None
+    refused: Refusal = ""  # why nothing was queued
+
+
+def queue_staff_words(
+    ctx: Context, db: DB, contact_id: int, text: str, message_id: str, subject: str, now: datetime
+) -> Reached:
+    """Queue `text` for this family (on email under `subject`, a catalog id rendered in the
+    family's language: email.subject_team); refuse an empty text, a family that is gone or one
+    who opted out."""
+    text = text.strip()[:MAX_TEXT]
+    if not text:
+        return Reached(None, refused="empty")
+    rows = family_sql.families_by_id(db, [contact_id], lock=True)
+    if not rows:
+        return Reached(None, refused="gone")
+    family = Family.from_row(rows[0], Clocks(ctx.settings))
+    if family.status == "opted_out":
+        return Reached(None, refused="opted_out")
+    due = family.clock.held_until(now)
+    row = {
+        "contact_id": family.id,
+        "channel": family.channel,
+        "address": family.address,
+        "message_id": message_id,
+        "kind": "normal",
+        "text": text,
+        "subject": render(
+            ctx.program.current.catalogs,
+            subject,
+            Audience("email", family.locale),
+            ctx.settings.org_placeholders(),
+        )
+        if family.channel == "email"
+        else None,
+        "status": "queued",
+        "not_before": due,
+        "attempts": 0,
+        "created_at": now,
+    }
+    [outbox_id] = records.add_outbox(db, [row])
+    return Reached(outbox_id, due if due > now else None)
