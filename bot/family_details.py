@@ -98,7 +98,10 @@ def check(values: Mapping[str, str | None], rules: Rules) -> dict[str, str | Non
     given = {k: (v or "").strip() for k, v in values.items()}
     out: dict[str, str | None] = {k: given.get(k) or DEFAULTS.get(k) or None for k in FIELDS}
     problems: list[str] = []
-    locale = out["locale"] or "en"
+    # "ES" and "es-MX" are Spanish: the locale is the language's folder name (messages/es/).
+    locale = out["locale"] = (out["locale"] or "en").strip().lower().replace("_", "-")
+    if locale not in rules.locales and locale.split("-")[0] in rules.locales:
+        locale = out["locale"] = locale.split("-")[0]
     channel = given.get("channel", "")
     if not given.get("address"):
         problems.append("address is missing")

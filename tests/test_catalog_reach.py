@@ -34,6 +34,11 @@ def referenced_ids() -> set[str]:
     # canned answers: a coach starts from one when answering a question in the console
     ids |= set(shipped().catalogs.pool("coach_answer"))
     ids.add(MEDIA_ONLY)  # said by the engine to a photo or voice note without words
+    # email subjects (bot/runtime/outbox/enqueue.py, a coach's answer, the alerts desk), the
+    # unsubscribe footer line and page (bot/runtime/outbox/unsubscribe.py)
+    ids |= {f"email.subject{k}" for k in ("", "_crisis", "_compliance", "_team", "_answer")}
+    ids |= {f"email.{k}" for k in ("unsubscribe_line", "unsubscribe_question")}
+    ids |= {"email.unsubscribe_button", "email.unsubscribed"}
     return ids
 
 

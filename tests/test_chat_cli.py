@@ -161,7 +161,7 @@ def test_on_telegram_slash_commands_go_to_the_bot_and_the_chat_uses_bang(
     program: Loaded,
 ) -> None:
     # given a family member on Telegram, whose app sends /start first
-    script = ["/start", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"]
+    script = ["/start", "ENGLISH", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"]
     script += ["!time", "/time", "/help@craftbot_bot", "/stop", "!quit"]
     out = run_chat(monkeypatch, capsys, tmp_path / "chat.db", script, "--channel", "telegram")
     answers = answers_to(out)
@@ -178,9 +178,11 @@ def test_on_telegram_slash_commands_go_to_the_bot_and_the_chat_uses_bang(
             },
         )
 
-    # then /start reaches the bot, which asks for consent as it would in Telegram
+    # then /start reaches the bot, which asks for the language (a command says none), then
+    # for consent, as it would in Telegram
     assert "Unknown command" not in out
-    assert words("onboarding.consent").split(".")[0] in answers[0]
+    assert words("onboarding.ask_language").split(".")[0] in answers[0]
+    assert words("onboarding.consent").split(".")[0] in answers[1]
     # and !time is the chat's clock, while /time is just a message to the bot
     assert "It is " in answers[len(script) - 5] and "It is " not in answers[len(script) - 4]
     # and /help (even addressed to @the_bot) and /stop are HELP and STOP

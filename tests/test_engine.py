@@ -61,6 +61,7 @@ def test_onboarding_saves_the_profile_and_ends_with_the_first_lesson() -> None:
     )
     assert session.status == "active" and session.onboarded
     assert session.profile == {
+        "locale": "en",  # "hi" says English: joining does not ask
         "name": "Ana",
         "relationship": "partner",
         "loved_one": "Sam",

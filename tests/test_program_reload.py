@@ -179,7 +179,8 @@ def test_a_reply_to_a_flow_an_edit_removed_gets_the_fallback(harness: Harness, r
     )
     edit(
         root / "flows" / "keywords.yaml",
-        "  rewards:\n    words: [REWARDS, /rewards]\n    flow: rewards\n",
+        "  rewards:\n    words:\n      en: [REWARDS]\n      es: [GUSTOS, RECOMPENSAS]\n"
+        "      any: [/rewards]\n    flow: rewards\n",
         "",
     )
     assert harness.app.ctx.program.reload() == []
@@ -191,8 +192,9 @@ def test_a_reply_to_a_flow_an_edit_removed_gets_the_fallback(harness: Harness, r
 
 # --- STOP, START and HELP cannot be switched off by an edit ----------------------------------------
 STOP_KEYWORD = (
-    "  stop:\n    words: [STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, /stop]\n"
-    "    flow: stop\n"
+    "  stop:\n    words:\n      en: [STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT]\n"
+    "      es: [PARAR, PARA, ALTO, DETENER, CANCELAR, BAJA, DAR DE BAJA, DARME DE BAJA, SALIR, FIN]\n"
+    "      any: [/stop]\n    flow: stop\n"
 )
 HELP_FOR_ALL = "    flow: help\n    when: any\n"
 
@@ -201,7 +203,7 @@ HELP_FOR_ALL = "    flow: help\n    when: any\n"
     ("old", "new", "said"),
     [
         (STOP_KEYWORD, "", "no keyword answers STOP"),
-        ("    words: [START, UNSTOP, /start]\n", '    words: ["YES"]\n', "START"),
+        ("      en: [START, UNSTOP]\n", '      en: ["YES"]\n', "START"),
         (HELP_FOR_ALL, "    flow: help\n", "only `when: active`"),
         ("    - id: opt_out\n      do: opt_out\n", "", "never runs `do: opt_out`"),
     ],

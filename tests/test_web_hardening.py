@@ -344,7 +344,8 @@ def test_an_authenticated_telegram_update_is_always_answered_200(
 def test_a_recorded_update_the_library_refuses_is_still_answered(stack: Stack) -> None:
     telegram_post(stack, HOSTILE_TELEGRAM["user without is_bot (a recorded shape)"])
     stack.settle()
-    assert [r.message_id for r in stack.outbox(address="5550182")] == ["onboarding.consent"]
+    # (a bare /start with no app language tells no language: joining asks in both first)
+    assert [r.message_id for r in stack.outbox(address="5550182")] == ["onboarding.ask_language"]
 
 
 def test_deep_nesting_is_refused_as_not_json_never_a_500(stack: Stack) -> None:

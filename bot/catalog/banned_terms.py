@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.problems import Problem
+from bot.understanding.text import strip_accents
 from bot.yaml_source import key_position, read_yaml
 
 FORMAT = (
@@ -42,6 +43,14 @@ class BannedTerms:
     @classmethod
     def of_words(cls, words: Iterable[str]) -> BannedTerms:
         return cls((Term(tuple(words)),))
+
+    def without_accents(self) -> BannedTerms:
+        """The same list for matching text whose accents are stripped too ("alcohólico" and
+        "alcoholico" alike: Spanish SMS forms often leave accents out)."""
+        return BannedTerms(
+            tuple(Term(tuple(map(strip_accents, t.words)), t.instead) for t in self.terms),
+            tuple(map(strip_accents, self.allow)),
+        )
 
     def words(self) -> list[str]:
         return [w for t in self.terms for w in t.words]

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.catalog.locales import LocaleRules, load_locales
+from bot.catalog.segments import plain_sms
 from bot.problems import Problem
 from bot.yaml_source import did_you_mean, key_position, read_yaml, type_name, value_position
 
@@ -75,6 +77,17 @@ class Catalogs:
     # already reported, so a flow using such an id is not also told the id is missing.
     unreadable: frozenset[str] = frozenset()
     broken: frozenset[tuple[str, str]] = frozenset()
+    rules: Mapping[str, LocaleRules] = field(default_factory=dict)  # messages/locales.yaml
+
+    def complete_locales(self) -> tuple[str, ...]:
+        complete = tuple(k for k, r in self.rules.items() if r.complete)
+        return complete or (self.default_locale,)
+
+    def sms_text(self, text: str, locale: str) -> str:
+        """The words an SMS carries: the locale's `sms_plain` letters go where keeping them would
+        cost a segment (messages/locales.yaml); elsewhere every accent stays."""
+        rule = self.rules.get(locale)
+        return plain_sms(text, rule.sms_plain) if rule and rule.sms_plain else text
 
     def may_have(self, message_id: str, locale: str) -> bool:
         return (
@@ -105,13 +118,18 @@ def load_catalogs(messages_dir: Path) -> tuple[Catalogs, list[Problem]]:
         return Catalogs({}), problems
     unreadable: set[str] = set()
     broken: set[tuple[str, str]] = set()
+    rules, rule_problems = load_locales(messages_dir)
+    problems += rule_problems
     for locale_dir in sorted(p for p in messages_dir.iterdir() if p.is_dir()):
         entries: dict[str, Entry] = {}
         for path in sorted(locale_dir.glob("*.yaml")):
             if not _load_file(path, locale_dir.name, entries, problems, broken):
                 unreadable.add(locale_dir.name)
         locales[locale_dir.name] = entries
-    return Catalogs(locales, unreadable=frozenset(unreadable), broken=frozenset(broken)), problems
+    catalogs = Catalogs(
+        locales, unreadable=frozenset(unreadable), broken=frozenset(broken), rules=rules
+    )
+    return catalogs, problems
 
 
 def _load_file(

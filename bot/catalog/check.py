@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from bot.catalog.banned_terms import BannedTerms
 from bot.catalog.banned_terms import load_banned_terms as load_banned_terms  # its old home
@@ -11,20 +11,56 @@ from bot.catalog.form_rules import placeholder_findings, sms_findings
 from bot.catalog.render import PLACEHOLDERS, placeholders_in
 from bot.catalog.segments import count_segments, non_gsm_characters
 from bot.problems import Problem
+from bot.understanding.text import strip_accents
 from bot.yaml_source import did_you_mean
 
 LONG_LIMIT = 900
 
 
-def check_catalogs(catalogs: Catalogs, banned: BannedTerms | Iterable[str] = ()) -> list[Problem]:
+def check_catalogs(
+    catalogs: Catalogs,
+    banned: BannedTerms | Iterable[str] = (),
+    banned_by_locale: Mapping[str, BannedTerms] | None = None,
+) -> list[Problem]:
+    """Every form of every message; `banned` applies to every locale, `banned_by_locale` to its
+    own (messages/banned_terms.<locale>.yaml, matched with accents ignored)."""
     terms = banned if isinstance(banned, BannedTerms) else BannedTerms.of_words(banned)
     problems: list[Problem] = []
-    for entries in catalogs.locales.values():
+    for locale, entries in catalogs.locales.items():
+        local = (banned_by_locale or {}).get(locale)
+        fill = _sample(catalogs, locale)
+
+        def sms(text: str, locale: str = locale, fill: Mapping[str, str] = fill) -> str:
+            return catalogs.sms_text(_worst_case(text, fill), locale)
+
         for entry in entries.values():
             for variant, forms in entry.variants().items():
-                problems.extend(_check_forms(entry, variant, forms, terms))
+                problems.extend(_check_forms(entry, variant, forms, terms, sms))
+                if local is not None:
+                    problems.extend(_local_words(entry, variant, forms, local))
                 problems.extend(_reading_problems(entry, variant, forms))
     return problems
+
+
+def _local_words(entry: Entry, variant: str, forms: Forms, banned: BannedTerms) -> list[Problem]:
+    where = f"message '{entry.id}'" + ("" if variant == "base" else f", {variant}")
+    out = []
+    for form, text in forms.all_forms().items():
+        found = banned.find(strip_accents(text))
+        if found:
+            line, col = forms.at.get(form, (entry.line, entry.col))
+            instead = f"Say instead: {found.term.instead}. " if found.term.instead else ""
+            out.append(
+                Problem(
+                    entry.file,
+                    line,
+                    col,
+                    where,
+                    f"the {form} form says '{found.word}', a stigmatizing word",
+                    f"{instead}The list is messages/banned_terms.{entry.locale}.yaml.",
+                )
+            )
+    return out
 
 
 def _reading_problems(entry: Entry, variant: str, forms: Forms) -> list[Problem]:
@@ -45,7 +81,13 @@ def _reading_problems(entry: Entry, variant: str, forms: Forms) -> list[Problem]
     return out
 
 
-def _check_forms(entry: Entry, variant: str, forms: Forms, banned: BannedTerms) -> list[Problem]:
+def _check_forms(
+    entry: Entry,
+    variant: str,
+    forms: Forms,
+    banned: BannedTerms,
+    as_sent: Callable[[str], str] = lambda text: _worst_case(text),
+) -> list[Problem]:
     out: list[Problem] = []
     where = f"message '{entry.id}'" + ("" if variant == "base" else f", {variant}")
 
@@ -86,9 +128,10 @@ def _check_forms(entry: Entry, variant: str, forms: Forms, banned: BannedTerms) 
         if form == "long" and len(text) > LONG_LIMIT:
             problem(form, f"the long form is {len(text)} characters; keep it under {LONG_LIMIT}")
     sms = forms.sms or forms.text
-    encoding, segments = count_segments(_worst_case(sms))
+    sent = as_sent(sms)
+    encoding, segments = count_segments(sent)
     if segments > entry.max_segments:
-        extra = non_gsm_characters(sms)
+        extra = non_gsm_characters(sent)
         hint = f" These characters force UCS-2: {' '.join(extra)}." if extra else ""
         problem(
             "sms" if forms.sms else "text",
@@ -98,7 +141,27 @@ def _check_forms(entry: Entry, variant: str, forms: Forms, banned: BannedTerms) 
     return out
 
 
-def _worst_case(text: str) -> str:
+def sms_as_sent(catalogs: Catalogs, entry: Entry, text: str) -> tuple[str, str]:
+    """An SMS form as the check counts it: (with long-ish values filled in, then as sent: the
+    locale's SMS letters left out where that saves a segment, messages/locales.yaml)."""
+    filled = _worst_case(text, _sample(catalogs, entry.locale))
+    return filled, catalogs.sms_text(filled, entry.locale)
+
+
+def _sample(catalogs: Catalogs, locale: str) -> dict[str, str]:
+    """The locale's longest way of naming a loved one without a name ("tu ser querido")."""
+    phrases = [
+        e.base.text
+        for i, e in catalogs.locales.get(locale, {}).items()
+        if i.startswith("relation.")
+    ]
+    if not phrases:
+        return {}
+    loved = max(phrases, key=len)
+    return {"loved_one": loved, "Loved_one": loved[:1].upper() + loved[1:]}
+
+
+def _worst_case(text: str, fill: Mapping[str, str] | None = None) -> str:
     """Fill placeholders with long-ish values so the budget holds for real names too."""
     sample = {
         "name": "Alexandra",
@@ -110,6 +173,7 @@ def _worst_case(text: str) -> str:
         "answer_within": "within two working days",
         "lesson_time": "12:30",
         "checkin_time": "19:30",
+        **(fill or {}),
     }
     try:
         return text.format_map(sample)

@@ -66,7 +66,8 @@ def render_entry(
     profile = dict(audience.profile or {})
     forms = entry.choose(profile.get("relationship"), profile)
     loved = loved_one_phrase(catalogs, audience.locale, profile)
-    return forms.for_channel(audience.channel).format_map(placeholders(profile, loved, org))
+    text = forms.for_channel(audience.channel).format_map(placeholders(profile, loved, org))
+    return catalogs.sms_text(text, audience.locale) if audience.channel == "sms" else text
 
 
 def placeholders(profile: Mapping[str, str], loved: str, org: Mapping[str, str]) -> dict[str, str]:
@@ -131,4 +132,5 @@ class Renderer:
                 loved = self._phrases[phrase_key] = loved_one_phrase(
                     catalogs, audience.locale, profile
                 )
-        return template.format_map(placeholders(profile, loved, org))
+        text = template.format_map(placeholders(profile, loved, org))
+        return catalogs.sms_text(text, audience.locale) if audience.channel == "sms" else text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 _GSM7_BASIC = set(
@@ -30,3 +31,16 @@ def count_segments(text: str) -> tuple[Encoding, int]:
 def non_gsm_characters(text: str) -> list[str]:
     """The characters that push a text from GSM-7 into UCS-2 (curly quotes, dashes, emoji)."""
     return sorted({ch for ch in text if ch not in _GSM7_BASIC and ch not in _GSM7_EXTENDED})
+
+
+def plain_sms(text: str, plain: Mapping[str, str]) -> str:
+    """`text` with `plain`'s letters replaced ("á" -> "a") when that saves a segment.
+
+    One letter outside GSM-7 makes the whole SMS UCS-2, so a Spanish text of 300 characters
+    takes five segments with its accents and two without; a short one ("¿Cómo estás?") costs the
+    same either way and keeps them.
+    """
+    if not plain or text.isascii() or not any(ch in plain for ch in text):
+        return text  # the usual English case costs one C-level check
+    bare = "".join(plain.get(ch, ch) for ch in text)
+    return bare if count_segments(bare)[1] < count_segments(text)[1] else text

@@ -41,6 +41,7 @@ class InboundMessage:
     subject: str = ""  # email: a subject of the family's own words (not "Re: ..."), else ""
     media: str | None = None  # what came besides words: "photo", "voice", "attachment", ...
     edited: bool = False  # an edit of an earlier message (only its crisis words are acted on)
+    language_hint: str | None = None  # e.g. Telegram's language_code "es-MX": their app's language
 
     def __post_init__(self) -> None:
         for name in _INBOUND_TEXTS:
@@ -73,6 +74,8 @@ class OutboundMessage:
     crisis: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     to_staff: bool = False  # a notice to on-call staff: sent after a family's crisis reply
+    # The footer's line before the unsubscribe link, in the family's language (email.yaml)
+    unsubscribe_words: str | None = None
 
 
 class SendOutcome(StrEnum):

@@ -60,10 +60,12 @@ class SendGridEmail:
         self._sg.client.timeout = timeout_s  # urllib has no timeout by default
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sendgrid")
 
-    def footer(self, unsubscribe_url: str | None) -> str:
+    def footer(self, unsubscribe_url: str | None, words: str | None = None) -> str:
+        """The signature, the postal address and the unsubscribe link after `words` (the
+        family's language, from the dispatcher; English when a caller gives none)."""
         lines = ["-- ", self._org_name, self._postal]
         if unsubscribe_url:
-            lines.append(f"To stop these emails: {unsubscribe_url}")
+            lines.append(f"{words or 'To stop these emails:'} {unsubscribe_url}")
         return "\n".join(lines)
 
     def build_mail(self, message: OutboundMessage) -> Mail:
@@ -73,7 +75,8 @@ class SendGridEmail:
             to_emails=To(message.address),
             subject=Subject(message.subject or self._default_subject),
             plain_text_content=PlainTextContent(
-                f"{message.text}\n\n{self.footer(message.unsubscribe_url)}"
+                f"{message.text}\n\n"
+                f"{self.footer(message.unsubscribe_url, message.unsubscribe_words)}"
             ),
         )
         for key, value in message.headers.items():

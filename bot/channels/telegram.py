@@ -280,7 +280,18 @@ def _read(update: Any, update_id: int) -> TelegramUpdate:
         provider_id=str(update_id),
         media=media,
         edited=_MESSAGE_KINDS[kind],
+        # The language of their Telegram app: a newcomer's "/start" says nothing else about it.
+        language_hint=_language_code(message),
     )
+
+
+def _language_code(message: Any) -> str | None:
+    """The sender's Telegram app language ("es-MX"): `from_user` once read, `from` in the JSON."""
+    sender = _field(message, "from_user")
+    if sender is None:
+        sender = _field(message, "from")
+    code = _field(sender, "language_code") if sender is not None else None
+    return code if isinstance(code, str) and code else None
 
 
 def _without_bot_name(text: str) -> str:

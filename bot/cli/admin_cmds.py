@@ -63,7 +63,7 @@ def register(sub: Any) -> None:
     p.add_argument("--timezone", help="America/Chicago, or what the chat understands (central)")
     p.add_argument("--lesson-time", dest="lesson_time", default="09:00", help="09:00 or 9am")
     p.add_argument("--checkin-time", dest="checkin_time", default="19:00", help="19:00 or 7pm")
-    p.add_argument("--locale", default="en")
+    p.add_argument("--locale", default="en", help="the family's language: en (default) or es")
     p.add_argument("--dry-run", action="store_true", help="check and say what would happen")
     p.set_defaults(handler=run_enroll)
 
@@ -72,6 +72,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument("file", type=Path)
     p.add_argument("--dry-run", action="store_true", help="check every row; enroll nobody")
+    p.add_argument(
+        "--locale", default="en", help="the language of rows with no locale column value (en, es)"
+    )
     p.set_defaults(handler=run_import)
 
     p = sub.add_parser("export", help="write contacts, checkins, messages or alerts to stdout")
@@ -205,7 +208,8 @@ def run_import(args: argparse.Namespace) -> int:
             try:
                 if row.problems:
                     raise EnrollError(list(row.problems))
-                print(f"line {row.line}: " + enrolled(ctx, Enrollment(**row.values), args.dry_run))
+                values = {**row.values, "locale": row.values.get("locale") or args.locale}
+                print(f"line {row.line}: " + enrolled(ctx, Enrollment(**values), args.dry_run))
                 done += 1
                 channels.append(row.values["channel"])
             except EnrollError as exc:

@@ -16,8 +16,11 @@ from bot.catalog.audiences import (
 )
 from bot.catalog.awaiting import AWAITING_FILE, Awaiting, load_awaiting
 from bot.catalog.catalog import Catalogs
+from bot.catalog.check import sms_as_sent
+from bot.catalog.locales import LOCALES_FILE, locale_gaps
 from bot.catalog.render import Audience, render
 from bot.catalog.segments import count_segments
+from bot.cli.environment import CliError
 from bot.cli.flows_cmds import files_at
 from bot.flows.model import EXPECT_LABELS
 from bot.problems import Problem
@@ -25,6 +28,8 @@ from bot.program_files import Loaded, load_program
 
 # A sample week for the summary's numbers in a preview.
 SAMPLE_WEEK = {"non_use_days": "4", "use_days": "2", "unsure_days": "1", "wellbeing": "2, then 3"}
+# How a sample organisation is reached, in each locale's words (the rest of a preview is English).
+SAMPLE_CONTACT = {"en": "call 555-0100", "es": "llama al 555-0100"}
 EVENING_LABELS = {"reward": "a non-use day", "step_back": "a use day", "unsure": "an unsure answer"}
 
 
@@ -33,6 +38,7 @@ def register(sub: Any) -> None:
     csub = p.add_subparsers(dest="content_command", required=True)
     c = csub.add_parser("check", help="check lengths, placeholders and wording of every message")
     c.add_argument("--path", type=Path)
+    c.add_argument("--locale", help="report this locale only (default: every locale)")
     c.set_defaults(handler=run_check)
     v = csub.add_parser("preview", help="write the program as one family would read it")
     v.add_argument("--relationship", default="parent", choices=EXPECT_LABELS["relationship"])
@@ -44,6 +50,7 @@ def register(sub: Any) -> None:
         "--rewards", default="", help="what the loved one enjoys (fills rewards variants)"
     )
     v.add_argument("--channel", default="sms", choices=("sms", "telegram", "email"))
+    v.add_argument("--locale", default="en", help="the language to read it in (en, es)")
     v.add_argument("--out", type=Path, help="write Markdown here (default: print)")
     v.add_argument("--path", type=Path)
     v.set_defaults(handler=run_preview)
@@ -60,19 +67,50 @@ def run_check(args: argparse.Namespace) -> int:
     loaded = _load(args.path)
     if loaded is None:
         return 1
-    counts: dict[int, int] = {}
-    for entry in loaded.catalogs.locales["en"].values():
+    catalogs = loaded.catalogs
+    locales = [args.locale] if args.locale else sorted(catalogs.locales)
+    unknown = [x for x in locales if x not in catalogs.locales]
+    if unknown:
+        raise CliError(f"there is no locale '{unknown[0]}' (known: {', '.join(catalogs.locales)})")
+    print("ok: every message passes")
+    for locale in locales:
+        print(sms_figures(catalogs, locale))
+    return report_audiences(catalogs, files_at(args.path).messages_dir, locales)
+
+
+def sms_figures(catalogs: Catalogs, locale: str) -> str:
+    """One locale's SMS forms as sent (long names filled in): segments, and how accents fared."""
+    segments: dict[int, int] = {}
+    plain = kept = 0
+    entries = catalogs.locales.get(locale, {})
+    for entry in entries.values():
         for forms in entry.variants().values():
-            _, segments = count_segments(forms.sms or forms.text)
-            counts[segments] = counts.get(segments, 0) + 1
-    spread = ", ".join(f"{n} in {s} segment(s)" for s, n in sorted(counts.items()))
-    print(f"ok: every message passes (SMS forms: {spread})")
-    return report_audiences(loaded.catalogs, files_at(args.path).messages_dir)
+            text = forms.sms or forms.text
+            written, sent = sms_as_sent(catalogs, entry, text)
+            encoding, n = count_segments(sent)
+            segments[n] = segments.get(n, 0) + 1
+            plain += sent != written
+            kept += encoding == "UCS-2"
+    spread = ", ".join(f"{n} in {s} segment(s)" for s, n in sorted(segments.items()))
+    total = sum(segments.values())
+    return (
+        f"{locale}: {len(entries)} messages, {total} SMS forms: {spread}; {plain} leave out "
+        f"accents to save segments, {kept} keep them (UCS-2 costs no extra segment there)"
+    )
 
 
-def report_audiences(catalogs: Catalogs, messages_dir: Path) -> int:
-    """Words per relationship, defaults that assume a shared home, messages awaiting flows."""
+def report_audiences(
+    catalogs: Catalogs, messages_dir: Path, locales: list[str] | None = None
+) -> int:
+    """Words per relationship, defaults that assume a shared home, messages awaiting flows, and
+    what a complete locale lacks."""
     phrases, problems = load_shared_home_phrases(messages_dir / SHARED_HOME_FILE)
+    problems += locale_gaps(
+        {x: catalogs.ids(x) for x in catalogs.locales},
+        catalogs.rules,
+        catalogs.default_locale,
+        str(messages_dir / LOCALES_FILE),
+    )
     awaiting, awaiting_problems = load_awaiting(messages_dir / AWAITING_FILE)
     flagged = shared_home_defaults(catalogs, phrases)
     problems += awaiting_problems + flagged + misplaced_context_placeholders(catalogs)
@@ -82,15 +120,17 @@ def report_audiences(catalogs: Catalogs, messages_dir: Path) -> int:
     ]
     for problem in sorted(problems):
         print(problem, file=sys.stderr)
-    rows = coverage(catalogs, catalogs.default_locale)
-    total = rows[0].own + rows[0].default if rows else 0
-    print(f"relationship variants, of {total} messages:")
-    for row in rows:
-        label = "child (adult child)" if row.relationship == "child" else row.relationship
-        note = " (defaults are written to fit anyone)" if row.relationship == "other" else ""
-        print(
-            f"  {label:<20}{row.own:>4} in their own words, {row.default:>4} use the default{note}"
-        )
+    for locale in locales or [catalogs.default_locale]:
+        rows = coverage(catalogs, locale)
+        total = rows[0].own + rows[0].default if rows else 0
+        print(f"relationship variants ({locale}), of {total} messages:")
+        for row in rows:
+            label = "child (adult child)" if row.relationship == "child" else row.relationship
+            note = " (defaults are written to fit anyone)" if row.relationship == "other" else ""
+            print(
+                f"  {label:<20}{row.own:>4} in their own words, {row.default:>4} use the "
+                f"default{note}"
+            )
     count = sum(len(v) for v in phrases.values())
     if flagged:
         print(f"shared home: {len(flagged)} default form(s) assume one (listed above)")
@@ -105,9 +145,22 @@ def run_preview(args: argparse.Namespace) -> int:
     loaded = _load(args.path)
     if loaded is None:
         return 1
-    text = preview(loaded, args.relationship, args.name, args.loved_one, args.rewards, args.channel)
+    if args.locale not in loaded.catalogs.locales:
+        known = ", ".join(loaded.catalogs.locales)
+        raise CliError(f"there is no locale '{args.locale}' (known: {known})")
+    text = preview(
+        loaded,
+        args.relationship,
+        args.name,
+        args.loved_one,
+        args.rewards,
+        args.channel,
+        locale=args.locale,
+    )
     awaiting, _ = load_awaiting(files_at(args.path).messages_dir / AWAITING_FILE)
-    text += preview_awaiting(loaded, awaiting, args.relationship, args.name, args.loved_one)
+    text += preview_awaiting(
+        loaded, awaiting, args.relationship, args.name, args.loved_one, locale=args.locale
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")
@@ -118,7 +171,13 @@ def run_preview(args: argparse.Namespace) -> int:
 
 
 def preview(
-    loaded: Loaded, relationship: str, name: str, loved_one: str, rewards: str, channel: str
+    loaded: Loaded,
+    relationship: str,
+    name: str,
+    loved_one: str,
+    rewards: str,
+    channel: str,
+    locale: str = "en",
 ) -> str:
     """Day by day: the lesson, then one evening reply of each kind in the order a family meets them."""
     program, catalogs = loaded.program, loaded.catalogs
@@ -131,14 +190,14 @@ def preview(
         "checkin_time": "19:00",
         **SAMPLE_WEEK,
     }
-    audience = Audience(channel=channel, profile=profile)
-    org = {"org": "Family Support Center", "org_contact": "call 555-0100"}
+    audience = Audience(channel=channel, locale=locale, profile=profile)
+    org = {"org": "Family Support Center", "org_contact": SAMPLE_CONTACT.get(locale, "555-0100")}
 
     def say(message_id: str) -> str:
         return render(catalogs, message_id, audience, org)
 
     who = f"{name}, {relationship}" + (f" of {loved_one}" if loved_one else "")
-    out = [f"# The program, as {who} reads it ({channel})", ""]
+    out = [f"# The program, as {who} reads it ({channel}, {locale})", ""]
     lessons = program.flows.order.lessons
     evening = ["reward", "step_back", "unsure"]
     turns = dict.fromkeys([*evening, "selfcare", "window"], 0)
@@ -163,7 +222,12 @@ def preview(
 
 
 def preview_awaiting(
-    loaded: Loaded, awaiting: Awaiting, relationship: str, name: str, loved_one: str
+    loaded: Loaded,
+    awaiting: Awaiting,
+    relationship: str,
+    name: str,
+    loved_one: str,
+    locale: str = "en",
 ) -> str:
     """The words written before their flows (tracks, safety, wellbeing, summary), in file order."""
     catalogs = loaded.catalogs
@@ -171,8 +235,8 @@ def preview_awaiting(
     if not waiting:
         return ""
     profile = {"name": name, "relationship": relationship, "loved_one": loved_one, **SAMPLE_WEEK}
-    audience = Audience(channel="sms", profile=profile)
-    org = {"org": "Family Support Center", "org_contact": "call 555-0100"}
+    audience = Audience(channel="sms", locale=locale, profile=profile)
+    org = {"org": "Family Support Center", "org_contact": SAMPLE_CONTACT.get(locale, "555-0100")}
     out = ["", "## Written, not yet sent: words awaiting their flows", ""]
     pool = ""
     for message_id in waiting:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.catalog.render import Audience, render
 from bot.cli.environment import CliError, program_files
 from bot.flows.graph import mermaid, mermaid_all
 from bot.program_files import Loaded, ProgramFiles, load_program
@@ -32,6 +34,9 @@ def register(sub: Any) -> None:
     g.add_argument("flow", nargs="?", help="only this flow (default: every flow)")
     g.add_argument("--path", type=Path, help="the program folder")
     g.add_argument("--out", type=Path, help="write FLOW.mmd files into this folder")
+    g.add_argument(
+        "--locale", help="show the first words of each message, in this language (en, es)"
+    )
     g.set_defaults(handler=run_graph)
 
 
@@ -50,6 +55,15 @@ def load_or_report(files: ProgramFiles) -> Loaded | None:
             file=sys.stderr,
         )
     return loaded
+
+
+def words_in(loaded: Loaded, locale: str) -> Callable[[str], str]:
+    """A message's words in `locale`, as a family with no details given would read them."""
+    catalogs = loaded.catalogs
+    if locale not in catalogs.locales:
+        raise CliError(f"there is no locale '{locale}' (known: {', '.join(catalogs.locales)})")
+    org = {"org": "Family Support Center", "org_contact": "555-0100"}
+    return lambda message_id: render(catalogs, message_id, Audience("telegram", locale), org)
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -77,15 +91,17 @@ def run_graph(args: argparse.Namespace) -> int:
     flows = loaded.program.flows.flows
     if args.flow and args.flow not in flows:
         raise CliError(f"there is no flow '{args.flow}' (known: {', '.join(sorted(flows))})")
+    words = words_in(loaded, args.locale) if args.locale else None
     if args.out is None:
         if args.flow:
-            print(f"%% {args.flow}: {flows[args.flow].description}\n{mermaid(flows[args.flow])}")
+            diagram = mermaid(flows[args.flow], words)
+            print(f"%% {args.flow}: {flows[args.flow].description}\n{diagram}")
         else:
-            sys.stdout.write(mermaid_all(flows))
+            sys.stdout.write(mermaid_all(flows, words))
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     for flow_id in [args.flow] if args.flow else sorted(flows):
         target = args.out / f"{flow_id}.mmd"
-        target.write_text(mermaid(flows[flow_id]), encoding="utf-8")
+        target.write_text(mermaid(flows[flow_id], words), encoding="utf-8")
         print(target)
     return 0

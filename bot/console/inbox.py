@@ -122,7 +122,7 @@ class Inbox:
                     question.contact_id,
                     text[:MAX_ANSWER],
                     ANSWER_MESSAGE_ID,
-                    "an answer to your question",
+                    "email.subject_answer",
                     now,
                 )
                 if reached.outbox_id is None:

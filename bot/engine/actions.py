@@ -27,6 +27,7 @@ class Actions:
     answered: str | None  # the question this message answered (its message id), if any
     program: Program
     say: Callable[[str], None]  # the step's own: say a message in the family's version
+    set_profile: Callable[[str, str], None]  # the step's own: change the profile, with its event
 
     @property
     def locale(self) -> str:
@@ -62,6 +63,13 @@ class Actions:
     def do_resume(self) -> None:
         self.session = self.session.with_(paused_until=None)
         self.events.append(ev.PauseChanged(False, None, "asked to resume"))
+
+    def do_use_language(self) -> None:
+        """ESPAÑOL, ENGLISH: from now on, the language the message was written in (the word
+        names it: bot/engine/language.py)."""
+        found = self.program.languages.guess(self.text)
+        if found and found != self.session.profile.get("locale"):
+            self.set_profile("locale", found)
 
     def pause_for_crisis(self, reason: str) -> None:
         """No lessons or check-ins for the crisis pause from now (a longer pause stays)."""

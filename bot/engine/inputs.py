@@ -13,6 +13,7 @@ class Message:
     subject: str = ""  # an email subject the person wrote: read for crisis words, not routed
     media: str | None = None  # a photo, a voice note, an attachment... sent with (or as) it
     edited: bool = False  # an edit of an earlier message: only crisis words in it are acted on
+    language_hint: str | None = None  # a provider's guess at their language, e.g. Telegram "es"
 
 
 @dataclass(frozen=True)

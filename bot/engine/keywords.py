@@ -9,7 +9,11 @@ from datetime import date, datetime, time, timedelta
 from bot.flows.model import Keyword
 from bot.understanding.text import normalize
 
-_AMOUNT = re.compile(r"^(?:for\s+)?(\d{1,3})\s*(d|day|days|w|wk|week|weeks)?$")
+# "3", "3 days", "for 2 weeks"; in Spanish (accents already gone) "3 dias", "por 2 semanas".
+_AMOUNT = re.compile(
+    r"^(?:for\s+|por\s+)?(\d{1,3})\s*"
+    r"(d|day|days|dia|dias|w|wk|week|weeks|sem|semana|semanas)?$"
+)
 
 
 def match_keyword(
@@ -20,7 +24,9 @@ def match_keyword(
     Only a whole message counts ("please stop texting at work" is not STOP), except that a
     keyword that `takes` an argument may be followed by one. A provider's hint (Twilio's
     OptOutType) names the keyword outright. Words listed `on:` a channel count only there (YES
-    re-subscribes on SMS, where carriers treat it as an opt-in word, and nowhere else).
+    re-subscribes on SMS, where carriers treat it as an opt-in word, and nowhere else). Case and
+    accents never matter: the words were normalised when read ("LECCIÓN" is "leccion"), and so
+    is the message ("Lección", "leccion").
     """
     norm = normalize(text)
     first, _, rest = norm.partition(" ")
@@ -46,7 +52,8 @@ def pause_until(arg: str, now: datetime) -> datetime | None:
         return None
     match = _AMOUNT.match(arg)
     if match:
-        days = int(match.group(1)) * (7 if (match.group(2) or "d").startswith("w") else 1)
+        weeks = (match.group(2) or "d").startswith(("w", "sem"))
+        days = int(match.group(1)) * (7 if weeks else 1)
         return now + timedelta(days=max(days, 1))
     try:
         day = date.fromisoformat(arg.replace(" ", ""))

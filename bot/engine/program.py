@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.engine.language import Languages
 from bot.flows.model import FlowSet
 from bot.understanding.reading import Understanding
 
@@ -28,3 +29,4 @@ class Program:
     # A person reads what families ask (`do: ask`): the console is on and someone can sign in.
     # The runtime sets it for each turn (bot/runtime/turn.py); a program on its own answers no.
     asking: bool = False
+    languages: Languages = Languages()  # which words are whose, to tell a newcomer's language

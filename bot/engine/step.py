@@ -15,6 +15,7 @@ from bot.engine.keywords import match_keyword
 from bot.engine.program import Program
 from bot.engine.session import Session
 from bot.flows.model import END, Flow, Keyword, Step
+from bot.understanding.answers import Answer
 from bot.understanding.crisis import CrisisReading
 from bot.understanding.explain import one_line
 
@@ -54,6 +55,13 @@ class _Run(Actions):
         self.text = message.text
         # Crisis first, in everything the person wrote: a caption, an email's own subject too.
         words = f"{message.subject}\n{message.text}" if message.subject else message.text
+        if not self.session.onboarded and "locale" not in self.session.profile:
+            # Until a newcomer's language is known, their words may tell it ("hola" -> Spanish):
+            # every reply, the crisis reply included, is then in it, and joining does not ask.
+            languages = self.program.languages
+            said = languages.guess(words) or languages.tagged(message.language_hint)
+            if said:
+                self.set_profile("locale", said)
         self.reading = self.program.understanding.crisis(words)
         if self.reading.tier == "emergency":
             self.crisis(self.reading)
@@ -205,13 +213,29 @@ class _Run(Actions):
             wait_seq=saved.wait_seq,
             reasks=saved.reasks,
         )
+        if keyword.continues:
+            self.carry_on()
+
+    def carry_on(self) -> None:
+        """After an aside that changes how we talk (ESPAÑOL): the open question moves on if the
+        aside answered it (the language question), else is asked again; a newcomer joins."""
+        here = self.current_step() if self.session.waiting else None
+        if here is not None:
+            if self.known(here):
+                self.session = self.session.with_(waiting=False, reasks=0, labels=("given",))
+                self.goto_next(here)
+            else:
+                self.say(here.ask or "")
+        elif not self.session.onboarded and not self.session.flow:
+            self.session = self.session.with_(status="onboarding")
+            self.start(self.program.flows.routing.join_flow)
 
     def answer(self, text: str) -> None:
         here = self.current_step()
         if here is None:
             self.fallback(text)
             return
-        answer = self.program.understanding.read(here.expect or "text", text, self.locale)
+        answer = self.read(here.expect or "text", text)
         if answer is None:
             self.unclear(here)
             return
@@ -242,6 +266,12 @@ class _Run(Actions):
 
     def country_known(self) -> bool:
         return self.session.profile.get("country_from") in ("phone", "timezone", "said")
+
+    def read(self, expect: str, text: str) -> Answer | None:
+        if expect == "language":
+            found = self.program.languages.guess(text)
+            return Answer(frozenset({"given"}), found) if found else None
+        return self.program.understanding.read(expect, text, self.locale)
 
     def unclear(self, here: Step) -> None:
         if self.reading is not None and self.reading.tier == "distress" and not self.listening():
@@ -352,7 +382,9 @@ class _Run(Actions):
         for _ in range(MAX_STEPS):
             here = flow.steps[index]
             self.session = self.session.with_(flow=flow.id, step=here.id)
-            if here.kind == "ask" and self.asked_already(flow, here):
+            if here.kind == "ask" and self.known(here):
+                # Not asked again: it goes on as if answered with what the family gave.
+                self.session = self.session.with_(labels=("given",))
                 following = self.following(flow, here, index)
                 if following is None:
                     break
@@ -378,11 +410,16 @@ class _Run(Actions):
             index = following
         self.end_flow()
 
-    def asked_already(self, flow: Flow, here: Step) -> bool:
-        """While joining, the country question is asked only when neither the phone number nor
-        the time zone said the country (COUNTRY, later, always asks)."""
-        joining = flow.id == self.program.flows.routing.join_flow
-        return joining and here.expect == "country" and self.country_known()
+    def known(self, here: Step) -> bool:
+        """An ask that `skip_if_known` and whose answer the family has already given: the
+        language their first message was written in, the country their phone number or time
+        zone told (a country is only known once one of these said it: every family has the
+        default one). COUNTRY, a flow without `skip_if_known`, always asks."""
+        if not here.skip_if_known or not here.save:
+            return False
+        if here.save == "country":
+            return self.country_known()
+        return bool(self.session.profile.get(here.save))
 
     def perform(self, here: Step) -> None:
         for message_id in here.say:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from bot.flows.model import END, Branch, Flow, Step
 
 # Node names for the diagram's own shapes. Steps are named s_<id> and other flows f_<id>, so a
 # step called "finish" or "start" (onboarding has one) can never be mistaken for these.
 BEGIN, FINISH = "begin", "finish"
+SNIPPET = 48  # how much of a message's words a node shows, with --locale
+Words = Callable[[str], str]  # message id -> its words in one language
 
 
 def _safe(text: str) -> str:
@@ -28,7 +30,7 @@ def _target(target: str, ns: str = "") -> str:
     return f"{ns}{FINISH}" if target == END else _node(target, ns)
 
 
-def _label(s: Step) -> str:
+def _label(s: Step, words: Words | None = None) -> str:
     detail = {
         "say": ", ".join(s.say) or (f"one of {s.rotate}.*" if s.rotate else ""),
         "ask": f"{s.ask} ({s.expect})",
@@ -37,8 +39,16 @@ def _label(s: Step) -> str:
         "do": str(s.do),
     }[s.kind]
     saves = f"<br/>save {s.save}" if s.save else ""
+    saves += " (asked only when not known)" if s.skip_if_known else ""
     record = f"<br/>record {', '.join(f'{k}={v}' for k, v in s.record.items())}" if s.record else ""
-    return f"{s.kind}: {detail}{saves}{record}".replace('"', "'")
+    said = "".join(f"<br/><i>{_snippet(words(i))}</i>" for i in (*s.say, s.ask) if i and words)
+    return f"{s.kind}: {detail}{saves}{record}{said}".replace('"', "'")
+
+
+def _snippet(text: str) -> str:
+    """The first words of a message, on one line, safe inside a Mermaid label."""
+    line = " ".join(text.split()).replace("<", "(").replace(">", ")").replace("#", "no. ")
+    return line if len(line) <= SNIPPET else line[: SNIPPET - 3].rstrip() + "..."
 
 
 def _arrow(label: str | None) -> str:
@@ -80,7 +90,9 @@ def _namespace(flow_id: str) -> str:
     return f"f_{_safe(flow_id)}__"
 
 
-def _body(flow: Flow, ns: str = "", flows: Collection[str] = ()) -> list[str]:
+def _body(
+    flow: Flow, ns: str = "", flows: Collection[str] = (), words: Words | None = None
+) -> list[str]:
     trigger = f"<br/>starts on {flow.trigger}" if flow.trigger else ""
     lines = [f'  {ns}{BEGIN}(["flow {flow.id}{trigger}"])']
     if flow.steps:
@@ -88,7 +100,8 @@ def _body(flow: Flow, ns: str = "", flows: Collection[str] = ()) -> list[str]:
     body: list[str] = []
     for i, step in enumerate(flow.steps):
         opening, closing = ('{{"', '"}}') if step.kind == "ask" else ('["', '"]')
-        body.append(f"  {_node(step.id, ns)}{opening}{step.id}<br/>{_label(step)}{closing}")
+        label = _label(step, words)
+        body.append(f"  {_node(step.id, ns)}{opening}{step.id}<br/>{label}{closing}")
         body.extend(_edges(flow, i, ns, flows))
     lines.extend(body)
     if any(line.endswith(f" {ns}{FINISH}") for line in body):
@@ -96,12 +109,13 @@ def _body(flow: Flow, ns: str = "", flows: Collection[str] = ()) -> list[str]:
     return lines
 
 
-def mermaid(flow: Flow) -> str:
-    """A `flowchart TD` with one node per step: questions are hexagons, the rest rectangles."""
-    return "\n".join(["flowchart TD", *_body(flow)]) + "\n"
+def mermaid(flow: Flow, words: Words | None = None) -> str:
+    """A `flowchart TD` with one node per step: questions are hexagons, the rest rectangles.
+    With `words`, each node that says or asks something shows its first words in that language."""
+    return "\n".join(["flowchart TD", *_body(flow, words=words)]) + "\n"
 
 
-def mermaid_all(flows: Mapping[str, Flow]) -> str:
+def mermaid_all(flows: Mapping[str, Flow], words: Words | None = None) -> str:
     """Every flow in one `flowchart TD`, each in its own subgraph; a `go` arrow crosses to the
     flow it starts. Node names carry their flow's name, so two flows' `ask` steps stay apart."""
     lines = ["flowchart TD"]
@@ -109,6 +123,6 @@ def mermaid_all(flows: Mapping[str, Flow]) -> str:
         flow = flows[flow_id]
         title = f"{flow_id}: {flow.description}".replace('"', "'")
         lines.append(f'  subgraph {_namespace(flow_id)}flow ["{title}"]')
-        lines.extend("  " + line for line in _body(flow, _namespace(flow_id), flows))
+        lines.extend("  " + line for line in _body(flow, _namespace(flow_id), flows, words))
         lines.append("  end")
     return "\n".join(lines) + "\n"

@@ -28,8 +28,18 @@ from bot.problems import Problem
 from bot.yaml_source import did_you_mean, key_position, read_yaml, type_name, value_position
 
 STEP_KINDS: tuple[StepKind, ...] = ("say", "ask", "go", "lesson", "do")
-STEP_OPTIONS = ("id", "next", "record", "expect", "save", "reask", "timeout", "on_timeout")
-ASK_ONLY = ("expect", "save", "reask", "timeout", "on_timeout")
+STEP_OPTIONS = (
+    "id",
+    "next",
+    "record",
+    "expect",
+    "save",
+    "reask",
+    "timeout",
+    "on_timeout",
+    "skip_if_known",
+)
+ASK_ONLY = ("expect", "save", "reask", "timeout", "on_timeout", "skip_if_known")
 FLOW_KEYS = ("description", "trigger", "steps")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -365,6 +375,18 @@ def _read_ask(raw: Mapping[str, Any], where: str, r: FileReader) -> dict[str, An
             value=True,
         )
     out["save"] = save
+    if "skip_if_known" in raw:
+        skip = raw["skip_if_known"]
+        if not isinstance(skip, bool):
+            r.error(raw, "skip_if_known", where, "skip_if_known is true or false", value=True)
+        elif skip and save is None:
+            r.error(
+                raw,
+                "skip_if_known",
+                where,
+                "skip_if_known needs `save:`: the profile field that, once known, skips the question",
+            )
+        out["skip_if_known"] = skip is True
     if "timeout" in raw:
         seconds = parse_duration(raw["timeout"])
         if seconds is None or seconds <= 0:

@@ -23,6 +23,7 @@ EXPECT_LABELS: Mapping[str, tuple[str, ...]] = {
     "ok": ("ok", "not_ok"),
     # the crisis follow-up (bot/understanding/followup.py); a reply may carry several labels
     "followup": ("safe", "hospital", "getting_help", "not_ok", "scared"),
+    "language": ("given",),  # saved as a locale ("es"): see bot/engine/language.py
 }
 # Profile fields an ask step may `save:` its answer into.
 PROFILE_FIELDS = (
@@ -46,6 +47,7 @@ ACTIONS = (
     "resume",
     "alert",
     "ask",
+    "use_language",  # the language the message was written in (ESPAÑOL -> es), from now on
 )
 RECORDS: Mapping[str, tuple[str, ...]] = {"checkin": ("non_use", "use", "unsure")}
 TRIGGERS = ("lesson_due", "checkin_due", "nudge_due", "followup_due")
@@ -80,6 +82,7 @@ class Step:
     go: str | None = None
     lesson: str | None = None
     do: str | None = None
+    skip_if_known: bool = False  # an ask whose `save:` field is known already is not asked
     record: Mapping[str, str] = field(default_factory=dict)
     next: tuple[Branch, ...] = ()  # empty: fall through to the following step
     at: Mapping[str, tuple[int, int]] = field(
@@ -120,6 +123,11 @@ class Keyword:
     takes: str | None = None  # "duration": "PAUSE 3 days"; "text": "ASK how do I ..."
     # Words that count on one channel only, normalised: (("sms", ("yes",)),) for SMS's YES.
     channel_words: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The words by language ("any" for words of none, such as /stop): see flows/keyword_words.py.
+    by_language: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    # After its piece, the conversation carries on: an open question is asked again (in the new
+    # language, after ESPAÑOL), and a newcomer starts joining.
+    continues: bool = False
 
     def words_on_channel(self, channel: str) -> tuple[str, ...]:
         return next((words for on, words in self.channel_words if on == channel), ())
@@ -133,6 +141,8 @@ class Routing:
     join_flow: str
     fallback_flow: str
     answer_as: tuple[str, str] | None = None  # (flow, ask step) for unprompted replies
+    # Words that tell a newcomer's language ("hola"), by language, besides the keywords' own.
+    greetings: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.flows.file_reader import FileReader
+from bot.flows.keyword_words import flatten, read_words
 from bot.flows.model import KEYWORD_TAKES, KEYWORD_WHEN, Keyword, ProgramOrder, Routing
 from bot.problems import Problem
 from bot.understanding.text import normalize
@@ -35,20 +36,23 @@ def read_routing(
     for name, spec in raw_keywords.items():
         where = f"keyword '{name}'"
         positions[f"keyword.{name}"] = key_position(raw_keywords, name)
-        if (
-            not isinstance(spec, Mapping)
-            or not isinstance(spec.get("words"), list)
-            or not spec.get("flow")
-        ):
+        if not isinstance(spec, Mapping) or "words" not in spec or not spec.get("flow"):
             r.error(
                 raw_keywords,
                 name,
                 where,
-                "a keyword needs 'words' (a list) and 'flow' (the flow it starts)",
+                "a keyword needs 'words' (a list, or a list per language) and 'flow' (the flow "
+                "it starts)",
             )
             continue
-        words = tuple(dict.fromkeys(normalize(str(w)) for w in spec["words"]))  # "/stop" is "stop"
-        _refuse_numbers(spec["words"], where, r)
+        by_language = read_words(spec, "words", where, r)
+        if by_language is None:
+            continue
+        words = flatten(by_language)  # normalised: "/stop" is "stop", "LECCIÓN" is "leccion"
+        raw_words = spec["words"] if isinstance(spec["words"], list) else spec["words"].values()
+        for group in [raw_words] if isinstance(spec["words"], list) else raw_words:
+            if isinstance(group, list):
+                _refuse_numbers(group, where, r)
         for w in words:
             if w in seen_words and seen_words[w] != str(name):
                 r.error(
@@ -89,6 +93,8 @@ def read_routing(
                 bool(spec.get("interrupts", True)),
                 takes,
                 channel_words,
+                by_language,
+                bool(spec.get("continues", False)),
             )
         )
     join = data.get("join")
@@ -116,6 +122,7 @@ def read_routing(
         )
         return None
     positions["join"] = value_position(join, "flow")
+    greetings = read_words(join, "greetings", "join", r) if "greetings" in join else {}
     positions["fallback"] = value_position(fallback, "flow")
     positions["answer_as"] = value_position(fallback, "answer_as")
     answer_as = None
@@ -130,13 +137,16 @@ def read_routing(
                 value=True,
             )
         answer_as = (flow_id, step_id)
-    return Routing(tuple(keywords), str(join["flow"]), str(fallback["flow"]), answer_as)
+    return Routing(
+        tuple(keywords), str(join["flow"]), str(fallback["flow"]), answer_as, greetings or {}
+    )
 
 
 def _channel_words(
     spec: Mapping[str, Any], where: str, r: FileReader, name: str, seen: dict[str, str]
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """`channel_words: {sms: [YES]}`: words that count on one channel only."""
+    """`channel_words: {sms: [YES]}`: words that count on one channel only; like `words`, a
+    channel's words may be listed per language (`{sms: {en: ["YES"], es: [SÍ]}}`)."""
     raw = spec.get("channel_words")
     if raw is None:
         return ()
@@ -160,11 +170,13 @@ def _channel_words(
                 did_you_mean(str(channel), CHANNELS),
             )
             continue
-        if not isinstance(words, list):
-            r.error(raw, channel, where, f"channel_words.{channel} must be a list of words")
+        by_language = read_words(raw, channel, f"{where}, channel_words.{channel}", r)
+        if by_language is None:
             continue
-        _refuse_numbers(words, where, r)
-        normalised = tuple(dict.fromkeys(normalize(str(w)) for w in words))
+        for group in [words] if isinstance(words, list) else list(words.values()):
+            if isinstance(group, list):
+                _refuse_numbers(group, where, r)
+        normalised = flatten(by_language)
         for w in normalised:
             if w in seen and seen[w] != name:
                 r.error(

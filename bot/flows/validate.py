@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.catalog.catalog import Catalogs
 from bot.flows.loader import FlowFiles, read_flow_files
+from bot.flows.locale_keywords import check_locale_keywords
 from bot.flows.model import END, EXPECT_LABELS, Flow, FlowSet, ProgramOrder, Routing, Step
 from bot.flows.required_keywords import check_required_keywords
 from bot.problems import Problem
@@ -26,6 +27,13 @@ def load_flowset(
         refs.check_routing(routing, flows_dir)
         problems += check_required_keywords(
             flows, routing, str(flows_dir / "keywords.yaml"), files.positions
+        )
+        problems += check_locale_keywords(
+            routing,
+            complete_locales,
+            catalogs.locales.keys() or complete_locales,
+            str(flows_dir / "keywords.yaml"),
+            files.positions,
         )
     if order:
         refs.check_order(order, flows_dir)
@@ -66,20 +74,25 @@ class _References:
     def message(self, flow: Flow, step: Step, key: str, message_id: str | None) -> None:
         if message_id is None:
             return
-        for locale in self.locales:
-            if not self.catalogs.may_have(message_id, locale):
-                line, col = step.pos(key)
-                known = self.catalogs.ids(locale)
-                self.problems.append(
-                    Problem(
-                        flow.file,
-                        line,
-                        col,
-                        f"flow '{flow.id}', step '{step.id}'",
-                        f"message '{message_id}' is not in messages/{locale}/",
-                        did_you_mean(message_id, known) or "Add it to a file in that folder.",
-                    )
+        missing = [x for x in self.locales if not self.catalogs.may_have(message_id, x)]
+        if missing:
+            line, col = step.pos(key)
+            known = self.catalogs.ids(missing[0])
+            self.problems.append(
+                Problem(
+                    flow.file,
+                    line,
+                    col,
+                    f"flow '{flow.id}', step '{step.id}'",
+                    f"message '{message_id}' is not in {self.folders(missing)}",
+                    did_you_mean(message_id, known)
+                    or f"Add it to a file in {'that folder' if len(missing) == 1 else 'each'}.",
                 )
+            )
+
+    def folders(self, locales: list[str]) -> str:
+        """'messages/en/', or 'messages/en/ or messages/es/' (a complete locale lacking it too)."""
+        return " or ".join(f"messages/{x}/" for x in locales)
 
     def check_flow(self, flow: Flow) -> None:
         step_ids = [s.id for s in flow.steps]
@@ -260,19 +273,20 @@ class _References:
                         )
                     )
                 seen.setdefault(message_id, place[1])
+                missing = [x for x in self.locales if not self.catalogs.may_have(message_id, x)]
+                if missing:
+                    self.problems.append(
+                        Problem(
+                            *place,
+                            key,
+                            f"message '{message_id}' is not in {self.folders(missing)}",
+                            did_you_mean(message_id, self.catalogs.ids(missing[0]))
+                            or "Add it to a file in that folder.",
+                        )
+                    )
                 for locale in self.locales:
                     entry = self.catalogs.locales.get(locale, {}).get(message_id)
-                    if entry is None and not self.catalogs.may_have(message_id, locale):
-                        self.problems.append(
-                            Problem(
-                                *place,
-                                key,
-                                f"message '{message_id}' is not in messages/{locale}/",
-                                did_you_mean(message_id, self.catalogs.ids(locale))
-                                or "Add it to a file in that folder.",
-                            )
-                        )
-                    elif entry is not None and key == "lessons" and not entry.source:
+                    if entry is not None and key == "lessons" and not entry.source:
                         self.problems.append(
                             Problem(
                                 entry.file,

@@ -163,4 +163,12 @@ class Inbound:
 
 def _message(msg: InboundMessage) -> Message:
     """What the engine reads of an inbound message."""
-    return Message(msg.text, msg.keyword_hint, msg.channel, msg.subject, msg.media, msg.edited)
+    return Message(
+        msg.text,
+        msg.keyword_hint,
+        msg.channel,
+        msg.subject,
+        msg.media,
+        msg.edited,
+        msg.language_hint,
+    )

@@ -19,7 +19,7 @@ from bot.runtime.context import Context
 from bot.runtime.inbound import Inbound, InboundResult
 from bot.runtime.outbox import reports
 from bot.runtime.outbox.reports import DeliveryReport
-from bot.runtime.outbox.unsubscribe import Claim
+from bot.runtime.outbox.unsubscribe import Claim, UnsubscribeWords, page_words
 from bot.runtime.timers.tick import Tick, TickReport
 from storage.db import ping_read_only
 from storage.queries import families as family_sql
@@ -85,12 +85,6 @@ class Runtime:
         return self._alerts.reach_family(contact_id, text)
 
     # --- consent and provider reports ----------------------------------------------------------
-    def unsubscribe_link_fits(self, claim: Claim) -> bool:
-        """Whether a genuine link's family is still the one it was sent to (unsubscribe.py)."""
-        with self.ctx.db() as db:
-            rows = family_sql.families_by_id(db, [claim.contact_id])
-        return bool(rows) and claim.fits(rows[0][1], rows[0][2])  # FAMILY: id, channel, address
-
     def unsubscribe(self, claim: Claim) -> bool:
         """The family followed its one-click unsubscribe link. False if they were out already,
         or if the link does not fit the family that has its id now."""
@@ -115,6 +109,11 @@ class Runtime:
             if not rows:
                 return False
             return turn.opt_out(self.ctx, db, rows[0][0], channel, "self", words, self.ctx.clock())
+
+    def unsubscribe_words(self, claim: Claim) -> UnsubscribeWords | None:
+        """The unsubscribe page's words, in the family's language; None when a genuine link no
+        longer fits the family that has its id (unsubscribe.py)."""
+        return page_words(self.ctx, claim)
 
     def set_pause(self, contact_id: int, paused: bool, reason: str) -> str:
         """Pause until resumed, or resume, a family from the console (turn.set_pause)."""

@@ -13,6 +13,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session as DB
 
+from bot.catalog.render import Audience, render
 from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
@@ -35,8 +36,9 @@ class Reached:
 def queue_staff_words(
     ctx: Context, db: DB, contact_id: int, text: str, message_id: str, subject: str, now: datetime
 ) -> Reached:
-    """Queue `text` for this family (`subject` on email); refuse an empty text, a family that is
-    gone or one who opted out."""
+    """Queue `text` for this family (on email under `subject`, a catalog id rendered in the
+    family's language: email.subject_team); refuse an empty text, a family that is gone or one
+    who opted out."""
     text = text.strip()[:MAX_TEXT]
     if not text:
         return Reached(None, refused="empty")
@@ -54,7 +56,14 @@ def queue_staff_words(
         "message_id": message_id,
         "kind": "normal",
         "text": text,
-        "subject": f"{ctx.settings.org_name}: {subject}" if family.channel == "email" else None,
+        "subject": render(
+            ctx.program.current.catalogs,
+            subject,
+            Audience("email", family.locale),
+            ctx.settings.org_placeholders(),
+        )
+        if family.channel == "email"
+        else None,
         "status": "queued",
         "not_before": due,
         "attempts": 0,

@@ -11,7 +11,7 @@ is asked again, never guessed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, cast
 
 from bot.understanding.context import Hit, Modifier, ModifierKind
@@ -48,6 +48,8 @@ class CheckinRules:
     clause_breaks: frozenset[str]
     question_words: frozenset[str]
     coordinators: frozenset[str]  # "or", "nor", "ni": a negation reaches across them
+    # language -> the words its file names (to tell a newcomer's language: bot/engine/language.py)
+    own_words: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from bot.understanding.checkin import (
 )
 from bot.understanding.context import Rule
 from bot.understanding.patterns import Matcher, Pattern
-from bot.understanding.rules_reader import Classes, Reader
+from bot.understanding.rules_reader import Classes, Reader, words_of
 from bot.understanding.text import plain
 
 NEUTRAL = "neutral_phrases"  # words that look like use and are not ("drank a soda")
@@ -60,7 +60,9 @@ def read_checkin(
             "coordinators",
         )
     }
+    own: dict[str, set[str]] = {}  # language -> the words its file names
     for language, source, data in files:
+        first = len(evidence)
         reader = Reader(source, problems)
         if not isinstance(data, Mapping):
             reader.fail(data, None, f"the file must be a mapping of {', '.join(TOP)}")
@@ -94,6 +96,7 @@ def read_checkin(
                     )
                 else:
                     options[word] = category
+                    own.setdefault(language, set()).add(word)
             kind: EvidenceKind = "unsure" if category == "unsure" else "answer"
             for p in reader.patterns(entry, "phrases", f"{where}.phrases", classes):
                 evidence.append((kind, category, p))
@@ -125,8 +128,13 @@ def read_checkin(
                     checkin_only=True,
                 )
             )
+        mine = own.setdefault(language, set())
         for key, values in sets.items():
-            values |= {plain(w) for _, w in reader.texts(data, key, key)}
+            found = {plain(w) for _, w in reader.texts(data, key, key)}
+            values |= found
+            if key == "question_words":
+                mine |= found
+        mine |= words_of([p for _, _, p in evidence[first:]])
     evidence.sort(key=lambda e: KIND_ORDER.index(e[0]))
     seen: dict[tuple[str, ...], tuple[EvidenceKind, CheckinCategory | None]] = {}
     for e_kind, e_category, pattern in evidence:
@@ -158,5 +166,6 @@ def read_checkin(
         clause_breaks=frozenset(sets["clause_breaks"]),
         question_words=frozenset(sets["question_words"]),
         coordinators=frozenset(sets["coordinators"]),
+        own_words={k: frozenset(v) for k, v in own.items()},
     )
     return rules, extra

@@ -12,9 +12,13 @@ from bot.runtime.outbox.unsubscribe import read_token
 from bot.web.deps import web_of
 from bot.web.guard import Refused
 
-PAGE = """<!doctype html><html><head><meta name="viewport" content="width=device-width">
-<title>Unsubscribe</title></head><body><p>Stop all emails from {org} craftbot?</p>
-<form method="post"><button type="submit">Unsubscribe</button></form></body></html>"""
+# The words are the family's language's (messages/<locale>/email.yaml), escaped here.
+PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width"><title>{button}</title></head><body>
+<p>{question}</p><form method="post"><button type="submit">{button}</button></form></body></html>"""
+DONE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width"><title>{button}</title></head><body>
+<p>{done}</p></body></html>"""
 NOT_VALID = "this unsubscribe link is not valid"
 
 
@@ -26,14 +30,16 @@ async def unsubscribe(request: Request) -> Response:
     claim = read_token(app.settings, str(request.path_params["token"]))
     if claim is None:
         raise Refused(404, NOT_VALID)
-    org = escape(app.settings.org_name)
-    if request.method == "GET":
-        if not await run_in_threadpool(app.runtime.unsubscribe_link_fits, claim):
-            raise Refused(404, NOT_VALID)
-        return HTMLResponse(PAGE.format(org=org))
-    if not await run_in_threadpool(app.runtime.unsubscribe_link_fits, claim):
+    words = await run_in_threadpool(app.runtime.unsubscribe_words, claim)
+    if words is None:
         raise Refused(404, NOT_VALID)
+    fill = {
+        "lang": escape(words.locale),
+        "question": escape(words.question),
+        "button": escape(words.button),
+        "done": escape(words.done),
+    }
+    if request.method == "GET":
+        return HTMLResponse(PAGE.format(**fill))
     await run_in_threadpool(app.runtime.unsubscribe, claim)
-    return HTMLResponse(
-        f"<p>You are unsubscribed from {org} craftbot. We won't email you again.</p>"
-    )
+    return HTMLResponse(DONE.format(**fill))

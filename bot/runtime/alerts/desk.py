@@ -73,7 +73,7 @@ class AlertDesk:
                 contact_id,
                 text,
                 STAFF_MESSAGE_ID,
-                "a message from our team",
+                "email.subject_team",
                 self.ctx.clock(),
             )
 

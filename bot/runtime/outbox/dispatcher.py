@@ -26,7 +26,7 @@ from bot.runtime.family_clock import Clocks
 from bot.runtime.outbox import outcomes
 from bot.runtime.outbox.outcomes import DispatchReport
 from bot.runtime.outbox.pacing import Pace
-from bot.runtime.outbox.unsubscribe import unsubscribe_url
+from bot.runtime.outbox.unsubscribe import footer_words, unsubscribe_url
 from storage.db import snapshot_reader
 from storage.queries import families as family_sql
 from storage.queries import outbox as outbox_sql
@@ -107,6 +107,7 @@ class Dispatcher:
             claimed_ids: list[int] = []
             suppressed: list[int] = []
             held: list[dict[str, object]] = []
+            footers: dict[str, str] = {}  # the unsubscribe line by locale, worded once
             # rows are unpacked as tuples because a Row's attribute access costs about 1 us, and
             # this loop runs under the lock
             for row_id, channel, address, text, subject, kind, status, contact_id in rows:
@@ -133,6 +134,7 @@ class Dispatcher:
                 if status == "sending":
                     report.reclaimed += 1
                 claimed_ids.append(row_id)
+                link = self._unsubscribe_url(channel, contact_id, address)
                 claimed.append(
                     OutboundMessage(
                         row_id,
@@ -140,9 +142,10 @@ class Dispatcher:
                         address,
                         text,
                         subject,
-                        self._unsubscribe_url(channel, contact_id, address),
+                        link,
                         kind == "crisis",
                         to_staff=contact_id is None and kind == "crisis",
+                        unsubscribe_words=self._footer(family, footers) if link else None,
                     )
                 )
             outbox_sql.mark_suppressed(db, suppressed)
@@ -158,6 +161,14 @@ class Dispatcher:
         with SKIP LOCKED and never blocks the web process)."""
         bind = self.ctx.db.kw.get("bind")
         return snapshot_reader(bind) if isinstance(bind, Engine) else None
+
+    def _footer(self, family: Family | None, footers: dict[str, str]) -> str:
+        """The line before the unsubscribe link, in the family's language."""
+        locale = family.locale if family is not None else "en"
+        if locale not in footers:
+            catalogs = self.ctx.program.current.catalogs
+            footers[locale] = footer_words(catalogs, locale, self.ctx.settings.org_placeholders())
+        return footers[locale]
 
     def _unsubscribe_url(self, channel: str, contact_id: int | None, address: str) -> str | None:
         if channel != "email" or contact_id is None:

@@ -16,7 +16,12 @@ from bot.program_files import Loaded
 from bot.runtime.family import Family
 from bot.settings import Settings
 
-SUBJECTS = {"crisis": "Urgent: help right now", "compliance": "Your craftbot settings"}
+# An email's subject line, by kind of message: catalog ids, so it reads in the family's language.
+SUBJECTS: dict[ev.SayKind, str] = {
+    "normal": "email.subject",
+    "crisis": "email.subject_crisis",
+    "compliance": "email.subject_compliance",
+}
 
 
 class Composer:
@@ -26,7 +31,6 @@ class Composer:
     def __init__(self, loaded: Loaded, settings: Settings, renderer: Renderer) -> None:
         self.catalogs, self.settings, self.renderer = loaded.catalogs, settings, renderer
         self.org = settings.org_placeholders()
-        self.subject = f"{settings.org_name}: craftbot"
 
     def row(self, family: Family, session: Session, say: ev.Say, now: datetime) -> dict[str, Any]:
         """The row for `say` to this family: held until their quiet hours end, unless a crisis
@@ -36,14 +40,17 @@ class Composer:
             "relationship": session.profile.get("relationship") or family.relationship or "",
         }
         audience = Audience(channel=family.channel, locale=family.locale, profile=profile)
+        words = self.renderer.render
         return {
             "contact_id": family.id,
             "channel": family.channel,
             "address": family.address,
             "message_id": say.message_id,
             "kind": say.kind,
-            "text": self.renderer.render(self.catalogs, say.message_id, audience, self.org),
-            "subject": SUBJECTS.get(say.kind, self.subject) if family.channel == "email" else None,
+            "text": words(self.catalogs, say.message_id, audience, self.org),
+            "subject": words(self.catalogs, SUBJECTS[say.kind], audience, self.org)
+            if family.channel == "email"
+            else None,
             "status": "queued",
             "not_before": now if say.kind == "crisis" else family.clock.held_until(now),
             "attempts": 0,

@@ -1,21 +1,30 @@
-"""One-click unsubscribe links: a token that names the family, its channel and its address, for
-this one purpose, signed with UNSUBSCRIBE_SIGNING_KEY (a key used for nothing else).
+"""One-click unsubscribe links, and the words around them in the family's language.
 
-The token is checked against the family as stored: a link works only for the contact it was
-made for, on the channel it was made for, while that contact still has the address it was sent
-to. Contact ids are sequential, and SQLite gives a removed family's id to the next one, so an id
-alone must never be enough: without the key nobody can make a token, and a token for a removed
-family does not fit whoever has its id now.
+A link is a token that names the family, its channel and its address, for this one purpose,
+signed with UNSUBSCRIBE_SIGNING_KEY (a key used for nothing else). The token is checked against
+the family as stored: a link works only for the contact it was made for, on the channel it was
+made for, while that contact still has the address it was sent to. Contact ids are sequential,
+and SQLite gives a removed family's id to the next one, so an id alone must never be enough:
+without the key nobody can make a token, and a token for a removed family does not fit whoever
+has its id now. The email footer's line and the page the link opens are in the family's
+language (messages/<locale>/email.yaml).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from itsdangerous import BadData, URLSafeSerializer
 
+from bot.catalog.catalog import Catalogs
+from bot.catalog.render import Audience, render
+from bot.runtime.context import Context
+from bot.runtime.family import Family
+from bot.runtime.family_clock import Clocks
 from bot.settings import Settings
+from storage.queries import families as family_sql
 
 PURPOSE = "unsubscribe"
 
@@ -67,3 +76,35 @@ def read_token(settings: Settings, token: str, channel: str = "email") -> Claim 
     ):
         return None
     return Claim(payload[0], channel, payload[1])
+
+
+@dataclass(frozen=True)
+class UnsubscribeWords:
+    """The unsubscribe page's words, in the family's language (messages/<locale>/email.yaml)."""
+
+    locale: str
+    question: str
+    button: str
+    done: str
+
+
+def footer_words(catalogs: Catalogs, locale: str, org: Mapping[str, str]) -> str:
+    """The footer line before an email's unsubscribe link ("To stop these emails:")."""
+    return render(catalogs, "email.unsubscribe_line", Audience("email", locale), org)
+
+
+def page_words(ctx: Context, claim: Claim) -> UnsubscribeWords | None:
+    """The page a family's unsubscribe link opens, in their language; None when the link does not
+    fit the family that has its id now (gone, another channel or another address)."""
+    catalogs = ctx.program.current.catalogs
+    with ctx.db() as db:
+        rows = family_sql.families_by_id(db, [claim.contact_id])
+    if not rows or not claim.fits(rows[0][1], rows[0][2]):  # FAMILY: id, channel, address
+        return None
+    locale = Family.from_row(rows[0], Clocks(ctx.settings)).locale
+    audience, org = Audience("email", locale), ctx.settings.org_placeholders()
+    question, button, done = (
+        render(catalogs, f"email.{part}", audience, org)
+        for part in ("unsubscribe_question", "unsubscribe_button", "unsubscribed")
+    )
+    return UnsubscribeWords(locale, question, button, done)
