@@ -15,7 +15,7 @@ import pytest
 
 from bot.app import build
 from bot.channels.base import InboundMessage
-from bot.cli import serve_cmds
+from bot.cli.environment import NOBODY_ON_CALL
 from bot.cli.main import main
 from bot.settings import Settings
 
@@ -26,11 +26,17 @@ STAFF_PREFIXES = ("STAFF_", "TWILIO_", "TELEGRAM_", "SENDGRID_", "DATABASE_URL",
 
 
 def run(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str, *args: str
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+    *args: str,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     for key in list(os.environ):
         if key.upper().startswith(STAFF_PREFIXES):
             monkeypatch.delenv(key)
+    for key, value in (env or {}).items():
+        monkeypatch.setenv(key, value)
     monkeypatch.setenv("DATABASE_URL", url)
     capsys.readouterr()
     try:
@@ -128,7 +134,7 @@ def test_acking_twice_is_a_clear_no(
     )
 
 
-@pytest.mark.parametrize("command", ["web", "serve", "worker"])
+@pytest.mark.parametrize("command", ["web", "serve", "worker", "telegram poll"])
 def test_a_service_with_nobody_on_call_says_so_in_one_warning_line(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -139,19 +145,22 @@ def test_a_service_with_nobody_on_call_says_so_in_one_warning_line(
     started: list[str] = []
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: started.append("uvicorn"))
     monkeypatch.setattr("bot.worker.run_forever", lambda app: _closed(app, started))
+    monkeypatch.setattr("bot.cli.telegram_poll._serve", lambda app, *a: _closed(app, started))
+    # polling needs a bot token; the stand-in _serve never uses it
+    env = {"TELEGRAM_BOT_TOKEN": "123456:TEST"} if command.startswith("telegram") else {}
     url = f"sqlite:///{tmp_path / 'svc.db'}"
     with caplog.at_level(logging.WARNING):
-        assert run(monkeypatch, capsys, url, command).returncode == 0
+        assert run(monkeypatch, capsys, url, *command.split(), env=env).returncode == 0
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert warnings == [serve_cmds.NOBODY_ON_CALL] and started
+    assert warnings == [NOBODY_ON_CALL] and started
     # and with someone on call, no such line
     caplog.clear()
     monkeypatch.setenv("STAFF_ALERT_SMS", "+15550199")
     monkeypatch.setenv("ORG_CONTACT", "call 555-0100")
     monkeypatch.setenv("DATABASE_URL", url)
     with caplog.at_level(logging.WARNING):
-        assert main([command]) == 0
-    assert serve_cmds.NOBODY_ON_CALL not in [r.getMessage() for r in caplog.records]
+        assert main(command.split()) == 0
+    assert NOBODY_ON_CALL not in [r.getMessage() for r in caplog.records]
 
 
 async def _closed(app: Any, started: list[str]) -> None:

@@ -4,6 +4,7 @@ every way that can go wrong said in a line or two that names the setting, path o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,6 +125,20 @@ def database_errors(url: str) -> Iterator[None]:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+NOBODY_ON_CALL = (
+    "no staff alert addresses are set (STAFF_ALERT_SMS, STAFF_ALERT_EMAIL, STAFF_ALERT_TELEGRAM, "
+    "STAFF_BACKUP_*): crisis alerts are stored but NOBODY is told, and families are not told "
+    "that a person knows"
+)
+
+
+def warn_if_nobody_on_call(settings: Settings) -> None:
+    """One loud line at the start of a service that answers families with nobody on call
+    (web, worker, serve and `telegram poll`)."""
+    if not settings.alerting_configured():
+        logging.getLogger("craftbot").warning(NOBODY_ON_CALL)
 
 
 def open_app(settings: Settings, **kwargs: Any) -> App:

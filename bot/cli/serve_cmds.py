@@ -12,16 +12,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.cli import telegram_poll
-from bot.cli.environment import CliError, load_settings, open_app
+from bot.cli.environment import (
+    CliError,
+    load_settings,
+    open_app,
+    warn_if_nobody_on_call,
+)
 from bot.cli.log_config import configure
-from bot.settings import Settings
 
 log = logging.getLogger("craftbot")
-NOBODY_ON_CALL = (
-    "no staff alert addresses are set (STAFF_ALERT_SMS, STAFF_ALERT_EMAIL, STAFF_ALERT_TELEGRAM, "
-    "STAFF_BACKUP_*): crisis alerts are stored but NOBODY is told, and families are not told "
-    "that a person knows"
-)
 
 
 def register(sub: Any) -> None:
@@ -107,12 +106,6 @@ def register_processes(sub: Any) -> None:
 
 def _logging(args: argparse.Namespace) -> None:
     configure(verbose=args.verbose, service=True)
-
-
-def warn_if_nobody_on_call(settings: Settings) -> None:
-    """One loud line at the start of a service that answers families with nobody on call."""
-    if not settings.alerting_configured():
-        log.warning(NOBODY_ON_CALL)
 
 
 def run_worker(args: argparse.Namespace) -> int:

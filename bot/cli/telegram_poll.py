@@ -22,7 +22,7 @@ from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, Tele
 from bot.app import App, build_channels
 from bot.channels.base import InboundMessage
 from bot.channels.telegram import ChatBlocked, TelegramBot, parse_update
-from bot.cli.environment import CliError, load_settings, open_app
+from bot.cli.environment import CliError, load_settings, open_app, warn_if_nobody_on_call
 from bot.cli.log_config import configure
 from bot.runtime.runtime import InboundResult
 from bot.web.app import WEB_RELOAD_CHECK_S
@@ -147,6 +147,7 @@ def run_poll(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not settings.telegram_bot_token:
         raise CliError("set TELEGRAM_BOT_TOKEN first (from @BotFather); nothing else is needed")
+    warn_if_nobody_on_call(settings)
     # The webhook secret is for webhooks only: polling needs the token alone.
     others = build_channels(
         settings.model_copy(update={"telegram_bot_token": "", "telegram_webhook_secret": ""})
