@@ -65,6 +65,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (Linux /proc), or None where there is no /proc.
+
+    Wall-clock figures move with whatever else the machine runs; this one much less.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0-100); 0.0 for no values."""
     if not values:
