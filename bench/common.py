@@ -94,6 +94,7 @@ class Child:
     env: dict[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     proc: subprocess.Popen[str] | None = None
+    quiet: bool = False  # its stderr to /dev/null (a stand-in whose clients hang up on purpose)
 
     def start(self) -> Child:
         env = {**os.environ, **self.env, "PYTHONPATH": str(REPO)}
@@ -104,6 +105,7 @@ class Child:
             text=True,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL if self.quiet else None,
         )
         threading.Thread(target=self._read, daemon=True).start()
         return self
