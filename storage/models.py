@@ -38,7 +38,7 @@ class Contact(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(80))
     relationship: Mapped[str | None] = mapped_column(String(16))
-    loved_one: Mapped[str | None] = mapped_column(EncryptedText)
+    loved_one: Mapped[str | None] = mapped_column(EncryptedText(80))
     lesson_time: Mapped[str | None] = mapped_column(String(5))
     checkin_time: Mapped[str | None] = mapped_column(String(5))
     quiet_start: Mapped[str | None] = mapped_column(String(5))  # None: the deployment's default

@@ -44,6 +44,10 @@ class EncryptedText(TypeDecorator[str]):
     impl = Text
     cache_ok = True
 
+    def __init__(self, length: int | None = None) -> None:
+        super().__init__()
+        self.length = length  # the longest text a caller may store (a token is longer)
+
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
