@@ -12,7 +12,6 @@ from sqlalchemy.types import TypeDecorator
 
 from storage.crypto import Cipher
 
-
 MEMO_SIZE = 4096  # distinct values remembered per statement before the memo starts afresh
 
 
