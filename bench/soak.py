@@ -569,7 +569,7 @@ def analyse(
     lost_inbound = sum(
         1 for s in sent if s.done is not None and (s.channel, s.provider_id) not in stored_inbound
     )
-    after_stop = sends_after_stop(sent, arrivals, rows, contacts)
+    after_stop = sends_after_stop(sent, arrivals, key_rows)
     quiet = quiet_hour_sends(arrivals, key_rows, contacts, clock, speed)
     crisis = crisis_latencies(sent, arrivals, key_rows)
     webhook_5xx = sum(1 for s in sent for code in s.statuses if code >= 500)
@@ -593,7 +593,8 @@ def analyse(
         "cancelled": statuses.get("cancelled", 0),
         "statuses": dict(statuses),
         "arrivals_matching_no_row": unmatched,
-        "sends_after_stop": after_stop,
+        "sends_after_stop": sum(after_stop.values()),
+        "sends_after_stop_by_message": dict(after_stop),
         "quiet_hours_program_sends": quiet["beyond"],
         "quiet_hours_program_sends_at_the_edge": quiet["edge"],
         "webhooks_5xx": webhook_5xx,
@@ -613,23 +614,21 @@ def analyse(
 def sends_after_stop(
     sent: list[Sent],
     arrivals: dict[str, list[tuple[float, str, str]]],
-    rows: list[dict[str, Any]],
-    contacts: dict[int, Any],
-) -> int:
-    """Messages that reached a family after their STOP was answered 200, but the confirmation."""
+    key_rows: dict[tuple[str, str, str], list[dict[str, Any]]],
+) -> Counter[str]:
+    """Messages that reached a family after their STOP was answered 200 (but the confirmation),
+    counted by catalog id."""
     stopped_at = {(s.channel, s.address): s.done for s in sent if s.kind == "stop" and s.done}
-    confirmations = {
-        (r["channel"], r["address"], digest(r["text"]))
-        for r in rows
-        if r["message_id"] == "keyword.stopped"
-    }
-    count = 0
+    found: Counter[str] = Counter()
     for channel, items in arrivals.items():
         for t, addr, dig in items:
             at = stopped_at.get((channel, addr))
-            if at is not None and t > at and (channel, addr, dig) not in confirmations:
-                count += 1
-    return count
+            if at is None or t <= at:
+                continue
+            ids = {str(r["message_id"]) for r in key_rows.get((channel, addr, dig), [])}
+            if "keyword.stopped" not in ids:
+                found[",".join(sorted(ids)) or "(no row)"] += 1
+    return found
 
 
 def is_program(row: dict[str, Any]) -> bool:
