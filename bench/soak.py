@@ -109,8 +109,12 @@ class Kill:
     target: str
     how: str
     at_s: float  # real seconds into the run
-    in_flight: int  # outbox rows being sent at that moment (the duplicate bound)
+    in_flight: int  # outbox rows claimed and unrecorded at that moment (any process's)
+    ids: set[int] = field(default_factory=set)  # those rows
     exited_s: float | None = None
+
+    def figures(self) -> dict[str, object]:
+        return {k: v for k, v in vars(self).items() if k != "ids"}
 
 
 @dataclass
@@ -453,8 +457,9 @@ async def kill_at_random(
             continue
         proc.killing = True
         proc.popen.send_signal(signal.SIGKILL if how == "SIGKILL" else signal.SIGTERM)
-        in_flight = await asyncio.to_thread(sending_now, engine)
-        kill = Kill(proc.name, how, round(time.monotonic() - t_start, 1), in_flight)
+        sending = await asyncio.to_thread(sending_now, engine)
+        in_flight = len(sending)
+        kill = Kill(proc.name, how, round(time.monotonic() - t_start, 1), in_flight, sending)
         kills.append(kill)
         step(f"{how} {proc.name} ({in_flight} rows being sent)")
         t_signal = time.monotonic()
@@ -480,15 +485,12 @@ async def watch_fleet(fleet: Fleet, unasked: list[str], until: float) -> None:
             fleet.start(proc)
 
 
-def sending_now(engine: Any) -> int:
+def sending_now(engine: Any) -> set[int]:
+    """The outbox rows claimed and not yet recorded: what a process killed now may have sent
+    without its outcome being written."""
     with engine.connect() as conn:
-        return int(
-            conn.execute(
-                select(func.count())
-                .select_from(m.OutboundMessage)
-                .where(m.OutboundMessage.status == "sending")
-            ).scalar()
-            or 0
+        return set(
+            conn.scalars(select(m.OutboundMessage.id).where(m.OutboundMessage.status == "sending"))
         )
 
 
@@ -546,17 +548,19 @@ def analyse(
     for r in rows:
         key_rows[(r["channel"], r["address"], digest(r["text"]))].append(r)
     got: Counter[tuple[str, str, str]] = Counter()
-    first_at: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for channel, items in arrivals.items():
-        for t, addr, dig in items:
+        for _t, addr, dig in items:
             got[(channel, addr, dig)] += 1
-            first_at[(channel, addr, dig)].append(t)
-    duplicated = unmatched = lost_sent = 0
+    in_flight = set().union(*(k.ids for k in kills)) if kills else set()
+    duplicated = beyond = unmatched = lost_sent = 0
     for key, count in got.items():
         recorded = sum(1 for r in key_rows.get(key, []) if r["status"] == "sent")
         if key not in key_rows:
             unmatched += count
-        duplicated += max(0, count - max(recorded, 1 if key in key_rows else 0))
+        extra = max(0, count - max(recorded, 1 if key in key_rows else 0))
+        duplicated += extra
+        if not any(r["id"] in in_flight for r in key_rows.get(key, [])):
+            beyond += extra
     for key, group in key_rows.items():
         recorded = sum(1 for r in group if r["status"] == "sent")
         lost_sent += max(0, recorded - got.get(key, 0))
@@ -580,7 +584,8 @@ def analyse(
         "messages_due": len(due),
         "sent": statuses.get("sent", 0),
         "duplicated": duplicated,
-        "in_flight_bound": sum(k.in_flight for k in kills),
+        "in_flight_bound": len(in_flight),
+        "duplicated_beyond_bound": beyond,
         "lost": lost_sent + len(stuck) + lost_inbound,
         "lost_detail": {
             "recorded_sent_never_arrived": lost_sent,
@@ -597,6 +602,8 @@ def analyse(
         "sends_after_stop_by_message": dict(after_stop),
         "quiet_hours_program_sends": quiet["beyond"],
         "quiet_hours_program_sends_at_the_edge": quiet["edge"],
+        "quiet_hours_beyond_by_message": quiet["by_message"],
+        "quiet_hours_beyond_real_s_into_p50_max": quiet["real_s_into_quiet_p50_max"],
         "webhooks_5xx": webhook_5xx,
         "webhooks_unanswered_attempts": sum(s.refused for s in sent),
         "webhooks_never_accepted": sum(1 for s in sent if s.done is None),
@@ -606,7 +613,7 @@ def analyse(
         "crisis_without_reply": crisis["missing"],
         "max_sends_in_one_second": per_second,
         "limit_per_second": RATES,
-        "kills": [vars(k) for k in kills],
+        "kills": [k.figures() for k in kills],
         "inbound_by_kind": dict(Counter(s.kind for s in sent)),
     }
 
@@ -646,9 +653,11 @@ def quiet_hour_sends(
     contacts: dict[int, Any],
     clock: Clock,
     speed: float,
-) -> dict[str, int]:
+) -> dict[str, Any]:
     edge = timedelta(seconds=QUIET_EDGE_REAL_S * speed)
-    counts = {"beyond": 0, "edge": 0}
+    counts: dict[str, Any] = {"beyond": 0, "edge": 0}
+    by_message: Counter[str] = Counter()
+    real_s_into: list[float] = []
     for channel, items in arrivals.items():
         for t, addr, dig in items:
             group = key_rows.get((channel, addr, dig), [])
@@ -664,6 +673,14 @@ def quiet_hour_sends(
             if into is None:
                 continue
             counts["edge" if into <= edge else "beyond"] += 1
+            if into > edge:
+                by_message[str(group[0]["message_id"])] += 1
+                real_s_into.append(into.total_seconds() / speed)
+    counts["by_message"] = dict(by_message.most_common(12))
+    counts["real_s_into_quiet_p50_max"] = [
+        round(percentile(real_s_into, 50), 1),
+        round(max(real_s_into, default=0.0), 1),
+    ]
     return counts
 
 
@@ -727,7 +744,12 @@ def print_figures(f: dict[str, Any]) -> None:
     rows = [
         ("messages due", f["messages_due"], ""),
         ("sent", f["sent"], ""),
-        ("duplicated", f["duplicated"], f"in-flight bound {f['in_flight_bound']}"),
+        (
+            "duplicated",
+            f["duplicated"],
+            f"in-flight bound {f['in_flight_bound']} (rows claimed at a kill); "
+            f"{f['duplicated_beyond_bound']} beyond it",
+        ),
         ("lost", f["lost"], json.dumps(f["lost_detail"])),
         ("expired", f["expired"], ""),
         ("failed", f["failed"], ""),
