@@ -115,6 +115,9 @@ class OutboundMessage(Base):
     kind: Mapped[str] = mapped_column(String(12), default="normal")  # normal | crisis | compliance
     text: Mapped[str] = mapped_column(Text)
     subject: Mapped[str | None] = mapped_column(String(200))
+    # What a picture sent with the words shows, as JSON (the weekly summary's calendar): drawn
+    # when sent, so the row holds the data, not the image (bot/runtime/summary_picture.py).
+    media: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     not_before: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -305,3 +308,23 @@ class Question(Base):
     outbox_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbound_messages.id", ondelete="SET NULL")
     )
+
+
+class ProgramAnswer(Base):
+    """A family's answer to one of the program's own questions (flows/program_questions.yaml):
+    the safety question, the loved one's stage (a track), their own wellbeing 1-5, and whether
+    that day's lesson helped (1-5, with the lesson it rated)."""
+
+    __tablename__ = "program_answers"
+    __table_args__ = (
+        Index("ix_program_answers_contact", "contact_id", "question", "local_date"),
+        Index("ix_program_answers_lesson", "question", "lesson"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    question: Mapped[str] = mapped_column(String(16))  # safety | track | wellbeing | lesson_rating
+    value: Mapped[str] = mapped_column(String(16))
+    lesson: Mapped[str | None] = mapped_column(String(120))  # the lesson a rating is about
+    local_date: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

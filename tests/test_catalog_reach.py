@@ -19,10 +19,13 @@ def referenced_ids() -> set[str]:
     ids: set[str] = set()
     for flow in program.flows.flows.values():
         for step in flow.steps:
-            ids |= set(step.say) | {m for m in (step.ask, step.reask) if m}
+            ids |= set(step.say) | {m for m in (step.ask, step.reask, step.append) if m}
             if step.rotate:
                 ids |= set(program.pools[step.rotate])
     ids |= set(program.flows.order.lessons) | set(program.flows.order.maintenance)
+    ids |= {lesson for track in program.flows.order.tracks.values() for lesson in track}
+    # the summary's sentences, chosen by what the family told us (bot/runtime/summaries.py)
+    ids |= set(shipped().catalogs.pool("summary"))
     ids |= {
         f"relation.{r}" for r in ("parent", "partner", "sibling", "child", "friend", "other")
     }  # {loved_one}

@@ -7,7 +7,7 @@ ACTIONS (bot/flows/model.py) is the one list of actions a flow may name; each is
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.engine import events as ev
 from bot.engine.keywords import pause_until
@@ -22,6 +22,7 @@ class Actions:
     session: Session
     events: list[ev.Event]
     now: datetime
+    today: date  # the family's local day
     text: str  # what the person wrote, for consent records
     keyword_arg: str  # what followed the keyword ("PAUSE 3 days")
     answered: str | None  # the question this message answered (its message id), if any
@@ -96,6 +97,17 @@ class Actions:
         if self.program.crisis.alerting:  # only then can the family be told a person knows
             self.say("crisis.team_told")  # after the flow's own reply, in the same way
         self.pause_for_crisis(f"{s.flow or 'a question'}: the team is told again")
+
+    def do_summary(self) -> None:
+        """The week in brief (the Sunday summary): the runtime counts and words it."""
+        self.session = self.session.with_(
+            marks={**self.session.marks, "summary": self.today.isoformat()}
+        )
+        self.events.append(ev.SummaryRequested("week"))
+
+    def do_progress(self) -> None:
+        """PROGRESS: the same picture, on demand."""
+        self.events.append(ev.SummaryRequested("progress"))
 
     def do_ask(self) -> None:
         """Put the family's words to a person on the team: what followed ASK, or the answer that

@@ -15,6 +15,7 @@ class Say:
     kind: SayKind = (
         "normal"  # crisis: sent at once, through everything; compliance: the STOP confirmation
     )
+    append: str | None = None  # a message whose words end this one (the safety line)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,14 @@ class QuestionAsked:
 
 
 @dataclass(frozen=True)
+class SummaryRequested:
+    """The family's own picture: their week in brief (Sunday), or so far (PROGRESS). The
+    runtime counts their days and answers and words it (bot/runtime/summaries.py)."""
+
+    kind: Literal["week", "progress"]
+
+
+@dataclass(frozen=True)
 class FollowupScheduled:
     at: datetime
 
@@ -125,6 +134,7 @@ Event = (
     | CrisisDetected
     | DistressNoted
     | QuestionAsked
+    | SummaryRequested
     | FollowupScheduled
     | FlowStarted
     | FlowEnded

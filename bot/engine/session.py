@@ -26,6 +26,10 @@ class Session:
     pools: dict[str, int] = field(default_factory=dict)  # rotation position per pool
     paused_until: str | None = None  # ISO instant, INDEFINITE, or None
     profile: dict[str, str] = field(default_factory=dict)
+    # The family's own calendar: local ISO day of their first lesson ("start"), of the latest
+    # lesson ("lesson"), and of the latest time each weekly question was asked or the weekly
+    # summary sent (bot/engine/state.py reads it).
+    marks: dict[str, str] = field(default_factory=dict)
 
     def paused_at(self, now: datetime) -> bool:
         if self.paused_until is None:

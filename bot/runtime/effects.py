@@ -118,6 +118,35 @@ def set_profile(step: Applying, event: ev.SetProfile) -> None:
         step.writes.change(step.family.id, **{event.field: event.value})
         step.family = step.family.with_profile(event.field, event.value, step.effects.clocks)
     step.reschedule = step.reschedule or event.field in SCHEDULE_FIELDS
+    if event.field in ANSWERED:
+        keep_answer(step, event)
+
+
+# Profile fields that answer the program's own questions: each answer is also kept as a row.
+ANSWERED = ("safety", "track", "wellbeing", "lesson_rating")
+
+
+def keep_answer(step: Applying, event: ev.SetProfile) -> None:
+    family, now = step.family, step.now
+    step.writes.answers.append(
+        {
+            "contact_id": family.id,
+            "question": event.field,
+            "value": event.value[:16],
+            "lesson": step.session.today_lesson if event.field == "lesson_rating" else None,
+            "local_date": family.clock.today(now),
+            "at": now,
+        }
+    )
+
+
+def summary_requested(step: Applying, event: ev.SummaryRequested) -> None:
+    """A row now, so the summary keeps its place among this step's messages; its words at flush,
+    from the stored days and answers and this transaction's own (bot/runtime/summaries.py)."""
+    family, now = step.family, step.now
+    row = step.effects.composer.row(family, step.session, ev.Say("summary.intro"), now)
+    step.add_outbox(row)
+    step.writes.summaries.append((step.rows[-1], family, step.session, event.kind, now))
 
 
 def wait_started(step: Applying, event: ev.WaitStarted) -> None:
@@ -238,6 +267,7 @@ HANDLERS: dict[type, Callable[[Applying, Any], None]] = {
     ev.OnboardingCompleted: onboarding_completed,
     ev.CrisisDetected: crisis_detected,
     ev.QuestionAsked: question_asked,
+    ev.SummaryRequested: summary_requested,
     ev.FollowupScheduled: followup_scheduled,
     ev.FlowStarted: nothing,
     ev.FlowEnded: nothing,

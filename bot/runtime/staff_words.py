@@ -67,6 +67,7 @@ def queue_staff_words(
         "status": "queued",
         "not_before": due,
         "attempts": 0,
+        "media": None,
         "created_at": now,
     }
     [outbox_id] = records.add_outbox(db, [row])

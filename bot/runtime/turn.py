@@ -22,6 +22,7 @@ from bot.engine.inputs import Input
 from bot.engine.program import Program
 from bot.engine.session import INDEFINITE, Session
 from bot.program_files import Loaded
+from bot.runtime import summaries
 from bot.runtime.alerts.raising import Raiser
 from bot.runtime.context import Context
 from bot.runtime.effects import Effects, Event, OptedOutElsewhere
@@ -74,7 +75,8 @@ class Turn:
     def step(self, family: Family, input_: Input, now: datetime) -> tuple[Family, list[int]]:
         """Run the engine for this input and apply its events: the family after, and the outbox
         rows written (indices into `writes.outbox`, ids after `flush`)."""
-        session, events = step(self.program(), family.session, input_, now)
+        today = family.clock.today(now)
+        session, events = step(self.program(), family.session, input_, now, today)
         return self.effects.apply(family, session, events, now)
 
     def apply(
@@ -84,6 +86,7 @@ class Turn:
         return self.effects.apply(family, session, events, now)
 
     def flush(self) -> None:
+        summaries.fill(self.db, self.writes, self.effects.composer)
         self.writes.flush(self.db)
 
     def outbox_ids(self, rows: Iterable[int]) -> list[int]:

@@ -35,6 +35,11 @@ class Writes:
     checkins: list[Row] = field(default_factory=list)
     consents: list[Row] = field(default_factory=list)
     questions: list[Row] = field(default_factory=list)  # for a person on the team (ASK)
+    answers: list[Row] = field(default_factory=list)  # to the program's own questions
+    # Summaries asked for in this transaction, by the index of their outbox row: worded at
+    # flush from the stored days and answers plus this transaction's own
+    # (bot/runtime/summaries.py): (index, family, session, kind, now).
+    summaries: list[tuple[int, Family, Any, str, datetime]] = field(default_factory=list)
     deliveries: list[Row] = field(default_factory=list)  # inserted unless already there
     # The (contact, kind, local day) rows of `deliveries` this transaction knows are stored or
     # about to be; of those, the ones the tick claimed for a timer that has not fired yet.
@@ -112,6 +117,7 @@ class Writes:
             ],
         )
         records.add_checkins(db, self.checkins)
+        records.add_answers(db, self.answers)
         records.add_consents(db, self.consents)
         questions.add_questions(db, self.questions)
         if self.deliveries:

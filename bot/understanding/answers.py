@@ -12,6 +12,11 @@ from bot.understanding.text import normalize
 _TIME = re.compile(r"^(?:at\s+)?(\d{1,2})(?:[:.h ](\d{2}))?\s*(am|pm|a|p|a m|p m)?$")
 _WORD_TIMES = {"noon": "12:00", "midday": "12:00", "mid day": "12:00"}
 _NAME_OK = re.compile(r"^[^\W\d_][\w'\-.]*$", re.UNICODE)
+REQUIRED_CHOICES = ("yes_no", "relationship", "ok")
+# The program's own questions (issue 16): safety (yes, sometimes, no), stage (a track, or
+# unsure), rating (1 to 5). A locale without them simply does not understand those replies.
+OPTIONAL_CHOICES = ("safety", "stage", "rating")
+RATING_BANDS = {"1": "low", "2": "low", "3": "mid", "4": "high", "5": "high"}
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,10 @@ def load_answer_lexicon(data: Mapping[str, Any], source: str = "<memory>") -> An
         return tuple(normalize(str(v)) for v in values if normalize(str(v)))
 
     choices = {}
-    for kind in ("yes_no", "relationship", "ok"):
+    for kind in (*REQUIRED_CHOICES, *OPTIONAL_CHOICES):
         raw = data.get(kind)
+        if raw is None and kind in OPTIONAL_CHOICES:
+            continue
         if not isinstance(raw, Mapping):
             raise ValueError(f"{source}: '{kind}' must map each answer to its words")
         choices[kind] = Choices({str(k): phrases(v, f"{kind}.{k}") for k, v in raw.items()})
@@ -157,9 +164,16 @@ def read_answer(
 def _read_one(
     expect: str, text: str, lexicon: AnswerLexicon, known_zones: frozenset[str]
 ) -> Answer | None:
+    if expect == "rating":
+        digit = lexicon.choices["rating"].pick(text) if "rating" in lexicon.choices else None
+        band = RATING_BANDS.get(digit or "")
+        return Answer(frozenset({band}), digit) if band else None
     if expect in lexicon.choices:
         label = lexicon.choices[expect].pick(text)
-        return Answer(frozenset({label}), label) if label else None
+        if not label:
+            return None
+        # "not sure" of the stage changes nothing: a label to branch on, no value to save
+        return Answer(frozenset({label}), None if label == "unsure" else label)
     if expect == "optional_name":
         if normalize(text) in lexicon.skip:
             return Answer(frozenset({"skipped"}))

@@ -15,6 +15,7 @@ OUTBOX: Table = m.OutboundMessage.__table__  # type: ignore[assignment]
 ALERTS: Table = m.Alert.__table__  # type: ignore[assignment]
 CHECKINS: Table = m.Checkin.__table__  # type: ignore[assignment]
 CONSENTS: Table = m.Consent.__table__  # type: ignore[assignment]
+ANSWERS: Table = m.ProgramAnswer.__table__  # type: ignore[assignment]
 _o = OUTBOX.c
 _CANCEL_EVERYDAY = (
     update(OUTBOX)
@@ -40,6 +41,12 @@ def add_alerts(db: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
 def add_checkins(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
         db.execute(insert(CHECKINS), rows)
+
+
+def add_answers(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Answers to the program's own questions (safety, stage, wellbeing, lesson ratings)."""
+    if rows:
+        db.execute(insert(ANSWERS), rows)
 
 
 def add_consents(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:

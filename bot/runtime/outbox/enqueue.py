@@ -32,27 +32,43 @@ class Composer:
         self.catalogs, self.settings, self.renderer = loaded.catalogs, settings, renderer
         self.org = settings.org_placeholders()
 
-    def row(self, family: Family, session: Session, say: ev.Say, now: datetime) -> dict[str, Any]:
-        """The row for `say` to this family: held until their quiet hours end, unless a crisis
-        reply."""
+    def audience(self, family: Family, session: Session, **values: str) -> Audience:
+        """Who a message is worded for; `values`: placeholders only this message knows (a
+        summary's counts)."""
         profile = {
             **session.profile,
             "relationship": session.profile.get("relationship") or family.relationship or "",
+            **values,
         }
-        audience = Audience(channel=family.channel, locale=family.locale, profile=profile)
+        return Audience(channel=family.channel, locale=family.locale, profile=profile)
+
+    def words(self, audience: Audience, message_id: str) -> str:
+        return self.renderer.render(self.catalogs, message_id, audience, self.org)
+
+    def row(self, family: Family, session: Session, say: ev.Say, now: datetime) -> dict[str, Any]:
+        """The row for `say` to this family: held until their quiet hours end, unless a crisis
+        reply."""
+        audience = self.audience(family, session)
         words = self.renderer.render
+        text = words(self.catalogs, say.message_id, audience, self.org)
+        if say.append:
+            # The safety line ends each step-back reply, unless the reply already says it.
+            line = words(self.catalogs, say.append, audience, self.org)
+            if line.casefold() not in text.casefold():
+                text = f"{text} {line}"
         return {
             "contact_id": family.id,
             "channel": family.channel,
             "address": family.address,
             "message_id": say.message_id,
             "kind": say.kind,
-            "text": words(self.catalogs, say.message_id, audience, self.org),
+            "text": text,
             "subject": words(self.catalogs, SUBJECTS[say.kind], audience, self.org)
             if family.channel == "email"
             else None,
             "status": "queued",
             "not_before": now if say.kind == "crisis" else family.clock.held_until(now),
             "attempts": 0,
+            "media": None,
             "created_at": now,
         }
