@@ -110,6 +110,37 @@ def test_stats_are_weekly_aggregates_that_name_no_family(rig: Rig) -> None:
     assert page.count("<svg") >= 9
 
 
+def test_stats_show_how_much_each_lesson_helped_and_how_families_are_doing(rig: Rig) -> None:
+    ctx = rig.app.ctx
+    ids = [enroll(ctx, Enrollment("sms", f"+1201555016{n}", "Ana", "parent")) for n in range(2)]
+    day = START.date()
+    with ctx.db.begin() as db:
+        for contact_id, (helped, own) in zip(ids, (("5", "2"), ("4", "3")), strict=True):
+            for question, value, lesson in (
+                ("lesson_rating", helped, "lesson.be_specific"),
+                ("lesson_rating", "1", "lesson.triggers"),
+                ("wellbeing", own, None),
+            ):
+                db.add(
+                    m.ProgramAnswer(
+                        contact_id=contact_id,
+                        question=question,
+                        value=value,
+                        lesson=lesson,
+                        local_date=day,
+                        at=START,
+                    )
+                )
+    page = rig.signed_in(COACH).get("/console/stats").text
+    ratings = re.search(r'id="chart-lesson_ratings".*?</section>', page, re.S)
+    assert ratings, "the lesson ratings chart"
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td></tr>", ratings.group(0))
+    assert rows == [("lesson.triggers (2)", "1.0"), ("lesson.be_specific (2)", "4.5")]
+    week = f"{day - timedelta(days=day.weekday()):%d %b}"
+    wellbeing = re.search(r'id="chart-wellbeing".*?</section>', page, re.S)
+    assert wellbeing and f"<td>{week}</td><td>2.5</td>" in wellbeing.group(0)
+
+
 def test_the_web_chat_drives_the_real_engine_on_a_database_of_its_own(rig: Rig) -> None:
     coach = rig.signed_in(COACH)
     started = post_form(

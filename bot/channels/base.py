@@ -76,6 +76,8 @@ class OutboundMessage:
     to_staff: bool = False  # a notice to on-call staff: sent after a family's crisis reply
     # The footer's line before the unsubscribe link, in the family's language (email.yaml)
     unsubscribe_words: str | None = None
+    media: str | None = None  # what a picture sent with the words shows (the outbox's data)
+    picture: bytes | None = None  # that picture as a PNG, drawn by the dispatcher before sending
 
 
 class SendOutcome(StrEnum):

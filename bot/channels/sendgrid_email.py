@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import hashlib
@@ -17,7 +18,20 @@ from typing import Any, cast
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, From, Header, Mail, PlainTextContent, Subject, To
+from sendgrid.helpers.mail import (
+    Attachment,
+    CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
+    From,
+    Header,
+    Mail,
+    PlainTextContent,
+    Subject,
+    To,
+)
 
 from bot.channels.base import ChannelName, InboundMessage, OutboundMessage, SendOutcome, SendResult
 from bot.channels.email_text import html_to_text, strip_reply
@@ -28,6 +42,9 @@ DEFAULT_API_BASE_URL = "https://api.sendgrid.com"
 _AUTOMATED_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 MAX_ADDRESS = 254  # the longest address SMTP carries (RFC 5321 with its errata)
 _REPLY_PREFIXES = ("re:", "fw:", "fwd:", "aw:", "rv:", "res:")
+
+
+PICTURE_NAME = "four-weeks.png"
 
 
 class SendGridEmail:
@@ -85,6 +102,15 @@ class SendGridEmail:
             mail.add_header(Header("List-Unsubscribe", f"<{message.unsubscribe_url}>"))
             mail.add_header(Header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         mail.add_custom_arg(CustomArg("outbox_id", str(message.id)))
+        if message.picture:  # the weekly summary's calendar, named for no one
+            mail.add_attachment(
+                Attachment(
+                    FileContent(base64.b64encode(message.picture).decode("ascii")),
+                    FileName(PICTURE_NAME),
+                    FileType("image/png"),
+                    Disposition("attachment"),
+                )
+            )
         return mail
 
     def _post(self, mail: Mail) -> Any:

@@ -24,7 +24,7 @@ from storage.queries import summaries as summary_sql
 
 WEEKS = 4
 CALENDAR_SIGNS = {"non_use": "+", "use": "x", "unsure": "?", None: "."}
-PICTURE_CHANNELS: tuple[str, ...] = ()  # channels whose adapters send the picture
+PICTURE_CHANNELS = ("telegram", "email")  # their adapters send the picture with the words
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,8 @@ def fill(db: DB, writes: Writes, composer: Composer) -> None:
         row["message_id"] = message_ids[0]
         if family.channel in PICTURE_CHANNELS:
             caption = composer.words(audience, "summary.picture_caption")
-            row["text"], row["media"] = f"{text}\n\n{caption}", picture.media()
+            key = composer.words(audience, "summary.text_calendar_key")
+            row["text"], row["media"] = f"{text}\n\n{caption} {key}", picture.media()
         else:
             key = composer.words(audience, "summary.text_calendar_key")
             row["text"] = "\n".join([text, key, *picture.calendar_rows()])

@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cached_property
 
 from sqlalchemy import Engine
 
 from bot.channels.base import Channel, OutboundMessage, SendOutcome, SendResult
+from bot.runtime import summary_picture
 from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
@@ -110,7 +112,7 @@ class Dispatcher:
             footers: dict[str, str] = {}  # the unsubscribe line by locale, worded once
             # rows are unpacked as tuples because a Row's attribute access costs about 1 us, and
             # this loop runs under the lock
-            for row_id, channel, address, text, subject, kind, status, contact_id in rows:
+            for row_id, channel, address, text, subject, kind, status, contact_id, media in rows:
                 if kind != "crisis":
                     # Claim only what a paced channel can send soon, so a crisis or a reply
                     # written later never waits behind a long claimed batch (SMS at 1/s: 10
@@ -146,6 +148,7 @@ class Dispatcher:
                         kind == "crisis",
                         to_staff=contact_id is None and kind == "crisis",
                         unsubscribe_words=self._footer(family, footers) if link else None,
+                        media=media,
                     )
                 )
             outbox_sql.mark_suppressed(db, suppressed)
@@ -214,6 +217,10 @@ class Dispatcher:
                 await pace.wait_turn(message.address)
             async with limit:
                 try:
+                    if message.media and message.picture is None:
+                        # the weekly summary's calendar: drawn now, off the event loop
+                        picture = await asyncio.to_thread(summary_picture.draw, message.media)
+                        message = replace(message, picture=picture)
                     return message, await self.channels[message.channel].send(message)
                 except Exception as exc:  # an adapter bug must not lose the row: retry it later
                     log.exception(
