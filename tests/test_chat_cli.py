@@ -133,7 +133,9 @@ def test_clock_commands_move_time_show_it_and_hold_night_replies(
     assert "Nothing is waiting." in first_held
     # and two days pass with their lessons and check-ins
     assert wait_2d.count(said(program, "checkin.question")) == 2, wait_2d
-    assert len(re.findall(r"bot \(\w{3} 09:00\)", wait_2d)) == 2, wait_2d
+    # two lessons at 09:00, the second with the safety question after it (issue 16)
+    assert len(re.findall(r"bot \(\w{3} 09:00\)", wait_2d)) == 3, wait_2d
+    assert "do you ever feel unsafe with" in wait_2d
     assert_time(time_2d, today + timedelta(days=2), "19:00")
     # and at 22:00 the LESSON reply is held until 08:00, then arrives
     assert re.search(r"goes at \w{3} 08:00 \(quiet hours\)", held_at_night), held_at_night

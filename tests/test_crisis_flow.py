@@ -168,7 +168,8 @@ def test_we_are_ok_resumes_the_program_the_same_day(family: Harness) -> None:
     sent = family.say("we're ok")
     # then
     assert ids(sent) == ["crisis.followup_ok"] and not family.session().paused_at(family.now)
-    assert ids(family.until("lesson")) == ["lesson.honest_hope"]  # 09:00, an hour after "we're ok"
+    # 09:00, an hour after "we're ok"; the second day's lesson brings the safety question
+    assert ids(family.until("lesson")) == ["lesson.honest_hope", "safety.ask"]
     assert ids(family.until("checkin"))[-1] == "checkin.question"
 
 

@@ -70,12 +70,14 @@ def join_and_onboard(family: Family, first: str) -> None:
 
 
 def three_evenings(family: Family, non_use: str, use: str, help_word: str, unsure: str) -> None:
-    """Day 1 answered 'not using', day 2 a lesson then 'used', day 3 HELP mid-question then 'not sure'."""
+    """Day 1 answered 'not using'; day 2 a lesson and the safety question, answered 'sometimes',
+    then 'used' (the safety plan comes first); day 3 HELP mid-question then 'not sure'."""
     assert family.until("checkin")[-1] == "checkin.question"
     assert like(family.say(non_use), "reward.*")
-    assert like(family.until("lesson"), "lesson.*")
+    assert like(family.until("lesson"), "lesson.*", "safety.ask")
+    assert family.say("sometimes") == ["safety.reply_sometimes"]
     assert family.until("checkin")[-1] == "checkin.question"
-    assert like(family.say(use), "step_back.*", "selfcare.*")
+    assert like(family.say(use), "safety.plan_first", "step_back.*", "selfcare.*")
     assert like(family.until("lesson"), "lesson.*")
     assert family.until("checkin")[-1] == "checkin.question"
     assert family.say(help_word) == ["keyword.help.US"]

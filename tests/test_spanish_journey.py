@@ -66,6 +66,21 @@ class Origins:
         """The id of a message that produces `text`, or None: then no message of it does."""
         return next((i for i, p in self.patterns if p.fullmatch(text)), None)
 
+    def summary(self, text: str) -> bool:
+        """Is `text` a weekly summary made only of this locale's summary.* sentences (and the
+        SMS calendar's rows of signs)? bot/runtime/summaries.py puts them together."""
+        rest = re.sub(r"(\n[+x?.]{1,7})+$", "", text)
+        pieces = [p for i, p in self.patterns if i.startswith("summary.")]
+        while rest:
+            for piece in pieces:
+                found = piece.match(rest)
+                if found and found.end() and rest[found.end() : found.end() + 1] in ("", " ", "\n"):
+                    rest = rest[found.end() :].lstrip(" \n")
+                    break
+            else:
+                return False
+        return True
+
 
 def _pattern(template: str) -> re.Pattern[str]:
     parts = []
@@ -105,7 +120,12 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def strangers(sent: list[Sent], origins: Origins) -> list[tuple[str, str]]:
-    return [(s.message_id, s.text) for s in sent if origins.of(s.text) is None]
+    return [
+        (s.message_id, s.text)
+        for s in sent
+        if origins.of(s.text) is None
+        and not (s.message_id.startswith("summary.") and origins.summary(s.text))
+    ]
 
 
 # --- a week in Spanish, from "hola" to PARAR ---------------------------------------------------

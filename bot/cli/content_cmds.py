@@ -218,6 +218,17 @@ def preview(
     out += ["## After the last lesson: the review rotation", ""]
     for review_id in program.flows.order.maintenance:
         out += [f"- **{review_id}**: {say(review_id)}"]
+    # The other tracks (flows/program.yaml `tracks:`), which the stage question moves a family
+    # onto, with their own evening replies; then the program's own questions.
+    for track, track_lessons in program.flows.order.tracks.items():
+        out += ["", f"## The {track} track: its lessons, one a day, then the reviews", ""]
+        out += [f"- **{lesson_id}**: {say(lesson_id)}" for lesson_id in track_lessons]
+        for kind in ("reward", "step_back"):
+            for reply in program.pools.get(f"{track}_{kind}", ()):
+                out += [f"- *Evening, {EVENING_LABELS[kind]}* ({reply}): {say(reply)}"]
+    out += ["", "## The program's own questions (flows/program_questions.yaml)", ""]
+    for prefix in ("safety", "stage", "wellbeing", "selfcare_low", "feedback"):
+        out += [f"- **{m}**: {say(m)}" for m in catalogs.ids(locale) if m.startswith(f"{prefix}.")]
     return "\n".join(out) + "\n"
 
 

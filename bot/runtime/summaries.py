@@ -132,7 +132,9 @@ def fill(db: DB, writes: Writes, composer: Composer) -> None:
             row["text"], row["media"] = f"{text}\n\n{caption} {key}", picture.media()
         else:
             key = composer.words(audience, "summary.text_calendar_key")
-            row["text"] = "\n".join([text, key, *picture.calendar_rows()])
+            whole = "\n".join([text, key, *picture.calendar_rows()])
+            # each sentence kept its accents alone; together they may cost a segment
+            row["text"] = composer.catalogs.sms_text(whole, family.locale)
 
 
 def _own(rows: Iterable[Mapping[str, Any]], ids: set[int], field: str) -> list[Any]:
