@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,6 +18,8 @@ from bot.engine import Message, Session, Trigger, step
 from bot.engine import events as ev
 from bot.engine.program import Program
 from bot.engine.state import state_labels
+from bot.settings import Settings
+from bot.simulation import Harness
 from tests.program import shipped
 
 MONDAY = date(2026, 3, 2)
@@ -190,3 +194,26 @@ def test_lesson_feedback_is_kept_with_the_lesson_it_rates() -> None:
     session, events = step(program(), session, Message("5"), *day(8))
     assert said(events) == ["feedback.thanks"]
     assert ev.SetProfile("lesson_rating", "5") in events and rated == session.today_lesson
+
+
+# --- through the runtime: the line at the end, said once -------------------------------------
+def test_the_safety_line_ends_each_step_back_reply_once(tmp_path: Path) -> None:
+    zone = ZoneInfo("America/Denver")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 's.db'}", default_timezone=zone.key)
+    harness = Harness(settings, datetime(2026, 3, 2, 10, 0, tzinfo=zone), "sms", "+15550144")
+    line = "If you feel unsafe, leave and call 911."
+    try:
+        for text in ("hi", "yes", "Lena", "2", "Marc", "mountain", "7am", "9pm"):
+            harness.say(text)
+        harness.until("lesson")
+        assert [s.message_id for s in harness.say("yes")] == ["safety.reply_yes"]
+        replies = []
+        for _ in range(7):  # a week of use evenings: the first five carry a line of their own
+            harness.until("checkin")
+            replies += [s for s in harness.say("2") if s.message_id.startswith("step_back.")]
+    finally:
+        harness.close()
+    assert len(replies) == 7
+    for reply in replies:
+        assert reply.text.count("call 911") == 1, reply.text  # never twice
+    assert any(r.text.endswith(line) and r.text.count(line) == 1 for r in replies)

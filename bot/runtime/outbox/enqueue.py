@@ -6,6 +6,7 @@ change a queued message, and exports show what a family really received.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,16 @@ SUBJECTS: dict[ev.SayKind, str] = {
     "crisis": "email.subject_crisis",
     "compliance": "email.subject_compliance",
 }
+
+
+def already_says(text: str, line: str) -> bool:
+    """Does `text` already say what the appended `line` says? The same words, or, for a line
+    with numbers (the safety line's 911), every one of its numbers: a step-back reply that names
+    the number to call carries its own safety line, in its own words, and is not told it twice."""
+    numbers = re.findall(r"\d+", line)
+    if numbers:
+        return all(re.search(rf"(?<!\d){n}(?!\d)", text) for n in numbers)
+    return line.casefold() in text.casefold()
 
 
 class Composer:
@@ -52,9 +63,8 @@ class Composer:
         words = self.renderer.render
         text = words(self.catalogs, say.message_id, audience, self.org)
         if say.append:
-            # The safety line ends each step-back reply, unless the reply already says it.
             line = words(self.catalogs, say.append, audience, self.org)
-            if line.casefold() not in text.casefold():
+            if not already_says(text, line):
                 text = f"{text} {line}"
         return {
             "contact_id": family.id,
