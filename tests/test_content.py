@@ -355,7 +355,7 @@ def test_help_reply_meets_the_sms_rules() -> None:
         "Family Recovery Center craftbot coaching",
         ORG["org_contact"],
         "STOP",
-        "25 to 40 messages a week",
+        "25-40 messages a week",
         "Msg & data rates may apply",
     ):
         assert needed in help_text

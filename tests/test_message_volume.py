@@ -68,7 +68,8 @@ def stated_ranges() -> dict[str, tuple[int, int]]:
             assert entry is not None
             words = " ".join(f for f in (entry.base.text, entry.base.sms, entry.base.long) if f)
             found = re.search(
-                r"(\d+) (?:to|a) (\d+) (?:messages a week|mensajes por semana)", words
+                r"(\d+)(?: to | a |-)(\d+) (?:messages a week|mensajes (?:por semana|semanales))",
+                words,
             )
             assert found, f"{message_id} ({locale}) states no weekly range: {words!r}"
             ranges[f"{message_id} ({locale})"] = (int(found.group(1)), int(found.group(2)))
