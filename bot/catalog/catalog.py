@@ -276,7 +276,9 @@ def _parse_entry(
     discreet = raw.get("discreet")
     if discreet is not None and not (isinstance(discreet, str) and discreet.strip()):
         problems.append(
-            Problem(name, line, col, where, f"'discreet' must be one line of text, found {discreet!r}")
+            Problem(
+                name, line, col, where, f"'discreet' must be one line of text, found {discreet!r}"
+            )
         )
         discreet = None
     return Entry(

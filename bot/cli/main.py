@@ -22,6 +22,7 @@ from bot.cli import (
     alerts_cmd,
     chat_cmd,
     content_cmds,
+    family_cmd,
     flows_cmds,
     serve_cmds,
     simulate_cmd,
@@ -44,6 +45,7 @@ COMMANDS = (
     staff_cmd,
     understand_cmd,
     alerts_cmd,
+    family_cmd,
 )
 
 

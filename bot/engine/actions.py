@@ -83,6 +83,19 @@ class Actions:
             self.set_profile("cover_word", cover)
         self.say("privacy.discreet_on" if on else "privacy.discreet_off")
 
+    def do_mydata(self) -> None:
+        """MYDATA: what is kept, then the way to get all of it (the runtime adds the link or,
+        on email, the attachment)."""
+        self.say("privacy.mydata")
+        self.events.append(ev.DataRequested())
+
+    def do_erase(self) -> None:
+        """DELETE, confirmed: everything about the family is erased; nothing more is sent but
+        this one confirmation. Writing again later starts afresh, as a newcomer."""
+        self.events.append(ev.ErasureRequested(self.text))
+        self.session = self.session.with_(status="opted_out")
+        self.say("privacy.deleted")
+
     def pause_for_crisis(self, reason: str) -> None:
         """No lessons or check-ins for the crisis pause from now (a longer pause stays)."""
         until = self.now + timedelta(seconds=self.program.crisis.pause_s)

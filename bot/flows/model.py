@@ -51,6 +51,8 @@ ACTIONS = (
     "ask",
     "use_language",  # the language the message was written in (ESPAÑOL -> es), from now on
     "discreet",  # DISCREET turns discreet mode on or off; DISCREET Sam: on, saying "Sam"
+    "mydata",  # MYDATA: what is kept, and a link (on email an attachment) to all of it
+    "erase",  # DELETE, once confirmed: everything erased but the address's opt-out
 )
 RECORDS: Mapping[str, tuple[str, ...]] = {"checkin": ("non_use", "use", "unsure")}
 TRIGGERS = ("lesson_due", "checkin_due", "nudge_due", "followup_due")

@@ -73,6 +73,8 @@ class Composer:
     def lead(self, message_id: str, audience: Audience) -> str:
         """The neutral line a discreet message starts with (its own, or the locale's)."""
         return self.renderer.render_line(
-            self.catalogs, discreet.lead_template(self.catalogs, message_id, audience.locale),
-            audience, self.org,
+            self.catalogs,
+            discreet.lead_template(self.catalogs, message_id, audience.locale),
+            audience,
+            self.org,
         )
