@@ -1,8 +1,8 @@
 """A family's own data: MYDATA's single-use links and attachments, and the hashed opt-out an
 erased family leaves behind
 
-Revision ID: 0005_family_privacy
-Revises: 0004_questions
+Revision ID: 0006_family_privacy
+Revises: 0005_encryption_at_rest
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0005_family_privacy"
-down_revision = "0004_questions"
+revision = "0006_family_privacy"
+down_revision = "0005_encryption_at_rest"
 branch_labels = None
 depends_on = None
 
