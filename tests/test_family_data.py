@@ -9,7 +9,9 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -17,7 +19,11 @@ from sqlalchemy import func, select
 
 from bot.cli.main import main as craftbot
 from bot.runtime.admin import EnrollError, Enrollment, enroll
+from bot.settings import Settings
+from bot.simulation import Harness
 from storage import models as m
+from storage.db import make_engine
+from storage.migrate import upgrade
 from storage.queries.family_data import ERASED, KEPT, SCRUBBED
 from tests.e2e import Family, Providers, Stack, running_stack
 
@@ -229,3 +235,48 @@ def test_staff_export_and_delete_from_the_cli_are_audited(
         ("family.delete", "Lee", "via cli"),
     ]
     assert by == "staff"
+
+
+def test_delete_after_a_crisis_with_staff_told_leaves_nothing_of_the_family(db_url: str) -> None:
+    # given, on SQLite and PostgreSQL, a family whose crisis alert was sent to three staff
+    # addresses, and who asked a coach a question and texted MYDATA
+    settings = Settings(
+        database_url=db_url,
+        staff_alert_sms="+15550190",
+        staff_alert_email="oncall@example.org",
+        staff_alert_telegram="5550191",
+        org_contact="call 555-0100",
+    )
+    engine = make_engine(db_url)
+    upgrade(engine)  # SQLite does this itself; PostgreSQL has the release step
+    engine.dispose()
+    h = Harness(settings, datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("America/New_York")))
+    try:
+        for text in ("hi", "yes", "Paloma", "1", "no", "Quincy", "eastern", "9am", "7pm"):
+            h.say(text)
+        h.say("he took too many pills and won't wake up")
+        h.say("MYDATA")
+        family = h.contact()
+        assert family is not None
+        with h.app.ctx.db() as db:
+            assert db.scalar(select(func.count()).select_from(m.AlertNotice)) == 3
+            staff_rows = db.scalar(
+                select(func.count()).where(m.OutboundMessage.contact_id.is_(None))
+            )
+        # when they text DELETE and confirm
+        h.say("DELETE")
+        assert [s.message_id for s in h.say("yes")] == ["privacy.deleted"]
+        # then every table holds nothing of them, the staff notices included
+        with h.app.ctx.db() as db:
+            for name in ERASED:
+                table = m.Base.metadata.tables[name]
+                assert db.scalar(select(func.count()).select_from(table)) == (
+                    1 if name == "outbound_messages" else 0  # the goodbye, no address or words
+                ), name
+            goodbye = db.execute(select(m.OutboundMessage)).scalar_one()
+            erased = db.execute(select(m.ErasedAddress)).scalar_one()
+        assert staff_rows == 3
+        assert (goodbye.contact_id, goodbye.address, goodbye.text) == (None, "", "")
+        assert erased.channel == "sms" and family.address not in erased.address_hash
+    finally:
+        h.close()
