@@ -1,8 +1,8 @@
 """A family's own data: MYDATA's single-use links and attachments, and the hashed opt-out an
 erased family leaves behind
 
-Revision ID: 0006_family_privacy
-Revises: 0005_encryption_at_rest
+Revision ID: 0007_family_privacy
+Revises: 0006_audit_detail_encrypted
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0006_family_privacy"
-down_revision = "0005_encryption_at_rest"
+revision = "0007_family_privacy"
+down_revision = "0006_audit_detail_encrypted"
 branch_labels = None
 depends_on = None
 
