@@ -74,7 +74,7 @@ def test_a_discreet_line_that_names_use_or_the_loved_one_is_refused_with_its_pla
         for p in found
     ), found
     assert any(
-        "es/privacy.yaml:" in p and "uses {loved_one}: a lock screen would show who" in p
+        "es/privacy.yaml:" in p and "uses {loved_one}: a lock screen would show who or what" in p
         for p in found
     ), found
 

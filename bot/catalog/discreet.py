@@ -14,14 +14,15 @@ from collections.abc import Mapping
 
 from bot.catalog.banned_terms import BannedTerms
 from bot.catalog.catalog import Catalogs, Entry
-from bot.catalog.render import placeholders_in
+from bot.catalog.render import COUNTRY_PLACEHOLDERS, placeholders_in
 from bot.problems import Problem
 from bot.understanding.text import strip_accents
 
 LEAD = "discreet.lead"  # the line a message without its own `discreet:` starts with
 SUBJECT = "email.subject_discreet"
-# Placeholders a discreet line may not use: they name the loved one or what they enjoy.
-NAMING = ("loved_one", "Loved_one", "rewards")
+# Placeholders a discreet line may not use: they name the loved one or what they enjoy, or a
+# country's emergency and help lines.
+NAMING = ("loved_one", "Loved_one", "rewards", *COUNTRY_PLACEHOLDERS)
 
 
 def is_discreet(profile: Mapping[str, str]) -> bool:
@@ -105,7 +106,7 @@ def _line_problems(entry: Entry, line: str, what: str, words: BannedTerms) -> li
                 entry.line,
                 entry.col,
                 where,
-                f"{what} uses {{{named[0]}}}: a lock screen would show who the family means",
+                f"{what} uses {{{named[0]}}}: a lock screen would show who or what it is about",
                 "A discreet line names only the family member ({name}) or no one.",
             )
         )
