@@ -1,8 +1,8 @@
 """Answers at any hour: an outbox row says which inbound message it answers (null: the program
 started it), so quiet hours hold only what the program starts (docs/architecture.md)
 
-Revision ID: 0007_reply_to
-Revises: 0006_audit_detail_encrypted
+Revision ID: 0008_reply_to
+Revises: 0007_family_privacy
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_reply_to"
-down_revision = "0006_audit_detail_encrypted"
+revision = "0008_reply_to"
+down_revision = "0007_family_privacy"
 branch_labels = None
 depends_on = None
 
