@@ -28,7 +28,7 @@ NY = ZoneInfo("America/New_York")
 MONDAY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=NY)
 TUESDAY_2AM = datetime(2026, 3, 3, 2, 0, tzinfo=NY)
 FAMILY = "+15550123"
-JOIN = ("hi", "yes", "I'm Ana", "1", "Sam", "eastern", "9am", "7pm")
+JOIN = ("hi", "yes", "I'm Ana", "1", "no", "Sam", "eastern", "9am", "7pm")
 WINDOW = timedelta(minutes=30)
 
 
@@ -136,7 +136,7 @@ def test_a_lesson_due_at_two_in_the_morning_is_held_to_the_end_of_quiet_hours(
     # given a family who chose 2am for their lessons
     h = Harness(Settings(database_url=f"sqlite:///{tmp_path / 'two.db'}"), MONDAY_10AM)
     try:
-        for text in (*JOIN[:6], "2am", "7pm"):
+        for text in (*JOIN[:7], "2am", "7pm"):
             h.say(text)
         # when the next lessons come
         sent = h.advance_to(at("2026-03-05 12:00"))
