@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     default_region: str = ""
     quiet_start: str = "21:00"
     quiet_end: str = "08:00"
+    # An answer to a family's own message goes at any hour, quiet or not, if it can go within
+    # this many minutes; later (the worker was down), it waits for the morning like the
+    # program's messages (bot/runtime/outbox/hours.py).
+    reply_window_minutes: float = Field(default=30, ge=0)
     crisis_pause_hours: float = 24
     crisis_followup_hours: float = 4
 
@@ -141,6 +145,10 @@ class Settings(BaseSettings):
     console_login_window_minutes: float = 15
     # Ask a coach (ASK): what a family is told about when a person answers their question.
     ask_answer_within: str = "within a day"
+    # A family's own data (docs/privacy.md). Keys the hash an erased family's address is kept as (DELETE keeps only the opt-out), so the
+    # table cannot be matched against a list of phone numbers. Never change it once set: erased
+    # addresses would no longer be recognised.
+    address_hash_key: str = ""
 
     # Encryption at rest (docs/privacy.md): comma-separated long random secrets, the first one
     # encrypting, the others only read (a key being rotated out). Required once a channel or
@@ -184,6 +192,7 @@ class Settings(BaseSettings):
         keys = {
             "UNSUBSCRIBE_SIGNING_KEY": self.unsubscribe_signing_key,
             "METRICS_TOKEN": self.metrics_token,
+            "ADDRESS_HASH_KEY": self.address_hash_key,
         }
         others = {
             **keys,

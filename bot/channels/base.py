@@ -78,6 +78,16 @@ class OutboundMessage:
     unsubscribe_words: str | None = None
     media: str | None = None  # what a picture sent with the words shows (the outbox's data)
     picture: bytes | None = None  # that picture as a PNG, drawn by the dispatcher before sending
+    attachment: Attachment | None = None  # email only: MYDATA's file
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email: its name, media type and bytes."""
+
+    name: str
+    media_type: str
+    content: bytes
 
 
 class SendOutcome(StrEnum):

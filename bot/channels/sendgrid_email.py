@@ -33,6 +33,7 @@ from sendgrid.helpers.mail import (
     To,
 )
 
+from bot.channels.base import Attachment as FileToSend
 from bot.channels.base import ChannelName, InboundMessage, OutboundMessage, SendOutcome, SendResult
 from bot.channels.email_text import html_to_text, strip_reply
 from bot.channels.twilio_sms import parse_retry_after
@@ -102,12 +103,15 @@ class SendGridEmail:
             mail.add_header(Header("List-Unsubscribe", f"<{message.unsubscribe_url}>"))
             mail.add_header(Header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         mail.add_custom_arg(CustomArg("outbox_id", str(message.id)))
+        files = [message.attachment] if message.attachment is not None else []
         if message.picture:  # the weekly summary's calendar, named for no one
+            files.append(FileToSend(PICTURE_NAME, "image/png", message.picture))
+        for file in files:  # SendGrid's attachments: base64 content, a file name
             mail.add_attachment(
                 Attachment(
-                    FileContent(base64.b64encode(message.picture).decode("ascii")),
-                    FileName(PICTURE_NAME),
-                    FileType("image/png"),
+                    FileContent(base64.b64encode(file.content).decode("ascii")),
+                    FileName(file.name),
+                    FileType(file.media_type),
                     Disposition("attachment"),
                 )
             )

@@ -95,6 +95,17 @@ class SummaryRequested:
 
 
 @dataclass(frozen=True)
+class DataRequested:
+    """MYDATA: the family asked for all their data (a link, or on email an attachment)."""
+
+
+@dataclass(frozen=True)
+class ErasureRequested:
+    """DELETE, confirmed: erase everything about this family but the address's opt-out. What
+    the engine says after it goes to the address with no family attached."""
+
+
+@dataclass(frozen=True)
 class FollowupScheduled:
     at: datetime
 
@@ -135,6 +146,8 @@ Event = (
     | DistressNoted
     | QuestionAsked
     | SummaryRequested
+    | DataRequested
+    | ErasureRequested
     | FollowupScheduled
     | FlowStarted
     | FlowEnded

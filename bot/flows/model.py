@@ -60,6 +60,8 @@ PROFILE_FIELDS = (
     "track",  # engaging, treatment, recovery
     "wellbeing",  # their own 1 to 5
     "lesson_rating",  # did today's lesson help, 1 to 5
+    "discreet",  # yes: someone else may see the messages (docs/privacy.md, discreet mode)
+    "cover_word",  # the word said instead of the loved one's name in discreet mode
 )
 ACTIONS = (
     "consent",
@@ -74,6 +76,9 @@ ACTIONS = (
     "use_language",  # the language the message was written in (ESPAÑOL -> es), from now on
     "summary",  # the family's own picture: their week in brief (the Sunday summary)
     "progress",  # the same picture on demand (PROGRESS)
+    "discreet",  # DISCREET turns discreet mode on or off; DISCREET Sam: on, saying "Sam"
+    "mydata",  # MYDATA: what is kept, and a link (on email an attachment) to all of it
+    "erase",  # DELETE, once confirmed: everything erased but the address's opt-out
 )
 RECORDS: Mapping[str, tuple[str, ...]] = {"checkin": ("non_use", "use", "unsure")}
 TRIGGERS = ("lesson_due", "checkin_due", "nudge_due", "followup_due")

@@ -15,6 +15,7 @@ from typing import Any, get_args
 
 from bot.engine import events as ev
 from bot.engine.session import INDEFINITE, Session
+from bot.runtime import family_data
 from bot.runtime.alerts.raising import Raiser
 from bot.runtime.family import PROFILE_COLUMNS, Family
 from bot.runtime.family_clock import Clocks
@@ -46,12 +47,21 @@ class Applying:
     """One engine step's events being applied: handlers read and replace `family`, and add rows
     to the turn's writes."""
 
-    def __init__(self, effects: Effects, family: Family, session: Session, now: datetime) -> None:
+    def __init__(
+        self,
+        effects: Effects,
+        family: Family,
+        session: Session,
+        now: datetime,
+        in_reply_to: int | None = None,
+    ) -> None:
         self.effects, self.writes = effects, effects.writes
         self.family, self.session, self.now = family, session, now
+        self.in_reply_to = in_reply_to  # the inbound message this step answers; None: a timer
         self.first = len(self.writes.outbox)  # this step's outbox rows start here
         self.rows: list[int] = []  # and are these (the family's and the staff's)
         self.reschedule = False
+        self.erased = False  # DELETE: what is said from now on goes to the address alone
 
     def add_outbox(self, row: dict[str, Any]) -> None:
         self.rows.append(self.writes.add_outbox(row))
@@ -79,10 +89,16 @@ class Effects:
         self.alerts = alerts
 
     def apply(
-        self, family: Family, session: Session, events: Sequence[Event], now: datetime
+        self,
+        family: Family,
+        session: Session,
+        events: Sequence[Event],
+        now: datetime,
+        in_reply_to: int | None = None,
     ) -> tuple[Family, list[int]]:
-        """The family after this step, and the outbox rows it wrote (indices into writes.outbox)."""
-        step = Applying(self, family, session, now)
+        """The family after this step, and the outbox rows it wrote (indices into writes.outbox);
+        `in_reply_to`: the inbound message the step answers (None: a timer or an outside event)."""
+        step = Applying(self, family, session, now, in_reply_to)
         for event in events:
             HANDLERS[type(event)](step, event)
         family = step.family.with_session(session)
@@ -96,7 +112,11 @@ class Effects:
 
 def say(step: Applying, event: ev.Say) -> None:
     family, now = step.family, step.now
-    step.add_outbox(step.effects.composer.row(family, step.session, event, now))
+    composer = step.effects.composer
+    row = composer.row(family, step.session, event, now, step.in_reply_to)
+    if step.erased:
+        row["contact_id"] = None
+    step.add_outbox(row)
     if event.message_id in step.effects.lessons:  # a lesson said any way is the day's lesson
         step.writes.deliver((family.id, "lesson", family.clock.today(now)), now)
 
@@ -144,7 +164,9 @@ def summary_requested(step: Applying, event: ev.SummaryRequested) -> None:
     """A row now, so the summary keeps its place among this step's messages; its words at flush,
     from the stored days and answers and this transaction's own (bot/runtime/summaries.py)."""
     family, now = step.family, step.now
-    row = step.effects.composer.row(family, step.session, ev.Say("summary.intro"), now)
+    row = step.effects.composer.row(
+        family, step.session, ev.Say("summary.intro"), now, step.in_reply_to
+    )
     step.add_outbox(row)
     step.writes.summaries.append((step.rows[-1], family, step.session, event.kind, now))
 
@@ -243,6 +265,35 @@ def question_asked(step: Applying, event: ev.QuestionAsked) -> None:
     )
 
 
+def data_requested(step: Applying, event: ev.DataRequested) -> None:
+    """MYDATA: on email the data goes as an attachment of this row (built when it is sent); on
+    SMS and Telegram the row carries a single-use link (bot/web/mydata.py)."""
+    family, now = step.family, step.now
+    composer = step.effects.composer
+    email = family.channel == "email"
+    token, request = family_data.new_request(composer.settings, family.id, family.channel, now)
+    kind: ev.SayKind = "compliance" if step.session.status == "opted_out" else "normal"
+    message = "privacy.mydata_attached" if email else "privacy.mydata_link"
+    row = composer.row(family, step.session, ev.Say(message, kind), now)
+    if token is not None:
+        row["text"] = f"{row['text']}\n{family_data.link(composer.settings, token)}"
+    index = step.writes.add_outbox(row)
+    step.rows.append(index)
+    step.writes.data_requests.append((request, index if email else None))
+
+
+def erasure_requested(step: Applying, event: ev.ErasureRequested) -> None:
+    """DELETE: the family is erased at the end of the flush; what is said after this goes to the
+    address with no family, and nothing queued for them is sent."""
+    family, now = step.family, step.now
+    hashed = family_data.address_hash(
+        step.effects.composer.settings, family.channel, family.address
+    )
+    step.writes.erase[family.id] = (hashed, "self", now)
+    step.stop_everyday(len(step.writes.outbox))
+    step.erased = True
+
+
 def followup_scheduled(step: Applying, event: ev.FollowupScheduled) -> None:
     family = step.family
     due = family.clock.held_until(event.at)
@@ -268,6 +319,8 @@ HANDLERS: dict[type, Callable[[Applying, Any], None]] = {
     ev.CrisisDetected: crisis_detected,
     ev.QuestionAsked: question_asked,
     ev.SummaryRequested: summary_requested,
+    ev.DataRequested: data_requested,
+    ev.ErasureRequested: erasure_requested,
     ev.FollowupScheduled: followup_scheduled,
     ev.FlowStarted: nothing,
     ev.FlowEnded: nothing,

@@ -43,14 +43,8 @@ FIRST = (
 )
 # What the dispatcher reads of a row it may claim, in this order.
 CLAIMABLE = (
-    _o.id,
-    _o.channel,
-    _o.address,
-    _o.text,
-    _o.subject,
-    _o.kind,
-    _o.status,
-    _o.contact_id,
+    *(_o.id, _o.channel, _o.address, _o.text, _o.subject, _o.kind, _o.status, _o.contact_id),
+    *(_o.in_reply_to, _o.created_at),
     _o.media,
 )
 _BY_ID = _o.id == bindparam("row_id")
@@ -127,6 +121,17 @@ def mark_sent(db: Session, rows: Sequence[Mapping[str, Any]], now: datetime) -> 
     if rows:
         values = {"status": "sent", "provider_id": _KEEP_PROVIDER_ID, "sent_at": now}
         db.execute(update(OUTBOX).where(_BY_ID).values(**values, last_error=None), rows)
+
+
+def forget_goodbyes(db: Session, ids: Sequence[int]) -> None:
+    """Of these rows, those that are no family's and not a staff notice (the confirmation after a
+    family erased their data): their address and words are cleared."""
+    if ids:
+        db.execute(
+            update(OUTBOX)
+            .where(_o.id.in_(list(ids)), _o.contact_id.is_(None), _o.kind == "compliance")
+            .values(address="", text="", subject=None)
+        )
 
 
 def mark_final(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:

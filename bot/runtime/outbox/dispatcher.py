@@ -15,17 +15,19 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session as DB
 
-from bot.channels.base import Channel, OutboundMessage, SendOutcome, SendResult
-from bot.runtime import summary_picture
+from bot.channels.base import Attachment, Channel, OutboundMessage, SendOutcome, SendResult
+from bot.runtime import family_data, summary_picture
 from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
 from bot.runtime.outbox import outcomes
+from bot.runtime.outbox.hours import held_until
 from bot.runtime.outbox.outcomes import DispatchReport
 from bot.runtime.outbox.pacing import Pace
 from bot.runtime.outbox.unsubscribe import footer_words, unsubscribe_url
@@ -53,6 +55,7 @@ class Dispatcher:
         self.paces = dict(paces or {})
         self.concurrency = concurrency
         self.down_until: dict[str, datetime] = {}
+        self.reply_window = timedelta(minutes=ctx.settings.reply_window_minutes)
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Full-jitter exponential backoff (AWS architecture blog), never sooner than the provider
@@ -113,7 +116,19 @@ class Dispatcher:
             footers: dict[str, str] = {}  # the unsubscribe line by locale, worded once
             # rows are unpacked as tuples because a Row's attribute access costs about 1 us, and
             # this loop runs under the lock
-            for row_id, channel, address, text, subject, kind, status, contact_id, media in rows:
+            for (
+                row_id,
+                channel,
+                address,
+                text,
+                subject,
+                kind,
+                status,
+                contact_id,
+                in_reply_to,
+                written,
+                media,
+            ) in rows:
                 if kind != "crisis":
                     # Claim only what a paced channel can send soon, so a crisis or a reply
                     # written later never waits behind a long claimed batch (SMS at 1/s: 10
@@ -130,7 +145,8 @@ class Dispatcher:
                 if family is not None and family.status == "opted_out" and kind == "normal":
                     suppressed.append(row_id)
                     continue
-                until = family.clock.quiet_until(now) if family and kind != "crisis" else None
+                clock = family.clock if family else None
+                until = held_until(kind, in_reply_to, written, clock, now, self.reply_window)
                 if until is not None:
                     held.append({"row_id": row_id, "until": until})
                     continue
@@ -152,12 +168,30 @@ class Dispatcher:
                         media=media,
                     )
                 )
+            claimed = self._attach(db, claimed, now)
             outbox_sql.mark_suppressed(db, suppressed)
             report.suppressed += len(suppressed)
             outbox_sql.hold(db, held)
             report.held += len(held)
             outbox_sql.mark_sending(db, claimed_ids, now + self.ctx.real_seconds(LEASE_S))
             return claimed
+
+    @staticmethod
+    def _attach(db: DB, claimed: list[OutboundMessage], now: datetime) -> list[OutboundMessage]:
+        """MYDATA by email: the family's data, as it is now, attached to the row that carries it."""
+        emails = [m_.id for m_ in claimed if m_.channel == "email"]
+        carrying = family_data.take_attachments(db, emails, now) if emails else {}
+        if not carrying:
+            return claimed
+        out = []
+        for message in claimed:
+            contact_id = carrying.get(message.id)
+            data = family_data.export_json(db, contact_id, now) if contact_id else None
+            if data is not None:
+                file = Attachment(family_data.FILE_NAME, family_data.MEDIA_TYPE, data)
+                message = replace(message, attachment=file)
+            out.append(message)
+        return out
 
     @cached_property
     def _snapshot_reader(self) -> Engine | None:

@@ -1,8 +1,8 @@
 """Every family's program: answers to the program's own questions (safety, the loved one's
 stage, their own wellbeing, lesson ratings); a picture's data on an outbox row
 
-Revision ID: 0007_program_weeks
-Revises: 0006_audit_detail_encrypted
+Revision ID: 0009_program_weeks
+Revises: 0008_reply_to
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0007_program_weeks"
-down_revision = "0006_audit_detail_encrypted"
+revision = "0009_program_weeks"
+down_revision = "0008_reply_to"
 branch_labels = None
 depends_on = None
 
