@@ -38,7 +38,7 @@ def weekly_counts(tmp_path: Path, evening: str) -> list[int]:
     )
     harness = Harness(settings, START, "sms", "+15550178")
     try:
-        for text in ("hi", "yes", "Ana", "1", "Jake", "central", "9am", "7pm"):
+        for text in ("hi", "yes", "Ana", "1", "no", "Jake", "central", "9am", "7pm"):
             harness.say(text)
         counts = []
         for week in range(1, WEEKS + 1):

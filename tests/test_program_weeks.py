@@ -203,7 +203,7 @@ def test_the_safety_line_ends_each_step_back_reply_once(tmp_path: Path) -> None:
     harness = Harness(settings, datetime(2026, 3, 2, 10, 0, tzinfo=zone), "sms", "+15550144")
     line = "If you feel unsafe, leave and call 911."
     try:
-        for text in ("hi", "yes", "Lena", "2", "Marc", "mountain", "7am", "9pm"):
+        for text in ("hi", "yes", "Lena", "2", "no", "Marc", "mountain", "7am", "9pm"):
             harness.say(text)
         harness.until("lesson")
         assert [s.message_id for s in harness.say("yes")] == ["safety.reply_yes"]

@@ -111,7 +111,7 @@ def test_a_sunday_summary_carries_the_picture_where_the_channel_can_show_one(
     address = {"sms": "+15550179", "telegram": "5550179", "email": "pic@example.org"}[channel]
     harness = Harness(settings, datetime(2026, 3, 2, 10, 0, tzinfo=zone), channel, address)
     try:
-        for text in ("hi", "yes", "Ana", "1", "Jake", "central", "9am", "7pm"):
+        for text in ("hi", "yes", "Ana", "1", "no", "Jake", "central", "9am", "7pm"):
             harness.say(text)
         harness.advance_to(datetime(2026, 3, 8, 19, 0, tzinfo=zone))  # Sunday's check-in
         harness.say("1")

@@ -22,6 +22,7 @@ ERASED = {
     "contacts": "the profile: names, relationship, times, language, the conversation's state",
     "consents": "the consent history and the words it was given or withdrawn with",
     "checkins": "the evening check-in answers",
+    "program_answers": "answers to the program's questions: safety, stage, wellbeing, lessons",
     "inbound_messages": "what the family wrote",
     "outbound_messages": "what was sent to them, and the staff notices of their alerts",
     "alerts": "crisis alerts about them",
