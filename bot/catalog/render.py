@@ -21,8 +21,11 @@ PLACEHOLDERS = (
     "answer_within",
     "lesson_time",
     "checkin_time",
+    "pause_end",
     *CONTEXT_PLACEHOLDERS,
 )
+# Placeholders known only for some families: used only in a `when_known:` variant of their own.
+ONLY_WHEN_KNOWN = ("rewards", "pause_end")
 NAME_FALLBACK = "friend"
 
 
@@ -82,6 +85,7 @@ def placeholders(profile: Mapping[str, str], loved: str, org: Mapping[str, str])
         "answer_within": org.get("answer_within", ""),
         "lesson_time": profile.get("lesson_time") or "",
         "checkin_time": profile.get("checkin_time") or "",
+        "pause_end": profile.get("pause_end") or "",
         **{key: profile.get(key) or "" for key in CONTEXT_PLACEHOLDERS},
     }
 

@@ -15,6 +15,7 @@ INDEFINITE = "indefinite"
 class Session:
     status: Status = "new"
     onboarded: bool = False
+    consented: bool = False  # said YES (or START) themselves, or was enrolled with consent
     flow: str | None = None
     step: str | None = None
     waiting: bool = False

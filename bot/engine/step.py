@@ -20,6 +20,7 @@ from bot.understanding.crisis import CrisisReading
 from bot.understanding.explain import one_line
 
 MEDIA_ONLY = "system.media_only"  # the reply to media without words
+STUCK = "system.stuck"  # after the last unclear reply: how to reach a person, then the question
 MAX_STEPS = 200  # a guard only: the validator already refuses loops that never wait
 # Kinds of question whose every answer already brings a safety line and a person (the crisis
 # follow-up): a distress sign in the reply is noted, and the flow's own reply answers it.
@@ -78,6 +79,8 @@ class _Run(Actions):
             opted_out=self.session.status == "opted_out",
             channel=message.channel,
         )
+        if found and not (found[0].before_consent or self.agreed()):
+            found = None  # consent first: LESSON from a newcomer gets the consent question
         if found:
             self.keyword(*found)
             return
@@ -183,6 +186,11 @@ class _Run(Actions):
         reply = self.crisis_reply(f"crisis.distress.{kind}", fallback="crisis.distress")
         self.events.append(ev.Say(reply, "crisis"))
 
+    def agreed(self) -> bool:
+        """Has this person agreed to hear from us: said YES, or joined before (enrolled by an
+        organisation that collected consent, or onboarded before consent was its own field)?"""
+        return self.session.consented or self.session.onboarded
+
     def listening(self) -> bool:
         """Is the open question one whose answers carry their own care (expect: followup)?"""
         here = self.current_step() if self.session.waiting else None
@@ -274,21 +282,35 @@ class _Run(Actions):
         return self.program.understanding.read(expect, text, self.locale)
 
     def unclear(self, here: Step) -> None:
+        """A reply that answers nothing. Never silence: free text (a story, a feeling, a
+        question) gets a reflection that asks again, where the catalog has one for this kind of
+        question (checkin.reflect.story); a short unclear reply the question's reask; the last
+        one allowed moves the flow on where it has a way on (`on_timeout`), else says how to
+        reach a person and asks again."""
         if self.reading is not None and self.reading.tier == "distress" and not self.listening():
             return  # the distress reply answered; the question stays open, not asked over it
-        if self.session.reasks >= self.program.max_reasks:
-            self.session = self.session.with_(waiting=False, reasks=0)
-            self.goto(here.on_timeout or END)
-            return
-        self.session = self.session.with_(reasks=self.session.reasks + 1)
-        # Free text that answers nothing (a story, a feeling, a question) gets a reflection that
-        # asks again, where the catalog has one for this kind of question: checkin.reflect.story.
         kind = self.program.understanding.reflection(self.text)
         reflect = f"{here.expect}.reflect.{kind}"
         if kind and self.country_version(reflect) in self.program.message_ids:
+            self.session = self.session.with_(reasks=self.session.reasks + 1)
             self.say(reflect)
-        else:
-            self.say(here.reask or here.ask or "")
+            return
+        if self.session.reasks >= self.program.max_reasks:
+            if here.on_timeout and here.on_timeout != END:
+                # the flow has a way on without this answer (the country: the default one)
+                self.session = self.session.with_(waiting=False, reasks=0)
+                self.goto(here.on_timeout)
+                return
+            if STUCK in self.program.message_ids:
+                self.session = self.session.with_(reasks=0)
+                self.say(STUCK)
+                self.say(here.ask or "")
+                return
+            self.session = self.session.with_(waiting=False, reasks=0)
+            self.goto(END)
+            return
+        self.session = self.session.with_(reasks=self.session.reasks + 1)
+        self.say(here.reask or here.ask or "")
 
     def fallback(self, text: str) -> None:
         if self.reading is not None and self.reading.tier == "distress":

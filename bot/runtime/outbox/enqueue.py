@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.catalog.dates import spoken_day
 from bot.catalog.render import Audience, Renderer
 from bot.engine import events as ev
-from bot.engine.session import Session
+from bot.engine.session import INDEFINITE, Session
 from bot.program_files import Loaded
 from bot.runtime.family import Family
 from bot.settings import Settings
@@ -39,6 +40,15 @@ class Composer:
             **session.profile,
             "relationship": session.profile.get("relationship") or family.relationship or "",
         }
+        # Times as the family will see them come: a time inside their quiet hours is when the
+        # quiet hours end (a 07:00 lesson comes at 08:00), so a confirmation never says 07:00.
+        for name in ("lesson_time", "checkin_time"):
+            if profile.get(name):
+                profile[name] = family.clock.awake_time(profile[name], now)
+        until = session.paused_until
+        if until and until != INDEFINITE:
+            end = datetime.fromisoformat(until).astimezone(family.clock.zone).date()
+            profile["pause_end"] = spoken_day(end, family.locale)
         audience = Audience(channel=family.channel, locale=family.locale, profile=profile)
         words = self.renderer.render
         return {
