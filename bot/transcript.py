@@ -19,7 +19,7 @@ from bot.simulation import Harness, Sent
 from bot.yaml_source import key_position, read_yaml, value_position
 
 ACTIONS = ("say", "wait", "until", "at")
-CHECKS = ("bot", "bot_says", "record", "profile", "status", "paused", "hint")
+CHECKS = ("bot", "bot_says", "record", "checkins", "profile", "status", "paused", "hint")
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,13 @@ def _check(
         if new != wanted_record:
             raise TranscriptError(
                 f"after `{doing}` the check-ins recorded should be {wanted_record} but were {new}"
+            )
+    if "checkins" in raw:
+        stored = h.checkins()
+        if stored != [str(v) for v in raw["checkins"] or []]:
+            raise TranscriptError(
+                f"after `{doing}` the family's check-ins should be {raw['checkins']} but were "
+                f"{stored}"
             )
     session = h.session()
     for field, value in (raw.get("profile") or {}).items():

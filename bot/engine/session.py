@@ -26,6 +26,7 @@ class Session:
     today_lesson: str | None = None
     pools: dict[str, int] = field(default_factory=dict)  # rotation position per pool
     paused_until: str | None = None  # ISO instant, INDEFINITE, or None
+    checkin_at: str | None = None  # when the last check-in answer was recorded (ISO instant)
     profile: dict[str, str] = field(default_factory=dict)
 
     def paused_at(self, now: datetime) -> bool:

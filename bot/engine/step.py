@@ -160,7 +160,7 @@ class _Run(Actions):
             # A check-in answer that carries a danger sign is a crisis first, and still recorded.
             answer = self.program.understanding.checkin(self.text).category
             if answer is not None:
-                self.events.append(ev.RecordCheckin(answer))
+                self.record_checkin(answer)
         if self.session.flow:
             self.end_flow()
         if self.session.status == "onboarding":
@@ -454,7 +454,12 @@ class _Run(Actions):
             self.act(here.do)
         for name, value in here.record.items():
             if name == "checkin":
-                self.events.append(ev.RecordCheckin(value))
+                self.record_checkin(value)
+
+    def record_checkin(self, value: str) -> None:
+        previous = self.session.checkin_at
+        self.session = self.session.with_(checkin_at=self.now.isoformat())
+        self.events.append(ev.RecordCheckin(value, previous))
 
     @property
     def country(self) -> str:
