@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, console_pages, dispatch, fanout, inbound, pg
+from bench import baseline, console_pages, dispatch, encryption, fanout, inbound, pg
 from bench.common import REPO
 from bench.standins import Standins
 
 RESULTS = REPO / "bench" / "results.json"
 SMS_DISPATCH_MAX = 20_000
 INBOUND_MAX = 5_000
-PARTS = ("dispatch", "inbound", "morning", "baseline", "pg", "console")
+PARTS = ("dispatch", "inbound", "morning", "baseline", "pg", "console", "encryption")
 CONSOLE_MESSAGES_PER_FAMILY = 10  # 100,000 families: 1,000,000 messages (issue 15)
 TARGETS: dict[str, tuple[str, float]] = {  # key: (">=" or "<=", target)
     "fanout_100k_queue_s": ("<=", 10),
@@ -111,6 +111,8 @@ def measure(
                 measure_pg(n, skip_pg, results, notes)
             if "console" in only:
                 measure_console(n, work, results, notes)
+            if "encryption" in only:
+                measure_encryption(work, results, notes)
     finally:
         standins.stop()
     return results, notes
@@ -222,6 +224,14 @@ def measure_console(n: int, work: Path, results: dict[str, float], notes: dict[s
         "requests_per_page": len(pages.ms["alerts"]),
         "stats_fresh_ms": [round(x, 1) for x in pages.stats_fresh_ms],
     }
+
+
+def measure_encryption(work: Path, results: dict[str, float], notes: dict[str, Any]) -> None:
+    step("encryption at rest: the cipher alone, and a check-in reply with and without it")
+    figures = encryption.run(work)
+    results["encryption_ms_per_inbound_message"] = figures["encryption_ms_per_inbound_message"]
+    results["encrypt_lesson_us"] = figures["encrypt_lesson_us"]
+    notes["encryption"] = figures
 
 
 def step(what: str) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
+from storage.crypto import DEV_KEYS
 
 REPO = Path(__file__).resolve().parent.parent
 TELEGRAM_TOKEN = "123456:standin-token"
@@ -32,7 +33,8 @@ def env_for(
     public_base_url: str = "http://127.0.0.1:8000",
 ) -> dict[str, str]:
     """Environment variables (the deployment contract) for a worker or web process under test."""
-    env = {"DATABASE_URL": db_url, "PUBLIC_BASE_URL": public_base_url}
+    # The development key: every engine the bench makes itself (make_engine(url)) reads with it.
+    env = {"DATABASE_URL": db_url, "PUBLIC_BASE_URL": public_base_url, "DATA_KEYS": DEV_KEYS[0]}
     if telegram_url:
         env |= {
             "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,

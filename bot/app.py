@@ -140,7 +140,13 @@ def build(
 ) -> App:
     settings = settings or Settings()
     check_settings(settings)
-    engine = make_engine(settings.database_url)
+    keys = settings.data_key_list()
+    if not keys:
+        log.warning(
+            "DATA_KEYS is not set: what is stored is encrypted with the development key, "
+            "which protects nothing (fine for `make run` and tests, never for families)"
+        )
+    engine = make_engine(settings.database_url, keys or None)
     if is_sqlite(engine):
         upgrade(engine)  # the embedded default keeps itself current
     elif current_revision(engine) != head_revision():

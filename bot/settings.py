@@ -8,6 +8,8 @@ import phonenumbers
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.crypto import DataKeyProblem, parse_keys
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ORG_CONTACT = "reply HELP"  # fine for a demo; a real deployment names a phone or email
 MIN_KEY_CHARS = 32  # a signing key or token must be long enough that guessing is hopeless
@@ -119,6 +121,34 @@ class Settings(BaseSettings):
     console_login_window_minutes: float = 15
     # Ask a coach (ASK): what a family is told about when a person answers their question.
     ask_answer_within: str = "within a day"
+
+    # Encryption at rest (docs/privacy.md): comma-separated long random secrets, the first one
+    # encrypting, the others only read (a key being rotated out). Required once a channel or
+    # PostgreSQL is on; without it `make run` and the tests use a development key anyone can read.
+    data_keys: str = ""
+    # Message bodies older than this are erased by the worker; alerts keep their text until they
+    # have been closed this long.
+    retention_days: float = Field(default=180, gt=0)
+
+    def data_key_list(self) -> tuple[str, ...]:
+        """DATA_KEYS, parsed; empty (the development key) only on SQLite with no channel on."""
+        try:
+            keys = parse_keys(self.data_keys)
+        except DataKeyProblem as exc:
+            raise ConfigError(f"{exc}: each key is a long random value, {NEW_KEY_HINT}") from None
+        if not keys and self.holds_real_data():
+            raise ConfigError(
+                "DATA_KEYS is not set: message bodies, answers and profile text are encrypted "
+                f"with it at rest; set it to a long random value, {NEW_KEY_HINT}, and keep a "
+                "copy where your backups are not (without it nothing stored can be read)"
+            )
+        return keys
+
+    def holds_real_data(self) -> bool:
+        """A channel or PostgreSQL is on: real families may write, so a real key is needed."""
+        return not self.database_url.startswith("sqlite") or any(
+            self.channel_enabled(c) for c in ("sms", "telegram", "email")
+        )
 
     def check_console(self) -> None:
         """With the console on, its signing key must be set and long enough to guess at."""

@@ -19,12 +19,14 @@ from bot.app import App
 
 log = logging.getLogger(__name__)
 DISPATCH_EVERY_S = 1.0
+RETENTION_EVERY_S = 3600.0  # retention scans whole tables: once an hour is soon enough
 
 
 class Worker:
     def __init__(self, app: App) -> None:
         self.app = app
         self.scheduler = AsyncIOScheduler()
+        self._retention_at: float | None = None  # monotonic time of the last retention pass
 
     async def tick(self) -> None:
         """Fire due lessons, check-ins, nudges and timeouts; then dispatch; then housekeeping."""
@@ -64,6 +66,14 @@ class Worker:
 
     def housekeeping(self) -> None:
         self.app.runtime.housekeeping()
+        due = self._retention_at is None or (
+            time.monotonic() - self._retention_at >= RETENTION_EVERY_S
+        )
+        if due:
+            self._retention_at = time.monotonic()
+            erased = self.app.runtime.erase_expired()
+            if erased:
+                log.info("retention: erased the words of %d rows", erased)
 
     def start(self) -> None:
         """Needs a running event loop (APScheduler's AsyncIOScheduler)."""

@@ -44,7 +44,8 @@ class Row:
 
 def search_families(db: DB, text: str, limit: int) -> Sequence[m.Contact]:
     """By part of a name or address, newest first; "#12" is family 12 alone, and a bare number
-    is also taken as a family number."""
+    is also taken as a family number. (The loved one's name is encrypted at rest, so no search
+    can read it.)"""
     text = text.strip()
     query = select(m.Contact).order_by(m.Contact.id.desc()).limit(limit)
     if not text:
@@ -53,9 +54,9 @@ def search_families(db: DB, text: str, limit: int) -> Sequence[m.Contact]:
         return db.scalars(query.where(m.Contact.id == int(text[1:]))).all()
     needle = f"%{text.lower()}%"
     # SQLite's LIKE ignores case already (ASCII, as its lower() does): ilike's lower() on every
-    # row's three columns doubled the scan. PostgreSQL needs ILIKE.
+    # row's columns doubled the scan. PostgreSQL needs ILIKE.
     sqlite = db.get_bind().dialect.name == "sqlite"
-    columns = (m.Contact.name, m.Contact.address, m.Contact.loved_one)
+    columns = (m.Contact.name, m.Contact.address)
     found: list[ColumnElement[bool]] = [
         column.like(needle) if sqlite else column.ilike(needle) for column in columns
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+from storage.crypto import cipher_for
 
 DEFAULT_URL = "sqlite:///craftbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -30,8 +33,15 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    url = normalize_url(url)
+def make_engine(url: str, data_keys: Sequence[str] | None = None, **kwargs: Any) -> Engine:
+    """An engine for `url` whose encrypted columns use `data_keys` (DATA_KEYS; None: the
+    development key, for `make run` and the tests)."""
+    engine = _engine(normalize_url(url), **kwargs)
+    engine.dialect.data_cipher = cipher_for(data_keys)  # type: ignore[attr-defined]
+    return engine
+
+
+def _engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:":
@@ -127,9 +137,11 @@ def snapshot_reader(engine: Engine) -> Engine | None:
         return None
     # pysqlite begins no transaction for a SELECT, and WAL gives each read a snapshot;
     # NullPool: no connection outlives the read.
-    return create_engine(
+    reader = create_engine(
         engine.url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     )
+    reader.dialect.data_cipher = engine.dialect.data_cipher  # type: ignore[attr-defined]
+    return reader
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.types import UTCDateTime
+from storage.types import EncryptedText, UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -38,14 +38,14 @@ class Contact(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(80))
     relationship: Mapped[str | None] = mapped_column(String(16))
-    loved_one: Mapped[str | None] = mapped_column(String(80))
+    loved_one: Mapped[str | None] = mapped_column(EncryptedText(80))
     lesson_time: Mapped[str | None] = mapped_column(String(5))
     checkin_time: Mapped[str | None] = mapped_column(String(5))
     quiet_start: Mapped[str | None] = mapped_column(String(5))  # None: the deployment's default
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_indefinitely: Mapped[bool] = mapped_column(Boolean, default=False)
-    session: Mapped[str] = mapped_column(Text, default="{}")  # the engine's Session as JSON
+    session: Mapped[str] = mapped_column(EncryptedText, default="{}")  # the engine's Session, JSON
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -65,7 +65,7 @@ class Consent(Base):
     )  # consent, decline, opt_out, opt_in, admin_enroll
     channel: Mapped[str] = mapped_column(String(16))
     by: Mapped[str] = mapped_column(String(16))  # self | admin | provider
-    words: Mapped[str] = mapped_column(Text)  # what the person wrote, or the admin's record
+    words: Mapped[str] = mapped_column(EncryptedText)  # what the person wrote, or the admin's note
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -96,7 +96,7 @@ class InboundMessage(Base):
     )
     channel: Mapped[str] = mapped_column(String(16))
     provider_id: Mapped[str] = mapped_column(String(255))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText)  # "" once older than RETENTION_DAYS
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -114,8 +114,8 @@ class OutboundMessage(Base):
     address: Mapped[str] = mapped_column(String(320))
     message_id: Mapped[str] = mapped_column(String(120))  # catalog id
     kind: Mapped[str] = mapped_column(String(12), default="normal")  # normal | crisis | compliance
-    text: Mapped[str] = mapped_column(Text)
-    subject: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(EncryptedText)  # "" once older than RETENTION_DAYS
+    subject: Mapped[str | None] = mapped_column(EncryptedText)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     not_before: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -144,8 +144,8 @@ class Alert(Base):
     category: Mapped[str] = mapped_column(
         String(40)
     )  # overdose, suicide, violence, child, a distress kind, or the flow that alerted
-    matched: Mapped[str] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text)
+    matched: Mapped[str] = mapped_column(EncryptedText)
+    text: Mapped[str] = mapped_column(EncryptedText)  # "" once closed for RETENTION_DAYS
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     notified: Mapped[bool] = mapped_column(Boolean, default=False)
     tier: Mapped[str] = mapped_column(String(12), default="emergency")  # + followup, distress
@@ -156,7 +156,7 @@ class Alert(Base):
     acknowledged_via: Mapped[str | None] = mapped_column(String(16))  # console, cli, sms...
     closed_by: Mapped[str | None] = mapped_column(String(320))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    close_note: Mapped[str | None] = mapped_column(Text)
+    close_note: Mapped[str | None] = mapped_column(EncryptedText)
     escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: nothing more due
     escalations: Mapped[int] = mapped_column(Integer, default=0)  # notices sent after the first
 
@@ -170,7 +170,7 @@ class AlertNote(Base):
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     by: Mapped[str] = mapped_column(String(320))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText)
 
 
 class AlertNotice(Base):
@@ -296,13 +296,13 @@ class Question(Base):
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
-    text: Mapped[str] = mapped_column(Text)  # the family's words
+    text: Mapped[str] = mapped_column(EncryptedText)  # the family's words
     prompt: Mapped[str] = mapped_column(String(120), default="")  # the message they answered
     asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(12), default="open")  # open | answered | closed
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # answered or closed
     answered_by: Mapped[str | None] = mapped_column(String(320))  # the staff email
-    answer: Mapped[str | None] = mapped_column(Text)  # the words sent, or why it was closed
+    answer: Mapped[str | None] = mapped_column(EncryptedText)  # words sent, or why closed
     outbox_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbound_messages.id", ondelete="SET NULL")
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from storage.crypto import Cipher
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -29,3 +31,37 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text encrypted at rest; callers read and write plain str.
+
+    The cipher is the engine's (`storage.db.make_engine` sets `dialect.data_cipher` from
+    DATA_KEYS), so no key lives in a module. Empty text is stored empty. Equality and LIKE on
+    such a column compare ciphertexts: never filter on one except against ''.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, length: int | None = None) -> None:
+        super().__init__()
+        self.length = length  # the longest text a caller may store (a token is longer)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return cipher_of(dialect).encrypt(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return cipher_of(dialect).decrypt(value)
+
+
+def cipher_of(dialect: Dialect) -> Cipher:
+    """The cipher `make_engine` gave this engine (the encrypted columns and rotation use it)."""
+    cipher = getattr(dialect, "data_cipher", None)
+    if cipher is None:
+        raise RuntimeError("an encrypted column used on an engine not made by make_engine")
+    return cast(Cipher, cipher)

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from storage.crypto import DEV_KEYS
+
 pytest_plugins = ["tests.pg", "tests.standins.telegram_fixtures"]
 
 # Locally, property tests explore new examples every run (and keep failures in .hypothesis/).
@@ -15,6 +17,10 @@ pytest_plugins = ["tests.pg", "tests.standins.telegram_fixtures"]
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# Tests build apps with channels and PostgreSQL on, which need DATA_KEYS; the development key
+# keeps every engine a test makes itself (make_engine(url), no keys) able to read their rows.
+os.environ.setdefault("DATA_KEYS", DEV_KEYS[0])
 
 
 @pytest.fixture(scope="session")

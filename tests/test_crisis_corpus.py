@@ -21,6 +21,7 @@ from bot.understanding.reading import Understanding
 DATA = Path(__file__).resolve().parent / "data"
 DEVELOPMENT = DATA / "crisis_corpus.yaml"
 HELD_OUT = DATA / "crisis_corpus_heldout.yaml"
+BLIND = DATA / "crisis_corpus_blind.yaml"  # the second round's held-out set (issue 11)
 TIERS = ("emergency", "distress", "mention", "none")
 CATEGORIES = ("overdose", "suicide", "violence", "child")
 ALARMS = ("emergency", "distress")  # what a family notices: a hotline reply, a pause, an alert
@@ -60,6 +61,11 @@ def development(understanding: Understanding) -> list[Row]:
 @pytest.fixture(scope="module")
 def held_out(understanding: Understanding) -> list[Row]:
     return rows(HELD_OUT, understanding)
+
+
+@pytest.fixture(scope="module")
+def blind(understanding: Understanding) -> list[Row]:
+    return rows(BLIND, understanding)
 
 
 def ratio(a: int, b: int) -> str:
@@ -108,10 +114,11 @@ def figures(name: str, data: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def test_figures(development: list[Row], held_out: list[Row]) -> None:
+def test_figures(development: list[Row], held_out: list[Row], blind: list[Row]) -> None:
     # Shown with -s; the bounds are asserted by the tests below.
     print("\n" + figures("crisis corpus, development", development))
     print(figures("crisis corpus, held out (never tuned on)", held_out))
+    print(figures("crisis corpus, second held-out round (blind on its first run only)", blind))
 
 
 def test_the_development_corpus_is_wide_enough(development: list[Row]) -> None:
@@ -161,6 +168,20 @@ def test_the_held_out_corpus_stays_at_least_as_good_as_first_measured(held_out: 
     caught = sum(r.got_tier == "emergency" for r in emergencies)
     alarms = sum(r.got_tier in ALARMS for r in negatives)
     assert caught >= HELD_OUT_FLOOR["caught"] and alarms <= HELD_OUT_FLOOR["alarms"]
+
+
+def test_the_second_held_out_round_stays_fixed(blind: list[Row]) -> None:
+    # First and only blind run (before this round's lexicon work): 135/151 emergencies caught,
+    # 10/127 false alarms, 129/135 in the right category (docs/crisis.md). Its misses were fixed as
+    # classes from NEW development messages; this keeps them fixed and bounds the alarms at 5%.
+    emergencies = [r for r in blind if r.tier == "emergency"]
+    negatives = [r for r in blind if r.tier in ("mention", "none")]
+    missed = [r.text for r in emergencies if r.got_tier != "emergency"]
+    alarms = [r.text for r in negatives if r.got_tier in ALARMS]
+    assert missed == []
+    assert len(alarms) <= 0.05 * len(negatives), alarms
+    wrong = [r.text for r in emergencies if r.got_category != r.category]
+    assert wrong == []
 
 
 # First measured after tuning on the development part only: 84/88 caught, 0/60 alarms; the

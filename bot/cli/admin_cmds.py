@@ -241,9 +241,10 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
-    url = load_settings().database_url
+    settings = load_settings()
+    url, keys = settings.database_url, settings.data_key_list()
     with database_errors(url):
-        engine = make_engine(url)
+        engine = make_engine(url, keys or None)
         try:
             upgrade(engine)
             print(f"database at revision {current_revision(engine)}")

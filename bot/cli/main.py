@@ -23,6 +23,7 @@ from bot.cli import (
     chat_cmd,
     content_cmds,
     flows_cmds,
+    keys_cmd,
     serve_cmds,
     simulate_cmd,
     staff_cmd,
@@ -42,6 +43,7 @@ COMMANDS = (
     content_cmds,
     serve_cmds,
     staff_cmd,
+    keys_cmd,
     understand_cmd,
     alerts_cmd,
 )

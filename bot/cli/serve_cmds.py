@@ -61,6 +61,7 @@ def run_tick(args: argparse.Namespace) -> int:
     async def one_pass() -> dict[str, Any]:
         fired = app.runtime.fire_due(at)
         sent = await app.dispatcher.drain(at)
+        erased = app.runtime.erase_expired(at)
         await app.aclose()
         return {
             "fired": fired.fired,
@@ -73,6 +74,7 @@ def run_tick(args: argparse.Namespace) -> int:
             "suppressed_opted_out": sent.suppressed,
             "failed": sent.failed,
             "waiting_without_channel": app.dispatcher.pending(),
+            "erased_past_retention": erased,
         }
 
     print(json.dumps(asyncio.run(one_pass())))

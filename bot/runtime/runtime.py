@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from bot.channels.base import InboundMessage
-from bot.runtime import turn
+from bot.runtime import retention, turn
 from bot.runtime.alerts.desk import AlertDesk, Outcome, Reached
 from bot.runtime.alerts.escalation import escalate_due
 from bot.runtime.alerts.records import AlertRecord
@@ -134,6 +134,11 @@ class Runtime:
         """Forget provider report keys older than any repeat."""
         with self.ctx.db.begin() as db:
             outbox_sql.forget_reports_before(db, self.ctx.clock() - KEEP_PROVIDER_REPORTS)
+
+    def erase_expired(self, now: datetime | None = None) -> int:
+        """Erase the words of messages, questions and closed alerts past RETENTION_DAYS
+        (docs/privacy.md); the rows and what the stats count stay. How many rows were erased."""
+        return retention.erase_expired(self.ctx, now or self.ctx.clock())
 
     def database_problem(self) -> str | None:
         """None when the database answers a read; else what went wrong (for /readyz's log).
