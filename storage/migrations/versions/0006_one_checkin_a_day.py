@@ -3,16 +3,16 @@
 Rows recorded twice for a day before this revision keep the latest answer (the highest id); the
 index on (contact, local day) becomes unique.
 
-Revision ID: 0005_one_checkin_a_day
-Revises: 0004_questions
+Revision ID: 0006_one_checkin_a_day
+Revises: 0005_encryption_at_rest
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0005_one_checkin_a_day"
-down_revision = "0004_questions"
+revision = "0006_one_checkin_a_day"
+down_revision = "0005_encryption_at_rest"
 branch_labels = None
 depends_on = None
 
