@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench pg-test clean
+.PHONY: run test lint typecheck pytest bench soak pg-test clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,8 +29,15 @@ pg-test: $(STAMP)
 	bash .ci/postgres.sh
 	CRAFTBOT_TEST_PG_URL=$$(cat .ci/.pg_url) $(BIN)/pytest -q -m postgres
 
+# The benchmarks start the PostgreSQL they need, as pg-test does (unless ARGS has --skip-pg).
 bench: $(STAMP)
+	@case " $(ARGS) " in *" --skip-pg "*) ;; *) bash .ci/postgres.sh >/dev/null ;; esac
 	$(BIN)/python -m bench $(ARGS)
+
+# Faults, kills and several virtual days on PostgreSQL: SOAK_MINUTES=10 by default (docs/performance.md).
+soak: $(STAMP)
+	bash .ci/postgres.sh >/dev/null
+	$(BIN)/python -m bench.soak $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -67,6 +67,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (Linux /proc), or None where there is no /proc.
+
+    Wall-clock figures move with whatever else the machine runs; this one much less.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0-100); 0.0 for no values."""
     if not values:
@@ -84,6 +96,7 @@ class Child:
     env: dict[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     proc: subprocess.Popen[str] | None = None
+    quiet: bool = False  # its stderr to /dev/null (a stand-in whose clients hang up on purpose)
 
     def start(self) -> Child:
         env = {**os.environ, **self.env, "PYTHONPATH": str(REPO)}
@@ -94,6 +107,7 @@ class Child:
             text=True,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL if self.quiet else None,
         )
         threading.Thread(target=self._read, daemon=True).start()
         return self

@@ -98,6 +98,40 @@ def run(n: int, workdir: Path, standins: Standins) -> Morning:
     )
 
 
+@dataclass
+class Point:
+    """One point of the fan-out curve: N lessons queued by one worker's tick, on SQLite."""
+
+    families: int
+    seconds: float
+    cpu_s: float
+    fired: int
+    rss_mb: float
+    enrol_s: float
+
+    @property
+    def us_per_family(self) -> float:
+        return self.seconds * 1e6 / self.families
+
+
+def tick_only(n: int, workdir: Path) -> Point:
+    """A fresh SQLite file with n families due, one worker process's tick, its time and peak RSS."""
+    db = workdir / f"curve-{n}.db"
+    t0 = time.monotonic()
+    prepare(f"sqlite:///{db}", n)
+    enrol_s = time.monotonic() - t0
+    worker = Child(["bench.worker_proc"], env_for(f"sqlite:///{db}")).start()
+    try:
+        worker.wait_for("ready", 120)
+        worker.send("go")
+        done = worker.wait_for("fanout_done")
+    finally:
+        worker.stop()
+    for leftover in workdir.glob(f"curve-{n}.db*"):
+        leftover.unlink()
+    return Point(n, done["t1"] - done["t0"], done["cpu_s"], done["fired"], done["rss_mb"], enrol_s)
+
+
 async def _wait_healthy(url: str) -> None:
     async with httpx.AsyncClient() as client:
         for _ in range(600):

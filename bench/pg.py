@@ -56,7 +56,7 @@ def pg_url() -> str | None:
 
 
 def run(base_url: str, n: int) -> PgFanout:
-    with _database(base_url) as template:
+    with database(base_url) as template:
         engine = make_engine(template)
         upgrade(engine)
         engine.dispose()
@@ -70,7 +70,7 @@ def run(base_url: str, n: int) -> PgFanout:
 
 def _fan_out(base_url: str, template: str, workers: int) -> tuple[float, int]:
     """Seconds from "go" until every worker has finished its tick, and the families queued."""
-    with _database(base_url, template) as url:
+    with database(base_url, template) as url:
         children = [Child(["bench.worker_proc"], env_for(url)).start() for _ in range(workers)]
         try:
             for child in children:
@@ -92,7 +92,17 @@ def _fan_out(base_url: str, template: str, workers: int) -> tuple[float, int]:
 
 
 @contextmanager
-def _database(base_url: str, template: str | None = None) -> Iterator[str]:
+def migrated_database(base_url: str) -> Iterator[str]:
+    """A fresh, empty database at the newest schema, dropped afterwards."""
+    with database(base_url) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+@contextmanager
+def database(base_url: str, template: str | None = None) -> Iterator[str]:
     name = f"craftbot_bench_{uuid.uuid4().hex[:12]}"
     source = make_url(template).database if template else "template0"
     with _admin(base_url) as conn:

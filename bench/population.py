@@ -76,9 +76,13 @@ def enrol_families(
     first: int = 0,
     lesson_due: bool = True,
     checkin_due: bool = False,
+    kinds: list[tuple[str, str, str | None, str | None, str, str]] | None = None,
+    at: datetime = ENROL_AT,
 ) -> None:
-    """Enrol n families on `channel` (addresses from index `first`), whose lesson (or check-in) is due at LESSON_UTC."""
-    kinds = templates(lesson_due, checkin_due)
+    """Enrol n families on `channel` (addresses from index `first`), whose lesson (or check-in) is
+    due at LESSON_UTC; or of the given kinds (zone, relationship, name, loved one, lesson time,
+    check-in time), enrolled `at`."""
+    kinds = kinds or templates(lesson_due, checkin_due)
     seeds = min(n, len(kinds))
     seed_ids = []
     for i in range(seeds):
@@ -89,7 +93,7 @@ def enrol_families(
                 Enrollment(
                     channel, address(channel, first + i), name, rel, loved, zone, lesson, checkin
                 ),
-                ENROL_AT,
+                at,
             )
         )
     if n <= seeds:

@@ -1,13 +1,19 @@
 """A provider stand-in in its own process, stamping when each message arrived (python -m bench.standin_proc).
 
 Its own process, so the provider's work never shares a GIL with the code under test. Besides the
-provider API it answers GET /_bench/stamps: [[monotonic seconds, address], ...] since the last
-POST /_bench/reset. CLOCK_MONOTONIC is system-wide on Linux, so stamps compare across processes.
+provider API it answers GET /_bench/stamps: [[monotonic seconds, address, text digest], ...] since
+the last POST /_bench/reset. CLOCK_MONOTONIC is system-wide on Linux, so stamps compare across
+processes. With --faults (the soak) it misbehaves as providers do, at random: 5xx, 429 with
+Retry-After, a hang past the client's timeout (nothing delivered), slow answers; GET
+/_bench/faults counts what it served.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import hashlib
+import random
 import signal
 import threading
 import time
@@ -18,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bench.common import say
+from tests.standins import Fault
 from tests.standins.telegram_api import TelegramStandin
 from tests.standins.twilio_api import TwilioStandin
 
@@ -30,8 +37,11 @@ class Stamps:
         self.items: list[tuple[float, str]] = []
 
     def add(self, item: dict[str, Any]) -> None:
+        address = str(item.get("chat_id") or item.get("to") or "")
         with self.lock:
-            self.items.append((time.monotonic(), str(item.get("chat_id") or item.get("to") or "")))
+            self.items.append(
+                (time.monotonic(), address, digest(item.get("text") or item.get("body")))
+            )
 
     def routes(self) -> list[Route]:
         async def stamps(_: Request) -> Response:
@@ -49,18 +59,61 @@ class Stamps:
         ]
 
 
+def digest(text: object) -> str:
+    """A short fingerprint of a message's text: which outbox row arrived, without keeping texts."""
+    return hashlib.blake2b(str(text or "").encode(), digest_size=8).hexdigest()
+
+
+# The soak's misbehaviour, per request: (kind, probability). A hang outlasts PROVIDER_TIMEOUT_S
+# and is never delivered; a slow answer delivers after a pause.
+FAULTS = (("error", 0.03), ("throttle", 0.02), ("hang", 0.01), ("slow", 0.05))
+HANG_S = 4.0
+
+
 class _Stamped:
     """A stand-in that also stamps each arrival with the system-wide monotonic clock."""
+
+    faulty = False
 
     def __init__(self) -> None:
         super().__init__()
         self.stamps = Stamps()
+        self.served: dict[str, int] = {}
+        self.rng = random.Random()
 
     def _record(self, item: dict[str, Any]) -> None:
         self.stamps.add(item)
 
     def routes(self) -> list[Any]:
-        return [*self.stamps.routes(), *super().routes()]  # type: ignore[misc]
+        async def faults(_: Request) -> Response:
+            return JSONResponse(self.served)
+
+        return [
+            *self.stamps.routes(),
+            Route("/_bench/faults", faults, methods=["GET"]),
+            *super().routes(),  # type: ignore[misc]
+        ]
+
+    async def before(self, request: Request) -> Response | None:
+        if self.faulty:
+            draw = self.rng.random()
+            for kind, chance in FAULTS:
+                if draw < chance:
+                    self.served[kind] = self.served.get(kind, 0) + 1
+                    if kind == "slow":
+                        await asyncio.sleep(self.rng.uniform(0.3, 1.5))
+                        break
+                    fault = Fault(
+                        kind,
+                        status=self.rng.choice((500, 502, 503)) if kind != "throttle" else 429,
+                        retry_after_s=self.rng.choice((1.0, 2.0)),
+                        hang_s=HANG_S,
+                    )
+                    if kind == "hang":
+                        await asyncio.sleep(HANG_S)
+                    return self.fault_response(fault)  # type: ignore[attr-defined,no-any-return]
+                draw -= chance
+        return await super().before(request)  # type: ignore[misc,no-any-return]
 
 
 class BenchTelegram(_Stamped, TelegramStandin):
@@ -74,9 +127,12 @@ class BenchTwilio(_Stamped, TwilioStandin):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("kind", choices=("telegram", "twilio"))
+    parser.add_argument("--faults", action="store_true", help="misbehave at random (the soak)")
     args = parser.parse_args()
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})  # for sigwait below
-    server = (BenchTelegram() if args.kind == "telegram" else BenchTwilio()).start()
+    server = BenchTelegram() if args.kind == "telegram" else BenchTwilio()
+    server.faulty = args.faults
+    server.start()
     say("ready", url=server.url)
     signal.sigwait({signal.SIGTERM, signal.SIGINT})
     server.stop()

@@ -8,9 +8,11 @@ from bench.common import Child
 
 
 class Standins:
-    def __init__(self) -> None:
+    def __init__(self, faults: bool = False) -> None:
+        extra = ["--faults"] if faults else []
         self._children = {
-            kind: Child(["bench.standin_proc", kind]) for kind in ("telegram", "twilio")
+            kind: Child(["bench.standin_proc", kind, *extra], quiet=faults)
+            for kind in ("telegram", "twilio")
         }
         self.urls: dict[str, str] = {}
 
@@ -30,9 +32,19 @@ class Standins:
         return self.urls["twilio"]
 
     def stamps(self, kind: str) -> list[tuple[float, str]]:
+        """(arrival, address) for every accepted message."""
+        return [(t, a) for t, a, _ in self.arrivals(kind)]
+
+    def arrivals(self, kind: str) -> list[tuple[float, str, str]]:
+        """(arrival, address, text digest) for every accepted message."""
         answer = httpx.get(f"{self.urls[kind]}/_bench/stamps", timeout=120.0)
         answer.raise_for_status()
-        return [(float(t), str(a)) for t, a in answer.json()]
+        return [(float(t), str(a), str(d)) for t, a, d in answer.json()]
+
+    def faults(self, kind: str) -> dict[str, int]:
+        answer = httpx.get(f"{self.urls[kind]}/_bench/faults", timeout=30.0)
+        answer.raise_for_status()
+        return {str(k): int(v) for k, v in answer.json().items()}
 
     def reset(self) -> None:
         for url in self.urls.values():

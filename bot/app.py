@@ -16,7 +16,7 @@ from bot.engine.program import CrisisPolicy
 from bot.metrics import Metrics
 from bot.problems import ProblemsFound
 from bot.program_files import ProgramFiles
-from bot.runtime.context import Context, utc_now
+from bot.runtime.context import Context, settings_clock
 from bot.runtime.family_clock import parse_hhmm
 from bot.runtime.outbox.dispatcher import Dispatcher
 from bot.runtime.outbox.pacing import Pace
@@ -134,7 +134,7 @@ def build(
     settings: Settings | None = None,
     *,
     channels: Mapping[str, Channel] | None = None,
-    clock: Callable[[], datetime] = utc_now,
+    clock: Callable[[], datetime] | None = None,
     rng: random.Random | None = None,
     rate_limits: bool = True,
 ) -> App:
@@ -158,7 +158,13 @@ def build(
     problems = holder.reload()
     if problems:
         raise ProblemsFound(problems)
-    ctx = Context(settings, holder, session_factory(engine), clock, rng or random.Random())
+    ctx = Context(
+        settings,
+        holder,
+        session_factory(engine),
+        clock or settings_clock(settings),
+        rng or random.Random(),
+    )
     metrics = Metrics(ctx.db)
     chosen = metered(channels if channels is not None else build_channels(settings), metrics)
     dispatcher = Dispatcher(ctx, chosen, paces(settings) if rate_limits else {})

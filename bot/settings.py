@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     crisis_followup_hours: float = 4
 
     tick_seconds: float = 15
+    # A moved clock, for soaks and demonstrations, never for families: the service acts as if it
+    # were CLOCK_START at the Unix time CLOCK_ANCHOR (0: when the process starts), and its time
+    # runs CLOCK_SPEED times as fast. Processes given the same three values share one clock.
+    clock_start: str = ""
+    clock_anchor: float = 0
+    clock_speed: float = Field(default=1.0, gt=0)
     sms_rate_per_s: float = 1.0  # a US long code; a short code or toll-free number allows more
     telegram_rate_per_s: float = 30.0
     telegram_per_chat_interval_s: float = 1.0
@@ -91,6 +97,20 @@ class Settings(BaseSettings):
     # worker serves its own metrics on METRICS_PORT when set (the web process on its own port).
     metrics_token: str = ""
     metrics_port: int = 0  # 0: the worker serves no metrics
+
+    @field_validator("clock_start")
+    @classmethod
+    def _an_instant(cls, value: str) -> str:
+        from datetime import datetime
+
+        if value.strip():
+            try:
+                datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError(
+                    f"'{value}' is not an ISO 8601 instant such as 2026-03-02T14:00Z"
+                ) from None
+        return value.strip()
 
     @field_validator("default_region")
     @classmethod

@@ -281,7 +281,8 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))  # e.g. family.view, alert.acknowledge
     target: Mapped[str] = mapped_column(String(16), default="")  # family | alert | staff | program
     target_id: Mapped[str] = mapped_column(String(320), default="")
-    detail: Mapped[str] = mapped_column(Text, default="")
+    # Notes staff wrote (closing an alert, a question) land here too: encrypted like the notes.
+    detail: Mapped[str] = mapped_column(EncryptedText, default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
 
 

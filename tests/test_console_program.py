@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -133,3 +133,61 @@ def test_the_web_chat_drives_the_real_engine_on_a_database_of_its_own(rig: Rig) 
     with rig.app.ctx.db() as db:
         assert not db.scalar(select(func.count()).select_from(m.Contact))
     assert date.today()  # the chat starts today in the chosen zone, like `craftbot chat`
+
+
+def test_stats_show_retention_days_opt_outs_and_the_minutes_to_acknowledge(rig: Rig) -> None:
+    ctx = rig.app.ctx
+    # given two families who joined eight weeks ago, one of whom stopped after ten days
+    joined = START - timedelta(weeks=8)
+    old = [
+        enroll(ctx, Enrollment("sms", f"+1201555016{n}", None, "parent"), joined) for n in range(2)
+    ]
+    # and this week: four evening answers, an opt-out by email, two alerts
+    day = START.date()
+    email = enroll(ctx, Enrollment("email", "quiet@example.org", None, "partner"))
+    with ctx.db.begin() as db:
+        db.add(opt_out(old[0], "sms", joined + timedelta(days=10)))
+        db.add(opt_out(email, "email", START))
+        for n, value in enumerate(("use", "non_use", "non_use", "unsure")):
+            db.add(m.Checkin(contact_id=old[n % 2], value=value, local_date=day, at=START))
+    rig.family_writes("+12015550170", "she took too many pills and won't wake up", "SM-s1")
+    rig.clock.now += timedelta(minutes=10)
+    rig.family_writes("+12015550171", "I want to kill myself", "SM-s2")
+    with ctx.db() as db:
+        first, second = db.scalars(select(m.Alert.id).order_by(m.Alert.id)).all()
+    # one taken by an on-call phone 12 minutes on, one closed in the console 30 minutes on
+    rig.clock.now = START + timedelta(minutes=12)
+    assert rig.app.runtime.acknowledge_alert(first, "sms +15550100", "sms") == "done"
+    rig.clock.now = START + timedelta(minutes=40)
+    assert rig.app.runtime.close_alert(second, "coach@example.org", "Called.") == "done"
+    page = rig.signed_in(COACH).get("/console/stats").text
+
+    def row(chart: str, week: date) -> str:
+        section = re.search(rf'id="chart-{chart}".*?</section>', page, re.S)
+        assert section, chart
+        label = f"{week - timedelta(days=week.weekday()):%d %b}"
+        found = re.search(rf"<tr><td>{label}</td>(.*?)</tr>", section.group(0))
+        assert found, (chart, label)
+        return " ".join(re.findall(r"<td>(.*?)</td>", found.group(1)))
+
+    # then half of the cohort stayed six weeks, against the 54% line
+    assert row("retention", joined.date()) == "50.0%"
+    # the week's days: non-use, use, unsure; opt-outs by channel: sms, telegram, email
+    assert row("days", day) == "2.0 1.0 1.0"
+    assert row("optouts", day) == "0.0 0.0 1.0"
+    assert row("optouts", (joined + timedelta(days=10)).date()) == "1.0 0.0 0.0"
+    # two alerts, and the median minutes to the first staff touch: 12 and 30 make 21
+    assert row("alerts", day) == "2.0"
+    assert row("acknowledge", day) == "21.0"
+
+
+def opt_out(contact_id: int, channel: str, at: datetime) -> m.Consent:
+    return m.Consent(
+        contact_id=contact_id,
+        given=False,
+        action="opt_out",
+        channel=channel,
+        by="self",
+        words="STOP",
+        at=at,
+    )

@@ -50,6 +50,15 @@ def app(db_url: str) -> Iterator[App]:
     for n, words in enumerate([*SAID, CRISIS]):
         clock.now = START + timedelta(minutes=n)
         built.runtime.handle_inbound(InboundMessage("sms", "+15550142", words, f"SM{n}"), clock.now)
+    with built.ctx.db.begin() as db:  # a coach's note, which the audit log repeats
+        db.add(
+            m.AuditEntry(
+                at=clock.now,
+                staff_email="coach@example.org",
+                action="alert.close",
+                detail="spoke with her: he is at the quarry, safe",
+            )
+        )
     yield built
     built.engine.dispose()
 

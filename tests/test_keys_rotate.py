@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from bot.app import build
 from bot.channels.base import InboundMessage
@@ -17,6 +17,8 @@ from storage import models as m
 from storage.crypto import Cipher, is_token
 from storage.db import make_engine
 from storage.migrate import upgrade
+from storage.reencrypt import renew_batch
+from storage.types import cipher_of
 
 pytestmark = pytest.mark.usefixtures("program_loaded_once")
 
@@ -95,3 +97,37 @@ def test_without_data_keys_there_is_nothing_to_rotate_to(
     assert main(["keys", "rotate"]) == 2
     err = capsys.readouterr().err
     assert "DATA_KEYS is not set" in err and "DATA_KEYS=new,old" in err
+
+
+def test_a_value_the_bot_rewrites_during_a_batch_is_left_as_the_bot_wrote_it(
+    old_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given rotation has read a batch, and the bot writes one of its rows before the update
+    engine = make_engine(old_db, [NEW, OLD])
+    bot = make_engine(old_db, [NEW, OLD])
+    cipher = cipher_of(engine.dialect)
+    first = {"done": False}
+    renew = cipher.renew
+
+    def renew_while_the_bot_writes(stored: str) -> str:
+        if not first["done"] and engine.dialect.name == "postgresql":
+            first["done"] = True  # PostgreSQL: another connection commits in the meantime
+            with bot.begin() as conn:
+                conn.execute(update(m.Contact).values(session='{"profile": {"loved_one": "Sam"}}'))
+        return renew(stored)
+
+    monkeypatch.setattr(cipher, "renew", renew_while_the_bot_writes)
+    try:
+        with engine.begin() as conn:
+            batch = renew_batch(conn, cipher, "contacts", "session", 0, 10)
+        with engine.connect() as conn:
+            session = conn.execute(select(m.Contact.session)).scalar_one()
+    finally:
+        engine.dispose()
+        bot.dispose()
+    # then rotation did not overwrite the newer value (on SQLite the batch holds the write lock,
+    # so nothing can come between; the rotated value is the old one)
+    if first["done"]:
+        assert batch.read == 1 and "Sam" in session
+    else:
+        assert "Jake" in session

@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.channels.base import InboundMessage
-from bot.runtime.outbox.dispatcher import LEASE, DispatchReport
+from bot.runtime.outbox.dispatcher import LEASE_S, DispatchReport
 from bot.runtime.outbox.outcomes import MISCONFIGURED_PAUSE
 from storage import models as m
 from tests.e2e import Providers, Stack, running_stack
@@ -338,7 +338,7 @@ def test_rows_a_dead_worker_had_claimed_are_sent_when_its_lease_runs_out(stack: 
 
     # when another worker dispatches at once, and again after the lease has run out
     early = stack.server.run(stack.app.dispatcher.drain(stack.clock.now))
-    stack.clock.now += LEASE + timedelta(seconds=1)
+    stack.clock.now += timedelta(seconds=LEASE_S + 1)
     late = deliver_all(stack)
 
     # then the claimed rows were left alone until the lease ended, then sent once each

@@ -103,3 +103,23 @@ def test_an_alert_keeps_its_words_until_closed_for_the_retention_time(
     assert (alert.text, alert.matched, alert.close_note) == ("", "", None)
     assert (alert.status, alert.category) == ("closed", "overdose")  # what the stats count
     assert notes == [""]
+
+
+def test_the_audit_log_keeps_who_did_what_and_loses_the_notes(app: App, clock: Clock) -> None:
+    with app.ctx.db.begin() as db:
+        for action, detail in (("alert.close", "spoke with Ana"), ("staff.add", "role coach")):
+            db.add(
+                m.AuditEntry(
+                    at=START,
+                    staff_email="coach@example.org",
+                    action=action,
+                    target="alert",
+                    target_id="1",
+                    detail=detail,
+                )
+            )
+    clock.now = START + timedelta(days=31)
+    app.runtime.erase_expired()
+    with app.ctx.db() as db:
+        kept = db.execute(select(m.AuditEntry.action, m.AuditEntry.detail)).all()
+    assert sorted(kept) == [("alert.close", ""), ("staff.add", "role coach")]

@@ -510,3 +510,56 @@ def test_graph_shows_the_first_words_in_the_language_asked(
     assert "<i>Listo: desde ahora te escribo en español." in capsys.readouterr().out
     assert main(["flows", "graph", "switch_language", "--locale", "en"]) == 0
     assert "<i>OK, from now on I'll write to you in English." in capsys.readouterr().out
+
+
+# --- tú, kept; the numbers for Spanish speakers ------------------------------------------------
+# Usted shows in the pronoun and in the imperative that opens a sentence ("Responda", "Llame"):
+# every Spanish message speaks tú (docs/content.md, "Tú, not usted"). "Ustedes" is the plural of
+# tú as well in Latin America ("solo ustedes dos"), so it is allowed.
+USTED = re.compile(
+    r"\b(usted|ud)\b|(^|[.!?¿¡:]\s+)(responda|escriba|llame|envíe|envie|marque|"
+    r"conteste|elija|pregunte|recuerde|intente|vuelva|diga|hable)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def test_every_spanish_message_speaks_tu_never_usted(catalogs: Catalogs) -> None:
+    found = [
+        (entry.id, label, hit.group(0).strip())
+        for entry in spanish(catalogs)
+        for label, forms, _ in variants(entry)
+        for text in forms.all_forms().values()
+        if (hit := USTED.search(text))
+    ]
+    assert found == []
+    # and the check sees usted where it is
+    assert USTED.search("Gracias. Responda SÍ para seguir.")
+    assert USTED.search("¿Cómo está usted hoy?")
+    assert not USTED.search("Responde SÍ. Cuando te llame, escúchale.")
+
+
+SPANISH_NUMBERS = {
+    # the US: 988 in Spanish (press 2, or text AYUDA), SAMHSA's helpline, the hotline (§14.1)
+    "crisis.suicide.US": ("988 y marca 2", "AYUDA al 988"),
+    "keyword.help.US": ("988 y marca 2", "911"),
+    "keyword.resources.US": ("988 y marca 2", "AYUDA", "1-800-662-4357"),
+    "crisis.violence.US": ("911", "1-800-799-7233"),
+    # Mexico: 911 and Línea de la Vida; Spain: 112, 024 and 016 (§13)
+    "crisis.suicide.MX": ("911", "800 911 2000"),
+    "keyword.resources.MX": ("911", "800 911 2000"),
+    "crisis.overdose.ES": ("112",),
+    "crisis.suicide.ES": ("112", "024"),
+    "crisis.violence.ES": ("112", "016"),
+}
+
+
+@pytest.mark.parametrize("message_id", sorted(SPANISH_NUMBERS))
+def test_spanish_replies_give_the_numbers_that_answer_in_spanish(
+    catalogs: Catalogs, message_id: str
+) -> None:
+    entry = catalogs.locales["es"][message_id]
+    for label, forms, _ in variants(entry):
+        for channel, text in forms.all_forms().items():
+            plain = as_sms(catalogs, text) if channel == "sms" else text
+            for number in SPANISH_NUMBERS[message_id]:
+                assert number in plain, (message_id, label, channel, number)

@@ -373,6 +373,28 @@ def test_import_takes_a_locale_for_rows_that_leave_it_empty(
     ]
 
 
+def test_enroll_takes_a_locale_and_the_spanish_words_of_the_details(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'enroll.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    # when a coach enrolls a mother in Spanish from the command line
+    args = ["enroll", "--channel", "sms", "--address", "+1 202 555 0182", "--name", "Rosa"]
+    assert main([*args, "--relationship", "madre", "--locale", "es-MX"]) == 0
+    assert "enrolled" in capsys.readouterr().out
+    # then she is a Spanish-speaking parent, and an unknown language is refused
+    assert (
+        main(["enroll", "--channel", "sms", "--address", "+1 202 555 0183", "--locale", "xx"]) == 2
+    )
+    engine = make_engine(url)
+    try:
+        with engine.connect() as db:
+            rows = db.execute(select(m.Contact.locale, m.Contact.relationship)).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [("es", "parent")]
+
+
 def test_espanol_at_any_question_switches_and_asks_it_again_in_spanish(
     settings: Settings, loaded: Loaded
 ) -> None:

@@ -137,11 +137,15 @@ def test_tick_at_drives_a_week_of_lessons_and_checkins(
     assert sorted(r["body"] for r in twilio.received) == sorted(r.text for r in sent)
 
 
+CLEAR_HOURS = (10, 11)
+
+
 def zone_at_midday(now: datetime) -> str:
-    """A fixed-offset zone where it is now between 10:00 and 18:00, so no quiet hours are in the way."""
+    """A fixed-offset zone where it is now 10:00-12:00: no quiet hours in the way, and before the
+    13:00 self-care nudge (a later hour would make today's nudge due as well)."""
     for hours in range(-12, 15):
         name = f"Etc/GMT{-hours:+d}" if hours else "Etc/UTC"
-        if name in available_timezones() and 10 <= now.astimezone(ZoneInfo(name)).hour < 18:
+        if name in available_timezones() and now.astimezone(ZoneInfo(name)).hour in CLEAR_HOURS:
             return name
     raise AssertionError(f"no zone has midday at {now.isoformat()}")
 

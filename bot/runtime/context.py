@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +18,26 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def settings_clock(settings: Settings) -> Callable[[], datetime]:
+    """Real UTC time, or the moved clock CLOCK_START / CLOCK_ANCHOR / CLOCK_SPEED describe."""
+    if not settings.clock_start and settings.clock_speed == 1:
+        return utc_now
+    start = (
+        datetime.fromisoformat(settings.clock_start.replace("Z", "+00:00"))
+        if settings.clock_start
+        else utc_now()
+    )
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    anchor = settings.clock_anchor or time.time()
+    speed = settings.clock_speed
+
+    def moved() -> datetime:
+        return start + timedelta(seconds=(time.time() - anchor) * speed)
+
+    return moved
+
+
 @dataclass
 class Context:
     settings: Settings
@@ -24,3 +45,8 @@ class Context:
     db: sessionmaker[Session]
     clock: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
+
+    def real_seconds(self, seconds: float) -> timedelta:
+        """A span of real time on this clock: a lease or a provider's Retry-After lasts as long in
+        the world however fast a moved clock runs (CLOCK_SPEED)."""
+        return timedelta(seconds=seconds * self.settings.clock_speed)

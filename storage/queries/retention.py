@@ -2,7 +2,8 @@
 
 Only the text goes (set to ""): the rows stay, with their times, kinds, statuses and catalog ids,
 so the stats and the family's timeline keep their shape. A message still waiting to be sent keeps
-its words; an alert keeps its words until it has been closed for the whole retention time.
+its words; an alert keeps its words until it has been closed for the whole retention time; the
+audit log keeps who did what, and loses the notes staff wrote in it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def _table(model: Any) -> Table:
 
 
 _IN, _OUT, _AL, _Q = (_table(t) for t in (m.InboundMessage, m.OutboundMessage, m.Alert, m.Question))
-_NOTES = _table(m.AlertNote)
+_NOTES, _AUDIT = _table(m.AlertNote), _table(m.AuditEntry)
+# The audit entries whose detail is a note staff wrote; the others name ids and roles.
+NOTED = ("alert.note", "alert.close", "question.close")
 
 KEPT = (
     _Kept(_IN, ("text",), lambda cut: _IN.c.received_at < cut),
@@ -56,6 +59,7 @@ KEPT = (
             select(_AL.c.id).where(_AL.c.status == "closed", _AL.c.closed_at < cut)
         ),
     ),
+    _Kept(_AUDIT, ("detail",), lambda cut: and_(_AUDIT.c.at < cut, _AUDIT.c.action.in_(NOTED))),
 )
 
 

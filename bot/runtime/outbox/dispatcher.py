@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 
 from sqlalchemy import Engine
@@ -32,7 +32,7 @@ from storage.queries import families as family_sql
 from storage.queries import outbox as outbox_sql
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(seconds=120)
+LEASE_S = 120.0  # real seconds; on a moved clock (CLOCK_SPEED) the lease is scaled to match
 MAX_BACKOFF_S = 3600.0
 CLAIM_EVERY = 250  # rows claimed per transaction from a SQLite snapshot (~15 ms under the lock)
 RECORD_EVERY = 250  # outcomes recorded per transaction (on SQLite each holds the write lock ~12 ms)
@@ -56,7 +56,8 @@ class Dispatcher:
         """Full-jitter exponential backoff (AWS architecture blog), never sooner than the provider
         asked."""
         ceiling = min(MAX_BACKOFF_S, 2.0 * (2 ** max(0, attempts - 1)))
-        return max(retry_after or 0.0, self.ctx.rng.uniform(0, ceiling))
+        wait = max(retry_after or 0.0, self.ctx.rng.uniform(0, ceiling))
+        return self.ctx.real_seconds(wait).total_seconds()  # in the clock's seconds
 
     # --- claiming (sync, in a worker thread) ---------------------------------------------------
     def claim(
@@ -152,7 +153,7 @@ class Dispatcher:
             report.suppressed += len(suppressed)
             outbox_sql.hold(db, held)
             report.held += len(held)
-            outbox_sql.mark_sending(db, claimed_ids, now + LEASE)
+            outbox_sql.mark_sending(db, claimed_ids, now + self.ctx.real_seconds(LEASE_S))
             return claimed
 
     @cached_property
