@@ -39,6 +39,9 @@ class Composer:
         profile = {
             **session.profile,
             "relationship": session.profile.get("relationship") or family.relationship or "",
+            # the numbers in a lesson or a safety line ({emergency}): the same country as the
+            # engine's country versions (Step.country)
+            "country": session.profile.get("country") or self.settings.default_country,
         }
         # Times as the family will see them come: a time inside their quiet hours is when the
         # quiet hours end (a 07:00 lesson comes at 08:00), so a confirmation never says 07:00.
