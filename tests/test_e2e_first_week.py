@@ -83,7 +83,8 @@ def test_a_newcomers_first_week_has_no_dead_end_no_early_lesson_one_checkin_a_da
         "name.reflect."
     )
     assert say("Maggie") == ["onboarding.ask_relationship"]
-    assert say("mom") == ["onboarding.ask_loved_one"]
+    assert say("mom") == ["onboarding.ask_discreet"]
+    assert say("no") == ["onboarding.ask_loved_one"]
     assert say("skip") == ["onboarding.ask_timezone"]
     assert say("central") == ["onboarding.ask_lesson_time"]
     assert say("whenever") == ["onboarding.reask_time"]
