@@ -3,16 +3,16 @@
 Rows recorded twice for a day before this revision keep the latest answer (the highest id); the
 index on (contact, local day) becomes unique.
 
-Revision ID: 0008_one_checkin_a_day
-Revises: 0007_family_privacy
+Revision ID: 0009_one_checkin_a_day
+Revises: 0008_reply_to
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0008_one_checkin_a_day"
-down_revision = "0007_family_privacy"
+revision = "0009_one_checkin_a_day"
+down_revision = "0008_reply_to"
 branch_labels = None
 depends_on = None
 
