@@ -41,7 +41,7 @@ SWITCH = TRANSCRIPTS / "family_switches_language.yaml"
 # Said in both languages on purpose, when the language is not known yet or the family asked how
 # to switch: a family that wrote "hola" must never get them.
 BILINGUAL = {"onboarding.ask_language", "language.choose"}
-# A contact that is words in no language: org_contact defaults to "reply HELP" for demos.
+# A contact that is words in no language (unset, ORG_CONTACT would be the organisation's name).
 CONTACT = "555-0100"
 UCS2_ONLY = re.compile("[áíóúÁÍÓÚ]")
 
@@ -235,7 +235,7 @@ def test_a_first_message_that_tells_no_language_is_asked_in_both_and_espanol_ans
         answer = harness.say("Español")
         assert said(answer) == ["language.changed", "onboarding.consent"]
         assert answer[0].text.startswith("Listo")
-        assert "Responde SÍ" in answer[1].text or "Responde SI" in answer[1].text
+        assert "SÍ para empezar" in answer[1].text or "SI para empezar" in answer[1].text
         # and an answer in words counts too, without a second confirmation
         # (a harness of its own, with its own database: each numbers its messages from 1)
         url = settings.database_url.replace("t.db", "other.db")
