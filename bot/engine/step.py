@@ -304,8 +304,9 @@ class _Run(Actions):
             self.say(reflect)
             return
         if self.session.reasks >= self.program.max_reasks:
-            if here.on_timeout and here.on_timeout != END:
-                # the flow has a way on without this answer (the country: the default one)
+            if here.on_timeout and here.on_timeout != END and here.expect != "checkin":
+                # the flow has a way on without this answer (the country: the default one); the
+                # check-in's (the evening's end, for the Sunday summary) is for silence only
                 self.session = self.session.with_(waiting=False, reasks=0)
                 self.goto(here.on_timeout)
                 return
