@@ -6,6 +6,7 @@ import os
 import re
 import string
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from bot.catalog.banned_terms import BannedTerms, load_banned_terms
+from bot.catalog.render import COUNTRY_PLACEHOLDERS, longest_country_words
 from bot.catalog.segments import count_segments, non_gsm_characters
+from tests.program import shipped
 
 ROOT = Path(__file__).resolve().parent.parent
 EN = ROOT / "messages" / "en"
@@ -47,6 +50,7 @@ ALLOWED = {
     "lesson_time",
     "checkin_time",
     *SUMMARY,
+    *COUNTRY_PLACEHOLDERS,
 }
 # How the bot names the loved one when no name was given, by the family member's relationship.
 FALLBACK = {
@@ -134,6 +138,11 @@ def relationships_for(label: str) -> list[str]:
     return [label.removeprefix("for ")] if label.startswith("for ") else list(FALLBACK)
 
 
+@cache
+def country_words() -> dict[str, str]:
+    return longest_country_words(shipped().catalogs, "en")
+
+
 def render(text: str, relationship: str, name: str = "", loved_one: str = "") -> str:
     loved = loved_one or FALLBACK[relationship]
     values = {
@@ -145,6 +154,8 @@ def render(text: str, relationship: str, name: str = "", loved_one: str = "") ->
         "checkin_time": "7:00 pm",
         **SUMMARY,
         **ORG,
+        # {emergency} and its kind: every country's longest words (a family of any country)
+        **country_words(),
     }
     return text.format_map(values)
 

@@ -24,7 +24,7 @@ def ids(pool: str) -> list[str]:
 
 
 def said(message_id: str, relationship: str = "other", **profile: str) -> str:
-    audience = Audience("sms", profile={"relationship": relationship, **profile})
+    audience = Audience("sms", profile={"relationship": relationship, "country": "US", **profile})
     return render(shipped().catalogs, message_id, audience, ORG)
 
 

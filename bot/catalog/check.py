@@ -8,7 +8,7 @@ from bot.catalog.banned_terms import BannedTerms
 from bot.catalog.banned_terms import load_banned_terms as load_banned_terms  # its old home
 from bot.catalog.catalog import Catalogs, Entry, Forms
 from bot.catalog.form_rules import placeholder_findings, sms_findings
-from bot.catalog.render import PLACEHOLDERS, placeholders_in
+from bot.catalog.render import PLACEHOLDERS, longest_country_words, placeholders_in
 from bot.catalog.segments import count_segments, non_gsm_characters
 from bot.problems import Problem
 from bot.understanding.text import strip_accents
@@ -155,10 +155,11 @@ def _sample(catalogs: Catalogs, locale: str) -> dict[str, str]:
         for i, e in catalogs.locales.get(locale, {}).items()
         if i.startswith("relation.")
     ]
+    country = longest_country_words(catalogs, locale)  # {emergency}: the longest counts
     if not phrases:
-        return {}
+        return country
     loved = max(phrases, key=len)
-    return {"loved_one": loved, "Loved_one": loved[:1].upper() + loved[1:]}
+    return {"loved_one": loved, "Loved_one": loved[:1].upper() + loved[1:], **country}
 
 
 def _worst_case(text: str, fill: Mapping[str, str] | None = None) -> str:

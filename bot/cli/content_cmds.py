@@ -51,6 +51,9 @@ def register(sub: Any) -> None:
     )
     v.add_argument("--channel", default="sms", choices=("sms", "telegram", "email"))
     v.add_argument("--locale", default="en", help="the language to read it in (en, es)")
+    v.add_argument(
+        "--country", help="whose numbers the lessons name (default: DEFAULT_COUNTRY, US)"
+    )
     v.add_argument("--out", type=Path, help="write Markdown here (default: print)")
     v.add_argument("--path", type=Path)
     v.set_defaults(handler=run_preview)
@@ -148,6 +151,7 @@ def run_preview(args: argparse.Namespace) -> int:
     if args.locale not in loaded.catalogs.locales:
         known = ", ".join(loaded.catalogs.locales)
         raise CliError(f"there is no locale '{args.locale}' (known: {known})")
+    country = (args.country or loaded.program.crisis.default_country).upper()
     text = preview(
         loaded,
         args.relationship,
@@ -156,10 +160,17 @@ def run_preview(args: argparse.Namespace) -> int:
         args.rewards,
         args.channel,
         locale=args.locale,
+        country=country,
     )
     awaiting, _ = load_awaiting(files_at(args.path).messages_dir / AWAITING_FILE)
     text += preview_awaiting(
-        loaded, awaiting, args.relationship, args.name, args.loved_one, locale=args.locale
+        loaded,
+        awaiting,
+        args.relationship,
+        args.name,
+        args.loved_one,
+        locale=args.locale,
+        country=country,
     )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -178,6 +189,7 @@ def preview(
     rewards: str,
     channel: str,
     locale: str = "en",
+    country: str = "US",
 ) -> str:
     """Day by day: the lesson, then one evening reply of each kind in the order a family meets them."""
     program, catalogs = loaded.program, loaded.catalogs
@@ -188,6 +200,7 @@ def preview(
         "rewards": rewards,
         "lesson_time": "09:00",
         "checkin_time": "19:00",
+        "country": country,
         **SAMPLE_WEEK,
     }
     audience = Audience(channel=channel, locale=locale, profile=profile)
@@ -228,13 +241,20 @@ def preview_awaiting(
     name: str,
     loved_one: str,
     locale: str = "en",
+    country: str = "US",
 ) -> str:
     """The words written before their flows (tracks, safety, wellbeing, summary), in file order."""
     catalogs = loaded.catalogs
     waiting = [i for i in catalogs.ids() if awaiting.reason(i)]
     if not waiting:
         return ""
-    profile = {"name": name, "relationship": relationship, "loved_one": loved_one, **SAMPLE_WEEK}
+    profile = {
+        "name": name,
+        "relationship": relationship,
+        "loved_one": loved_one,
+        "country": country,
+        **SAMPLE_WEEK,
+    }
     audience = Audience(channel="sms", locale=locale, profile=profile)
     org = {"org": "Family Support Center", "org_contact": SAMPLE_CONTACT.get(locale, "555-0100")}
     out = ["", "## Written, not yet sent: words awaiting their flows", ""]

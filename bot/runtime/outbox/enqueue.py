@@ -38,6 +38,9 @@ class Composer:
         profile = {
             **session.profile,
             "relationship": session.profile.get("relationship") or family.relationship or "",
+            # the numbers in a lesson or a safety line ({emergency}): the same country as the
+            # engine's country versions (Step.country)
+            "country": session.profile.get("country") or self.settings.default_country,
         }
         audience = Audience(channel=family.channel, locale=family.locale, profile=profile)
         words = self.renderer.render
