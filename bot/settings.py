@@ -141,6 +141,10 @@ class Settings(BaseSettings):
     console_login_window_minutes: float = 15
     # Ask a coach (ASK): what a family is told about when a person answers their question.
     ask_answer_within: str = "within a day"
+    # A family's own data (docs/privacy.md). Keys the hash an erased family's address is kept as (DELETE keeps only the opt-out), so the
+    # table cannot be matched against a list of phone numbers. Never change it once set: erased
+    # addresses would no longer be recognised.
+    address_hash_key: str = ""
 
     # Encryption at rest (docs/privacy.md): comma-separated long random secrets, the first one
     # encrypting, the others only read (a key being rotated out). Required once a channel or
@@ -184,6 +188,7 @@ class Settings(BaseSettings):
         keys = {
             "UNSUBSCRIBE_SIGNING_KEY": self.unsubscribe_signing_key,
             "METRICS_TOKEN": self.metrics_token,
+            "ADDRESS_HASH_KEY": self.address_hash_key,
         }
         others = {
             **keys,

@@ -8,13 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
-    CursorResult,
     String,
     and_,
-    delete,
     func,
     literal_column,
     or_,
@@ -80,12 +78,6 @@ def consents(db: DB, contact_id: int) -> Sequence[m.Consent]:
     return db.scalars(
         select(m.Consent).where(m.Consent.contact_id == contact_id).order_by(m.Consent.id)
     ).all()
-
-
-def erase_family(db: DB, contact_id: int) -> bool:
-    """Delete the family and, by the foreign keys' cascade, everything recorded about them."""
-    deleted = db.execute(delete(m.Contact).where(m.Contact.id == contact_id))
-    return bool(cast(CursorResult[Any], deleted).rowcount)
 
 
 def timeline(

@@ -306,3 +306,38 @@ class Question(Base):
     outbox_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbound_messages.id", ondelete="SET NULL")
     )
+
+
+# --- a family's own data (docs/privacy.md): MYDATA's links, and what DELETE keeps -------------------
+class DataRequest(Base):
+    """MYDATA: one way for a family to get all their data. On SMS and Telegram a link whose token
+    is used once before it expires (only its SHA-256 is kept); on email the attachment of one
+    outbox row, built when that row is sent."""
+
+    __tablename__ = "data_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # None: email
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_messages.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ErasedAddress(Base):
+    """What is kept after a family's data is erased (DELETE, or staff on their request): that this
+    address withdrew, so no enrolment or import adds it again. Only a keyed hash of the address."""
+
+    __tablename__ = "erased_addresses"
+    __table_args__ = (UniqueConstraint("channel", "address_hash", name="uq_erased_address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address_hash: Mapped[str] = mapped_column(String(64))  # HMAC-SHA256 hex (ADDRESS_HASH_KEY)
+    by: Mapped[str] = mapped_column(String(16))  # self | staff
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

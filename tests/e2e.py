@@ -386,9 +386,9 @@ class Stack:
         outbox order: one turn's replies are sent concurrently when rate limits are off, so their
         arrival order at the provider is not the order the bot wrote them in.
         """
-        by_provider_id = {
-            r.provider_id: r for r in self.outbox(channel=channel, address=address) if r.provider_id
-        }
+        # By the channel's rows, not the address's: an erased family's goodbye (DELETE) keeps no
+        # address once sent.
+        by_provider_id = {r.provider_id: r for r in self.outbox(channel=channel) if r.provider_id}
         got = self.received(channel, address)[since:]
         missing = [g["text"][:60] for g in got if g["id"] not in by_provider_id]
         assert not missing, f"the provider got messages no outbox row records as sent: {missing}"

@@ -41,7 +41,7 @@ STAFF = {
     "staff_backup_email": BACKUP_EMAIL,
     "org_contact": "call 555-0100",
 }
-JOIN = ("hi", "yes", "Ana", "1", "Sam", "eastern", "9am", "7pm")
+JOIN = ("hi", "yes", "Ana", "1", "no", "Sam", "eastern", "9am", "7pm")
 
 
 class Rig:

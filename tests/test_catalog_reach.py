@@ -42,6 +42,11 @@ def referenced_ids() -> set[str]:
     ids |= {f"email.subject{k}" for k in ("", "_crisis", "_compliance", "_team", "_answer")}
     ids |= {f"email.{k}" for k in ("unsubscribe_line", "unsubscribe_question")}
     ids |= {"email.unsubscribe_button", "email.unsubscribed"}
+    # privacy (docs/privacy.md): said by `do: discreet`, `do: mydata`, `do: erase` and the MYDATA
+    # handler (bot/runtime/effects.py); discreet mode's lead and subject; the link's page
+    ids |= {"privacy.discreet_on", "privacy.discreet_off", "privacy.mydata", "privacy.deleted"}
+    ids |= {"privacy.mydata_link", "privacy.mydata_attached"}
+    ids |= {"discreet.lead", "email.subject_discreet", "privacy.link_page", "privacy.link_button"}
     return ids
 
 

@@ -20,7 +20,7 @@ from bot.settings import REPO_ROOT, Settings
 
 CRAFTBOT = Path(sys.executable).with_name("craftbot")
 NEW_YORK = ZoneInfo("America/New_York")
-JOINING = ["hi", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"]
+JOINING = ["hi", "yes", "Ana", "1", "no", "SKIP", "1", "9am", "7pm"]
 PROVIDER_PREFIXES = ("TWILIO_", "TELEGRAM_", "SENDGRID_", "STAFF_ALERT_", "ORG_", "DATABASE_URL")
 
 
@@ -161,7 +161,7 @@ def test_on_telegram_slash_commands_go_to_the_bot_and_the_chat_uses_bang(
     program: Loaded,
 ) -> None:
     # given a family member on Telegram, whose app sends /start first
-    script = ["/start", "ENGLISH", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"]
+    script = ["/start", "ENGLISH", "yes", "Ana", "1", "no", "SKIP", "1", "9am", "7pm"]
     script += ["!time", "/time", "/help@craftbot_bot", "/stop", "!quit"]
     out = run_chat(monkeypatch, capsys, tmp_path / "chat.db", script, "--channel", "telegram")
     answers = answers_to(out)
@@ -194,7 +194,7 @@ def test_the_clock_shows_the_zone_the_family_chose(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # given a family in Chicago (time zone answer 2: Central) on a chat started in New York
-    script = ["hi", "yes", "Ana", "1", "SKIP", "2", "9am", "7pm", "/time", "/quit"]
+    script = ["hi", "yes", "Ana", "1", "no", "SKIP", "2", "9am", "7pm", "/time", "/quit"]
     out = run_chat(monkeypatch, capsys, tmp_path / "chat.db", script)
     # then the clock and its prompt show Chicago time, an hour behind New York
     assert "(America/Chicago)" in answers_to(out)[-2]

@@ -190,7 +190,7 @@ def test_a_coach_tries_the_program_in_the_web_chat(page: Any, rig: Rig) -> None:
     sign_in(page)
     page.click("nav >> text=Try a chat")
     page.click("button:has-text('Start a chat')")
-    for text in ("hi", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"):
+    for text in ("hi", "yes", "Ana", "1", "no", "SKIP", "1", "9am", "7pm"):
         page.fill("input[name=text]", text)
         page.click("form.say button")
     assert "You're set" in page.locator("ol.chat").inner_text()
@@ -221,7 +221,7 @@ def test_a_family_asks_by_sms_and_a_coach_answers_in_the_console(
         Accounts(stack.app.ctx.db, stack.app.ctx.clock, FAST_HASHER).add(COACH, "coach", PASSWORD)
         number = "+12015550163"
         family = Family(stack, "sms", number, lambda text: stack.sms(number, text))
-        for text in ("hi", "yes", "Maria", "1", "SKIP", "1", "9am", "7pm"):
+        for text in ("hi", "yes", "Maria", "1", "no", "SKIP", "1", "9am", "7pm"):
             family.say(text)
         # a family member texts ASK and a question, through Twilio's signed webhook
         question = "ASK My son says he'll stop on his own. Should I believe him?"

@@ -119,7 +119,7 @@ def test_the_web_chat_drives_the_real_engine_on_a_database_of_its_own(rig: Rig) 
         "/console/chat",
     )
     assert started.status_code == 303
-    for text in ("hi", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"):  # joining, as a parent
+    for text in ("hi", "yes", "Ana", "1", "no", "SKIP", "1", "9am", "7pm"):  # joining, as a parent
         post_form(coach, "/console/chat/say", {"text": text}, "/console/chat")
     chat = coach.get("/console/chat").text
     assert "Reply YES to join" in chat and "(America/New_York)" in chat

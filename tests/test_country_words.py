@@ -117,7 +117,7 @@ def test_a_uk_family_gets_uk_numbers_in_the_lessons_the_worker_sends(tmp_path: P
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'words.db'}")
     h = Harness(settings, MONDAY_10AM, channel="sms", address=UK_PHONE)
     try:
-        for text in ("hi", "yes", "Ana", "2", "Sam", "london", "9am", "7pm"):
+        for text in ("hi", "yes", "Ana", "2", "no", "Sam", "london", "9am", "7pm"):
             h.say(text)
         assert h.session().profile["country"] == "GB"
         # when a week of lessons is sent

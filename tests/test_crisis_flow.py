@@ -30,7 +30,7 @@ MONDAY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=NY)
 FAMILY = "+15550123"
 UK_FAMILY = "+442079460123"  # Ofcom keeps 020 7946 0xxx for drama: never a real phone
 STAFF_SMS, STAFF_EMAIL, STAFF_CHAT = "+15550199", "oncall@example.org", "4242"
-JOIN = ("hi", "yes", "I'm Ana", "1", "Sam", "eastern", "9am", "7pm")
+JOIN = ("hi", "yes", "I'm Ana", "1", "no", "Sam", "eastern", "9am", "7pm")
 
 
 @pytest.fixture

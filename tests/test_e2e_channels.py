@@ -28,7 +28,8 @@ CALLBACK_PHONE = "+15550125"
 ONBOARDING = [
     ("yes", ["onboarding.ask_name"]),
     ("I'm Maria", ["onboarding.ask_relationship"]),
-    ("1", ["onboarding.ask_loved_one"]),
+    ("1", ["onboarding.ask_discreet"]),
+    ("no", ["onboarding.ask_loved_one"]),
     ("Jake", ["onboarding.ask_timezone"]),
     ("eastern", ["onboarding.ask_lesson_time"]),
     ("9am", ["onboarding.ask_checkin_time"]),

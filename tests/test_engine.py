@@ -57,13 +57,14 @@ def test_a_first_message_starts_onboarding_with_consent() -> None:
 
 def test_onboarding_saves_the_profile_and_ends_with_the_first_lesson() -> None:
     session, events = run(
-        Session(), "hi", "yes", "my name is Ana", "2", "Sam", "pacific", "9am", "7:30pm"
+        Session(), "hi", "yes", "my name is Ana", "2", "no", "Sam", "pacific", "9am", "7:30pm"
     )
     assert session.status == "active" and session.onboarded
     assert session.profile == {
         "locale": "en",  # "hi" says English: joining does not ask
         "name": "Ana",
         "relationship": "partner",
+        "discreet": "no",  # nobody else sees the messages
         "loved_one": "Sam",
         "timezone": "America/Los_Angeles",
         "country": "US",  # the time zone said it: the country question was not asked

@@ -38,7 +38,7 @@ from tests.standins.twilio_api import TwilioStandin
 CLIENT_TIMEOUT_S = 0.4
 HANG_S = 1.0  # longer than the client waits
 CHANNELS = ("sms", "telegram", "email")
-ONBOARDING = ("yes", "Maria", "1", "Jake", "eastern", "9am", "7pm")
+ONBOARDING = ("yes", "Maria", "1", "no", "Jake", "eastern", "9am", "7pm")
 _ids = itertools.count(1)
 
 

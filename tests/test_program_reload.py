@@ -19,7 +19,7 @@ from bot.simulation import Harness, Sent
 
 NEW_YORK = ZoneInfo("America/New_York")
 MONDAY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=NEW_YORK)
-ONBOARDING = ["hi", "yes", "Sam", "partner", "Alex", "America/New_York", "9am", "7pm"]
+ONBOARDING = ["hi", "yes", "Sam", "partner", "no", "Alex", "America/New_York", "9am", "7pm"]
 BAD_INDENT = ("      reask: checkin.reask\n", "     reask: checkin.reask\n")
 
 

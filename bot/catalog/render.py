@@ -186,3 +186,11 @@ class Renderer:
             country = self._countries[where] = country_words(catalogs, *where)
         text = template.format_map(placeholders(profile, loved, org, country))
         return catalogs.sms_text(text, audience.locale) if audience.channel == "sms" else text
+
+    def render_line(
+        self, catalogs: Catalogs, template: str, audience: Audience, org: Mapping[str, str]
+    ) -> str:
+        """A one-line template (a discreet lead) filled for this family."""
+        profile = audience.profile or {}
+        text = template.format_map(placeholders(profile, "", org))
+        return catalogs.sms_text(text, audience.locale) if audience.channel == "sms" else text

@@ -76,6 +76,16 @@ class OutboundMessage:
     to_staff: bool = False  # a notice to on-call staff: sent after a family's crisis reply
     # The footer's line before the unsubscribe link, in the family's language (email.yaml)
     unsubscribe_words: str | None = None
+    attachment: Attachment | None = None  # email only: MYDATA's file
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email: its name, media type and bytes."""
+
+    name: str
+    media_type: str
+    content: bytes
 
 
 class SendOutcome(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import hashlib
@@ -17,7 +18,20 @@ from typing import Any, cast
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, From, Header, Mail, PlainTextContent, Subject, To
+from sendgrid.helpers.mail import (
+    Attachment,
+    CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
+    From,
+    Header,
+    Mail,
+    PlainTextContent,
+    Subject,
+    To,
+)
 
 from bot.channels.base import ChannelName, InboundMessage, OutboundMessage, SendOutcome, SendResult
 from bot.channels.email_text import html_to_text, strip_reply
@@ -85,6 +99,16 @@ class SendGridEmail:
             mail.add_header(Header("List-Unsubscribe", f"<{message.unsubscribe_url}>"))
             mail.add_header(Header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         mail.add_custom_arg(CustomArg("outbox_id", str(message.id)))
+        if message.attachment is not None:  # SendGrid's attachments: base64 content, a file name
+            file = message.attachment
+            mail.add_attachment(
+                Attachment(
+                    FileContent(base64.b64encode(file.content).decode("ascii")),
+                    FileName(file.name),
+                    FileType(file.media_type),
+                    Disposition("attachment"),
+                )
+            )
         return mail
 
     def _post(self, mail: Mail) -> Any:

@@ -71,6 +71,31 @@ class Actions:
         if found and found != self.session.profile.get("locale"):
             self.set_profile("locale", found)
 
+    def do_discreet(self) -> None:
+        """DISCREET turns discreet mode on, or off when it is on; DISCREET and a word turns it
+        on with that word for the loved one ("DISCREET Sam"). The word is read like the loved
+        one's name at joining."""
+        words = self.text.strip().split(None, 1)
+        cover = (words[1].strip() if self.keyword_arg and len(words) > 1 else "")[:40]
+        on = bool(cover) or self.session.profile.get("discreet") != "yes"
+        self.set_profile("discreet", "yes" if on else "no")
+        if cover:
+            self.set_profile("cover_word", cover)
+        self.say("privacy.discreet_on" if on else "privacy.discreet_off")
+
+    def do_mydata(self) -> None:
+        """MYDATA: what is kept, then the way to get all of it (the runtime adds the link or,
+        on email, the attachment)."""
+        self.say("privacy.mydata")
+        self.events.append(ev.DataRequested())
+
+    def do_erase(self) -> None:
+        """DELETE, confirmed: everything about the family is erased; nothing more is sent but
+        this one confirmation. Writing again later starts afresh, as a newcomer."""
+        self.events.append(ev.ErasureRequested(self.text))
+        self.session = self.session.with_(status="opted_out")
+        self.say("privacy.deleted")
+
     def pause_for_crisis(self, reason: str) -> None:
         """No lessons or check-ins for the crisis pause from now (a longer pause stays)."""
         until = self.now + timedelta(seconds=self.program.crisis.pause_s)

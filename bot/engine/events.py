@@ -86,6 +86,19 @@ class QuestionAsked:
 
 
 @dataclass(frozen=True)
+class DataRequested:
+    """MYDATA: the family asked for all their data (a link, or on email an attachment)."""
+
+
+@dataclass(frozen=True)
+class ErasureRequested:
+    """DELETE, confirmed: erase everything about this family but the address's opt-out. What
+    the engine says after it goes to the address with no family attached."""
+
+    words: str
+
+
+@dataclass(frozen=True)
 class FollowupScheduled:
     at: datetime
 
@@ -125,6 +138,8 @@ Event = (
     | CrisisDetected
     | DistressNoted
     | QuestionAsked
+    | DataRequested
+    | ErasureRequested
     | FollowupScheduled
     | FlowStarted
     | FlowEnded

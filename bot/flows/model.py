@@ -36,6 +36,8 @@ PROFILE_FIELDS = (
     "rewards",
     "locale",
     "country",
+    "discreet",  # yes: someone else may see the messages (docs/privacy.md, discreet mode)
+    "cover_word",  # the word said instead of the loved one's name in discreet mode
 )
 ACTIONS = (
     "consent",
@@ -48,6 +50,9 @@ ACTIONS = (
     "alert",
     "ask",
     "use_language",  # the language the message was written in (ESPAÑOL -> es), from now on
+    "discreet",  # DISCREET turns discreet mode on or off; DISCREET Sam: on, saying "Sam"
+    "mydata",  # MYDATA: what is kept, and a link (on email an attachment) to all of it
+    "erase",  # DELETE, once confirmed: everything erased but the address's opt-out
 )
 RECORDS: Mapping[str, tuple[str, ...]] = {"checkin": ("non_use", "use", "unsure")}
 TRIGGERS = ("lesson_due", "checkin_due", "nudge_due", "followup_due")

@@ -15,6 +15,7 @@ from typing import Any, get_args
 
 from bot.engine import events as ev
 from bot.engine.session import INDEFINITE, Session
+from bot.runtime import family_data
 from bot.runtime.alerts.raising import Raiser
 from bot.runtime.family import PROFILE_COLUMNS, Family
 from bot.runtime.family_clock import Clocks
@@ -52,6 +53,7 @@ class Applying:
         self.first = len(self.writes.outbox)  # this step's outbox rows start here
         self.rows: list[int] = []  # and are these (the family's and the staff's)
         self.reschedule = False
+        self.erased = False  # DELETE: what is said from now on goes to the address alone
 
     def add_outbox(self, row: dict[str, Any]) -> None:
         self.rows.append(self.writes.add_outbox(row))
@@ -96,7 +98,10 @@ class Effects:
 
 def say(step: Applying, event: ev.Say) -> None:
     family, now = step.family, step.now
-    step.add_outbox(step.effects.composer.row(family, step.session, event, now))
+    row = step.effects.composer.row(family, step.session, event, now)
+    if step.erased:
+        row["contact_id"] = None
+    step.add_outbox(row)
     if event.message_id in step.effects.lessons:  # a lesson said any way is the day's lesson
         step.writes.deliver((family.id, "lesson", family.clock.today(now)), now)
 
@@ -214,6 +219,35 @@ def question_asked(step: Applying, event: ev.QuestionAsked) -> None:
     )
 
 
+def data_requested(step: Applying, event: ev.DataRequested) -> None:
+    """MYDATA: on email the data goes as an attachment of this row (built when it is sent); on
+    SMS and Telegram the row carries a single-use link (bot/web/mydata.py)."""
+    family, now = step.family, step.now
+    composer = step.effects.composer
+    email = family.channel == "email"
+    token, request = family_data.new_request(composer.settings, family.id, family.channel, now)
+    kind: ev.SayKind = "compliance" if step.session.status == "opted_out" else "normal"
+    message = "privacy.mydata_attached" if email else "privacy.mydata_link"
+    row = composer.row(family, step.session, ev.Say(message, kind), now)
+    if token is not None:
+        row["text"] = f"{row['text']}\n{family_data.link(composer.settings, token)}"
+    index = step.writes.add_outbox(row)
+    step.rows.append(index)
+    step.writes.data_requests.append((request, index if email else None))
+
+
+def erasure_requested(step: Applying, event: ev.ErasureRequested) -> None:
+    """DELETE: the family is erased at the end of the flush; what is said after this goes to the
+    address with no family, and nothing queued for them is sent."""
+    family, now = step.family, step.now
+    hashed = family_data.address_hash(
+        step.effects.composer.settings, family.channel, family.address
+    )
+    step.writes.erase[family.id] = (hashed, "self", now)
+    step.stop_everyday(len(step.writes.outbox))
+    step.erased = True
+
+
 def followup_scheduled(step: Applying, event: ev.FollowupScheduled) -> None:
     family = step.family
     due = family.clock.held_until(event.at)
@@ -238,6 +272,8 @@ HANDLERS: dict[type, Callable[[Applying, Any], None]] = {
     ev.OnboardingCompleted: onboarding_completed,
     ev.CrisisDetected: crisis_detected,
     ev.QuestionAsked: question_asked,
+    ev.DataRequested: data_requested,
+    ev.ErasureRequested: erasure_requested,
     ev.FollowupScheduled: followup_scheduled,
     ev.FlowStarted: nothing,
     ev.FlowEnded: nothing,

@@ -13,7 +13,8 @@ from typing import Literal
 
 from sqlalchemy.orm import Session as DB
 
-from bot.catalog.render import Audience, render
+from bot.catalog import discreet
+from bot.catalog.render import Audience, Renderer, render
 from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
@@ -49,6 +50,13 @@ def queue_staff_words(
     if family.status == "opted_out":
         return Reached(None, refused="opted_out")
     due = family.clock.held_until(now)
+    catalogs, org = ctx.program.current.catalogs, ctx.settings.org_placeholders()
+    profile = family.session.profile
+    if discreet.is_discreet(profile):  # a person's words too start with the neutral line
+        audience = Audience(family.channel, family.locale, discreet.as_discreet(profile))
+        lead = discreet.lead_template(catalogs, discreet.LEAD, family.locale)
+        text = f"{Renderer().render_line(catalogs, lead, audience, org)}\n\n{text}"
+        subject = discreet.SUBJECT
     row = {
         "contact_id": family.id,
         "channel": family.channel,
@@ -56,12 +64,7 @@ def queue_staff_words(
         "message_id": message_id,
         "kind": "normal",
         "text": text,
-        "subject": render(
-            ctx.program.current.catalogs,
-            subject,
-            Audience("email", family.locale),
-            ctx.settings.org_placeholders(),
-        )
+        "subject": render(catalogs, subject, Audience("email", family.locale), org)
         if family.channel == "email"
         else None,
         "status": "queued",

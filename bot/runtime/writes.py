@@ -19,7 +19,7 @@ from bot.runtime.timers import plans
 from bot.runtime.timers.plans import TimerKey, TimerRow
 from storage.queries import alerts as alert_sql
 from storage.queries import families as family_sql
-from storage.queries import questions, records, timers
+from storage.queries import family_data, questions, records, timers
 from storage.queries.timers import Claim
 
 if TYPE_CHECKING:
@@ -50,6 +50,11 @@ class Writes:
     # Outbox rows that are staff notices of an alert of `alerts`, by their index in `outbox`:
     # worded at flush, once the alert has its id ("Reply ACK 42").
     notices: dict[int, Notice] = field(default_factory=dict)
+    # MYDATA: data request rows, with the index in `outbox` of the email that carries the data.
+    data_requests: list[tuple[Row, int | None]] = field(default_factory=list)
+    # DELETE: families erased once everything else is written (contact id -> its address's
+    # hash, by whom, when), so no row this transaction wrote for them survives.
+    erase: dict[int, tuple[str, str, datetime]] = field(default_factory=dict)
 
     def add_outbox(self, row: Row) -> int:
         """Queue an outbox row; its index in `outbox` (its id after `flush`)."""
@@ -111,6 +116,13 @@ class Writes:
                 for index, notice in self.notices.items()
             ],
         )
+        family_data.add_requests(
+            db,
+            [
+                {**row, "outbox_id": None if index is None else self.outbox_ids[index]}
+                for row, index in self.data_requests
+            ],
+        )
         records.add_checkins(db, self.checkins)
         records.add_consents(db, self.consents)
         questions.add_questions(db, self.questions)
@@ -122,3 +134,5 @@ class Writes:
                 self.timers.update(plans.reschedule(family, last, now))
         timers.drop_timers(db, [key for key, row in self.timers.items() if row is None])
         timers.set_timers(db, [row for row in self.timers.values() if row is not None])
+        for contact_id, (hashed, by, now) in self.erase.items():
+            family_data.erase(db, contact_id, hashed, by, now)

@@ -119,6 +119,17 @@ def mark_sent(db: Session, rows: Sequence[Mapping[str, Any]], now: datetime) -> 
         db.execute(update(OUTBOX).where(_BY_ID).values(**values, last_error=None), rows)
 
 
+def forget_goodbyes(db: Session, ids: Sequence[int]) -> None:
+    """Of these rows, those that are no family's and not a staff notice (the confirmation after a
+    family erased their data): their address and words are cleared."""
+    if ids:
+        db.execute(
+            update(OUTBOX)
+            .where(_o.id.in_(list(ids)), _o.contact_id.is_(None), _o.kind == "compliance")
+            .values(address="", text="", subject=None)
+        )
+
+
 def mark_final(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Never to be tried again (rows: row_id, status, provider_id, error)."""
     if rows:

@@ -14,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from functools import cached_property
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session as DB
 
-from bot.channels.base import Channel, OutboundMessage, SendOutcome, SendResult
+from bot.channels.base import Attachment, Channel, OutboundMessage, SendOutcome, SendResult
+from bot.runtime import family_data
 from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
@@ -149,12 +152,30 @@ class Dispatcher:
                         unsubscribe_words=self._footer(family, footers) if link else None,
                     )
                 )
+            claimed = self._attach(db, claimed, now)
             outbox_sql.mark_suppressed(db, suppressed)
             report.suppressed += len(suppressed)
             outbox_sql.hold(db, held)
             report.held += len(held)
             outbox_sql.mark_sending(db, claimed_ids, now + self.ctx.real_seconds(LEASE_S))
             return claimed
+
+    @staticmethod
+    def _attach(db: DB, claimed: list[OutboundMessage], now: datetime) -> list[OutboundMessage]:
+        """MYDATA by email: the family's data, as it is now, attached to the row that carries it."""
+        emails = [m_.id for m_ in claimed if m_.channel == "email"]
+        carrying = family_data.take_attachments(db, emails, now) if emails else {}
+        if not carrying:
+            return claimed
+        out = []
+        for message in claimed:
+            contact_id = carrying.get(message.id)
+            data = family_data.export_json(db, contact_id, now) if contact_id else None
+            if data is not None:
+                file = Attachment(family_data.FILE_NAME, family_data.MEDIA_TYPE, data)
+                message = replace(message, attachment=file)
+            out.append(message)
+        return out
 
     @cached_property
     def _snapshot_reader(self) -> Engine | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.catalog import discreet
 from bot.catalog.render import Audience, Renderer
 from bot.engine import events as ev
 from bot.engine.session import Session
@@ -34,7 +35,9 @@ class Composer:
 
     def row(self, family: Family, session: Session, say: ev.Say, now: datetime) -> dict[str, Any]:
         """The row for `say` to this family: held until their quiet hours end, unless a crisis
-        reply."""
+        reply. In discreet mode (bot/catalog/discreet.py) the loved one is called by the family's
+        word, and every message but a crisis reply starts with a neutral line under a neutral
+        subject: safety outranks discretion (docs/crisis.md)."""
         profile = {
             **session.profile,
             "relationship": session.profile.get("relationship") or family.relationship or "",
@@ -42,16 +45,26 @@ class Composer:
             # engine's country versions (Step.country)
             "country": session.profile.get("country") or self.settings.default_country,
         }
-        audience = Audience(channel=family.channel, locale=family.locale, profile=profile)
+        hidden = discreet.is_discreet(profile)
+        audience = Audience(
+            channel=family.channel,
+            locale=family.locale,
+            profile=discreet.as_discreet(profile) if hidden else discreet.with_cover_word(profile),
+        )
         words = self.renderer.render
+        text = words(self.catalogs, say.message_id, audience, self.org)
+        subject = SUBJECTS[say.kind]
+        if hidden and say.kind != "crisis":
+            text = f"{self.lead(say.message_id, audience)}\n\n{text}"
+            subject = discreet.SUBJECT
         return {
             "contact_id": family.id,
             "channel": family.channel,
             "address": family.address,
             "message_id": say.message_id,
             "kind": say.kind,
-            "text": words(self.catalogs, say.message_id, audience, self.org),
-            "subject": words(self.catalogs, SUBJECTS[say.kind], audience, self.org)
+            "text": text,
+            "subject": words(self.catalogs, subject, audience, self.org)
             if family.channel == "email"
             else None,
             "status": "queued",
@@ -59,3 +72,12 @@ class Composer:
             "attempts": 0,
             "created_at": now,
         }
+
+    def lead(self, message_id: str, audience: Audience) -> str:
+        """The neutral line a discreet message starts with (its own, or the locale's)."""
+        return self.renderer.render_line(
+            self.catalogs,
+            discreet.lead_template(self.catalogs, message_id, audience.locale),
+            audience,
+            self.org,
+        )

@@ -110,6 +110,9 @@ def record(
         outbox_sql.mark_sent(db, sent, now)
         outbox_sql.mark_final(db, final)
         outbox_sql.requeue(db, requeued)
+        # An erased family's goodbye (DELETE), once sent or given up: its words and address go
+        # too, so nothing of the family is left but the hashed opt-out (docs/privacy.md).
+        outbox_sql.forget_goodbyes(db, [r["row_id"] for r in (*sent, *final)])
         # Last, so that cancelling an opted-out family's queued messages also catches this
         # batch's retries.
         for contact_id, channel, detail in opted_out:
