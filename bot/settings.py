@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     default_region: str = ""
     quiet_start: str = "21:00"
     quiet_end: str = "08:00"
+    # An answer to a family's own message goes at any hour, quiet or not, if it can go within
+    # this many minutes; later (the worker was down), it waits for the morning like the
+    # program's messages (bot/runtime/outbox/hours.py).
+    reply_window_minutes: float = Field(default=30, ge=0)
     crisis_pause_hours: float = 24
     crisis_followup_hours: float = 4
 

@@ -123,6 +123,9 @@ class OutboundMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The inbound message this answers (its id in inbound_messages); None: the program started
+    # it. Quiet hours hold only the program's (bot/runtime/outbox/hours.py).
+    in_reply_to: Mapped[int | None] = mapped_column(Integer)
 
 
 class Alert(Base):

@@ -263,3 +263,26 @@ def test_the_audit_log_shows_an_admin_who_opened_which_familys_conversation(rig:
     assert f'href="/console/families/{ana}"' in page.text
     # the filter keeps to the actions asked for: the sign-ins are there without it
     assert "login" not in page.text and "login" in admin.get("/console/audit").text
+
+
+def test_an_admin_exports_a_familys_data_and_a_discreet_family_is_marked(rig: Rig) -> None:
+    # given a family who joined by text in discreet mode, calling their loved one "Sam"
+    for n, text in enumerate(("hi", "yes", "Ana", "1", "yes", "Sam", "eastern", "9am", "7pm")):
+        ana = rig.family_writes("+12015550139", text, f"SM-d{n}")
+    page = f"/console/families/{ana}"
+    coach, admin = rig.signed_in(COACH), rig.signed_in(ADMIN)
+    # then their page tells the team, so a person answering writes the word and not a name
+    shown = coach.get(page).text
+    assert "Discreet mode</dt><dd><strong>on</strong>" in shown and "“Sam”" in shown
+    # and only an admin exports their data: the file MYDATA gives, kept in the audit log
+    assert coach.get(f"{page}/export").status_code == 403
+    got = admin.get(f"{page}/export")
+    assert got.status_code == 200 and got.headers["cache-control"] == "no-store"
+    assert "attachment" in got.headers["content-disposition"]
+    assert got.json()["answers"]["cover_word"] == "Sam"
+    assert audit(rig, "family.export") == [(ADMIN, str(ana), "")]
+    # and removing them keeps only the address's hashed opt-out
+    assert post_form(admin, f"{page}/remove", {"confirm": str(ana)}, page).status_code == 303
+    with rig.app.ctx.db() as db:
+        kept = db.execute(select(m.ErasedAddress.channel, m.ErasedAddress.by)).all()
+    assert [tuple(k) for k in kept] == [("sms", "staff")]

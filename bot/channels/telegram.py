@@ -203,7 +203,11 @@ _MEDIA = (
 )
 # What python-telegram-bot raises on shapes it does not expect (a missing field, a string where an
 # object goes, a timestamp past the platform's range, nesting past the stack).
-_PTB_REFUSALS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
+# OSError: datetime.fromtimestamp answers a "date" near 2**62 with EOVERFLOW (errno 75), not
+# OverflowError (found by tests/test_webhook_fuzz.py).
+_PTB_REFUSALS = (
+    *(KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, OSError),
+)
 _PTB_REFUSALS_DEEP = (*_PTB_REFUSALS, RecursionError)
 
 

@@ -92,7 +92,7 @@ class Actions:
     def do_erase(self) -> None:
         """DELETE, confirmed: everything about the family is erased; nothing more is sent but
         this one confirmation. Writing again later starts afresh, as a newcomer."""
-        self.events.append(ev.ErasureRequested(self.text))
+        self.events.append(ev.ErasureRequested())
         self.session = self.session.with_(status="opted_out")
         self.say("privacy.deleted")
 

@@ -95,8 +95,6 @@ class ErasureRequested:
     """DELETE, confirmed: erase everything about this family but the address's opt-out. What
     the engine says after it goes to the address with no family attached."""
 
-    words: str
-
 
 @dataclass(frozen=True)
 class FollowupScheduled:

@@ -47,9 +47,17 @@ class Applying:
     """One engine step's events being applied: handlers read and replace `family`, and add rows
     to the turn's writes."""
 
-    def __init__(self, effects: Effects, family: Family, session: Session, now: datetime) -> None:
+    def __init__(
+        self,
+        effects: Effects,
+        family: Family,
+        session: Session,
+        now: datetime,
+        in_reply_to: int | None = None,
+    ) -> None:
         self.effects, self.writes = effects, effects.writes
         self.family, self.session, self.now = family, session, now
+        self.in_reply_to = in_reply_to  # the inbound message this step answers; None: a timer
         self.first = len(self.writes.outbox)  # this step's outbox rows start here
         self.rows: list[int] = []  # and are these (the family's and the staff's)
         self.reschedule = False
@@ -81,10 +89,16 @@ class Effects:
         self.alerts = alerts
 
     def apply(
-        self, family: Family, session: Session, events: Sequence[Event], now: datetime
+        self,
+        family: Family,
+        session: Session,
+        events: Sequence[Event],
+        now: datetime,
+        in_reply_to: int | None = None,
     ) -> tuple[Family, list[int]]:
-        """The family after this step, and the outbox rows it wrote (indices into writes.outbox)."""
-        step = Applying(self, family, session, now)
+        """The family after this step, and the outbox rows it wrote (indices into writes.outbox);
+        `in_reply_to`: the inbound message the step answers (None: a timer or an outside event)."""
+        step = Applying(self, family, session, now, in_reply_to)
         for event in events:
             HANDLERS[type(event)](step, event)
         family = step.family.with_session(session)
@@ -98,7 +112,8 @@ class Effects:
 
 def say(step: Applying, event: ev.Say) -> None:
     family, now = step.family, step.now
-    row = step.effects.composer.row(family, step.session, event, now)
+    composer = step.effects.composer
+    row = composer.row(family, step.session, event, now, step.in_reply_to)
     if step.erased:
         row["contact_id"] = None
     step.add_outbox(row)

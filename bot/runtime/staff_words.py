@@ -8,7 +8,7 @@ like any message the program starts (the dispatcher checks both again when it se
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy.orm import Session as DB
@@ -18,6 +18,7 @@ from bot.catalog.render import Audience, Renderer, render
 from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
+from bot.runtime.outbox.hours import held_until
 from storage.queries import families as family_sql
 from storage.queries import records
 
@@ -49,7 +50,8 @@ def queue_staff_words(
     family = Family.from_row(rows[0], Clocks(ctx.settings))
     if family.status == "opted_out":
         return Reached(None, refused="opted_out")
-    due = family.clock.held_until(now)
+    # the program's words, not an answer to the family's message: quiet hours hold them
+    due = held_until("normal", None, now, family.clock, now, timedelta(0)) or now
     catalogs, org = ctx.program.current.catalogs, ctx.settings.org_placeholders()
     profile = family.session.profile
     if discreet.is_discreet(profile):  # a person's words too start with the neutral line

@@ -71,11 +71,14 @@ class Turn:
         """A family from the columns of storage.queries.families.FAMILY."""
         return Family.from_row(values, self.clocks)
 
-    def step(self, family: Family, input_: Input, now: datetime) -> tuple[Family, list[int]]:
+    def step(
+        self, family: Family, input_: Input, now: datetime, in_reply_to: int | None = None
+    ) -> tuple[Family, list[int]]:
         """Run the engine for this input and apply its events: the family after, and the outbox
-        rows written (indices into `writes.outbox`, ids after `flush`)."""
+        rows written (indices into `writes.outbox`, ids after `flush`). `in_reply_to` is the
+        inbound message's id when the input is one: what it says answers the person."""
         session, events = step(self.program(), family.session, input_, now)
-        return self.effects.apply(family, session, events, now)
+        return self.effects.apply(family, session, events, now, in_reply_to)
 
     def apply(
         self, family: Family, session: Session, events: Sequence[Event], now: datetime

@@ -42,7 +42,10 @@ FIRST = (
     _o.id,
 )
 # What the dispatcher reads of a row it may claim, in this order.
-CLAIMABLE = (_o.id, _o.channel, _o.address, _o.text, _o.subject, _o.kind, _o.status, _o.contact_id)
+CLAIMABLE = (
+    *(_o.id, _o.channel, _o.address, _o.text, _o.subject, _o.kind, _o.status, _o.contact_id),
+    *(_o.in_reply_to, _o.created_at),
+)
 _BY_ID = _o.id == bindparam("row_id")
 _KEEP_PROVIDER_ID: ColumnElement[str | None] = func.coalesce(
     bindparam("provider_id"), _o.provider_id

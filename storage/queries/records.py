@@ -28,8 +28,9 @@ _CANCEL_EVERYDAY = (
 
 
 def add_outbox(db: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """New outbox rows; their ids, in the order of `rows`."""
-    return _add(db, OUTBOX, rows)
+    """New outbox rows; their ids, in the order of `rows`. A row that answers nobody's message
+    (a staff notice, the program's) may leave out `in_reply_to`."""
+    return _add(db, OUTBOX, [{"in_reply_to": None, **row} for row in rows])
 
 
 def add_alerts(db: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from sqlalchemy import Engine
@@ -27,6 +27,7 @@ from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
 from bot.runtime.outbox import outcomes
+from bot.runtime.outbox.hours import held_until
 from bot.runtime.outbox.outcomes import DispatchReport
 from bot.runtime.outbox.pacing import Pace
 from bot.runtime.outbox.unsubscribe import footer_words, unsubscribe_url
@@ -54,6 +55,7 @@ class Dispatcher:
         self.paces = dict(paces or {})
         self.concurrency = concurrency
         self.down_until: dict[str, datetime] = {}
+        self.reply_window = timedelta(minutes=ctx.settings.reply_window_minutes)
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Full-jitter exponential backoff (AWS architecture blog), never sooner than the provider
@@ -114,7 +116,18 @@ class Dispatcher:
             footers: dict[str, str] = {}  # the unsubscribe line by locale, worded once
             # rows are unpacked as tuples because a Row's attribute access costs about 1 us, and
             # this loop runs under the lock
-            for row_id, channel, address, text, subject, kind, status, contact_id in rows:
+            for (
+                row_id,
+                channel,
+                address,
+                text,
+                subject,
+                kind,
+                status,
+                contact_id,
+                in_reply_to,
+                written,
+            ) in rows:
                 if kind != "crisis":
                     # Claim only what a paced channel can send soon, so a crisis or a reply
                     # written later never waits behind a long claimed batch (SMS at 1/s: 10
@@ -131,7 +144,8 @@ class Dispatcher:
                 if family is not None and family.status == "opted_out" and kind == "normal":
                     suppressed.append(row_id)
                     continue
-                until = family.clock.quiet_until(now) if family and kind != "crisis" else None
+                clock = family.clock if family else None
+                until = held_until(kind, in_reply_to, written, clock, now, self.reply_window)
                 if until is not None:
                     held.append({"row_id": row_id, "until": until})
                     continue

@@ -6,7 +6,7 @@ change a queued message, and exports show what a family really received.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.catalog import discreet
@@ -15,6 +15,7 @@ from bot.engine import events as ev
 from bot.engine.session import Session
 from bot.program_files import Loaded
 from bot.runtime.family import Family
+from bot.runtime.outbox.hours import held_until
 from bot.settings import Settings
 
 # An email's subject line, by kind of message: catalog ids, so it reads in the family's language.
@@ -32,12 +33,21 @@ class Composer:
     def __init__(self, loaded: Loaded, settings: Settings, renderer: Renderer) -> None:
         self.catalogs, self.settings, self.renderer = loaded.catalogs, settings, renderer
         self.org = settings.org_placeholders()
+        self.reply_window = timedelta(minutes=settings.reply_window_minutes)
 
-    def row(self, family: Family, session: Session, say: ev.Say, now: datetime) -> dict[str, Any]:
-        """The row for `say` to this family: held until their quiet hours end, unless a crisis
-        reply. In discreet mode (bot/catalog/discreet.py) the loved one is called by the family's
-        word, and every message but a crisis reply starts with a neutral line under a neutral
-        subject: safety outranks discretion (docs/crisis.md)."""
+    def row(
+        self,
+        family: Family,
+        session: Session,
+        say: ev.Say,
+        now: datetime,
+        in_reply_to: int | None = None,
+    ) -> dict[str, Any]:
+        """The row for `say` to this family, answering inbound message `in_reply_to` (None: the
+        program starts it); due when bot/runtime/outbox/hours.py says. In discreet mode
+        (bot/catalog/discreet.py) the loved one is called by the family's word, and every message
+        but a crisis reply starts with a neutral line under a neutral subject: safety outranks
+        discretion (docs/crisis.md)."""
         profile = {
             **session.profile,
             "relationship": session.profile.get("relationship") or family.relationship or "",
@@ -68,7 +78,11 @@ class Composer:
             if family.channel == "email"
             else None,
             "status": "queued",
-            "not_before": now if say.kind == "crisis" else family.clock.held_until(now),
+            "not_before": held_until(
+                say.kind, in_reply_to, now, family.clock, now, self.reply_window
+            )
+            or now,
+            "in_reply_to": in_reply_to,
             "attempts": 0,
             "created_at": now,
         }
