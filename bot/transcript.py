@@ -26,6 +26,7 @@ CHECKS = (
     "first_line",
     "subject",
     "record",
+    "checkins",
     "profile",
     "status",
     "paused",
@@ -177,6 +178,13 @@ def _check(
         if new != wanted_record:
             raise TranscriptError(
                 f"after `{doing}` the check-ins recorded should be {wanted_record} but were {new}"
+            )
+    if "checkins" in raw:
+        stored = h.checkins()
+        if stored != [str(v) for v in raw["checkins"] or []]:
+            raise TranscriptError(
+                f"after `{doing}` the family's check-ins should be {raw['checkins']} but were "
+                f"{stored}"
             )
     session = h.session()
     for field, value in (raw.get("profile") or {}).items():

@@ -72,8 +72,9 @@ class Consent(Base):
 
 class Checkin(Base):
     __tablename__ = "checkins"
-    # Was a family's check-in of that day answered? (the console's stats ask it of every day)
-    __table_args__ = (Index("ix_checkins_contact_day", "contact_id", "local_date"),)
+    # One check-in a family's local day: a later answer that day replaces the earlier one. The
+    # console's stats ask of every day whether it was answered.
+    __table_args__ = (Index("uq_checkins_contact_day", "contact_id", "local_date", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(

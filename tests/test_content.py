@@ -49,6 +49,7 @@ ALLOWED = {
     "answer_within",
     "lesson_time",
     "checkin_time",
+    "pause_end",
     *SUMMARY,
     *COUNTRY_PLACEHOLDERS,
 }
@@ -152,6 +153,7 @@ def render(text: str, relationship: str, name: str = "", loved_one: str = "") ->
         "rewards": REWARDS,
         "lesson_time": "9:00 am",
         "checkin_time": "7:00 pm",
+        "pause_end": "Wednesday 30 September",
         **SUMMARY,
         **ORG,
         # {emergency} and its kind: every country's longest words (a family of any country)
@@ -207,8 +209,9 @@ def test_placeholders_are_known_and_rewards_only_when_known() -> None:
             used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
             if used - ALLOWED:
                 bad.append(f"{mid} ({label} {form}): unknown {sorted(used - ALLOWED)}")
-            if "rewards" in used and label != "when rewards":
-                bad.append(f"{mid} ({label} {form}): {{rewards}} outside when_known.rewards")
+            for only in ("rewards", "pause_end"):
+                if only in used and label != f"when {only}":
+                    bad.append(f"{mid} ({label} {form}): {{{only}}} outside when_known.{only}")
             if re.search(r"\byour \{[Ll]oved_one\}", text, re.IGNORECASE):
                 bad.append(
                     f"{mid} ({label} {form}): 'your {{loved_one}}' reads 'your your partner'"
@@ -366,7 +369,7 @@ def test_help_reply_meets_the_sms_rules() -> None:
         "Family Recovery Center craftbot coaching",
         ORG["org_contact"],
         "STOP",
-        "2 messages a day",
+        "2 to 4 messages a day",
         "Msg & data rates may apply",
     ):
         assert needed in help_text

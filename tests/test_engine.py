@@ -119,10 +119,12 @@ def test_an_unclear_reply_is_never_recorded_and_the_question_is_asked_again_brie
     # free text is reflected (here: a question), and the reflection asks again
     assert said(events) == ["checkin.reflect.question.US"]
     session, events = run(session, "???")
-    assert (
-        said(events) == [] and not session.waiting
-    )  # two re-asks, then the question closes quietly
+    # the third unclear reply is never met with silence: how to reach a person, and the
+    # question again, still open
+    assert said(events) == ["system.stuck", "checkin.question"] and session.waiting
     assert not any(isinstance(e, ev.RecordCheckin) for e in events)
+    session, events = run(session, "1")
+    assert said(events)[0].startswith("reward.")
 
 
 def test_a_wish_or_dip_adds_a_window_of_opportunity_prompt() -> None:

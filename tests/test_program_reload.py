@@ -194,7 +194,7 @@ def test_a_reply_to_a_flow_an_edit_removed_gets_the_fallback(harness: Harness, r
 STOP_KEYWORD = (
     "  stop:\n    words:\n      en: [STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT]\n"
     "      es: [PARAR, PARA, ALTO, DETENER, CANCELAR, BAJA, DAR DE BAJA, DARME DE BAJA, SALIR, FIN]\n"
-    "      any: [/stop]\n    flow: stop\n"
+    "      any: [/stop]\n    flow: stop\n    before_consent: true\n"
 )
 HELP_FOR_ALL = "    flow: help\n    when: any\n"
 

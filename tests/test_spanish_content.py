@@ -45,6 +45,7 @@ VALUES = {
     "org_contact": "help@recovery-center.example.org",
     "lesson_time": "09:00",
     "checkin_time": "19:00",
+    "pause_end": "miércoles 30 de septiembre",
     "non_use_days": "7",
     "use_days": "7",
     "unsure_days": "7",

@@ -215,7 +215,7 @@ def test_a_first_message_that_tells_no_language_is_asked_in_both_and_espanol_ans
         answer = harness.say("Español")
         assert said(answer) == ["language.changed", "onboarding.consent"]
         assert answer[0].text.startswith("Listo")
-        assert "Responde SÍ" in answer[1].text or "Responde SI" in answer[1].text
+        assert "SÍ para empezar" in answer[1].text or "SI para empezar" in answer[1].text
         # and an answer in words counts too, without a second confirmation
         # (a harness of its own, with its own database: each numbers its messages from 1)
         url = settings.database_url.replace("t.db", "other.db")

@@ -33,9 +33,12 @@ PLACEHOLDERS = (
     "answer_within",
     "lesson_time",
     "checkin_time",
+    "pause_end",
     *CONTEXT_PLACEHOLDERS,
     *COUNTRY_PLACEHOLDERS,
 )
+# Placeholders known only for some families: used only in a `when_known:` variant of their own.
+ONLY_WHEN_KNOWN = ("rewards", "pause_end")
 NAME_FALLBACK = "friend"
 
 
@@ -127,6 +130,7 @@ def placeholders(
         "answer_within": org.get("answer_within", ""),
         "lesson_time": profile.get("lesson_time") or "",
         "checkin_time": profile.get("checkin_time") or "",
+        "pause_end": profile.get("pause_end") or "",
         **{key: profile.get(key) or "" for key in CONTEXT_PLACEHOLDERS},
         **(country or {}),
     }

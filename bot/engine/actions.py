@@ -37,6 +37,7 @@ class Actions:
         _ACTS[action](self)
 
     def do_consent(self) -> None:
+        self.session = self.session.with_(consented=True)
         self.events.append(ev.ConsentChanged(True, "consent", self.text))
 
     def do_decline(self) -> None:
@@ -52,7 +53,9 @@ class Actions:
         self.events.append(ev.ConsentChanged(False, "opt_out", self.text))
 
     def do_opt_in(self) -> None:
-        self.session = self.session.with_(status="active" if self.session.onboarded else "new")
+        self.session = self.session.with_(
+            status="active" if self.session.onboarded else "new", consented=self.session.onboarded
+        )
         self.events.append(ev.ConsentChanged(True, "opt_in", self.text))
 
     def do_pause(self) -> None:

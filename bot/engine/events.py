@@ -20,6 +20,9 @@ class Say:
 @dataclass(frozen=True)
 class RecordCheckin:
     value: str  # use | non_use | unsure
+    # When the family's previous check-in was recorded (ISO instant), if ever: an answer the same
+    # local day replaces it, and the runtime, which knows the family's day, says so.
+    previous: str | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from bot.understanding.crisis import CrisisReading
 from bot.understanding.explain import one_line
 
 MEDIA_ONLY = "system.media_only"  # the reply to media without words
+STUCK = "system.stuck"  # after the last unclear reply: how to reach a person, then the question
 MAX_STEPS = 200  # a guard only: the validator already refuses loops that never wait
 # Kinds of question whose every answer already brings a safety line and a person (the crisis
 # follow-up): a distress sign in the reply is noted, and the flow's own reply answers it.
@@ -78,6 +79,8 @@ class _Run(Actions):
             opted_out=self.session.status == "opted_out",
             channel=message.channel,
         )
+        if found and not (found[0].before_consent or self.agreed()):
+            found = None  # consent first: LESSON from a newcomer gets the consent question
         if found:
             self.keyword(*found)
             return
@@ -157,7 +160,7 @@ class _Run(Actions):
             # A check-in answer that carries a danger sign is a crisis first, and still recorded.
             answer = self.program.understanding.checkin(self.text).category
             if answer is not None:
-                self.events.append(ev.RecordCheckin(answer))
+                self.record_checkin(answer)
         if self.session.flow:
             self.end_flow()
         if self.session.status == "onboarding":
@@ -182,6 +185,11 @@ class _Run(Actions):
             return
         reply = self.crisis_reply(f"crisis.distress.{kind}", fallback="crisis.distress")
         self.events.append(ev.Say(reply, "crisis"))
+
+    def agreed(self) -> bool:
+        """Has this person agreed to hear from us: said YES, or joined before (enrolled by an
+        organisation that collected consent, or onboarded before consent was its own field)?"""
+        return self.session.consented or self.session.onboarded
 
     def listening(self) -> bool:
         """Is the open question one whose answers carry their own care (expect: followup)?"""
@@ -274,21 +282,35 @@ class _Run(Actions):
         return self.program.understanding.read(expect, text, self.locale)
 
     def unclear(self, here: Step) -> None:
+        """A reply that answers nothing. Never silence: free text (a story, a feeling, a
+        question) gets a reflection that asks again, where the catalog has one for this kind of
+        question (checkin.reflect.story); a short unclear reply the question's reask; the last
+        one allowed moves the flow on where it has a way on (`on_timeout`), else says how to
+        reach a person and asks again."""
         if self.reading is not None and self.reading.tier == "distress" and not self.listening():
             return  # the distress reply answered; the question stays open, not asked over it
-        if self.session.reasks >= self.program.max_reasks:
-            self.session = self.session.with_(waiting=False, reasks=0)
-            self.goto(here.on_timeout or END)
-            return
-        self.session = self.session.with_(reasks=self.session.reasks + 1)
-        # Free text that answers nothing (a story, a feeling, a question) gets a reflection that
-        # asks again, where the catalog has one for this kind of question: checkin.reflect.story.
         kind = self.program.understanding.reflection(self.text)
         reflect = f"{here.expect}.reflect.{kind}"
         if kind and self.country_version(reflect) in self.program.message_ids:
+            self.session = self.session.with_(reasks=self.session.reasks + 1)
             self.say(reflect)
-        else:
-            self.say(here.reask or here.ask or "")
+            return
+        if self.session.reasks >= self.program.max_reasks:
+            if here.on_timeout and here.on_timeout != END:
+                # the flow has a way on without this answer (the country: the default one)
+                self.session = self.session.with_(waiting=False, reasks=0)
+                self.goto(here.on_timeout)
+                return
+            if STUCK in self.program.message_ids:
+                self.session = self.session.with_(reasks=0)
+                self.say(STUCK)
+                self.say(here.ask or "")
+                return
+            self.session = self.session.with_(waiting=False, reasks=0)
+            self.goto(END)
+            return
+        self.session = self.session.with_(reasks=self.session.reasks + 1)
+        self.say(here.reask or here.ask or "")
 
     def fallback(self, text: str) -> None:
         if self.reading is not None and self.reading.tier == "distress":
@@ -432,7 +454,12 @@ class _Run(Actions):
             self.act(here.do)
         for name, value in here.record.items():
             if name == "checkin":
-                self.events.append(ev.RecordCheckin(value))
+                self.record_checkin(value)
+
+    def record_checkin(self, value: str) -> None:
+        previous = self.session.checkin_at
+        self.session = self.session.with_(checkin_at=self.now.isoformat())
+        self.events.append(ev.RecordCheckin(value, previous))
 
     @property
     def country(self) -> str:

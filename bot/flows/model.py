@@ -133,6 +133,9 @@ class Keyword:
     # After its piece, the conversation carries on: an open question is asked again (in the new
     # language, after ESPAÑOL), and a newcomer starts joining.
     continues: bool = False
+    # Answered before a person has agreed to join (STOP, HELP, a language): every other keyword
+    # waits for consent, and the message goes to the consent question instead.
+    before_consent: bool = False
 
     def words_on_channel(self, channel: str) -> tuple[str, ...]:
         return next((words for on, words in self.channel_words if on == channel), ())

@@ -95,6 +95,7 @@ def read_routing(
                 channel_words,
                 by_language,
                 bool(spec.get("continues", False)),
+                bool(spec.get("before_consent", False)),
             )
         )
     join = data.get("join")

@@ -28,6 +28,7 @@ CRISIS_CATEGORIES = ("overdose", "suicide", "violence", "child")
 SCHEDULE_FIELDS = ("timezone", "lesson_time", "checkin_time")  # a change re-plans the day
 # What a withdrawn consent stops: everything the program would start later.
 STOPPED_TIMERS = ("lesson", "checkin", "nudge", "followup")
+CHECKIN_REPLACED = "checkin.replaced"  # a second answer the same day replaced the first
 
 
 @dataclass(frozen=True)
@@ -122,15 +123,15 @@ def say(step: Applying, event: ev.Say) -> None:
 
 
 def record_checkin(step: Applying, event: ev.RecordCheckin) -> None:
+    """One check-in a local day: a second answer that day replaces the first (the flush
+    upserts), and the family is told, after the reply to their answer."""
     family, now = step.family, step.now
+    today = family.clock.today(now)
     step.writes.checkins.append(
-        {
-            "contact_id": family.id,
-            "value": event.value,
-            "local_date": family.clock.today(now),
-            "at": now,
-        }
+        {"contact_id": family.id, "value": event.value, "local_date": today, "at": now}
     )
+    if event.previous and family.clock.today(datetime.fromisoformat(event.previous)) == today:
+        say(step, ev.Say(CHECKIN_REPLACED))
 
 
 def set_profile(step: Applying, event: ev.SetProfile) -> None:

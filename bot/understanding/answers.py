@@ -11,6 +11,23 @@ from bot.understanding.text import normalize
 
 _TIME = re.compile(r"^(?:at\s+)?(\d{1,2})(?:[:.h ](\d{2}))?\s*(am|pm|a|p|a m|p m)?$")
 _WORD_TIMES = {"noon": "12:00", "midday": "12:00", "mid day": "12:00"}
+# Hedges around a time ("around 8", "8:30ish pm", "maybe 9am") say nothing about which time.
+_HEDGES = re.compile(
+    r"(?<=\d)ish\b|\bish\b|^(?:around|about|maybe|approx|approximately|roughly|say|like|"
+    r"sobre las|como a las|a eso de las|hacia las|a las)\s+|\s*(?:or so|more or less|give or take)$"
+)
+# Words for the half of the day: "8 in the evening" is 8pm.
+_HALVES = (
+    (re.compile(r"\s*(?:in the morning|this morning|de la manana|por la manana)$"), "am"),
+    (
+        re.compile(
+            r"\s*(?:in the (?:afternoon|evening)|at night|tonight|de la tarde|de la noche|"
+            r"por la tarde|por la noche)$"
+        ),
+        "pm",
+    ),
+)
+UNCLEAR = "unclear"  # a choice's phrases that answer nothing, so the question is asked again
 _NAME_OK = re.compile(r"^[^\W\d_][\w'\-.]*$", re.UNICODE)
 
 
@@ -112,6 +129,10 @@ def read_name(text: str, lexicon: AnswerLexicon) -> str | None:
 def read_time(text: str) -> str | None:
     """'7pm' -> '19:00'; '7:30 am' -> '07:30'; '19:15' -> '19:15'; '7' -> None (am or pm?)."""
     norm = normalize(text).replace("o'clock", "").replace("oclock", "").strip()
+    norm = " ".join(_HEDGES.sub(" ", norm).split())
+    for half_words, half in _HALVES:
+        if half_words.search(norm):
+            norm = half_words.sub("", norm) + half
     if norm in _WORD_TIMES:
         return _WORD_TIMES[norm]
     match = _TIME.match(norm)
@@ -147,6 +168,8 @@ def read_answer(
     expect: str, text: str, lexicons: Sequence[AnswerLexicon], known_zones: frozenset[str]
 ) -> Answer | None:
     """Every simple `expect:` kind except `checkin`, tried in each lexicon in turn."""
+    if any(expect in x.choices and x.choices[expect].pick(text) == UNCLEAR for x in lexicons):
+        return None  # "no idea", "no tomó hoy": not "no", in whichever language it was said
     for lexicon in lexicons:
         answer = _read_one(expect, text, lexicon, known_zones)
         if answer is not None:
@@ -159,7 +182,8 @@ def _read_one(
 ) -> Answer | None:
     if expect in lexicon.choices:
         label = lexicon.choices[expect].pick(text)
-        return Answer(frozenset({label}), label) if label else None
+        # `unclear:` phrases ("no idea", "not sure") outweigh the answer words inside them.
+        return Answer(frozenset({label}), label) if label and label != UNCLEAR else None
     if expect == "optional_name":
         if normalize(text) in lexicon.skip:
             return Answer(frozenset({"skipped"}))

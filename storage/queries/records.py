@@ -9,7 +9,7 @@ from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from storage import models as m
-from storage.queries.dialect import dialect_of
+from storage.queries.dialect import dialect_of, upserting
 
 OUTBOX: Table = m.OutboundMessage.__table__  # type: ignore[assignment]
 ALERTS: Table = m.Alert.__table__  # type: ignore[assignment]
@@ -43,8 +43,12 @@ def add_alerts(db: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
 
 
 def add_checkins(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        db.execute(insert(CHECKINS), rows)
+    """Record check-ins: one a family's local day, the latest answer replacing an earlier one
+    (also one written by an earlier transaction)."""
+    latest = {(r["contact_id"], r["local_date"]): r for r in rows}  # the last of a day wins
+    if latest:
+        stmt = upserting(dialect_of(db), CHECKINS, ("contact_id", "local_date"), ("value", "at"))
+        db.execute(stmt, list(latest.values()))
 
 
 def add_consents(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:

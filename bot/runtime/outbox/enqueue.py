@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.catalog import discreet
+from bot.catalog.dates import spoken_day
 from bot.catalog.render import Audience, Renderer
 from bot.engine import events as ev
-from bot.engine.session import Session
+from bot.engine.session import INDEFINITE, Session
 from bot.program_files import Loaded
 from bot.runtime.family import Family
 from bot.runtime.outbox.hours import expires_at, held_until
@@ -55,6 +56,15 @@ class Composer:
             # engine's country versions (Step.country)
             "country": session.profile.get("country") or self.settings.default_country,
         }
+        # Times as the family will see them come: a time inside their quiet hours is when the
+        # quiet hours end (a 07:00 lesson comes at 08:00), so a confirmation never says 07:00.
+        for name in ("lesson_time", "checkin_time"):
+            if profile.get(name):
+                profile[name] = family.clock.awake_time(profile[name], now)
+        until = session.paused_until
+        if until and until != INDEFINITE:
+            end = datetime.fromisoformat(until).astimezone(family.clock.zone).date()
+            profile["pause_end"] = spoken_day(end, family.locale)
         hidden = discreet.is_discreet(profile)
         audience = Audience(
             channel=family.channel,

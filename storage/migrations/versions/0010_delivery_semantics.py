@@ -2,8 +2,8 @@
 a row expires (a lesson after its day; a crisis reply never); a channel's pace shared by every
 process
 
-Revision ID: 0009_delivery_semantics
-Revises: 0008_reply_to
+Revision ID: 0010_delivery_semantics
+Revises: 0009_one_checkin_a_day
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0009_delivery_semantics"
-down_revision = "0008_reply_to"
+revision = "0010_delivery_semantics"
+down_revision = "0009_one_checkin_a_day"
 branch_labels = None
 depends_on = None
 
