@@ -11,7 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from storage.crypto import DataKeyProblem, parse_keys
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ORG_CONTACT = "reply HELP"  # fine for a demo; a real deployment names a phone or email
+# Unset by default: HELP then names the organisation (ORG_NAME), never the circular "Contact:
+# reply HELP"; a real deployment names a phone number or email address that reaches a person.
+DEFAULT_ORG_CONTACT = ""
 MIN_KEY_CHARS = 32  # a signing key or token must be long enough that guessing is hopeless
 NEW_KEY_HINT = "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
 
@@ -137,7 +139,7 @@ class Settings(BaseSettings):
         """What `{org}`, `{org_contact}` and `{answer_within}` become in every message."""
         return {
             "org": self.org_name,
-            "org_contact": self.org_contact,
+            "org_contact": self.org_contact.strip() or self.org_name,
             "answer_within": self.ask_answer_within,
         }
 

@@ -202,3 +202,11 @@ def test_the_clock_shows_the_zone_the_family_chose(
     assert "(America/Chicago)" in answers_to(out)[-2]
     prompts = re.findall(r"\[\w{3} \d\d \w{3} (\d\d):\d\d\] you>", out)
     assert prompts[0] == "13" and prompts[-1] == "12", prompts
+
+
+def test_help_with_default_settings_names_the_organisation_not_reply_help(tmp_path: Path) -> None:
+    # when a newcomer on a deployment with default settings (no ORG_CONTACT) asks for HELP
+    out = chat_in_terminal(tmp_path, ["HELP", "/quit"])
+    # then HELP says who runs it, and never the circular "Contact: reply HELP"
+    assert "Contact: Family Support." in out
+    assert "Contact: reply HELP" not in out

@@ -41,7 +41,7 @@ SWITCH = TRANSCRIPTS / "family_switches_language.yaml"
 # Said in both languages on purpose, when the language is not known yet or the family asked how
 # to switch: a family that wrote "hola" must never get them.
 BILINGUAL = {"onboarding.ask_language", "language.choose"}
-# A contact that is words in no language: org_contact defaults to "reply HELP" for demos.
+# A contact that is words in no language (unset, ORG_CONTACT would be the organisation's name).
 CONTACT = "555-0100"
 UCS2_ONLY = re.compile("[áíóúÁÍÓÚ]")
 
