@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     # this many minutes; later (the worker was down), it waits for the morning like the
     # program's messages (bot/runtime/outbox/hours.py).
     reply_window_minutes: float = Field(default=30, ge=0)
+    # Delivery (docs/architecture.md): tries before a message is failed for good (reason
+    # "attempts"); a family's crisis reply that fails for good alerts staff.
+    send_attempts: int = Field(default=12, ge=1)
+    crisis_send_attempts: int = Field(default=6, ge=1)
     crisis_pause_hours: float = 24
     crisis_followup_hours: float = 4
 

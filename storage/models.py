@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -119,6 +120,8 @@ class OutboundMessage(Base):
     # What a picture sent with the words shows, as JSON (the weekly summary's calendar): drawn
     # when sent, so the row holds the data, not the image (bot/runtime/summary_picture.py).
     media: Mapped[str | None] = mapped_column(EncryptedText)
+    # queued | sending (claimed) | sent (delivered, read: the provider confirmed) | failed |
+    # expired | cancelled: every row ends in one of the last four
     status: Mapped[str] = mapped_column(String(16), default="queued")
     not_before: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -130,6 +133,20 @@ class OutboundMessage(Base):
     # The inbound message this answers (its id in inbound_messages); None: the program started
     # it. Quiet hours hold only the program's (bot/runtime/outbox/hours.py).
     in_reply_to: Mapped[int | None] = mapped_column(Integer)
+    # Not sent after this (status expired); None: never expires (crisis replies, staff notices).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a row ended failed, expired or cancelled (docs/architecture.md, delivery semantics).
+    reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class ChannelPace(Base):
+    """A channel's next free sending slot, shared by every process that sends on it: a provider's
+    rate limit belongs to the number or the bot, not to a process (bot/runtime/outbox/pacing.py)."""
+
+    __tablename__ = "channel_pace"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch, the database's clock
 
 
 class Alert(Base):

@@ -190,7 +190,9 @@ class Stack:
             headers=twilio_headers(self.settings.twilio_auth_token, url, form, algorithm),
         )
 
-    def twilio_status(self, sid: str, status: str, to: str) -> httpx.Response:
+    def twilio_status(
+        self, sid: str, status: str, to: str, error_code: str | None = None
+    ) -> httpx.Response:
         form = {
             "MessageSid": sid,
             "SmsSid": sid,
@@ -201,6 +203,8 @@ class Stack:
             "AccountSid": self.settings.twilio_account_sid,
             "ApiVersion": "2010-04-01",
         }
+        if error_code:
+            form["ErrorCode"] = error_code
         url = f"{self.url}/webhooks/twilio/status"
         return self.http.post(
             url, data=form, headers=twilio_headers(self.settings.twilio_auth_token, url, form)

@@ -147,7 +147,7 @@ def test_a_lesson_due_at_two_in_the_morning_is_held_to_the_end_of_quiet_hours(
         h.close()
 
 
-def test_a_check_in_the_worker_could_not_send_before_two_is_held_not_sent(
+def test_a_check_in_the_worker_could_not_send_before_two_is_never_sent(
     family: Harness,
 ) -> None:
     # given tonight's check-in written at 19:00 while the dispatcher was down
@@ -156,10 +156,38 @@ def test_a_check_in_the_worker_could_not_send_before_two_is_held_not_sent(
     assert row.status == "queued"
     # when the dispatcher comes back at 02:00
     dispatch(family, TUESDAY_2AM)
-    # then the program's question does not wake the family
+    # then the program's question does not wake the family, and it is not asked in the morning
+    # either: its day is over (issue 12, delivery semantics)
     [row] = [r for r in outbox(family) if r.message_id == "checkin.question"]
-    assert row.status == "queued" and row.in_reply_to is None
-    assert row.not_before.astimezone(NY) == at("2026-03-03 08:00")
+    assert (row.status, row.reason, row.in_reply_to) == ("expired", "day_over", None)
+    assert row.sent_at is None
+
+
+def test_a_nudge_written_at_night_by_a_late_worker_waits_for_the_morning(
+    family: Harness,
+) -> None:
+    # given a program message written at 02:00 (a crisis follow-up falls due then, say)
+    family.now = TUESDAY_2AM
+    with family.app.ctx.db.begin() as db:
+        db.add(
+            m.OutboundMessage(
+                contact_id=family.contact().id,  # type: ignore[union-attr]
+                channel="sms",
+                address=FAMILY,
+                message_id="selfcare.walk",
+                kind="normal",
+                text="A short walk today?",
+                status="queued",
+                not_before=TUESDAY_2AM,
+                attempts=0,
+                created_at=TUESDAY_2AM,
+            )
+        )
+    # when the dispatcher runs at 02:00
+    dispatch(family, TUESDAY_2AM)
+    # then it is held until quiet hours end
+    [row] = [r for r in outbox(family) if r.message_id == "selfcare.walk"]
+    assert row.status == "queued" and row.not_before.astimezone(NY) == at("2026-03-03 08:00")
 
 
 # --- the reply window --------------------------------------------------------------------------

@@ -97,6 +97,7 @@ class SendOutcome(StrEnum):
     RETRY = "retry"  # transient: 5xx, 429, timeout, connection error
     OPTED_OUT = "opted_out"  # Twilio 21610, Telegram 403 blocked
     INVALID_ADDRESS = "invalid_address"  # the address can never receive
+    REJECTED = "rejected"  # this message can never pass (too long, too large, an unknown 4xx)
     MISCONFIGURED = "misconfigured"  # bad credentials: stop the channel loudly
 
 

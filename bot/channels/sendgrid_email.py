@@ -168,8 +168,10 @@ def classify_sendgrid_error(exc: HTTPError) -> SendResult:
         if any(f.startswith("from") for f in fields):
             return SendResult(SendOutcome.MISCONFIGURED, detail=detail)
         return SendResult(SendOutcome.INVALID_ADDRESS, detail=detail)
-    # 429, 5xx, and any other status (413 too large, ...): the contract has no "rejected" outcome,
-    # so these retry and the dispatcher's attempt limit ends a message that never passes.
+    if 400 <= status < 500 and status not in (408, 429):
+        # 413 too large and any other refusal of this request: it would fail the same way again
+        return SendResult(SendOutcome.REJECTED, detail=detail)
+    # 408, 429, 5xx: transient; the dispatcher's attempt limit ends one that never passes
     return SendResult(SendOutcome.RETRY, retry_after_s=_retry_after(exc.headers), detail=detail)
 
 

@@ -143,9 +143,9 @@ class TelegramBot:
         if isinstance(exc, BadRequest):
             if any(phrase in lowered for phrase in _UNREACHABLE):
                 return SendResult(SendOutcome.INVALID_ADDRESS, detail=detail)
-            # Another 400 (e.g. text too long) is about this message, not the chat; the contract
-            # has no "rejected" outcome, so the dispatcher's attempt limit ends it.
-            return SendResult(SendOutcome.RETRY, detail=detail)
+            # Another 400 (e.g. "message is too long") is about this message, not the chat: it
+            # would fail the same way every time.
+            return SendResult(SendOutcome.REJECTED, detail=detail)
         if isinstance(exc, TimedOut | NetworkError):
             return SendResult(SendOutcome.RETRY, detail=detail)
         return SendResult(SendOutcome.RETRY, detail=detail)

@@ -71,7 +71,7 @@ class Applying:
         """Cancel queued everyday messages (written before `before`) and the timers that would
         start more."""
         family_id = self.family.id
-        self.writes.cancel_everyday(family_id, before)
+        self.writes.cancel_everyday(family_id, before, "opted_out")
         self.writes.timers.update({(family_id, kind): None for kind in STOPPED_TIMERS})
 
 
@@ -233,7 +233,7 @@ def crisis_detected(step: Applying, event: ev.CrisisDetected) -> None:
     # Everyday messages still queued for this family (an evening reply held for the morning, a
     # lesson waiting in a fan-out) would arrive after the emergency reply: a cheerful lesson must
     # never follow "she overdosed". What this same step wrote still goes.
-    step.writes.cancel_everyday(family.id, step.first)
+    step.writes.cancel_everyday(family.id, step.first, "crisis")
     tier = "emergency" if event.category in CRISIS_CATEGORIES else "followup"
     matched = ", ".join(event.matched)
     for row in step.effects.alerts.raise_alert(

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as phone_zones
 
-from bot.scheduling.clock import QuietHours, in_quiet_hours, next_allowed
+from bot.scheduling.clock import QuietHours, day_end, in_quiet_hours, next_allowed
 from bot.scheduling.policy import Decision, Kind, Slot, decide, due_instant, next_slot
 from bot.settings import Settings
 
@@ -53,6 +53,13 @@ class FamilyClock:
         key = ("held", now)
         if key not in self._memo:
             self._memo[key] = next_allowed(now, self.zone, self.quiet)
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def day_end(self, now: datetime) -> datetime:
+        """When the family's local day that holds `now` ends."""
+        key = ("day_end", now)
+        if key not in self._memo:
+            self._memo[key] = day_end(self.today(now), self.zone)
         return self._memo[key]  # type: ignore[no-any-return]
 
     def awake_time(self, hhmm: str, now: datetime) -> str:

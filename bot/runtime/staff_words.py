@@ -18,7 +18,7 @@ from bot.catalog.render import Audience, Renderer, render
 from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
-from bot.runtime.outbox.hours import held_until
+from bot.runtime.outbox.hours import expires_at, held_until
 from storage.queries import families as family_sql
 from storage.queries import records
 
@@ -71,6 +71,7 @@ def queue_staff_words(
         else None,
         "status": "queued",
         "not_before": due,
+        "expires_at": expires_at("normal", now, family.clock),
         "attempts": 0,
         "media": None,
         "created_at": now,

@@ -47,8 +47,9 @@ class Writes:
     reserved: set[Claim] = field(default_factory=set)
     timers: dict[TimerKey, TimerRow | None] = field(default_factory=dict)  # None: delete it
     contacts: dict[int, Row] = field(default_factory=dict)  # changed columns by contact id
-    cancelled: set[int] = field(default_factory=set)  # families whose stored queued
-    # everyday messages are cancelled (the ones added here are cancelled in `outbox` itself)
+    # families whose stored queued or claimed everyday messages are cancelled, and why (the ones
+    # added here are cancelled in `outbox` itself)
+    cancelled: dict[int, str] = field(default_factory=dict)
     reschedule: dict[int, tuple[Family, datetime]] = field(default_factory=dict)
     outbox_ids: list[int] = field(default_factory=list)  # after `flush`, in `outbox` order
     alert_ids: list[int] = field(default_factory=list)
@@ -81,17 +82,17 @@ class Writes:
                 {"contact_id": contact_id, "kind": kind, "local_date": day, "at": at}
             )
 
-    def cancel_everyday(self, contact_id: int, before: int) -> None:
+    def cancel_everyday(self, contact_id: int, before: int, reason: str) -> None:
         """Cancel this family's queued everyday messages: those stored, and those added here
-        before index `before`."""
-        self.cancelled.add(contact_id)
+        before index `before`; `reason`: opted_out or crisis."""
+        self.cancelled[contact_id] = reason
         for row in self.outbox[:before]:
             if (
                 row["contact_id"] == contact_id
                 and row["status"] == "queued"
                 and row["kind"] == "normal"
             ):
-                row["status"] = "cancelled"
+                row["status"], row["reason"] = "cancelled", reason
 
     def change(self, contact_id: int, **columns: Any) -> None:
         self.contacts.setdefault(contact_id, {}).update(columns)

@@ -17,7 +17,7 @@ from bot.engine import events as ev
 from bot.engine.session import INDEFINITE, Session
 from bot.program_files import Loaded
 from bot.runtime.family import Family
-from bot.runtime.outbox.hours import held_until
+from bot.runtime.outbox.hours import expires_at, held_until
 from bot.settings import Settings
 
 # An email's subject line, by kind of message: catalog ids, so it reads in the family's language.
@@ -129,6 +129,7 @@ class Composer:
             )
             or now,
             "in_reply_to": in_reply_to,
+            "expires_at": expires_at(say.kind, now, family.clock),
             "attempts": 0,
             "media": None,
             "created_at": now,

@@ -36,3 +36,16 @@ def held_until(
     if in_reply_to is not None and now - written <= reply_window:
         return None
     return clock.quiet_until(now)
+
+
+def expires_at(kind: str, written: datetime, clock: FamilyClock | None) -> datetime | None:
+    """When a row is worth nothing any more, and is expired instead of sent.
+
+    A crisis reply or a staff notice: never (one that cannot be delivered alerts staff). Anything
+    else: at the end of the family's local day on which it may first go by the program's rule, so
+    a lesson or a check-in is never sent the day after, and an answer held to the morning (see
+    above) still goes that morning: HELP at 23:50 expires at the end of the next day.
+    """
+    if kind == "crisis" or clock is None:
+        return None
+    return clock.day_end(clock.held_until(written))

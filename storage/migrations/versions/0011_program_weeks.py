@@ -1,8 +1,8 @@
 """Every family's program: answers to the program's own questions (safety, the loved one's
 stage, their own wellbeing, lesson ratings); a picture's data on an outbox row
 
-Revision ID: 0010_program_weeks
-Revises: 0009_one_checkin_a_day
+Revision ID: 0011_program_weeks
+Revises: 0010_delivery_semantics
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0010_program_weeks"
-down_revision = "0009_one_checkin_a_day"
+revision = "0011_program_weeks"
+down_revision = "0010_delivery_semantics"
 branch_labels = None
 depends_on = None
 
