@@ -26,7 +26,7 @@ KEY = "bench-key-bench-key-bench-key-bench-key-0001"
 NOW = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)  # 18:30 in New York: after the check-in
 LESSON = ("When your loved one comes home sober, notice it and say something warm. " * 9)[:600]
 REPLY = ("Thank you for telling me. A hard day is still a day you showed up. " * 3)[:160]
-JOIN = ["hi", "yes", "Ana", "1", "Jake", "eastern", "9am", "7pm"]
+JOIN = ["hi", "yes", "Ana", "1", "no", "Jake", "eastern", "9am", "7pm"]
 
 
 class PlainCipher(Cipher):

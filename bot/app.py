@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel
 from bot.channels.metered import metered
@@ -19,7 +20,7 @@ from bot.program_files import ProgramFiles
 from bot.runtime.context import Context, settings_clock
 from bot.runtime.family_clock import parse_hhmm
 from bot.runtime.outbox.dispatcher import Dispatcher
-from bot.runtime.outbox.pacing import Pace
+from bot.runtime.outbox.pacing import Pace, SharedPace
 from bot.runtime.program_holder import ProgramHolder
 from bot.runtime.runtime import Runtime
 from bot.scheduling.clock import QuietHours
@@ -122,11 +123,20 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     return channels
 
 
-def paces(settings: Settings) -> dict[str, Pace]:
+def paces(settings: Settings, db: sessionmaker[Session]) -> dict[str, Pace]:
+    """Each channel's pace, shared by every process through the database."""
+
+    def shared(channel: str, rate: float) -> SharedPace | None:
+        return SharedPace(db, channel, rate) if rate else None
+
     return {
-        "sms": Pace(settings.sms_rate_per_s),
-        "telegram": Pace(settings.telegram_rate_per_s, settings.telegram_per_chat_interval_s),
-        "email": Pace(settings.email_rate_per_s),
+        "sms": Pace(settings.sms_rate_per_s, shared=shared("sms", settings.sms_rate_per_s)),
+        "telegram": Pace(
+            settings.telegram_rate_per_s,
+            settings.telegram_per_chat_interval_s,
+            shared=shared("telegram", settings.telegram_rate_per_s),
+        ),
+        "email": Pace(settings.email_rate_per_s, shared=shared("email", settings.email_rate_per_s)),
     }
 
 
@@ -167,5 +177,5 @@ def build(
     )
     metrics = Metrics(ctx.db)
     chosen = metered(channels if channels is not None else build_channels(settings), metrics)
-    dispatcher = Dispatcher(ctx, chosen, paces(settings) if rate_limits else {})
+    dispatcher = Dispatcher(ctx, chosen, paces(settings, ctx.db) if rate_limits else {})
     return App(settings, engine, ctx, Runtime(ctx), dispatcher, chosen, metrics)

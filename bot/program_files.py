@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.catalog.banned_terms import BannedTerms, load_banned_terms
 from bot.catalog.catalog import Catalogs, load_catalogs
 from bot.catalog.check import check_catalogs
+from bot.catalog.discreet import check_discreet
 from bot.catalog.locales import load_locales
 from bot.engine.language import Languages
 from bot.engine.program import CrisisPolicy, Program
@@ -58,6 +59,17 @@ def local_banned_terms(messages_dir: Path) -> tuple[dict[str, BannedTerms], list
     return out, problems
 
 
+def discreet_words(messages_dir: Path) -> tuple[dict[str, BannedTerms], list[Problem]]:
+    """messages/discreet_words.<locale>.yaml: what a lock screen must not show, per language."""
+    out: dict[str, BannedTerms] = {}
+    problems: list[Problem] = []
+    for path in sorted(messages_dir.glob("discreet_words.*.yaml")):
+        terms, found = load_banned_terms(path)
+        problems += found
+        out[path.name.split(".")[1]] = terms.without_accents()
+    return out, problems
+
+
 def load_program(
     files: ProgramFiles, crisis: CrisisPolicy | None = None
 ) -> tuple[Loaded | None, list[Problem]]:
@@ -65,6 +77,8 @@ def load_program(
     banned, banned_problems = load_banned_terms(files.messages_dir / "banned_terms.yaml")
     local, local_problems = local_banned_terms(files.messages_dir)
     problems += banned_problems + local_problems + check_catalogs(catalogs, banned, local)
+    discreet, discreet_problems = discreet_words(files.messages_dir)
+    problems += discreet_problems + check_discreet(catalogs, discreet)
     locales = catalogs.complete_locales()
     flowset, flow_problems = load_flowset(files.flows_dir, catalogs, locales)
     problems += flow_problems

@@ -11,7 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from storage.crypto import DataKeyProblem, parse_keys
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ORG_CONTACT = "reply HELP"  # fine for a demo; a real deployment names a phone or email
+# Unset by default: HELP then names the organisation (ORG_NAME), never the circular "Contact:
+# reply HELP"; a real deployment names a phone number or email address that reaches a person.
+DEFAULT_ORG_CONTACT = ""
 MIN_KEY_CHARS = 32  # a signing key or token must be long enough that guessing is hopeless
 NEW_KEY_HINT = "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
 
@@ -76,6 +78,14 @@ class Settings(BaseSettings):
     default_region: str = ""
     quiet_start: str = "21:00"
     quiet_end: str = "08:00"
+    # An answer to a family's own message goes at any hour, quiet or not, if it can go within
+    # this many minutes; later (the worker was down), it waits for the morning like the
+    # program's messages (bot/runtime/outbox/hours.py).
+    reply_window_minutes: float = Field(default=30, ge=0)
+    # Delivery (docs/architecture.md): tries before a message is failed for good (reason
+    # "attempts"); a family's crisis reply that fails for good alerts staff.
+    send_attempts: int = Field(default=12, ge=1)
+    crisis_send_attempts: int = Field(default=6, ge=1)
     crisis_pause_hours: float = 24
     crisis_followup_hours: float = 4
 
@@ -129,7 +139,7 @@ class Settings(BaseSettings):
         """What `{org}`, `{org_contact}` and `{answer_within}` become in every message."""
         return {
             "org": self.org_name,
-            "org_contact": self.org_contact,
+            "org_contact": self.org_contact.strip() or self.org_name,
             "answer_within": self.ask_answer_within,
         }
 
@@ -141,6 +151,10 @@ class Settings(BaseSettings):
     console_login_window_minutes: float = 15
     # Ask a coach (ASK): what a family is told about when a person answers their question.
     ask_answer_within: str = "within a day"
+    # A family's own data (docs/privacy.md). Keys the hash an erased family's address is kept as (DELETE keeps only the opt-out), so the
+    # table cannot be matched against a list of phone numbers. Never change it once set: erased
+    # addresses would no longer be recognised.
+    address_hash_key: str = ""
 
     # Encryption at rest (docs/privacy.md): comma-separated long random secrets, the first one
     # encrypting, the others only read (a key being rotated out). Required once a channel or
@@ -184,6 +198,7 @@ class Settings(BaseSettings):
         keys = {
             "UNSUBSCRIBE_SIGNING_KEY": self.unsubscribe_signing_key,
             "METRICS_TOKEN": self.metrics_token,
+            "ADDRESS_HASH_KEY": self.address_hash_key,
         }
         others = {
             **keys,

@@ -29,6 +29,7 @@ class Sent:
     text: str
     kind: str
     at: datetime
+    subject: str | None = None  # an email's
 
 
 class Harness:
@@ -131,7 +132,7 @@ class Harness:
         with self.app.ctx.db() as db:
             rows = reads.outbox_by_id(db, [d.id for d in delivered])
         return [
-            Sent(rows[d.id][0], d.text, rows[d.id][1], rows[d.id][2] or self.now)
+            Sent(rows[d.id][0], d.text, rows[d.id][1], rows[d.id][2] or self.now, d.subject)
             for d in delivered
             if d.id in rows and d.address == self.address
         ]

@@ -19,7 +19,19 @@ from bot.simulation import Harness, Sent
 from bot.yaml_source import key_position, read_yaml, value_position
 
 ACTIONS = ("say", "wait", "until", "at")
-CHECKS = ("bot", "bot_says", "record", "profile", "status", "paused", "hint")
+CHECKS = (
+    "bot",
+    "bot_says",
+    "never_says",
+    "first_line",
+    "subject",
+    "record",
+    "checkins",
+    "profile",
+    "status",
+    "paused",
+    "hint",
+)
 
 
 @dataclass(frozen=True)
@@ -138,12 +150,41 @@ def _check(
             raise TranscriptError(
                 f"after `{doing}` ({when}) no message said {fragment!r}; the bot said: {[s.text for s in sent]}"
             )
+    for fragment in raw.get("never_says", []) or []:
+        told = [s.text for s in sent if str(fragment).lower() in f"{s.subject}\n{s.text}".lower()]
+        if told:
+            raise TranscriptError(f"after `{doing}` ({when}) a message said {fragment!r}: {told}")
+    if "first_line" in raw:
+        # What a lock screen shows: the first line of every message (fnmatch, `*` for any text).
+        wrong = [
+            s.text.split("\n", 1)[0]
+            for s in sent
+            if not fnmatch.fnmatchcase(s.text.split("\n", 1)[0], str(raw["first_line"]))
+        ]
+        if wrong:
+            raise TranscriptError(
+                f"after `{doing}` ({when}) every first line should be {raw['first_line']!r}; "
+                f"these were not: {wrong}"
+            )
+    if "subject" in raw:
+        subjects = [s.subject for s in sent if s.subject != str(raw["subject"])]
+        if subjects:
+            raise TranscriptError(
+                f"after `{doing}` ({when}) every subject should be {raw['subject']!r}, not {subjects}"
+            )
     if "record" in raw:
         new = h.checkins()[before:]
         wanted_record = [] if raw["record"] in (None, "none") else [str(raw["record"])]
         if new != wanted_record:
             raise TranscriptError(
                 f"after `{doing}` the check-ins recorded should be {wanted_record} but were {new}"
+            )
+    if "checkins" in raw:
+        stored = h.checkins()
+        if stored != [str(v) for v in raw["checkins"] or []]:
+            raise TranscriptError(
+                f"after `{doing}` the family's check-ins should be {raw['checkins']} but were "
+                f"{stored}"
             )
     session = h.session()
     for field, value in (raw.get("profile") or {}).items():

@@ -108,16 +108,25 @@ async def run_forever(app: App) -> None:
     page = None  # a worker's own /metrics, when asked for (docs/deploy.md)
     if settings.metrics_port and settings.metrics_token:
         page = metrics.serve(app.metrics, settings.metrics_token, settings.metrics_port)
-    worker = Worker(app)
-    await worker.tick()
-    worker.start()
+    # Before the first tick: a SIGTERM during it must drain, not kill, what is in flight.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stopping() -> None:
+        stop.set()
+        app.dispatcher.stop()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    log.info("worker running: ticks every %ss", app.settings.tick_seconds)
-    await stop.wait()
+        loop.add_signal_handler(sig, stopping)
+    worker = Worker(app)
+    await worker.tick()
+    if not stop.is_set():
+        worker.start()
+        log.info("worker running: ticks every %ss", app.settings.tick_seconds)
+        await stop.wait()
     worker.stop()
+    await app.dispatcher.idle()  # the sends in flight finish and are recorded
+    log.info("worker stopped")
     if page is not None:
         page.close()
     await app.aclose()

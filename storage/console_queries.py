@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
-    CursorResult,
+    Integer,
     String,
     and_,
-    delete,
     func,
     literal_column,
+    null,
     or_,
     select,
     union_all,
@@ -40,6 +40,8 @@ class Row:
     message_id: str = ""  # an outbound message's catalog id
     detail: str = ""  # an alert's category; who changed consent; the offer a question answered
     ref: int = 0  # the row's id in its own table
+    reply_to: int | None = None  # an outbound message: the inbound one it answers (None: the
+    # program started it, and quiet hours hold it)
 
 
 def search_families(db: DB, text: str, limit: int) -> Sequence[m.Contact]:
@@ -82,12 +84,6 @@ def consents(db: DB, contact_id: int) -> Sequence[m.Consent]:
     ).all()
 
 
-def erase_family(db: DB, contact_id: int) -> bool:
-    """Delete the family and, by the foreign keys' cascade, everything recorded about them."""
-    deleted = db.execute(delete(m.Contact).where(m.Contact.id == contact_id))
-    return bool(cast(CursorResult[Any], deleted).rowcount)
-
-
 def timeline(
     db: DB,
     contact_id: int,
@@ -112,7 +108,16 @@ def timeline(
         query = query.order_by(part.at if earliest else part.at.desc()).limit(limit)
         parts.append(select(query.subquery()))
     rows = [
-        Row(r.shown, r.kind, r.text, r.status or "", r.message_id or "", r.detail or "", r.ref)
+        Row(
+            r.shown,
+            r.kind,
+            r.text,
+            r.status or "",
+            r.message_id or "",
+            r.detail or "",
+            r.ref,
+            r.reply_to,
+        )
         for r in db.execute(union_all(*parts))
     ]
     rows.sort(key=lambda r: (r.at, _ORDER[r.kind], r.ref))
@@ -142,7 +147,14 @@ def around(
     found: dict[int, list[tuple[datetime, Row]]] = {}
     for r in db.execute(union_all(*parts)):
         row = Row(
-            r.shown, r.kind, r.text, r.status or "", r.message_id or "", r.detail or "", r.ref
+            r.shown,
+            r.kind,
+            r.text,
+            r.status or "",
+            r.message_id or "",
+            r.detail or "",
+            r.ref,
+            r.reply_to,
         )
         found.setdefault(r.contact_id, []).append((r.at, row))
     out = []
@@ -158,7 +170,7 @@ def around(
 @dataclass(frozen=True)
 class _Part:
     """One table's rows in the timeline's columns: kind, ref, shown, text, status, message_id,
-    detail (a table without one of them gives '')."""
+    detail (a table without one of them gives ''), reply_to (NULL but for outbound rows)."""
 
     kind: str
     table: Any
@@ -176,6 +188,7 @@ def _part(kind: str, model: Any, at: str, text: str, shown: Any = None, **more: 
         (shown if shown is not None else table.c[at]).label("shown"),
         table.c[text].label("text"),
         *(column.label(name) for name, column in extra.items()),
+        more.get("reply_to", sql_cast(null(), Integer)).label("reply_to"),
     )
     return _Part(kind, table, table.c[at], columns)
 
@@ -193,6 +206,7 @@ def _timeline_parts() -> tuple[_Part, ...]:
             status=o.c.status,
             message_id=o.c.message_id,
             detail=o.c.kind,
+            reply_to=o.c.in_reply_to,
         ),
         _part("checkin", m.Checkin, "at", "value", detail=sql_cast(c.c.local_date, String)),
         _part("alert", m.Alert, "at", "text", detail=m.Alert.__table__.c.category),

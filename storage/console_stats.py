@@ -145,3 +145,27 @@ def starts_and_stops(
         .where(starts.c.start >= started_from, starts.c.start < started_until)
     )
     return [(start, stop) for start, stop in rows]
+
+
+def lesson_ratings(db: DB, since: date) -> list[tuple[str, float, int]]:
+    """Each rated lesson's average answer to "did today's lesson help? 1-5" and how many
+    answered, from local day `since`."""
+    a = m.ProgramAnswer
+    rows = db.execute(
+        select(a.lesson, func.avg(cast(a.value, Integer)), func.count(a.id))
+        .where(a.question == "lesson_rating", a.lesson.is_not(None), a.local_date >= since)
+        .group_by(a.lesson)
+    )
+    return [(str(lesson), float(avg), int(n)) for lesson, avg, n in rows]
+
+
+def wellbeing_by_week(db: DB, since: date) -> dict[int, float]:
+    """The average of families' own 1-5 wellbeing answers, by the week of their own day."""
+    a = m.ProgramAnswer
+    week = _week(db, a.local_date)
+    rows = db.execute(
+        select(week, func.avg(cast(a.value, Integer)))
+        .where(a.question == "wellbeing", a.local_date >= since)
+        .group_by(week)
+    )
+    return {int(w): round(float(avg), 2) for w, avg in rows}

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -71,8 +72,9 @@ class Consent(Base):
 
 class Checkin(Base):
     __tablename__ = "checkins"
-    # Was a family's check-in of that day answered? (the console's stats ask it of every day)
-    __table_args__ = (Index("ix_checkins_contact_day", "contact_id", "local_date"),)
+    # One check-in a family's local day: a later answer that day replaces the earlier one. The
+    # console's stats ask of every day whether it was answered.
+    __table_args__ = (Index("uq_checkins_contact_day", "contact_id", "local_date", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(
@@ -115,6 +117,11 @@ class OutboundMessage(Base):
     kind: Mapped[str] = mapped_column(String(12), default="normal")  # normal | crisis | compliance
     text: Mapped[str] = mapped_column(EncryptedText)  # "" once older than RETENTION_DAYS
     subject: Mapped[str | None] = mapped_column(EncryptedText)
+    # What a picture sent with the words shows, as JSON (the weekly summary's calendar): drawn
+    # when sent, so the row holds the data, not the image (bot/runtime/summary_picture.py).
+    media: Mapped[str | None] = mapped_column(EncryptedText)
+    # queued | sending (claimed) | sent (delivered, read: the provider confirmed) | failed |
+    # expired | cancelled: every row ends in one of the last four
     status: Mapped[str] = mapped_column(String(16), default="queued")
     not_before: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -123,6 +130,23 @@ class OutboundMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The inbound message this answers (its id in inbound_messages); None: the program started
+    # it. Quiet hours hold only the program's (bot/runtime/outbox/hours.py).
+    in_reply_to: Mapped[int | None] = mapped_column(Integer)
+    # Not sent after this (status expired); None: never expires (crisis replies, staff notices).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a row ended failed, expired or cancelled (docs/architecture.md, delivery semantics).
+    reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class ChannelPace(Base):
+    """A channel's next free sending slot, shared by every process that sends on it: a provider's
+    rate limit belongs to the number or the bot, not to a process (bot/runtime/outbox/pacing.py)."""
+
+    __tablename__ = "channel_pace"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch, the database's clock
 
 
 class Alert(Base):
@@ -306,3 +330,58 @@ class Question(Base):
     outbox_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbound_messages.id", ondelete="SET NULL")
     )
+
+
+class ProgramAnswer(Base):
+    """A family's answer to one of the program's own questions (flows/program_questions.yaml):
+    the safety question, the loved one's stage (a track), their own wellbeing 1-5, and whether
+    that day's lesson helped (1-5, with the lesson it rated)."""
+
+    __tablename__ = "program_answers"
+    __table_args__ = (
+        Index("ix_program_answers_contact", "contact_id", "question", "local_date"),
+        Index("ix_program_answers_lesson", "question", "lesson"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    question: Mapped[str] = mapped_column(String(16))  # safety | track | wellbeing | lesson_rating
+    value: Mapped[str] = mapped_column(String(16))
+    lesson: Mapped[str | None] = mapped_column(String(120))  # the lesson a rating is about
+    local_date: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- a family's own data (docs/privacy.md): MYDATA's links, and what DELETE keeps -------------------
+class DataRequest(Base):
+    """MYDATA: one way for a family to get all their data. On SMS and Telegram a link whose token
+    is used once before it expires (only its SHA-256 is kept); on email the attachment of one
+    outbox row, built when that row is sent."""
+
+    __tablename__ = "data_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # None: email
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_messages.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ErasedAddress(Base):
+    """What is kept after a family's data is erased (DELETE, or staff on their request): that this
+    address withdrew, so no enrolment or import adds it again. Only a keyed hash of the address."""
+
+    __tablename__ = "erased_addresses"
+    __table_args__ = (UniqueConstraint("channel", "address_hash", name="uq_erased_address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address_hash: Mapped[str] = mapped_column(String(64))  # HMAC-SHA256 hex (ADDRESS_HASH_KEY)
+    by: Mapped[str] = mapped_column(String(16))  # self | staff
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -190,7 +190,9 @@ class Stack:
             headers=twilio_headers(self.settings.twilio_auth_token, url, form, algorithm),
         )
 
-    def twilio_status(self, sid: str, status: str, to: str) -> httpx.Response:
+    def twilio_status(
+        self, sid: str, status: str, to: str, error_code: str | None = None
+    ) -> httpx.Response:
         form = {
             "MessageSid": sid,
             "SmsSid": sid,
@@ -201,6 +203,8 @@ class Stack:
             "AccountSid": self.settings.twilio_account_sid,
             "ApiVersion": "2010-04-01",
         }
+        if error_code:
+            form["ErrorCode"] = error_code
         url = f"{self.url}/webhooks/twilio/status"
         return self.http.post(
             url, data=form, headers=twilio_headers(self.settings.twilio_auth_token, url, form)
@@ -386,9 +390,9 @@ class Stack:
         outbox order: one turn's replies are sent concurrently when rate limits are off, so their
         arrival order at the provider is not the order the bot wrote them in.
         """
-        by_provider_id = {
-            r.provider_id: r for r in self.outbox(channel=channel, address=address) if r.provider_id
-        }
+        # By the channel's rows, not the address's: an erased family's goodbye (DELETE) keeps no
+        # address once sent.
+        by_provider_id = {r.provider_id: r for r in self.outbox(channel=channel) if r.provider_id}
         got = self.received(channel, address)[since:]
         missing = [g["text"][:60] for g in got if g["id"] not in by_provider_id]
         assert not missing, f"the provider got messages no outbox row records as sent: {missing}"

@@ -41,7 +41,7 @@ STAFF = {
     "staff_backup_email": BACKUP_EMAIL,
     "org_contact": "call 555-0100",
 }
-JOIN = ("hi", "yes", "Ana", "1", "Sam", "eastern", "9am", "7pm")
+JOIN = ("hi", "yes", "Ana", "1", "no", "Sam", "eastern", "9am", "7pm")
 
 
 class Rig:
@@ -259,8 +259,9 @@ def test_distress_raises_a_lower_priority_alert_only_where_the_organisation_want
         sent = rig.write("he smashed the tv and punched a hole in the wall")
         assert sent[0].startswith(f"{FAMILY}: Anger like that")
         alerts = rig.alerts()
+        staff = [line for line in sent if not line.startswith(FAMILY)]
         if not wanted:
-            assert alerts == [] and len(sent) == 1
+            assert alerts == [] and staff == []
             return
         [alert] = alerts
         assert (alert.tier, alert.priority, alert.category, alert.escalate_at) == (
@@ -269,7 +270,7 @@ def test_distress_raises_a_lower_priority_alert_only_where_the_organisation_want
             "rage",
             None,  # a lower priority: told once, never escalated
         )
-        assert "(normal)" in sent[1] and "Distress (rage)" in sent[1]
+        assert "(normal)" in staff[0] and "Distress (rage)" in staff[0]
         assert not any("has been told" in line for line in sent)  # the family is not told so
         assert rig.tick(TWO_AM + timedelta(hours=1)) == []
     finally:

@@ -123,7 +123,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
 
 
 def joined(rig: Rig, address: str) -> int:
-    for n, text in enumerate(("hi", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm")):
+    for n, text in enumerate(("hi", "yes", "Ana", "1", "no", "SKIP", "1", "9am", "7pm")):
         contact_id = rig.family_writes(address, text, f"SM-{address}-{n}")
     return contact_id
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.catalog.awaiting import AWAITING_FILE, load_awaiting
+from bot.catalog.render import COUNTRY_PLACEHOLDERS
 from bot.engine.step import MEDIA_ONLY
 from bot.settings import REPO_ROOT
 from bot.understanding.followup import REFLECTIONS
@@ -19,10 +20,13 @@ def referenced_ids() -> set[str]:
     ids: set[str] = set()
     for flow in program.flows.flows.values():
         for step in flow.steps:
-            ids |= set(step.say) | {m for m in (step.ask, step.reask) if m}
+            ids |= set(step.say) | {m for m in (step.ask, step.reask, step.append) if m}
             if step.rotate:
                 ids |= set(program.pools[step.rotate])
     ids |= set(program.flows.order.lessons) | set(program.flows.order.maintenance)
+    ids |= {lesson for track in program.flows.order.tracks.values() for lesson in track}
+    # the summary's sentences, chosen by what the family told us (bot/runtime/summaries.py)
+    ids |= set(shipped().catalogs.pool("summary"))
     ids |= {
         f"relation.{r}" for r in ("parent", "partner", "sibling", "child", "friend", "other")
     }  # {loved_one}
@@ -34,11 +38,18 @@ def referenced_ids() -> set[str]:
     # canned answers: a coach starts from one when answering a question in the console
     ids |= set(shipped().catalogs.pool("coach_answer"))
     ids.add(MEDIA_ONLY)  # said by the engine to a photo or voice note without words
+    # a lesson's {emergency} and its kind, in the family's country (bot/catalog/render.py)
+    ids |= {f"number.{name}" for name in COUNTRY_PLACEHOLDERS}
     # email subjects (bot/runtime/outbox/enqueue.py, a coach's answer, the alerts desk), the
     # unsubscribe footer line and page (bot/runtime/outbox/unsubscribe.py)
     ids |= {f"email.subject{k}" for k in ("", "_crisis", "_compliance", "_team", "_answer")}
     ids |= {f"email.{k}" for k in ("unsubscribe_line", "unsubscribe_question")}
     ids |= {"email.unsubscribe_button", "email.unsubscribed"}
+    # privacy (docs/privacy.md): said by `do: discreet`, `do: mydata`, `do: erase` and the MYDATA
+    # handler (bot/runtime/effects.py); discreet mode's lead and subject; the link's page
+    ids |= {"privacy.discreet_on", "privacy.discreet_off", "privacy.mydata", "privacy.deleted"}
+    ids |= {"privacy.mydata_link", "privacy.mydata_attached"}
+    ids |= {"discreet.lead", "email.subject_discreet", "privacy.link_page", "privacy.link_button"}
     return ids
 
 
@@ -55,7 +66,8 @@ def engine_chosen() -> set[str]:
     ids |= {f"crisis.answer.{a.id}" for a in rules.answers}
     expects = {step.expect for flow in program.flows.flows.values() for step in flow.steps}
     ids |= {f"{e}.reflect.{k}" for e in expects if e for k in REFLECTIONS}
-    return ids
+    # after the last unclear reply to any question; a second check-in answer the same day
+    return ids | {"system.stuck", "checkin.replaced"}
 
 
 def test_every_message_is_reachable() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 from collections.abc import AsyncIterator, Iterator
 
@@ -87,6 +88,22 @@ async def test_send_delivers_text_footer_unsubscribe_headers_and_outbox_id(
     }
     assert got["custom_args"] == {"outbox_id": "42"}
     assert got["html"] is None
+
+
+async def test_a_picture_is_attached_under_a_name_that_names_no_one(
+    mailer: SendGridEmail, sendgrid: SendGridStandin
+) -> None:
+    picture = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    message = OutboundMessage(
+        id=43, channel="email", address=FAMILY, text="Your week in brief.", picture=picture
+    )
+    result = await mailer.send(message)
+    assert result.outcome is SendOutcome.SENT
+    [got] = sendgrid.received
+    [attached] = got["raw"]["attachments"]
+    assert (attached["filename"], attached["type"]) == ("four-weeks.png", "image/png")
+    assert base64.b64decode(attached["content"]) == picture
+    assert got["text"].startswith("Your week in brief.")
 
 
 async def test_a_message_without_subject_gets_the_default(

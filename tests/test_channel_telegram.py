@@ -183,3 +183,20 @@ def test_commands_pass_through_as_text(typed: str, expected: str) -> None:
 def test_a_payload_without_an_integer_update_id_is_refused(payload: object) -> None:
     with pytest.raises(ValueError, match="update"):
         parse_update(payload)
+
+
+async def test_a_picture_goes_as_a_photo_with_its_words_as_the_caption(
+    bot: TelegramBot, telegram: TelegramStandin
+) -> None:
+    # given a weekly summary's picture (any PNG will do for the adapter)
+    picture = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    message = OutboundMessage(
+        id=7, channel="telegram", address=str(CHAT), text="Your week in brief.", picture=picture
+    )
+    # when
+    result = await bot.send(message)
+    # then one photo, the words under it
+    assert result.outcome is SendOutcome.SENT
+    [got] = telegram.received
+    assert (got["photo"], got["text"]) == (picture, "Your week in brief.")
+    assert result.provider_id == str(got["message_id"])

@@ -20,7 +20,7 @@ from bot.settings import REPO_ROOT, Settings
 
 CRAFTBOT = Path(sys.executable).with_name("craftbot")
 NEW_YORK = ZoneInfo("America/New_York")
-JOINING = ["hi", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"]
+JOINING = ["hi", "yes", "Ana", "1", "no", "SKIP", "1", "9am", "7pm"]
 PROVIDER_PREFIXES = ("TWILIO_", "TELEGRAM_", "SENDGRID_", "STAFF_ALERT_", "ORG_", "DATABASE_URL")
 
 
@@ -115,7 +115,7 @@ def test_clock_commands_move_time_show_it_and_hold_night_replies(
         "/time",  # two days on: 19:00, the day after tomorrow
         "/wait 3h",
         "LESSON",
-        "/held",  # 22:00: a reply waits for quiet hours to end
+        "/held",  # 22:00: the answer came at once, in quiet hours, and nothing waits
         "/wait 12h",
         "/TIME",
         "/foo",
@@ -133,11 +133,15 @@ def test_clock_commands_move_time_show_it_and_hold_night_replies(
     assert "Nothing is waiting." in first_held
     # and two days pass with their lessons and check-ins
     assert wait_2d.count(said(program, "checkin.question")) == 2, wait_2d
-    assert len(re.findall(r"bot \(\w{3} 09:00\)", wait_2d)) == 2, wait_2d
+    # two lessons at 09:00, the second with the safety question after it (issue 16)
+    assert len(re.findall(r"bot \(\w{3} 09:00\)", wait_2d)) == 3, wait_2d
+    assert "do you ever feel unsafe with" in wait_2d
     assert_time(time_2d, today + timedelta(days=2), "19:00")
-    # and at 22:00 the LESSON reply is held until 08:00, then arrives
-    assert re.search(r"goes at \w{3} 08:00 \(quiet hours\)", held_at_night), held_at_night
-    assert re.search(r"bot \(\w{3} 08:00\)", wait_12h), wait_12h
+    # and at 22:00 the answer to LESSON comes at once, quiet hours or not (issue 20)
+    assert re.search(r"bot \(\w{3} 22:00\)", answers[len(JOINING) + 6]), answers
+    assert "Nothing is waiting." in held_at_night, held_at_night
+    # and the next lesson comes at its time
+    assert re.search(r"bot \(\w{3} 09:00\)", wait_12h), wait_12h
     assert_time(time_next, today + timedelta(days=3), "10:00")
     # and mistakes get a helpful answer
     assert "Unknown command /foo" in unknown and "/wait 3h" in unknown
@@ -161,7 +165,7 @@ def test_on_telegram_slash_commands_go_to_the_bot_and_the_chat_uses_bang(
     program: Loaded,
 ) -> None:
     # given a family member on Telegram, whose app sends /start first
-    script = ["/start", "ENGLISH", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"]
+    script = ["/start", "ENGLISH", "yes", "Ana", "1", "no", "SKIP", "1", "9am", "7pm"]
     script += ["!time", "/time", "/help@craftbot_bot", "/stop", "!quit"]
     out = run_chat(monkeypatch, capsys, tmp_path / "chat.db", script, "--channel", "telegram")
     answers = answers_to(out)
@@ -194,9 +198,17 @@ def test_the_clock_shows_the_zone_the_family_chose(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # given a family in Chicago (time zone answer 2: Central) on a chat started in New York
-    script = ["hi", "yes", "Ana", "1", "SKIP", "2", "9am", "7pm", "/time", "/quit"]
+    script = ["hi", "yes", "Ana", "1", "no", "SKIP", "2", "9am", "7pm", "/time", "/quit"]
     out = run_chat(monkeypatch, capsys, tmp_path / "chat.db", script)
     # then the clock and its prompt show Chicago time, an hour behind New York
     assert "(America/Chicago)" in answers_to(out)[-2]
     prompts = re.findall(r"\[\w{3} \d\d \w{3} (\d\d):\d\d\] you>", out)
     assert prompts[0] == "13" and prompts[-1] == "12", prompts
+
+
+def test_help_with_default_settings_names_the_organisation_not_reply_help(tmp_path: Path) -> None:
+    # when a newcomer on a deployment with default settings (no ORG_CONTACT) asks for HELP
+    out = chat_in_terminal(tmp_path, ["HELP", "/quit"])
+    # then HELP says who runs it, and never the circular "Contact: reply HELP"
+    assert "Contact: Family Support." in out
+    assert "Contact: reply HELP" not in out

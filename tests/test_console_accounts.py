@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import build
+from bot.channels.base import InboundMessage
 from bot.cli.main import main
 from bot.console.accounts import Accounts
 from bot.settings import ConfigError
@@ -254,3 +255,23 @@ def test_the_console_will_not_start_without_its_key(tmp_path: Path) -> None:
     settings = console_settings(f"sqlite:///{tmp_path / 'x.db'}", console_secret_key="short")
     with pytest.raises(ConfigError, match="CONSOLE_SECRET_KEY"):
         build(settings, channels={})
+
+
+def test_an_ack_from_a_linked_phone_is_recorded_as_its_account(tmp_path: Path) -> None:
+    on_call, other = "+12015550193", "+12015550194"
+    with console_rig(tmp_path, staff_alert_sms=f"{on_call}, {other}") as rig:
+        # given a coach whose account carries the on-call phone (typed another way)
+        rig.staff(COACH)
+        rig.accounts.link_alerts(COACH, {"sms": "(201) 555-0193"}, "US")
+        overdose = "my son took too many pills and won't wake up"
+        rig.family_writes("+12015550165", overdose, "SM-l1")
+        rig.family_writes("+12015550166", overdose, "SM-l2")
+        first, second = (a.id for a in sorted(rig.app.runtime.alerts(None, 10), key=lambda a: a.id))
+        # when the coach's phone and a phone no account carries reply ACK
+        for n, (phone, alert_id) in enumerate(((on_call, first), (other, second))):
+            rig.app.runtime.handle_inbound(InboundMessage("sms", phone, f"ACK {alert_id}", f"S{n}"))
+        # then the console names the coach for the first, and the bare number for the other
+        page = rig.signed_in(COACH).get(f"/console/alerts/{first}").text
+        assert f"Acknowledged by {COACH} (sms)" in page
+        taken = {a.id: a.acknowledged_by for a in rig.app.runtime.alerts(None, 10)}
+        assert taken == {first: COACH, second: f"sms {other}"}

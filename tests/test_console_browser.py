@@ -1,10 +1,12 @@
 """The console in a real headless Chromium (Debian's package), driven by Playwright.
 
 A coach signs in, lands on the alerts, opens a family's conversation, pauses the family, opens a
-flow diagram (drawn as SVG by the vendored Mermaid), tries the web chat, and answers a question
-a family texted with ASK through the signed Twilio webhook (the answer reaching the Twilio
-stand-in through the real SDK). Each step saves a screenshot in tests/artifacts/console/; with
-CRAFTBOT_DOC_SCREENSHOTS=1 the ones docs/console.md shows are written to docs/console/ as well.
+flow diagram (drawn as SVG by the vendored Mermaid), tries the web chat, answers a question a
+family texted with ASK through the signed Twilio webhook (the answer reaching the Twilio stand-in
+through the real SDK), and acknowledges and closes the alert that crisis words texted through the
+same webhook raised (the on-call phone's ACK then finds it taken). Each step saves a screenshot
+in tests/artifacts/console/; with CRAFTBOT_DOC_SCREENSHOTS=1 the ones docs/console.md shows are
+written to docs/console/ as well.
 """
 
 from __future__ import annotations
@@ -188,7 +190,7 @@ def test_a_coach_tries_the_program_in_the_web_chat(page: Any, rig: Rig) -> None:
     sign_in(page)
     page.click("nav >> text=Try a chat")
     page.click("button:has-text('Start a chat')")
-    for text in ("hi", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"):
+    for text in ("hi", "yes", "Ana", "1", "no", "SKIP", "1", "9am", "7pm"):
         page.fill("input[name=text]", text)
         page.click("form.say button")
     assert "You're set" in page.locator("ol.chat").inner_text()
@@ -219,7 +221,7 @@ def test_a_family_asks_by_sms_and_a_coach_answers_in_the_console(
         Accounts(stack.app.ctx.db, stack.app.ctx.clock, FAST_HASHER).add(COACH, "coach", PASSWORD)
         number = "+12015550163"
         family = Family(stack, "sms", number, lambda text: stack.sms(number, text))
-        for text in ("hi", "yes", "Maria", "1", "SKIP", "1", "9am", "7pm"):
+        for text in ("hi", "yes", "Maria", "1", "no", "SKIP", "1", "9am", "7pm"):
             family.say(text)
         # a family member texts ASK and a question, through Twilio's signed webhook
         question = "ASK My son says he'll stop on his own. Should I believe him?"
@@ -257,3 +259,59 @@ def test_a_family_asks_by_sms_and_a_coach_answers_in_the_console(
         finally:
             context.close()
         assert not errors, errors
+
+
+def test_a_crisis_texted_by_sms_is_acknowledged_and_closed_in_the_console(
+    browser: Any, providers: Providers, tmp_path: Path
+) -> None:
+    on_call = "+12015550190"
+    with running_stack(
+        providers,
+        tmp_path,
+        console_enabled=True,
+        console_secret_key=SECRET,
+        staff_alert_sms=on_call,
+        org_contact="call 555-0100",
+    ) as stack:
+        Accounts(stack.app.ctx.db, stack.app.ctx.clock, FAST_HASHER).add(COACH, "coach", PASSWORD)
+        number = "+12015550164"
+        family = Family(stack, "sms", number, lambda text: stack.sms(number, text))
+        for text in ("hi", "yes", "Rosa"):
+            family.say(text)
+        # a family member texts crisis words through Twilio's signed webhook
+        said = family.say("my son took too many pills and won't wake up")
+        assert said and said[0].startswith("crisis.overdose")
+        notice = stack.received("sms", on_call)
+        assert len(notice) == 1 and "Reply ACK" in notice[0]["text"]
+        stack.clock.now += timedelta(minutes=3)
+        context = browser.new_context(viewport=DESKTOP, base_url=stack.url)
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            sign_in(tab)
+            card = tab.locator("article.alert-card").first
+            assert "overdose · Rosa" in card.inner_text() and "open" in card.inner_text()
+            card.locator("a.title").click()
+            alert_id = tab.url.rsplit("/", 1)[-1]
+            page = tab.locator("main")
+            assert "won't wake up" in page.inner_text()
+            tab.click("button:has-text('Acknowledge: I have this')")
+            assert f"Acknowledged by {COACH} (console)" in page.inner_text()
+            # the on-call phone's ACK finds the same status: the coach has it
+            stack.sms(on_call, f"ACK {alert_id}")
+            stack.settle()
+            answer = stack.received("sms", on_call)[-1]["text"]
+            assert f"already acknowledged by {COACH}" in answer, answer
+            tab.fill("textarea[name=note] >> nth=0", "Called Rosa; the ambulance came.")
+            tab.click("button:has-text('Close the alert')")
+            assert f"Closed by {COACH}" in page.inner_text()
+            assert "Called Rosa; the ambulance came." in page.inner_text()
+            shot(tab, "alert", doc=True)
+            tab.click("text=← All alerts")
+            assert "closed" in tab.locator("article.alert-card").first.inner_text()
+        finally:
+            context.close()
+        assert not errors, errors
+        alert = stack.app.runtime.alerts(None, 10)[0]
+        assert (alert.status, alert.acknowledged_via) == ("closed", "console")

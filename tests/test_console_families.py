@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -79,6 +81,35 @@ def test_search_and_a_family_page_with_the_whole_conversation(rig: Rig) -> None:
     # the coach's look at Ana's conversation is in the audit log, and so is the search
     assert (COACH, str(ana), "") in audit(rig, "family.view")
     assert (COACH, "", "ana") in audit(rig, "family.search")
+
+
+def test_a_familys_profile_and_timeline_show_where_they_are_and_what_happened(rig: Rig) -> None:
+    # given a family enrolled in Spanish who got their first lesson and answered a check-in
+    request = Enrollment("sms", "+12015550138", "Rosa", "parent", "Luis", "America/New_York")
+    rosa = enroll(rig.app.ctx, replace(request, locale="es"))
+    coach = rig.signed_in(COACH)
+    page = f"/console/families/{rosa}"
+    assert "joined; first lesson not yet sent" in coach.get(page).text
+    rig.clock.now += timedelta(days=1)  # 10:00 the next day: the 9:00 lesson is due
+    rig.app.runtime.fire_due(rig.clock.now)
+    rig.dispatch()
+    rig.clock.now += timedelta(hours=9, minutes=5)  # 19:05: the check-in question is due
+    rig.app.runtime.fire_due(rig.clock.now)
+    rig.dispatch()
+    rig.family_writes("+12015550138", "1", "SM-f6")
+    coach = rig.signed_in(COACH)  # a sign-in lasts 12 hours
+    profile = coach.get(page).text
+    # then the profile says where they are in the six weeks, their country and language
+    lessons = len(rig.app.ctx.program.current.program.flows.order.lessons)
+    assert f"week 1, lesson 1 of {lessons}" in profile
+    assert "<dt>Country, language</dt><dd>US, es</dd>" in profile
+    assert "parent of Luis" in profile and "lessons 09:00, check-ins 19:00" in profile
+    # and the timeline has the lesson with its delivery status, the check-in and its answer
+    timeline = re.search(r'<ol class="timeline">.*?</ol>', profile, re.S)
+    assert timeline is not None
+    read = " ".join(re.sub(r"<[^>]+>", " ", timeline.group(0)).split())
+    assert re.search(r"lesson (sent|delivered) \w+", read), read
+    assert "check-in a non-use day" in read, read
 
 
 def test_pause_holds_the_lessons_and_resume_brings_them_back(rig: Rig) -> None:
@@ -211,3 +242,47 @@ def _wait_for(check: object, timeout_s: float = 10) -> None:
     while not check():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_the_audit_log_shows_an_admin_who_opened_which_familys_conversation(rig: Rig) -> None:
+    ana = enrolled(rig, "+12015550139", "Ana")
+    coach = rig.signed_in(COACH)
+    coach.get(f"/console/families/{ana}")
+    post_form(coach, f"/console/families/{ana}/pause", {}, "/console/alerts")
+    # a coach may not read the log; an admin reads who did what, to which family, newest first
+    assert coach.get("/console/audit").status_code == 403
+    admin = rig.signed_in(ADMIN)
+    page = admin.get("/console/audit", params={"action": "family."})
+    assert page.status_code == 200
+    rows = re.findall(r"<tr><td>.*?</tr>", page.text, re.S)
+    read = [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
+    assert [r.split(" UTC ")[1] for r in read] == [
+        f"{COACH} family.pause family #{ana} 127.0.0.1",
+        f"{COACH} family.view family #{ana} 127.0.0.1",
+    ]
+    assert f'href="/console/families/{ana}"' in page.text
+    # the filter keeps to the actions asked for: the sign-ins are there without it
+    assert "login" not in page.text and "login" in admin.get("/console/audit").text
+
+
+def test_an_admin_exports_a_familys_data_and_a_discreet_family_is_marked(rig: Rig) -> None:
+    # given a family who joined by text in discreet mode, calling their loved one "Sam"
+    for n, text in enumerate(("hi", "yes", "Ana", "1", "yes", "Sam", "eastern", "9am", "7pm")):
+        ana = rig.family_writes("+12015550139", text, f"SM-d{n}")
+    page = f"/console/families/{ana}"
+    coach, admin = rig.signed_in(COACH), rig.signed_in(ADMIN)
+    # then their page tells the team, so a person answering writes the word and not a name
+    shown = coach.get(page).text
+    assert "Discreet mode</dt><dd><strong>on</strong>" in shown and "“Sam”" in shown
+    # and only an admin exports their data: the file MYDATA gives, kept in the audit log
+    assert coach.get(f"{page}/export").status_code == 403
+    got = admin.get(f"{page}/export")
+    assert got.status_code == 200 and got.headers["cache-control"] == "no-store"
+    assert "attachment" in got.headers["content-disposition"]
+    assert got.json()["answers"]["cover_word"] == "Sam"
+    assert audit(rig, "family.export") == [(ADMIN, str(ana), "")]
+    # and removing them keeps only the address's hashed opt-out
+    assert post_form(admin, f"{page}/remove", {"confirm": str(ana)}, page).status_code == 303
+    with rig.app.ctx.db() as db:
+        kept = db.execute(select(m.ErasedAddress.channel, m.ErasedAddress.by)).all()
+    assert [tuple(k) for k in kept] == [("sms", "staff")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -110,6 +110,37 @@ def test_stats_are_weekly_aggregates_that_name_no_family(rig: Rig) -> None:
     assert page.count("<svg") >= 9
 
 
+def test_stats_show_how_much_each_lesson_helped_and_how_families_are_doing(rig: Rig) -> None:
+    ctx = rig.app.ctx
+    ids = [enroll(ctx, Enrollment("sms", f"+1201555016{n}", "Ana", "parent")) for n in range(2)]
+    day = START.date()
+    with ctx.db.begin() as db:
+        for contact_id, (helped, own) in zip(ids, (("5", "2"), ("4", "3")), strict=True):
+            for question, value, lesson in (
+                ("lesson_rating", helped, "lesson.be_specific"),
+                ("lesson_rating", "1", "lesson.triggers"),
+                ("wellbeing", own, None),
+            ):
+                db.add(
+                    m.ProgramAnswer(
+                        contact_id=contact_id,
+                        question=question,
+                        value=value,
+                        lesson=lesson,
+                        local_date=day,
+                        at=START,
+                    )
+                )
+    page = rig.signed_in(COACH).get("/console/stats").text
+    ratings = re.search(r'id="chart-lesson_ratings".*?</section>', page, re.S)
+    assert ratings, "the lesson ratings chart"
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td></tr>", ratings.group(0))
+    assert rows == [("lesson.triggers (2)", "1.0"), ("lesson.be_specific (2)", "4.5")]
+    week = f"{day - timedelta(days=day.weekday()):%d %b}"
+    wellbeing = re.search(r'id="chart-wellbeing".*?</section>', page, re.S)
+    assert wellbeing and f"<td>{week}</td><td>2.5</td>" in wellbeing.group(0)
+
+
 def test_the_web_chat_drives_the_real_engine_on_a_database_of_its_own(rig: Rig) -> None:
     coach = rig.signed_in(COACH)
     started = post_form(
@@ -119,10 +150,10 @@ def test_the_web_chat_drives_the_real_engine_on_a_database_of_its_own(rig: Rig) 
         "/console/chat",
     )
     assert started.status_code == 303
-    for text in ("hi", "yes", "Ana", "1", "SKIP", "1", "9am", "7pm"):  # joining, as a parent
+    for text in ("hi", "yes", "Ana", "1", "no", "SKIP", "1", "9am", "7pm"):  # joining, as a parent
         post_form(coach, "/console/chat/say", {"text": text}, "/console/chat")
     chat = coach.get("/console/chat").text
-    assert "Reply YES to join" in chat and "(America/New_York)" in chat
+    assert "YES to join" in chat and "(America/New_York)" in chat
     # clock travel: the next lesson comes at 9am in the family's zone
     post_form(coach, "/console/chat/say", {"jump": "lesson"}, "/console/chat")
     chat = coach.get("/console/chat").text
@@ -133,3 +164,63 @@ def test_the_web_chat_drives_the_real_engine_on_a_database_of_its_own(rig: Rig) 
     with rig.app.ctx.db() as db:
         assert not db.scalar(select(func.count()).select_from(m.Contact))
     assert date.today()  # the chat starts today in the chosen zone, like `craftbot chat`
+
+
+def test_stats_show_retention_days_opt_outs_and_the_minutes_to_acknowledge(rig: Rig) -> None:
+    ctx = rig.app.ctx
+    # given two families who joined eight weeks ago, one of whom stopped after ten days
+    joined = START - timedelta(weeks=8)
+    old = [
+        enroll(ctx, Enrollment("sms", f"+1201555016{n}", None, "parent"), joined) for n in range(2)
+    ]
+    # and this week: four evening answers (two days each: one check-in a day), an opt-out by
+    # email, two alerts
+    day = START.date()
+    email = enroll(ctx, Enrollment("email", "quiet@example.org", None, "partner"))
+    with ctx.db.begin() as db:
+        db.add(opt_out(old[0], "sms", joined + timedelta(days=10)))
+        db.add(opt_out(email, "email", START))
+        for n, value in enumerate(("use", "non_use", "non_use", "unsure")):
+            on = day + timedelta(days=n // 2)
+            db.add(m.Checkin(contact_id=old[n % 2], value=value, local_date=on, at=START))
+    rig.family_writes("+12015550170", "she took too many pills and won't wake up", "SM-s1")
+    rig.clock.now += timedelta(minutes=10)
+    rig.family_writes("+12015550171", "I want to kill myself", "SM-s2")
+    with ctx.db() as db:
+        first, second = db.scalars(select(m.Alert.id).order_by(m.Alert.id)).all()
+    # one taken by an on-call phone 12 minutes on, one closed in the console 30 minutes on
+    rig.clock.now = START + timedelta(minutes=12)
+    assert rig.app.runtime.acknowledge_alert(first, "sms +15550100", "sms") == "done"
+    rig.clock.now = START + timedelta(minutes=40)
+    assert rig.app.runtime.close_alert(second, "coach@example.org", "Called.") == "done"
+    page = rig.signed_in(COACH).get("/console/stats").text
+
+    def row(chart: str, week: date) -> str:
+        section = re.search(rf'id="chart-{chart}".*?</section>', page, re.S)
+        assert section, chart
+        label = f"{week - timedelta(days=week.weekday()):%d %b}"
+        found = re.search(rf"<tr><td>{label}</td>(.*?)</tr>", section.group(0))
+        assert found, (chart, label)
+        return " ".join(re.findall(r"<td>(.*?)</td>", found.group(1)))
+
+    # then half of the cohort stayed six weeks, against the 54% line
+    assert row("retention", joined.date()) == "50.0%"
+    # the week's days: non-use, use, unsure; opt-outs by channel: sms, telegram, email
+    assert row("days", day) == "2.0 1.0 1.0"
+    assert row("optouts", day) == "0.0 0.0 1.0"
+    assert row("optouts", (joined + timedelta(days=10)).date()) == "1.0 0.0 0.0"
+    # two alerts, and the median minutes to the first staff touch: 12 and 30 make 21
+    assert row("alerts", day) == "2.0"
+    assert row("acknowledge", day) == "21.0"
+
+
+def opt_out(contact_id: int, channel: str, at: datetime) -> m.Consent:
+    return m.Consent(
+        contact_id=contact_id,
+        given=False,
+        action="opt_out",
+        channel=channel,
+        by="self",
+        words="STOP",
+        at=at,
+    )

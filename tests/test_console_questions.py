@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -158,6 +159,34 @@ def test_a_saved_answer_is_offered_in_the_familys_own_words(rig: Rig) -> None:
     # an unknown saved answer leaves the box empty rather than failing
     unknown = coach.get(url, params={"use": "coach_answer.nope"}).text
     assert re.search(r'<textarea name="text"[^>]*></textarea>', unknown)
+
+
+def test_a_coach_sees_a_familys_language_and_the_words_they_were_told(rig: Rig) -> None:
+    # given a mother enrolled in Spanish and a father in English, each with a question
+    request = Enrollment("sms", "+12015550187", "Rosa", "parent", None, "America/New_York")
+    enroll(rig.app.ctx, replace(request, locale="es"))
+    enrolled(rig, "+12015550188", "Sam")
+    rig.family_writes("+12015550187", "PREGUNTA ¿Qué es CRAFT?", "SM-a8")
+    rig.family_writes("+12015550188", "ASK what is CRAFT?", "SM-a9")
+    with rig.app.ctx.db() as db:
+        rosa, sam = db.scalars(select(m.Question.id).order_by(m.Question.id)).all()
+    coach = rig.signed_in(COACH)
+    # then Rosa's page says she reads Spanish, quotes what she was told (no time: the setting is
+    # English words), and offers the saved answers in her Spanish
+    page = coach.get(f"/console/questions/{rosa}").text
+    assert "They read <strong>es</strong>" in page
+    # (as her SMS read it, without the accents that would have cost a segment)
+    assert "They were told: “Gracias. Tu mensaje ya esta con el equipo de Family Support" in page
+    assert "within a day" not in page
+    chosen = coach.get(f"/console/questions/{rosa}", params={"use": "coach_answer.what_craft_is"})
+    assert ">Gracias por preguntar, Rosa. CRAFT te acompa" in chosen.text
+    # while Sam's says English and the time he was promised
+    page = coach.get(f"/console/questions/{sam}").text
+    assert "They read <strong>en</strong>" in page
+    assert "a person will answer you here within a day" in page
+    # and the inbox says which languages' replies name the time
+    inbox = coach.get("/console/questions").text
+    assert "Families are told a person will answer, in en within a day" in inbox
 
 
 def test_an_empty_answer_sends_nothing(rig: Rig) -> None:

@@ -6,6 +6,7 @@ import os
 import re
 import string
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from bot.catalog.banned_terms import BannedTerms, load_banned_terms
+from bot.catalog.render import COUNTRY_PLACEHOLDERS, longest_country_words
 from bot.catalog.segments import count_segments, non_gsm_characters
+from tests.program import shipped
 
 ROOT = Path(__file__).resolve().parent.parent
 EN = ROOT / "messages" / "en"
@@ -46,7 +49,9 @@ ALLOWED = {
     "answer_within",
     "lesson_time",
     "checkin_time",
+    "pause_end",
     *SUMMARY,
+    *COUNTRY_PLACEHOLDERS,
 }
 # How the bot names the loved one when no name was given, by the family member's relationship.
 FALLBACK = {
@@ -134,6 +139,11 @@ def relationships_for(label: str) -> list[str]:
     return [label.removeprefix("for ")] if label.startswith("for ") else list(FALLBACK)
 
 
+@cache
+def country_words() -> dict[str, str]:
+    return longest_country_words(shipped().catalogs, "en")
+
+
 def render(text: str, relationship: str, name: str = "", loved_one: str = "") -> str:
     loved = loved_one or FALLBACK[relationship]
     values = {
@@ -143,8 +153,11 @@ def render(text: str, relationship: str, name: str = "", loved_one: str = "") ->
         "rewards": REWARDS,
         "lesson_time": "9:00 am",
         "checkin_time": "7:00 pm",
+        "pause_end": "Wednesday 30 September",
         **SUMMARY,
         **ORG,
+        # {emergency} and its kind: every country's longest words (a family of any country)
+        **country_words(),
     }
     return text.format_map(values)
 
@@ -196,8 +209,9 @@ def test_placeholders_are_known_and_rewards_only_when_known() -> None:
             used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
             if used - ALLOWED:
                 bad.append(f"{mid} ({label} {form}): unknown {sorted(used - ALLOWED)}")
-            if "rewards" in used and label != "when rewards":
-                bad.append(f"{mid} ({label} {form}): {{rewards}} outside when_known.rewards")
+            for only in ("rewards", "pause_end"):
+                if only in used and label != f"when {only}":
+                    bad.append(f"{mid} ({label} {form}): {{{only}}} outside when_known.{only}")
             if re.search(r"\byour \{[Ll]oved_one\}", text, re.IGNORECASE):
                 bad.append(
                     f"{mid} ({label} {form}): 'your {{loved_one}}' reads 'your your partner'"
@@ -355,7 +369,7 @@ def test_help_reply_meets_the_sms_rules() -> None:
         "Family Recovery Center craftbot coaching",
         ORG["org_contact"],
         "STOP",
-        "2 messages a day",
+        "25-40 messages a week",
         "Msg & data rates may apply",
     ):
         assert needed in help_text

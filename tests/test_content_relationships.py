@@ -48,7 +48,7 @@ WRITTEN_PER_RELATIONSHIP = (
 
 
 def said(message_id: str, relationship: str, channel: str = "sms", **profile: str) -> str:
-    audience = Audience(channel, profile={"relationship": relationship, **profile})
+    audience = Audience(channel, profile={"relationship": relationship, "country": "US", **profile})
     return render(shipped().catalogs, message_id, audience, ORG)
 
 

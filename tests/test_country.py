@@ -56,7 +56,7 @@ SYDNEY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Australia/Sydney"))
 
 def join(h: Harness, zone: str, *more: str) -> list[Sent]:
     sent: list[Sent] = []
-    for text in ("hi", "yes", "Ana", "2", "Sam", zone, *more, "9am", "7pm"):
+    for text in ("hi", "yes", "Ana", "2", "no", "Sam", zone, *more, "9am", "7pm"):
         sent += h.say(text)
     assert h.session().status == "active", [s.message_id for s in sent]
     return sent

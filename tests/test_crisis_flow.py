@@ -30,7 +30,7 @@ MONDAY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=NY)
 FAMILY = "+15550123"
 UK_FAMILY = "+442079460123"  # Ofcom keeps 020 7946 0xxx for drama: never a real phone
 STAFF_SMS, STAFF_EMAIL, STAFF_CHAT = "+15550199", "oncall@example.org", "4242"
-JOIN = ("hi", "yes", "I'm Ana", "1", "Sam", "eastern", "9am", "7pm")
+JOIN = ("hi", "yes", "I'm Ana", "1", "no", "Sam", "eastern", "9am", "7pm")
 
 
 @pytest.fixture
@@ -168,7 +168,8 @@ def test_we_are_ok_resumes_the_program_the_same_day(family: Harness) -> None:
     sent = family.say("we're ok")
     # then
     assert ids(sent) == ["crisis.followup_ok"] and not family.session().paused_at(family.now)
-    assert ids(family.until("lesson")) == ["lesson.honest_hope"]  # 09:00, an hour after "we're ok"
+    # 09:00, an hour after "we're ok"; the second day's lesson brings the safety question
+    assert ids(family.until("lesson")) == ["lesson.honest_hope", "safety.ask"]
     assert ids(family.until("checkin"))[-1] == "checkin.question"
 
 
@@ -189,31 +190,31 @@ def test_not_ok_tells_the_team_again_and_gives_the_numbers(family: Harness) -> N
     assert family.session().paused_at(family.now)
 
 
-def test_inside_quiet_hours_the_crisis_reply_goes_at_once_while_a_normal_reply_waits(
+def test_inside_quiet_hours_the_crisis_reply_goes_at_once_as_every_answer_does(
     family: Harness,
 ) -> None:
     # given 23:30 local time
     joined(family)
     family.advance_to(datetime(2026, 3, 2, 23, 30, tzinfo=NY))
     # when an everyday message, then a crisis
-    assert family.say("hello") == []
-    held = family.held()
+    assert ids(family.say("hello")) == ["system.fallback"]  # an answer: at any hour (issue 20)
     sent = family.say("I want to end it all")
     # then
-    assert [(i, t.astimezone(NY).hour) for i, t in held] == [("system.fallback", 8)]
+    assert family.held() == []
     assert_crisis_handled(
         family, sent, "crisis.suicide.US", "suicide", "end it all", "I want to end it all"
     )
     assert "988" in sent[0].text
 
 
-def test_an_evening_reply_held_by_quiet_hours_is_not_sent_after_a_crisis(family: Harness) -> None:
-    # given a check-in answered at 22:00: its cheerful reply waits for 08:00
+def test_an_evening_reply_still_queued_is_not_sent_after_a_crisis(family: Harness) -> None:
+    # given a check-in answered at 21:30 while the worker was down: its cheerful reply is queued
     joined(family)
     family.until("checkin")
-    family.advance_to(datetime(2026, 3, 2, 21, 30, tzinfo=NY))
-    assert family.say("1") == [] and [i for i, _ in family.held()][0].startswith("reward.")
-    # when
+    family.now = datetime(2026, 3, 2, 21, 30, tzinfo=NY)
+    family.app.runtime.handle_inbound(InboundMessage("sms", FAMILY, "1", "late-1"), family.now)
+    assert [i for i, _ in family.held()][0].startswith("reward.")
+    # when, before the worker is back, the family writes of an overdose
     family.say("he overdosed")
     # then the morning brings the follow-up only
     assert ids(family.advance_to(datetime(2026, 3, 3, 12, 0, tzinfo=NY))) == ["crisis.followup"]

@@ -175,13 +175,10 @@ def test_a_family_that_blocks_the_bot_is_not_retried_later(db_url: str) -> None:
         # then the family is opted out and the failed lesson is cancelled, not queued for a retry
         with app.ctx.db() as db:
             contact = db.scalars(select(m.Contact)).one()
-            rows = (
-                db.execute(select(m.OutboundMessage.status).order_by(m.OutboundMessage.id))
-                .scalars()
-                .all()
-            )
+            query = select(m.OutboundMessage.status, m.OutboundMessage.reason)
+            rows = [tuple(r) for r in db.execute(query.order_by(m.OutboundMessage.id))]
         assert contact.status == "opted_out"
-        assert rows == ["opted_out", "cancelled"]
+        assert rows == [("failed", "opted_out"), ("cancelled", "opted_out")]
         assert report.failed == 1 and report.retried == 1
     finally:
         asyncio.run(app.aclose())

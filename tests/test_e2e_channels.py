@@ -28,7 +28,8 @@ CALLBACK_PHONE = "+15550125"
 ONBOARDING = [
     ("yes", ["onboarding.ask_name"]),
     ("I'm Maria", ["onboarding.ask_relationship"]),
-    ("1", ["onboarding.ask_loved_one"]),
+    ("1", ["onboarding.ask_discreet"]),
+    ("no", ["onboarding.ask_loved_one"]),
     ("Jake", ["onboarding.ask_timezone"]),
     ("eastern", ["onboarding.ask_lesson_time"]),
     ("9am", ["onboarding.ask_checkin_time"]),
@@ -70,12 +71,14 @@ def join_and_onboard(family: Family, first: str) -> None:
 
 
 def three_evenings(family: Family, non_use: str, use: str, help_word: str, unsure: str) -> None:
-    """Day 1 answered 'not using', day 2 a lesson then 'used', day 3 HELP mid-question then 'not sure'."""
+    """Day 1 answered 'not using'; day 2 a lesson and the safety question, answered 'sometimes',
+    then 'used' (the safety plan comes first); day 3 HELP mid-question then 'not sure'."""
     assert family.until("checkin")[-1] == "checkin.question"
     assert like(family.say(non_use), "reward.*")
-    assert like(family.until("lesson"), "lesson.*")
+    assert like(family.until("lesson"), "lesson.*", "safety.ask")
+    assert family.say("sometimes") == ["safety.reply_sometimes"]
     assert family.until("checkin")[-1] == "checkin.question"
-    assert like(family.say(use), "step_back.*", "selfcare.*")
+    assert like(family.say(use), "safety.plan_first", "step_back.*", "selfcare.*")
     assert like(family.until("lesson"), "lesson.*")
     assert family.until("checkin")[-1] == "checkin.question"
     assert family.say(help_word) == ["keyword.help.US"]
@@ -270,7 +273,10 @@ def test_twilio_status_callbacks_only_move_forward_and_are_deduped(stack: Stack)
     assert (
         stack.twilio_status(str(row.provider_id), "undelivered", CALLBACK_PHONE).status_code == 204
     )
-    assert stack.outbox(id=row.id)[0].status == "undelivered"
+    assert (stack.outbox(id=row.id)[0].status, stack.outbox(id=row.id)[0].reason) == (
+        "failed",
+        "undelivered",
+    )
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 10) -> None:

@@ -27,7 +27,7 @@ KEY = "a-test-key-that-is-long-enough-for-the-rule-0001"
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 10:00 in New York
 LOVED_ONE = "Zebulon"
 # What the family writes, and words only the bot's replies hold: none may be readable at rest.
-SAID = ["hi", "yes", "Ana", "1", LOVED_ONE, "eastern", "9am", "7pm"]
+SAID = ["hi", "yes", "Ana", "1", "no", LOVED_ONE, "eastern", "9am", "7pm"]
 CRISIS = "he took too many pills at the quarry and won't wake up"
 SECRETS = [LOVED_ONE, "quarry", "pills", "Call 911", "naloxone", "CRAFT", '"profile"']
 

@@ -57,13 +57,14 @@ def test_a_first_message_starts_onboarding_with_consent() -> None:
 
 def test_onboarding_saves_the_profile_and_ends_with_the_first_lesson() -> None:
     session, events = run(
-        Session(), "hi", "yes", "my name is Ana", "2", "Sam", "pacific", "9am", "7:30pm"
+        Session(), "hi", "yes", "my name is Ana", "2", "no", "Sam", "pacific", "9am", "7:30pm"
     )
     assert session.status == "active" and session.onboarded
     assert session.profile == {
         "locale": "en",  # "hi" says English: joining does not ask
         "name": "Ana",
         "relationship": "partner",
+        "discreet": "no",  # nobody else sees the messages
         "loved_one": "Sam",
         "timezone": "America/Los_Angeles",
         "country": "US",  # the time zone said it: the country question was not asked
@@ -118,10 +119,12 @@ def test_an_unclear_reply_is_never_recorded_and_the_question_is_asked_again_brie
     # free text is reflected (here: a question), and the reflection asks again
     assert said(events) == ["checkin.reflect.question.US"]
     session, events = run(session, "???")
-    assert (
-        said(events) == [] and not session.waiting
-    )  # two re-asks, then the question closes quietly
+    # the third unclear reply is never met with silence: how to reach a person, and the
+    # question again, still open
+    assert said(events) == ["system.stuck", "checkin.question"] and session.waiting
     assert not any(isinstance(e, ev.RecordCheckin) for e in events)
+    session, events = run(session, "1")
+    assert said(events)[0].startswith("reward.")
 
 
 def test_a_wish_or_dip_adds_a_window_of_opportunity_prompt() -> None:

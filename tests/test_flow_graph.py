@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.flows.graph import mermaid, mermaid_all
+from bot.flows.graph import mermaid, mermaid_all, mermaid_tracks
 from bot.flows.model import Branch, Flow, Step
 from bot.settings import REPO_ROOT
 from tests.program import shipped
@@ -76,7 +76,7 @@ def test_graph_shows_each_answer_of_the_checkin_question_as_a_labelled_arrow() -
         ("use", "s_step_back"),
         ("unsure", "s_unsure"),
         ("else", "s_window"),
-        ("no reply", "finish"),
+        ("no reply", "s_evening_end"),  # the Sunday summary comes even without an answer
     }
     assert (
         's_ask{{"ask<br/>ask: checkin.question (checkin)"}}' in diagram
@@ -132,14 +132,15 @@ def test_graph_of_a_broken_program_shows_the_problems_instead(tmp_path: Path) ->
         shutil.copytree(REPO_ROOT / part, root / part)
     daily = root / "flows" / "daily.yaml"
     daily.write_text(
-        daily.read_text(encoding="utf-8").replace("then: reward", "then: rewrd"), encoding="utf-8"
+        daily.read_text(encoding="utf-8").replace("then: reward\n", "then: rewrd\n"),
+        encoding="utf-8",
     )
     # when the diagram is asked for
     result = craftbot("flows", "graph", "checkin", "--path", str(root), cwd=tmp_path)
     # then nothing is drawn and the errors say where
     assert result.returncode == 1
     assert result.stdout == ""
-    assert f"{daily}:22:17: flow 'checkin', step 'ask': next points to 'rewrd'" in result.stderr
+    assert f"{daily}:44:17: flow 'checkin', step 'ask': next points to 'rewrd'" in result.stderr
 
 
 # --- every flow at once: a diagram a Mermaid parser accepts ---------------------------------------
@@ -230,3 +231,16 @@ def test_every_diagram_file_and_each_single_flow_is_well_formed(tmp_path: Path) 
         assert mermaid_problems(path.read_text(encoding="utf-8")) == [], path.name
     single = craftbot("flows", "graph", "onboarding", cwd=tmp_path)
     assert single.returncode == 0 and mermaid_problems(single.stdout) == []
+
+
+def test_the_tracks_are_drawn_from_the_program_with_the_stage_answers_between_them() -> None:
+    order = shipped().program.flows.order
+    diagram = mermaid_tracks(order)
+    assert f"engaging track<br/>{len(order.lessons)} lessons" in diagram
+    assert f"treatment track<br/>{len(order.tracks['treatment'])} lessons" in diagram
+    for answer, track in (("2 in treatment", "treatment"), ("3 stopped", "recovery")):
+        assert f"stage -- {answer} --> t_{track}" in diagram
+    # and the check-in draws the track's replies and the safety plan as branches
+    checkin = mermaid(shipped().program.flows.flows["checkin"])
+    assert "s_step_back -- unsafe --> s_safety_plan" in checkin
+    assert "s_reward -- track_treatment --> s_reward_treatment" in checkin

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("program_loaded_once")
 OLD = "the-old-key-that-was-in-use-for-a-year-000001"
 NEW = "the-new-key-that-takes-over-from-today-000002"
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
-SAID = ["hi", "yes", "Ana", "1", "Jake", "eastern", "9am", "7pm"]
+SAID = ["hi", "yes", "Ana", "1", "no", "Jake", "eastern", "9am", "7pm"]
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_rotation_moves_every_value_to_the_new_key(
     monkeypatch.setenv("DATA_KEYS", f"{NEW},{OLD}")
     assert main(["keys", "rotate", "--batch", "3"]) == 0
     out = capsys.readouterr().out
-    assert "inbound_messages.text: 8 read, 8 re-encrypted" in out
+    assert "inbound_messages.text: 9 read, 9 re-encrypted" in out
     assert "contacts.session: 1 read, 1 re-encrypted" in out
     assert "the other DATA_KEYS entries can now be removed" in out
     assert "Jake" not in out

@@ -38,7 +38,7 @@ from tests.standins.twilio_api import TwilioStandin
 CLIENT_TIMEOUT_S = 0.4
 HANG_S = 1.0  # longer than the client waits
 CHANNELS = ("sms", "telegram", "email")
-ONBOARDING = ("yes", "Maria", "1", "Jake", "eastern", "9am", "7pm")
+ONBOARDING = ("yes", "Maria", "1", "no", "Jake", "eastern", "9am", "7pm")
 _ids = itertools.count(1)
 
 
@@ -288,7 +288,11 @@ def test_a_provider_opt_out_stops_the_contact_and_every_later_send(
     assert stack.contact(channel, address).status == "opted_out"  # type: ignore[union-attr]
     action, by, said = stack.consents(channel, address)[-1]
     assert (action, by) == ("opt_out", "provider") and words in said
-    refused = [r for r in stack.outbox(channel=channel, address=address) if r.status == "opted_out"]
+    refused = [
+        r
+        for r in stack.outbox(channel=channel, address=address)
+        if (r.status, r.reason) == ("failed", "opted_out")
+    ]
     assert len(refused) == 1
     later = [r for r in stack.outbox(channel=channel, address=address) if r.id > refused[0].id]
     assert all(r.attempts == 0 for r in later)
@@ -346,3 +350,43 @@ def test_rows_a_dead_worker_had_claimed_are_sent_when_its_lease_runs_out(stack: 
     assert sum(r.reclaimed for r in late) == 3
     assert_all_delivered_once_at_least(stack, "sms", addresses)
     assert duplicates(stack, "sms", addresses) == 0
+
+
+# A refusal that would come again every time: Telegram's 400 (a message too long), a Twilio 400
+# with a code we do not know, SendGrid's 413 (too large).
+PERMANENT = {"sms": 400, "telegram": 400, "email": 413}
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_message_the_provider_can_never_take_fails_at_once(stack: Stack, channel: str) -> None:
+    # given a provider that refuses the next message for good
+    [address] = many_join(stack, channel, 1)
+    standin(stack, channel).fail_next(1, PERMANENT[channel])
+
+    # when the worker dispatches and keeps going as retries would fall due
+    deliver_all(stack)
+
+    # then the message failed on its first try, with the reason, and was not tried again
+    [row] = stack.outbox(channel=channel, address=address)
+    assert (row.status, row.reason, row.attempts) == ("failed", "rejected", 1)
+    assert standin(stack, channel).faults_served == 1
+    assert stack.received(channel, address) == []
+
+
+def test_a_carrier_opt_out_reported_later_opts_the_family_out(stack: Stack) -> None:
+    # given an active SMS family whose last message was sent
+    address = address_for("sms")
+    onboard(stack, "sms", address)
+    row = [r for r in stack.outbox(channel="sms", address=address) if r.provider_id][-1]
+
+    # when Twilio's status callback reports it failed with 21610 (the person texted STOP to
+    # the carrier)
+    answer = stack.twilio_status(str(row.provider_id), "failed", address, error_code="21610")
+
+    # then the family is opted out, on record as the provider's doing
+    assert answer.status_code == 204
+    assert stack.contact("sms", address).status == "opted_out"  # type: ignore[union-attr]
+    action, by, said = stack.consents("sms", address)[-1]
+    assert (action, by) == ("opt_out", "provider") and "21610" in said
+    [again] = stack.outbox(id=row.id)
+    assert (again.status, again.reason) == ("failed", "failed")

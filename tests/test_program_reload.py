@@ -19,7 +19,7 @@ from bot.simulation import Harness, Sent
 
 NEW_YORK = ZoneInfo("America/New_York")
 MONDAY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=NEW_YORK)
-ONBOARDING = ["hi", "yes", "Sam", "partner", "Alex", "America/New_York", "9am", "7pm"]
+ONBOARDING = ["hi", "yes", "Sam", "partner", "no", "Alex", "America/New_York", "9am", "7pm"]
 BAD_INDENT = ("      reask: checkin.reask\n", "     reask: checkin.reask\n")
 
 
@@ -81,7 +81,7 @@ def test_a_broken_edit_keeps_the_last_good_program_and_a_fix_replaces_it(root: P
     edit(daily, *BAD_INDENT)
     problems = holder.reload()
     # then the problems come back with file and line, and the old program is still the one in use
-    assert [str(p).split(": ")[0] for p in problems] == [f"{daily}:17:6"]
+    assert [str(p).split(": ")[0] for p in problems] == [f"{daily}:39:6"]
     assert holder.current is good
     # when the admin fixes it (and changes the question's wording at the same time)
     edit(daily, BAD_INDENT[1], BAD_INDENT[0])
@@ -157,7 +157,7 @@ def test_a_question_an_edit_removed_does_not_leave_the_family_stuck_when_no_repl
     assert harness.app.ctx.program.reload() == []
     # when they never reply and a day passes
     harness.advance(timedelta(hours=20))
-    assert harness.session().step != "ask"
+    assert (harness.session().flow, harness.session().step) != ("checkin", "ask")
     # then the next evening's check-in comes and works
     assert ids(harness.until("checkin"))[-1] == "checkin.question"
     assert ids(harness.say("2"))[0].startswith("step_back.")
@@ -194,7 +194,7 @@ def test_a_reply_to_a_flow_an_edit_removed_gets_the_fallback(harness: Harness, r
 STOP_KEYWORD = (
     "  stop:\n    words:\n      en: [STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT]\n"
     "      es: [PARAR, PARA, ALTO, DETENER, CANCELAR, BAJA, DAR DE BAJA, DARME DE BAJA, SALIR, FIN]\n"
-    "      any: [/stop]\n    flow: stop\n"
+    "      any: [/stop]\n    flow: stop\n    before_consent: true\n"
 )
 HELP_FOR_ALL = "    flow: help\n    when: any\n"
 

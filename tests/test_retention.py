@@ -20,7 +20,7 @@ from storage.migrate import upgrade
 pytestmark = pytest.mark.usefixtures("program_loaded_once")
 
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
-SAID = ["hi", "yes", "Ana", "1", "Jake", "eastern", "9am", "7pm"]
+SAID = ["hi", "yes", "Ana", "1", "no", "Jake", "eastern", "9am", "7pm"]
 CRISIS = "he took too many pills and won't wake up"
 
 

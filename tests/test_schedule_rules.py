@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.channels.base import InboundMessage
 from bot.scheduling.clock import in_quiet_hours
 from tests.workers import walk as w
 from tests.workers.rig import Rig, rig
@@ -186,18 +187,27 @@ def test_fixed_walks_keep_every_time_rule(db_url: str, name: str) -> None:
             )
 
 
-def test_reply_written_at_2300_waits_until_0800(db_url: str) -> None:
+def test_reply_written_at_2300_goes_at_once_and_one_past_its_window_waits_until_0800(
+    db_url: str,
+) -> None:
     # given a family in New York, enrolled in the afternoon
     start = _at("America/New_York", "2026-03-07 15:00")
     with rig(db_url, start) as made:
         contact_id = made.enroll(w.address(0), start, "America/New_York")
         made.tick(start)
-        # when they write at 23:00 local
-        made.say(w.address(0), "thanks for these tips", _at("America/New_York", "2026-03-07 23:00"))
+        # when they write at 23:00 local, and again at 23:10 while no worker runs
+        night = _at("America/New_York", "2026-03-07 23:00")
+        made.say(w.address(0), "thanks for these tips", night)
+        answered = [r for r in made.outbox(contact_id) if r.in_reply_to is not None]
+        late = InboundMessage("sms", w.address(0), "thanks again", "rig-while-down")
+        made.app.runtime.handle_inbound(late, night + timedelta(minutes=10))
         made.tick(_at("America/New_York", "2026-03-08 03:00"))  # the night DST starts
         held = [r for r in made.outbox(contact_id) if r.status == "queued"]
         made.tick(_at("America/New_York", "2026-03-08 08:00"))
-        # then the reply is held through the night and sent at 08:00 (EDT by then)
+        # then the first answer went at 23:00 (issue 20)
+        assert [(r.status, r.sent_at) for r in answered] == [("sent", night)]
+        # and the second, not sent within 30 minutes, is held through the night and sent at
+        # 08:00 (EDT by then)
         assert held and all(
             r.not_before == _at("America/New_York", "2026-03-08 08:00") for r in held
         )

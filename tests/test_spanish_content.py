@@ -17,6 +17,7 @@ import pytest
 from bot.catalog.banned_terms import BannedTerms, load_banned_terms
 from bot.catalog.catalog import Catalogs, Entry, Forms
 from bot.catalog.locales import locale_gaps
+from bot.catalog.render import longest_country_words
 from bot.catalog.segments import count_segments, plain_sms
 from bot.cli.main import main
 from bot.engine.keywords import match_keyword, pause_until
@@ -44,10 +45,13 @@ VALUES = {
     "org_contact": "help@recovery-center.example.org",
     "lesson_time": "09:00",
     "checkin_time": "19:00",
+    "pause_end": "miércoles 30 de septiembre",
     "non_use_days": "7",
     "use_days": "7",
     "unsure_days": "7",
     "wellbeing": "1, 2, 3, 4, 5",
+    # {emergency} and its kind: every country's longest Spanish words
+    **longest_country_words(shipped().catalogs, "es"),
 }
 LESSON_POOLS = ("lesson.", "review.", "treatment_lesson.", "recovery_lesson.")
 STEP_BACK_POOLS = ("step_back.", "treatment_step_back.", "recovery_step_back.")
@@ -205,7 +209,7 @@ def test_the_first_five_step_back_replies_carry_a_safety_line(catalogs: Catalogs
     for entry in first:
         for label, forms, _ in variants(entry):
             text = strip_accents(forms.text).lower()
-            assert "a salvo" in text and "911" in text, f"{entry.id} ({label})"
+            assert "a salvo" in text and "{emergency}" in text, f"{entry.id} ({label})"
 
 
 # --- words ----------------------------------------------------------------------------------------
@@ -317,6 +321,7 @@ def test_a_spanish_lock_screen_shows_no_name_and_no_alarming_word(catalogs: Cata
     # the content files, as in English (tests/test_content.py): not the joining, keyword, check-in
     # and crisis texts, which open with their own plain words
     skip = ("crisis.", "onboarding.", "keyword.", "system.", "relation.", "language.", "checkin.")
+    skip += ("number.",)  # words inside other messages ({naloxone}), never sent alone
     for entry in catalogs.locales["es"].values():
         if entry.id.startswith(skip):
             continue
@@ -509,3 +514,56 @@ def test_graph_shows_the_first_words_in_the_language_asked(
     assert "<i>Listo: desde ahora te escribo en español." in capsys.readouterr().out
     assert main(["flows", "graph", "switch_language", "--locale", "en"]) == 0
     assert "<i>OK, from now on I'll write to you in English." in capsys.readouterr().out
+
+
+# --- tú, kept; the numbers for Spanish speakers ------------------------------------------------
+# Usted shows in the pronoun and in the imperative that opens a sentence ("Responda", "Llame"):
+# every Spanish message speaks tú (docs/content.md, "Tú, not usted"). "Ustedes" is the plural of
+# tú as well in Latin America ("solo ustedes dos"), so it is allowed.
+USTED = re.compile(
+    r"\b(usted|ud)\b|(^|[.!?¿¡:]\s+)(responda|escriba|llame|envíe|envie|marque|"
+    r"conteste|elija|pregunte|recuerde|intente|vuelva|diga|hable)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def test_every_spanish_message_speaks_tu_never_usted(catalogs: Catalogs) -> None:
+    found = [
+        (entry.id, label, hit.group(0).strip())
+        for entry in spanish(catalogs)
+        for label, forms, _ in variants(entry)
+        for text in forms.all_forms().values()
+        if (hit := USTED.search(text))
+    ]
+    assert found == []
+    # and the check sees usted where it is
+    assert USTED.search("Gracias. Responda SÍ para seguir.")
+    assert USTED.search("¿Cómo está usted hoy?")
+    assert not USTED.search("Responde SÍ. Cuando te llame, escúchale.")
+
+
+SPANISH_NUMBERS = {
+    # the US: 988 in Spanish (press 2, or text AYUDA), SAMHSA's helpline, the hotline (§14.1)
+    "crisis.suicide.US": ("988 y marca 2", "AYUDA al 988"),
+    "keyword.help.US": ("988 y marca 2", "911"),
+    "keyword.resources.US": ("988 y marca 2", "AYUDA", "1-800-662-4357"),
+    "crisis.violence.US": ("911", "1-800-799-7233"),
+    # Mexico: 911 and Línea de la Vida; Spain: 112, 024 and 016 (§13)
+    "crisis.suicide.MX": ("911", "800 911 2000"),
+    "keyword.resources.MX": ("911", "800 911 2000"),
+    "crisis.overdose.ES": ("112",),
+    "crisis.suicide.ES": ("112", "024"),
+    "crisis.violence.ES": ("112", "016"),
+}
+
+
+@pytest.mark.parametrize("message_id", sorted(SPANISH_NUMBERS))
+def test_spanish_replies_give_the_numbers_that_answer_in_spanish(
+    catalogs: Catalogs, message_id: str
+) -> None:
+    entry = catalogs.locales["es"][message_id]
+    for label, forms, _ in variants(entry):
+        for channel, text in forms.all_forms().items():
+            plain = as_sms(catalogs, text) if channel == "sms" else text
+            for number in SPANISH_NUMBERS[message_id]:
+                assert number in plain, (message_id, label, channel, number)

@@ -28,7 +28,7 @@ from tests.program import shipped
 from tests.test_spanish_journey import CONTACT, Origins
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("America/New_York"))
-JOINING = ["sí", "Rosa", "1", "Miguel"]  # consent, name, relationship, the loved one's name
+JOINING = ["sí", "Rosa", "1", "no", "Miguel"]  # consent, name, relationship, discreet?, a name
 
 
 @pytest.fixture(scope="module")

@@ -212,6 +212,7 @@ def test_hostile_values_are_read_or_ignored_never_raised() -> None:
     huge["message"]["chat"]["id"] = 10**25
     assert read(huge).address == str(10**25)
     assert read(update(date=10**30, text="far future")).text == "far future"
+    assert read(update(date=2**62, text="further")).text == "further"  # EOVERFLOW, not Overflow
     nul = read(update(text="he is not breathing\x00"))
     assert nul.text == "he is not breathing"
     raw = json.dumps({"update_id": 1, "message": message(text="a\ud800b")})

@@ -62,10 +62,10 @@ def test_a_message_that_breaks_fails_only_itself(app: App, monkeypatch: pytest.M
     # given a message the engine cannot handle, between two it can
     real_step = turn_module.step
 
-    def step(program: Any, session: Any, input_: Any, now: datetime) -> Any:
+    def step(program: Any, session: Any, input_: Any, now: datetime, today: Any = None) -> Any:
         if getattr(input_, "text", "") == "breaks":
             raise RuntimeError("the engine failed on this message")
-        return real_step(program, session, input_, now)
+        return real_step(program, session, input_, now, today)
 
     monkeypatch.setattr(turn_module, "step", step)
     # when the three are handled together

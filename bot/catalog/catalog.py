@@ -13,9 +13,9 @@ from bot.problems import Problem
 from bot.yaml_source import did_you_mean, key_position, read_yaml, type_name, value_position
 
 RELATIONSHIPS = ("parent", "partner", "sibling", "child", "friend", "other")
-KNOWABLE_FIELDS = ("rewards", "loved_one", "name")
+KNOWABLE_FIELDS = ("rewards", "loved_one", "name", "pause_end")
 FORM_KEYS = ("text", "sms", "long")
-ENTRY_KEYS = (*FORM_KEYS, "source", "for", "when_known", "max_segments")
+ENTRY_KEYS = (*FORM_KEYS, "source", "for", "when_known", "max_segments", "discreet")
 DEFAULT_LOCALE = "en"
 
 
@@ -50,6 +50,9 @@ class Entry:
     when_known: Mapping[str, Forms] = field(default_factory=dict)
     source: str | None = None
     max_segments: int = 2
+    # The neutral first line this message starts with in discreet mode (docs/privacy.md); None:
+    # the locale's discreet.lead.
+    discreet: str | None = None
 
     def variants(self) -> dict[str, Forms]:
         """Every variant by a readable name: 'base', 'for partner', 'when rewards known'."""
@@ -270,6 +273,14 @@ def _parse_entry(
         )
         max_segments = 2
     source = raw.get("source")
+    discreet = raw.get("discreet")
+    if discreet is not None and not (isinstance(discreet, str) and discreet.strip()):
+        problems.append(
+            Problem(
+                name, line, col, where, f"'discreet' must be one line of text, found {discreet!r}"
+            )
+        )
+        discreet = None
     return Entry(
         message_id,
         locale,
@@ -281,6 +292,7 @@ def _parse_entry(
         known,
         str(source) if source is not None else None,
         max_segments,
+        " ".join(discreet.split()) if isinstance(discreet, str) else None,
     )
 
 

@@ -8,7 +8,12 @@ from bot.catalog.banned_terms import BannedTerms
 from bot.catalog.banned_terms import load_banned_terms as load_banned_terms  # its old home
 from bot.catalog.catalog import Catalogs, Entry, Forms
 from bot.catalog.form_rules import placeholder_findings, sms_findings
-from bot.catalog.render import PLACEHOLDERS, placeholders_in
+from bot.catalog.render import (
+    ONLY_WHEN_KNOWN,
+    PLACEHOLDERS,
+    longest_country_words,
+    placeholders_in,
+)
 from bot.catalog.segments import count_segments, non_gsm_characters
 from bot.problems import Problem
 from bot.understanding.text import strip_accents
@@ -112,10 +117,11 @@ def _check_forms(
                     f"the {form} form uses {{{name}}}, which is not a placeholder (known: {', '.join(PLACEHOLDERS)})",
                     did_you_mean(name, PLACEHOLDERS),
                 )
-            elif name == "rewards" and variant != "when rewards known":
+            elif name in ONLY_WHEN_KNOWN and variant != f"when {name} known":
                 problem(
                     form,
-                    "{rewards} may only be used in a `when_known: rewards` variant, where it is known",
+                    f"{{{name}}} may only be used in a `when_known: {name}` variant, where it "
+                    "is known",
                 )
         found = banned.find(text)
         if found:
@@ -155,10 +161,11 @@ def _sample(catalogs: Catalogs, locale: str) -> dict[str, str]:
         for i, e in catalogs.locales.get(locale, {}).items()
         if i.startswith("relation.")
     ]
+    country = longest_country_words(catalogs, locale)  # {emergency}: the longest counts
     if not phrases:
-        return {}
+        return country
     loved = max(phrases, key=len)
-    return {"loved_one": loved, "Loved_one": loved[:1].upper() + loved[1:]}
+    return {"loved_one": loved, "Loved_one": loved[:1].upper() + loved[1:], **country}
 
 
 def _worst_case(text: str, fill: Mapping[str, str] | None = None) -> str:
@@ -173,6 +180,7 @@ def _worst_case(text: str, fill: Mapping[str, str] | None = None) -> str:
         "answer_within": "within two working days",
         "lesson_time": "12:30",
         "checkin_time": "19:30",
+        "pause_end": "Wednesday 30 September",
         **(fill or {}),
     }
     try:

@@ -11,6 +11,18 @@ from bot.catalog.catalog import KNOWABLE_FIELDS, Catalogs, Entry
 # Numbers only the weekly summary knows; whoever renders a summary puts them in the profile
 # mapping it renders with. Outside summary.* messages they are refused (catalog/audiences.py).
 CONTEXT_PLACEHOLDERS = ("non_use_days", "use_days", "unsure_days", "wellbeing")
+# Words that depend on the family's country (their profile's `country`): `{emergency}` is the
+# catalog entry `number.emergency.GB` for a family in GB when there is one, else the plain,
+# international `number.emergency` (messages/<locale>/numbers.yaml, crisis_<cc>.yaml): the same
+# rule as a whole message's country version, so a lesson never names another country's line.
+COUNTRY_PLACEHOLDERS = (
+    "emergency",
+    "call_crisis_line",
+    "dv_line",
+    "naloxone",
+    "naloxone_where",
+    "good_samaritan",
+)
 PLACEHOLDERS = (
     "name",
     "loved_one",
@@ -21,8 +33,12 @@ PLACEHOLDERS = (
     "answer_within",
     "lesson_time",
     "checkin_time",
+    "pause_end",
     *CONTEXT_PLACEHOLDERS,
+    *COUNTRY_PLACEHOLDERS,
 )
+# Placeholders known only for some families: used only in a `when_known:` variant of their own.
+ONLY_WHEN_KNOWN = ("rewards", "pause_end")
 NAME_FALLBACK = "friend"
 
 
@@ -60,17 +76,49 @@ def render(catalogs: Catalogs, message_id: str, audience: Audience, org: Mapping
     return render_entry(catalogs, entry, audience, org)
 
 
+def country_words(catalogs: Catalogs, locale: str, country: str) -> dict[str, str]:
+    """'{emergency}' and its kind for a family of this country: `number.<name>.<country>`, else
+    the international `number.<name>` ("your local emergency number")."""
+    words = {}
+    for name in COUNTRY_PLACEHOLDERS:
+        entry = (catalogs.get(f"number.{name}.{country}", locale) if country else None) or (
+            catalogs.get(f"number.{name}", locale)
+        )
+        words[name] = entry.base.text if entry else ""
+    return words
+
+
+def longest_country_words(catalogs: Catalogs, locale: str) -> dict[str, str]:
+    """Each country placeholder's longest value in this locale (any country's), for checks that
+    must hold for every family: an SMS still fits with the longest line filled in."""
+    entries = catalogs.locales.get(locale, {})
+    longest = {}
+    for name in COUNTRY_PLACEHOLDERS:
+        values = [e.base.text for i, e in entries.items() if i.split(".")[:2] == ["number", name]]
+        if values:
+            longest[name] = max(values, key=len)
+    return longest
+
+
 def render_entry(
     catalogs: Catalogs, entry: Entry, audience: Audience, org: Mapping[str, str]
 ) -> str:
     profile = dict(audience.profile or {})
     forms = entry.choose(profile.get("relationship"), profile)
     loved = loved_one_phrase(catalogs, audience.locale, profile)
-    text = forms.for_channel(audience.channel).format_map(placeholders(profile, loved, org))
+    country = country_words(catalogs, audience.locale, profile.get("country") or "")
+    text = forms.for_channel(audience.channel).format_map(
+        placeholders(profile, loved, org, country)
+    )
     return catalogs.sms_text(text, audience.locale) if audience.channel == "sms" else text
 
 
-def placeholders(profile: Mapping[str, str], loved: str, org: Mapping[str, str]) -> dict[str, str]:
+def placeholders(
+    profile: Mapping[str, str],
+    loved: str,
+    org: Mapping[str, str],
+    country: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """The values a message's {placeholders} take for this family (docs/content.md lists them)."""
     return {
         "name": profile.get("name") or NAME_FALLBACK,
@@ -82,7 +130,9 @@ def placeholders(profile: Mapping[str, str], loved: str, org: Mapping[str, str])
         "answer_within": org.get("answer_within", ""),
         "lesson_time": profile.get("lesson_time") or "",
         "checkin_time": profile.get("checkin_time") or "",
+        "pause_end": profile.get("pause_end") or "",
         **{key: profile.get(key) or "" for key in CONTEXT_PLACEHOLDERS},
+        **(country or {}),
     }
 
 
@@ -99,12 +149,14 @@ class Renderer:
         self._catalogs: Catalogs | None = None
         self._templates: dict[tuple[object, ...], str] = {}
         self._phrases: dict[tuple[str, str], str] = {}
+        self._countries: dict[tuple[str, str], dict[str, str]] = {}
 
     def render(
         self, catalogs: Catalogs, message_id: str, audience: Audience, org: Mapping[str, str]
     ) -> str:
         if catalogs is not self._catalogs:
             self._catalogs, self._templates, self._phrases = catalogs, {}, {}
+            self._countries = {}
         profile = audience.profile or {}
         relationship = profile.get("relationship")
         key = (
@@ -132,5 +184,17 @@ class Renderer:
                 loved = self._phrases[phrase_key] = loved_one_phrase(
                     catalogs, audience.locale, profile
                 )
-        text = template.format_map(placeholders(profile, loved, org))
+        where = (audience.locale, profile.get("country") or "")
+        country = self._countries.get(where)
+        if country is None:
+            country = self._countries[where] = country_words(catalogs, *where)
+        text = template.format_map(placeholders(profile, loved, org, country))
+        return catalogs.sms_text(text, audience.locale) if audience.channel == "sms" else text
+
+    def render_line(
+        self, catalogs: Catalogs, template: str, audience: Audience, org: Mapping[str, str]
+    ) -> str:
+        """A one-line template (a discreet lead) filled for this family."""
+        profile = audience.profile or {}
+        text = template.format_map(placeholders(profile, "", org))
         return catalogs.sms_text(text, audience.locale) if audience.channel == "sms" else text

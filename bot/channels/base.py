@@ -76,6 +76,18 @@ class OutboundMessage:
     to_staff: bool = False  # a notice to on-call staff: sent after a family's crisis reply
     # The footer's line before the unsubscribe link, in the family's language (email.yaml)
     unsubscribe_words: str | None = None
+    media: str | None = None  # what a picture sent with the words shows (the outbox's data)
+    picture: bytes | None = None  # that picture as a PNG, drawn by the dispatcher before sending
+    attachment: Attachment | None = None  # email only: MYDATA's file
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email: its name, media type and bytes."""
+
+    name: str
+    media_type: str
+    content: bytes
 
 
 class SendOutcome(StrEnum):
@@ -85,6 +97,7 @@ class SendOutcome(StrEnum):
     RETRY = "retry"  # transient: 5xx, 429, timeout, connection error
     OPTED_OUT = "opted_out"  # Twilio 21610, Telegram 403 blocked
     INVALID_ADDRESS = "invalid_address"  # the address can never receive
+    REJECTED = "rejected"  # this message can never pass (too long, too large, an unknown 4xx)
     MISCONFIGURED = "misconfigured"  # bad credentials: stop the channel loudly
 
 

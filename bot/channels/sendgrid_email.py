@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import hashlib
@@ -17,8 +18,22 @@ from typing import Any, cast
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, From, Header, Mail, PlainTextContent, Subject, To
+from sendgrid.helpers.mail import (
+    Attachment,
+    CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
+    From,
+    Header,
+    Mail,
+    PlainTextContent,
+    Subject,
+    To,
+)
 
+from bot.channels.base import Attachment as FileToSend
 from bot.channels.base import ChannelName, InboundMessage, OutboundMessage, SendOutcome, SendResult
 from bot.channels.email_text import html_to_text, strip_reply
 from bot.channels.twilio_sms import parse_retry_after
@@ -28,6 +43,9 @@ DEFAULT_API_BASE_URL = "https://api.sendgrid.com"
 _AUTOMATED_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 MAX_ADDRESS = 254  # the longest address SMTP carries (RFC 5321 with its errata)
 _REPLY_PREFIXES = ("re:", "fw:", "fwd:", "aw:", "rv:", "res:")
+
+
+PICTURE_NAME = "four-weeks.png"
 
 
 class SendGridEmail:
@@ -85,6 +103,18 @@ class SendGridEmail:
             mail.add_header(Header("List-Unsubscribe", f"<{message.unsubscribe_url}>"))
             mail.add_header(Header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         mail.add_custom_arg(CustomArg("outbox_id", str(message.id)))
+        files = [message.attachment] if message.attachment is not None else []
+        if message.picture:  # the weekly summary's calendar, named for no one
+            files.append(FileToSend(PICTURE_NAME, "image/png", message.picture))
+        for file in files:  # SendGrid's attachments: base64 content, a file name
+            mail.add_attachment(
+                Attachment(
+                    FileContent(base64.b64encode(file.content).decode("ascii")),
+                    FileName(file.name),
+                    FileType(file.media_type),
+                    Disposition("attachment"),
+                )
+            )
         return mail
 
     def _post(self, mail: Mail) -> Any:
@@ -138,8 +168,10 @@ def classify_sendgrid_error(exc: HTTPError) -> SendResult:
         if any(f.startswith("from") for f in fields):
             return SendResult(SendOutcome.MISCONFIGURED, detail=detail)
         return SendResult(SendOutcome.INVALID_ADDRESS, detail=detail)
-    # 429, 5xx, and any other status (413 too large, ...): the contract has no "rejected" outcome,
-    # so these retry and the dispatcher's attempt limit ends a message that never passes.
+    if 400 <= status < 500 and status not in (408, 429):
+        # 413 too large and any other refusal of this request: it would fail the same way again
+        return SendResult(SendOutcome.REJECTED, detail=detail)
+    # 408, 429, 5xx: transient; the dispatcher's attempt limit ends one that never passes
     return SendResult(SendOutcome.RETRY, retry_after_s=_retry_after(exc.headers), detail=detail)
 
 

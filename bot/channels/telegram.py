@@ -30,6 +30,7 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org"
 # What we ask Telegram to send: messages, their edits (a crisis can be added in an edit), and
 # blocks (a block is how a person leaves without words).
 ALLOWED_UPDATES = ["message", "edited_message", "my_chat_member"]
+CAPTION_LIMIT = 1024  # characters of a photo's caption (Bot API sendPhoto)
 SECRET_TOKEN_RULE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # Telegram's wording for a chat we can never write to (BadRequest / Forbidden descriptions).
 _UNREACHABLE = (
@@ -110,7 +111,14 @@ class TelegramBot:
     async def send(self, message: OutboundMessage) -> SendResult:
         try:
             await self._ensure_ready()
-            sent = await self.bot.send_message(chat_id=message.address, text=message.text)
+            if message.picture and len(message.text) <= CAPTION_LIMIT:
+                sent = await self.bot.send_photo(
+                    chat_id=message.address, photo=message.picture, caption=message.text
+                )
+            else:
+                if message.picture:  # words too long for a caption follow the picture
+                    await self.bot.send_photo(chat_id=message.address, photo=message.picture)
+                sent = await self.bot.send_message(chat_id=message.address, text=message.text)
         except TelegramError as exc:
             return self._classify(exc)
         return SendResult(SendOutcome.SENT, provider_id=str(sent.message_id))
@@ -135,9 +143,9 @@ class TelegramBot:
         if isinstance(exc, BadRequest):
             if any(phrase in lowered for phrase in _UNREACHABLE):
                 return SendResult(SendOutcome.INVALID_ADDRESS, detail=detail)
-            # Another 400 (e.g. text too long) is about this message, not the chat; the contract
-            # has no "rejected" outcome, so the dispatcher's attempt limit ends it.
-            return SendResult(SendOutcome.RETRY, detail=detail)
+            # Another 400 (e.g. "message is too long") is about this message, not the chat: it
+            # would fail the same way every time.
+            return SendResult(SendOutcome.REJECTED, detail=detail)
         if isinstance(exc, TimedOut | NetworkError):
             return SendResult(SendOutcome.RETRY, detail=detail)
         return SendResult(SendOutcome.RETRY, detail=detail)
@@ -203,7 +211,11 @@ _MEDIA = (
 )
 # What python-telegram-bot raises on shapes it does not expect (a missing field, a string where an
 # object goes, a timestamp past the platform's range, nesting past the stack).
-_PTB_REFUSALS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
+# OSError: datetime.fromtimestamp answers a "date" near 2**62 with EOVERFLOW (errno 75), not
+# OverflowError (found by tests/test_webhook_fuzz.py).
+_PTB_REFUSALS = (
+    *(KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, OSError),
+)
 _PTB_REFUSALS_DEEP = (*_PTB_REFUSALS, RecursionError)
 
 

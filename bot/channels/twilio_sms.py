@@ -27,6 +27,8 @@ OPTED_OUT_CODES = frozenset({21610})  # "Attempt to send to unsubscribed recipie
 INVALID_ADDRESS_CODES = frozenset({21211, 21214, 21217, 21401, 21407, 21408, 21612, 21614})
 # Our side is wrong: credentials, account, sender number or messaging service.
 MISCONFIGURED_CODES = frozenset({20003, 20404, 20008, 21212, 21603, 21606, 21659, 21705, 21712})
+# Transient whatever the HTTP status says: too many requests, queue full, rate limits.
+RETRY_CODES = frozenset({20429, 14107, 30001, 30022})
 
 _log = logging.getLogger(__name__)
 
@@ -205,8 +207,10 @@ def classify_twilio_error(exc: TwilioRestException | TwilioServiceException) -> 
         return SendResult(SendOutcome.INVALID_ADDRESS, detail=detail)
     if code in MISCONFIGURED_CODES or status in (401, 403, 404):
         return SendResult(SendOutcome.MISCONFIGURED, detail=detail)
-    # Anything else (429, 5xx, or a 4xx we do not know) is treated as transient: the contract has
-    # no "rejected" outcome, and the dispatcher's attempt limit ends a message that never passes.
+    if 400 <= status < 500 and status not in (408, 429) and code not in RETRY_CODES:
+        # a 4xx with a code we do not know: this request fails the same way every time
+        return SendResult(SendOutcome.REJECTED, detail=detail)
+    # 429, 5xx: transient; the dispatcher's attempt limit ends a message that never passes
     return SendResult(SendOutcome.RETRY, detail=detail)
 
 

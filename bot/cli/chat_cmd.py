@@ -26,7 +26,7 @@ HELP = """Type what a family member would write. These commands move time:
   {p}lesson    go to the next lesson        {p}checkin   go to the next evening check-in
   {p}nudge     go to the next self-care nudge
   {p}wait 3h   move the clock (30m, 3h, 2d)  {p}time      show the time
-  {p}held      messages waiting for quiet hours to end
+  {p}held      what the bot started that waits for quiet hours to end
   {p}reset     start again as a new person   {p}quit      leave"""
 # 13:00 in the starting zone is outside quiet hours from Hawaii to New York (docs/flows.md).
 CLOCK_STARTS = time(13)
@@ -85,12 +85,13 @@ def show(sent: list[Sent], zone: ZoneInfo) -> None:
 
 
 def show_held(harness: Harness, zone: ZoneInfo) -> None:
-    """Say why nothing came back: the family's quiet hours hold everything but a crisis reply."""
+    """Say what waits: quiet hours hold what the program starts (an answer to what you wrote goes
+    at once, at any hour)."""
     held = harness.held()
     if held:
         first = min(at for _, at in held)
         print(
-            f"  (quiet hours in your time zone: the bot's reply waits until "
+            f"  (quiet hours in your time zone: a message the bot started waits until "
             f"{first.astimezone(zone):%a %H:%M} here; wait or look at what is held to see it)"
         )
 

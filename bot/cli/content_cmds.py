@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.catalog import discreet
 from bot.catalog.audiences import (
     SHARED_HOME_FILE,
     coverage,
@@ -51,6 +52,9 @@ def register(sub: Any) -> None:
     )
     v.add_argument("--channel", default="sms", choices=("sms", "telegram", "email"))
     v.add_argument("--locale", default="en", help="the language to read it in (en, es)")
+    v.add_argument(
+        "--country", help="whose numbers the lessons name (default: DEFAULT_COUNTRY, US)"
+    )
     v.add_argument("--out", type=Path, help="write Markdown here (default: print)")
     v.add_argument("--path", type=Path)
     v.set_defaults(handler=run_preview)
@@ -75,7 +79,18 @@ def run_check(args: argparse.Namespace) -> int:
     print("ok: every message passes")
     for locale in locales:
         print(sms_figures(catalogs, locale))
+        print(discreet_figures(catalogs, locale))
     return report_audiences(catalogs, files_at(args.path).messages_dir, locales)
+
+
+def discreet_figures(catalogs: Catalogs, locale: str) -> str:
+    """How a locale's messages start in discreet mode (docs/privacy.md); the check has passed."""
+    entries = catalogs.locales.get(locale, {})
+    own = sum(1 for entry in entries.values() if entry.discreet)
+    return (
+        f"{locale}: discreet mode: all {len(entries)} messages start with a line a lock screen can "
+        f"show ({own} their own, {len(entries) - own} {discreet.LEAD}; crisis replies keep theirs)"
+    )
 
 
 def sms_figures(catalogs: Catalogs, locale: str) -> str:
@@ -148,6 +163,7 @@ def run_preview(args: argparse.Namespace) -> int:
     if args.locale not in loaded.catalogs.locales:
         known = ", ".join(loaded.catalogs.locales)
         raise CliError(f"there is no locale '{args.locale}' (known: {known})")
+    country = (args.country or loaded.program.crisis.default_country).upper()
     text = preview(
         loaded,
         args.relationship,
@@ -156,10 +172,17 @@ def run_preview(args: argparse.Namespace) -> int:
         args.rewards,
         args.channel,
         locale=args.locale,
+        country=country,
     )
     awaiting, _ = load_awaiting(files_at(args.path).messages_dir / AWAITING_FILE)
     text += preview_awaiting(
-        loaded, awaiting, args.relationship, args.name, args.loved_one, locale=args.locale
+        loaded,
+        awaiting,
+        args.relationship,
+        args.name,
+        args.loved_one,
+        locale=args.locale,
+        country=country,
     )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -178,6 +201,7 @@ def preview(
     rewards: str,
     channel: str,
     locale: str = "en",
+    country: str = "US",
 ) -> str:
     """Day by day: the lesson, then one evening reply of each kind in the order a family meets them."""
     program, catalogs = loaded.program, loaded.catalogs
@@ -188,6 +212,7 @@ def preview(
         "rewards": rewards,
         "lesson_time": "09:00",
         "checkin_time": "19:00",
+        "country": country,
         **SAMPLE_WEEK,
     }
     audience = Audience(channel=channel, locale=locale, profile=profile)
@@ -218,6 +243,17 @@ def preview(
     out += ["## After the last lesson: the review rotation", ""]
     for review_id in program.flows.order.maintenance:
         out += [f"- **{review_id}**: {say(review_id)}"]
+    # The other tracks (flows/program.yaml `tracks:`), which the stage question moves a family
+    # onto, with their own evening replies; then the program's own questions.
+    for track, track_lessons in program.flows.order.tracks.items():
+        out += ["", f"## The {track} track: its lessons, one a day, then the reviews", ""]
+        out += [f"- **{lesson_id}**: {say(lesson_id)}" for lesson_id in track_lessons]
+        for kind in ("reward", "step_back"):
+            for reply in program.pools.get(f"{track}_{kind}", ()):
+                out += [f"- *Evening, {EVENING_LABELS[kind]}* ({reply}): {say(reply)}"]
+    out += ["", "## The program's own questions (flows/program_questions.yaml)", ""]
+    for prefix in ("safety", "stage", "wellbeing", "selfcare_low", "feedback"):
+        out += [f"- **{m}**: {say(m)}" for m in catalogs.ids(locale) if m.startswith(f"{prefix}.")]
     return "\n".join(out) + "\n"
 
 
@@ -228,13 +264,20 @@ def preview_awaiting(
     name: str,
     loved_one: str,
     locale: str = "en",
+    country: str = "US",
 ) -> str:
     """The words written before their flows (tracks, safety, wellbeing, summary), in file order."""
     catalogs = loaded.catalogs
     waiting = [i for i in catalogs.ids() if awaiting.reason(i)]
     if not waiting:
         return ""
-    profile = {"name": name, "relationship": relationship, "loved_one": loved_one, **SAMPLE_WEEK}
+    profile = {
+        "name": name,
+        "relationship": relationship,
+        "loved_one": loved_one,
+        "country": country,
+        **SAMPLE_WEEK,
+    }
     audience = Audience(channel="sms", locale=locale, profile=profile)
     org = {"org": "Family Support Center", "org_contact": SAMPLE_CONTACT.get(locale, "555-0100")}
     out = ["", "## Written, not yet sent: words awaiting their flows", ""]

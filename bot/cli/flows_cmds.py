@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.catalog.render import Audience, render
 from bot.cli.environment import CliError, program_files
-from bot.flows.graph import mermaid, mermaid_all
+from bot.flows.graph import mermaid, mermaid_all, mermaid_tracks
 from bot.program_files import Loaded, ProgramFiles, load_program
 
 
@@ -79,6 +79,9 @@ def run_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+TRACKS_GRAPH = "tracks"  # `craftbot flows graph tracks`: the tracks of flows/program.yaml
+
+
 def run_graph(args: argparse.Namespace) -> int:
     """One flow: its diagram. No name: with --out, a file per flow; without, one diagram with
     every flow in its own subgraph (a valid Mermaid document, unlike diagrams glued together)."""
@@ -89,6 +92,15 @@ def run_graph(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     flows = loaded.program.flows.flows
+    if args.flow == TRACKS_GRAPH and TRACKS_GRAPH not in flows:
+        diagram = mermaid_tracks(loaded.program.flows.order)
+        if args.out is None:
+            print(f"%% tracks: the lessons of each stage (flows/program.yaml)\n{diagram}")
+            return 0
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"{TRACKS_GRAPH}.mmd").write_text(diagram, encoding="utf-8")
+        print(args.out / f"{TRACKS_GRAPH}.mmd")
+        return 0
     if args.flow and args.flow not in flows:
         raise CliError(f"there is no flow '{args.flow}' (known: {', '.join(sorted(flows))})")
     words = words_in(loaded, args.locale) if args.locale else None

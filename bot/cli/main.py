@@ -22,6 +22,7 @@ from bot.cli import (
     alerts_cmd,
     chat_cmd,
     content_cmds,
+    family_cmd,
     flows_cmds,
     keys_cmd,
     serve_cmds,
@@ -46,6 +47,7 @@ COMMANDS = (
     keys_cmd,
     understand_cmd,
     alerts_cmd,
+    family_cmd,
 )
 
 

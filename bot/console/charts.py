@@ -40,7 +40,7 @@ class Chart:
 
     def total(self, index: int) -> float:
         """The height the week's bars reach."""
-        values = [s.values[index] or 0 for s in self.series]
+        values = [s.values[index] or 0 for s in self.series if index < len(s.values)]
         return sum(values) if self.stacked else max(values, default=0)
 
     @property

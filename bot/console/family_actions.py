@@ -72,14 +72,22 @@ class FamilyActions:
         self.accounts.audit(staff, "family.stop", "family", contact_id, "", ip)
         return Outcome(True, "stopped")
 
+    def export(self, contact_id: int, staff: StaffUser, ip: str) -> bytes | None:
+        """Everything kept about the family, as the file MYDATA gives them (None: gone)."""
+        data = self.runtime.export_family(contact_id)
+        if data is not None:
+            self.accounts.audit(staff, "family.export", "family", contact_id, "", ip)
+        return data
+
     def remove(self, contact_id: int, staff: StaffUser, ip: str) -> Outcome:
         """Erase the family and everything recorded about them (a request to be forgotten)."""
-        with self.ctx.db.begin() as db:
+        with self.ctx.db() as db:
             contact = q.family(db, contact_id)
             if contact is None:
                 return Outcome(False, "gone")
             channel = contact.channel
-            q.erase_family(db, contact_id)
+        if not self.runtime.erase_family(contact_id, "staff"):  # as DELETE: docs/privacy.md
+            return Outcome(False, "gone")
         # The audit keeps the id and channel only: nothing that names the family.
         self.accounts.audit(staff, "family.remove", "family", contact_id, channel, ip)
         return Outcome(True, "removed")

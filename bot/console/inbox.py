@@ -27,6 +27,7 @@ from storage.queries import questions as q
 
 ANSWER_MESSAGE_ID = "staff.answer"  # the outbox's catalog id for a coach's answer
 CANNED = "coach_answer"  # the pool of saved answers
+RECEIVED = "ask.received"  # what a family is told when their question lands here
 MAX_ANSWER = 1600  # ten SMS segments: a real answer, not an essay
 Status = Literal["open", "answered", "closed"]
 
@@ -102,6 +103,25 @@ class Inbox:
             Canned(mid, _title(mid), render(catalogs, mid, audience, org))
             for mid in catalogs.pool(CANNED)
         ]
+
+    def told(self, question: QuestionView) -> str:
+        """What the family was told when their question landed, in their language and words."""
+        catalogs = self.ctx.program.current.catalogs
+        audience = Audience(question.channel, question.locale, question.profile)
+        try:
+            return render(catalogs, RECEIVED, audience, self.ctx.settings.org_placeholders())
+        except KeyError:
+            return ""
+
+    def timed_locales(self) -> list[str]:
+        """The locales whose reply to a question says when a person answers (ASK_ANSWER_WITHIN
+        is words in one language: a locale's reply may leave it out and promise no time)."""
+        catalogs = self.ctx.program.current.catalogs
+        return sorted(
+            locale
+            for locale, entries in catalogs.locales.items()
+            if RECEIVED in entries and "{answer_within}" in entries[RECEIVED].base.text
+        )
 
     def answer(self, question_id: int, staff: StaffUser, text: str, ip: str) -> Sent:
         """Send the coach's answer on the family's channel and mark the question answered."""

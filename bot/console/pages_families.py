@@ -17,6 +17,7 @@ from starlette.routing import Route
 from bot.console.family_actions import MESSAGES, Outcome
 from bot.console.guard import admins_only, client_ip, staff_of
 from bot.engine.session import INDEFINITE, Session
+from bot.runtime.family_data import FILE_NAME, MEDIA_TYPE
 from storage import console_queries as q
 from storage import models as m
 
@@ -55,6 +56,9 @@ def _profile(contact: m.Contact, consents: list[m.Consent], lessons: int) -> Pro
     elif session.paused_until:
         paused = f"paused until {session.paused_until[:16].replace('T', ' ')} UTC"
     return Profile(contact, session, consents, stage, paused)
+
+
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def routes(console: Console) -> list[Route]:
@@ -141,6 +145,23 @@ def routes(console: Console) -> list[Route]:
         guarded = admins_only(handler) if name == "remove" else handler
         return Route(f"/families/{{contact_id:int}}/{name}", guarded, methods=["POST"])
 
+    async def export(request: Request) -> Response:
+        """The family's data as the file MYDATA gives them: for a request by phone or letter."""
+        contact_id: int = request.path_params["contact_id"]
+        data = await run_in_threadpool(
+            console.families.export, contact_id, staff_of(request), client_ip(request)
+        )
+        if data is None:
+            return console.page(
+                request, "family_gone.html", 404, message="There is no such family."
+            )
+        name = f"family-{contact_id}-{FILE_NAME}"
+        return Response(
+            data,
+            media_type=MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{name}"', **NO_STORE},
+        )
+
     async def confirm_remove(request: Request) -> Response:
         contact_id: int = request.path_params["contact_id"]
         if not staff_of(request).is_admin:
@@ -151,5 +172,6 @@ def routes(console: Console) -> list[Route]:
         Route("/families", search, methods=["GET"]),
         Route("/families/{contact_id:int}", family, methods=["GET"]),
         Route("/families/{contact_id:int}/remove", confirm_remove, methods=["GET"]),
+        Route("/families/{contact_id:int}/export", admins_only(export), methods=["GET"]),
         *(action(name) for name in ("pause", "resume", "stop", "remove")),
     ]

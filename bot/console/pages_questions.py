@@ -55,6 +55,7 @@ def routes(console: Console) -> list[Route]:
             now=console.now(),
             waited=waited,
             within=console.settings.ask_answer_within,
+            timed=inbox.timed_locales(),
         )
 
     def conversation(question: QuestionView) -> list[cq.Row]:
@@ -68,6 +69,7 @@ def routes(console: Console) -> list[Route]:
             return PlainTextResponse("no such question", 404)
         rows = await run_in_threadpool(conversation, question)
         canned = await run_in_threadpool(inbox.canned, question)
+        told = inbox.told(question)
         chosen = next((c for c in canned if c.id == request.query_params.get("use")), None)
         await run_in_threadpool(
             console.accounts.audit,
@@ -93,7 +95,7 @@ def routes(console: Console) -> list[Route]:
             zone=question.zone,
             done=DONE.get(code, ""),
             refused=REFUSED.get(request.query_params.get("refused", ""), ""),
-            within=console.settings.ask_answer_within,
+            told=told,
         )
 
     def back(question_id: int, query: str) -> Response:

@@ -85,6 +85,8 @@ def build(db: sessionmaker[Session], now: datetime, weeks: int = 12) -> list[Cha
         )
         joined = q.starts_and_stops(s, cohort_from, cohort_end)
         asked = question_sql.asked_since(s, since)
+        ratings = q.lesson_ratings(s, since_day)
+        wellbeing = q.wellbeing_by_week(s, since_day)
 
     def per_week(counts: dict[int, int]) -> tuple[float | None, ...]:
         return tuple(float(counts.get(w, 0)) for w in span)
@@ -203,7 +205,32 @@ def build(db: sessionmaker[Session], now: datetime, weeks: int = 12) -> list[Cha
         )
     )
     charts += question_charts(asked, labels, span)
+    charts.append(
+        Chart(
+            "wellbeing",
+            "Family members' own wellbeing (average, 1 to 5), by week",
+            'Their weekly answer to "how are you doing yourself?": 1 very hard, 5 doing well.',
+            labels,
+            (Series("average", tuple(wellbeing.get(w) for w in span), "s2"),),
+        )
+    )
+    charts.append(lesson_chart(ratings))
     return charts
+
+
+def lesson_chart(ratings: Sequence[tuple[str, float, int]], most: int = 20) -> Chart:
+    """ "Did today's lesson help? 1-5", per lesson: the least helpful first (up to `most`), so
+    the lessons worth rewriting stand out."""
+    shown = sorted(ratings, key=lambda r: (r[1], r[0]))[:most]
+    return Chart(
+        "lesson_ratings",
+        "Did the lesson help? Average answer per lesson (1 to 5)",
+        "The weekly question after a lesson, over the last twelve weeks: the lessons with the "
+        "lowest average first; each label says how many answered.",
+        tuple(f"{lesson} ({n})" for lesson, _, n in shown),
+        (Series("average", tuple(round(avg, 2) for _, avg, _ in shown), "s1"),),
+        waiting="" if shown else "No lesson has been rated yet.",
+    )
 
 
 def percentile(values: Sequence[float], share: float) -> float:

@@ -7,7 +7,7 @@ ACTIONS (bot/flows/model.py) is the one list of actions a flow may name; each is
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.engine import events as ev
 from bot.engine.keywords import pause_until
@@ -22,6 +22,7 @@ class Actions:
     session: Session
     events: list[ev.Event]
     now: datetime
+    today: date  # the family's local day
     text: str  # what the person wrote, for consent records
     keyword_arg: str  # what followed the keyword ("PAUSE 3 days")
     answered: str | None  # the question this message answered (its message id), if any
@@ -37,6 +38,7 @@ class Actions:
         _ACTS[action](self)
 
     def do_consent(self) -> None:
+        self.session = self.session.with_(consented=True)
         self.events.append(ev.ConsentChanged(True, "consent", self.text))
 
     def do_decline(self) -> None:
@@ -52,7 +54,9 @@ class Actions:
         self.events.append(ev.ConsentChanged(False, "opt_out", self.text))
 
     def do_opt_in(self) -> None:
-        self.session = self.session.with_(status="active" if self.session.onboarded else "new")
+        self.session = self.session.with_(
+            status="active" if self.session.onboarded else "new", consented=self.session.onboarded
+        )
         self.events.append(ev.ConsentChanged(True, "opt_in", self.text))
 
     def do_pause(self) -> None:
@@ -70,6 +74,31 @@ class Actions:
         found = self.program.languages.guess(self.text)
         if found and found != self.session.profile.get("locale"):
             self.set_profile("locale", found)
+
+    def do_discreet(self) -> None:
+        """DISCREET turns discreet mode on, or off when it is on; DISCREET and a word turns it
+        on with that word for the loved one ("DISCREET Sam"). The word is read like the loved
+        one's name at joining."""
+        words = self.text.strip().split(None, 1)
+        cover = (words[1].strip() if self.keyword_arg and len(words) > 1 else "")[:40]
+        on = bool(cover) or self.session.profile.get("discreet") != "yes"
+        self.set_profile("discreet", "yes" if on else "no")
+        if cover:
+            self.set_profile("cover_word", cover)
+        self.say("privacy.discreet_on" if on else "privacy.discreet_off")
+
+    def do_mydata(self) -> None:
+        """MYDATA: what is kept, then the way to get all of it (the runtime adds the link or,
+        on email, the attachment)."""
+        self.say("privacy.mydata")
+        self.events.append(ev.DataRequested())
+
+    def do_erase(self) -> None:
+        """DELETE, confirmed: everything about the family is erased; nothing more is sent but
+        this one confirmation. Writing again later starts afresh, as a newcomer."""
+        self.events.append(ev.ErasureRequested())
+        self.session = self.session.with_(status="opted_out")
+        self.say("privacy.deleted")
 
     def pause_for_crisis(self, reason: str) -> None:
         """No lessons or check-ins for the crisis pause from now (a longer pause stays)."""
@@ -96,6 +125,17 @@ class Actions:
         if self.program.crisis.alerting:  # only then can the family be told a person knows
             self.say("crisis.team_told")  # after the flow's own reply, in the same way
         self.pause_for_crisis(f"{s.flow or 'a question'}: the team is told again")
+
+    def do_summary(self) -> None:
+        """The week in brief (the Sunday summary): the runtime counts and words it."""
+        self.session = self.session.with_(
+            marks={**self.session.marks, "summary": self.today.isoformat()}
+        )
+        self.events.append(ev.SummaryRequested("week"))
+
+    def do_progress(self) -> None:
+        """PROGRESS: the same picture, on demand."""
+        self.events.append(ev.SummaryRequested("progress"))
 
     def do_ask(self) -> None:
         """Put the family's words to a person on the team: what followed ASK, or the answer that

@@ -15,11 +15,15 @@ class Say:
     kind: SayKind = (
         "normal"  # crisis: sent at once, through everything; compliance: the STOP confirmation
     )
+    append: str | None = None  # a message whose words end this one (the safety line)
 
 
 @dataclass(frozen=True)
 class RecordCheckin:
     value: str  # use | non_use | unsure
+    # When the family's previous check-in was recorded (ISO instant), if ever: an answer the same
+    # local day replaces it, and the runtime, which knows the family's day, says so.
+    previous: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,25 @@ class QuestionAsked:
 
 
 @dataclass(frozen=True)
+class SummaryRequested:
+    """The family's own picture: their week in brief (Sunday), or so far (PROGRESS). The
+    runtime counts their days and answers and words it (bot/runtime/summaries.py)."""
+
+    kind: Literal["week", "progress"]
+
+
+@dataclass(frozen=True)
+class DataRequested:
+    """MYDATA: the family asked for all their data (a link, or on email an attachment)."""
+
+
+@dataclass(frozen=True)
+class ErasureRequested:
+    """DELETE, confirmed: erase everything about this family but the address's opt-out. What
+    the engine says after it goes to the address with no family attached."""
+
+
+@dataclass(frozen=True)
 class FollowupScheduled:
     at: datetime
 
@@ -125,6 +148,9 @@ Event = (
     | CrisisDetected
     | DistressNoted
     | QuestionAsked
+    | SummaryRequested
+    | DataRequested
+    | ErasureRequested
     | FollowupScheduled
     | FlowStarted
     | FlowEnded

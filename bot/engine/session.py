@@ -15,6 +15,7 @@ INDEFINITE = "indefinite"
 class Session:
     status: Status = "new"
     onboarded: bool = False
+    consented: bool = False  # said YES (or START) themselves, or was enrolled with consent
     flow: str | None = None
     step: str | None = None
     waiting: bool = False
@@ -25,7 +26,12 @@ class Session:
     today_lesson: str | None = None
     pools: dict[str, int] = field(default_factory=dict)  # rotation position per pool
     paused_until: str | None = None  # ISO instant, INDEFINITE, or None
+    checkin_at: str | None = None  # when the last check-in answer was recorded (ISO instant)
     profile: dict[str, str] = field(default_factory=dict)
+    # The family's own calendar: local ISO day of their first lesson ("start"), of the latest
+    # lesson ("lesson"), and of the latest time each weekly question was asked or the weekly
+    # summary sent (bot/engine/state.py reads it).
+    marks: dict[str, str] = field(default_factory=dict)
 
     def paused_at(self, now: datetime) -> bool:
         if self.paused_until is None:

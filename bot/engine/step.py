@@ -6,7 +6,7 @@ fallback. Time and ids come in as arguments; nothing here reads a clock, a file 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.engine import events as ev
 from bot.engine.actions import Actions
@@ -14,12 +14,14 @@ from bot.engine.inputs import Input, Message, Timeout, Trigger
 from bot.engine.keywords import match_keyword
 from bot.engine.program import Program
 from bot.engine.session import Session
+from bot.engine.state import MARKED, state_labels
 from bot.flows.model import END, Flow, Keyword, Step
 from bot.understanding.answers import Answer
 from bot.understanding.crisis import CrisisReading
 from bot.understanding.explain import one_line
 
 MEDIA_ONLY = "system.media_only"  # the reply to media without words
+STUCK = "system.stuck"  # after the last unclear reply: how to reach a person, then the question
 MAX_STEPS = 200  # a guard only: the validator already refuses loops that never wait
 # Kinds of question whose every answer already brings a safety line and a person (the crisis
 # follow-up): a distress sign in the reply is noted, and the flow's own reply answers it.
@@ -27,9 +29,10 @@ LISTENING = frozenset({"followup"})
 
 
 def step(
-    program: Program, session: Session, input_: Input, now: datetime
+    program: Program, session: Session, input_: Input, now: datetime, today: date | None = None
 ) -> tuple[Session, list[ev.Event]]:
-    run = _Run(program, session, now)
+    """`today`: the family's own local day (the runtime knows their zone); UTC's when None."""
+    run = _Run(program, session, now, today or now.date())
     if isinstance(input_, Message):
         run.on_message(input_)
     elif isinstance(input_, Trigger):
@@ -42,8 +45,8 @@ def step(
 class _Run(Actions):
     """The work of one step: a session being changed and the events it produces."""
 
-    def __init__(self, program: Program, session: Session, now: datetime) -> None:
-        self.program, self.session, self.now = program, session, now
+    def __init__(self, program: Program, session: Session, now: datetime, today: date) -> None:
+        self.program, self.session, self.now, self.today = program, session, now, today
         self.events: list[ev.Event] = []
         self.text = ""
         self.keyword_arg = ""
@@ -78,6 +81,8 @@ class _Run(Actions):
             opted_out=self.session.status == "opted_out",
             channel=message.channel,
         )
+        if found and not (found[0].before_consent or self.agreed()):
+            found = None  # consent first: LESSON from a newcomer gets the consent question
         if found:
             self.keyword(*found)
             return
@@ -157,7 +162,7 @@ class _Run(Actions):
             # A check-in answer that carries a danger sign is a crisis first, and still recorded.
             answer = self.program.understanding.checkin(self.text).category
             if answer is not None:
-                self.events.append(ev.RecordCheckin(answer))
+                self.record_checkin(answer)
         if self.session.flow:
             self.end_flow()
         if self.session.status == "onboarding":
@@ -182,6 +187,11 @@ class _Run(Actions):
             return
         reply = self.crisis_reply(f"crisis.distress.{kind}", fallback="crisis.distress")
         self.events.append(ev.Say(reply, "crisis"))
+
+    def agreed(self) -> bool:
+        """Has this person agreed to hear from us: said YES, or joined before (enrolled by an
+        organisation that collected consent, or onboarded before consent was its own field)?"""
+        return self.session.consented or self.session.onboarded
 
     def listening(self) -> bool:
         """Is the open question one whose answers carry their own care (expect: followup)?"""
@@ -244,6 +254,12 @@ class _Run(Actions):
         )
         self.answered = here.ask or here.id
         if here.save and answer.value is not None:
+            if here.save == "wellbeing" and "wellbeing" in self.session.profile:
+                # "still low" compares two answers in a row: the one before is kept beside it
+                before = self.session.profile["wellbeing"]
+                self.session = self.session.with_(
+                    profile={**self.session.profile, "wellbeing_before": before}
+                )
             self.set_profile(here.save, answer.value)
             self.place_family(here.save, answer.value)
         self.goto_next(here)
@@ -274,21 +290,36 @@ class _Run(Actions):
         return self.program.understanding.read(expect, text, self.locale)
 
     def unclear(self, here: Step) -> None:
+        """A reply that answers nothing. Never silence: free text (a story, a feeling, a
+        question) gets a reflection that asks again, where the catalog has one for this kind of
+        question (checkin.reflect.story); a short unclear reply the question's reask; the last
+        one allowed moves the flow on where it has a way on (`on_timeout`), else says how to
+        reach a person and asks again."""
         if self.reading is not None and self.reading.tier == "distress" and not self.listening():
             return  # the distress reply answered; the question stays open, not asked over it
-        if self.session.reasks >= self.program.max_reasks:
-            self.session = self.session.with_(waiting=False, reasks=0)
-            self.goto(here.on_timeout or END)
-            return
-        self.session = self.session.with_(reasks=self.session.reasks + 1)
-        # Free text that answers nothing (a story, a feeling, a question) gets a reflection that
-        # asks again, where the catalog has one for this kind of question: checkin.reflect.story.
         kind = self.program.understanding.reflection(self.text)
         reflect = f"{here.expect}.reflect.{kind}"
         if kind and self.country_version(reflect) in self.program.message_ids:
+            self.session = self.session.with_(reasks=self.session.reasks + 1)
             self.say(reflect)
-        else:
-            self.say(here.reask or here.ask or "")
+            return
+        if self.session.reasks >= self.program.max_reasks:
+            if here.on_timeout and here.on_timeout != END and here.expect != "checkin":
+                # the flow has a way on without this answer (the country: the default one); the
+                # check-in's (the evening's end, for the Sunday summary) is for silence only
+                self.session = self.session.with_(waiting=False, reasks=0)
+                self.goto(here.on_timeout)
+                return
+            if STUCK in self.program.message_ids:
+                self.session = self.session.with_(reasks=0)
+                self.say(STUCK)
+                self.say(here.ask or "")
+                return
+            self.session = self.session.with_(waiting=False, reasks=0)
+            self.goto(END)
+            return
+        self.session = self.session.with_(reasks=self.session.reasks + 1)
+        self.say(here.reask or here.ask or "")
 
     def fallback(self, text: str) -> None:
         if self.reading is not None and self.reading.tier == "distress":
@@ -367,7 +398,9 @@ class _Run(Actions):
         """The index of the step after `here` (at `index`): the target of its first branch whose
         label the last answer has (or its `else`), or else the next step. None: the flow ends
         (a branch to `end`, or past the last step)."""
-        labels = self.session.labels
+        labels = frozenset(self.session.labels)
+        if any(b.label is not None and b.label not in labels for b in here.next):
+            labels |= state_labels(self.session, self.today, self.program.asking)
         target = next((b.target for b in here.next if b.label is None or b.label in labels), None)
         if target is None:
             index += 1
@@ -391,6 +424,8 @@ class _Run(Actions):
                 index = following
                 continue
             if here.kind == "ask":
+                if here.save in MARKED:
+                    self.mark(here.save or "")
                 self.say(here.ask or "")
                 seq = self.session.wait_seq + 1
                 self.session = self.session.with_(waiting=True, wait_seq=seq, reasks=0)
@@ -423,16 +458,21 @@ class _Run(Actions):
 
     def perform(self, here: Step) -> None:
         for message_id in here.say:
-            self.say(message_id)
+            self.say(message_id, here.append)
         if here.rotate:
-            self.say_rotating(here.rotate)
+            self.say_rotating(here.rotate, here.append)
         if here.lesson:
             self.lesson(here.lesson)
         if here.do:
             self.act(here.do)
         for name, value in here.record.items():
             if name == "checkin":
-                self.events.append(ev.RecordCheckin(value))
+                self.record_checkin(value)
+
+    def record_checkin(self, value: str) -> None:
+        previous = self.session.checkin_at
+        self.session = self.session.with_(checkin_at=self.now.isoformat())
+        self.events.append(ev.RecordCheckin(value, previous))
 
     @property
     def country(self) -> str:
@@ -448,31 +488,51 @@ class _Run(Actions):
             return f"{message_id}.{self.country}"
         return message_id
 
-    def say(self, message_id: str) -> None:
-        """Say a message, in the family's country's version when one exists ('x' -> 'x.GB')."""
+    def say(self, message_id: str, append: str | None = None) -> None:
+        """Say a message, in the family's country's version when one exists ('x' -> 'x.GB'),
+        with `append`'s words at its end (the safety line)."""
         message_id = self.country_version(message_id)
         kind: ev.SayKind = "compliance" if self.session.status == "opted_out" else "normal"
-        self.events.append(ev.Say(message_id, kind))
+        self.events.append(ev.Say(message_id, kind, append and self.country_version(append)))
 
-    def say_rotating(self, pool: str) -> None:
+    def mark(self, name: str) -> None:
+        """Note today on the family's calendar under `name` (bot/engine/state.py)."""
+        marks = {**self.session.marks, name: self.today.isoformat()}
+        self.session = self.session.with_(marks=marks)
+
+    def say_rotating(self, pool: str, append: str | None = None) -> None:
         ids = self.program.pools.get(pool, ())
         if not ids:
             return
         position = self.session.pools.get(pool, 0)
         self.session = self.session.with_(pools={**self.session.pools, pool: position + 1})
-        self.say(ids[position % len(ids)])
+        self.say(ids[position % len(ids)], append)
 
     def lesson(self, mode: str) -> None:
         order = self.program.flows.order
         if mode == "today" and self.session.today_lesson:
             self.say(self.session.today_lesson)
             return
-        pos = self.session.lesson_pos
-        if pos < len(order.lessons):
-            message_id = order.lessons[pos]
+        # Each track keeps its own place: engaging's is lesson_pos, the others' are pools
+        # ("track.treatment"), so a family that moves back and forth picks up where it was.
+        track = self.session.profile.get("track") or "engaging"
+        lessons = order.track_lessons(track)
+        key = f"track.{track}"
+        pos = (
+            self.session.lesson_pos if lessons is order.lessons else self.session.pools.get(key, 0)
+        )
+        if pos < len(lessons):
+            message_id = lessons[pos]
         else:
-            message_id = order.maintenance[(pos - len(order.lessons)) % len(order.maintenance)]
-        self.session = self.session.with_(lesson_pos=pos + 1, today_lesson=message_id)
+            message_id = order.maintenance[(pos - len(lessons)) % len(order.maintenance)]
+        if lessons is order.lessons:
+            self.session = self.session.with_(lesson_pos=pos + 1, today_lesson=message_id)
+        else:
+            pools = {**self.session.pools, key: pos + 1}
+            self.session = self.session.with_(pools=pools, today_lesson=message_id)
+        if "start" not in self.session.marks:
+            self.mark("start")
+        self.mark("lesson")
         self.say(message_id)
 
     def set_profile(self, name: str, value: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping
 
-from bot.flows.model import END, Branch, Flow, Step
+from bot.flows.model import END, TRACKS, Branch, Flow, ProgramOrder, Step
 
 # Node names for the diagram's own shapes. Steps are named s_<id> and other flows f_<id>, so a
 # step called "finish" or "start" (onboarding has one) can never be mistaken for these.
@@ -37,7 +37,10 @@ def _label(s: Step, words: Words | None = None) -> str:
         "go": f"go to flow {s.go}",
         "lesson": f"{s.lesson} lesson",
         "do": str(s.do),
+        "branch": str(s.branch or ""),
     }[s.kind]
+    if s.append:
+        detail += f", ending with {s.append}"
     saves = f"<br/>save {s.save}" if s.save else ""
     saves += " (asked only when not known)" if s.skip_if_known else ""
     record = f"<br/>record {', '.join(f'{k}={v}' for k, v in s.record.items())}" if s.record else ""
@@ -125,4 +128,26 @@ def mermaid_all(flows: Mapping[str, Flow], words: Words | None = None) -> str:
         lines.append(f'  subgraph {_namespace(flow_id)}flow ["{title}"]')
         lines.extend("  " + line for line in _body(flow, _namespace(flow_id), flows, words))
         lines.append("  end")
+    return "\n".join(lines) + "\n"
+
+
+# How the stage question's answers move a family (flows/program_questions.yaml, expect: stage).
+STAGE_ANSWERS = {"engaging": "1 not yet", "treatment": "2 in treatment", "recovery": "3 stopped"}
+
+
+def mermaid_tracks(order: ProgramOrder) -> str:
+    """The tracks of flows/program.yaml as states: the stage question (every two weeks, and on
+    UPDATE) moves a family from any track to the one its answer names; each track's lessons end
+    in the review rotation."""
+    lines = ["flowchart LR", '  stage{{"stage question<br/>every two weeks, UPDATE"}}']
+    for track in TRACKS:
+        lessons = order.track_lessons(track)
+        lines.append(f'  t_{track}["{track} track<br/>{len(lessons)} lessons, one a day"]')
+        lines.append(f"  stage -- {STAGE_ANSWERS[track]} --> t_{track}")
+        lines.append(f"  t_{track} --> stage")
+        lines.append(f"  t_{track} -- after its last lesson --> reviews")
+    lines.append(
+        f'  reviews["the review rotation<br/>{len(order.maintenance)} reviews, round again"]'
+    )
+    lines.append("  stage -- 4 not sure --> stage")
     return "\n".join(lines) + "\n"

@@ -27,7 +27,7 @@ from bot.flows.routing_files import read_order, read_routing
 from bot.problems import Problem
 from bot.yaml_source import did_you_mean, key_position, read_yaml, type_name, value_position
 
-STEP_KINDS: tuple[StepKind, ...] = ("say", "ask", "go", "lesson", "do")
+STEP_KINDS: tuple[StepKind, ...] = ("say", "ask", "go", "lesson", "do", "branch")
 STEP_OPTIONS = (
     "id",
     "next",
@@ -38,6 +38,7 @@ STEP_OPTIONS = (
     "timeout",
     "on_timeout",
     "skip_if_known",
+    "append",
 )
 ASK_ONLY = ("expect", "save", "reask", "timeout", "on_timeout", "skip_if_known")
 FLOW_KEYS = ("description", "trigger", "steps")
@@ -272,6 +273,14 @@ def _read_step(raw: Any, seq: Any, i: int, flow_id: str, r: FileReader) -> Step 
                 value=True,
             )
         fields["do"] = action
+    elif kind == "branch":
+        fields["branch"] = r.text(raw, "branch", where)
+        if not raw.get("next"):
+            r.error(raw, "branch", where, "a branch step needs `next`: where each case goes")
+    if "append" in raw:
+        if kind != "say":
+            r.error(raw, "append", where, "'append' only belongs on a say step")
+        fields["append"] = r.text(raw, "append", where)
     if kind != "ask":
         for key in ASK_ONLY:
             if key in raw:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-StepKind = Literal["say", "ask", "go", "lesson", "do"]
+StepKind = Literal["say", "ask", "go", "lesson", "do", "branch"]
 END = "end"
 
 # What each kind of question can understand a reply as (the labels `if:` may test).
@@ -24,7 +24,27 @@ EXPECT_LABELS: Mapping[str, tuple[str, ...]] = {
     # the crisis follow-up (bot/understanding/followup.py); a reply may carry several labels
     "followup": ("safe", "hospital", "getting_help", "not_ok", "scared"),
     "language": ("given",),  # saved as a locale ("es"): see bot/engine/language.py
+    "safety": ("yes", "sometimes", "no"),  # do you ever feel unsafe with {loved_one}?
+    "stage": ("engaging", "treatment", "recovery", "unsure"),  # the loved one's stage: a track
+    "rating": ("low", "mid", "high"),  # 1 to 5: 1-2 low, 3 mid, 4-5 high (the digit is saved)
 }
+# What holds for a family whatever the last answer was: any step's `if:` may test these
+# (bot/engine/state.py says when each holds).
+STATE_LABELS = (
+    "unsafe",  # they said YES or SOMETIMES to the safety question
+    "track_treatment",  # the loved one is in treatment (the stage question's answer)
+    "track_recovery",  # early recovery, with starts and stops
+    "feeling_low",  # their own last wellbeing answer was 1 or 2
+    "still_low",  # ... and the one before it too
+    "person_reads",  # a person on the team reads questions (ASK): the console has staff
+    "safety_due",  # the safety question is due today (once, from the second day)
+    "stage_due",  # the stage question is due (every two weeks)
+    "wellbeing_due",  # the wellbeing question is due (once a week)
+    "feedback_due",  # "did today's lesson help?" is due (once a week, on a day with a lesson)
+    "summary_due",  # the weekly summary is due (Sundays)
+)
+# The tracks a family can be on (flows/program.yaml): engaging is the program's `lessons:`.
+TRACKS = ("engaging", "treatment", "recovery")
 # Profile fields an ask step may `save:` its answer into.
 PROFILE_FIELDS = (
     "name",
@@ -36,6 +56,12 @@ PROFILE_FIELDS = (
     "rewards",
     "locale",
     "country",
+    "safety",  # yes, sometimes, no
+    "track",  # engaging, treatment, recovery
+    "wellbeing",  # their own 1 to 5
+    "lesson_rating",  # did today's lesson help, 1 to 5
+    "discreet",  # yes: someone else may see the messages (docs/privacy.md, discreet mode)
+    "cover_word",  # the word said instead of the loved one's name in discreet mode
 )
 ACTIONS = (
     "consent",
@@ -48,6 +74,11 @@ ACTIONS = (
     "alert",
     "ask",
     "use_language",  # the language the message was written in (ESPAÑOL -> es), from now on
+    "summary",  # the family's own picture: their week in brief (the Sunday summary)
+    "progress",  # the same picture on demand (PROGRESS)
+    "discreet",  # DISCREET turns discreet mode on or off; DISCREET Sam: on, saying "Sam"
+    "mydata",  # MYDATA: what is kept, and a link (on email an attachment) to all of it
+    "erase",  # DELETE, once confirmed: everything erased but the address's opt-out
 )
 RECORDS: Mapping[str, tuple[str, ...]] = {"checkin": ("non_use", "use", "unsure")}
 TRIGGERS = ("lesson_due", "checkin_due", "nudge_due", "followup_due")
@@ -82,6 +113,8 @@ class Step:
     go: str | None = None
     lesson: str | None = None
     do: str | None = None
+    branch: str | None = None  # a step that only chooses where to go (what it looks at)
+    append: str | None = None  # a message whose words end each message this step says
     skip_if_known: bool = False  # an ask whose `save:` field is known already is not asked
     record: Mapping[str, str] = field(default_factory=dict)
     next: tuple[Branch, ...] = ()  # empty: fall through to the following step
@@ -128,6 +161,9 @@ class Keyword:
     # After its piece, the conversation carries on: an open question is asked again (in the new
     # language, after ESPAÑOL), and a newcomer starts joining.
     continues: bool = False
+    # Answered before a person has agreed to join (STOP, HELP, a language): every other keyword
+    # waits for consent, and the message goes to the consent question instead.
+    before_consent: bool = False
 
     def words_on_channel(self, channel: str) -> tuple[str, ...]:
         return next((words for on, words in self.channel_words if on == channel), ())
@@ -149,6 +185,11 @@ class Routing:
 class ProgramOrder:
     lessons: tuple[str, ...]
     maintenance: tuple[str, ...]
+    # The other tracks' lessons, in order ("treatment" -> (...)); engaging's are `lessons`.
+    tracks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def track_lessons(self, track: str) -> tuple[str, ...]:
+        return self.tracks.get(track, self.lessons) if track != "engaging" else self.lessons
 
 
 @dataclass(frozen=True)

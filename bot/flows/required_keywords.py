@@ -25,6 +25,7 @@ class Required:
     when: tuple[str, ...]  # the `when:` values that reach everyone who needs it
     words: Mapping[str, tuple[str, ...]]  # by channel: the words people and carriers use
     broken: str  # what a family could not do
+    before_consent: bool = True  # also answered while a newcomer is being asked to join
 
 
 REQUIRED = (
@@ -46,6 +47,7 @@ REQUIRED = (
         ("opted_out", "any"),
         {"sms": ("START", "UNSTOP"), "telegram": ("/start",), "email": ("START",)},
         "a family who stopped could not start again",
+        before_consent=False,  # START answers those who stopped; a newcomer's START joins
     ),
     Required(
         "HELP",
@@ -117,6 +119,17 @@ def check_required_keywords(
                         where,
                         f"it answers {req.name} but only `when: {keyword.when}`, so {req.broken}",
                         f"Use `when: {req.when[-1]}`.",
+                    )
+                )
+            if req.before_consent and not keyword.before_consent:
+                problems.append(
+                    Problem(
+                        file,
+                        *at,
+                        where,
+                        f"it answers {req.name} but not before a person has agreed to join, "
+                        f"so {req.broken} while being asked",
+                        "Add `before_consent: true`.",
                     )
                 )
             if req.action is not None and not keyword.interrupts:

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.flows.file_reader import FileReader
 from bot.flows.keyword_words import flatten, read_words
-from bot.flows.model import KEYWORD_TAKES, KEYWORD_WHEN, Keyword, ProgramOrder, Routing
+from bot.flows.model import KEYWORD_TAKES, KEYWORD_WHEN, TRACKS, Keyword, ProgramOrder, Routing
 from bot.problems import Problem
 from bot.understanding.text import normalize
 from bot.yaml_source import did_you_mean, key_position, value_position
@@ -95,6 +95,7 @@ def read_routing(
                 channel_words,
                 by_language,
                 bool(spec.get("continues", False)),
+                bool(spec.get("before_consent", False)),
             )
         )
     join = data.get("join")
@@ -219,4 +220,34 @@ def read_order(
             return None
         lists[key] = tuple(value)
         positions.update({f"{key}.{i}": key_position(value, i) for i in range(len(value))})
-    return ProgramOrder(lists["lessons"], lists["maintenance"])
+    return ProgramOrder(lists["lessons"], lists["maintenance"], _read_tracks(data, r, positions))
+
+
+def _read_tracks(
+    data: Mapping[str, Any], r: FileReader, positions: dict[str, tuple[int, int]]
+) -> dict[str, tuple[str, ...]]:
+    """`tracks:` the lessons of each stage but engaging (whose lessons are `lessons:`)."""
+    raw = data.get("tracks") or {}
+    if not isinstance(raw, Mapping):
+        r.error(data, "tracks", "tracks", "tracks must map each track to its list of lessons")
+        return {}
+    tracks: dict[str, tuple[str, ...]] = {}
+    for name, value in raw.items():
+        where = f"tracks.{name}"
+        if name not in TRACKS or name == "engaging":
+            r.error(
+                raw,
+                name,
+                where,
+                f"'{name}' is not a track with lessons of its own "
+                f"(known: {', '.join(t for t in TRACKS if t != 'engaging')}; "
+                "engaging's lessons are `lessons:`)",
+                did_you_mean(str(name), TRACKS),
+            )
+            continue
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            r.error(raw, name, where, f"{where} needs a list of message ids", value=True)
+            continue
+        tracks[str(name)] = tuple(value)
+        positions.update({f"{where}.{i}": key_position(value, i) for i in range(len(value))})
+    return tracks

@@ -8,7 +8,16 @@ from pathlib import Path
 from bot.catalog.catalog import Catalogs
 from bot.flows.loader import FlowFiles, read_flow_files
 from bot.flows.locale_keywords import check_locale_keywords
-from bot.flows.model import END, EXPECT_LABELS, Flow, FlowSet, ProgramOrder, Routing, Step
+from bot.flows.model import (
+    END,
+    EXPECT_LABELS,
+    STATE_LABELS,
+    Flow,
+    FlowSet,
+    ProgramOrder,
+    Routing,
+    Step,
+)
 from bot.flows.required_keywords import check_required_keywords
 from bot.problems import Problem
 from bot.yaml_source import did_you_mean
@@ -105,6 +114,7 @@ class _References:
                 self.message(flow, step, "say", message_id)
             self.message(flow, step, "ask", step.ask)
             self.message(flow, step, "reask", step.reask)
+            self.message(flow, step, "append", step.append)
             if (
                 step.rotate is not None
                 and not self.catalogs.pool(step.rotate)
@@ -153,7 +163,7 @@ class _References:
                 EXPECT_LABELS.get(step.expect or "", ())
                 if step.kind == "ask"
                 else tuple(sorted(labels))
-            )
+            ) + STATE_LABELS
             for branch in step.next:
                 if branch.target != END and branch.target not in step_ids:
                     self.problems.append(
@@ -259,7 +269,9 @@ class _References:
 
     def check_order(self, order: ProgramOrder, flows_dir: Path) -> None:
         file = str(flows_dir / "program.yaml")
-        for key, ids in (("lessons", order.lessons), ("maintenance", order.maintenance)):
+        lists = [("lessons", order.lessons), ("maintenance", order.maintenance)]
+        lists += [(f"tracks.{name}", ids) for name, ids in order.tracks.items()]
+        for key, ids in lists:
             seen: dict[str, int] = {}
             for i, message_id in enumerate(ids):
                 place = self.at(file, f"{key}.{i}")
@@ -286,7 +298,7 @@ class _References:
                     )
                 for locale in self.locales:
                     entry = self.catalogs.locales.get(locale, {}).get(message_id)
-                    if entry is not None and key == "lessons" and not entry.source:
+                    if entry is not None and key != "maintenance" and not entry.source:
                         self.problems.append(
                             Problem(
                                 entry.file,

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import family_details as details
 from bot.engine.session import Session
+from bot.runtime import family_data
 from bot.runtime.context import Context
 from bot.runtime.family_clock import guess_from_phone
 from bot.runtime.turn import reschedule
@@ -123,6 +124,11 @@ def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> in
             ).scalar()
             if exists:
                 raise EnrollError(f"{e.channel} {e.address} is already enrolled (contact {exists})")
+            if family_data.was_erased(db, ctx.settings, e.channel, [e.address]):
+                raise EnrollError(
+                    f"{e.channel} {e.address} asked for their data to be erased and withdrew; "
+                    "only they can join again, by writing to us (docs/privacy.md)"
+                )
             contact = m.Contact(
                 channel=e.channel,
                 address=e.address,

@@ -15,6 +15,7 @@ from typing import Any, get_args
 
 from bot.engine import events as ev
 from bot.engine.session import INDEFINITE, Session
+from bot.runtime import family_data
 from bot.runtime.alerts.raising import Raiser
 from bot.runtime.family import PROFILE_COLUMNS, Family
 from bot.runtime.family_clock import Clocks
@@ -27,6 +28,7 @@ CRISIS_CATEGORIES = ("overdose", "suicide", "violence", "child")
 SCHEDULE_FIELDS = ("timezone", "lesson_time", "checkin_time")  # a change re-plans the day
 # What a withdrawn consent stops: everything the program would start later.
 STOPPED_TIMERS = ("lesson", "checkin", "nudge", "followup")
+CHECKIN_REPLACED = "checkin.replaced"  # a second answer the same day replaced the first
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,21 @@ class Applying:
     """One engine step's events being applied: handlers read and replace `family`, and add rows
     to the turn's writes."""
 
-    def __init__(self, effects: Effects, family: Family, session: Session, now: datetime) -> None:
+    def __init__(
+        self,
+        effects: Effects,
+        family: Family,
+        session: Session,
+        now: datetime,
+        in_reply_to: int | None = None,
+    ) -> None:
         self.effects, self.writes = effects, effects.writes
         self.family, self.session, self.now = family, session, now
+        self.in_reply_to = in_reply_to  # the inbound message this step answers; None: a timer
         self.first = len(self.writes.outbox)  # this step's outbox rows start here
         self.rows: list[int] = []  # and are these (the family's and the staff's)
         self.reschedule = False
+        self.erased = False  # DELETE: what is said from now on goes to the address alone
 
     def add_outbox(self, row: dict[str, Any]) -> None:
         self.rows.append(self.writes.add_outbox(row))
@@ -60,7 +71,7 @@ class Applying:
         """Cancel queued everyday messages (written before `before`) and the timers that would
         start more."""
         family_id = self.family.id
-        self.writes.cancel_everyday(family_id, before)
+        self.writes.cancel_everyday(family_id, before, "opted_out")
         self.writes.timers.update({(family_id, kind): None for kind in STOPPED_TIMERS})
 
 
@@ -79,10 +90,16 @@ class Effects:
         self.alerts = alerts
 
     def apply(
-        self, family: Family, session: Session, events: Sequence[Event], now: datetime
+        self,
+        family: Family,
+        session: Session,
+        events: Sequence[Event],
+        now: datetime,
+        in_reply_to: int | None = None,
     ) -> tuple[Family, list[int]]:
-        """The family after this step, and the outbox rows it wrote (indices into writes.outbox)."""
-        step = Applying(self, family, session, now)
+        """The family after this step, and the outbox rows it wrote (indices into writes.outbox);
+        `in_reply_to`: the inbound message the step answers (None: a timer or an outside event)."""
+        step = Applying(self, family, session, now, in_reply_to)
         for event in events:
             HANDLERS[type(event)](step, event)
         family = step.family.with_session(session)
@@ -96,21 +113,25 @@ class Effects:
 
 def say(step: Applying, event: ev.Say) -> None:
     family, now = step.family, step.now
-    step.add_outbox(step.effects.composer.row(family, step.session, event, now))
+    composer = step.effects.composer
+    row = composer.row(family, step.session, event, now, step.in_reply_to)
+    if step.erased:
+        row["contact_id"] = None
+    step.add_outbox(row)
     if event.message_id in step.effects.lessons:  # a lesson said any way is the day's lesson
         step.writes.deliver((family.id, "lesson", family.clock.today(now)), now)
 
 
 def record_checkin(step: Applying, event: ev.RecordCheckin) -> None:
+    """One check-in a local day: a second answer that day replaces the first (the flush
+    upserts), and the family is told, after the reply to their answer."""
     family, now = step.family, step.now
+    today = family.clock.today(now)
     step.writes.checkins.append(
-        {
-            "contact_id": family.id,
-            "value": event.value,
-            "local_date": family.clock.today(now),
-            "at": now,
-        }
+        {"contact_id": family.id, "value": event.value, "local_date": today, "at": now}
     )
+    if event.previous and family.clock.today(datetime.fromisoformat(event.previous)) == today:
+        say(step, ev.Say(CHECKIN_REPLACED))
 
 
 def set_profile(step: Applying, event: ev.SetProfile) -> None:
@@ -118,6 +139,37 @@ def set_profile(step: Applying, event: ev.SetProfile) -> None:
         step.writes.change(step.family.id, **{event.field: event.value})
         step.family = step.family.with_profile(event.field, event.value, step.effects.clocks)
     step.reschedule = step.reschedule or event.field in SCHEDULE_FIELDS
+    if event.field in ANSWERED:
+        keep_answer(step, event)
+
+
+# Profile fields that answer the program's own questions: each answer is also kept as a row.
+ANSWERED = ("safety", "track", "wellbeing", "lesson_rating")
+
+
+def keep_answer(step: Applying, event: ev.SetProfile) -> None:
+    family, now = step.family, step.now
+    step.writes.answers.append(
+        {
+            "contact_id": family.id,
+            "question": event.field,
+            "value": event.value[:16],
+            "lesson": step.session.today_lesson if event.field == "lesson_rating" else None,
+            "local_date": family.clock.today(now),
+            "at": now,
+        }
+    )
+
+
+def summary_requested(step: Applying, event: ev.SummaryRequested) -> None:
+    """A row now, so the summary keeps its place among this step's messages; its words at flush,
+    from the stored days and answers and this transaction's own (bot/runtime/summaries.py)."""
+    family, now = step.family, step.now
+    row = step.effects.composer.row(
+        family, step.session, ev.Say("summary.intro"), now, step.in_reply_to
+    )
+    step.add_outbox(row)
+    step.writes.summaries.append((step.rows[-1], family, step.session, event.kind, now))
 
 
 def wait_started(step: Applying, event: ev.WaitStarted) -> None:
@@ -181,7 +233,7 @@ def crisis_detected(step: Applying, event: ev.CrisisDetected) -> None:
     # Everyday messages still queued for this family (an evening reply held for the morning, a
     # lesson waiting in a fan-out) would arrive after the emergency reply: a cheerful lesson must
     # never follow "she overdosed". What this same step wrote still goes.
-    step.writes.cancel_everyday(family.id, step.first)
+    step.writes.cancel_everyday(family.id, step.first, "crisis")
     tier = "emergency" if event.category in CRISIS_CATEGORIES else "followup"
     matched = ", ".join(event.matched)
     for row in step.effects.alerts.raise_alert(
@@ -214,6 +266,35 @@ def question_asked(step: Applying, event: ev.QuestionAsked) -> None:
     )
 
 
+def data_requested(step: Applying, event: ev.DataRequested) -> None:
+    """MYDATA: on email the data goes as an attachment of this row (built when it is sent); on
+    SMS and Telegram the row carries a single-use link (bot/web/mydata.py)."""
+    family, now = step.family, step.now
+    composer = step.effects.composer
+    email = family.channel == "email"
+    token, request = family_data.new_request(composer.settings, family.id, family.channel, now)
+    kind: ev.SayKind = "compliance" if step.session.status == "opted_out" else "normal"
+    message = "privacy.mydata_attached" if email else "privacy.mydata_link"
+    row = composer.row(family, step.session, ev.Say(message, kind), now)
+    if token is not None:
+        row["text"] = f"{row['text']}\n{family_data.link(composer.settings, token)}"
+    index = step.writes.add_outbox(row)
+    step.rows.append(index)
+    step.writes.data_requests.append((request, index if email else None))
+
+
+def erasure_requested(step: Applying, event: ev.ErasureRequested) -> None:
+    """DELETE: the family is erased at the end of the flush; what is said after this goes to the
+    address with no family, and nothing queued for them is sent."""
+    family, now = step.family, step.now
+    hashed = family_data.address_hash(
+        step.effects.composer.settings, family.channel, family.address
+    )
+    step.writes.erase[family.id] = (hashed, "self", now)
+    step.stop_everyday(len(step.writes.outbox))
+    step.erased = True
+
+
 def followup_scheduled(step: Applying, event: ev.FollowupScheduled) -> None:
     family = step.family
     due = family.clock.held_until(event.at)
@@ -238,6 +319,9 @@ HANDLERS: dict[type, Callable[[Applying, Any], None]] = {
     ev.OnboardingCompleted: onboarding_completed,
     ev.CrisisDetected: crisis_detected,
     ev.QuestionAsked: question_asked,
+    ev.SummaryRequested: summary_requested,
+    ev.DataRequested: data_requested,
+    ev.ErasureRequested: erasure_requested,
     ev.FollowupScheduled: followup_scheduled,
     ev.FlowStarted: nothing,
     ev.FlowEnded: nothing,

@@ -27,7 +27,20 @@ EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
         "created_at",
     ),
     "checkins": ("channel", "address", "value", "local_date", "at"),
-    "messages": ("direction", "channel", "address", "message_id", "text", "status", "at"),
+    # id: the row's number among messages of its direction; in_reply_to: the inbound message
+    # (its id) an outgoing one answers, empty for what the program started (quiet hours hold
+    # only those: bot/runtime/outbox/hours.py)
+    "messages": (
+        "direction",
+        "id",
+        "channel",
+        "address",
+        "message_id",
+        "text",
+        "status",
+        "at",
+        "in_reply_to",
+    ),
     "alerts": ("channel", "address", "category", "matched", "text", "at", "staff_notified"),
 }
 EXPORTS = tuple(EXPORT_COLUMNS)
@@ -77,29 +90,33 @@ def export_rows(ctx: Context, what: str) -> Iterator[dict[str, Any]]:
 
 
 def _messages(db: DB) -> Iterator[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, address in reads.inbound_with_address(db):
         rows.append(
             {
                 "direction": "in",
+                "id": i.id,
                 "channel": i.channel,
                 "address": address,
                 "message_id": None,
                 "text": i.text,
                 "status": "received",
                 "at": iso(i.received_at),
+                "in_reply_to": None,
             }
         )
     for o in reads.outbox(db):
         rows.append(
             {
                 "direction": "out",
+                "id": o.id,
                 "channel": o.channel,
                 "address": o.address,
                 "message_id": o.message_id,
                 "text": o.text,
                 "status": o.status,
                 "at": iso(o.sent_at or o.created_at),
+                "in_reply_to": o.in_reply_to,
             }
         )
     yield from sorted(rows, key=lambda r: r["at"] or "")

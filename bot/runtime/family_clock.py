@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as phone_zones
 
-from bot.scheduling.clock import QuietHours, in_quiet_hours, next_allowed
-from bot.scheduling.policy import Decision, Kind, Slot, decide, next_slot
+from bot.scheduling.clock import QuietHours, day_end, in_quiet_hours, next_allowed
+from bot.scheduling.policy import Decision, Kind, Slot, decide, due_instant, next_slot
 from bot.settings import Settings
 
 
@@ -53,6 +53,26 @@ class FamilyClock:
         key = ("held", now)
         if key not in self._memo:
             self._memo[key] = next_allowed(now, self.zone, self.quiet)
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def day_end(self, now: datetime) -> datetime:
+        """When the family's local day that holds `now` ends."""
+        key = ("day_end", now)
+        if key not in self._memo:
+            self._memo[key] = day_end(self.today(now), self.zone)
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def awake_time(self, hhmm: str, now: datetime) -> str:
+        """'07:00' -> '08:00' when quiet hours end at 08:00; '22:00' -> '20:30' when they start
+        at 21:00: when a daily message chosen for this local time really comes today
+        (bot/scheduling/policy.py `due_instant`), as a confirmation must say it."""
+        key = ("awake", hhmm, self.today(now))
+        if key not in self._memo:
+            try:
+                due = due_instant(self.today(now), parse_hhmm(hhmm), self.zone, self.quiet)
+            except ValueError:
+                due = None
+            self._memo[key] = f"{due.astimezone(self.zone):%H:%M}" if due else hhmm
         return self._memo[key]  # type: ignore[no-any-return]
 
     def quiet_until(self, now: datetime) -> datetime | None:

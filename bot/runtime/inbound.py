@@ -92,14 +92,15 @@ class Inbound:
         results: list[InboundResult] = []
         stepped: list[tuple[int, int, list[int]]] = []  # (result, family, outbox rows)
         for msg, when, member in zip(msgs, at, staff, strict=True):
-            if new.pop((msg.channel, msg.provider_id), None) is None:
+            inbound_id = new.pop((msg.channel, msg.provider_id), None)
+            if inbound_id is None:
                 results.append(InboundResult(duplicate=True))  # a provider retry, or a copy
             elif member is not None:
                 answer = records.add_outbox(db, staff_reply(db, member, msg.text, when))
                 results.append(InboundResult(False, None, answer))
             else:
                 key = (msg.channel, msg.address)
-                families[key], rows = turn.step(families[key], _message(msg), when)
+                families[key], rows = turn.step(families[key], _message(msg), when, inbound_id)
                 stepped.append((len(results), families[key].id, rows))
                 results.append(InboundResult(False))
         turn.flush()

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from bot.channels.base import InboundMessage
-from bot.runtime import retention, turn
+from bot.runtime import family_data, retention, turn
 from bot.runtime.alerts.desk import AlertDesk, Outcome, Reached
 from bot.runtime.alerts.escalation import escalate_due
 from bot.runtime.alerts.records import AlertRecord
@@ -128,6 +128,35 @@ class Runtime:
     def record_reports(self, provider: str, found: Iterable[DeliveryReport]) -> None:
         """A provider's delivery reports (status callbacks, email events), each recorded once."""
         reports.record(self.ctx, provider, found)
+
+    # --- a family's own data (docs/privacy.md) ------------------------------------------------
+    def export_family(self, contact_id: int) -> bytes | None:
+        """Everything kept about a family, as the JSON file MYDATA gives (None: no such family)."""
+        with self.ctx.db() as db:
+            return family_data.export_json(db, contact_id, self.ctx.clock())
+
+    def erase_family(self, contact_id: int, by: str) -> bool:
+        """Erase a family on their request, from outside the conversation (the console, the
+        CLI): every row about them goes, the address's opt-out stays as a keyed hash."""
+        with self.ctx.db.begin() as db:
+            return family_data.erase(db, self.ctx.settings, contact_id, by, self.ctx.clock())
+
+    def audit_family(self, action: str, contact_id: int, by: str, via: str) -> None:
+        """Keep a staff action on a family's data in the audit log (the console keeps its own)."""
+        with self.ctx.db.begin() as db:
+            family_data.audit(db, action, contact_id, by, via, self.ctx.clock())
+
+    def mydata_locale(self, token: str) -> str | None:
+        """The language of a MYDATA link's family while the link is live, else None."""
+        with self.ctx.db() as db:
+            return family_data.live_link_locale(db, token, self.ctx.clock())
+
+    def take_mydata(self, token: str) -> bytes | None:
+        """A MYDATA link followed: the family's data, once; None when used, expired or unknown."""
+        now = self.ctx.clock()
+        with self.ctx.db.begin() as db:
+            contact_id = family_data.take_link(db, token, now)
+            return None if contact_id is None else family_data.export_json(db, contact_id, now)
 
     # --- upkeep --------------------------------------------------------------------------------
     def housekeeping(self) -> None:

@@ -8,15 +8,17 @@ like any message the program starts (the dispatcher checks both again when it se
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy.orm import Session as DB
 
-from bot.catalog.render import Audience, render
+from bot.catalog import discreet
+from bot.catalog.render import Audience, Renderer, render
 from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
+from bot.runtime.outbox.hours import expires_at, held_until
 from storage.queries import families as family_sql
 from storage.queries import records
 
@@ -48,7 +50,15 @@ def queue_staff_words(
     family = Family.from_row(rows[0], Clocks(ctx.settings))
     if family.status == "opted_out":
         return Reached(None, refused="opted_out")
-    due = family.clock.held_until(now)
+    # the program's words, not an answer to the family's message: quiet hours hold them
+    due = held_until("normal", None, now, family.clock, now, timedelta(0)) or now
+    catalogs, org = ctx.program.current.catalogs, ctx.settings.org_placeholders()
+    profile = family.session.profile
+    if discreet.is_discreet(profile):  # a person's words too start with the neutral line
+        audience = Audience(family.channel, family.locale, discreet.as_discreet(profile))
+        lead = discreet.lead_template(catalogs, discreet.LEAD, family.locale)
+        text = f"{Renderer().render_line(catalogs, lead, audience, org)}\n\n{text}"
+        subject = discreet.SUBJECT
     row = {
         "contact_id": family.id,
         "channel": family.channel,
@@ -56,17 +66,14 @@ def queue_staff_words(
         "message_id": message_id,
         "kind": "normal",
         "text": text,
-        "subject": render(
-            ctx.program.current.catalogs,
-            subject,
-            Audience("email", family.locale),
-            ctx.settings.org_placeholders(),
-        )
+        "subject": render(catalogs, subject, Audience("email", family.locale), org)
         if family.channel == "email"
         else None,
         "status": "queued",
         "not_before": due,
+        "expires_at": expires_at("normal", now, family.clock),
         "attempts": 0,
+        "media": None,
         "created_at": now,
     }
     [outbox_id] = records.add_outbox(db, [row])

@@ -22,6 +22,7 @@ from bot.engine.inputs import Input
 from bot.engine.program import Program
 from bot.engine.session import INDEFINITE, Session
 from bot.program_files import Loaded
+from bot.runtime import summaries
 from bot.runtime.alerts.raising import Raiser
 from bot.runtime.context import Context
 from bot.runtime.effects import Effects, Event, OptedOutElsewhere
@@ -71,11 +72,15 @@ class Turn:
         """A family from the columns of storage.queries.families.FAMILY."""
         return Family.from_row(values, self.clocks)
 
-    def step(self, family: Family, input_: Input, now: datetime) -> tuple[Family, list[int]]:
+    def step(
+        self, family: Family, input_: Input, now: datetime, in_reply_to: int | None = None
+    ) -> tuple[Family, list[int]]:
         """Run the engine for this input and apply its events: the family after, and the outbox
-        rows written (indices into `writes.outbox`, ids after `flush`)."""
-        session, events = step(self.program(), family.session, input_, now)
-        return self.effects.apply(family, session, events, now)
+        rows written (indices into `writes.outbox`, ids after `flush`). `in_reply_to` is the
+        inbound message's id when the input is one: what it says answers the person."""
+        today = family.clock.today(now)
+        session, events = step(self.program(), family.session, input_, now, today)
+        return self.effects.apply(family, session, events, now, in_reply_to)
 
     def apply(
         self, family: Family, session: Session, events: Sequence[Event], now: datetime
@@ -84,6 +89,7 @@ class Turn:
         return self.effects.apply(family, session, events, now)
 
     def flush(self) -> None:
+        summaries.fill(self.db, self.writes, self.effects.composer)
         self.writes.flush(self.db)
 
     def outbox_ids(self, rows: Iterable[int]) -> list[int]:

@@ -19,7 +19,7 @@ from bot.runtime.timers import plans
 from bot.runtime.timers.plans import TimerKey, TimerRow
 from storage.queries import alerts as alert_sql
 from storage.queries import families as family_sql
-from storage.queries import questions, records, timers
+from storage.queries import family_data, questions, records, timers
 from storage.queries.timers import Claim
 
 if TYPE_CHECKING:
@@ -35,6 +35,11 @@ class Writes:
     checkins: list[Row] = field(default_factory=list)
     consents: list[Row] = field(default_factory=list)
     questions: list[Row] = field(default_factory=list)  # for a person on the team (ASK)
+    answers: list[Row] = field(default_factory=list)  # to the program's own questions
+    # Summaries asked for in this transaction, by the index of their outbox row: worded at
+    # flush from the stored days and answers plus this transaction's own
+    # (bot/runtime/summaries.py): (index, family, session, kind, now).
+    summaries: list[tuple[int, Family, Any, str, datetime]] = field(default_factory=list)
     deliveries: list[Row] = field(default_factory=list)  # inserted unless already there
     # The (contact, kind, local day) rows of `deliveries` this transaction knows are stored or
     # about to be; of those, the ones the tick claimed for a timer that has not fired yet.
@@ -42,14 +47,20 @@ class Writes:
     reserved: set[Claim] = field(default_factory=set)
     timers: dict[TimerKey, TimerRow | None] = field(default_factory=dict)  # None: delete it
     contacts: dict[int, Row] = field(default_factory=dict)  # changed columns by contact id
-    cancelled: set[int] = field(default_factory=set)  # families whose stored queued
-    # everyday messages are cancelled (the ones added here are cancelled in `outbox` itself)
+    # families whose stored queued or claimed everyday messages are cancelled, and why (the ones
+    # added here are cancelled in `outbox` itself)
+    cancelled: dict[int, str] = field(default_factory=dict)
     reschedule: dict[int, tuple[Family, datetime]] = field(default_factory=dict)
     outbox_ids: list[int] = field(default_factory=list)  # after `flush`, in `outbox` order
     alert_ids: list[int] = field(default_factory=list)
     # Outbox rows that are staff notices of an alert of `alerts`, by their index in `outbox`:
     # worded at flush, once the alert has its id ("Reply ACK 42").
     notices: dict[int, Notice] = field(default_factory=dict)
+    # MYDATA: data request rows, with the index in `outbox` of the email that carries the data.
+    data_requests: list[tuple[Row, int | None]] = field(default_factory=list)
+    # DELETE: families erased once everything else is written (contact id -> its address's
+    # hash, by whom, when), so no row this transaction wrote for them survives.
+    erase: dict[int, tuple[str, str, datetime]] = field(default_factory=dict)
 
     def add_outbox(self, row: Row) -> int:
         """Queue an outbox row; its index in `outbox` (its id after `flush`)."""
@@ -71,17 +82,17 @@ class Writes:
                 {"contact_id": contact_id, "kind": kind, "local_date": day, "at": at}
             )
 
-    def cancel_everyday(self, contact_id: int, before: int) -> None:
+    def cancel_everyday(self, contact_id: int, before: int, reason: str) -> None:
         """Cancel this family's queued everyday messages: those stored, and those added here
-        before index `before`."""
-        self.cancelled.add(contact_id)
+        before index `before`; `reason`: opted_out or crisis."""
+        self.cancelled[contact_id] = reason
         for row in self.outbox[:before]:
             if (
                 row["contact_id"] == contact_id
                 and row["status"] == "queued"
                 and row["kind"] == "normal"
             ):
-                row["status"] = "cancelled"
+                row["status"], row["reason"] = "cancelled", reason
 
     def change(self, contact_id: int, **columns: Any) -> None:
         self.contacts.setdefault(contact_id, {}).update(columns)
@@ -111,7 +122,15 @@ class Writes:
                 for index, notice in self.notices.items()
             ],
         )
+        family_data.add_requests(
+            db,
+            [
+                {**row, "outbox_id": None if index is None else self.outbox_ids[index]}
+                for row, index in self.data_requests
+            ],
+        )
         records.add_checkins(db, self.checkins)
+        records.add_answers(db, self.answers)
         records.add_consents(db, self.consents)
         questions.add_questions(db, self.questions)
         if self.deliveries:
@@ -122,3 +141,5 @@ class Writes:
                 self.timers.update(plans.reschedule(family, last, now))
         timers.drop_timers(db, [key for key, row in self.timers.items() if row is None])
         timers.set_timers(db, [row for row in self.timers.values() if row is not None])
+        for contact_id, (hashed, by, now) in self.erase.items():
+            family_data.erase(db, contact_id, hashed, by, now)

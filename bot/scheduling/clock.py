@@ -201,6 +201,16 @@ def _day_start(day: date, tz: ZoneInfo) -> datetime | None:
     return None
 
 
+def day_end(day: date, tz: ZoneInfo) -> datetime:
+    """The first instant after the local day `day`: the next day's start (a skipped day, as
+    Samoa skipped 30 December 2011, moves it on)."""
+    for ahead in range(1, 4):
+        start = _day_start(day + timedelta(days=ahead), tz)
+        if start is not None:
+            return start
+    raise ValueError(f"no day after {day} in {tz.key}")  # no zone skips three days
+
+
 def allowed_stretches(
     day: date, tz: ZoneInfo, quiet: QuietHours
 ) -> list[tuple[datetime, datetime]]:

@@ -11,7 +11,29 @@ from bot.understanding.text import normalize
 
 _TIME = re.compile(r"^(?:at\s+)?(\d{1,2})(?:[:.h ](\d{2}))?\s*(am|pm|a|p|a m|p m)?$")
 _WORD_TIMES = {"noon": "12:00", "midday": "12:00", "mid day": "12:00"}
+# Hedges around a time ("around 8", "8:30ish pm", "maybe 9am") say nothing about which time.
+_HEDGES = re.compile(
+    r"(?<=\d)ish\b|\bish\b|^(?:around|about|maybe|approx|approximately|roughly|say|like|"
+    r"sobre las|como a las|a eso de las|hacia las|a las)\s+|\s*(?:or so|more or less|give or take)$"
+)
+# Words for the half of the day: "8 in the evening" is 8pm.
+_HALVES = (
+    (re.compile(r"\s*(?:in the morning|this morning|de la manana|por la manana)$"), "am"),
+    (
+        re.compile(
+            r"\s*(?:in the (?:afternoon|evening)|at night|tonight|de la tarde|de la noche|"
+            r"por la tarde|por la noche)$"
+        ),
+        "pm",
+    ),
+)
+UNCLEAR = "unclear"  # a choice's phrases that answer nothing, so the question is asked again
 _NAME_OK = re.compile(r"^[^\W\d_][\w'\-.]*$", re.UNICODE)
+REQUIRED_CHOICES = ("yes_no", "relationship", "ok")
+# The program's own questions (issue 16): safety (yes, sometimes, no), stage (a track, or
+# unsure), rating (1 to 5). A locale without them simply does not understand those replies.
+OPTIONAL_CHOICES = ("safety", "stage", "rating")
+RATING_BANDS = {"1": "low", "2": "low", "3": "mid", "4": "high", "5": "high"}
 
 
 @dataclass(frozen=True)
@@ -66,8 +88,10 @@ def load_answer_lexicon(data: Mapping[str, Any], source: str = "<memory>") -> An
         return tuple(normalize(str(v)) for v in values if normalize(str(v)))
 
     choices = {}
-    for kind in ("yes_no", "relationship", "ok"):
+    for kind in (*REQUIRED_CHOICES, *OPTIONAL_CHOICES):
         raw = data.get(kind)
+        if raw is None and kind in OPTIONAL_CHOICES:
+            continue
         if not isinstance(raw, Mapping):
             raise ValueError(f"{source}: '{kind}' must map each answer to its words")
         choices[kind] = Choices({str(k): phrases(v, f"{kind}.{k}") for k, v in raw.items()})
@@ -112,6 +136,10 @@ def read_name(text: str, lexicon: AnswerLexicon) -> str | None:
 def read_time(text: str) -> str | None:
     """'7pm' -> '19:00'; '7:30 am' -> '07:30'; '19:15' -> '19:15'; '7' -> None (am or pm?)."""
     norm = normalize(text).replace("o'clock", "").replace("oclock", "").strip()
+    norm = " ".join(_HEDGES.sub(" ", norm).split())
+    for half_words, half in _HALVES:
+        if half_words.search(norm):
+            norm = half_words.sub("", norm) + half
     if norm in _WORD_TIMES:
         return _WORD_TIMES[norm]
     match = _TIME.match(norm)
@@ -147,6 +175,8 @@ def read_answer(
     expect: str, text: str, lexicons: Sequence[AnswerLexicon], known_zones: frozenset[str]
 ) -> Answer | None:
     """Every simple `expect:` kind except `checkin`, tried in each lexicon in turn."""
+    if any(expect in x.choices and x.choices[expect].pick(text) == UNCLEAR for x in lexicons):
+        return None  # "no idea", "no tomó hoy": not "no", in whichever language it was said
     for lexicon in lexicons:
         answer = _read_one(expect, text, lexicon, known_zones)
         if answer is not None:
@@ -157,9 +187,16 @@ def read_answer(
 def _read_one(
     expect: str, text: str, lexicon: AnswerLexicon, known_zones: frozenset[str]
 ) -> Answer | None:
+    if expect == "rating":
+        digit = lexicon.choices["rating"].pick(text) if "rating" in lexicon.choices else None
+        band = RATING_BANDS.get(digit or "")
+        return Answer(frozenset({band}), digit) if band else None
     if expect in lexicon.choices:
         label = lexicon.choices[expect].pick(text)
-        return Answer(frozenset({label}), label) if label else None
+        if not label or label == UNCLEAR:
+            return None
+        # "not sure" of the stage changes nothing: a label to branch on, no value to save
+        return Answer(frozenset({label}), None if label == "unsure" else label)
     if expect == "optional_name":
         if normalize(text) in lexicon.skip:
             return Answer(frozenset({"skipped"}))

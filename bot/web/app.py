@@ -21,6 +21,7 @@ from bot.web.guard import BodyLimit, guarded
 from bot.web.health import healthz, readyz
 from bot.web.inbound_writer import InboundWriter
 from bot.web.metrics import metrics
+from bot.web.mydata import mydata
 from bot.web.replies import ReplySender
 from bot.web.status import sendgrid_events, twilio_status
 from bot.web.unsubscribe import unsubscribe
@@ -52,6 +53,8 @@ def routes_for(app: App) -> list[BaseRoute]:
     for channel, channel_routes in CHANNEL_ROUTES.items():
         if channel in app.channels:
             routes.extend(channel_routes)
+    if {"sms", "telegram"} & set(app.channels):  # MYDATA's link (on email, an attachment)
+        routes.append(Route("/mydata/{token}", guarded(mydata), methods=["GET", "POST"]))
     if app.settings.metrics_token:
         routes.append(Route("/metrics", metrics, methods=["GET"]))
     return routes

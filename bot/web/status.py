@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.channels.base import storable
+from bot.channels.twilio_sms import OPTED_OUT_CODES
 from bot.runtime.outbox.reports import DeliveryReport
 from bot.web.deps import web_of
 from bot.web.guard import Refused
@@ -32,7 +33,10 @@ TWILIO = {
 SENDGRID_EVENT_STATUS = {"delivered": "delivered", "bounce": "bounced", "dropped": "failed"}
 SENDGRID_OPT_OUT = ("unsubscribe", "group_unsubscribe", "spamreport")
 MAX_ROW_ID = 2**63 - 1  # PostgreSQL's bigint and SQLite's INTEGER: a larger id is nobody's
-MAX_KEY, MAX_DETAIL = 255, 2000  # provider_events.key's column; a reason is a line, not a book
+MAX_KEY, MAX_DETAIL = 255, 2000
+OPTED_OUT = {
+    str(code) for code in OPTED_OUT_CODES
+}  # provider_events.key's column; a reason is a line, not a book
 
 
 async def twilio_status(request: Request) -> Response:
@@ -40,11 +44,14 @@ async def twilio_status(request: Request) -> Response:
     sid, state = str(form.get("MessageSid") or ""), str(form.get("MessageStatus") or "")
     if not sid or state not in TWILIO:
         raise Refused(400, "a status callback needs MessageSid and a known MessageStatus")
+    code = storable(str(form.get("ErrorCode") or ""))[:MAX_DETAIL]
     report = DeliveryReport(
         key=storable(f"{sid}:{state}")[:MAX_KEY],
         status=TWILIO[state],
         provider_id=storable(sid)[:MAX_KEY],
-        detail=storable(str(form.get("ErrorCode") or ""))[:MAX_DETAIL],
+        detail=code,
+        # the carrier says the person opted out (STOP to the number): as on a send (issue 12.10)
+        opt_out=f"Twilio status callback: error {code}" if code in OPTED_OUT else None,
     )
     await run_in_threadpool(web_of(request).app.runtime.record_reports, "twilio", [report])
     return Response(status_code=204)

@@ -42,7 +42,12 @@ FIRST = (
     _o.id,
 )
 # What the dispatcher reads of a row it may claim, in this order.
-CLAIMABLE = (_o.id, _o.channel, _o.address, _o.text, _o.subject, _o.kind, _o.status, _o.contact_id)
+CLAIMABLE = (
+    *(_o.id, _o.channel, _o.address, _o.text, _o.subject, _o.kind, _o.status, _o.contact_id),
+    *(_o.in_reply_to, _o.created_at, _o.expires_at),
+    _o.media,
+)
+_IN_FLIGHT = _o.status == "sending"  # what an outcome may change: not a row cancelled meanwhile
 _BY_ID = _o.id == bindparam("row_id")
 _KEEP_PROVIDER_ID: ColumnElement[str | None] = func.coalesce(
     bindparam("provider_id"), _o.provider_id
@@ -87,7 +92,22 @@ def claimable(
 def mark_suppressed(db: Session, ids: Sequence[int]) -> None:
     """Rows never to send: their family opted out after they were written."""
     if ids:
-        db.execute(update(OUTBOX).where(_o.id.in_(list(ids))).values(status="suppressed"))
+        values = {"status": "cancelled", "reason": "opted_out"}
+        db.execute(update(OUTBOX).where(_o.id.in_(list(ids))).values(**values))
+
+
+def mark_expired(db: Session, ids: Sequence[int]) -> None:
+    """Rows worth nothing any more (a lesson after its day): never sent."""
+    if ids:
+        values = {"status": "expired", "reason": "day_over"}
+        db.execute(update(OUTBOX).where(_o.id.in_(list(ids))).values(**values))
+
+
+def still_sending(db: Session | Connection, ids: Sequence[int]) -> set[int]:
+    """Which of these claimed rows nobody cancelled since (a STOP, a crisis)."""
+    if not ids:
+        return set()
+    return set(db.scalars(select(_o.id).where(_o.id.in_(list(ids)), _IN_FLIGHT)))
 
 
 def hold(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -106,10 +126,14 @@ def mark_sending(db: Session, ids: Sequence[int], lease_until: datetime) -> None
         )
 
 
-def attempts_of(db: Session, ids: Sequence[int]) -> dict[int, tuple[int, int | None]]:
-    """(attempts, contact id) of these rows, by id."""
-    query = select(_o.id, _o.attempts, _o.contact_id).where(_o.id.in_(list(ids)))
-    return {row_id: (attempts, contact_id) for row_id, attempts, contact_id in db.execute(query)}
+def attempts_of(
+    db: Session, ids: Sequence[int]
+) -> dict[int, tuple[int, int | None, str, datetime | None]]:
+    """(attempts, contact id, kind, expires at) of these rows, by id."""
+    query = select(_o.id, _o.attempts, _o.contact_id, _o.kind, _o.expires_at).where(
+        _o.id.in_(list(ids))
+    )
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in db.execute(query)}
 
 
 def mark_sent(db: Session, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
@@ -119,14 +143,27 @@ def mark_sent(db: Session, rows: Sequence[Mapping[str, Any]], now: datetime) -> 
         db.execute(update(OUTBOX).where(_BY_ID).values(**values, last_error=None), rows)
 
 
+def forget_goodbyes(db: Session, ids: Sequence[int]) -> None:
+    """Of these rows, those that are no family's and not a staff notice (the confirmation after a
+    family erased their data): their address and words are cleared."""
+    if ids:
+        db.execute(
+            update(OUTBOX)
+            .where(_o.id.in_(list(ids)), _o.contact_id.is_(None), _o.kind == "compliance")
+            .values(address="", text="", subject=None)
+        )
+
+
 def mark_final(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Never to be tried again (rows: row_id, status, provider_id, error)."""
+    """Never to be tried again (rows: row_id, status, reason, provider_id, error); a row
+    cancelled while it was being sent stays cancelled."""
     if rows:
         db.execute(
             update(OUTBOX)
-            .where(_BY_ID)
+            .where(_BY_ID, _IN_FLIGHT)
             .values(
                 status=bindparam("status"),
+                reason=bindparam("reason"),
                 provider_id=_KEEP_PROVIDER_ID,
                 last_error=bindparam("error"),
             ),
@@ -135,12 +172,13 @@ def mark_final(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def requeue(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Queued again (rows: row_id, error, attempts, not_before; a None not_before keeps it)."""
+    """Queued again (rows: row_id, error, attempts, not_before; a None not_before keeps it),
+    unless cancelled while it was being sent."""
     if rows:
         not_before = bindparam("not_before", type_=_o.not_before.type)
         db.execute(
             update(OUTBOX)
-            .where(_BY_ID)
+            .where(_BY_ID, _IN_FLIGHT)
             .values(
                 status="queued",
                 claimed_until=None,
@@ -164,10 +202,11 @@ def first_report(db: Session, provider: str, key: str, now: datetime) -> bool:
     return row is not None
 
 
-def status_by_provider_id(db: Session, provider_id: str) -> tuple[int, str] | None:
-    """(id, status) of the row the provider knows by this id."""
-    row = db.execute(select(_o.id, _o.status).where(_o.provider_id == provider_id)).first()
-    return (row[0], row[1]) if row else None
+def status_by_provider_id(db: Session, provider_id: str) -> tuple[int, str, int | None, str] | None:
+    """(id, status, contact id, channel) of the row the provider knows by this id."""
+    query = select(_o.id, _o.status, _o.contact_id, _o.channel).where(_o.provider_id == provider_id)
+    row = db.execute(query).first()
+    return (row[0], row[1], row[2], row[3]) if row else None
 
 
 def refs_of(db: Session, row_id: int) -> tuple[str | None, int | None, str] | None:
@@ -177,8 +216,12 @@ def refs_of(db: Session, row_id: int) -> tuple[str | None, int | None, str] | No
     return (row[0], row[1], row[2]) if row else None
 
 
-def set_status(db: Session, row_id: int, status: str, detail: str = "") -> None:
+def set_status(
+    db: Session, row_id: int, status: str, detail: str = "", reason: str | None = None
+) -> None:
     values: dict[str, Any] = {"status": status}
+    if reason is not None:
+        values["reason"] = reason
     if detail:
         values["last_error"] = detail[:500]
     db.execute(update(OUTBOX).where(_o.id == row_id).values(**values))

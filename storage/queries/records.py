@@ -2,34 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from storage import models as m
-from storage.queries.dialect import dialect_of
+from storage.queries.dialect import dialect_of, upserting
 
 OUTBOX: Table = m.OutboundMessage.__table__  # type: ignore[assignment]
 ALERTS: Table = m.Alert.__table__  # type: ignore[assignment]
 CHECKINS: Table = m.Checkin.__table__  # type: ignore[assignment]
 CONSENTS: Table = m.Consent.__table__  # type: ignore[assignment]
+ANSWERS: Table = m.ProgramAnswer.__table__  # type: ignore[assignment]
 _o = OUTBOX.c
+# Claimed rows too: the dispatcher checks a row is still `sending` just before it sends it.
 _CANCEL_EVERYDAY = (
     update(OUTBOX)
     .where(
         _o.contact_id.in_(bindparam("contacts", expanding=True)),
-        _o.status == "queued",
+        _o.status.in_(("queued", "sending")),
         _o.kind == "normal",
     )
-    .values(status="cancelled")
+    .values(status="cancelled", reason=bindparam("reason"))
 )
 
 
+_OPTIONAL = {"in_reply_to": None, "expires_at": None, "reason": None}
+
+
 def add_outbox(db: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """New outbox rows; their ids, in the order of `rows`."""
-    return _add(db, OUTBOX, rows)
+    """New outbox rows; their ids, in the order of `rows`. A row may leave out what it does not
+    have: `in_reply_to` (it answers nobody's message), `expires_at` (never), `reason`."""
+    return _add(db, OUTBOX, [{**_OPTIONAL, **row} for row in rows])
 
 
 def add_alerts(db: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -38,8 +44,18 @@ def add_alerts(db: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
 
 
 def add_checkins(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record check-ins: one a family's local day, the latest answer replacing an earlier one
+    (also one written by an earlier transaction)."""
+    latest = {(r["contact_id"], r["local_date"]): r for r in rows}  # the last of a day wins
+    if latest:
+        stmt = upserting(dialect_of(db), CHECKINS, ("contact_id", "local_date"), ("value", "at"))
+        db.execute(stmt, list(latest.values()))
+
+
+def add_answers(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Answers to the program's own questions (safety, stage, wellbeing, lesson ratings)."""
     if rows:
-        db.execute(insert(CHECKINS), rows)
+        db.execute(insert(ANSWERS), rows)
 
 
 def add_consents(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -47,12 +63,14 @@ def add_consents(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         db.execute(insert(CONSENTS), rows)
 
 
-def cancel_everyday(db: Session, contact_ids: Iterable[int]) -> None:
-    """Cancel the queued everyday messages of these families (crisis replies and compliance
-    confirmations still go)."""
-    wanted = sorted(set(contact_ids))
-    if wanted:
-        db.execute(_CANCEL_EVERYDAY, {"contacts": wanted})
+def cancel_everyday(db: Session, contact_ids: Mapping[int, str]) -> None:
+    """Cancel the queued and claimed everyday messages of these families, each with its reason
+    (crisis replies and compliance confirmations still go)."""
+    by_reason: dict[str, list[int]] = {}
+    for contact_id, reason in sorted(contact_ids.items()):
+        by_reason.setdefault(reason, []).append(contact_id)
+    for reason, wanted in by_reason.items():
+        db.execute(_CANCEL_EVERYDAY, {"contacts": wanted, "reason": reason})
 
 
 def _add(db: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:

@@ -43,7 +43,7 @@ KEPT = (
     _Kept(_IN, ("text",), lambda cut: _IN.c.received_at < cut),
     _Kept(
         _OUT,
-        ("text", "subject"),
+        ("text", "subject", "media"),
         lambda cut: and_(_OUT.c.created_at < cut, _OUT.c.status.not_in(UNSENT)),
     ),
     _Kept(_Q, ("text", "answer"), lambda cut: and_(_Q.c.asked_at < cut, _Q.c.status != "open")),

@@ -131,6 +131,8 @@ class TelegramStandin(StandinServer):
             return tg_error(400, "Bad Request: can't parse request body")
         if method == "getUpdates":
             return await self._get_updates(params, request)
+        if method == "sendPhoto":
+            return await self._send_photo(params, request)
         handler = {
             "getMe": self._get_me,
             "sendMessage": self._send_message,
@@ -162,6 +164,38 @@ class TelegramStandin(StandinServer):
             if waiting or time.monotonic() >= deadline or await request.is_disconnected():
                 return JSONResponse({"ok": True, "result": waiting})
             await asyncio.sleep(0.02)
+
+    async def _send_photo(self, params: dict[str, Any], request: Request) -> Response:
+        """`sendPhoto` with the photo uploaded as a file (multipart): recorded with its bytes,
+        its caption as the message's text."""
+        async with request.form() as form:
+            upload = form.get("photo")
+            photo = await upload.read() if upload is not None and hasattr(upload, "read") else b""
+        if not photo:
+            self._bump("refused")
+            return tg_error(400, "Bad Request: there is no photo in the request")
+        chat_id = str(params.get("chat_id", ""))
+        with self._addr_lock:
+            blocked = chat_id in self._blocked
+        if blocked:
+            self._bump("refused")
+            return tg_error(403, "Forbidden: bot was blocked by the user")
+        message_id = next(self._message_ids)
+        caption = str(params.get("caption", ""))
+        self._record(
+            {"message_id": message_id, "chat_id": chat_id, "text": caption, "photo": photo}
+        )
+        chat = {"id": int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id, "type": "private"}
+        size = {"file_id": f"photo-{message_id}", "file_unique_id": f"u{message_id}", "width": 800}
+        result = {
+            "message_id": message_id,
+            "from": self.bot_user(),
+            "chat": chat,
+            "date": int(time.time()),
+            "caption": caption,
+            "photo": [{**size, "height": 600}],
+        }
+        return JSONResponse({"ok": True, "result": result})
 
     def _get_me(self, params: dict[str, Any]) -> Response:
         return JSONResponse({"ok": True, "result": self.bot_user()})

@@ -20,6 +20,7 @@ from tests.fictional import phone
 from tests.workers.rig import Rig
 
 DEFAULT_QUIET = ("21:00", "08:00")
+REPLY_WINDOW = timedelta(minutes=30)  # REPLY_WINDOW_MINUTES' default
 CHECKIN = "checkin.question"
 
 
@@ -150,8 +151,10 @@ def check(rig: Rig, walk: Walk, outcome: Outcome) -> None:
         for row in sent:
             assert row.sent_at is not None
             local = row.sent_at.astimezone(tz)
-            # (a) nothing but crisis replies inside quiet hours
-            assert row.kind == "crisis" or not in_quiet_hours(row.sent_at, tz, quiet), (
+            # (a) nothing the program starts inside quiet hours: only crisis replies, and answers
+            # to what the family wrote within the reply window (issue 20)
+            answer = row.in_reply_to is not None and row.sent_at - row.created_at <= REPLY_WINDOW
+            assert row.kind == "crisis" or answer or not in_quiet_hours(row.sent_at, tz, quiet), (
                 f"{who}: {row.message_id} sent at {local} inside quiet hours"
             )
         lesson_days = Counter(
@@ -188,7 +191,8 @@ def check(rig: Rig, walk: Walk, outcome: Outcome) -> None:
                 assert due is not None and timedelta(0) <= row.sent_at - due <= CHECKIN_GRACE, (
                     f"{who}: check-in asked at {row.sent_at.astimezone(tz)}, due {due}"
                 )
-        # replies to what the family wrote go at the first instant outside quiet hours
+        # answers to what the family wrote go at once, at any hour; what the program starts
+        # otherwise (the welcome, a follow-up) at the first instant outside quiet hours
         for row in rows:
             if (
                 row.message_id in lessons
@@ -200,9 +204,9 @@ def check(rig: Rig, walk: Walk, outcome: Outcome) -> None:
                 (t for t in instants if t >= row.created_at and not in_quiet_hours(t, tz, quiet)),
                 None,
             )
-            if row.kind == "crisis":
+            if row.kind == "crisis" or (row.in_reply_to is not None and row.status == "sent"):
                 assert row.sent_at == row.created_at, (
-                    f"{who}: crisis reply {row.message_id} was held"
+                    f"{who}: {row.kind} answer {row.message_id} was held"
                 )
             elif row.status != "cancelled":
                 assert row.sent_at == first, (

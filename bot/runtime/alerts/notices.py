@@ -115,6 +115,7 @@ def staff_row(
         "status": "queued",
         "not_before": now,
         "attempts": 0,
+        "media": None,
         "created_at": now,
     }
 

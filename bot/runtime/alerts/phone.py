@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session as DB
 from bot.runtime.alerts.desk import acknowledge_in
 from bot.runtime.alerts.notices import staff_row
 from bot.runtime.alerts.staff import StaffMember
+from storage import console_accounts as accounts_sql
 from storage.queries import alerts as alert_sql
 
 # "ACK 42", "ack #42 - calling her now", "Acknowledged", "/ack 42": the first line that is not a
@@ -66,7 +67,7 @@ def staff_reply(db: DB, member: StaffMember, text: str, now: datetime) -> list[d
             )
         ]
     note = found["rest"].strip(" \t-:;,.")
-    outcome = acknowledge_in(db, alert_id, member.who, member.channel, note, now)
+    outcome = acknowledge_in(db, alert_id, _who(db, member), member.channel, note, now)
     if outcome == "done":
         words = (
             f"Thank you: alert {alert_id} is acknowledged by you. Escalation to the backup list "
@@ -79,6 +80,13 @@ def staff_reply(db: DB, member: StaffMember, text: str, now: datetime) -> list[d
     else:
         words = f"There is no alert {alert_id}. Reply ACK and the number in the notice."
     return [_answer(member, "staff.ack", words, now)]
+
+
+def _who(db: DB, member: StaffMember) -> str:
+    """Who acknowledged: the console account that carries this alert address (`craftbot staff
+    alerts`), so the console names the person who signs in; else the list's name or address."""
+    account = accounts_sql.staff_alerted_at(db, member.channel, member.address)
+    return account.email if account is not None else member.who
 
 
 def _at(member: StaffMember) -> tuple[str, str]:

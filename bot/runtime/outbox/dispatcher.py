@@ -2,30 +2,36 @@
 
 Rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL) or a write-locking transaction (SQLite),
 so two workers never take the same row. A row whose worker died mid-send is claimed again when its
-lease runs out: the only way a message can go twice, counted as `reclaimed`. On SQLite the web
-process waits for the one write lock, so the worker's transactions stay short: the due rows are
-found in a lock-free snapshot and only claimed (every condition checked again) under the lock, and
-outcomes are written at most RECORD_EVERY rows a transaction, after the batch is sent
-(bot/runtime/outbox/outcomes.py).
+lease runs out: the only way a message can go twice, counted as `reclaimed`. Each outcome is
+recorded as soon as it is known (bot/runtime/outbox/recorder.py), so a crash re-sends at most
+what was in flight. On SQLite the web process waits for the one write lock, so the worker's
+transactions stay short: the due rows are found in a lock-free snapshot and only claimed (every
+condition checked again) under the lock. `stop()` (SIGTERM) sends nothing more: what is in flight
+finishes and is recorded, the rest is given back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session as DB
 
-from bot.channels.base import Channel, OutboundMessage, SendOutcome, SendResult
+from bot.channels.base import Attachment, Channel, OutboundMessage, SendOutcome, SendResult
+from bot.runtime import family_data, summary_picture
 from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
 from bot.runtime.outbox import outcomes
+from bot.runtime.outbox.hours import held_until
 from bot.runtime.outbox.outcomes import DispatchReport
 from bot.runtime.outbox.pacing import Pace
+from bot.runtime.outbox.recorder import RECORD_EVERY, Outcome, Recorder, StillWanted
 from bot.runtime.outbox.unsubscribe import footer_words, unsubscribe_url
 from storage.db import snapshot_reader
 from storage.queries import families as family_sql
@@ -35,7 +41,7 @@ log = logging.getLogger(__name__)
 LEASE_S = 120.0  # real seconds; on a moved clock (CLOCK_SPEED) the lease is scaled to match
 MAX_BACKOFF_S = 3600.0
 CLAIM_EVERY = 250  # rows claimed per transaction from a SQLite snapshot (~15 ms under the lock)
-RECORD_EVERY = 250  # outcomes recorded per transaction (on SQLite each holds the write lock ~12 ms)
+__all__ = ["RECORD_EVERY", "DispatchReport", "Dispatcher"]
 CLAIM_AHEAD_S = 10.0  # a paced channel claims about this many seconds of sending at a time
 
 
@@ -51,6 +57,18 @@ class Dispatcher:
         self.paces = dict(paces or {})
         self.concurrency = concurrency
         self.down_until: dict[str, datetime] = {}
+        self.reply_window = timedelta(minutes=ctx.settings.reply_window_minutes)
+        self.stopping = False
+        self._busy = 0  # dispatch calls under way
+
+    def stop(self) -> None:
+        """Send nothing more (SIGTERM): sends in flight finish and are recorded; `idle()` says
+        when."""
+        self.stopping = True
+
+    async def idle(self) -> None:
+        while self._busy:
+            await asyncio.sleep(0.05)
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Full-jitter exponential backoff (AWS architecture blog), never sooner than the provider
@@ -107,11 +125,25 @@ class Dispatcher:
             claimed: list[OutboundMessage] = []
             claimed_ids: list[int] = []
             suppressed: list[int] = []
+            expired: list[int] = []
             held: list[dict[str, object]] = []
             footers: dict[str, str] = {}  # the unsubscribe line by locale, worded once
             # rows are unpacked as tuples because a Row's attribute access costs about 1 us, and
             # this loop runs under the lock
-            for row_id, channel, address, text, subject, kind, status, contact_id in rows:
+            for (
+                row_id,
+                channel,
+                address,
+                text,
+                subject,
+                kind,
+                status,
+                contact_id,
+                in_reply_to,
+                written,
+                expires,
+                media,
+            ) in rows:
                 if kind != "crisis":
                     # Claim only what a paced channel can send soon, so a crisis or a reply
                     # written later never waits behind a long claimed batch (SMS at 1/s: 10
@@ -128,7 +160,11 @@ class Dispatcher:
                 if family is not None and family.status == "opted_out" and kind == "normal":
                     suppressed.append(row_id)
                     continue
-                until = family.clock.quiet_until(now) if family and kind != "crisis" else None
+                clock = family.clock if family else None
+                until = held_until(kind, in_reply_to, written, clock, now, self.reply_window)
+                if expires is not None and (until or now) >= expires:
+                    expired.append(row_id)  # a lesson after its day is worth nothing
+                    continue
                 if until is not None:
                     held.append({"row_id": row_id, "until": until})
                     continue
@@ -147,14 +183,35 @@ class Dispatcher:
                         kind == "crisis",
                         to_staff=contact_id is None and kind == "crisis",
                         unsubscribe_words=self._footer(family, footers) if link else None,
+                        media=media,
                     )
                 )
+            claimed = self._attach(db, claimed, now)
             outbox_sql.mark_suppressed(db, suppressed)
             report.suppressed += len(suppressed)
+            outbox_sql.mark_expired(db, expired)
+            report.expired += len(expired)
             outbox_sql.hold(db, held)
             report.held += len(held)
             outbox_sql.mark_sending(db, claimed_ids, now + self.ctx.real_seconds(LEASE_S))
             return claimed
+
+    @staticmethod
+    def _attach(db: DB, claimed: list[OutboundMessage], now: datetime) -> list[OutboundMessage]:
+        """MYDATA by email: the family's data, as it is now, attached to the row that carries it."""
+        emails = [m_.id for m_ in claimed if m_.channel == "email"]
+        carrying = family_data.take_attachments(db, emails, now) if emails else {}
+        if not carrying:
+            return claimed
+        out = []
+        for message in claimed:
+            contact_id = carrying.get(message.id)
+            data = family_data.export_json(db, contact_id, now) if contact_id else None
+            if data is not None:
+                file = Attachment(family_data.FILE_NAME, family_data.MEDIA_TYPE, data)
+                message = replace(message, attachment=file)
+            out.append(message)
+        return out
 
     @cached_property
     def _snapshot_reader(self) -> Engine | None:
@@ -176,14 +233,18 @@ class Dispatcher:
             return None
         return unsubscribe_url(self.ctx.settings, contact_id, address)
 
-    def record(
-        self,
-        results: list[tuple[OutboundMessage, SendResult]],
-        now: datetime,
-        report: DispatchReport,
-    ) -> None:
+    def record(self, results: list[Outcome], now: datetime, report: DispatchReport) -> None:
         """Write the outcomes of sent rows (bot/runtime/outbox/outcomes.py)."""
         outcomes.record(self.ctx, results, now, report, self.backoff, self.down_until)
+
+    def still_sending(self, ids: list[int]) -> set[int]:
+        """Which of these claimed rows nobody cancelled since (read without the write lock)."""
+        reader = self._snapshot_reader
+        if reader is not None:
+            with reader.connect() as conn:
+                return outbox_sql.still_sending(conn, ids)
+        with self.ctx.db() as db:
+            return outbox_sql.still_sending(db, ids)
 
     # --- sending -------------------------------------------------------------------------------
     async def dispatch(
@@ -192,42 +253,68 @@ class Dispatcher:
         """Send what is due (or just `ids`), up to `limit` rows; call again while there is more."""
         now = now or self.ctx.clock()
         report = DispatchReport()
-        batch = await asyncio.to_thread(self.claim, now, limit, ids, report)
-        if not batch:
+        if self.stopping:
             return report
-        results = await self.send_all(batch)
-        # Recorded once the batch is sent, in pieces: a transaction's thread that competed for the
-        # GIL with a busy event loop held SQLite's write lock for ~500 ms instead of ~12 (measured).
-        for start in range(0, len(results), RECORD_EVERY):
-            await asyncio.to_thread(
-                self.record, results[start : start + RECORD_EVERY], self.ctx.clock(), report
-            )
-        return report
+        self._busy += 1
+        try:
+            batch = await asyncio.to_thread(self.claim, now, limit, ids, report)
+            if not batch:
+                return report
+            recorder = Recorder(lambda piece: self.record(piece, self.ctx.clock(), report))
+            await self.send_all(batch, recorder.add, report)
+            await recorder.flush()
+            return report
+        finally:
+            self._busy -= 1
 
     async def send_all(
-        self, batch: list[OutboundMessage]
-    ) -> list[tuple[OutboundMessage, SendResult]]:
+        self,
+        batch: list[OutboundMessage],
+        done: Callable[[OutboundMessage, SendResult | None], None] | None = None,
+        report: DispatchReport | None = None,
+    ) -> list[Outcome]:
+        """Send the batch; each outcome goes to `done` as soon as it is known (None: not sent,
+        the worker is stopping; a row cancelled since it was claimed gives nothing)."""
         limit = asyncio.Semaphore(self.concurrency)
+        wanted = StillWanted(self.still_sending)
+        report = report or DispatchReport()
 
-        async def one(message: OutboundMessage) -> tuple[OutboundMessage, SendResult]:
+        async def one(message: OutboundMessage) -> Outcome | None:
+            # Whether a STOP or a crisis cancelled it since the claim: asked before the pace, so
+            # no database round trip sits between a paced slot and its send.
+            if not message.crisis and not self.stopping and not await wanted.ask(message.id):
+                report.suppressed += 1
+                return None
             pace = self.paces.get(message.channel)
-            if pace and not message.crisis:
+            if pace and not message.crisis and not self.stopping:
                 await pace.wait_turn(message.address)
+            if self.stopping:
+                return message, None
             async with limit:
+                if self.stopping:  # stopped while it waited for its turn
+                    return message, None
                 try:
-                    return message, await self.channels[message.channel].send(message)
+                    if message.media and message.picture is None:
+                        # the weekly summary's calendar: drawn now, off the event loop
+                        picture = await asyncio.to_thread(summary_picture.draw, message.media)
+                        message = replace(message, picture=picture)
+                    result = await self.channels[message.channel].send(message)
                 except Exception as exc:  # an adapter bug must not lose the row: retry it later
                     log.exception(
                         "channel %s raised while sending outbox row %s", message.channel, message.id
                     )
-                    return message, SendResult(
-                        SendOutcome.RETRY, detail=f"{type(exc).__name__}: {exc}"
-                    )
+                    result = SendResult(SendOutcome.RETRY, detail=f"{type(exc).__name__}: {exc}")
+                return message, result
 
-        async def in_order(
-            messages: list[OutboundMessage],
-        ) -> list[tuple[OutboundMessage, SendResult]]:
-            return [await one(m_) for m_ in messages]  # one person's messages arrive as written
+        async def in_order(messages: list[OutboundMessage]) -> list[Outcome]:
+            out: list[Outcome] = []
+            for m_ in messages:  # one person's messages arrive as written
+                outcome = await one(m_)
+                if outcome is not None:
+                    out.append(outcome)
+                    if done is not None:
+                        done(*outcome)
+            return out
 
         def by_address(messages: list[OutboundMessage]) -> list[list[OutboundMessage]]:
             groups: dict[tuple[str, str], list[OutboundMessage]] = {}
@@ -238,7 +325,7 @@ class Dispatcher:
         # Three lanes, one after the other: families' crisis replies, then notices to staff,
         # then everything else. A staff notice leaves only once the family's reply has (or has
         # failed): the family must never wait behind the team being told.
-        results: list[tuple[OutboundMessage, SendResult]] = []
+        results: list[Outcome] = []
         lanes = (
             [m_ for m_ in batch if m_.crisis and not m_.to_staff],
             [m_ for m_ in batch if m_.to_staff],
@@ -252,16 +339,31 @@ class Dispatcher:
     async def drain(self, now: datetime | None = None, limit: int = 1000) -> DispatchReport:
         """Dispatch until nothing more is due now (for ticks and tests)."""
         total = DispatchReport()
-        while True:
+        while not self.stopping:
             report = await self.dispatch(now, limit)
-            for name in ("sent", "retried", "failed", "held", "suppressed", "reclaimed"):
+            for name in (
+                "sent",
+                "retried",
+                "failed",
+                "expired",
+                "held",
+                "suppressed",
+                "reclaimed",
+                "released",
+            ):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             for k, v in report.outcomes.items():
                 total.outcomes[k] = total.outcomes.get(k, 0) + v
             if not (
-                report.sent or report.failed or report.retried or report.suppressed or report.held
+                report.sent
+                or report.failed
+                or report.retried
+                or report.suppressed
+                or report.held
+                or report.expired
             ):
                 return total
+        return total
 
     def pending(self) -> int:
         with self.ctx.db() as db:

@@ -24,12 +24,13 @@ RANK = {
     "sent": 2,
     "delivered": 3,
     "read": 4,
-    "undelivered": 5,
     "failed": 5,
-    "invalid": 5,
-    "opted_out": 5,
-    "bounced": 5,
+    "expired": 5,
+    "cancelled": 5,
 }
+# A provider's word for a message that never arrived: our status failed, with its word as the
+# reason.
+FAILED = ("undelivered", "bounced", "failed")
 
 
 @dataclass(frozen=True)
@@ -65,16 +66,22 @@ def _apply(ctx: Context, db: DB, report: DeliveryReport, now: datetime) -> None:
         if refs is None:
             return
         provider_id, contact_id, channel = refs
+    found = outbox_sql.status_by_provider_id(db, provider_id or "")
+    if found is not None:
+        contact_id, channel = contact_id or found[2], channel or found[3]
     if report.status is not None:
         move_forward(db, provider_id or "", report.status, report.detail)
+    # a carrier's opt-out reported after the send (Twilio 21610) counts as one on the send
     if report.opt_out is not None and contact_id:
         opt_out(ctx, db, contact_id, channel, "provider", report.opt_out, now)
 
 
 def move_forward(db: DB, provider_id: str, status: str, detail: str = "") -> bool:
-    """Set the status of the row the provider knows by `provider_id`, unless it is further on."""
+    """Set the status of the row the provider knows by `provider_id`, unless it is further on;
+    a provider's failure (undelivered, bounced) is our `failed`, with its word as the reason."""
+    status, reason = ("failed", status) if status in FAILED else (status, None)
     found = outbox_sql.status_by_provider_id(db, provider_id)
     if found is None or RANK.get(status, -1) <= RANK.get(found[1], -1):
         return False
-    outbox_sql.set_status(db, found[0], status, detail)
+    outbox_sql.set_status(db, found[0], status, detail, reason)
     return True
