@@ -364,7 +364,7 @@ def test_evening_prompts_do_what_the_issue_asks() -> None:
 
 def test_help_reply_meets_the_sms_rules() -> None:
     # craft-facts §6: program name, a contact, opt-out instructions, frequency, rates
-    help_text = render(entries()["keyword.help"]["text"], "other")
+    help_sms = render(entries()["keyword.help"]["sms"], "other")
     for needed in (
         "Family Recovery Center craftbot coaching",
         ORG["org_contact"],
@@ -372,7 +372,23 @@ def test_help_reply_meets_the_sms_rules() -> None:
         "25-40 messages a week",
         "Msg & data rates may apply",
     ):
-        assert needed in help_text
+        assert needed in help_sms
+
+
+def test_only_sms_help_speaks_of_message_rates() -> None:
+    # carriers' rates are an SMS matter: Telegram and email read the `text` form of every HELP
+    for locale in ("en", "es"):
+        helps = {
+            mid: entry
+            for path in (ROOT / "messages" / locale).glob("*.yaml")
+            for mid, entry in (load(path) or {}).items()
+            if mid.startswith("keyword.help")
+        }
+        assert helps, locale
+        for mid, entry in helps.items():
+            assert "rates may apply" not in entry["text"] and "tarifas" not in entry["text"], mid
+            assert "sms" in entry, mid
+            assert "rates may apply" in entry["sms"] or "tarifas" in entry["sms"], mid
 
 
 @pytest.mark.parametrize(

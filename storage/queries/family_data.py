@@ -39,12 +39,14 @@ KEPT = {
     "staff": "the organisation's team, no family data",
     "staff_sessions": "signed-in browsers of the team",
     "provider_events": "provider callback ids for dedupe: no words, no address",
+    "channel_pace": "each channel's next free sending slot: no family in it",
 }
 
 # What an export holds: (name, model, columns), each table's rows for one family, oldest first.
 _EXPORT: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("consents", m.Consent, ("at", "action", "given", "channel", "by", "words")),
     ("checkins", m.Checkin, ("at", "local_date", "value")),
+    ("program_answers", m.ProgramAnswer, ("local_date", "question", "value", "lesson")),
     ("messages_from_you", m.InboundMessage, ("received_at", "text")),
     ("messages_to_you", m.OutboundMessage, ("created_at", "sent_at", "status", "subject", "text")),
     ("questions", m.Question, ("asked_at", "text", "status", "answered_at", "answer")),
