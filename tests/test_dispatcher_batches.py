@@ -1,4 +1,5 @@
-"""The dispatcher's claim and record on SQLite: exclusive claims from a snapshot, outcomes recorded in pieces."""
+"""The dispatcher's claim and record on SQLite: exclusive claims from a snapshot, outcomes recorded
+in pieces."""
 
 from __future__ import annotations
 
