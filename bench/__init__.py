@@ -1,1 +1,2 @@
-"""Benchmarks: how fast and how lean craftbot is (`make bench`); they print figures and assert nothing about time."""
+"""Benchmarks: how fast and how lean craftbot is (`make bench`); they print figures and assert
+nothing about time."""

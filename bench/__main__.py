@@ -76,7 +76,8 @@ def main() -> None:
         json.dumps(notes, indent=2) + "\n"
     )
     print(
-        f"\nwrote {args.out} (figures) and {args.out.stem}.notes.json (details) in {notes['run_minutes']} min"
+        f"\nwrote {args.out} (figures) and {args.out.stem}.notes.json (details) in "
+        f"{notes['run_minutes']} min"
     )
 
 
@@ -334,7 +335,8 @@ def print_table(results: dict[str, float], notes: dict[str, Any], n: int) -> Non
     if "rate_limit" in notes:
         rl = notes["rate_limit"]
         print(
-            f"rate limit: busiest second {rl['max_in_window']} arrivals ({rl['max_sent_in_window']} sends) at "
+            f"rate limit: busiest second {rl['max_in_window']} arrivals "
+            f"({rl['max_sent_in_window']} sends) at "
             f"{rl['configured']:g}/s"
         )
 

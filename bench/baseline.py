@@ -1,4 +1,5 @@
-"""Run the python-telegram-bot JobQueue baseline (bench/baseline_proc.py) against the Telegram stand-in."""
+"""Run the python-telegram-bot JobQueue baseline (bench/baseline_proc.py) against the Telegram
+stand-in."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What the benchmark pieces share: provider credentials for the stand-ins, settings, clocks, child processes."""
+"""What the benchmark pieces share: provider credentials for the stand-ins, settings, clocks, child
+processes."""
 
 from __future__ import annotations
 
@@ -56,7 +57,8 @@ def settings_from(env: dict[str, str]) -> Settings:
 
 
 def shifted_clock(start: datetime) -> Callable[[], datetime]:
-    """A clock that reads `start` now and runs in real time: the bench morning, whatever today is."""
+    """A clock that reads `start` now and runs in real time: the bench morning, whatever today
+    is."""
     origin = time.monotonic()
     return lambda: start + timedelta(seconds=time.monotonic() - origin)
 

@@ -1,4 +1,5 @@
-"""Outbox to provider: one worker's throughput with no rate limit, and a paced channel's accuracy."""
+"""Outbox to provider: one worker's throughput with no rate limit, and a paced channel's
+accuracy."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from bot.runtime.outbox.pacing import Pace
 
 SMS_TEXT = (
     "Welcome, Ana. CRAFT coaches you, the family member, not Jo. It has three aims: help Jo toward "
-    "treatment, help them use less, and help you feel better, whatever they choose. One small step a "
+    "treatment, help them use less, and help you feel better, whatever they choose. One small "
+    "step a "
     "day. Try today: write down one thing you hope will change."
 )
 PACED_RATE = 30.0
@@ -57,7 +59,8 @@ class Paced:
 
 
 def sms_throughput(n: int, workdir: Path, standins: Standins) -> Throughput:
-    """Drain n queued SMS through the real Twilio adapter (aiohttp) to the stand-in, no rate limit."""
+    """Drain n queued SMS through the real Twilio adapter (aiohttp) to the stand-in, no rate
+    limit."""
     env = env_for(f"sqlite:///{workdir / 'dispatch.db'}", twilio_url=standins.twilio)
     app = build(settings_from(env), clock=lambda: ENROL_AT, rate_limits=False)
     enrol_families(app, n, "sms", lesson_due=False)
@@ -69,7 +72,8 @@ def sms_throughput(n: int, workdir: Path, standins: Standins) -> Throughput:
 
 
 def paced(workdir: Path, standins: Standins) -> Paced:
-    """A backlog on a 30 msg/s Telegram channel; the rate and the busiest second, as the provider saw them."""
+    """A backlog on a 30 msg/s Telegram channel; the rate and the busiest second, as the provider
+    saw them."""
     n = int(PACED_RATE * PACED_SECONDS)
     env = env_for(f"sqlite:///{workdir / 'paced.db'}", telegram_url=standins.telegram)
     app = build(settings_from(env), clock=lambda: ENROL_AT, rate_limits=False)

@@ -1,4 +1,5 @@
-"""The morning on SQLite: fan-out of N lessons, their dispatch to Telegram, and crisis replies meanwhile.
+"""The morning on SQLite: fan-out of N lessons, their dispatch to Telegram, and crisis replies
+meanwhile.
 
 One worker process ticks once at the bench morning (all N lessons due in the same minute) and
 then drains the outbox through the real Telegram adapter to the stand-in. While it drains, crisis
@@ -55,7 +56,8 @@ class Morning:
 
 
 def prepare(db_url: str, n: int) -> None:
-    """N Telegram families due at the bench minute, and SMS families (not due) who will write in crisis."""
+    """N Telegram families due at the bench minute, and SMS families (not due) who will write in
+    crisis."""
     app = build(settings_from(env_for(db_url)), channels={}, clock=lambda: ENROL_AT)
     enrol_families(app, n, "telegram")
     enrol_families(app, CRISIS_SENDERS, "sms", lesson_due=False)

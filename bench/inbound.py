@@ -1,4 +1,5 @@
-"""Replies coming in, open loop: signed Twilio check-in answers at fixed arrival rates, real uvicorn.
+"""Replies coming in, open loop: signed Twilio check-in answers at fixed arrival rates, real
+uvicorn.
 
 Families were asked the evening question (their check-in fired); each then answers once. Requests
 are sent on a fixed schedule (rate r: one every 1/r s), whatever the answers before them do, so a
@@ -158,7 +159,8 @@ def run(
                 measured.web_cpu_s = cpu1 - cpu0
             result.rates.append(measured)
             print(
-                f"  {label}: {rate:>4} req/s  p50 {measured.p50:7.1f} ms  p99 {measured.p99:7.1f} ms"
+                f"  {label}: {rate:>4} req/s  p50 {measured.p50:7.1f} ms  p99 {measured.p99:7.1f} "
+                "ms"
                 f"  failures {measured.failures}",
                 flush=True,
             )

@@ -40,7 +40,8 @@ class PgFanout:
 
 
 def pg_url() -> str | None:
-    """CRAFTBOT_TEST_PG_URL, else .ci/.pg_url (written by `make pg-test`); None when neither answers."""
+    """CRAFTBOT_TEST_PG_URL, else .ci/.pg_url (written by `make pg-test`); None when neither
+    answers."""
     raw = os.environ.get("CRAFTBOT_TEST_PG_URL", "").strip()
     path = REPO / ".ci" / ".pg_url"
     if not raw and path.exists():

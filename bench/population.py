@@ -126,7 +126,8 @@ def enrol_families(
         if db.get_bind().dialect.name == "postgresql":  # explicit ids: move the sequence past them
             db.execute(
                 text(
-                    "SELECT setval(pg_get_serial_sequence('contacts', 'id'), (SELECT max(id) FROM contacts))"
+                    "SELECT setval(pg_get_serial_sequence('contacts', 'id'), (SELECT max(id) FROM "
+                    "contacts))"
                 )
             )
 

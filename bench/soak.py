@@ -421,7 +421,8 @@ async def deliver(
     item: Sent,
     i: int,
 ) -> None:
-    """Post until a 200, alternating web processes, as a provider retrying would (at most 8 tries)."""
+    """Post until a 200, alternating web processes, as a provider retrying would (at most 8
+    tries)."""
     for attempt in range(8):
         port = ports[(i + attempt) % len(ports)]
         try:

@@ -1,4 +1,5 @@
-"""A provider stand-in in its own process, stamping when each message arrived (python -m bench.standin_proc).
+"""A provider stand-in in its own process, stamping when each message arrived (python -m
+bench.standin_proc).
 
 Its own process, so the provider's work never shares a GIL with the code under test. Besides the
 provider API it answers GET /_bench/stamps: [[monotonic seconds, address, text digest], ...] since

@@ -1,4 +1,5 @@
-"""The craftbot web app under measurement (python -m bench.web_proc PORT): real uvicorn on 127.0.0.1.
+"""The craftbot web app under measurement (python -m bench.web_proc PORT): real uvicorn on
+127.0.0.1.
 
 Settings come from the environment; the clock reads the bench morning and runs in real time.
 """

@@ -1,4 +1,5 @@
-"""A craftbot worker under measurement (python -m bench.worker_proc): one fan-out tick, then maybe a drain.
+"""A craftbot worker under measurement (python -m bench.worker_proc): one fan-out tick, then maybe a
+drain.
 
 Settings come from the environment like a real worker's. It builds the app, waits for "go" on
 stdin (so several workers start together), runs `fire_due` at the bench morning and reports

@@ -1,4 +1,5 @@
-"""The one builder: settings in, a wired app out (storage, program, runtime, channels, dispatcher)."""
+"""The one builder: settings in, a wired app out (storage, program, runtime, channels,
+dispatcher)."""
 
 from __future__ import annotations
 
@@ -74,7 +75,8 @@ def crisis_policy(settings: Settings) -> CrisisPolicy:
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
-    """Real adapters for every configured channel; a half-configured one is an error naming the variable."""
+    """Real adapters for every configured channel; a half-configured one is an error naming the
+    variable."""
     channels: dict[str, Channel] = {}
     timeout = settings.provider_timeout_s
     if settings.channel_enabled("sms"):
@@ -162,7 +164,8 @@ def build(
     elif current_revision(engine) != head_revision():
         engine.dispose()
         raise ConfigError(
-            "the database schema is not current: run `craftbot db upgrade` (the Procfile's release step)"
+            "the database schema is not current: run `craftbot db upgrade` (the Procfile's "
+            "release step)"
         )
     holder = ProgramHolder(ProgramFiles.at(settings.program_dir), crisis_policy(settings))
     problems = holder.reload()

@@ -151,7 +151,8 @@ class Settings(BaseSettings):
     console_login_window_minutes: float = 15
     # Ask a coach (ASK): what a family is told about when a person answers their question.
     ask_answer_within: str = "within a day"
-    # A family's own data (docs/privacy.md). Keys the hash an erased family's address is kept as (DELETE keeps only the opt-out), so the
+    # A family's own data (docs/privacy.md). Keys the hash an erased family's address is kept as
+    # (DELETE keeps only the opt-out), so the
     # table cannot be matched against a list of phone numbers. Never change it once set: erased
     # addresses would no longer be recognised.
     address_hash_key: str = ""
@@ -230,7 +231,8 @@ class Settings(BaseSettings):
                 )
 
     def console_cookies_secure(self) -> bool:
-        """Mark cookies Secure when the public address is HTTPS (behind a TLS proxy, as deployed)."""
+        """Mark cookies Secure when the public address is HTTPS (behind a TLS proxy, as
+        deployed)."""
         return self.public_base_url.lower().startswith("https://")
 
     def staff(self, channel: str, backup: bool = False) -> list[str]:
@@ -281,6 +283,7 @@ class Settings(BaseSettings):
         missing = [k for k, v in groups.items() if not v]
         if missing:
             raise ConfigError(
-                f"the {channel} channel is partly configured: set {', '.join(missing)} (or unset {', '.join(present)} to turn it off)"
+                f"the {channel} channel is partly configured: set {', '.join(missing)} (or unset "
+                f"{', '.join(present)} to turn it off)"
             )
         return True

@@ -65,7 +65,8 @@ class Harness:
         return self.advance_to(self.now + delta)
 
     def advance_to(self, target: datetime) -> list[Sent]:
-        """Jump from one due moment to the next until `target`, ticking at each, as workers would."""
+        """Jump from one due moment to the next until `target`, ticking at each, as workers
+        would."""
         mark = len(self._delivered)
         while True:
             due = self.next_due()

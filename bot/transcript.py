@@ -101,7 +101,8 @@ def _run_step(h: Harness, raw: Any, zone: ZoneInfo) -> list[Sent]:
     unknown = [k for k in raw if k not in ACTIONS and k not in CHECKS]
     if len(actions) != 1 or unknown:
         raise TranscriptError(
-            f"a step needs exactly one of {', '.join(ACTIONS)} and only these checks: {', '.join(CHECKS)}"
+            f"a step needs exactly one of {', '.join(ACTIONS)} and only these checks: "
+            f"{', '.join(CHECKS)}"
         )
     action = actions[0]
     value = raw[action]
@@ -148,7 +149,8 @@ def _check(
     for fragment in raw.get("bot_says", []) or []:
         if not any(str(fragment).lower() in s.text.lower() for s in sent):
             raise TranscriptError(
-                f"after `{doing}` ({when}) no message said {fragment!r}; the bot said: {[s.text for s in sent]}"
+                f"after `{doing}` ({when}) no message said {fragment!r}; the bot said: "
+                f"{[s.text for s in sent]}"
             )
     for fragment in raw.get("never_says", []) or []:
         told = [s.text for s in sent if str(fragment).lower() in f"{s.subject}\n{s.text}".lower()]
@@ -170,7 +172,8 @@ def _check(
         subjects = [s.subject for s in sent if s.subject != str(raw["subject"])]
         if subjects:
             raise TranscriptError(
-                f"after `{doing}` ({when}) every subject should be {raw['subject']!r}, not {subjects}"
+                f"after `{doing}` ({when}) every subject should be {raw['subject']!r}, not "
+                f"{subjects}"
             )
     if "record" in raw:
         new = h.checkins()[before:]
@@ -190,7 +193,8 @@ def _check(
     for field, value in (raw.get("profile") or {}).items():
         if session.profile.get(field) != str(value):
             raise TranscriptError(
-                f"after `{doing}` profile {field} should be {value!r} but is {session.profile.get(field)!r}"
+                f"after `{doing}` profile {field} should be {value!r} but is "
+                f"{session.profile.get(field)!r}"
             )
     if "status" in raw and session.status != raw["status"]:
         raise TranscriptError(

@@ -92,7 +92,8 @@ def explain(exc: MarkedYAMLError, source: str) -> SyntaxExplained:
         return SyntaxExplained(
             start.line + 1,
             start.column + 1,
-            f"this is not valid YAML: this line has no ':' after its key (the parser says: {problem})",
+            "this is not valid YAML: this line has no ':' after its key (the parser says: "
+            f"{problem})",
             "Write it as `key: value`, with a colon and a space after the key.",
         )
     if "end of stream" in problem or "<stream end>" in problem:

@@ -20,7 +20,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def normalize_url(url: str) -> str:
-    """Accept what hosts hand out: 'postgres://' (Heroku) and 'postgresql+asyncpg://' run on psycopg 3."""
+    """Accept what hosts hand out: 'postgres://' (Heroku) and 'postgresql+asyncpg://' run on psycopg
+    3."""
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
     parsed = make_url(url)
@@ -58,7 +59,8 @@ def _engine(url: str, **kwargs: Any) -> Engine:
 
 
 class _LockedConnection(sqlite3.Connection):
-    """A pysqlite connection that gives back its engine's in-process write lock when it commits or rolls back."""
+    """A pysqlite connection that gives back its engine's in-process write lock when it commits or
+    rolls back."""
 
     write_lock: threading.Lock | None = None
     holds_lock = False
@@ -67,7 +69,8 @@ class _LockedConnection(sqlite3.Connection):
         """Take the lock unless this connection holds it already; True if this call took it."""
         if self.write_lock is None or self.holds_lock:
             return False
-        # Past the busy timeout, go on without it: SQLite's own busy handler then decides, as before.
+        # Past the busy timeout, go on without it: SQLite's own busy handler then decides, as
+        # before.
         self.holds_lock = self.write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
         return self.holds_lock
 

@@ -102,7 +102,8 @@ class InboundMessage(Base):
 
 
 class OutboundMessage(Base):
-    """The outbox: committed before any provider call; the dispatcher sends and records the outcome."""
+    """The outbox: committed before any provider call; the dispatcher sends and records the
+    outcome."""
 
     __tablename__ = "outbound_messages"
     __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
@@ -234,7 +235,8 @@ class Timer(Base):
 
 
 class Delivery(Base):
-    """At most one of each daily kind per family per local day: the key makes a duplicate impossible."""
+    """At most one of each daily kind per family per local day: the key makes a duplicate
+    impossible."""
 
     __tablename__ = "deliveries"
 
@@ -256,7 +258,7 @@ class ProviderEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-# --- the coach console: staff accounts, their sessions, and the audit log of what they do ----------
+# --- the coach console: staff accounts, their sessions, and the audit log of what they do ---------
 class Staff(Base):
     """A person on the organisation's team who signs in to the console. Never a family member."""
 
@@ -289,7 +291,8 @@ class StaffSession(Base):
 
 
 class AuditEntry(Base):
-    """One staff action: who (kept by email too, so it outlives the account), what, on what, when."""
+    """One staff action: who (kept by email too, so it outlives the account), what, on what,
+    when."""
 
     __tablename__ = "audit_log"
     __table_args__ = (
@@ -352,7 +355,7 @@ class ProgramAnswer(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-# --- a family's own data (docs/privacy.md): MYDATA's links, and what DELETE keeps -------------------
+# --- a family's own data (docs/privacy.md): MYDATA's links, and what DELETE keeps -----------------
 class DataRequest(Base):
     """MYDATA: one way for a family to get all their data. On SMS and Telegram a link whose token
     is used once before it expires (only its SHA-256 is kept); on email the attachment of one

@@ -1,4 +1,5 @@
-"""End-to-end rig: the real web app under uvicorn on 127.0.0.1, real SDKs, the three provider stand-ins.
+"""End-to-end rig: the real web app under uvicorn on 127.0.0.1, real SDKs, the three provider
+stand-ins.
 
 One `Stack` is what `craftbot serve` runs in one process: the web app answers signed webhooks and
 dispatches replies right after; the test plays the worker (`tick`) on the server's own event loop,
@@ -278,7 +279,8 @@ class Stack:
         self.server.run(self.app.dispatcher.drain(self.clock.now))
 
     def advance_to(self, target: datetime) -> None:
-        """Jump from one due moment to the next until `target`, ticking at each, as the worker would."""
+        """Jump from one due moment to the next until `target`, ticking at each, as the worker
+        would."""
         while True:
             due = self.next_due()
             if due is None or due > target:
@@ -292,7 +294,8 @@ class Stack:
         self.advance_to(self.clock.now + delta)
 
     def next_morning(self) -> None:
-        """Move to 10:00 New York time tomorrow (or today, if it is earlier): well clear of quiet hours."""
+        """Move to 10:00 New York time tomorrow (or today, if it is earlier): well clear of quiet
+        hours."""
         local = self.clock.now.astimezone(NEW_YORK)
         target = local.replace(hour=10, minute=0, second=0, microsecond=0)
         self.advance_to(target if target > local else target + timedelta(days=1))

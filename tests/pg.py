@@ -1,4 +1,5 @@
-"""Pytest plugin giving tests a database URL: a throwaway PostgreSQL database, or SQLite and PostgreSQL both."""
+"""Pytest plugin giving tests a database URL: a throwaway PostgreSQL database, or SQLite and
+PostgreSQL both."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that asks for a PostgreSQL fixture, so `-m postgres` selects it.
 
     tryfirst: the marks must be in place before pytest's own `-m` deselection runs.
-    The "postgres" property lands in the JUnit report, where .ci/run counts PostgreSQL tests that ran.
+    The "postgres" property lands in the JUnit report, where .ci/run counts PostgreSQL tests that
+    ran.
     """
     for item in items:
         if "pg_url" in getattr(item, "fixturenames", ()):
@@ -57,7 +59,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pg_url() -> str:
     """The base PostgreSQL URL (SQLAlchemy form) from the environment, checked once per session.
 
-    Skips when unset on a developer machine; fails under CI=true, where the PostgreSQL tests must run.
+    Skips when unset on a developer machine; fails under CI=true, where the PostgreSQL tests must
+    run.
     """
     raw = os.environ.get(PG_URL_ENV, "").strip()
     if not raw:
@@ -76,7 +79,8 @@ def pg_url() -> str:
 
 @contextmanager
 def fresh_database(pg_url: str) -> Iterator[str]:
-    """Create a new, empty database next to pg_url's; yield its URL; drop it (even if in use) on exit."""
+    """Create a new, empty database next to pg_url's; yield its URL; drop it (even if in use) on
+    exit."""
     base = make_url(pg_url)
     name = f"craftbot_t_{uuid.uuid4().hex[:16]}"
     with _admin_connection(base) as conn:

@@ -1,5 +1,8 @@
-"""The aiohttp transport for python-telegram-bot: PTB's request contract. The send outcomes through it
-(429, 403, timeouts, network failures) are the adapter's tests, in tests/test_channel_telegram.py."""
+"""The aiohttp transport for python-telegram-bot: PTB's request contract.
+
+The send outcomes through it (429, 403, timeouts, network failures) are the adapter's tests, in
+tests/test_channel_telegram.py.
+"""
 
 from __future__ import annotations
 

@@ -64,7 +64,8 @@ def chat_in_terminal(tmp_path: Path, lines: list[str]) -> str:
 def test_a_newcomer_joins_gets_a_lesson_and_a_reward_for_a_good_day(
     tmp_path: Path, program: Loaded
 ) -> None:
-    # when a newcomer says hi, joins, answers the questions, and answers the first evening check-in with 1
+    # when a newcomer says hi, joins, answers the questions, and answers the first evening check-in
+    # with 1
     out = chat_in_terminal(tmp_path, [*JOINING, "/checkin", "1", "/quit"])
     # then they were told what they signed up for
     assert "Msg & data rates may apply" in out

@@ -1,4 +1,5 @@
-"""The admin CLI contract (enroll, import, export, db upgrade): the real `craftbot` script, and in process for value matrices."""
+"""The admin CLI contract (enroll, import, export, db upgrade): the real `craftbot` script, and in
+process for value matrices."""
 
 from __future__ import annotations
 
@@ -142,7 +143,8 @@ def inproc(
     capsys: pytest.CaptureFixture[str],
     programs: dict[object, object],
 ) -> Run:
-    """In-process runs share one parsed program (it is immutable): parsing the YAML costs over a second."""
+    """In-process runs share one parsed program (it is immutable): parsing the YAML costs over a
+    second."""
     real = program_holder.load_program
 
     def load_once(files: ProgramFiles, crisis: CrisisPolicy | None = None) -> object:

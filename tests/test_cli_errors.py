@@ -103,7 +103,7 @@ def test_a_database_url_that_is_not_one_says_what_one_looks_like(run: object) ->
     said(result, "DATABASE_URL 'my database' is not a database URL", "sqlite:///")
 
 
-# --- no DATABASE_URL outside a craftbot folder ------------------------------------------------------
+# --- no DATABASE_URL outside a craftbot folder ----------------------------------------------------
 @pytest.mark.parametrize(
     "args",
     [
@@ -141,7 +141,7 @@ def test_without_database_url_in_a_craftbot_folder_the_local_file_is_used(
     assert (tmp_path / "craftbot.db").exists()
 
 
-# --- missing files and wrong folders ---------------------------------------------------------------
+# --- missing files and wrong folders --------------------------------------------------------------
 def test_simulate_a_missing_transcript(run: object, tmp_path: Path) -> None:
     said(run("simulate", "nope.yaml"), "nope.yaml: there is no such file")  # type: ignore[operator]
     said(run("simulate", str(tmp_path)), "is a folder")  # type: ignore[operator]
@@ -213,7 +213,7 @@ def test_writing_where_nothing_can_be_written(run: object, tmp_path: Path) -> No
     said(result, str(tmp_path / "taken"))
 
 
-# --- bad arguments and settings --------------------------------------------------------------------
+# --- bad arguments and settings -------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("args", "env", "words"),
     [
@@ -249,7 +249,7 @@ def test_default_region_reads_national_numbers_of_that_country(run: object) -> N
     assert "(sms +44 20 7946 0123) would be enrolled" in result.stdout
 
 
-# --- the same from outside, with the installed script ----------------------------------------------
+# --- the same from outside, with the installed script ---------------------------------------------
 def script(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.upper().startswith(CLEARED)}
     return subprocess.run(

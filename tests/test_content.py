@@ -1,4 +1,5 @@
-"""Checks on the shipped English CRAFT content: length, placeholders, words, sources, reachability."""
+"""Checks on the shipped English CRAFT content: length, placeholders, words, sources,
+reachability."""
 
 from __future__ import annotations
 
@@ -285,7 +286,8 @@ def test_program_lists_every_lesson_once_and_every_review_once() -> None:
 
 
 def facts_sections() -> set[str]:
-    """'§1', '§2', '§2.1' ... from craft-facts.md: numbered headings and numbered items under them."""
+    """'§1', '§2', '§2.1' ... from craft-facts.md: numbered headings and numbered items under
+    them."""
     candidates = [
         os.environ.get("CRAFTBOT_FACTS", ""),
         str(ROOT / "docs" / "craft-facts.md"),

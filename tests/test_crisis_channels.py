@@ -70,7 +70,8 @@ def providers() -> Iterator[Providers]:
 
 @dataclass
 class Web:
-    """The web app as `craftbot serve` runs it, and the means to post to it as each provider does."""
+    """The web app as `craftbot serve` runs it, and the means to post to it as each provider
+    does."""
 
     url: str
     app: App
@@ -78,7 +79,8 @@ class Web:
     http: httpx.Client
 
     def write(self, channel: str, text: str, n: int) -> httpx.Response:
-        """Post the family's n-th message as the provider would, signed; n makes the provider's id."""
+        """Post the family's n-th message as the provider would, signed; n makes the provider's
+        id."""
         address = FAMILY[channel]
         if channel == "sms":
             form = inbound_sms_form(address, text, to=SENDER, message_sid=f"SM{n:032x}")
@@ -216,7 +218,8 @@ def test_a_crisis_gets_the_reply_at_the_provider_an_alert_and_staff_on_every_cha
     )
     took = time.perf_counter() - started
     print(
-        f"\n{channel}, {situation}: the crisis reply reached the provider {1000 * took:.0f} ms after the webhook post"
+        f"\n{channel}, {situation}: the crisis reply reached the provider {1000 * took:.0f} ms "
+        "after the webhook post"
     )
     wait_for(
         lambda: any(TEAM_TOLD in t for t in providers.received_by(channel, FAMILY[channel])),

@@ -101,7 +101,8 @@ def figures(name: str, data: list[Row]) -> str:
         hits = sum(r.got_tier == "emergency" and r.got_category == category for r in labelled)
         right = sum(r.tier == "emergency" and r.category == category for r in read)
         lines.append(
-            f"    {category:<9} recall {ratio(hits, len(labelled)):<18} precision {ratio(right, len(read))}"
+            f"    {category:<9} recall {ratio(hits, len(labelled)):<18} precision "
+            f"{ratio(right, len(read))}"
         )
     confusion = Counter((r.tier, r.got_tier) for r in data)
     lines.append("  confusion (rows: label, columns: read as)")

@@ -1,4 +1,5 @@
-"""A crisis through the real runtime: the reply at once, the alert, the team told, the pause and the follow-up."""
+"""A crisis through the real runtime: the reply at once, the alert, the team told, the pause and the
+follow-up."""
 
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ def assert_crisis_handled(
     text: str,
     address: str = FAMILY,
 ) -> None:
-    """The family got the reply and 'the team knows' now; an alert names the words; every staff channel was told."""
+    """The family got the reply and 'the team knows' now; an alert names the words; every staff
+    channel was told."""
     assert ids(sent)[:2] == [reply, "crisis.team_told"]
     assert all(s.kind == "crisis" and s.at == h.now for s in sent[:2])
     alert = alerts(h)[-1]
@@ -363,7 +365,8 @@ async def test_a_flood_of_200_crisis_messages_from_50_families_is_answered_in_fu
             ).all()
         family = [msg for _, msg in lanes["sms"].arrivals if msg.address != STAFF_SMS]
         print(
-            f"\nflood: 200 crisis messages from 50 families answered in {took:.2f} s ({db_url.split(':')[0]})"
+            f"\nflood: 200 crisis messages from 50 families answered in {took:.2f} s "
+            f"({db_url.split(':')[0]})"
         )
         assert not any(r.duplicate for r in results) and len(alerts_) == 200 and left == []
         assert sum(msg.crisis for msg in family) == 400  # the reply and "the team knows" for each
@@ -460,7 +463,8 @@ async def test_a_crisis_during_a_5000_family_fan_out_is_answered_before_the_fan_
         before = sum(t < reply_at and not msg.crisis for t, msg in lane.arrivals)
         after = sum(t > reply_at and not msg.crisis for t, msg in lane.arrivals)
         print(
-            f"\nfan-out: crisis reply {1000 * (reply_at - started):.1f} ms after the message arrived, "
+            f"\nfan-out: crisis reply {1000 * (reply_at - started):.1f} ms after the message "
+            "arrived, "
             f"{before} of 5000 lessons sent before it, {after} after ({db_url.split(':')[0]})"
         )
         assert after > 0 and before + after < 4999

@@ -1,4 +1,5 @@
-"""What the engine does in each tier: emergency, distress, mention; and the follow-up that listens."""
+"""What the engine does in each tier: emergency, distress, mention; and the follow-up that
+listens."""
 
 from __future__ import annotations
 

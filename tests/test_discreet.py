@@ -51,7 +51,8 @@ def test_a_discreet_line_that_names_use_or_the_loved_one_is_refused_with_its_pla
     lessons.write_text(
         text.replace(
             'lesson.honest_hope:\n  source: "§3, §11.1"\n',
-            'lesson.honest_hope:\n  source: "§3, §11.1"\n  discreet: "About the drinking, {name}"\n',
+            'lesson.honest_hope:\n  source: "§3, §11.1"\n  discreet: "About the drinking, '
+            '{name}"\n',
         ),
         encoding="utf-8",
     )

@@ -1,4 +1,5 @@
-"""The dispatcher's claim and record on SQLite: exclusive claims from a snapshot, outcomes recorded in pieces."""
+"""The dispatcher's claim and record on SQLite: exclusive claims from a snapshot, outcomes recorded
+in pieces."""
 
 from __future__ import annotations
 
@@ -167,18 +168,21 @@ class BlockedAfterFirst:
 
 def test_a_family_that_blocks_the_bot_is_not_retried_later(db_url: str) -> None:
     # given one family with two lessons due; the first is refused as blocked, the second fails
-    app = make_app(db_url, BlockedAfterFirst())
+    channel = BlockedAfterFirst()
+    app = make_app(db_url, channel)
     try:
         queue(app, 1, per_family=2)
         # when both are sent in one batch
         report = asyncio.run(app.dispatcher.dispatch())
-        # then the family is opted out and the failed lesson is cancelled, not queued for a retry
+        # then the family is opted out and the second lesson is cancelled, never queued for a retry:
+        # whether it was already in flight (tried, failed) or not yet (cancelled before its send)
         with app.ctx.db() as db:
             contact = db.scalars(select(m.Contact)).one()
             query = select(m.OutboundMessage.status, m.OutboundMessage.reason)
             rows = [tuple(r) for r in db.execute(query.order_by(m.OutboundMessage.id))]
         assert contact.status == "opted_out"
         assert rows == [("failed", "opted_out"), ("cancelled", "opted_out")]
-        assert report.failed == 1 and report.retried == 1
+        assert report.failed == 1 and report.retried + report.suppressed == 1
+        assert channel.calls == 1 + report.retried
     finally:
         asyncio.run(app.aclose())

@@ -161,7 +161,10 @@ def test_telegram_join_with_start_lessons_checkins_help_stop_start(stack: Stack)
 def reply_above_quote(text: str, quoted: str) -> str:
     """An email reply as mail clients write it: the new words, a signature, the quoted thread."""
     quote = "\n".join(f"> {line}" for line in quoted.splitlines())
-    return f"{text}\n\nSent from my iPhone\n\nOn Mon, Mar 2, 2026 at 7:00 PM Family Support <coach@example.org> wrote:\n{quote}\n"
+    return (
+        f"{text}\n\nSent from my iPhone\n\nOn Mon, Mar 2, 2026 at 7:00 PM Family Support "
+        f"<coach@example.org> wrote:\n{quote}\n"
+    )
 
 
 def test_email_by_sendgrid_join_checkins_one_click_unsubscribe_and_back(stack: Stack) -> None:
@@ -189,7 +192,8 @@ def test_email_by_sendgrid_join_checkins_one_click_unsubscribe_and_back(stack: S
         assert ORG_POSTAL_ADDRESS in mail["text"] and unsubscribe_url in mail["text"]
         assert mail["from"] == "coach@example.org"
 
-    # when a link checker opens the link, nothing changes; the mail client's one-click POST opts her out
+    # when a link checker opens the link, nothing changes; the mail client's one-click POST opts her
+    # out
     assert httpx.get(unsubscribe_url).status_code == 200
     assert stack.contact("email", EMAIL).status == "active"  # type: ignore[union-attr]
     answer = httpx.post(

@@ -1,4 +1,5 @@
-"""What the engine does with what only some channels send: YES after STOP, media, edits, subjects."""
+"""What the engine does with what only some channels send: YES after STOP, media, edits,
+subjects."""
 
 from __future__ import annotations
 

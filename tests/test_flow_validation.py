@@ -47,7 +47,8 @@ def relative_lines(text: str, root: Path) -> list[str]:
 
 
 def validate_case(case_dir: Path, root: Path) -> tuple[list[str], list[str]]:
-    """(errors found, errors expected) for one case; with CRAFTBOT_REGEN=1 the expected file is rewritten."""
+    """(errors found, errors expected) for one case; with CRAFTBOT_REGEN=1 the expected file is
+    rewritten."""
     copy_shipped_program(root)
     overlay(case_dir, root)
     loaded, problems = load_program(ProgramFiles.at(root))

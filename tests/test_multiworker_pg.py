@@ -1,4 +1,5 @@
-"""Exactly once across workers: threads racing on one database, and 3 processes on PostgreSQL with a SIGKILL.
+"""Exactly once across workers: threads racing on one database, and 3 processes on PostgreSQL with a
+SIGKILL.
 
 Also: DATABASE_URL accepts every spelling hosts hand out for PostgreSQL.
 """
@@ -184,14 +185,17 @@ def test_three_worker_processes_one_killed_deliver_every_lesson_once(
     reclaimed = _count(engine, "SELECT count(*) FROM outbound_messages WHERE attempts > 1")
     engine.dispose()
     print(
-        f"\nmulti-worker: {FAMILIES} families enrolled in {enrol_s:.1f} s; SIGKILLed while {' and '.join(kills)}; "
+        f"\nmulti-worker: {FAMILIES} families enrolled in {enrol_s:.1f} s; SIGKILLed while "
+        f"{' and '.join(kills)}; "
         f"all sent in {fan_out_s:.1f} s; duplicates {duplicates}, misses {misses}; provider sends "
-        f"{sum(provider.values())} for {len(provider)} rows; rows re-claimed after the lease: {reclaimed}, "
+        f"{sum(provider.values())} for {len(provider)} rows; rows re-claimed after the lease: "
+        f"{reclaimed}, "
         f"of them sent twice (killed between provider call and record): {repeated}"
     )
     assert len(kills) == 2
     assert (families, duplicates, misses) == (FAMILIES, 0, 0)
-    # and the provider got every row; a row repeats only if the worker died between its send and its record
+    # and the provider got every row; a row repeats only if the worker died between its send and its
+    # record
     assert len(provider) == FAMILIES
     assert repeated <= FAMILIES // 4
 

@@ -43,7 +43,8 @@ _ids = itertools.count(1)
 
 
 class AckLost(StandinServer):
-    """A stand-in that can process a request and then answer too late: the provider got it, we never hear."""
+    """A stand-in that can process a request and then answer too late: the provider got it, we never
+    hear."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,4 +1,5 @@
-"""Tests for the PostgreSQL test harness in tests/pg.py: fresh databases work, are isolated, and go away."""
+"""Tests for the PostgreSQL test harness in tests/pg.py: fresh databases work, are isolated, and go
+away."""
 
 from __future__ import annotations
 
@@ -87,7 +88,8 @@ def test_db_url_gives_a_working_empty_database(db_url: str) -> None:
 
 
 def test_db_url_backend_matches_its_param(db_url: str, request: pytest.FixtureRequest) -> None:
-    # given the two parametrised runs, then each really uses its engine, and only PostgreSQL is marked
+    # given the two parametrised runs, then each really uses its engine, and only PostgreSQL is
+    # marked
     backend = request.node.callspec.params["db_url"]
     assert make_url(db_url).get_backend_name() == backend
     assert (request.node.get_closest_marker("postgres") is not None) == (backend == "postgresql")

@@ -70,7 +70,7 @@ def rename_checkin_question(root: Path, new_id: str) -> None:
     edit(root / "flows" / "keywords.yaml", "answer_as: checkin.ask", f"answer_as: checkin.{new_id}")
 
 
-# --- ProgramHolder ---------------------------------------------------------------------------------
+# --- ProgramHolder --------------------------------------------------------------------------------
 def test_a_broken_edit_keeps_the_last_good_program_and_a_fix_replaces_it(root: Path) -> None:
     # given a holder running a good program
     holder = ProgramHolder(ProgramFiles.at(root), CrisisPolicy())
@@ -117,7 +117,7 @@ def test_a_program_broken_from_the_start_is_never_current(root: Path) -> None:
         _ = holder.current
 
 
-# --- families while the program changes ------------------------------------------------------------
+# --- families while the program changes -----------------------------------------------------------
 def test_a_family_is_answered_by_the_last_good_program_while_an_edit_is_broken(
     harness: Harness, root: Path
 ) -> None:
@@ -190,10 +190,12 @@ def test_a_reply_to_a_flow_an_edit_removed_gets_the_fallback(harness: Harness, r
     assert harness.session().flow is None
 
 
-# --- STOP, START and HELP cannot be switched off by an edit ----------------------------------------
+# --- STOP, START and HELP cannot be switched off by an edit ---------------------------------------
 STOP_KEYWORD = (
-    "  stop:\n    words:\n      en: [STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT]\n"
-    "      es: [PARAR, PARA, ALTO, DETENER, CANCELAR, BAJA, DAR DE BAJA, DARME DE BAJA, SALIR, FIN]\n"
+    "  stop:\n    words:\n      en: [STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, "
+    "OPTOUT]\n"
+    "      es: [PARAR, PARA, ALTO, DETENER, CANCELAR, BAJA, DAR DE BAJA, DARME DE BAJA, SALIR, "
+    "FIN]\n"
     "      any: [/stop]\n    flow: stop\n    before_consent: true\n"
 )
 HELP_FOR_ALL = "    flow: help\n    when: any\n"

@@ -21,7 +21,8 @@ from tests.workers import walk as w
 from tests.workers.rig import Rig, rig
 
 ZONES = ("America/Phoenix", "Europe/Madrid", "America/New_York", "Australia/Lord_Howe")
-# DST changes in 2026 (UTC): New York, Madrid, Lord Howe (30 minutes). Phoenix has none: it gets them all.
+# DST changes in 2026 (UTC): New York, Madrid, Lord Howe (30 minutes). Phoenix has none: it gets
+# them all.
 CHANGES = {
     "America/New_York": (datetime(2026, 3, 8, 7, tzinfo=UTC), datetime(2026, 11, 1, 6, tzinfo=UTC)),
     "Europe/Madrid": (datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC)),
@@ -134,7 +135,8 @@ FIXED = {
         72,
         timedelta(minutes=30),
     ),
-    # (d) Lord Howe jumps 30 minutes at 02:00; Madrid at 02:00 (lesson inside quiet hours waits for 08:00)
+    # (d) Lord Howe jumps 30 minutes at 02:00; Madrid at 02:00 (lesson inside quiet hours waits for
+    # 08:00)
     "lord_howe_and_madrid": w.Walk(
         (
             w.Family("Australia/Lord_Howe", "02:15", "20:50", ("12:00", "13:30")),

@@ -1,4 +1,5 @@
-"""Wall clocks, DST gaps and overlaps, and quiet hours: worked examples and properties over real zones."""
+"""Wall clocks, DST gaps and overlaps, and quiet hours: worked examples and properties over real
+zones."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Catch-up policy and next slots: worked examples, properties, and simulated month-long tick walks."""
+"""Catch-up policy and next slots: worked examples, properties, and simulated month-long tick
+walks."""
 
 from __future__ import annotations
 
@@ -332,7 +333,8 @@ def minutes_after_midnight(clock: time) -> int:
 
 
 def roomy_quiet_hours(start: time, hours_free: int) -> QuietHours:
-    """Quiet hours that leave `hours_free` free hours a day, so a 15-minute tick cannot miss them."""
+    """Quiet hours that leave `hours_free` free hours a day, so a 15-minute tick cannot miss
+    them."""
     end = datetime.combine(date(2025, 1, 1), start) - timedelta(hours=hours_free)
     return QuietHours(start, end.time())
 

@@ -1,4 +1,5 @@
-"""Channel configuration from environment variables: off, on, or a startup error naming what is missing."""
+"""Channel configuration from environment variables: off, on, or a startup error naming what is
+missing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Storage on SQLite and PostgreSQL: schema, dedupe, unique keys, UTC times, SQLite locking, racing first messages."""
+"""Storage on SQLite and PostgreSQL: schema, dedupe, unique keys, UTC times, SQLite locking, racing
+first messages."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def programs() -> dict[object, object]:
 def app(
     db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch, programs: dict[object, object]
 ) -> Iterator[App]:
-    """The real app without channels; the parsed program is shared (it is immutable, and slow to parse)."""
+    """The real app without channels; the parsed program is shared (it is immutable, and slow to
+    parse)."""
     real = program_holder.load_program
 
     def load_once(files: ProgramFiles, crisis: CrisisPolicy | None = None) -> object:

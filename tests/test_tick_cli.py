@@ -1,4 +1,5 @@
-"""`craftbot tick --at` drives a week of a family's program; `craftbot worker` ticks and stops cleanly.
+"""`craftbot tick --at` drives a week of a family's program; `craftbot worker` ticks and stops
+cleanly.
 
 Both run as real subprocesses on a temporary SQLite file and send through the local Twilio stand-in.
 """
@@ -83,7 +84,8 @@ def tick(env: dict[str, str], at: datetime) -> dict[str, int]:
 def test_tick_at_drives_a_week_of_lessons_and_checkins(
     tmp_path: Path, twilio: TwilioStandin
 ) -> None:
-    # given a family in New York enrolled on Tuesday 3 March 2026 at 07:00, lessons 09:00, check-ins 19:00
+    # given a family in New York enrolled on Tuesday 3 March 2026 at 07:00, lessons 09:00, check-ins
+    # 19:00
     env = env_for(tmp_path / "week.db", twilio)
     first = date(2026, 3, 3)
     app = build(settings_for(env), clock=lambda: now)
@@ -92,7 +94,8 @@ def test_tick_at_drives_a_week_of_lessons_and_checkins(
     given: list[str] = []
     loop = asyncio.new_event_loop()  # one loop for the in-process app: its HTTP client lives on it
     try:
-        # when cron runs `craftbot tick --at` after each due time for a week (DST starts on 8 March),
+        # when cron runs `craftbot tick --at` after each due time for a week (DST starts on 8
+        # March),
         # and the family answers every check-in at 19:30
         for offset in range(7):
             day = first + timedelta(days=offset)

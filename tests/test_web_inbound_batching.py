@@ -1,4 +1,5 @@
-"""Webhooks handled together on SQLite's one writer, and replies claimed together: same answers, fewer commits."""
+"""Webhooks handled together on SQLite's one writer, and replies claimed together: same answers,
+fewer commits."""
 
 from __future__ import annotations
 
@@ -128,7 +129,8 @@ async def test_replies_waiting_together_go_in_one_claim_and_a_crisis_never_waits
     [crisis_at] = [at for ids, at in dispatcher.calls if ids == [1000]]
     assert crisis_at - started < 0.1
     claimed = [ids for ids, _ in dispatcher.calls]
-    # and the 20 waiting replies (and the crisis family's other message) went in one claim, each once
+    # and the 20 waiting replies (and the crisis family's other message) went in one claim, each
+    # once
     together = [ids for ids in claimed if 10 in ids]
     assert len(together) == 1 and sorted(together[0]) == [*range(10, 30), 1001]
 

@@ -106,7 +106,7 @@ form_values = st.one_of(
 )
 
 
-# --- the webhooks -----------------------------------------------------------------------------------
+# --- the webhooks ---------------------------------------------------------------------------------
 @FUZZ
 @given(body=updates)
 def test_telegram(stack: Stack, body: Any) -> None:

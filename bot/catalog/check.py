@@ -114,7 +114,8 @@ def _check_forms(
             if name not in PLACEHOLDERS:
                 problem(
                     form,
-                    f"the {form} form uses {{{name}}}, which is not a placeholder (known: {', '.join(PLACEHOLDERS)})",
+                    f"the {form} form uses {{{name}}}, which is not a placeholder (known: "
+                    f"{', '.join(PLACEHOLDERS)})",
                     did_you_mean(name, PLACEHOLDERS),
                 )
             elif name in ONLY_WHEN_KNOWN and variant != f"when {name} known":
@@ -141,7 +142,8 @@ def _check_forms(
         hint = f" These characters force UCS-2: {' '.join(extra)}." if extra else ""
         problem(
             "sms" if forms.sms else "text",
-            f"the SMS form takes {segments} {encoding} segments with a long name filled in; the limit is {entry.max_segments}",
+            f"the SMS form takes {segments} {encoding} segments with a long name filled in; the "
+            f"limit is {entry.max_segments}",
             ("Shorten it, add a shorter `sms:` form, or set `max_segments:`." + hint).strip(),
         )
     return out

@@ -1,4 +1,5 @@
-"""Email through SendGrid: the outbound adapter (sendgrid SDK off the loop) and Inbound Parse reading."""
+"""Email through SendGrid: the outbound adapter (sendgrid SDK off the loop) and Inbound Parse
+reading."""
 
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ class SendGridEmail:
     ) -> None:
         if not api_key or not from_email:
             raise ValueError(
-                f"SendGridEmail needs an API key and a from address; got api_key set={bool(api_key)}, "
+                "SendGridEmail needs an API key and a from address; got api_key "
+                f"set={bool(api_key)}, "
                 f"from_email={from_email!r}."
             )
         self._from = From(from_email, org_name)
@@ -87,7 +89,8 @@ class SendGridEmail:
         return "\n".join(lines)
 
     def build_mail(self, message: OutboundMessage) -> Mail:
-        """The Mail the SDK posts: text plus footer, one-click unsubscribe headers, the outbox id."""
+        """The Mail the SDK posts: text plus footer, one-click unsubscribe headers, the outbox
+        id."""
         mail = Mail(
             from_email=self._from,
             to_emails=To(message.address),

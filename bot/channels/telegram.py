@@ -72,7 +72,8 @@ class TelegramBot:
         self._token = token
         base = api_base_url.rstrip("/")
         self._official_api = base == DEFAULT_API_BASE_URL
-        # PTB's own HTTPXRequest costs 2.3-4.4 ms of CPU a message; the aiohttp one a fraction of it.
+        # PTB's own HTTPXRequest costs 2.3-4.4 ms of CPU a message; the aiohttp one a fraction of
+        # it.
         self._request = AiohttpRequest(
             connection_pool_size=max_connections,
             read_timeout=timeout_s,

@@ -1,4 +1,5 @@
-"""python-telegram-bot's HTTP transport on aiohttp: a `telegram.request.BaseRequest` for `Bot(request=...)`.
+"""python-telegram-bot's HTTP transport on aiohttp: a `telegram.request.BaseRequest` for
+`Bot(request=...)`.
 
 Why: PTB's default HTTPXRequest spends 2.3-4.4 ms of client CPU a message (httpcore's pool
 re-scans every connection for every waiting request); aiohttp's pool does the same work in a
@@ -31,7 +32,8 @@ def _seconds(given: ODVInput[float], default: float | None) -> float | None:
 
 
 class AiohttpRequest(BaseRequest):
-    """Makes the Bot API calls with one pooled `aiohttp.ClientSession`, on the loop that initialised it.
+    """Makes the Bot API calls with one pooled `aiohttp.ClientSession`, on the loop that initialised
+    it.
 
     The arguments and their defaults are HTTPXRequest's. aiohttp has no separate write timeout:
     connect and pool bound getting a connection (`connect`, `sock_connect`), read bounds each wait
@@ -120,8 +122,10 @@ class AiohttpRequest(BaseRequest):
         body: aiohttp.FormData | bytes | None = None
         headers = None
         if request_data is not None:
-            # As HTTPXRequest: JSON-encoded values as form fields, multipart only when files go along.
-            # The urlencoded body is built here: aiohttp's FormData costs ~40 us a message for the same bytes.
+            # As HTTPXRequest: JSON-encoded values as form fields, multipart only when files go
+            # along.
+            # The urlencoded body is built here: aiohttp's FormData costs ~40 us a message for the
+            # same bytes.
             fields = request_data.json_parameters
             if files:
                 body = self._multipart(fields, files)

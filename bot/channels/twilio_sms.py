@@ -63,7 +63,8 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 class _ProviderBusy(Exception):
-    """Raised by the HTTP layer on 429 and 5xx, carrying Retry-After (the SDK's error drops headers)."""
+    """Raised by the HTTP layer on 429 and 5xx, carrying Retry-After (the SDK's error drops
+    headers)."""
 
     def __init__(self, status: int, retry_after_s: float | None, body: str) -> None:
         super().__init__(f"Twilio answered HTTP {status}: {body[:200]}")
@@ -157,7 +158,8 @@ class TwilioSMS:
     ) -> None:
         if not (from_number or messaging_service_sid):
             raise ValueError(
-                "TwilioSMS needs a sender: give from_number or messaging_service_sid (neither was set)."
+                "TwilioSMS needs a sender: give from_number or messaging_service_sid (neither was "
+                "set)."
             )
         self._from = from_number
         self._service = messaging_service_sid

@@ -30,7 +30,8 @@ def _same(expected: str, given: str | None) -> bool:
 
 
 def public_url(public_base_url: str, path: str, query: str = "") -> str:
-    """The URL the provider called, rebuilt from configuration (behind a proxy the request's is wrong)."""
+    """The URL the provider called, rebuilt from configuration (behind a proxy the request's is
+    wrong)."""
     url = public_base_url.rstrip("/") + "/" + path.lstrip("/")
     return f"{url}?{query}" if query else url
 
@@ -166,7 +167,10 @@ class SendGridEventVerifier:
     """
 
     def __init__(self, public_key: str, max_age_s: float = 300.0) -> None:
-        rule = "The SendGrid event public key must be the base64 P-256 key from the Event Webhook settings"
+        rule = (
+            "The SendGrid event public key must be the base64 P-256 key from the Event Webhook "
+            "settings"
+        )
         if not public_key.strip():
             raise ValueError(f"{rule}; the one given is empty.")
         try:
@@ -200,7 +204,8 @@ def sendgrid_event_ok(
     now: float,
     max_age_s: float = 300.0,
 ) -> bool:
-    """One-shot form of SendGridEventVerifier(public_key, max_age_s).ok(...); False for a bad key."""
+    """One-shot form of SendGridEventVerifier(public_key, max_age_s).ok(...); False for a bad
+    key."""
     try:
         verifier = SendGridEventVerifier(public_key, max_age_s)
     except ValueError:

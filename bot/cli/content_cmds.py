@@ -203,7 +203,8 @@ def preview(
     locale: str = "en",
     country: str = "US",
 ) -> str:
-    """Day by day: the lesson, then one evening reply of each kind in the order a family meets them."""
+    """Day by day: the lesson, then one evening reply of each kind in the order a family meets
+    them."""
     program, catalogs = loaded.program, loaded.catalogs
     profile = {
         "name": name,

@@ -73,7 +73,8 @@ def run_validate(args: argparse.Namespace) -> int:
     program = loaded.program
     print(
         f"ok: {len(program.flows.flows)} flows, {len(loaded.catalogs.ids())} messages, "
-        f"{len(program.flows.order.lessons)} lessons, {len(program.flows.routing.keywords)} keywords, "
+        f"{len(program.flows.order.lessons)} lessons, {len(program.flows.routing.keywords)} "
+        "keywords, "
         f"locales {', '.join(sorted(loaded.catalogs.locales))}"
     )
     return 0

@@ -1,4 +1,5 @@
-"""The Procfile's processes and the cron-style pass: tick, worker, web, serve; telegram set-webhook."""
+"""The Procfile's processes and the cron-style pass: tick, worker, web, serve; telegram
+set-webhook."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Staff accounts and the crisis alert lists (STAFF_ALERT_SMS, _EMAIL, _TELEGRAM), linked by address.
+"""Staff accounts and the crisis alert lists (STAFF_ALERT_SMS, _EMAIL, _TELEGRAM), linked by
+address.
 
 The lists stay in the settings, and alerts go to them exactly as before. An account may carry the
 phone, email or Telegram chat it is alerted at; an address matching a list entry links the two,

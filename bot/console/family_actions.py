@@ -1,7 +1,7 @@
 """What a coach can change about a family: pause, resume, stop messages, remove.
 
-Each goes through the runtime's own services (`Runtime.set_pause`, `Runtime.opt_out`), so a pause set
-here is the same pause a family sets by texting PAUSE: the engine skips lessons, check-ins and
+Each goes through the runtime's own services (`Runtime.set_pause`, `Runtime.opt_out`), so a pause
+set here is the same pause a family sets by texting PAUSE: the engine skips lessons, check-ins and
 nudges while it lasts, and RESUME from either side ends it. Nothing is sent to the family.
 """
 

@@ -46,7 +46,8 @@ def match_keyword(
 
 
 def pause_until(arg: str, now: datetime) -> datetime | None:
-    """'3' or '3 days' -> now + 3 days; '2 weeks' -> now + 14 days; '2026-12-01' -> that date; '' -> None."""
+    """'3' or '3 days' -> now + 3 days; '2 weeks' -> now + 14 days; '2026-12-01' -> that date; '' ->
+    None."""
     arg = arg.strip()
     if not arg:
         return None

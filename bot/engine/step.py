@@ -1,4 +1,5 @@
-"""The engine's one entry point. Pure: the same program, session, input and `now` give the same result.
+"""The engine's one entry point. Pure: the same program, session, input and `now` give the same
+result.
 
 Routing order for a message: crisis > keywords (STOP, HELP...) > joining > the open question >
 fallback. Time and ids come in as arguments; nothing here reads a clock, a file or a database.
@@ -343,7 +344,8 @@ class _Run(Actions):
         self.start(self.program.flows.routing.fallback_flow)
 
     def repair(self) -> bool:
-        """If an edit removed the flow or step this session was in, move on safely (see docs/flows.md)."""
+        """If an edit removed the flow or step this session was in, move on safely (see
+        docs/flows.md)."""
         s = self.session
         if not s.flow:
             return True

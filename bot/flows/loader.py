@@ -198,7 +198,8 @@ def _read_flow(flow_id: str, raw: Any, parent: Any, r: FileReader) -> Flow | Non
                 steps_raw,
                 i,
                 f"{where}, step '{step.id}'",
-                f"the step id '{step.id}' is used twice in this flow (first on line {seen[step.id]})",
+                f"the step id '{step.id}' is used twice in this flow (first on line "
+                f"{seen[step.id]})",
                 "Give each step its own id.",
             )
             continue
@@ -229,7 +230,8 @@ def _read_step(raw: Any, seq: Any, i: int, flow_id: str, r: FileReader) -> Step 
                 raw,
                 key,
                 where,
-                f"'{key}' is not a key a step can have (step types: {', '.join(STEP_KINDS)}; options: {', '.join(STEP_OPTIONS)})",
+                f"'{key}' is not a key a step can have (step types: {', '.join(STEP_KINDS)}; "
+                f"options: {', '.join(STEP_OPTIONS)})",
                 did_you_mean(key, (*STEP_KINDS, *STEP_OPTIONS)),
             )
     if len(kinds) != 1:
@@ -360,7 +362,8 @@ def _read_ask(raw: Mapping[str, Any], where: str, r: FileReader) -> dict[str, An
             raw,
             "ask",
             where,
-            f"an ask step needs 'expect': what kind of reply it waits for ({', '.join(EXPECT_LABELS)})",
+            "an ask step needs 'expect': what kind of reply it waits for "
+            f"({', '.join(EXPECT_LABELS)})",
         )
     elif expect not in EXPECT_LABELS:
         r.error(
@@ -393,7 +396,8 @@ def _read_ask(raw: Mapping[str, Any], where: str, r: FileReader) -> dict[str, An
                 raw,
                 "skip_if_known",
                 where,
-                "skip_if_known needs `save:`: the profile field that, once known, skips the question",
+                "skip_if_known needs `save:`: the profile field that, once known, skips the "
+                "question",
             )
         out["skip_if_known"] = skip is True
     if "timeout" in raw:
@@ -432,7 +436,8 @@ def _read_next(raw: Mapping[str, Any], where: str, r: FileReader) -> tuple[Branc
             raw,
             "next",
             where,
-            f"next must be a step id, 'end', or a list of `- if: ... then: ...` ending in `- else: ...`, found {type_name(value)}",
+            "next must be a step id, 'end', or a list of `- if: ... then: ...` ending in `- "
+            f"else: ...`, found {type_name(value)}",
             value=True,
         )
         return ()
@@ -451,6 +456,7 @@ def _read_next(raw: Mapping[str, Any], where: str, r: FileReader) -> tuple[Branc
                 value,
                 j,
                 where,
-                f"each item of next must be `if: label` with `then: step`, or `else: step`; found {type_name(item)}",
+                "each item of next must be `if: label` with `then: step`, or `else: step`; found "
+                f"{type_name(item)}",
             )
     return tuple(branches)

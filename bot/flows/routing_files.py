@@ -1,4 +1,5 @@
-"""Pass 1 and 2 for flows/keywords.yaml (keywords, join, fallback) and flows/program.yaml (the order)."""
+"""Pass 1 and 2 for flows/keywords.yaml (keywords, join, fallback) and flows/program.yaml (the
+order)."""
 
 from __future__ import annotations
 
@@ -118,7 +119,8 @@ def read_routing(
                 1,
                 1,
                 "",
-                "keywords.yaml needs `fallback: {flow: ...}`: what answers a message nothing else understood",
+                "keywords.yaml needs `fallback: {flow: ...}`: what answers a message nothing else "
+                "understood",
             )
         )
         return None

@@ -128,7 +128,8 @@ class _References:
                         col,
                         where,
                         f"there are no messages named '{step.rotate}.*' to rotate through",
-                        "Pool names are the part of a message id before the first dot, e.g. 'reward'.",
+                        "Pool names are the part of a message id before the first dot, e.g. "
+                        "'reward'.",
                     )
                 )
             if step.go is not None and not self.files.may_exist(step.go):
@@ -139,7 +140,8 @@ class _References:
                         line,
                         col,
                         where,
-                        f"go points to '{step.go}', which is not a flow (known: {', '.join(sorted(self.flows))})",
+                        f"go points to '{step.go}', which is not a flow (known: "
+                        f"{', '.join(sorted(self.flows))})",
                         did_you_mean(step.go, self.flows),
                     )
                 )
@@ -155,7 +157,8 @@ class _References:
                         line,
                         col,
                         where,
-                        f"on_timeout points to '{step.on_timeout}', which is not a step of flow '{flow.id}' (known: {', '.join(step_ids)}, or end)",
+                        f"on_timeout points to '{step.on_timeout}', which is not a step of flow "
+                        f"'{flow.id}' (known: {', '.join(step_ids)}, or end)",
                         did_you_mean(step.on_timeout, step_ids),
                     )
                 )
@@ -172,7 +175,8 @@ class _References:
                             branch.line,
                             branch.col,
                             where,
-                            f"next points to '{branch.target}', which is not a step of flow '{flow.id}' (known: {', '.join(step_ids)})",
+                            f"next points to '{branch.target}', which is not a step of flow "
+                            f"'{flow.id}' (known: {', '.join(step_ids)})",
                             did_you_mean(branch.target, step_ids),
                         )
                     )
@@ -188,7 +192,8 @@ class _References:
                             branch.line,
                             branch.col,
                             where,
-                            f"'{branch.label}' can never be {what} (possible: {', '.join(allowed) or 'none'})",
+                            f"'{branch.label}' can never be {what} (possible: "
+                            f"{', '.join(allowed) or 'none'})",
                             did_you_mean(branch.label, allowed),
                         )
                     )
@@ -203,7 +208,8 @@ class _References:
                     Problem(
                         *self.at(file, f"keyword.{keyword.name}"),
                         where,
-                        f"flow '{keyword.flow}' does not exist, so this keyword would start nothing",
+                        f"flow '{keyword.flow}' does not exist, so this keyword would start "
+                        "nothing",
                         did_you_mean(keyword.flow, self.flows),
                     )
                 )
@@ -254,7 +260,8 @@ class _References:
                 Problem(
                     *self.at(file, "answer_as"),
                     where,
-                    f"{rule}, but flow '{flow_id}' has no step '{step_id}' (its ask steps: {', '.join(asks) or 'none'})",
+                    f"{rule}, but flow '{flow_id}' has no step '{step_id}' (its ask steps: "
+                    f"{', '.join(asks) or 'none'})",
                     did_you_mean(step_id, asks),
                 )
             )
@@ -305,7 +312,8 @@ class _References:
                                 entry.line,
                                 entry.col,
                                 f"message '{message_id}'",
-                                "a lesson needs `source:` naming the craft-facts.md section it rests on",
+                                "a lesson needs `source:` naming the craft-facts.md section it "
+                                "rests on",
                                 'For example `source: "§2.5"`.',
                             )
                         )

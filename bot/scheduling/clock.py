@@ -1,4 +1,5 @@
-"""Pure wall-clock arithmetic for family schedules: local days, DST gaps and overlaps, quiet hours."""
+"""Pure wall-clock arithmetic for family schedules: local days, DST gaps and overlaps, quiet
+hours."""
 
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def _offset(instant: datetime, tz: ZoneInfo) -> timedelta | None:
 
 
 def _transitions(tz: ZoneInfo, lo: datetime, hi: datetime) -> list[datetime]:
-    """UTC instants in (lo, hi] at which the zone's offset changes (tzdata changes on whole seconds)."""
+    """UTC instants in (lo, hi] at which the zone's offset changes (tzdata changes on whole
+    seconds)."""
     found: list[datetime] = []
     left = lo.astimezone(UTC).replace(microsecond=0)
     while left < hi:
@@ -110,7 +112,8 @@ def _transitions(tz: ZoneInfo, lo: datetime, hi: datetime) -> list[datetime]:
 
 
 def _wall_instants(day: date, at: time, tz: ZoneInfo) -> list[datetime]:
-    """Every UTC instant at which the local clock reads `at` on `day`: none in a gap, two in an overlap."""
+    """Every UTC instant at which the local clock reads `at` on `day`: none in a gap, two in an
+    overlap."""
     naive = datetime.combine(day, at)
     found: list[datetime] = []
     for fold in (0, 1):

@@ -42,9 +42,11 @@ def explain_checkin(reading: CheckinReading) -> str:
     for found in reading.found:
         mods = ", ".join(str(m) for m in found.modifiers) or "none"
         what = found.evidence.category or found.evidence.kind
+        reads = (
+            found.reads_as or "not about today" if found.evidence.category else found.evidence.kind
+        )
         lines.append(
-            f'  {found.evidence.kind} {what}: "{found.words}"; modifiers {mods} '
-            f"-> {found.reads_as or 'not about today' if found.evidence.category else found.evidence.kind}"
+            f'  {found.evidence.kind} {what}: "{found.words}"; modifiers {mods} -> {reads}'
         )
     return "\n".join(lines)
 

@@ -56,7 +56,8 @@ def load_understanding(messages_dir: Path) -> tuple[Understanding | None, list[P
                     1,
                     1,
                     "",
-                    f"no */understanding/{name}.yaml found; craftbot cannot read messages without it",
+                    f"no */understanding/{name}.yaml found; craftbot cannot read messages without "
+                    "it",
                 )
             )
     parts = [

@@ -1,4 +1,5 @@
-"""SQLite's one writer, fed by every webhook: one thread runs the inbound transactions, several per commit."""
+"""SQLite's one writer, fed by every webhook: one thread runs the inbound transactions, several per
+commit."""
 
 from __future__ import annotations
 

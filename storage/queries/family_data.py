@@ -195,7 +195,7 @@ def was_erased(db: DB, channel: str, address_hashes: Sequence[str]) -> set[str]:
     )
 
 
-# --- MYDATA's links and attachments ----------------------------------------------------------------
+# --- MYDATA's links and attachments ---------------------------------------------------------------
 def add_requests(db: DB, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         db.execute(insert(m.DataRequest), list(rows))

@@ -1,4 +1,5 @@
-"""Shared machinery for the local provider stand-ins: a uvicorn thread, fault injection, counters."""
+"""Shared machinery for the local provider stand-ins: a uvicorn thread, fault injection,
+counters."""
 
 from __future__ import annotations
 
@@ -134,7 +135,8 @@ class StandinServer:
         self.faults.add(Fault("throttle", status=429, retry_after_s=retry_after_s), n)
 
     def hang_next(self, n: int, hang_s: float = 2.0) -> None:
-        """Sleep hang_s before answering the next n requests (past the client's timeout), then 500."""
+        """Sleep hang_s before answering the next n requests (past the client's timeout), then
+        500."""
         self.faults.add(Fault("hang", status=500, hang_s=hang_s), n)
 
     # -- records and counters --------------------------------------------------------------------
@@ -160,7 +162,8 @@ class StandinServer:
         return self.count("faults")
 
     def count(self, name: str) -> int:
-        """Counters: requests, faults, fault:error, fault:throttle, fault:hang, accepted, refused."""
+        """Counters: requests, faults, fault:error, fault:throttle, fault:hang, accepted,
+        refused."""
         with self._lock:
             return self._counts[name]
 

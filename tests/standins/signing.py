@@ -1,4 +1,5 @@
-"""Sign webhook requests the way Twilio, Telegram and SendGrid sign them, for tests and benchmarks."""
+"""Sign webhook requests the way Twilio, Telegram and SendGrid sign them, for tests and
+benchmarks."""
 
 from __future__ import annotations
 

@@ -34,9 +34,11 @@ def twilio_error(
 
 
 class TwilioStandin(StandinServer):
-    """`POST /2010-04-01/Accounts/{sid}/Messages.json` with basic auth, answering 201 and a message resource.
+    """`POST /2010-04-01/Accounts/{sid}/Messages.json` with basic auth, answering 201 and a message
+    resource.
 
-    Per-number behaviours: `opt_out(number)` answers 400 code 21610, `mark_invalid(number)` 400 code 21211.
+    Per-number behaviours: `opt_out(number)` answers 400 code 21610, `mark_invalid(number)` 400 code
+    21211.
     """
 
     def __init__(

@@ -1,1 +1,2 @@
-"""Helpers for the time and worker tests: a virtual-clock rig, bulk enrolment, a worker process script."""
+"""Helpers for the time and worker tests: a virtual-clock rig, bulk enrolment, a worker process
+script."""

@@ -27,7 +27,8 @@ def enroll_many(
     lesson_time: str,
     checkin_time: str = "19:00",
 ) -> list[int]:
-    """`count` Telegram families with the same schedule; rows identical to what enroll() makes but the address."""
+    """`count` Telegram families with the same schedule; rows identical to what enroll() makes but
+    the address."""
     first = enroll(
         ctx,
         Enrollment(

@@ -1,4 +1,5 @@
-"""The real app on a virtual clock with a recording channel: tick at chosen instants, read what was sent."""
+"""The real app on a virtual clock with a recording channel: tick at chosen instants, read what was
+sent."""
 
 from __future__ import annotations
 
@@ -102,7 +103,8 @@ class Rig:
 
 @contextmanager
 def rig(url: str, start: datetime, **settings: Any) -> Iterator[Rig]:
-    """A built app on `url` whose clock is the rig's `now`; every channel records into `delivered`."""
+    """A built app on `url` whose clock is the rig's `now`; every channel records into
+    `delivered`."""
     migrate(url)
     loop = asyncio.new_event_loop()
     delivered: list[OutboundMessage] = []

@@ -174,7 +174,8 @@ def check(rig: Rig, walk: Walk, outcome: Outcome) -> None:
         ):
             doubled = {d: n for d, n in days.items() if n > 1}
             assert not doubled, f"{who}: more than one {name} on {doubled}"
-        # (c, d, e) exactly the days that had a chance: none skipped, none doubled, none while paused
+        # (c, d, e) exactly the days that had a chance: none skipped, none doubled, none while
+        # paused
         want_lessons = expected_days(outcome.ticks, family, family.lesson, None, paused)
         want_checkins = expected_days(outcome.ticks, family, family.checkin, CHECKIN_GRACE, paused)
         assert set(lesson_days) == want_lessons, (
@@ -210,5 +211,6 @@ def check(rig: Rig, walk: Walk, outcome: Outcome) -> None:
                 )
             elif row.status != "cancelled":
                 assert row.sent_at == first, (
-                    f"{who}: reply {row.message_id} written {row.created_at.astimezone(tz)} sent {row.sent_at}, expected {first}"
+                    f"{who}: reply {row.message_id} written {row.created_at.astimezone(tz)} sent "
+                    f"{row.sent_at}, expected {first}"
                 )
