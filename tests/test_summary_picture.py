@@ -128,6 +128,30 @@ def test_a_sunday_summary_carries_the_picture_where_the_channel_can_show_one(
         assert days["2026-03-08"] == "non_use"
 
 
+@pytest.mark.parametrize("channel", ["sms", "telegram"])
+def test_a_discreet_familys_summary_starts_with_the_neutral_line(
+    tmp_path: Path, channel: str
+) -> None:
+    # given a family who chose discreet mode at sign-up, calling their loved one "Sam"
+    zone = ZoneInfo("America/Chicago")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", default_timezone=zone.key)
+    address = {"sms": "+15550178", "telegram": "5550178"}[channel]
+    harness = Harness(settings, datetime(2026, 3, 2, 10, 0, tzinfo=zone), channel, address)
+    try:
+        for text in ("hi", "yes", "Ana", "1", "yes", "Sam", "central", "9am", "7pm"):
+            harness.say(text)
+        # when Sunday's check-in is answered and the week's summary is sent
+        harness.advance_to(datetime(2026, 3, 8, 19, 0, tzinfo=zone))
+        harness.say("1")
+        sent: list[OutboundMessage] = harness._delivered
+        [summary] = [m for m in sent if "Your week in brief" in m.text]
+    finally:
+        harness.close()
+    # then what a lock screen shows is the neutral line, not the summary of use days
+    first_line = summary.text.splitlines()[0]
+    assert first_line == "Hi Ana, a note for you.", summary.text
+
+
 if __name__ == "__main__":  # refresh the docs' sample picture
     SAMPLE_IMAGE.parent.mkdir(exist_ok=True)
     SAMPLE_IMAGE.write_bytes(draw(sample().media()))

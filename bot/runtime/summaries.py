@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session as DB
 
+from bot.catalog import discreet
 from bot.runtime.outbox.enqueue import Composer
 from bot.runtime.writes import Writes
 from storage.queries import summaries as summary_sql
@@ -126,6 +127,8 @@ def fill(db: DB, writes: Writes, composer: Composer) -> None:
         text = " ".join(composer.words(audience, m) for m in message_ids)
         row = writes.outbox[index]
         row["message_id"] = message_ids[0]
+        if discreet.is_discreet(session.profile):  # the lock screen shows the neutral line
+            text = f"{composer.lead(message_ids[0], audience)}\n\n{text}"
         if family.channel in PICTURE_CHANNELS:
             caption = composer.words(audience, "summary.picture_caption")
             key = composer.words(audience, "summary.text_calendar_key")
