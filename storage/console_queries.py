@@ -107,21 +107,23 @@ def timeline(
             query = query.where(part.at <= until)
         query = query.order_by(part.at if earliest else part.at.desc()).limit(limit)
         parts.append(select(query.subquery()))
-    rows = [
-        Row(
-            r.shown,
-            r.kind,
-            r.text,
-            r.status or "",
-            r.message_id or "",
-            r.detail or "",
-            r.ref,
-            r.reply_to,
-        )
-        for r in db.execute(union_all(*parts))
-    ]
+    rows = [_row(r) for r in db.execute(union_all(*parts))]
     rows.sort(key=lambda r: (r.at, _ORDER[r.kind], r.ref))
     return rows[:limit] if earliest else rows[-limit:]
+
+
+def _row(r: Any) -> Row:
+    """One timeline row as the console shows it (empty strings where a table has no value)."""
+    return Row(
+        r.shown,
+        r.kind,
+        r.text,
+        r.status or "",
+        r.message_id or "",
+        r.detail or "",
+        r.ref,
+        r.reply_to,
+    )
 
 
 def around(
@@ -146,17 +148,7 @@ def around(
         )
     found: dict[int, list[tuple[datetime, Row]]] = {}
     for r in db.execute(union_all(*parts)):
-        row = Row(
-            r.shown,
-            r.kind,
-            r.text,
-            r.status or "",
-            r.message_id or "",
-            r.detail or "",
-            r.ref,
-            r.reply_to,
-        )
-        found.setdefault(r.contact_id, []).append((r.at, row))
+        found.setdefault(r.contact_id, []).append((r.at, _row(r)))
     out = []
     for contact_id, at in moments:
         near = [(when, row) for when, row in found.get(contact_id, []) if abs(when - at) <= span]
