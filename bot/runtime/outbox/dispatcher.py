@@ -61,11 +61,15 @@ class Dispatcher:
         self.reply_window = timedelta(minutes=ctx.settings.reply_window_minutes)
         self.stopping = False
         self._busy = 0  # dispatch calls under way
+        self._stop_signals: list[asyncio.Future[None]] = []  # one per send_all under way
 
     def stop(self) -> None:
-        """Send nothing more (SIGTERM): sends in flight finish and are recorded; `idle()` says
-        when."""
+        """Send nothing more (SIGTERM): sends in flight finish and are recorded, sends waiting
+        for their pace stop waiting; `idle()` says when. Call it on the event loop that sends."""
         self.stopping = True
+        for signal in self._stop_signals:
+            if not signal.done():
+                signal.set_result(None)
 
     async def idle(self) -> None:
         while self._busy:
@@ -284,6 +288,17 @@ class Dispatcher:
         limit = asyncio.Semaphore(self.concurrency)
         look = LastLook(self.last_look)
         report = report or DispatchReport()
+        stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._stop_signals.append(stopped)
+
+        async def turn(pace: Pace, address: str) -> float | None:
+            """The pace's slot for `address`, or None: the worker stopped while it waited."""
+            waiting = asyncio.ensure_future(pace.wait_turn(address))
+            await asyncio.wait((waiting, stopped), return_when=asyncio.FIRST_COMPLETED)
+            if not waiting.done():
+                waiting.cancel()
+                return None
+            return waiting.result()
 
         async def one(message: OutboundMessage) -> Outcome | None:
             pace = None if message.crisis else self.paces.get(message.channel)
@@ -294,7 +309,7 @@ class Dispatcher:
                 while True:
                     if self.stopping:
                         return message, None
-                    slot = await pace.wait_turn(message.address) if pace else None
+                    slot = await turn(pace, message.address) if pace else None
                     if self.stopping:  # stopped while it waited for its turn
                         return message, None
                     if not message.crisis:
@@ -347,9 +362,12 @@ class Dispatcher:
             [m_ for m_ in batch if m_.to_staff],
             [m_ for m_ in batch if not m_.crisis and not m_.to_staff],
         )
-        for lane in lanes:
-            for sent in await asyncio.gather(*(in_order(g) for g in by_address(lane))):
-                results += sent
+        try:
+            for lane in lanes:
+                for sent in await asyncio.gather(*(in_order(g) for g in by_address(lane))):
+                    results += sent
+        finally:
+            self._stop_signals.remove(stopped)
         return results
 
     async def drain(self, now: datetime | None = None, limit: int = 1000) -> DispatchReport:
