@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session as DB
@@ -117,7 +118,7 @@ class Dispatcher:
         sending; `taken` counts per paced channel."""
         clocks = Clocks(self.ctx.settings)
         with self.ctx.db.begin() as db:
-            rows = outbox_sql.claimable(db, now, usable, limit, ids)
+            rows = self._within_pace(outbox_sql.claimable(db, now, usable, limit, ids), taken)
             families = {
                 values[0]: Family.from_row(values, clocks)
                 for values in family_sql.families_by_id(db, (r[7] for r in rows if r[7]))
@@ -144,18 +145,6 @@ class Dispatcher:
                 expires,
                 media,
             ) in rows:
-                if kind != "crisis":
-                    # Claim only what a paced channel can send soon, so a crisis or a reply
-                    # written later never waits behind a long claimed batch (SMS at 1/s: 10
-                    # rows, not 1,000).
-                    pace = self.paces.get(channel)
-                    if (
-                        pace
-                        and pace.rate
-                        and taken.get(channel, 0) >= max(1, int(pace.rate * CLAIM_AHEAD_S))
-                    ):
-                        continue
-                    taken[channel] = taken.get(channel, 0) + 1
                 family = families.get(contact_id) if contact_id else None
                 if family is not None and family.status == "opted_out" and kind == "normal":
                     suppressed.append(row_id)
@@ -195,6 +184,29 @@ class Dispatcher:
             report.held += len(held)
             outbox_sql.mark_sending(db, claimed_ids, now + self.ctx.real_seconds(LEASE_S))
             return claimed
+
+    def _within_pace(
+        self, rows: Sequence[Sequence[Any]], taken: dict[str, int]
+    ) -> list[Sequence[Any]]:
+        """The rows to look at, in order: every crisis row, and of the rest only what a paced
+        channel can send soon, so a crisis or a reply written later never waits behind a long
+        claimed batch (SMS at 1/s: 10 rows, not 1,000). Trimmed before the families are read,
+        so a web process claiming a burst of SMS replies holds the write lock for 10 rows' work,
+        not the whole burst's. `taken` counts per channel across a claim's transactions."""
+        kept: list[Sequence[Any]] = []
+        for row in rows:
+            channel, kind = row[1], row[5]
+            if kind != "crisis":
+                pace = self.paces.get(channel)
+                if (
+                    pace
+                    and pace.rate
+                    and taken.get(channel, 0) >= max(1, int(pace.rate * CLAIM_AHEAD_S))
+                ):
+                    continue
+                taken[channel] = taken.get(channel, 0) + 1
+            kept.append(row)
+        return kept
 
     @staticmethod
     def _attach(db: DB, claimed: list[OutboundMessage], now: datetime) -> list[OutboundMessage]:
