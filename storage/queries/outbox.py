@@ -88,6 +88,11 @@ _MARK_SENDING = (
 )
 _ATTEMPTS = select(_o.id, _o.attempts, _o.contact_id, _o.kind, _o.expires_at).where(_o.id.in_(_IDS))
 _STILL_SENDING = select(_o.id).where(_o.id.in_(_IDS), _IN_FLIGHT)
+_FORGET_GOODBYES = (
+    update(OUTBOX)
+    .where(_o.id.in_(_IDS), _o.contact_id.is_(None), _o.kind == "compliance")
+    .values(address="", text="", subject=None)
+)
 
 
 def due_ids(conn: Connection, now: datetime, channels: Sequence[str], limit: int) -> list[int]:
@@ -161,11 +166,7 @@ def forget_goodbyes(db: Session, ids: Sequence[int]) -> None:
     """Of these rows, those that are no family's and not a staff notice (the confirmation after a
     family erased their data): their address and words are cleared."""
     if ids:
-        db.execute(
-            update(OUTBOX)
-            .where(_o.id.in_(list(ids)), _o.contact_id.is_(None), _o.kind == "compliance")
-            .values(address="", text="", subject=None)
-        )
+        db.execute(_FORGET_GOODBYES, {"ids": list(ids)})
 
 
 def mark_final(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
