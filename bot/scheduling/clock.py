@@ -4,8 +4,8 @@ hours."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 # No zone changes its offset twice within half an hour, so scanning at this step finds every change.
