@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import phonenumbers
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.crypto import DataKeyProblem, parse_keys
@@ -136,12 +136,31 @@ class Settings(BaseSettings):
         return self.default_region or self.default_country.upper()
 
     def org_placeholders(self) -> dict[str, str]:
-        """What `{org}`, `{org_contact}` and `{answer_within}` become in every message."""
+        """What `{org}`, `{org_contact}` and `{answer_within}` become in every message; the
+        answer time in each language's own words under `answer_within.<locale>`."""
         return {
             "org": self.org_name,
             "org_contact": self.org_contact.strip() or self.org_name,
             "answer_within": self.ask_answer_within,
+            **{f"answer_within.{loc}": words for loc, words in self.answer_within().items()},
         }
+
+    def answer_within(self) -> dict[str, str]:
+        """When a person answers a question sent with ASK, per locale (ASK_ANSWER_WITHIN_<LOCALE>;
+        English is ASK_ANSWER_WITHIN itself)."""
+        return {"en": self.ask_answer_within, "es": self.ask_answer_within_es}
+
+    @model_validator(mode="after")
+    def _answer_time_in_every_language(self) -> Settings:
+        """An organisation that changes its answer time says it in every language, so no family
+        is promised a time the team did not set."""
+        given = self.model_fields_set
+        if "ask_answer_within" in given and "ask_answer_within_es" not in given:
+            raise ValueError(
+                "ASK_ANSWER_WITHIN is set but ASK_ANSWER_WITHIN_ES is not: give the same answer "
+                "time in Spanish words too, for example ASK_ANSWER_WITHIN_ES='en dos días hábiles'"
+            )
+        return self
 
     # The coach console at /console/ (docs/console.md): off unless turned on; then it needs a key.
     console_enabled: bool = False
@@ -149,8 +168,10 @@ class Settings(BaseSettings):
     console_session_hours: float = 12  # a sign-in lasts this long, then the coach signs in again
     console_login_attempts: int = 5  # failed sign-ins per email in the window before a wait
     console_login_window_minutes: float = 15
-    # Ask a coach (ASK): what a family is told about when a person answers their question.
+    # Ask a coach (ASK): what a family is told about when a person answers their question, in the
+    # words of each language (English, Spanish); set both or neither.
     ask_answer_within: str = "within a day"
+    ask_answer_within_es: str = "en un plazo de un día"
     # A family's own data (docs/privacy.md). Keys the hash an erased family's address is kept as
     # (DELETE keeps only the opt-out), so the
     # table cannot be matched against a list of phone numbers. Never change it once set: erased

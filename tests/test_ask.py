@@ -6,6 +6,7 @@ turn on SQLite, where `asking` comes from the settings (the console on) and the 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.cli.environment import CliError, load_settings
 from bot.engine import Message, Session, Trigger, step
 from bot.engine import events as ev
 from bot.engine.program import Program
@@ -133,6 +135,11 @@ def questions(rig: Rig) -> list[tuple[int, str, str]]:
         return [(q.contact_id, q.text, q.status) for q in db.scalars(select(m.Question)).all()]
 
 
+def plain(text: str) -> str:
+    """The text without accents (an SMS leaves out those that would cost a segment)."""
+    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+
+
 def last_reply(rig: Rig, address: str) -> str:
     return [d.text for d in rig.delivered if d.address == address][-1]
 
@@ -146,12 +153,44 @@ def test_a_question_is_stored_and_the_family_told_when_to_expect_an_answer(rig: 
     assert "a person will answer you here within a day" in reply and "Family Support" in reply
 
 
-def test_the_promised_time_is_the_setting(tmp_path: Path) -> None:
-    with console_rig(tmp_path, ask_answer_within="within two working days") as rig:
+def test_the_promised_time_is_the_setting_in_each_language(tmp_path: Path) -> None:
+    times = {"ask_answer_within": "within two working days"}
+    times["ask_answer_within_es"] = "en dos días hábiles"
+    with console_rig(tmp_path, **times) as rig:
         rig.staff(COACH)
         joined(rig, "+12015550172")
         rig.family_writes("+12015550172", "ASK what do I say tonight?", "SM-q2")
         assert "within two working days" in last_reply(rig, "+12015550172")
+        # a family that reads Spanish is told the same time in Spanish words
+        joined(rig, "+12015550175")
+        rig.family_writes("+12015550175", "ESPAÑOL", "SM-q6")
+        rig.family_writes("+12015550175", "PREGUNTA ¿qué le digo esta noche?", "SM-q7")
+        reply = plain(last_reply(rig, "+12015550175"))  # SMS drops accents that cost a segment
+        assert "te respondera por aqui en dos dias habiles" in reply, reply
+        assert "within" not in reply
+
+
+def test_a_spanish_family_is_told_when_to_expect_an_answer_by_default(rig: Rig) -> None:
+    rig.staff(COACH)
+    joined(rig, "+12015550176")
+    rig.family_writes("+12015550176", "ESPAÑOL", "SM-q8")
+    rig.family_writes("+12015550176", "PREGUNTA ¿es normal?", "SM-q9")
+    reply = plain(last_reply(rig, "+12015550176"))
+    assert "te respondera por aqui en un plazo de un dia" in reply
+    rig.family_writes("+12015550176", "PREGUNTA", "SM-q10")  # how to ask says it too
+    assert "en un plazo de un dia" in plain(last_reply(rig, "+12015550176"))
+
+
+def test_an_answer_time_in_english_only_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ASK_ANSWER_WITHIN", "within two working days")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "a-secret-nobody-may-read")
+    with pytest.raises(CliError) as refused:
+        load_settings(needs_database=False)
+    said = str(refused.value)
+    assert "ASK_ANSWER_WITHIN_ES" in said and len(said.splitlines()) == 1
+    assert "a-secret-nobody-may-read" not in said
 
 
 def test_with_no_staff_account_the_family_is_told_how_to_reach_a_person(rig: Rig) -> None:

@@ -171,22 +171,22 @@ def test_a_coach_sees_a_familys_language_and_the_words_they_were_told(rig: Rig) 
     with rig.app.ctx.db() as db:
         rosa, sam = db.scalars(select(m.Question.id).order_by(m.Question.id)).all()
     coach = rig.signed_in(COACH)
-    # then Rosa's page says she reads Spanish, quotes what she was told (no time: the setting is
-    # English words), and offers the saved answers in her Spanish
+    # then Rosa's page says she reads Spanish, quotes what she was told (the time in Spanish
+    # words, ASK_ANSWER_WITHIN_ES), and offers the saved answers in her Spanish
     page = coach.get(f"/console/questions/{rosa}").text
     assert "They read <strong>es</strong>" in page
     # (as her SMS read it, without the accents that would have cost a segment)
     assert "They were told: “Gracias. Tu mensaje ya esta con el equipo de Family Support" in page
-    assert "within a day" not in page
+    assert "en un plazo de un dia" in page and "within a day" not in page
     chosen = coach.get(f"/console/questions/{rosa}", params={"use": "coach_answer.what_craft_is"})
     assert ">Gracias por preguntar, Rosa. CRAFT te acompa" in chosen.text
     # while Sam's says English and the time he was promised
     page = coach.get(f"/console/questions/{sam}").text
     assert "They read <strong>en</strong>" in page
     assert "a person will answer you here within a day" in page
-    # and the inbox says which languages' replies name the time
+    # and the inbox says the time each language's reply names
     inbox = coach.get("/console/questions").text
-    assert "Families are told a person will answer, in en within a day" in inbox
+    assert "en: “within a day”, es: “en un plazo de un día”" in inbox
 
 
 def test_an_empty_answer_sends_nothing(rig: Rig) -> None:

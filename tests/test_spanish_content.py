@@ -46,6 +46,7 @@ VALUES = {
     "lesson_time": "09:00",
     "checkin_time": "19:00",
     "pause_end": "miércoles 30 de septiembre",
+    "answer_within": "en un plazo de dos días hábiles",  # ASK_ANSWER_WITHIN_ES
     "non_use_days": "7",
     "use_days": "7",
     "unsure_days": "7",

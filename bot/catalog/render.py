@@ -108,7 +108,7 @@ def render_entry(
     loved = loved_one_phrase(catalogs, audience.locale, profile)
     country = country_words(catalogs, audience.locale, profile.get("country") or "")
     text = forms.for_channel(audience.channel).format_map(
-        placeholders(profile, loved, org, country)
+        placeholders(profile, loved, org, country, audience.locale)
     )
     return catalogs.sms_text(text, audience.locale) if audience.channel == "sms" else text
 
@@ -118,8 +118,10 @@ def placeholders(
     loved: str,
     org: Mapping[str, str],
     country: Mapping[str, str] | None = None,
+    locale: str = "",
 ) -> dict[str, str]:
-    """The values a message's {placeholders} take for this family (docs/content.md lists them)."""
+    """The values a message's {placeholders} take for this family (docs/content.md lists them);
+    `locale` picks the words of settings given per language (the answer time)."""
     return {
         "name": profile.get("name") or NAME_FALLBACK,
         "loved_one": loved,
@@ -127,7 +129,7 @@ def placeholders(
         "rewards": profile.get("rewards") or "",
         "org": org.get("org", "craftbot"),
         "org_contact": org.get("org_contact", ""),
-        "answer_within": org.get("answer_within", ""),
+        "answer_within": org.get(f"answer_within.{locale}") or org.get("answer_within", ""),
         "lesson_time": profile.get("lesson_time") or "",
         "checkin_time": profile.get("checkin_time") or "",
         "pause_end": profile.get("pause_end") or "",
@@ -188,7 +190,7 @@ class Renderer:
         country = self._countries.get(where)
         if country is None:
             country = self._countries[where] = country_words(catalogs, *where)
-        text = template.format_map(placeholders(profile, loved, org, country))
+        text = template.format_map(placeholders(profile, loved, org, country, audience.locale))
         return catalogs.sms_text(text, audience.locale) if audience.channel == "sms" else text
 
     def render_line(
@@ -196,5 +198,5 @@ class Renderer:
     ) -> str:
         """A one-line template (a discreet lead) filled for this family."""
         profile = audience.profile or {}
-        text = template.format_map(placeholders(profile, "", org))
+        text = template.format_map(placeholders(profile, "", org, None, audience.locale))
         return catalogs.sms_text(text, audience.locale) if audience.channel == "sms" else text

@@ -57,7 +57,10 @@ def load_settings(*, needs_database: bool = True, **overrides: Any) -> Settings:
 def settings_problem(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():
-        name = "_".join(str(p) for p in error["loc"]).upper() or "a setting"
+        if not error["loc"]:  # a rule across settings: its message names them (never the values)
+            parts.append(error["msg"].removeprefix("Value error, "))
+            continue
+        name = "_".join(str(p) for p in error["loc"]).upper()
         parts.append(f"{name}={error.get('input')!r}: {error['msg']}")
     return "a setting has a value that cannot be used: " + "; ".join(parts)
 

@@ -114,8 +114,8 @@ class Inbox:
             return ""
 
     def timed_locales(self) -> list[str]:
-        """The locales whose reply to a question says when a person answers (ASK_ANSWER_WITHIN
-        is words in one language: a locale's reply may leave it out and promise no time)."""
+        """The locales whose reply to a question says when a person answers (the answer time is a
+        setting per language; a locale's reply may leave it out and promise no time)."""
         catalogs = self.ctx.program.current.catalogs
         return sorted(
             locale

@@ -54,8 +54,10 @@ def routes(console: Console) -> list[Route]:
             waiting=waiting,
             now=console.now(),
             waited=waited,
-            within=console.settings.ask_answer_within,
-            timed=inbox.timed_locales(),
+            timed=[
+                (locale, console.settings.answer_within().get(locale, ""))
+                for locale in inbox.timed_locales()
+            ],
         )
 
     def conversation(question: QuestionView) -> list[cq.Row]:
