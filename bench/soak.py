@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import hashlib
 import itertools
 import json
@@ -85,9 +86,10 @@ CHATTER = ("thanks", "ok", "what do I say when he comes home late?", "I'm tired 
 ANSWERS = ("no, he didn't drink today", "yes she used today", "not sure", "1", "2", "3")
 WEIGHTS = (("answer", 55), ("chatter", 20), ("help", 6), ("stop", 5), ("crisis", 6))
 PROGRAM_PREFIXES = ("lesson.", "checkin.question", "selfcare.", "review.", "summary.", "nudge.")
-# A paced channel claims about 10 s of sending at a time: a row claimed just before quiet hours
-# can arrive that long after they began. Sends within this much real time count as "at the edge".
-QUIET_EDGE_REAL_S = 15.0
+# The last look before a send checks quiet hours on the family's clock a few milliseconds before
+# the provider has the message; at 432x a real second is 7 virtual minutes. Arrivals within this
+# much real time of quiet hours starting count as "at the edge", apart from the goal's figure.
+QUIET_EDGE_REAL_S = 1.0
 
 
 @dataclass
@@ -581,6 +583,31 @@ def analyse(
     per_second = {
         channel: busiest_second([t for t, _, _ in items]) for channel, items in arrivals.items()
     }
+    # Crisis replies and notices to staff are not paced (docs/architecture.md): the goal is on
+    # the paced sends; the figure with them is shown beside it.
+    paced = {
+        channel: busiest_second(
+            [
+                t
+                for t, addr, dig in items
+                if not any(r["kind"] == "crisis" for r in key_rows.get((channel, addr, dig), []))
+            ]
+        )
+        for channel, items in arrivals.items()
+    }
+    stalls = standins.stalls()
+    kind_of = {"sms": "twilio", "telegram": "telegram"}
+    clear = {
+        channel: busiest_second(
+            [
+                t
+                for t, addr, dig in items
+                if not any(r["kind"] == "crisis" for r in key_rows.get((channel, addr, dig), []))
+            ],
+            stalls.get(kind_of[channel], []),
+        )
+        for channel, items in arrivals.items()
+    }
     return {
         "messages_due": len(due),
         "sent": statuses.get("sent", 0),
@@ -612,8 +639,14 @@ def analyse(
         "crisis_reply_p99_ms": round(percentile(crisis["ms"], 99), 1),
         "crisis_texts": crisis["texts"],
         "crisis_without_reply": crisis["missing"],
-        "max_sends_in_one_second": per_second,
+        "max_sends_in_one_second": paced,
+        "max_sends_in_one_second_with_crisis": per_second,
+        "max_paced_sends_in_one_second_clear_of_standin_stalls": clear,
         "limit_per_second": RATES,
+        "standin_stalls_over_0_1_s": {
+            k: {"count": len(v), "longest_s": round(max((s for _, s in v), default=0.0), 2)}
+            for k, v in stalls.items()
+        },
         "kills": [k.figures() for k in kills],
         "inbound_by_kind": dict(Counter(s.kind for s in sent)),
     }
@@ -721,13 +754,21 @@ def crisis_latencies(
     return {"ms": ms, "missing": missing, "texts": len(texts)}
 
 
-def busiest_second(times: list[float]) -> int:
-    """The most arrivals in any window [t, t + 1 s)."""
+def busiest_second(times: list[float], stalls: list[tuple[float, float]] | None = None) -> int:
+    """The most arrivals in any window (t - 1 s, t]; with `stalls` (the stand-in's event loop
+    lags: end, seconds), only windows clear of them: a stand-in that could not run for a while
+    stamps what waited for it all at once, whatever the senders did."""
     ordered = sorted(times)
+    spans = sorted((end - lag, end) for end, lag in stalls or [])
+    ends = [end for _, end in spans]
     best = lo = 0
     for hi, t in enumerate(ordered):
         while ordered[lo] <= t - 1.0:
             lo += 1
+        if spans:
+            i = bisect.bisect_left(ends, t - 1.0)  # the first stall ending inside the window
+            if i < len(spans) and spans[i][0] <= t:
+                continue
         best = max(best, hi - lo + 1)
     return best
 
@@ -770,11 +811,20 @@ def print_figures(f: dict[str, Any]) -> None:
         ),
     ]
     for channel, most in f["max_sends_in_one_second"].items():
+        with_crisis = f["max_sends_in_one_second_with_crisis"][channel]
         rows.append(
-            (f"{channel}: most sends in 1 s", most, f"limit {f['limit_per_second'][channel]:g}")
+            (
+                f"{channel}: most paced sends in 1 s",
+                most,
+                f"limit {f['limit_per_second'][channel]:g}; {with_crisis} with crisis replies "
+                f"and staff notices (not paced); "
+                f"{f['max_paced_sends_in_one_second_clear_of_standin_stalls'][channel]} "
+                f"in seconds clear of stand-in stalls",
+            )
         )
     for name, value, note in rows:
         print(f"{name:<32}{value:>10}  {note}")
+    print(f"stand-in event loop stalls over 0.1 s: {json.dumps(f['standin_stalls_over_0_1_s'])}")
     print(
         f"kills: {len(f['kills'])}; processes started {run['processes']}; "
         f"died unasked {run['died_without_being_killed']}; tracebacks {run['tracebacks_in_logs']}"

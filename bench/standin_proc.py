@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import hashlib
 import random
 import signal
@@ -29,6 +30,11 @@ from tests.standins import Fault
 from tests.standins.telegram_api import TelegramStandin
 from tests.standins.twilio_api import TwilioStandin
 
+# When the request being handled reached the stand-in: set first thing, before any injected
+# slowness, so a slow answer does not move the message's arrival later (the provider has it).
+ARRIVED: contextvars.ContextVar[float] = contextvars.ContextVar("arrived")
+STALL_S = 0.1  # event loop lags longer than this are reported (GET /_bench/stalls)
+
 
 class Stamps:
     """Arrival times and addresses, kept small: a 100k run must not hold 100k lesson texts."""
@@ -41,7 +47,11 @@ class Stamps:
         address = str(item.get("chat_id") or item.get("to") or "")
         with self.lock:
             self.items.append(
-                (time.monotonic(), address, digest(item.get("text") or item.get("body")))
+                (
+                    ARRIVED.get(time.monotonic()),
+                    address,
+                    digest(item.get("text") or item.get("body")),
+                )
             )
 
     def routes(self) -> list[Route]:
@@ -81,21 +91,42 @@ class _Stamped:
         self.stamps = Stamps()
         self.served: dict[str, int] = {}
         self.rng = random.Random()
+        self.stalls: list[tuple[float, float]] = []  # (monotonic end, seconds) of loop lags
+        self._watching = False
 
     def _record(self, item: dict[str, Any]) -> None:
         self.stamps.add(item)
+
+    async def _watch_loop(self) -> None:
+        """Note when this process's event loop could not run (a loaded machine): arrivals
+        stamped just after a stall bunch up here, whatever the senders did."""
+        step = 0.02
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(step)
+            lag = time.monotonic() - before - step
+            if lag > STALL_S:
+                self.stalls.append((time.monotonic(), lag))
 
     def routes(self) -> list[Any]:
         async def faults(_: Request) -> Response:
             return JSONResponse(self.served)
 
+        async def stalls(_: Request) -> Response:
+            return JSONResponse(self.stalls)
+
         return [
             *self.stamps.routes(),
             Route("/_bench/faults", faults, methods=["GET"]),
+            Route("/_bench/stalls", stalls, methods=["GET"]),
             *super().routes(),  # type: ignore[misc]
         ]
 
     async def before(self, request: Request) -> Response | None:
+        ARRIVED.set(time.monotonic())
+        if not self._watching:
+            self._watching = True
+            asyncio.get_running_loop().create_task(self._watch_loop())
         if self.faulty:
             draw = self.rng.random()
             for kind, chance in FAULTS:

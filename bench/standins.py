@@ -46,6 +46,15 @@ class Standins:
         answer.raise_for_status()
         return {str(k): int(v) for k, v in answer.json().items()}
 
+    def stalls(self) -> dict[str, list[tuple[float, float]]]:
+        """Per stand-in, (monotonic end, seconds) of each lag of its event loop over 0.1 s."""
+        out: dict[str, list[tuple[float, float]]] = {}
+        for kind, url in self.urls.items():
+            answer = httpx.get(f"{url}/_bench/stalls", timeout=30.0)
+            answer.raise_for_status()
+            out[kind] = [(float(t), float(s)) for t, s in answer.json()]
+        return out
+
     def reset(self) -> None:
         for url in self.urls.values():
             httpx.post(f"{url}/_bench/reset", timeout=30.0).raise_for_status()

@@ -14,6 +14,7 @@ import uvicorn
 from bench.common import say, shifted_clock
 from bench.population import TICK_AT
 from bot.app import build
+from bot.process import settle_heap
 from bot.settings import Settings
 from bot.web.app import create_app
 
@@ -32,8 +33,10 @@ def main() -> None:
     sock.bind(("127.0.0.1", args.port))
     # A keep-alive longer than any wait here: uvicorn's 5 s default closes connections a client is
     # about to reuse (a load balancer in front sets the same).
+    web = create_app(app)
+    settle_heap()  # as `craftbot web` does (bot/process.py)
     config = uvicorn.Config(
-        create_app(app), log_level="warning", access_log=False, backlog=4096, timeout_keep_alive=75
+        web, log_level="warning", access_log=False, backlog=4096, timeout_keep_alive=75
     )
     server = uvicorn.Server(config)
     say("ready", port=args.port)

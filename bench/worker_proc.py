@@ -17,6 +17,7 @@ import time
 from bench.common import say, shifted_clock
 from bench.population import TICK_AT
 from bot.app import App, build
+from bot.process import settle_heap
 from bot.settings import Settings
 
 
@@ -32,6 +33,7 @@ def main() -> None:
     app = build(
         Settings(), clock=shifted_clock(TICK_AT), rate_limits=False
     )  # settings from the environment
+    settle_heap()  # as `craftbot worker` does (bot/process.py)
     say("ready", rss_mb=peak_rss_mb())
     sys.stdin.readline()  # "go"
     t0, c0 = time.monotonic(), time.process_time()

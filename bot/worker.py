@@ -27,9 +27,30 @@ class Worker:
         self.app = app
         self.scheduler = AsyncIOScheduler()
         self._retention_at: float | None = None  # monotonic time of the last retention pass
+        self._running: set[asyncio.Task[object]] = set()  # jobs under way, waited for at stop
+
+    async def finished(self) -> None:
+        """Wait for the jobs under way (after `pause`, before `stop`)."""
+        while self._running:
+            await asyncio.wait(set(self._running))
+
+    def _track(self) -> asyncio.Task[object] | None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        return task
 
     async def tick(self) -> None:
+        task = self._track()
+        try:
+            await self._tick()
+        finally:
+            self._running.discard(task)  # type: ignore[arg-type]
+
+    async def _tick(self) -> None:
         """Fire due lessons, check-ins, nudges and timeouts; then dispatch; then housekeeping."""
+        if self.app.dispatcher.stopping:
+            return
         started = time.perf_counter()
         problems = await asyncio.to_thread(self.app.ctx.program.reload_if_changed)
         if problems:
@@ -51,11 +72,16 @@ class Worker:
                 sent.retried,
                 sent.failed,
             )
-        await asyncio.to_thread(self.housekeeping)
+        if not self.app.dispatcher.stopping:
+            await asyncio.to_thread(self.housekeeping)
         self.app.metrics.tick_seconds.observe(time.perf_counter() - started)
 
     async def dispatch(self) -> None:
-        report = await self.app.dispatcher.drain()
+        task = self._track()
+        try:
+            report = await self.app.dispatcher.drain()
+        finally:
+            self._running.discard(task)  # type: ignore[arg-type]
         if report.sent or report.retried or report.failed:
             log.info(
                 "dispatch: sent %d, retried %d, failed %d",
@@ -98,6 +124,11 @@ class Worker:
         )
         self.scheduler.start()
 
+    def pause(self) -> None:
+        """Start no more jobs; those under way go on."""
+        if self.scheduler.running:
+            self.scheduler.pause()
+
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
@@ -124,6 +155,10 @@ async def run_forever(app: App) -> None:
         worker.start()
         log.info("worker running: ticks every %ss", app.settings.tick_seconds)
         await stop.wait()
+    # Jobs under way finish first (sends waiting for their pace stop at once): shutting the
+    # scheduler down cancels whatever it still runs, mid-send, with a traceback in the log.
+    worker.pause()
+    await worker.finished()
     worker.stop()
     await app.dispatcher.idle()  # the sends in flight finish and are recorded
     log.info("worker stopped")

@@ -373,10 +373,9 @@ def test_three_workers_together_keep_one_channel_rate(db_url: str) -> None:
         assert len(arrivals) == 60
         arrivals.sort()
         busiest = max(bisect.bisect_left(arrivals, t + 1.0) - i for i, t in enumerate(arrivals))
-        # Slots are booked 1/20 s apart across the three; a send that wakes late (a loaded
-        # machine, a round trip to the database) can still meet the next process's: measured
-        # 20 to 24 on a 2-core machine running two test suites, against 56 to 60 per-process
-        assert busiest <= 25, busiest
+        # A send that wakes late for its slot books another (tests/test_shared_pace.py): it
+        # never meets the next process's; before that, 20 to 25 were measured here
+        assert busiest <= 20, busiest
         assert arrivals[-1] - arrivals[0] >= 2.5
     finally:
         for app in apps:

@@ -166,7 +166,7 @@ class Renderer:
             audience.locale,
             audience.channel,
             relationship,
-            *(bool(profile.get(name)) for name in KNOWABLE_FIELDS),
+            *map(bool, map(profile.get, KNOWABLE_FIELDS)),
         )
         template = self._templates.get(key)
         if template is None:

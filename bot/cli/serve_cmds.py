@@ -20,6 +20,7 @@ from bot.cli.environment import (
     warn_if_nobody_on_call,
 )
 from bot.cli.log_config import configure
+from bot.process import settle_heap
 
 log = logging.getLogger("craftbot")
 
@@ -117,7 +118,9 @@ def run_worker(args: argparse.Namespace) -> int:
     _logging(args)
     settings = load_settings()
     warn_if_nobody_on_call(settings)
-    asyncio.run(run_forever(open_app(settings)))
+    app = open_app(settings)
+    settle_heap()
+    asyncio.run(run_forever(app))
     return 0
 
 
@@ -129,8 +132,10 @@ def run_web(args: argparse.Namespace) -> int:
     _logging(args)
     settings = load_settings()
     warn_if_nobody_on_call(settings)
+    web = create_app(open_app(settings))
+    settle_heap()
     uvicorn.run(
-        create_app(open_app(settings)),
+        web,
         host=args.host,
         port=args.port,
         proxy_headers=True,
@@ -152,6 +157,7 @@ def run_serve(args: argparse.Namespace) -> int:
     app = open_app(settings)
     web = create_app(app)
     worker = Worker(app)
+    settle_heap()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> Any:

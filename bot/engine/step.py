@@ -527,14 +527,20 @@ class _Run(Actions):
             message_id = lessons[pos]
         else:
             message_id = order.maintenance[(pos - len(lessons)) % len(order.maintenance)]
+        # The day's marks (the first lesson's "start", and "lesson") and the place, in one new
+        # session: a fan-out gives 100,000 lessons at once.
+        today = self.today.isoformat()
+        marks = dict(self.session.marks)
+        if "start" not in marks:
+            marks["start"] = today
+        marks["lesson"] = today
         if lessons is order.lessons:
-            self.session = self.session.with_(lesson_pos=pos + 1, today_lesson=message_id)
+            self.session = self.session.with_(
+                lesson_pos=pos + 1, today_lesson=message_id, marks=marks
+            )
         else:
             pools = {**self.session.pools, key: pos + 1}
-            self.session = self.session.with_(pools=pools, today_lesson=message_id)
-        if "start" not in self.session.marks:
-            self.mark("start")
-        self.mark("lesson")
+            self.session = self.session.with_(pools=pools, today_lesson=message_id, marks=marks)
         self.say(message_id)
 
     def set_profile(self, name: str, value: str) -> None:

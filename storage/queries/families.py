@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select, update
@@ -78,11 +79,16 @@ def update_contacts(db: Session, changes: Mapping[int, Mapping[str, Any]]) -> No
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for contact_id, values in changes.items():
         keys = tuple(sorted(values))
-        groups.setdefault(keys, []).append(
-            {"b_id": contact_id, **{f"b_{k}": v for k, v in values.items()}}
-        )
+        row = dict(zip(_bind_names(keys), map(values.__getitem__, keys), strict=True))
+        row["b_id"] = contact_id
+        groups.setdefault(keys, []).append(row)
     for keys, rows in groups.items():
         db.execute(_updating(keys), rows)
+
+
+@cache
+def _bind_names(keys: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"b_{k}" for k in keys)
 
 
 _UPDATES: dict[tuple[str, ...], Any] = {}

@@ -103,11 +103,60 @@ def mark_expired(db: Session, ids: Sequence[int]) -> None:
         db.execute(update(OUTBOX).where(_o.id.in_(list(ids))).values(**values))
 
 
-def still_sending(db: Session | Connection, ids: Sequence[int]) -> set[int]:
-    """Which of these claimed rows nobody cancelled since (a STOP, a crisis)."""
+def give_back(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Claimed rows the last look held (rows: row_id, until): queued again for `until`, their
+    attempt not counted (nothing was tried); a row cancelled meanwhile stays cancelled."""
+    if rows:
+        db.execute(
+            update(OUTBOX)
+            .where(_BY_ID, _IN_FLIGHT)
+            .values(
+                status="queued",
+                claimed_until=None,
+                attempts=func.greatest(_o.attempts - 1, 0)
+                if dialect_of(db) != "sqlite"
+                else func.max(_o.attempts - 1, 0),
+                not_before=bindparam("until"),
+            ),
+            rows,
+        )
+
+
+_c = m.Contact.__table__.c
+# What the last look before a send reads of a claimed row and its family, in this order.
+LAST_LOOK = (
+    *(_o.id, _o.status, _o.kind, _o.in_reply_to, _o.created_at, _o.expires_at),
+    *(_c.status, _c.timezone, _c.quiet_start, _c.quiet_end),
+)
+
+
+def last_look(db: Session | Connection, ids: Sequence[int]) -> Sequence[Sequence[Any]]:
+    """These rows as they are now, with their family's status and quiet hours (the columns of
+    LAST_LOOK; a family's columns are None for a row to staff); a row erased since is missing."""
     if not ids:
-        return set()
-    return set(db.scalars(select(_o.id).where(_o.id.in_(list(ids)), _IN_FLIGHT)))
+        return []
+    query = (
+        select(*LAST_LOOK)
+        .select_from(OUTBOX.outerjoin(m.Contact.__table__, _c.id == _o.contact_id))
+        .where(_o.id.in_(list(ids)))
+    )
+    return db.execute(query).all()
+
+
+def claimed_ahead(db: Session, now: datetime, channels: Sequence[str]) -> dict[str, int]:
+    """Rows claimed and not yet recorded, per channel, by workers whose lease still runs: what
+    every process together has taken to send soon."""
+    query = (
+        select(_o.channel, func.count())
+        .where(
+            _o.status == "sending",
+            _o.claimed_until >= now,
+            _o.kind != "crisis",
+            _o.channel.in_(list(channels)),
+        )
+        .group_by(_o.channel)
+    )
+    return {str(channel): int(n) for channel, n in db.execute(query)}
 
 
 def hold(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -76,11 +77,24 @@ def cancel_everyday(db: Session, contact_ids: Mapping[int, str]) -> None:
 def _add(db: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     if not rows:
         return []
-    ordered = dialect_of(db) != "sqlite"
-    # One multi-row INSERT a batch on both databases. PostgreSQL hands the ids back in the rows'
-    # order when asked. SQLite gives the rows of one INSERT rowids in the order they go in, but
-    # may list them in any order, and SQLAlchemy keeps the order there only by sending one INSERT
-    # a row (18 us a row instead of 12): so ask unordered and sort.
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=ordered)
-    ids = list(db.execute(stmt, rows).scalars())
-    return ids if ordered else sorted(ids)
+    if dialect_of(db) == "postgresql":
+        # The ids first, ascending, from the table's sequence, then the rows with them in one
+        # executemany, which psycopg sends as one prepared statement, pipelined. A multi-row
+        # INSERT ... RETURNING is a new statement of thousands of parameters every batch, which
+        # psycopg and the server both parse afresh: three times the cost (500 outbox rows:
+        # 58 -> 22 us of client CPU a row, 210 -> 71 us of wall time).
+        ids = sorted(db.execute(_next_ids(table), {"n": len(rows)}).scalars())
+        db.execute(insert(table), [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)])
+        return ids
+    # SQLite: one multi-row INSERT a batch. SQLite gives its rows rowids in the order they go
+    # in, but may list them in any order, and SQLAlchemy keeps the order there only by sending
+    # one INSERT a row (18 us a row instead of 12): so ask unordered and sort.
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=False)
+    return sorted(db.execute(stmt, rows).scalars())
+
+
+@cache
+def _next_ids(table: Table) -> Any:
+    """`n` new ids from the sequence of `table`'s id (PostgreSQL)."""
+    sequence = func.pg_get_serial_sequence(table.name, "id")
+    return select(func.nextval(sequence)).select_from(func.generate_series(1, bindparam("n")))

@@ -29,9 +29,10 @@ from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
 from bot.runtime.outbox import outcomes
 from bot.runtime.outbox.hours import held_until
+from bot.runtime.outbox.last_look import NotSent, verdicts
 from bot.runtime.outbox.outcomes import DispatchReport
-from bot.runtime.outbox.pacing import Pace
-from bot.runtime.outbox.recorder import RECORD_EVERY, Outcome, Recorder, StillWanted
+from bot.runtime.outbox.pacing import Pace, slot_gap
+from bot.runtime.outbox.recorder import RECORD_EVERY, LastLook, Outcome, Recorder
 from bot.runtime.outbox.unsubscribe import footer_words, unsubscribe_url
 from storage.db import snapshot_reader
 from storage.queries import families as family_sql
@@ -60,11 +61,15 @@ class Dispatcher:
         self.reply_window = timedelta(minutes=ctx.settings.reply_window_minutes)
         self.stopping = False
         self._busy = 0  # dispatch calls under way
+        self._stop_signals: list[asyncio.Future[None]] = []  # one per send_all under way
 
     def stop(self) -> None:
-        """Send nothing more (SIGTERM): sends in flight finish and are recorded; `idle()` says
-        when."""
+        """Send nothing more (SIGTERM): sends in flight finish and are recorded, sends waiting
+        for their pace stop waiting; `idle()` says when. Call it on the event loop that sends."""
         self.stopping = True
+        for signal in self._stop_signals:
+            if not signal.done():
+                signal.set_result(None)
 
     async def idle(self) -> None:
         while self._busy:
@@ -90,7 +95,7 @@ class Dispatcher:
         if not usable:
             return []
         if ids is not None or (reader := self._snapshot_reader) is None:
-            return self._claim(now, limit, ids, usable, report, {})
+            return self._claim(now, limit, ids, usable, report)
         # SQLite: finding the due rows scans the whole backlog (100 ms at 100,000) and needs no
         # lock: read the candidates, in order, from a snapshot; then claim them by id under the
         # write lock, where every condition is checked again, CLAIM_EVERY at a time so no
@@ -98,10 +103,9 @@ class Dispatcher:
         with reader.connect() as conn:
             candidates = outbox_sql.due_ids(conn, now, usable, limit)
         claimed: list[OutboundMessage] = []
-        taken: dict[str, int] = {}
         for start in range(0, len(candidates), CLAIM_EVERY):
             part = candidates[start : start + CLAIM_EVERY]
-            claimed += self._claim(now, len(part), part, usable, report, taken)
+            claimed += self._claim(now, len(part), part, usable, report)
         return claimed
 
     def _claim(
@@ -111,13 +115,22 @@ class Dispatcher:
         ids: Iterable[int] | None,
         usable: list[str],
         report: DispatchReport,
-        taken: dict[str, int],
     ) -> list[OutboundMessage]:
         """One claiming transaction: due rows (of `ids`, if given) on the `usable` channels marked
-        sending; `taken` counts per paced channel."""
+        sending."""
         clocks = Clocks(self.ctx.settings)
         with self.ctx.db.begin() as db:
             rows = outbox_sql.claimable(db, now, usable, limit, ids)
+            # Claim only what a paced channel can send soon, counting what every process has
+            # claimed already, so a crisis or a reply written later never waits behind a long
+            # claimed batch (SMS at 1/s: 10 rows, not 1,000), and a row is not claimed long
+            # before quiet hours it is then sent in.
+            most = {
+                channel: max(1, int(CLAIM_AHEAD_S / slot_gap(pace.rate)))
+                for channel, pace in self.paces.items()
+                if pace.rate and channel in usable
+            }
+            taken = outbox_sql.claimed_ahead(db, now, list(most)) if most and rows else {}
             families = {
                 values[0]: Family.from_row(values, clocks)
                 for values in family_sql.families_by_id(db, (r[7] for r in rows if r[7]))
@@ -144,16 +157,8 @@ class Dispatcher:
                 expires,
                 media,
             ) in rows:
-                if kind != "crisis":
-                    # Claim only what a paced channel can send soon, so a crisis or a reply
-                    # written later never waits behind a long claimed batch (SMS at 1/s: 10
-                    # rows, not 1,000).
-                    pace = self.paces.get(channel)
-                    if (
-                        pace
-                        and pace.rate
-                        and taken.get(channel, 0) >= max(1, int(pace.rate * CLAIM_AHEAD_S))
-                    ):
+                if kind != "crisis" and channel in most:
+                    if taken.get(channel, 0) >= most[channel]:
                         continue
                     taken[channel] = taken.get(channel, 0) + 1
                 family = families.get(contact_id) if contact_id else None
@@ -237,14 +242,18 @@ class Dispatcher:
         """Write the outcomes of sent rows (bot/runtime/outbox/outcomes.py)."""
         outcomes.record(self.ctx, results, now, report, self.backoff, self.down_until)
 
-    def still_sending(self, ids: list[int]) -> set[int]:
-        """Which of these claimed rows nobody cancelled since (read without the write lock)."""
+    def last_look(self, ids: list[int]) -> dict[int, NotSent | None]:
+        """May these claimed rows still go, now (bot/runtime/outbox/last_look.py)? Read without
+        the write lock."""
         reader = self._snapshot_reader
         if reader is not None:
             with reader.connect() as conn:
-                return outbox_sql.still_sending(conn, ids)
-        with self.ctx.db() as db:
-            return outbox_sql.still_sending(db, ids)
+                rows = outbox_sql.last_look(conn, ids)
+        else:
+            with self.ctx.db() as db:
+                rows = outbox_sql.last_look(db, ids)
+        clocks = Clocks(self.ctx.settings)
+        return verdicts(rows, ids, clocks, self.ctx.clock(), self.reply_window)
 
     # --- sending -------------------------------------------------------------------------------
     async def dispatch(
@@ -270,29 +279,51 @@ class Dispatcher:
     async def send_all(
         self,
         batch: list[OutboundMessage],
-        done: Callable[[OutboundMessage, SendResult | None], None] | None = None,
+        done: Callable[[OutboundMessage, SendResult | NotSent | None], None] | None = None,
         report: DispatchReport | None = None,
     ) -> list[Outcome]:
         """Send the batch; each outcome goes to `done` as soon as it is known (None: not sent,
-        the worker is stopping; a row cancelled since it was claimed gives nothing)."""
+        the worker is stopping; NotSent: the last look kept it back; a row cancelled since it
+        was claimed gives nothing)."""
         limit = asyncio.Semaphore(self.concurrency)
-        wanted = StillWanted(self.still_sending)
+        look = LastLook(self.last_look)
         report = report or DispatchReport()
+        stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._stop_signals.append(stopped)
+
+        async def turn(pace: Pace, address: str) -> float | None:
+            """The pace's slot for `address`, or None: the worker stopped while it waited."""
+            waiting = asyncio.ensure_future(pace.wait_turn(address))
+            await asyncio.wait((waiting, stopped), return_when=asyncio.FIRST_COMPLETED)
+            if not waiting.done():
+                waiting.cancel()
+                return None
+            return waiting.result()
 
         async def one(message: OutboundMessage) -> Outcome | None:
-            # Whether a STOP or a crisis cancelled it since the claim: asked before the pace, so
-            # no database round trip sits between a paced slot and its send.
-            if not message.crisis and not self.stopping and not await wanted.ask(message.id):
-                report.suppressed += 1
-                return None
-            pace = self.paces.get(message.channel)
-            if pace and not message.crisis and not self.stopping:
-                await pace.wait_turn(message.address)
-            if self.stopping:
-                return message, None
+            pace = None if message.crisis else self.paces.get(message.channel)
+            # A send holds its place in `limit` while it waits for its pace, so a slot is booked
+            # only for a send that can use it at once (no burst of sends that waited for a place
+            # after their slots).
             async with limit:
-                if self.stopping:  # stopped while it waited for its turn
-                    return message, None
+                while True:
+                    if self.stopping:
+                        return message, None
+                    slot = await turn(pace, message.address) if pace else None
+                    if self.stopping:  # stopped while it waited for its turn
+                        return message, None
+                    if not message.crisis:
+                        # The last look, after every wait: a STOP or quiet hours that began
+                        # while it waited keep it back.
+                        kept = await look.ask(message.id)
+                        if kept is not None and kept.why == "cancelled":
+                            report.suppressed += 1
+                            return None
+                        if kept is not None:
+                            return message, None if kept.why == "unknown" else kept
+                    if slot is None or pace is None or pace.on_time(slot):
+                        break
+                    report.late_slots += 1  # woke too late for its slot: book another
                 try:
                     if message.media and message.picture is None:
                         # the weekly summary's calendar: drawn now, off the event loop
@@ -331,9 +362,12 @@ class Dispatcher:
             [m_ for m_ in batch if m_.to_staff],
             [m_ for m_ in batch if not m_.crisis and not m_.to_staff],
         )
-        for lane in lanes:
-            for sent in await asyncio.gather(*(in_order(g) for g in by_address(lane))):
-                results += sent
+        try:
+            for lane in lanes:
+                for sent in await asyncio.gather(*(in_order(g) for g in by_address(lane))):
+                    results += sent
+        finally:
+            self._stop_signals.remove(stopped)
         return results
 
     async def drain(self, now: datetime | None = None, limit: int = 1000) -> DispatchReport:
@@ -350,6 +384,7 @@ class Dispatcher:
                 "suppressed",
                 "reclaimed",
                 "released",
+                "late_slots",
             ):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             for k, v in report.outcomes.items():

@@ -7,7 +7,9 @@ limit (SEND_ATTEMPTS, CRISIS_SEND_ATTEMPTS) fails it, or until the next try woul
 row's expiry, which expires it. A family's crisis reply that fails for good alerts staff
 (bot/runtime/alerts/undeliverable.py). A misconfigured channel is not the message's fault: the
 row keeps its attempt and the channel pauses; so does a row not sent because the worker is
-stopping (`None` instead of a result).
+stopping (`None` instead of a result). A row the last look kept back (`NotSent`,
+bot/runtime/outbox/last_look.py) was never tried: held by quiet hours it is queued again for
+their end without counting the attempt; otherwise it ends expired or cancelled.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from bot.channels.base import OutboundMessage, SendOutcome, SendResult
 from bot.runtime.alerts.undeliverable import Undelivered, undeliverable
 from bot.runtime.context import Context
+from bot.runtime.outbox.last_look import NotSent
 from bot.runtime.turn import opt_out
 from storage.queries import outbox as outbox_sql
 
@@ -44,12 +47,13 @@ class DispatchReport:
     suppressed: int = 0  # cancelled: the person opted out, or the row was cancelled in flight
     reclaimed: int = 0  # a lease ran out: possibly sent before (at-least-once)
     released: int = 0  # not sent: the worker is stopping; queued again as it was
+    late_slots: int = 0  # sends that woke too late for their pace's slot and booked another
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
 def record(
     ctx: Context,
-    results: list[tuple[OutboundMessage, SendResult | None]],
+    results: list[tuple[OutboundMessage, SendResult | NotSent | None]],
     now: datetime,
     report: DispatchReport,
     backoff: Callable[[int, float | None], float],
@@ -65,6 +69,7 @@ def record(
         requeued: list[dict[str, Any]] = []
         opted_out: list[tuple[int, str, str]] = []
         lost_crisis: list[Undelivered] = []
+        held: list[dict[str, Any]] = []
         for message, result in results:
             row = rows.get(message.id)
             if row is None:
@@ -73,6 +78,17 @@ def record(
             if result is None:  # not sent: the worker is stopping
                 requeued.append(_again(message.id, "", attempts - 1, None))
                 report.released += 1
+                continue
+            if isinstance(result, NotSent):
+                if result.why == "held":
+                    held.append({"row_id": message.id, "until": result.until})
+                    report.held += 1
+                elif result.why == "expired":
+                    final.append(_end(message.id, "expired", "day_over", None, ""))
+                    report.expired += 1
+                else:  # the family opted out
+                    final.append(_end(message.id, "cancelled", "opted_out", None, ""))
+                    report.suppressed += 1
                 continue
             outcome = result.outcome
             report.outcomes[outcome.value] = report.outcomes.get(outcome.value, 0) + 1
@@ -111,6 +127,7 @@ def record(
         outbox_sql.mark_sent(db, sent, now)
         outbox_sql.mark_final(db, final)
         outbox_sql.requeue(db, requeued)
+        outbox_sql.give_back(db, held)
         if lost_crisis:
             undeliverable(ctx, db, lost_crisis, now)
         # An erased family's goodbye (DELETE), once sent or given up: its words and address go

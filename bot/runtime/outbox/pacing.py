@@ -3,6 +3,13 @@
 A provider's limit belongs to the number or the bot, so a channel's pace is shared by every
 process that sends on it (`SharedPace`, one row of the database per channel); the gap per
 recipient stays in the process.
+
+A slot is a moment, not a permission: a send that wakes late for its slot (a busy event loop, a
+loaded machine, the last look at its row) must not go bunched with the slots booked after it by
+other processes. So a slot is used within LATE_S of its time or given up, and another is booked
+(`Pace.on_time`); and slots are booked far enough apart that sends made anywhere in
+[slot, slot + LATE_S], arriving up to ARRIVAL_JITTER_S later, never put more than the limit in
+any one second (`slot_gap`).
 """
 
 from __future__ import annotations
@@ -25,6 +32,16 @@ log = logging.getLogger(__name__)
 # than a second when we count sends (measured at 30/s: 32 arrivals in one second without this
 # guard, 31 with it, while sends never exceeded 30: see docs/performance.md).
 WINDOW_S = 1.01
+LATE_S = 0.2  # a slot not used within this many seconds of its time is given up
+ARRIVAL_JITTER_S = 0.05  # from the provider call to the provider's clock, measured loaded
+
+
+def slot_gap(rate: float) -> float:
+    """Seconds between two shared slots for at most `rate` arrivals in any one second: slots
+    whose sends may arrive in one window span 1 + LATE_S + ARRIVAL_JITTER_S seconds, so that
+    span holds at most floor(rate) of them (30/s: a slot every 40.3 ms, 24.8 a second)."""
+    most = float(int(rate)) if rate >= 1 else rate
+    return (1.0 + LATE_S + ARRIVAL_JITTER_S) / most
 
 
 @dataclass
@@ -63,14 +80,22 @@ class Pace:
                 }
         return max(0.0, start - now)
 
-    async def wait_turn(self, address: str) -> None:
+    async def wait_turn(self, address: str) -> float:
+        """Wait for a slot for `address`; its time (monotonic). Check `on_time(slot)` just before
+        the provider call: a slot missed by more than LATE_S must not be used."""
         delay = self.reserve(address)
+        slot = self.monotonic() + delay
         if delay:
             await asyncio.sleep(delay)
         if self.shared is not None:
-            await self.shared.wait()
+            slot = await self.shared.wait()
         if self.rate:
             await self._within_window(max(1, int(self.rate)))
+        return slot
+
+    def on_time(self, slot: float) -> bool:
+        """Whether a send may still use the slot at `slot` (see the module's note)."""
+        return self.monotonic() <= slot + LATE_S
 
     async def _within_window(self, most: int) -> None:
         """Sends whose slots passed while the event loop was busy wake together; they must not
@@ -95,45 +120,49 @@ class SharedPace:
     the process keeps its own pace until it can."""
 
     def __init__(self, db: sessionmaker[Session], channel: str, rate: float) -> None:
-        self.db, self.channel, self.gap = db, channel, 1.0 / rate
+        self.db, self.channel, self.gap = db, channel, slot_gap(rate)
         self.waiting: list[asyncio.Future[float]] = []
         self.task: asyncio.Task[None] | None = None
         self._local = 0.0  # the fallback's next slot (monotonic)
 
-    async def wait(self) -> None:
+    async def wait(self) -> float:
+        """Wait for this process's next shared slot; its time (monotonic)."""
         loop = asyncio.get_running_loop()
-        slot: asyncio.Future[float] = loop.create_future()
-        self.waiting.append(slot)
+        booked: asyncio.Future[float] = loop.create_future()
+        self.waiting.append(booked)
         if self.task is None or self.task.done():
             self.task = loop.create_task(self._book())
-        delay = await slot
+        slot = await booked
+        delay = slot - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
+        return slot
 
     async def _book(self) -> None:
         await asyncio.sleep(0)  # the other sends ready now book with these
         while self.waiting:
             asked, self.waiting = self.waiting, []
-            began = time.monotonic()
             try:
-                first, now = await asyncio.to_thread(self._book_slots, len(asked))
-                # The database's `now` fell somewhere in the round trip: take its middle, so a
-                # slow answer does not make this process send late, bunched with the others.
-                late = (time.monotonic() - began) / 2
+                first = await asyncio.to_thread(self._book_slots, len(asked))
             except SQLAlchemyError as exc:
                 log.warning(
                     "channel %s: pacing alone, the database did not answer (%s)",
                     self.channel,
                     type(exc).__name__,
                 )
-                now = time.monotonic()
-                first = max(now, self._local)
+                first = max(time.monotonic(), self._local)
                 self._local = first + len(asked) * self.gap
-                late = 0.0
             for i, slot in enumerate(asked):
                 if not slot.done():
-                    slot.set_result(first + i * self.gap - now - late)
+                    slot.set_result(first + i * self.gap)
 
-    def _book_slots(self, n: int) -> tuple[float, float]:
+    def _book_slots(self, n: int) -> float:
+        """Book `n` slots; the first, on this process's monotonic clock. The database's `now`
+        fell somewhere in the transaction, timed here in the thread that ran it (not from before
+        the thread was free: a wait for a thread would make this process send early, bunched
+        with the others): take its middle."""
+        began = time.monotonic()
         with self.db.begin() as db:
-            return pacing_sql.book(db, self.channel, n, self.gap)
+            first, now = pacing_sql.book(db, self.channel, n, self.gap)
+        middle = (began + time.monotonic()) / 2
+        return middle + (first - now)

@@ -6,8 +6,8 @@ at most what was in flight at that moment, never a batch. A database error (SQLi
 dropped connection) is retried until it passes: the outcome is never lost and never crashes the
 worker (until then the rows stay claimed under their lease).
 
-`StillWanted`: just before an everyday message is sent, is its row still claimed, or did a STOP
-or a crisis cancel it since it was claimed? The sends ready at the same moment share one read.
+`LastLook`: just before an everyday message is sent (after its pace), may it still go
+(bot/runtime/outbox/last_look.py)? The sends ready at the same moment share one read.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.base import OutboundMessage, SendResult
+from bot.runtime.outbox.last_look import NotSent
 
 log = logging.getLogger(__name__)
 RECORD_EVERY = 250  # outcomes recorded per transaction (on SQLite each holds the write lock ~12 ms)
 RETRY_FIRST_S, RETRY_MOST_S = 0.05, 5.0
 
-Outcome = tuple[OutboundMessage, SendResult | None]  # None: not sent (the worker is stopping)
+# None: not sent (the worker is stopping); NotSent: the last look kept it back
+Outcome = tuple[OutboundMessage, SendResult | NotSent | None]
 
 
 class Recorder:
@@ -34,7 +36,7 @@ class Recorder:
         self.task: asyncio.Task[None] | None = None
         self.pieces: list[int] = []  # how many outcomes each transaction wrote
 
-    def add(self, message: OutboundMessage, result: SendResult | None) -> None:
+    def add(self, message: OutboundMessage, result: SendResult | NotSent | None) -> None:
         self.pending.append((message, result))
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._run())
@@ -67,13 +69,14 @@ class Recorder:
                 delay = min(delay * 2, RETRY_MOST_S)
 
 
-class StillWanted:
-    def __init__(self, read: Callable[[list[int]], set[int]]) -> None:
+class LastLook:
+    def __init__(self, read: Callable[[list[int]], dict[int, NotSent | None]]) -> None:
         self.read = read
-        self.waiting: dict[int, asyncio.Future[bool]] = {}
+        self.waiting: dict[int, asyncio.Future[NotSent | None]] = {}
         self.task: asyncio.Task[None] | None = None
 
-    async def ask(self, row_id: int) -> bool:
+    async def ask(self, row_id: int) -> NotSent | None:
+        """None: send it now; else why not."""
         loop = asyncio.get_running_loop()
         answer = self.waiting[row_id] = loop.create_future()
         if self.task is None or self.task.done():
@@ -85,10 +88,10 @@ class StillWanted:
         while self.waiting:
             asked, self.waiting = self.waiting, {}
             try:
-                alive = await asyncio.to_thread(self.read, list(asked))
-            except SQLAlchemyError as exc:  # cannot tell: send, as before this check existed
-                log.warning("could not check claimed rows before sending (%s)", exc)
-                alive = set(asked)
+                found = await asyncio.to_thread(self.read, list(asked))
+            except SQLAlchemyError as exc:  # cannot tell: never send blind, give it back
+                log.warning("could not look at claimed rows before sending (%s)", exc)
+                found = {row_id: NotSent("unknown") for row_id in asked}
             for row_id, answer in asked.items():
                 if not answer.done():
-                    answer.set_result(row_id in alive)
+                    answer.set_result(found.get(row_id, NotSent("cancelled")))

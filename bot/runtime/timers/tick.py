@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from bot.catalog.render import Renderer
 from bot.engine import Timeout, Trigger
@@ -40,9 +40,9 @@ class TickReport:
     outbox_ids: list[int] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Due:
-    """One due timer of a family (a row of `timers`)."""
+class Due(NamedTuple):
+    """One due timer of a family (a row of `timers`); a tuple: one is made for every family of a
+    fan-out."""
 
     kind: str
     due_at: datetime
