@@ -583,14 +583,14 @@ def analyse(
     per_second = {
         channel: busiest_second([t for t, _, _ in items]) for channel, items in arrivals.items()
     }
-    # Crisis replies and notices to staff are not paced (docs/architecture.md): the goal is on
-    # the paced sends; the figure with them is shown beside it.
+    # A family's crisis reply is not paced (docs/architecture.md): the goal is on the paced
+    # sends (everything else, notices to staff included); the figure with them is beside it.
     paced = {
         channel: busiest_second(
             [
                 t
                 for t, addr, dig in items
-                if not any(r["kind"] == "crisis" for r in key_rows.get((channel, addr, dig), []))
+                if not any(family_crisis(r) for r in key_rows.get((channel, addr, dig), []))
             ]
         )
         for channel, items in arrivals.items()
@@ -602,7 +602,7 @@ def analyse(
             [
                 t
                 for t, addr, dig in items
-                if not any(r["kind"] == "crisis" for r in key_rows.get((channel, addr, dig), []))
+                if not any(family_crisis(r) for r in key_rows.get((channel, addr, dig), []))
             ],
             stalls.get(kind_of[channel], []),
         )
@@ -754,6 +754,11 @@ def crisis_latencies(
     return {"ms": ms, "missing": missing, "texts": len(texts)}
 
 
+def family_crisis(row: dict[str, Any]) -> bool:
+    """A family's crisis reply: the one kind of message that never waits for a pace."""
+    return bool(row["kind"] == "crisis" and row["contact_id"] is not None)
+
+
 def busiest_second(times: list[float], stalls: list[tuple[float, float]] | None = None) -> int:
     """The most arrivals in any window (t - 1 s, t]; with `stalls` (the stand-in's event loop
     lags: end, seconds), only windows clear of them: a stand-in that could not run for a while
@@ -816,8 +821,8 @@ def print_figures(f: dict[str, Any]) -> None:
             (
                 f"{channel}: most paced sends in 1 s",
                 most,
-                f"limit {f['limit_per_second'][channel]:g}; {with_crisis} with crisis replies "
-                f"and staff notices (not paced); "
+                f"limit {f['limit_per_second'][channel]:g}; {with_crisis} with families' "
+                f"crisis replies (not paced); "
                 f"{f['max_paced_sends_in_one_second_clear_of_standin_stalls'][channel]} "
                 f"in seconds clear of stand-in stalls",
             )

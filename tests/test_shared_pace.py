@@ -13,9 +13,12 @@ import bisect
 import threading
 import time
 
+from sqlalchemy import insert
+
 from bot.app import App, build
 from bot.channels.base import OutboundMessage, SendOutcome, SendResult
 from bot.settings import Settings
+from storage import models as m
 from tests.test_delivery_semantics import migrated, rows
 from tests.test_dispatcher_batches import NOW, queue
 
@@ -87,3 +90,41 @@ def test_a_process_that_stalls_does_not_send_its_missed_slots_at_once(db_url: st
     finally:
         for app in apps:
             asyncio.run(app.aclose())
+
+
+def test_notices_to_staff_keep_the_channel_s_pace(db_url: str) -> None:
+    # given 15 crisis notices to the on-call number at once, Telegram at 5 a second
+    arrivals: list[float] = []
+    migrated(db_url)
+    app = build(
+        Settings(database_url=db_url, telegram_rate_per_s=5, telegram_per_chat_interval_s=0),
+        channels={"telegram": Stalling(arrivals)},  # type: ignore[dict-item]
+        clock=lambda: NOW,
+    )
+    try:
+        with app.ctx.db.begin() as db:
+            db.execute(
+                insert(m.OutboundMessage),
+                [
+                    {
+                        "contact_id": None,
+                        "channel": "telegram",
+                        "address": "4242",
+                        "message_id": "staff.alert",
+                        "kind": "crisis",
+                        "text": f"notice {i}",
+                        "status": "queued",
+                        "not_before": NOW,
+                        "attempts": 0,
+                        "created_at": NOW,
+                    }
+                    for i in range(15)
+                ],
+            )
+        # when the worker sends them
+        asyncio.run(app.dispatcher.drain(NOW))
+        # then all go, and never more than the channel's limit in one second
+        assert len(arrivals) == 15
+        assert busiest_second(arrivals) <= 5, busiest_second(arrivals)
+    finally:
+        asyncio.run(app.aclose())

@@ -301,7 +301,11 @@ class Dispatcher:
             return waiting.result()
 
         async def one(message: OutboundMessage) -> Outcome | None:
-            pace = None if message.crisis else self.paces.get(message.channel)
+            # A family's crisis reply never waits for a pace; a notice to staff does (a burst of
+            # alerts to one on-call number is still the channel's traffic), ahead of everyday
+            # messages: its lane books its slots first.
+            family_crisis = message.crisis and not message.to_staff
+            pace = None if family_crisis else self.paces.get(message.channel)
             # A send holds its place in `limit` while it waits for its pace, so a slot is booked
             # only for a send that can use it at once (no burst of sends that waited for a place
             # after their slots).
