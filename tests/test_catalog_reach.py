@@ -7,6 +7,7 @@ import re
 from bot.catalog.awaiting import AWAITING_FILE, load_awaiting
 from bot.catalog.render import COUNTRY_PLACEHOLDERS
 from bot.engine.step import MEDIA_ONLY
+from bot.runtime.admin import WELCOME
 from bot.settings import REPO_ROOT
 from bot.understanding.followup import REFLECTIONS
 from tests.program import shipped
@@ -31,6 +32,7 @@ def referenced_ids() -> set[str]:
         f"relation.{r}" for r in ("parent", "partner", "sibling", "child", "friend", "other")
     }  # {loved_one}
     ids.add("crisis.team_told")  # said by the engine's crisis route
+    ids.add(WELCOME)  # an enrolled family's first message, queued by enroll()
     # The engine's crisis route: crisis.<category>, in the family's country's version when the
     # catalog has one, else the plain (international) id.
     ids |= {f"crisis.{c}" for c in CRISIS_CATEGORIES}

@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session as DB
 
 from bot.app import build
 from bot.channels.base import InboundMessage
-from bot.cli.admin_cmds import first_message
+from bot.cli.admin_cmds import enrolled
 from bot.cli.main import main
 from bot.engine.program import CrisisPolicy
 from bot.engine.session import Session
 from bot.program_files import ProgramFiles
 from bot.runtime import program_holder
-from bot.runtime.admin import Enrollment, enroll, import_csv
+from bot.runtime.admin import Enrollment, import_csv
 from bot.settings import Settings
 from storage import models as m
 from storage.db import make_engine
@@ -158,8 +158,9 @@ def inproc(
 
 # --- enroll -------------------------------------------------------------------------------------
 ENROLLED = re.compile(
-    r"^Ana \(sms \+1 202-555-0123\) enrolled as contact (\d+); the first message is the first "
-    r"lesson, \w{3} \d+ \w{3} 09:00 America/Chicago\n$"
+    r"^Ana \(sms \+1 202-555-0123\) enrolled as contact (\d+); the welcome message is queued for "
+    r"\w{3} \d+ \w{3} \d\d:\d\d America/Chicago, then the first lesson, \w{3} \d+ \w{3} 09:00 "
+    r"America/Chicago\n$"
 )
 
 
@@ -305,7 +306,9 @@ def test_enroll_dry_run_says_what_would_happen_and_saves_nothing(
     url = sqlite_url(tmp_path)
     result = inproc(url, "enroll", *ANA, "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Ana (sms +1 202-555-0123) would be enrolled; the first ")
+    assert result.stdout.startswith(
+        "Ana (sms +1 202-555-0123) would be enrolled; the welcome message would be queued for "
+    )
     assert "09:00 America/Chicago (dry run: nothing was saved)" in result.stdout
     assert count(url, m.Contact) == 0 and count(url, m.Timer) == 0 and count(url, m.Consent) == 0
     # and a real run afterwards is not refused as a duplicate
@@ -583,34 +586,21 @@ def test_db_upgrade_on_postgresql_in_both_url_spellings(
     assert enrolled.returncode == 0 and "enrolled as contact 1;" in enrolled.stdout, enrolled.stderr
 
 
-def test_a_queued_first_message_is_said_to_go_when_quiet_hours_end(tmp_path: Path) -> None:
-    # given Ana enrolled in Chicago at 23:00 her time, with a message queued for her at once
-    # (as a welcome message would be)
+def test_the_welcome_is_said_to_go_when_quiet_hours_end(tmp_path: Path) -> None:
+    # given Ana enrolled in Chicago at 23:00 her time: her welcome is queued at once
     late = datetime(2026, 3, 2, 23, 0, tzinfo=ZoneInfo("America/Chicago"))
     app = build(Settings(database_url=sqlite_url(tmp_path)), channels={}, clock=lambda: late)
     try:
-        contact_id = enroll(
-            app.ctx, Enrollment("sms", "+12025550123", timezone="America/Chicago"), late
-        )
-        with app.ctx.db.begin() as db:
-            db.add(
-                m.OutboundMessage(
-                    contact_id=contact_id,
-                    channel="sms",
-                    address="+12025550123",
-                    message_id="onboarding.welcome",
-                    text="Welcome",
-                    not_before=late,
-                    created_at=late,
-                )
-            )
-        # when the CLI says when her first message goes
-        first = first_message(app.ctx, contact_id)
+        request = Enrollment("sms", "+12025550123", timezone="America/Chicago")
+        # when the CLI enrolls her and says what she gets first
+        line = enrolled(app.ctx, request, dry_run=False)
     finally:
         app.engine.dispose()
-    # then it is that message, at 08:00 the next morning, her time (quiet hours end)
-    assert first is not None
-    assert first[1] == "'onboarding.welcome', Tue 3 Mar 08:00 America/Chicago"
+    # then the welcome goes at 08:00 the next morning, her time (quiet hours end), then the lesson
+    assert line.endswith(
+        "the welcome message is queued for Tue 3 Mar 08:00 America/Chicago, "
+        "then the first lesson, Tue 3 Mar 09:00 America/Chicago"
+    )
 
 
 def test_import_dry_run_then_import_on_postgresql(fresh_pg_url: str, inproc: Run) -> None:

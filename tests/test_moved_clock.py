@@ -35,11 +35,12 @@ def test_a_process_acts_as_of_clock_start(tmp_path: Path, twilio: TwilioStandin)
     enroll(app.ctx, Enrollment("sms", FAMILY, timezone="America/New_York"), ENROLLED)
     # when `craftbot tick` (no --at) runs on a clock that reads Tuesday 08:00 in New York
     early = tick_without_at({**env, "CLOCK_START": "2026-03-03T13:00Z"})
-    # then nothing is due yet (today's real date, months later, would have sent the lesson)
-    assert early["sent"] == 0 and twilio.received == []
+    # then only the welcome queued at enrolment goes; the lesson is not due yet (today's real
+    # date, months later, would have sent it too)
+    assert early["sent"] == 1 and [r["body"][:17] for r in twilio.received] == ["Hi friend, welcom"]
     # and on a clock that reads 09:01 the lesson goes
     assert tick_without_at({**env, "CLOCK_START": "2026-03-03T14:01Z"})["sent"] == 1
-    assert [r["to"] for r in twilio.received] == [FAMILY]
+    assert [r["to"] for r in twilio.received] == [FAMILY, FAMILY]
 
 
 def test_clock_speed_runs_faster_and_processes_share_an_anchor() -> None:

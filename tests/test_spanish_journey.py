@@ -22,7 +22,7 @@ from bot.catalog.catalog import Catalogs
 from bot.channels.telegram import parse_update
 from bot.cli.main import main
 from bot.program_files import Loaded
-from bot.runtime.admin import Enrollment, enroll
+from bot.runtime.admin import WELCOME, Enrollment, enroll
 from bot.settings import Settings
 from bot.simulation import Harness, Sent
 from bot.transcript import _run_step  # one step of a transcript, with its checks
@@ -332,10 +332,12 @@ def test_enrolled_in_spanish_the_first_lesson_comes_in_spanish(
         for i, locale in enumerate(("es", "ES", "es-MX")):
             request = Enrollment("sms", f"+1202555017{i}", "Rosa", "hermana", "Luis", locale=locale)
             enroll(harness.app.ctx, request)
-        lesson = harness.until("lesson")
-        assert said(lesson) == [loaded.program.flows.order.lessons[0]]
-        assert Origins(loaded.catalogs, "es").of(lesson[0].text) == said(lesson)[0]
-        assert "Luis" in lesson[0].text  # "hermana" was read by the Spanish words: a sibling
+        got = harness.until("lesson")
+        # the welcome queued at enrolment first, then the first lesson, both in Spanish
+        assert said(got) == [WELCOME, loaded.program.flows.order.lessons[0]]
+        spanish = Origins(loaded.catalogs, "es")
+        assert [spanish.of(s.text) for s in got] == said(got)
+        assert "Luis" in got[1].text  # "hermana" was read by the Spanish words: a sibling
         with harness.app.ctx.db() as db:
             rows = db.execute(select(m.Contact.locale, m.Contact.relationship)).all()
         assert [tuple(r) for r in rows] == [("es", "sibling")] * 3

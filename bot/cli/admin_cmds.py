@@ -22,6 +22,7 @@ from bot.cli.environment import CliError, database_errors, load_settings, open_a
 from bot.runtime.admin import (
     CSV_COLUMNS,
     RELATIONSHIPS,
+    WELCOME,
     EnrollError,
     Enrollment,
     enroll,
@@ -36,6 +37,7 @@ from storage.migrate import current_revision, upgrade
 from storage.queries import reads
 
 FIRST = {"lesson": "the first lesson", "checkin": "the evening check-in", "nudge": "a nudge"}
+QUEUED = {WELCOME: "the welcome message"}
 CHANNEL_SETTINGS = {
     "sms": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
     "telegram": "TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET",
@@ -123,31 +125,41 @@ def _writing(app: App, dry_run: bool) -> Iterator[Context]:
             outer.rollback()
 
 
-def first_message(ctx: Context, contact_id: int) -> tuple[datetime, str] | None:
-    """When the family's first message goes, and what it is (a queued message or a timer).
-
+def first_messages(ctx: Context, contact_id: int) -> tuple[list[tuple[str, str]], str | None]:
+    """What the family gets first: the messages queued for them (the welcome), in the order they
+    go, as (what, local time), and their first timer (a lesson, a check-in) with its local time.
     A queued message waits for the family's quiet hours to end, so that is when it is said to go.
     """
     with ctx.db() as db:
         contact = db.get_one(m.Contact, contact_id)
         clock = Clocks(ctx.settings).of(contact.timezone, contact.quiet_start, contact.quiet_end)
         timers, queued = reads.first_due(db, contact_id)
-    due = [(at, FIRST.get(kind, kind)) for at, kind in timers]
-    due += [(clock.held_until(max(at, ctx.clock())), f"'{mid}'") for at, mid in queued]
-    if not due:
-        return None
-    at, what = min(due, key=lambda d: d[0])
-    return at, f"{what}, {details.local_time(at, clock.zone.key)}"
+
+    def local(at: datetime) -> str:
+        return details.local_time(at, clock.zone.key)
+
+    messages = [
+        (QUEUED.get(mid, repr(mid)), local(clock.held_until(max(at, ctx.clock()))))
+        for at, mid in sorted(queued)
+    ]
+    if not timers:
+        return messages, None
+    at, kind = min(timers)
+    return messages, f"{FIRST.get(kind, kind)}, {local(at)}"
 
 
 def enrolled(ctx: Context, request: Enrollment, dry_run: bool) -> str:
-    """Enrol one family member; what happened, in one line."""
+    """Enrol one family member; what happened, in one line: who, and what they get first."""
     contact_id = enroll(ctx, request)
     with ctx.db() as db:
         contact = db.get_one(m.Contact, contact_id)
         who = details.who({**vars(request), "channel": contact.channel, "address": contact.address})
-    first = first_message(ctx, contact_id)
-    when = f"the first message is {first[1]}" if first else "nothing is scheduled yet"
+    messages, timer = first_messages(ctx, contact_id)
+    queued = "would be queued" if dry_run else "is queued"
+    first = [f"{what} {queued} for {at}" for what, at in messages]
+    if timer:
+        first.append(f"then {timer}" if first else f"the first message is {timer}")
+    when = ", ".join(first) or "nothing is scheduled yet"
     if dry_run:
         return f"{who} would be enrolled; {when} (dry run: nothing was saved)"
     return f"{who} enrolled as contact {contact_id}; {when}"

@@ -96,6 +96,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class SkippedRunFilter(logging.Filter):
+    """Drops APScheduler's "skipped: maximum number of running instances reached": a tick that
+    outlasts its interval (a busy morning, a slow provider paced at 1 SMS a second) skips the
+    next run by design (max_instances=1, coalesce), and a WARNING each time is no news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name.startswith("apscheduler")
+            and "maximum number of running instances" in record.getMessage()
+        )
+
+
 class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is when a line is written (tests and tools swap it)."""
 
@@ -142,6 +154,8 @@ def configure(
     handler: logging.Handler = logging.StreamHandler(stream) if stream else CurrentStderr()
     handler.set_name(HANDLER_NAME)
     handler.setFormatter(JsonFormatter(redact) if json_format else TextFormatter(redact))
+    if not verbose:
+        handler.addFilter(SkippedRunFilter())
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)

@@ -14,13 +14,16 @@ from bot.engine.session import Session
 from bot.runtime import family_data
 from bot.runtime.context import Context
 from bot.runtime.family_clock import guess_from_phone
-from bot.runtime.turn import reschedule
+from bot.runtime.turn import welcome
 from storage import models as m
 
 CHANNELS = details.CHANNELS
 RELATIONSHIPS = details.RELATIONSHIPS
 CSV_COLUMNS = details.FIELDS
 ADMIN_CONSENT = "Consent collected by the organisation and recorded by an admin (craftbot enroll)."
+# An enrolled family's first message, before any lesson: who writes, what comes and how often,
+# how to get help and to stop (docs/craft-facts.md section 6).
+WELCOME = "onboarding.enrolled"
 
 
 class EnrollError(details.DetailsError):
@@ -85,7 +88,10 @@ def understanding_of(ctx: Context) -> details.Understand:
 
 
 def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> int:
-    """Enrol one family member whose consent the organisation collected; returns the contact id."""
+    """Enrol one family member whose consent the organisation collected; returns the contact id.
+
+    The family's first message (WELCOME) is queued at once, as the program's: quiet hours hold
+    it, and their first lesson or check-in comes after it."""
     now = now or ctx.clock()
     e = validate(
         request,
@@ -159,7 +165,7 @@ def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> in
                     at=now,
                 )
             )
-            reschedule(ctx, db, [contact.id], now)
+            welcome(ctx, db, contact.id, WELCOME, now)
             return contact.id
     except (
         IntegrityError

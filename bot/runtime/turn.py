@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session as DB
 
 from bot.catalog.render import Renderer
 from bot.engine import step
-from bot.engine.events import PauseChanged
+from bot.engine.events import PauseChanged, Say
 from bot.engine.inputs import Input
 from bot.engine.program import Program
 from bot.engine.session import INDEFINITE, Session
@@ -114,6 +114,22 @@ def reschedule(ctx: Context, db: DB, contact_ids: Iterable[int], now: datetime) 
     turn = Turn(ctx, db)
     for values in family_sql.families_by_id(db, contact_ids, lock=True):
         family = turn.family(values)
+        turn.writes.reschedule[family.id] = (family, now)
+    turn.flush()
+
+
+def welcome(ctx: Context, db: DB, contact_id: int, message_id: str, now: datetime) -> None:
+    """Queue an enrolled family's first message and plan their daily timers, inside the caller's
+    transaction. The message is a program message (quiet hours hold it) written before any timer
+    can fire, so the first lesson, due no earlier and queued later, never goes before it. It
+    does not expire at the day's end as a lesson does: whenever the family first hears from us
+    (a channel configured days later), it is what they read first."""
+    turn = Turn(ctx, db)
+    for values in family_sql.families_by_id(db, [contact_id], lock=True):
+        family = turn.family(values)
+        family, rows = turn.apply(family, family.session, [Say(message_id)], now)
+        for row in rows:
+            turn.writes.outbox[row]["expires_at"] = None
         turn.writes.reschedule[family.id] = (family, now)
     turn.flush()
 

@@ -1,13 +1,16 @@
-"""Enrolling thousands of families fast: one through `enroll()`, the rest as copies of its rows."""
+"""Enrolling thousands of families fast: one through `enroll()`, the rest as copies of its rows.
+
+The families have been with us a while: the welcome enroll() queues is gone already (deleted),
+so what these tests count is the program's own messages."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
-from bot.runtime.admin import Enrollment, enroll
+from bot.runtime.admin import WELCOME, Enrollment, enroll
 from bot.runtime.context import Context
 from storage import models as m
 
@@ -41,6 +44,11 @@ def enroll_many(
         at,
     )
     with ctx.db.begin() as db:
+        db.execute(
+            delete(m.OutboundMessage).where(
+                m.OutboundMessage.contact_id == first, m.OutboundMessage.message_id == WELCOME
+            )
+        )
         contact = _row(db, m.Contact, m.Contact.id == first)
         consent = _row(db, m.Consent, m.Consent.contact_id == first)
         timers = [

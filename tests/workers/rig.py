@@ -17,6 +17,7 @@ from bot.app import App, build
 from bot.channels.base import ChannelName, InboundMessage, OutboundMessage
 from bot.channels.console import ConsoleChannel
 from bot.runtime.admin import Enrollment, enroll
+from bot.runtime.family_clock import Clocks
 from bot.settings import Settings
 from storage import models as m
 from storage.db import make_engine
@@ -71,11 +72,19 @@ class Rig:
             at,
         )
         if quiet is not None:
+            # as if enrolled with these quiet hours: the welcome waits for their end, not the
+            # default's
+            clock = Clocks(self.app.settings).of(timezone, *quiet)
             with self.app.ctx.db.begin() as db:
                 db.execute(
                     update(m.Contact)
                     .where(m.Contact.id == contact_id)
                     .values(quiet_start=quiet[0], quiet_end=quiet[1])
+                )
+                db.execute(
+                    update(m.OutboundMessage)
+                    .where(m.OutboundMessage.contact_id == contact_id)
+                    .values(not_before=clock.quiet_until(at) or at)
                 )
             self.app.runtime.reschedule([contact_id], at)
         return contact_id
