@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 # No zone changes its offset twice within half an hour, so scanning at this step finds every change.
@@ -214,13 +215,19 @@ def day_end(day: date, tz: ZoneInfo) -> datetime:
     raise ValueError(f"no day after {day} in {tz.key}")  # no zone skips three days
 
 
+@lru_cache(maxsize=4096)
 def allowed_stretches(
     day: date, tz: ZoneInfo, quiet: QuietHours
-) -> list[tuple[datetime, datetime]]:
-    """The half-open UTC intervals of local `day` that lie outside quiet hours, in order."""
+) -> tuple[tuple[datetime, datetime], ...]:
+    """The half-open UTC intervals of local `day` that lie outside quiet hours, in order.
+
+    Remembered per (day, zone, quiet hours) for the life of the process: it is pure, it walks
+    the zone's transitions (~0.6 ms), and every confirmation that names a time asks it again
+    (bot/runtime/family_clock.py `awake_time`); a day's answer never changes.
+    """
     start = _day_start(day, tz)
     if start is None:
-        return []
+        return ()
     end: datetime | None = None
     for ahead in (1, 2, 3):
         end = _day_start(day + timedelta(days=ahead), tz)
@@ -239,7 +246,7 @@ def allowed_stretches(
             stretches[-1] = (stretches[-1][0], right)
         else:
             stretches.append((left, right))
-    return stretches
+    return tuple(stretches)
 
 
 def send_instant(day: date, at: time, tz: ZoneInfo, quiet: QuietHours) -> datetime | None:

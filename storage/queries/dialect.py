@@ -6,10 +6,11 @@ an inbound message when it was built per call).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,3 +42,22 @@ def upserting(dialect: str, table: Table, keys: tuple[str, ...], columns: tuple[
     return stmt.on_conflict_do_update(
         index_elements=list(keys), set_={k: stmt.excluded[k] for k in columns if k not in keys}
     )
+
+
+@cache
+def insert_arrays(table: Table, names: tuple[str, ...]) -> Any:
+    """PostgreSQL: INSERT INTO table (names) SELECT ... FROM unnest(one array a column): a batch
+    of rows in one short statement, the same text whatever the batch's size, so psycopg and the
+    server parse it once (executed with `as_arrays`). Add ON CONFLICT and RETURNING to it; under
+    ON CONFLICT DO UPDATE no two rows may share a key."""
+    arrays = (
+        func.unnest(*(bindparam(f"u_{n}", type_=postgresql.ARRAY(table.c[n].type)) for n in names))
+        .table_valued(*names)
+        .render_derived(name="v")
+    )
+    return postgresql.insert(table).from_select(list(names), select(*(arrays.c[n] for n in names)))
+
+
+def as_arrays(rows: Sequence[Mapping[str, Any]], names: tuple[str, ...]) -> dict[str, list[Any]]:
+    """The parameters of an `insert_arrays` statement: each column's values, in the rows' order."""
+    return {f"u_{name}": [row[name] for row in rows] for name in names}

@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
+    Integer,
     Table,
     bindparam,
     case,
@@ -54,19 +56,47 @@ _KEEP_PROVIDER_ID: ColumnElement[str | None] = func.coalesce(
 )
 
 
-def _due(now: datetime, channels: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
+def _due(now: ColumnElement[datetime], channels: ColumnElement[Any]) -> tuple[Any, ...]:
     """Rows due at `now` on these channels: queued, or claimed by a worker whose lease ran out."""
     return (
-        _o.channel.in_(list(channels)),
+        _o.channel.in_(channels),
         or_(_o.status == "queued", (_o.status == "sending") & (_o.claimed_until < now)),
         _o.not_before <= now,
     )
 
 
+# The claim's statements are built once, with parameters: building a Core statement and its
+# cache key costs more than running it (about 1 ms a claim), and the web process claims the
+# replies of every group of webhooks.
+_NOW = bindparam("now", type_=_o.not_before.type)
+_DUE = _due(_NOW, bindparam("channels", expanding=True))
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_LIMIT = bindparam("limit", type_=Integer)
+_DUE_IDS = select(_o.id).where(*_DUE).order_by(*FIRST).limit(_LIMIT)
+_CLAIMABLE = (
+    select(*CLAIMABLE).where(*_DUE).order_by(*FIRST).limit(_LIMIT).with_for_update(skip_locked=True)
+)
+_CLAIMABLE_OF = _CLAIMABLE.where(_o.id.in_(_IDS))
+_MARK_SENDING = (
+    update(OUTBOX)
+    .where(_o.id.in_(_IDS))
+    .values(
+        status="sending",
+        claimed_until=bindparam("until", type_=_o.claimed_until.type),
+        attempts=_o.attempts + 1,
+    )
+)
+_ATTEMPTS = select(_o.id, _o.attempts, _o.contact_id, _o.kind, _o.expires_at).where(_o.id.in_(_IDS))
+_FORGET_GOODBYES = (
+    update(OUTBOX)
+    .where(_o.id.in_(_IDS), _o.contact_id.is_(None), _o.kind == "compliance")
+    .values(address="", text="", subject=None)
+)
+
+
 def due_ids(conn: Connection, now: datetime, channels: Sequence[str], limit: int) -> list[int]:
     """The ids of due rows, crisis first then oldest, read without a lock (from a snapshot)."""
-    query = select(_o.id).where(*_due(now, channels)).order_by(*FIRST).limit(limit)
-    return list(conn.scalars(query))
+    return list(conn.scalars(_DUE_IDS, {"now": now, "channels": list(channels), "limit": limit}))
 
 
 def claimable(
@@ -77,16 +107,10 @@ def claimable(
     ids: Iterable[int] | None = None,
 ) -> Sequence[Sequence[Any]]:
     """Due rows (of `ids`, if given), crisis first, locked: the columns of CLAIMABLE."""
-    query = (
-        select(*CLAIMABLE)
-        .where(*_due(now, channels))
-        .order_by(*FIRST)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    if ids is not None:
-        query = query.where(_o.id.in_(list(ids)))
-    return db.execute(query).all()
+    values: dict[str, Any] = {"now": now, "channels": list(channels), "limit": limit}
+    if ids is None:
+        return db.execute(_CLAIMABLE, values).all()
+    return db.execute(_CLAIMABLE_OF, {**values, "ids": list(ids)}).all()
 
 
 def mark_suppressed(db: Session, ids: Sequence[int]) -> None:
@@ -168,21 +192,15 @@ def hold(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 def mark_sending(db: Session, ids: Sequence[int], lease_until: datetime) -> None:
     """Claimed: this worker sends them; another may take them again after `lease_until`."""
     if ids:
-        db.execute(
-            update(OUTBOX)
-            .where(_o.id.in_(list(ids)))
-            .values(status="sending", claimed_until=lease_until, attempts=_o.attempts + 1)
-        )
+        db.execute(_MARK_SENDING, {"ids": list(ids), "until": lease_until})
 
 
 def attempts_of(
     db: Session, ids: Sequence[int]
 ) -> dict[int, tuple[int, int | None, str, datetime | None]]:
     """(attempts, contact id, kind, expires at) of these rows, by id."""
-    query = select(_o.id, _o.attempts, _o.contact_id, _o.kind, _o.expires_at).where(
-        _o.id.in_(list(ids))
-    )
-    return {row[0]: (row[1], row[2], row[3], row[4]) for row in db.execute(query)}
+    rows = db.execute(_ATTEMPTS, {"ids": list(ids)})
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
 
 def mark_sent(db: Session, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
@@ -196,11 +214,7 @@ def forget_goodbyes(db: Session, ids: Sequence[int]) -> None:
     """Of these rows, those that are no family's and not a staff notice (the confirmation after a
     family erased their data): their address and words are cleared."""
     if ids:
-        db.execute(
-            update(OUTBOX)
-            .where(_o.id.in_(list(ids)), _o.contact_id.is_(None), _o.kind == "compliance")
-            .values(address="", text="", subject=None)
-        )
+        db.execute(_FORGET_GOODBYES, {"ids": list(ids)})
 
 
 def mark_final(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from storage import models as m
-from storage.queries.dialect import dialect_of, insert_ignoring, upserting
+from storage.queries.dialect import (
+    as_arrays,
+    dialect_of,
+    insert_arrays,
+    insert_ignoring,
+    upserting,
+)
 from storage.queries.families import CONTACTS, FAMILY
 
 TIMERS: Table = m.Timer.__table__  # type: ignore[assignment]
@@ -42,17 +49,14 @@ def due_timers(db: Session, now: datetime, batch: int) -> Sequence[Sequence[Any]
 
 def set_timers(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Each family's one timer of each kind, inserted or moved (rows: contact_id, kind, due_at,
-    local_date, seq)."""
-    if rows:
-        db.execute(
-            upserting(
-                dialect_of(db),
-                TIMERS,
-                ("contact_id", "kind"),
-                ("due_at", "local_date", "seq"),
-            ),
-            rows,
-        )
+    local_date, seq; at most one row a (contact_id, kind))."""
+    if not rows:
+        return
+    dialect = dialect_of(db)
+    if dialect == "postgresql":
+        db.execute(_setting_timers(), as_arrays(rows, _TIMER_COLUMNS))
+    else:
+        db.execute(upserting(dialect, TIMERS, ("contact_id", "kind"), _TIMER_COLUMNS[2:]), rows)
 
 
 def drop_timers(db: Session, keys: Iterable[tuple[int, str]]) -> None:
@@ -64,11 +68,45 @@ def drop_timers(db: Session, keys: Iterable[tuple[int, str]]) -> None:
 
 def claim_deliveries(db: Session, claims: Iterable[Claim], at: datetime) -> set[Claim]:
     """Insert these deliveries; the ones that went in (not stored already) are this caller's."""
-    rows = [{"contact_id": c, "kind": k, "local_date": d, "at": at} for c, k, d in claims]
-    if not rows:
+    claims = list(claims)
+    if not claims:
         return set()
-    stmt = insert_ignoring(dialect_of(db), DELIVERIES, ("contact_id", "kind", "local_date"))
+    dialect = dialect_of(db)
+    if dialect == "postgresql":
+        contact_ids, kinds, days = zip(*claims, strict=True)
+        arrays = {
+            "u_contact_id": list(contact_ids),
+            "u_kind": list(kinds),
+            "u_local_date": list(days),
+            "u_at": [at] * len(claims),
+        }
+        return {(c, k, d) for c, k, d in db.execute(_claiming(), arrays)}
+    rows = [{"contact_id": c, "kind": k, "local_date": d, "at": at} for c, k, d in claims]
+    stmt = insert_ignoring(dialect, DELIVERIES, ("contact_id", "kind", "local_date"))
     return {(c, k, d) for c, k, d in db.execute(stmt, rows)}
+
+
+_TIMER_COLUMNS = ("contact_id", "kind", "due_at", "local_date", "seq")
+_DELIVERY_COLUMNS = ("contact_id", "kind", "local_date", "at")
+
+
+# PostgreSQL: a tick's batch in one statement of one array a column (dialect.insert_arrays).
+@cache
+def _setting_timers() -> Any:
+    stmt = insert_arrays(TIMERS, _TIMER_COLUMNS)
+    return stmt.on_conflict_do_update(
+        index_elements=["contact_id", "kind"],
+        set_={k: stmt.excluded[k] for k in _TIMER_COLUMNS[2:]},
+    )
+
+
+@cache
+def _claiming() -> Any:
+    return (
+        insert_arrays(DELIVERIES, _DELIVERY_COLUMNS)
+        .on_conflict_do_nothing()
+        .returning(_d.contact_id, _d.kind, _d.local_date)
+    )
 
 
 def record_deliveries(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
