@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -115,10 +116,23 @@ def database(base_url: str, template: str | None = None) -> Iterator[str]:
     try:
         yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        with _admin(base_url) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        _drop(base_url, name)
+
+
+def _drop(base_url: str, name: str, tries: int = 20) -> None:
+    """Drop a bench database. An autovacuum worker of the server's own role may be in it for a
+    moment, which FORCE may not end: wait for it and try again."""
+    for attempt in range(tries):
+        try:
+            with _admin(base_url) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.5)
 
 
 def _admin(url: str) -> psycopg.Connection[tuple[object, ...]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,6 +44,9 @@ class Harness:
         self.now = start
         self.channel, self.address = channel, address
         self._delivered: list[OutboundMessage] = []
+        # Inbound ids unique to this run: a chat database used again (`make run` twice) has the
+        # ids of earlier runs, and an id seen before is a provider's retry, dropped unanswered.
+        self._run = secrets.token_hex(4)
         self._ids = itertools.count(1)
         channels = {
             name: ConsoleChannel(self._delivered.append, name)
@@ -55,7 +59,8 @@ class Harness:
     # --- what the family member does ------------------------------------------------------------
     def say(self, text: str, hint: str | None = None) -> list[Sent]:
         mark = len(self._delivered)
-        message = InboundMessage(self.channel, self.address, text, f"sim-{next(self._ids)}", hint)
+        message_id = f"sim-{self._run}-{next(self._ids)}"
+        message = InboundMessage(self.channel, self.address, text, message_id, hint)
         self.app.runtime.handle_inbound(message, self.now)
         self._dispatch()
         return self._since(mark)

@@ -213,3 +213,17 @@ def test_help_with_default_settings_names_the_organisation_not_reply_help(tmp_pa
     # then HELP says who runs it, and never the circular "Contact: reply HELP"
     assert "Contact: Family Support." in out
     assert "Contact: reply HELP" not in out
+
+
+def test_a_second_chat_on_the_same_database_is_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a chat that has run once (`make run` keeps .craftbot/chat.db)
+    db = tmp_path / "chat.db"
+    first = run_chat(monkeypatch, capsys, db, ["hi", "/quit"])
+    assert "YES to join" in answers_to(first)[0]
+    # when a newcomer runs it again and writes
+    again = run_chat(monkeypatch, capsys, db, ["hi", "HELP", "/quit"])
+    # then the new person is answered too (the same inbound ids were dropped as retries before)
+    answers = answers_to(again)
+    assert "YES to join" in answers[0] and "Contact: Family Support." in answers[1], again
