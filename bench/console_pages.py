@@ -147,9 +147,9 @@ def _messages(conn: Any, part: range, families: int, draw: random.Random) -> Non
     conn.execute(insert(m.InboundMessage), inbound)
     conn.execute(insert(m.OutboundMessage), outbound)
     conn.execute(sqlite_insert(m.Delivery).on_conflict_do_nothing(), asked)
-    if answered:  # one check-in a family's day (uq_checkins_contact_day): the last one drawn
+    if answered:  # one check-in a family's day (uq_checkins_contact_day), across chunks too
         latest = {(a["contact_id"], a["local_date"]): a for a in answered}
-        conn.execute(insert(m.Checkin), list(latest.values()))
+        conn.execute(sqlite_insert(m.Checkin).on_conflict_do_nothing(), list(latest.values()))
 
 
 def _question(n: int, families: int, draw: random.Random) -> dict[str, Any]:
