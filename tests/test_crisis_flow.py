@@ -344,9 +344,20 @@ async def inbound_as_the_web_app_does(app: App, message: InboundMessage) -> Inbo
 async def test_a_flood_of_200_crisis_messages_from_50_families_is_answered_in_full(
     db_url: str,
 ) -> None:
-    # given 50 families each writing 4 crisis messages at the same moment
+    # given 50 families each writing 4 crisis messages at the same moment, on a number that may
+    # send one SMS a second (a family's crisis reply never waits for that pace: the 400 would take
+    # 400 s). The team hears by email here, at a quick pace: notices to staff keep their channel's
+    # pace (one staff phone: 1 a second; one Telegram chat: a gap of a second), which would make
+    # this test wait 200 s for nothing it checks.
     lanes = {name: Lane(name) for name in ("sms", "telegram", "email")}
-    app = app_on(db_url, lanes, sms_rate_per_s=1.0)
+    app = app_on(
+        db_url,
+        lanes,
+        sms_rate_per_s=1.0,
+        staff_alert_sms="",
+        staff_alert_telegram="",
+        email_rate_per_s=100.0,
+    )
     flood = [
         InboundMessage("sms", f"+155501{n:02d}", CRISES[k], f"flood-{n}-{k}")
         for k in range(4)
@@ -371,8 +382,8 @@ async def test_a_flood_of_200_crisis_messages_from_50_families_is_answered_in_fu
         assert not any(r.duplicate for r in results) and len(alerts_) == 200 and left == []
         assert sum(msg.crisis for msg in family) == 400  # the reply and "the team knows" for each
         assert {msg.address for msg in family} == {f"+155501{n:02d}" for n in range(50)}
-        assert [len(lanes[c].arrivals) for c in ("telegram", "email")] == [200, 200]
-        assert sum(msg.address == STAFF_SMS for _, msg in lanes["sms"].arrivals) == 200
+        assert [len(lanes[c].arrivals) for c in ("telegram", "email")] == [0, 200]
+        assert {msg.address for _, msg in lanes["email"].arrivals} == {STAFF_EMAIL}
     finally:
         await app.aclose()
 
