@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from storage.crypto import cipher_for
+from storage.sqlite_writer import WriterQueue
 
 DEFAULT_URL = "sqlite:///craftbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -52,17 +52,17 @@ def _engine(url: str, **kwargs: Any) -> Engine:
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "factory": _LockedConnection},
             **kwargs,
         )
-        _sqlite_write_locks(engine, threading.Lock())
+        _sqlite_write_locks(engine, WriterQueue(path, SQLITE_BUSY_TIMEOUT_MS / 1000))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
 class _LockedConnection(sqlite3.Connection):
-    """A pysqlite connection that gives back its engine's in-process write lock when it commits or
-    rolls back."""
+    """A pysqlite connection that gives back its engine's place in the writers' queue
+    (storage/sqlite_writer.py) when it commits or rolls back."""
 
-    write_lock: threading.Lock | None = None
+    write_lock: WriterQueue | None = None
     holds_lock = False
 
     def acquire_write_lock(self) -> bool:
@@ -71,7 +71,7 @@ class _LockedConnection(sqlite3.Connection):
             return False
         # Past the busy timeout, go on without it: SQLite's own busy handler then decides, as
         # before.
-        self.holds_lock = self.write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        self.holds_lock = self.write_lock.acquire()
         return self.holds_lock
 
     def release_write_lock(self) -> None:
@@ -98,15 +98,15 @@ class _LockedConnection(sqlite3.Connection):
             self.release_write_lock()
 
 
-def _sqlite_write_locks(engine: Engine, write_lock: threading.Lock) -> None:
+def _sqlite_write_locks(engine: Engine, write_lock: WriterQueue) -> None:
     """WAL, a busy timeout, and BEGIN IMMEDIATE: two workers can never claim the same rows.
 
     This is the recipe from SQLAlchemy's SQLite dialect docs: turn off pysqlite's own
-    transaction handling and emit BEGIN ourselves. Within one process, transactions also queue on
-    `write_lock` before BEGIN: SQLite's busy handler polls with sleeps that grow to 100 ms, so 40
-    threads contending for its one writer waited seconds (inbound p99 4.4 s at 50 in flight), while
-    a lock hands the writer over as soon as the last one commits. Other processes still meet the
-    busy timeout, as before.
+    transaction handling and emit BEGIN ourselves. Transactions also queue on `write_lock` before
+    BEGIN, within the process and across processes (storage/sqlite_writer.py): SQLite's busy
+    handler polls with sleeps that grow to 100 ms, so 40 threads contending for its one writer
+    waited seconds (inbound p99 4.4 s at 50 in flight), while the queue hands the writer over as
+    soon as the last one commits.
     """
 
     @event.listens_for(engine, "connect")
