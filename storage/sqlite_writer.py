@@ -1,9 +1,8 @@
 """SQLite's one writer, handed over at once: a queue in front of BEGIN IMMEDIATE.
 
 SQLite lets one transaction write at a time. A connection that finds the file locked sleeps in
-SQLite's busy handler, with sleeps that grow to 100 ms, and looks again: so a webhook's reply
-waited for a worker's fan-out batch by tens of milliseconds more than the batch took, and two
-web processes answered no faster than one. Writers here queue first on a lock that wakes the next
+SQLite's busy handler, with sleeps that grow to 100 ms, and looks again: a webhook's reply could
+wait for a worker's batch longer than the batch took. Writers here queue first on a lock that wakes the next
 one as soon as the last commits: a thread lock within the process, then an advisory lock on a file
 beside the database (`<database>-writer`) across processes. The file lock is only a queue: SQLite's
 own lock stays the rule (a process that does not take the queue, the sqlite3 shell say, still

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 
 from storage.reencrypt import renew_column
 from storage.types import cipher_of
@@ -50,4 +51,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Decrypting everything back would put every conversation in plain text again: refuse.
-    raise NotImplementedError("encryption at rest is not undone; restore a backup instead")
+    raise CommandError("encryption at rest is not undone; restore a backup instead")

@@ -8,6 +8,7 @@ Revises: 0005_encryption_at_rest
 from __future__ import annotations
 
 from alembic import op
+from alembic.util import CommandError
 
 from storage.reencrypt import renew_column
 from storage.types import cipher_of
@@ -25,4 +26,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("encryption at rest is not undone; restore a backup instead")
+    raise CommandError("encryption at rest is not undone; restore a backup instead")
