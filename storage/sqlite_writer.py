@@ -2,12 +2,12 @@
 
 SQLite lets one transaction write at a time. A connection that finds the file locked sleeps in
 SQLite's busy handler, with sleeps that grow to 100 ms, and looks again: a webhook's reply could
-wait for a worker's batch longer than the batch took. Writers here queue first on a lock that wakes the next
-one as soon as the last commits: a thread lock within the process, then an advisory lock on a file
-beside the database (`<database>-writer`) across processes. The file lock is only a queue: SQLite's
-own lock stays the rule (a process that does not take the queue, the sqlite3 shell say, still
-meets the busy timeout), and a writer that waited past the timeout goes on without the queue, so
-SQLite's busy handler decides, as before.
+wait for a worker's batch longer than the batch took. Writers here queue first on a lock that wakes
+the next one as soon as the last commits: a thread lock within the process, then an advisory lock
+on a file beside the database (`<database>-writer`) across processes. The file lock is only a
+queue: SQLite's own lock stays the rule (a process that does not take the queue, the sqlite3 shell
+say, still meets the busy timeout), and a writer that waited past the timeout goes on without the
+queue, so SQLite's busy handler decides, as before.
 """
 
 from __future__ import annotations
