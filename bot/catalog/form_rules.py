@@ -84,7 +84,9 @@ def is_emoji(ch: str) -> bool:
 def sms_findings(text: str) -> list[Finding]:
     """What an SMS form may not hold (docs/content.md, "Length")."""
     out: list[Finding] = []
-    emoji = sorted({ch for ch in text if is_emoji(ch) and ch not in "\ufe0f\u200d"})
+    if text.isascii():
+        return out  # emoji and typographic characters are all outside ASCII
+    emoji = sorted({ch for ch in set(text) if is_emoji(ch) and ch not in "\ufe0f\u200d"})
     if emoji:
         out.append(
             (
@@ -93,7 +95,7 @@ def sms_findings(text: str) -> list[Finding]:
                 "keep them in `text` or `long`).",
             )
         )
-    fancy = sorted({ch for ch in text if ch in TYPOGRAPHIC})
+    fancy = sorted(set(text).intersection(TYPOGRAPHIC))
     if fancy:
         names = ", ".join(f"{ch} ({unicodedata.name(ch).lower()})" for ch in fancy)
         plain = ", ".join(f"{TYPOGRAPHIC[ch]} for {unicodedata.name(ch).lower()}" for ch in fancy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Literal
 
@@ -10,6 +11,9 @@ _GSM7_BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _GSM7_EXTENDED = set("^{}\\[~]|€\f")
+_NOT_GSM7 = re.compile("[^" + re.escape("".join(sorted(_GSM7_BASIC | _GSM7_EXTENDED))) + "]")
+_EXTENDED = re.compile("[" + re.escape("".join(sorted(_GSM7_EXTENDED))) + "]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 code units each
 
 Encoding = Literal["GSM-7", "UCS-2"]
 
@@ -21,16 +25,16 @@ def count_segments(text: str) -> tuple[Encoding, int]:
     take two septets. Any other character forces UCS-2: 70 code units, 67 per segment when split,
     and characters outside the BMP (emoji) take two units.
     """
-    if all(ch in _GSM7_BASIC or ch in _GSM7_EXTENDED for ch in text):
-        septets = sum(2 if ch in _GSM7_EXTENDED else 1 for ch in text)
+    if _NOT_GSM7.search(text) is None:
+        septets = len(text) + len(_EXTENDED.findall(text))
         return "GSM-7", 1 if septets <= 160 else -(-septets // 153)
-    units = sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+    units = len(text) + len(_ASTRAL.findall(text))
     return "UCS-2", 1 if units <= 70 else -(-units // 67)
 
 
 def non_gsm_characters(text: str) -> list[str]:
     """The characters that push a text from GSM-7 into UCS-2 (curly quotes, dashes, emoji)."""
-    return sorted({ch for ch in text if ch not in _GSM7_BASIC and ch not in _GSM7_EXTENDED})
+    return sorted(set(text) - _GSM7_BASIC - _GSM7_EXTENDED)
 
 
 def plain_sms(text: str, plain: Mapping[str, str]) -> str:

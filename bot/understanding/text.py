@@ -26,6 +26,8 @@ _MIXED = re.compile(r"^(\d+)([a-z]+)$")  # "6yo" -> "6", "yo"; "2am" -> "2", "am
 
 def strip_accents(text: str) -> str:
     """'está' -> 'esta'; 'ñ' survives as 'n' so Spanish matches typed without accents."""
+    if text.isascii():
+        return text  # nothing to decompose
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
