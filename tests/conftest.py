@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,15 +30,32 @@ def _loaded_programs() -> dict[Any, Any]:
     return {}
 
 
-@pytest.fixture
+def _fingerprint(files: Any) -> bytes:
+    """The program's content: every file under flows/ and messages/, by path and bytes."""
+    digest = hashlib.blake2b(digest_size=16)
+    for folder in (files.flows_dir, files.messages_dir):
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file():
+                digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.digest()
+
+
+@pytest.fixture(autouse=True)
 def program_loaded_once(monkeypatch: pytest.MonkeyPatch, _loaded_programs: dict[Any, Any]) -> None:
-    """For test files that build many apps on the same, unedited program: read and check it once."""
+    """Apps built on a program whose files are unchanged reuse its reading and checks.
+
+    Keyed by the files' bytes (and the crisis policy), so a test that edits a copy of the program
+    gets its edit read and checked as a running service would. Commands that validate
+    (`craftbot flows validate`) and the console's check still read everything.
+    """
     from bot.program_files import load_program
     from bot.runtime import program_holder
 
     def cached(files: Any, crisis: Any = None) -> Any:
-        if (files, crisis) not in _loaded_programs:
-            _loaded_programs[files, crisis] = load_program(files, crisis)
-        return _loaded_programs[files, crisis]
+        key = (_fingerprint(files), crisis)
+        if key not in _loaded_programs:
+            _loaded_programs[key] = load_program(files, crisis)
+        loaded, problems = _loaded_programs[key]
+        return loaded, list(problems)
 
     monkeypatch.setattr(program_holder, "load_program", cached)

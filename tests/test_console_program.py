@@ -65,10 +65,11 @@ def test_a_broken_edit_is_shown_with_its_line_and_reload_keeps_the_working_progr
     assert refused.status_code == 409 and "Not reloaded" in refused.text
     assert rig.app.ctx.program.current is before
     # fixed, it applies
-    daily.write_text(good.replace("Evening question", "The evening question", 1))
+    daily.write_text(good.replace("The evening question", "The evening's question", 1))
     applied = post_form(admin, "/console/program/reload", {}, "/console/program")
     assert applied.status_code == 200 and "Reloaded" in applied.text
-    assert rig.app.ctx.program.current is not before
+    now = rig.app.ctx.program.current.program.flows.flows["checkin"].description
+    assert now.startswith("The evening's question")
     with rig.app.ctx.db() as db:
         verdicts = db.scalars(
             select(m.AuditEntry.detail).where(m.AuditEntry.action == "program.reload")
