@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from contextlib import contextmanager
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -37,14 +38,23 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=NY)
 
 
+@contextmanager
+def joined(tmp_path: Path, start: datetime) -> Iterator[Harness]:
+    """A family that signed up at `start` (New York), on SQLite."""
+    harness = Harness(Settings(database_url=f"sqlite:///{tmp_path / 'hours.db'}"), start)
+    harness.address = FAMILY
+    try:
+        for text in JOIN:
+            harness.say(text)
+        yield harness
+    finally:
+        harness.close()
+
+
 @pytest.fixture
 def family(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(Settings(database_url=f"sqlite:///{tmp_path / 'hours.db'}"), MONDAY_10AM)
-    harness.address = FAMILY
-    for text in JOIN:
-        harness.say(text)
-    yield harness
-    harness.close()
+    with joined(tmp_path, MONDAY_10AM) as harness:
+        yield harness
 
 
 def outbox(h: Harness) -> list[m.OutboundMessage]:
@@ -205,13 +215,20 @@ def test_a_nudge_written_at_night_by_a_late_worker_waits_for_the_morning(
     ],
 )
 def test_an_answer_is_owed_at_night_only_within_the_reply_window(
-    family: Harness, written: str, dispatched: str, goes: bool
+    tmp_path: Path, written: str, dispatched: str, goes: bool
 ) -> None:
-    # given HELP at `written`, its answer queued while the worker was down
+    # given a family who joined the morning before, and HELP at `written`, its answer queued
+    # while the worker was down
     when = datetime.fromisoformat(written)
     when = when if when.tzinfo else when.replace(tzinfo=NY)
-    family.advance_to(when - timedelta(minutes=1))
-    row_id = written_unsent(family, "HELP", when)
+    day_before = when.astimezone(NY).date() - timedelta(days=1)
+    with joined(tmp_path, datetime.combine(day_before, time(10), NY)) as family:
+        family.advance_to(when - timedelta(minutes=1))
+        row_id = written_unsent(family, "HELP", when)
+        owed_only_within_the_window(family, row_id, dispatched, goes)
+
+
+def owed_only_within_the_window(family: Harness, row_id: int, dispatched: str, goes: bool) -> None:
     # when the dispatcher runs at `dispatched`
     later = datetime.fromisoformat(dispatched)
     later = later if later.tzinfo else later.replace(tzinfo=NY)

@@ -46,7 +46,11 @@ ANSWERS = {
 def stack(tmp_path: Path) -> Iterator[Stack]:
     with (
         Providers.running() as providers,
-        running_stack(providers, tmp_path, start=MONDAY.astimezone(ZoneInfo("UTC"))) as running,
+        # a quick SMS pace: the week's times are asserted here, the channel's pace in
+        # test_shared_pace
+        running_stack(
+            providers, tmp_path, start=MONDAY.astimezone(ZoneInfo("UTC")), sms_rate_per_s=50.0
+        ) as running,
     ):
         yield running
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from bot.app import build
 from bot.channels.base import InboundMessage
+from bot.cli.main import main
 from bot.runtime.admin import WELCOME, Enrollment, enroll
 from bot.settings import Settings
 from storage import models as m
@@ -61,6 +62,7 @@ def settings_for(env: dict[str, str]) -> Settings:
         twilio_auth_token=env["TWILIO_AUTH_TOKEN"],
         twilio_from_number=env["TWILIO_FROM_NUMBER"],
         twilio_api_base_url=env["TWILIO_API_BASE_URL"],
+        sms_rate_per_s=float(env.get("SMS_RATE_PER_S", 1.0)),
     )
 
 
@@ -69,7 +71,7 @@ def local(day: date, hhmm: str) -> datetime:
     return datetime(day.year, day.month, day.day, hours, minutes, tzinfo=NEW_YORK).astimezone(UTC)
 
 
-def tick(env: dict[str, str], at: datetime) -> dict[str, int]:
+def tick_process(env: dict[str, str], at: datetime) -> dict[str, int]:
     done = subprocess.run(
         [sys.executable, "-m", "bot", "tick", "--at", at.isoformat().replace("+00:00", "Z")],
         env=env,
@@ -82,12 +84,38 @@ def tick(env: dict[str, str], at: datetime) -> dict[str, int]:
     return report
 
 
+def tick_here(
+    env: dict[str, str],
+    at: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> dict[str, int]:
+    """The same command, run in this process (start-up paid once) with the same environment."""
+    with monkeypatch.context() as patched:
+        patched.delenv("CRAFTBOT_PROGRAM_DIR", raising=False)
+        for key in ("DATABASE_URL", *(k for k in env if k.startswith(("TWILIO_", "SMS_")))):
+            patched.setenv(key, env[key])
+        capsys.readouterr()
+        assert main(["tick", "--at", at.isoformat().replace("+00:00", "Z")]) == 0
+        report: dict[str, int] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    return report
+
+
+# The days cron's tick runs as a real process: the first (the welcome and the first lesson) and
+# the first after DST starts; the other days run the same command in this process.
+PROCESS_DAYS = (0, 5)
+
+
 def test_tick_at_drives_a_week_of_lessons_and_checkins(
-    tmp_path: Path, twilio: TwilioStandin
+    tmp_path: Path,
+    twilio: TwilioStandin,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # given a family in New York enrolled on Tuesday 3 March 2026 at 07:00, lessons 09:00, check-ins
     # 19:00
-    env = env_for(tmp_path / "week.db", twilio)
+    # (at a quick pace: a week's schedule is asserted here, the channel's pace in test_shared_pace)
+    env = env_for(tmp_path / "week.db", twilio, SMS_RATE_PER_S="50")
     first = date(2026, 3, 3)
     app = build(settings_for(env), clock=lambda: now)
     now = local(first, "07:00")
@@ -98,8 +126,12 @@ def test_tick_at_drives_a_week_of_lessons_and_checkins(
         # when cron runs `craftbot tick --at` after each due time for a week (DST starts on 8
         # March),
         # and the family answers every check-in at 19:30
+        def here(env: dict[str, str], at: datetime) -> dict[str, int]:
+            return tick_here(env, at, monkeypatch, capsys)
+
         for offset in range(7):
             day = first + timedelta(days=offset)
+            tick = tick_process if offset in PROCESS_DAYS else here
             # the first day's lesson follows the welcome queued at enrolment (held by quiet
             # hours until 08:00), the second day's brings the safety question with it (issue 16)
             assert tick(env, local(day, "09:05"))["sent"] == (2 if offset in (0, 1) else 1)
