@@ -173,6 +173,26 @@ def test_a_check_in_the_worker_could_not_send_before_two_is_never_sent(
     assert row.sent_at is None
 
 
+def test_a_lesson_waiting_to_be_sent_does_not_follow_a_pause(family: Harness) -> None:
+    # given this morning's lesson written at 09:00 and still waiting in the queue (a fan-out to
+    # many families takes a while)
+    family.advance_to(at("2026-03-03 08:59"))
+    family.now = at("2026-03-03 09:00")
+    family.app.runtime.fire_due(family.now)
+    waiting = [r.id for r in outbox(family) if r.status == "queued"]
+    assert waiting
+    # when the family texts PAUSE before it goes
+    sent = family.say("PAUSE")
+    # then they get the confirmation, and nothing the program wrote comes after it
+    assert [s.message_id for s in sent] == ["keyword.paused"]
+    assert {(r.status, r.reason) for r in outbox(family) if r.id in waiting} == {
+        ("cancelled", "paused")
+    }
+    # and after RESUME the program goes on: tonight's check-in, tomorrow's lesson
+    family.say("RESUME")
+    assert [s.message_id[:7] for s in family.until("lesson")] == ["checkin", "lesson."]
+
+
 def test_a_nudge_written_at_night_by_a_late_worker_waits_for_the_morning(
     family: Harness,
 ) -> None:

@@ -1,5 +1,6 @@
 """The last look before a send (issue 12, soak findings 1 and 2): a STOP or quiet hours that
-begin while a claimed message waits for its channel's pace keep it from the provider; and a
+begin while a claimed message waits for its channel's pace keep it from the provider, and so
+does a pause; and a
 paced channel is claimed no further ahead, by all workers together, than its pace can send."""
 
 from __future__ import annotations
@@ -80,6 +81,26 @@ def test_a_stop_committed_while_a_nudge_waits_for_its_pace_keeps_it_back(db_url:
         # then the nudge never reaches the provider
         assert channel.sent == []
         assert rows(app) == [("cancelled", "opted_out", 1)]
+    finally:
+        asyncio.run(app.aclose())
+
+
+def test_a_pause_committed_while_a_lesson_waits_for_its_pace_keeps_it_back(db_url: str) -> None:
+    # given a lesson a worker has claimed, waiting for its channel's shared slot
+    channel = Scripted()
+    app = make(db_url, channel)
+    try:
+        queue(app, 1)
+
+        def pause() -> None:  # the family is paused (PAUSE, or a coach in the console) meanwhile
+            with app.ctx.db.begin() as db:
+                assert turn.set_pause(app.ctx, db, 1, True, "self", NOW) == "done"
+
+        # when the pause is committed while it waits
+        waiting_send(app, pause)
+        # then the lesson never reaches the provider
+        assert channel.sent == []
+        assert rows(app) == [("cancelled", "paused", 1)]
     finally:
         asyncio.run(app.aclose())
 

@@ -217,6 +217,10 @@ def opted_out_elsewhere(step: Applying, event: OptedOutElsewhere) -> None:
 
 
 def pause_changed(step: Applying, event: ev.PauseChanged) -> None:
+    if event.paused:
+        # what the program queued and has not sent (a lesson waiting in a fan-out, a check-in
+        # held for quiet hours) does not come after "paused"
+        step.writes.cancel_program(step.family.id, step.first)
     step.writes.change(
         step.family.id,
         paused_indefinitely=step.session.paused_until == INDEFINITE,

@@ -50,6 +50,7 @@ class Writes:
     # families whose stored queued or claimed everyday messages are cancelled, and why (the ones
     # added here are cancelled in `outbox` itself)
     cancelled: dict[int, str] = field(default_factory=dict)
+    paused: set[int] = field(default_factory=set)  # families whose program messages are cancelled
     reschedule: dict[int, tuple[Family, datetime]] = field(default_factory=dict)
     outbox_ids: list[int] = field(default_factory=list)  # after `flush`, in `outbox` order
     alert_ids: list[int] = field(default_factory=list)
@@ -94,6 +95,20 @@ class Writes:
             ):
                 row["status"], row["reason"] = "cancelled", reason
 
+    def cancel_program(self, contact_id: int, before: int) -> None:
+        """A pause: cancel this family's queued program messages (records.cancel_program's rule),
+        those stored and those added here before index `before`."""
+        self.paused.add(contact_id)
+        for row in self.outbox[:before]:
+            if (
+                row["contact_id"] == contact_id
+                and row["status"] == "queued"
+                and row["kind"] == "normal"
+                and row.get("in_reply_to") is None
+                and not row["message_id"].startswith(records.CRISIS_CARE_PREFIX)
+            ):
+                row["status"], row["reason"] = "cancelled", "paused"
+
     def change(self, contact_id: int, **columns: Any) -> None:
         self.contacts.setdefault(contact_id, {}).update(columns)
 
@@ -102,6 +117,7 @@ class Writes:
         the new ones go in; deliveries go in before the reschedules that read them."""
         family_sql.update_contacts(db, self.contacts)
         records.cancel_everyday(db, self.cancelled)
+        records.cancel_program(db, self.paused)
         self.alert_ids = records.add_alerts(db, self.alerts)
         for index, notice in self.notices.items():
             row = self.outbox[index]

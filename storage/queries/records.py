@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -27,6 +27,22 @@ _CANCEL_EVERYDAY = (
         _o.kind == "normal",
     )
     .values(status="cancelled", reason=bindparam("reason"))
+)
+
+# A pause holds back the program's own messages (lessons, check-ins, nudges), as the engine holds
+# back its timers: not an answer to what the family wrote, and never crisis care (a follow-up
+# after a crisis goes, paused or not).
+CRISIS_CARE_PREFIX = "crisis."
+_CANCEL_PROGRAM = (
+    update(OUTBOX)
+    .where(
+        _o.contact_id.in_(bindparam("contacts", expanding=True)),
+        _o.status.in_(("queued", "sending")),
+        _o.kind == "normal",
+        _o.in_reply_to.is_(None),
+        ~_o.message_id.startswith(CRISIS_CARE_PREFIX),
+    )
+    .values(status="cancelled", reason="paused")
 )
 
 
@@ -72,6 +88,12 @@ def cancel_everyday(db: Session, contact_ids: Mapping[int, str]) -> None:
         by_reason.setdefault(reason, []).append(contact_id)
     for reason, wanted in by_reason.items():
         db.execute(_CANCEL_EVERYDAY, {"contacts": wanted, "reason": reason})
+
+
+def cancel_program(db: Session, contact_ids: Collection[int]) -> None:
+    """Cancel the queued and claimed program messages of these families, who paused."""
+    if contact_ids:
+        db.execute(_CANCEL_PROGRAM, {"contacts": sorted(contact_ids)})
 
 
 def _add(db: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
