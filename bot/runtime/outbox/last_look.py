@@ -5,7 +5,7 @@ pace; meanwhile a family may send STOP, or their quiet hours may begin. So right
 provider call (after the pace, not before it), the row and its family are read again, and the
 row goes only if it still may:
 
-    the row was cancelled (a STOP, a crisis) or erased      -> not sent, nothing to write
+    the row was cancelled (STOP, PAUSE, a crisis) or erased -> not sent, nothing to write
     its family opted out (an everyday message)              -> cancelled, reason opted_out
     quiet hours began (bot/runtime/outbox/hours.py's rule)  -> queued again for when they end,
                                                                the attempt not counted
