@@ -54,8 +54,11 @@ def program_loaded_once(monkeypatch: pytest.MonkeyPatch, _loaded_programs: dict[
     def cached(files: Any, crisis: Any = None) -> Any:
         key = (_fingerprint(files), crisis)
         if key not in _loaded_programs:
+            if len(_loaded_programs) >= 8:  # a test's own copies are read once: keep a few
+                del _loaded_programs[next(iter(_loaded_programs))]
             _loaded_programs[key] = load_program(files, crisis)
-        loaded, problems = _loaded_programs[key]
+        # the most recently used last, so the repository's program stays
+        loaded, problems = _loaded_programs[key] = _loaded_programs.pop(key)
         return loaded, list(problems)
 
     monkeypatch.setattr(program_holder, "load_program", cached)
