@@ -204,9 +204,15 @@ def attempts_of(
 
 
 def mark_sent(db: Session, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
-    """Sent (rows: row_id, provider_id)."""
+    """Sent (rows: row_id, provider_id). A row cancelled while its provider call was under way
+    (a STOP that came a moment too late) was sent all the same, and says so: no reason kept."""
     if rows:
-        values = {"status": "sent", "provider_id": _KEEP_PROVIDER_ID, "sent_at": now}
+        values = {
+            "status": "sent",
+            "provider_id": _KEEP_PROVIDER_ID,
+            "sent_at": now,
+            "reason": None,
+        }
         db.execute(update(OUTBOX).where(_BY_ID).values(**values, last_error=None), rows)
 
 
