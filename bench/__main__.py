@@ -67,8 +67,9 @@ def main() -> None:
     ):  # a partial run never overwrites the full figures
         args.out = Path(tempfile.gettempdir()) / "craftbot-bench-partial.json"
     started = time.monotonic()
+    reference_before = reference_s()
     results, notes = measure(args.families, args.skip_pg, args.only, args.million)
-    notes["machine"] = machine()
+    notes["machine"] = {**machine(), "reference_s": [reference_before, reference_s()]}
     notes["run_minutes"] = round((time.monotonic() - started) / 60, 1)
     print_table(results, notes, args.families)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
@@ -308,10 +309,30 @@ def machine() -> dict[str, Any]:
     }
 
 
+def reference_s() -> float:
+    """This machine's speed at one core of Python, now: the CPU seconds of a fixed piece of work
+    like craftbot's own (small JSON, dicts, strings), best of three. Cloud machines of the same
+    name differ by twice that from one day to the next, so every run records it before and after:
+    compare figures of two runs only with their reference times beside them."""
+    value = {"status": "active", "labels": ["non_use"], "pools": {"reward": 3}, "name": "Ana"}
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        for i in range(20_000):
+            text = json.dumps(value, sort_keys=True)
+            again = json.loads(text)
+            again["n"] = f"{i}:{again['name']}".partition(":")[0]
+        best = min(best, time.process_time() - started)
+    return round(best, 3)
+
+
 def print_table(results: dict[str, float], notes: dict[str, Any], n: int) -> None:
     print(
         f"\ncraftbot benchmarks, {n:,} families; {notes['machine']['cpus']} CPUs, "
-        f"{notes['machine']['memory_gib']} GiB, Python {notes['machine']['python']}"
+        f"{notes['machine']['memory_gib']} GiB, Python {notes['machine']['python']}; "
+        "reference work {:.3f} s before, {:.3f} s after (lower is a faster machine)".format(
+            *notes["machine"]["reference_s"]
+        )
     )
     print(f"{'figure':<36}{'value':>12}  {'target':<10}verdict")
     for key, value in results.items():
