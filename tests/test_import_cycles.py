@@ -1,5 +1,6 @@
-"""No import cycles through the admin-facing packages: one module owns what two others need
-(flows/file_reader.py holds the FileReader that loader.py and routing_files.py share).
+"""The shape of the code: no SQL built outside storage/, no arrow from the runtime up into the web,
+console or CLI, and no import cycles through the admin-facing packages: one module owns what two
+others need (flows/file_reader.py holds the FileReader that loader.py and routing_files.py share).
 
 Imports under `if TYPE_CHECKING:` count: a cycle hidden there still ties two modules together.
 """
@@ -75,3 +76,36 @@ def test_no_import_cycle_in_bot_or_storage() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
+
+
+SQL_BUILDERS = {"select", "insert", "update", "delete", "text", "func", "bindparam", "literal"}
+
+
+def sql_built_in(root: Path) -> list[str]:
+    """Modules outside storage/ that build SQL (storage/queries/ and storage/'s console queries
+    are the only places that do, besides the migrations)."""
+    found = []
+    for path in sorted((root / "bot").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+                names = {a.name for a in node.names} & SQL_BUILDERS
+                if names or (node.module or "").startswith("sqlalchemy.dialects"):
+                    found.append(f"{path.relative_to(root)}: {', '.join(sorted(names))}")
+    return found
+
+
+def test_sql_is_written_only_in_storage() -> None:
+    assert sql_built_in(REPO_ROOT) == []
+
+
+def test_the_runtime_and_engine_never_import_the_web_console_or_cli() -> None:
+    """The arrows run down: web, console and cli use the runtime, never the other way."""
+    graph = import_graph(REPO_ROOT)
+    upward = sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if module.startswith(("bot.runtime", "bot.engine", "storage"))
+        for target in targets
+        if target.startswith(("bot.web", "bot.console", "bot.cli"))
+    )
+    assert upward == []

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot import family_details as details
@@ -15,7 +14,8 @@ from bot.runtime import family_data
 from bot.runtime.context import Context
 from bot.runtime.family_clock import guess_from_phone
 from bot.runtime.turn import welcome
-from storage import models as m
+from storage.queries import families as family_sql
+from storage.queries import records
 
 CHANNELS = details.CHANNELS
 RELATIONSHIPS = details.RELATIONSHIPS
@@ -52,7 +52,7 @@ def normalize_address(channel: str, address: str, region: str = "US") -> str:
 
 def _limits() -> dict[str, int]:
     """Refuse what a column cannot hold: PostgreSQL would fail the row, SQLite would keep it."""
-    columns = m.Contact.__table__.c
+    columns = family_sql.CONTACTS.c
     return {
         k: n
         for k in ("address", "name", "loved_one")
@@ -123,11 +123,7 @@ def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> in
     session = Session(status="active", onboarded=True, profile=profile)
     try:
         with ctx.db.begin() as db:
-            exists = db.execute(
-                select(m.Contact.id).where(
-                    m.Contact.channel == e.channel, m.Contact.address == e.address
-                )
-            ).scalar()
+            exists = family_sql.contact_id_at(db, e.channel, e.address)
             if exists:
                 raise EnrollError(f"{e.channel} {e.address} is already enrolled (contact {exists})")
             if family_data.was_erased(db, ctx.settings, e.channel, [e.address]):
@@ -135,38 +131,42 @@ def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> in
                     f"{e.channel} {e.address} asked for their data to be erased and withdrew; "
                     "only they can join again, by writing to us (docs/privacy.md)"
                 )
-            contact = m.Contact(
-                channel=e.channel,
-                address=e.address,
-                status="active",
-                locale=e.locale,
-                country=country,
-                timezone=timezone,
-                name=e.name,
-                relationship=e.relationship,
-                loved_one=e.loved_one,
-                lesson_time=e.lesson_time,
-                checkin_time=e.checkin_time,
-                paused_indefinitely=False,
-                session=session.to_json(),
-                created_at=now,
-                updated_at=now,
+            contact_id = family_sql.add_contact(
+                db,
+                {
+                    "channel": e.channel,
+                    "address": e.address,
+                    "status": "active",
+                    "locale": e.locale,
+                    "country": country,
+                    "timezone": timezone,
+                    "name": e.name,
+                    "relationship": e.relationship,
+                    "loved_one": e.loved_one,
+                    "lesson_time": e.lesson_time,
+                    "checkin_time": e.checkin_time,
+                    "paused_indefinitely": False,
+                    "session": session.to_json(),
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
-            db.add(contact)
-            db.flush()
-            db.add(
-                m.Consent(
-                    contact_id=contact.id,
-                    given=True,
-                    action="admin_enroll",
-                    channel=e.channel,
-                    by="admin",
-                    words=ADMIN_CONSENT,
-                    at=now,
-                )
+            records.add_consents(
+                db,
+                [
+                    {
+                        "contact_id": contact_id,
+                        "given": True,
+                        "action": "admin_enroll",
+                        "channel": e.channel,
+                        "by": "admin",
+                        "words": ADMIN_CONSENT,
+                        "at": now,
+                    }
+                ],
             )
-            welcome(ctx, db, contact.id, WELCOME, now)
-            return contact.id
+            welcome(ctx, db, contact_id, WELCOME, now)
+            return contact_id
     except (
         IntegrityError
     ) as exc:  # another run enrolled the same address between our check and insert

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import models as m
@@ -65,6 +65,12 @@ def add_contacts(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """New contacts, unless a racing first message from the same address added one just now."""
     if rows:
         db.execute(insert_ignoring(dialect_of(db), CONTACTS), rows)
+
+
+def add_contact(db: Session, values: Mapping[str, Any]) -> int:
+    """One new contact (an enrolment); its id. A contact already at that channel and address
+    raises IntegrityError."""
+    return int(db.execute(insert(CONTACTS).returning(_c.id), dict(values)).scalar_one())
 
 
 def contact_id_at(db: Session, channel: str, address: str) -> int | None:
