@@ -286,3 +286,19 @@ def test_an_admin_exports_a_familys_data_and_a_discreet_family_is_marked(rig: Ri
     with rig.app.ctx.db() as db:
         kept = db.execute(select(m.ErasedAddress.channel, m.ErasedAddress.by)).all()
     assert [tuple(k) for k in kept] == [("sms", "staff")]
+
+
+def test_an_opted_out_family_cannot_be_paused_or_resumed(rig: Rig) -> None:
+    """A coach whose page was open when the family texted STOP clicks Pause: the page must not
+    say "Paused ... the family can text RESUME" about a family who gets nothing from us."""
+    bea = enrolled(rig, "+12015550139", "Bea")
+    rig.family_writes("+12015550139", "STOP", "SM-f9")
+    coach = rig.signed_in(COACH)
+    page = f"/console/families/{bea}"
+    for action in ("pause", "resume"):
+        answer = post_form(coach, f"{page}/{action}", {}, page)
+        assert answer.headers["location"] == f"{page}?done=opted_out", action
+        shown = coach.get(answer.headers["location"]).text
+        assert "opted out" in shown and "Paused:" not in shown and "Resumed:" not in shown
+    assert "paused" not in coach.get(page).text.split("Consent history")[0]
+    assert audit(rig, "family.pause") == [] and audit(rig, "family.resume") == []
