@@ -315,3 +315,51 @@ def test_a_crisis_texted_by_sms_is_acknowledged_and_closed_in_the_console(
         assert not errors, errors
         alert = stack.app.runtime.alerts(None, 10)[0]
         assert (alert.status, alert.acknowledged_via) == ("closed", "console")
+
+
+def overflow(tab: Any) -> list[str]:
+    """What sticks out past the right edge of the window (the page scrolls sideways then)."""
+    return tab.evaluate(
+        """() => {
+        const edge = document.documentElement.clientWidth + 1, out = [];
+        for (const el of document.querySelectorAll('main *')) {
+            const box = el.getBoundingClientRect();
+            let scrolls = false;
+            for (let p = el.parentElement; p; p = p.parentElement) {
+                if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX)) scrolls = true;
+            }
+            if (box.width && box.right > edge && !scrolls) out.push(`${el.tagName} ${box.right}`);
+        }
+        return out;
+    }"""
+    )
+
+
+def test_the_lists_fit_a_phone(browser: Any, rig: Rig) -> None:
+    """The questions, families and audit lists on a 390 px phone: every column readable without
+    the page scrolling sideways (the last column, "Time to answer", was off the screen)."""
+    address = "a.family.member.with.a.long.address@example.org"
+    enroll(rig.app.ctx, Enrollment("email", address, "Rosa", "parent"), START)
+    for n, text in enumerate(("hi", "yes", "Maria")):
+        rig.family_writes("+12015550165", text, f"SM-b6{n}")
+    rig.family_writes("+12015550165", "ASK how do I bring up treatment without a fight?", "SM-b7")
+    rig.staff("admin@example.org", "admin")
+    context = browser.new_context(viewport=PHONE, base_url=rig.url)
+    tab = context.new_page()
+    try:
+        tab.goto("/console/login")
+        tab.fill("input[name=email]", "admin@example.org")
+        tab.fill("input[name=password]", PASSWORD)
+        tab.click("button:has-text('Sign in')")
+        tab.wait_for_url("**/console/alerts")
+        for path, shown in (
+            ("/console/questions", "waiting 0 min"),
+            ("/console/families", address),
+            ("/console/audit", "login"),
+        ):
+            tab.goto(path)
+            assert shown in tab.locator("main").inner_text(), path
+            assert overflow(tab) == [], path
+            shot(tab, "phone-" + path.rsplit("/", 1)[-1])
+    finally:
+        context.close()
