@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -230,3 +231,35 @@ def test_stats_report_questions_and_the_time_to_answer_them(rig: Rig) -> None:
     assert "<td>4.0</td><td>0.0</td><td>1.0</td>" in coach.get("/console/stats").text
     rig.clock.now += timedelta(minutes=5)
     assert "<td>5.0</td><td>0.0</td><td>0.0</td>" in coach.get("/console/stats").text
+
+
+def test_an_answer_sent_after_the_sign_in_ended_is_kept_for_the_coach(rig: Rig) -> None:
+    """A coach writes an answer for a long while; the sign-in (12 hours) ends before they press
+    Send. The page says what happened, shows the words they wrote, and signing in again leads
+    back to the question (it was a bare 'sign in first', and Back re-asked for the page: the
+    words were lost)."""
+    enrolled(rig, "+12015550187", "Gus")
+    rig.family_writes("+12015550187", "ASK should I hide the car keys?", "SM-a9")
+    url = f"/console/questions/{only_question(rig).id}"
+    coach = rig.signed_in(COACH)
+    page = coach.get(url)
+    token = re.search(r'name="csrftoken" value="([^"]+)"', page.text)
+    assert token
+    rig.clock.now += timedelta(hours=13)
+    words = "Hi Gus, it's Sam. Keeping keys out of reach on a using day is a safety step."
+    late = coach.post(
+        f"{url}/answer",
+        data={"text": words, "csrftoken": token.group(1)},
+        headers={"referer": f"{rig.url}{url}"},
+    )
+    assert late.status_code == 401
+    assert "sign-in ended" in late.text and "nothing was sent" in late.text.lower()
+    assert words in html.unescape(late.text)  # to copy before signing in again
+    assert 'name="next" value="/questions/' in late.text
+    assert only_question(rig).status == "open"
+    again = post_form(
+        coach,
+        "/console/login",
+        {"email": COACH, "password": "correct horse battery", "next": url.removeprefix("/console")},
+    )
+    assert again.headers["location"] == url
