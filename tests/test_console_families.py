@@ -302,3 +302,21 @@ def test_an_opted_out_family_cannot_be_paused_or_resumed(rig: Rig) -> None:
         assert "opted out" in shown and "Paused:" not in shown and "Resumed:" not in shown
     assert "paused" not in coach.get(page).text.split("Consent history")[0]
     assert audit(rig, "family.pause") == [] and audit(rig, "family.resume") == []
+
+
+def test_search_finds_a_number_as_a_person_types_it_and_a_name_with_its_accent(rig: Rig) -> None:
+    """A family member on the phone gives their number as people say it, "(201) 555-0138"; a coach
+    types "Lucía" for a family member whose name came by SMS as "Lucia". Both found nothing."""
+    ana = enrolled(rig, "+12015550138", "Ana")
+    lucia = enrolled(rig, "+12015550137", "Lucia")
+    coach = rig.signed_in(COACH)
+    for text, family in (
+        ("(201) 555-0138", ana),
+        ("+1 201 555 0138", ana),
+        ("201.555.0138", ana),
+        ("555-0137", lucia),
+        ("Lucía", lucia),
+    ):
+        page = coach.get("/console/families", params={"q": text}).text
+        found = set(re.findall(r'href="/console/families/(\d+)"', page))
+        assert found == {str(family)}, (text, found)
