@@ -363,3 +363,27 @@ def test_the_lists_fit_a_phone(browser: Any, rig: Rig) -> None:
             shot(tab, "phone-" + path.rsplit("/", 1)[-1])
     finally:
         context.close()
+
+
+def test_a_flow_diagram_is_readable_on_a_phone(browser: Any, rig: Rig) -> None:
+    """The check-in flow is about 3,000 px wide: shrunk to the screen its labels were 2 px tall
+    on a phone (4 px on a desktop). Drawn at its size, it scrolls inside its box instead."""
+    context = browser.new_context(viewport=PHONE, base_url=rig.url)
+    tab = context.new_page()
+    try:
+        sign_in(tab)
+        tab.goto("/console/program/flows/checkin")
+        label = tab.locator("pre.mermaid svg g.node .nodeLabel").first
+        label.wait_for(state="visible", timeout=20_000)
+        # labels are drawn 16 px high at the diagram's own size: none of it shrunk away
+        scale = tab.locator("pre.mermaid svg").evaluate(
+            "svg => svg.getBoundingClientRect().width / svg.viewBox.baseVal.width"
+        )
+        assert scale > 0.9, scale
+        # and the box opens where the flow starts, not on an empty corner of it
+        start = tab.locator("pre.mermaid svg g.node").first.bounding_box()
+        assert start and start["x"] >= 0 and start["x"] + start["width"] <= PHONE["width"]
+        assert overflow(tab) == []  # the diagram's box scrolls; the page does not
+        shot(tab, "flow-phone")
+    finally:
+        context.close()
