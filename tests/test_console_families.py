@@ -320,3 +320,34 @@ def test_search_finds_a_number_as_a_person_types_it_and_a_name_with_its_accent(r
         page = coach.get("/console/families", params={"q": text}).text
         found = set(re.findall(r'href="/console/families/(\d+)"', page))
         assert found == {str(family)}, (text, found)
+
+
+def test_a_family_on_the_treatment_track_shows_where_they_are_on_it(rig: Rig) -> None:
+    """The program has three tracks now and seven weeks on the first: a family moved to the
+    treatment track showed the first track's place ("week 2, lesson 10 of 49"), the treatment
+    lessons they got were tagged "bot", and the lessons page read "the six weeks"."""
+    from bot.engine.session import Session
+
+    ana = enrolled(rig, "+12015550136", "Ana")
+    order = rig.app.ctx.program.current.program.flows.order
+    treatment = order.tracks["treatment"]
+    with rig.app.ctx.db.begin() as db:
+        contact = db.get(m.Contact, ana)
+        assert contact is not None
+        session = Session.from_json(contact.session)
+        contact.session = session.with_(
+            onboarded=True,
+            lesson_pos=10,
+            profile={**session.profile, "track": "treatment"},
+            pools={**session.pools, "track.treatment": 3},
+        ).to_json()
+    coach = rig.signed_in(COACH)
+    page = coach.get(f"/console/families/{ana}").text
+    stage = re.search(r"<dt>Stage</dt><dd>(.*?)</dd>", page)
+    assert stage and stage.group(1) == f"treatment track: lesson 3 of {len(treatment)}", stage
+    lessons = coach.get("/console/program/lessons", params={"track": "treatment"}).text
+    assert "six weeks" not in lessons
+    assert treatment[0] in lessons and order.lessons[0] not in lessons
+    first = coach.get("/console/program/lessons").text
+    weeks = -(-len(order.lessons) // 7)
+    assert f"The {weeks} weeks of lessons" in first and f"Week {weeks}" in first

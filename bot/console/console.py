@@ -19,6 +19,7 @@ from bot.console.chat import ChatRooms
 from bot.console.family_actions import FamilyActions
 from bot.console.guard import CSRF_FIELD, SessionCookie
 from bot.console.inbox import Inbox
+from bot.flows.model import ProgramOrder
 from bot.settings import Settings
 
 HERE = Path(__file__).parent
@@ -52,11 +53,19 @@ class Console:
             "org": self.settings.org_name,
             "mount": MOUNT,
             "mermaid": MERMAID,
+            "lesson_ids": lesson_ids(self.app.ctx.program.current.program.flows.order),
         }
         return self.templates.TemplateResponse(request, name, context, status_code=status)
 
     def close(self) -> None:
         self.rooms.close()
+
+
+def lesson_ids(order: ProgramOrder) -> frozenset[str]:
+    """Every message a timeline tags "lesson": each track's lessons, and the reviews after."""
+    return frozenset(
+        [*order.lessons, *order.maintenance, *(i for t in order.tracks.values() for i in t)]
+    )
 
 
 def when(value: datetime | None, zone: str = "") -> str:
