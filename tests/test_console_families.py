@@ -351,3 +351,15 @@ def test_a_family_on_the_treatment_track_shows_where_they_are_on_it(rig: Rig) ->
     first = coach.get("/console/program/lessons").text
     weeks = -(-len(order.lessons) // 7)
     assert f"The {weeks} weeks of lessons" in first and f"Week {weeks}" in first
+
+
+def test_an_alert_shows_the_number_to_call_the_family_on(rig: Rig) -> None:
+    """The alert's page says "for danger now, call them": on a phone the number is one tap
+    away (it was only on the family's page, a click further)."""
+    enrolled(rig, "+12015550135", "Ana")
+    rig.family_writes("+12015550135", OVERDOSE, "SM-f10")
+    coach = rig.signed_in(COACH)
+    page = coach.get(f"/console/alerts/{_only_alert(rig)}").text
+    assert 'href="tel:+12015550135"' in page
+    card = coach.get("/console/alerts").text
+    assert 'href="tel:+12015550135"' in card
