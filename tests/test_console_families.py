@@ -165,6 +165,8 @@ def test_only_an_admin_removes_a_family_and_only_after_typing_its_number(rig: Ri
     assert done.status_code == 303
     gone = admin.get(done.headers["location"])
     assert gone.status_code == 404 and "erased" in gone.text
+    # told as the success it is, not in the red of an error
+    assert re.search(r'<p class="done">The family and everything recorded about them', gone.text)
     with rig.app.ctx.db() as db:
         for model in (m.Contact, m.InboundMessage, m.Consent):
             assert not db.scalar(select(func.count()).select_from(model)), model

@@ -107,8 +107,11 @@ def routes(console: Console) -> list[Route]:
         found = await run_in_threadpool(read)
         code = request.query_params.get("done", "")
         if found is None:
-            message = MESSAGES["removed"] if code == "removed" else "There is no such family."
-            return console.page(request, "family_gone.html", 404, message=message)
+            removed = code == "removed"  # the admin who erased them lands here
+            message = MESSAGES["removed"] if removed else "There is no such family."
+            return console.page(
+                request, "family_gone.html", 404, message=message, status_ok=removed
+            )
         await run_in_threadpool(
             console.accounts.audit,
             staff_of(request),
