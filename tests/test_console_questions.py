@@ -263,3 +263,15 @@ def test_an_answer_sent_after_the_sign_in_ended_is_kept_for_the_coach(rig: Rig) 
         {"email": COACH, "password": "correct horse battery", "next": url.removeprefix("/console")},
     )
     assert again.headers["location"] == url
+
+
+def test_every_time_on_a_question_page_names_its_zone(rig: Rig) -> None:
+    """The question's header said "asked Mon 02 Mar 15:00 UTC" and the conversation under it
+    "Mon 02 Mar 10:00" for the same moment, in the family's zone without saying so."""
+    enrolled(rig, "+12015550188", "Hal")
+    rig.family_writes("+12015550188", "ASK how do I stay calm?", "SM-a10")
+    coach = rig.signed_in(COACH)
+    page = coach.get(f"/console/questions/{only_question(rig).id}").text
+    shown = re.findall(r"\w{3} \d\d \w{3} \d\d:\d\d(?: [A-Z]{3,4})?", page)
+    assert shown and all(re.search(r" (UTC|EST|EDT)$", s) for s in shown), shown
+    assert "Mon 02 Mar 10:00 EST" in page  # the family's own clock, said as such

@@ -69,7 +69,8 @@ def lesson_ids(order: ProgramOrder) -> frozenset[str]:
 
 
 def when(value: datetime | None, zone: str = "") -> str:
-    """'Tue 03 Mar 14:05' in the given zone (UTC if none); '' for nothing."""
+    """'Tue 03 Mar 14:05 UTC', or in the given zone 'Tue 03 Mar 09:05 EST': a page may show a
+    family's clock beside UTC, so each time says which it is. '' for nothing."""
     if value is None:
         return ""
     try:
@@ -77,7 +78,7 @@ def when(value: datetime | None, zone: str = "") -> str:
     except (KeyError, ValueError):
         tz = None
     shown = value.astimezone(tz or UTC)
-    return f"{shown:%a %d %b %H:%M}" + ("" if tz else " UTC")
+    return f"{shown:%a %d %b %H:%M %Z}"
 
 
 def ago(value: datetime | None, now: datetime) -> str:
