@@ -365,3 +365,39 @@ def test_an_alert_shows_the_number_to_call_the_family_on(rig: Rig) -> None:
     assert 'href="tel:+12015550135"' in page
     card = coach.get("/console/alerts").text
     assert 'href="tel:+12015550135"' in card
+
+
+def _form_fields(page: str, action: str) -> dict[str, str]:
+    """The hidden fields of the page's form posting to `action`, as a browser sends them."""
+    form = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
+    assert form, action
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1)))
+
+
+def test_a_message_to_the_family_sent_twice_from_one_form_goes_once(rig: Rig) -> None:
+    """A coach taps "Send to the family" twice on a slow phone, or reloads the page the send
+    answered: the browser posts the form again. The family got the message twice (notes too)."""
+    enrolled(rig, "+12015550134", "Ana")
+    rig.family_writes("+12015550134", OVERDOSE, "SM-f11")
+    coach, url = rig.signed_in(COACH), f"/console/alerts/{_only_alert(rig)}"
+    page = coach.get(url).text
+    words = "This is Sam from the team. Are you both safe? Call us at 555-0100."
+    for action, data in ((f"{url}/reach", {"text": words}), (f"{url}/note", {"note": "Called."})):
+        fields = {**_form_fields(page, action), **data}
+        first, second = coach.post(action, data=fields), coach.post(action, data=fields)
+        assert first.status_code == second.status_code == 303
+        assert second.headers["location"] == first.headers["location"]
+    with rig.app.ctx.db() as db:
+        sent = db.scalars(
+            select(m.OutboundMessage.id).where(m.OutboundMessage.message_id == "staff.message")
+        )
+        assert len(sent.all()) == 1
+    assert len(audit(rig, "alert.note")) == 1
+    # a new page is a new form: the coach can send the same words again on purpose
+    again = {**_form_fields(coach.get(url).text, f"{url}/reach"), "text": words}
+    assert coach.post(f"{url}/reach", data=again).headers["location"].endswith("done=queued")
+    with rig.app.ctx.db() as db:
+        sent = db.scalars(
+            select(m.OutboundMessage.id).where(m.OutboundMessage.message_id == "staff.message")
+        )
+        assert len(sent.all()) == 2

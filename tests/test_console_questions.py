@@ -275,3 +275,21 @@ def test_every_time_on_a_question_page_names_its_zone(rig: Rig) -> None:
     shown = re.findall(r"\w{3} \d\d \w{3} \d\d:\d\d(?: [A-Z]{3,4})?", page)
     assert shown and all(re.search(r" (UTC|EST|EDT)$", s) for s in shown), shown
     assert "Mon 02 Mar 10:00 EST" in page  # the family's own clock, said as such
+
+
+def test_an_answer_sent_twice_from_one_form_is_answered_as_sent(rig: Rig) -> None:
+    """A second tap on "Send the answer" told the coach 'Someone else answered or closed this
+    question first: nothing was sent' about their own answer, which had gone."""
+    enrolled(rig, "+12015550189", "Ivy")
+    rig.family_writes("+12015550189", "ASK can I still go out with friends?", "SM-a11")
+    url = f"/console/questions/{only_question(rig).id}"
+    coach = rig.signed_in(COACH)
+    form = re.search(rf'action="{url}/answer"[^>]*>(.*?)</form>', coach.get(url).text, re.S)
+    assert form
+    fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1)))
+    fields["text"] = "Yes, Ivy: time with friends is part of looking after yourself."
+    first, second = (
+        coach.post(f"{url}/answer", data=fields),
+        coach.post(f"{url}/answer", data=fields),
+    )
+    assert first.headers["location"] == second.headers["location"] == f"{url}?done=sent"

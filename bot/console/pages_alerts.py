@@ -113,38 +113,45 @@ def routes(console: Console) -> list[Route]:
 
     async def note(request: Request) -> Response:
         alert_id, form = request.path_params["alert_id"], await request.form()
-        ok = await run_in_threadpool(
-            desk.add_note,
-            alert_id,
-            staff_of(request),
-            str(form.get("note", "")),
-            client_ip(request),
-        )
-        return back(alert_id, "noted" if ok else "unchanged")
+
+        async def work() -> Response:
+            ok = await run_in_threadpool(
+                desk.add_note,
+                alert_id,
+                staff_of(request),
+                str(form.get("note", "")),
+                client_ip(request),
+            )
+            return back(alert_id, "noted" if ok else "unchanged")
+
+        return await console.once_only(request, work)
 
     async def reach(request: Request) -> Response:
         """Send the coach's words to the family; the reply to the alert's page says how it went."""
         alert_id, form = request.path_params["alert_id"], await request.form()
-        alert = await run_in_threadpool(desk.alert, alert_id)
-        if alert is None:
-            return PlainTextResponse("no such alert", 404)
-        reached = await run_in_threadpool(
-            desk.reach_family,
-            alert.contact_id,
-            staff_of(request),
-            str(form.get("text", "")),
-            client_ip(request),
-        )
-        if reached.outbox_id is None:
-            return console.page(
-                request, "alert_refused.html", 409, alert=alert, reason=REFUSALS[reached.refused]
+
+        async def work() -> Response:
+            alert = await run_in_threadpool(desk.alert, alert_id)
+            if alert is None:
+                return PlainTextResponse("no such alert", 404)
+            reached = await run_in_threadpool(
+                desk.reach_family,
+                alert.contact_id,
+                staff_of(request),
+                str(form.get("text", "")),
+                client_ip(request),
             )
-        dispatcher, outbox_id = console.app.dispatcher, reached.outbox_id
-        return RedirectResponse(
-            f"{MOUNT}/alerts/{alert_id}?done={'held' if reached.not_before else 'queued'}",
-            303,
-            background=BackgroundTask(dispatcher.dispatch, ids=[outbox_id], limit=1),
-        )
+            if reached.outbox_id is None:
+                reason = REFUSALS[reached.refused]
+                return console.page(request, "alert_refused.html", 409, alert=alert, reason=reason)
+            dispatcher, outbox_id = console.app.dispatcher, reached.outbox_id
+            return RedirectResponse(
+                f"{MOUNT}/alerts/{alert_id}?done={'held' if reached.not_before else 'queued'}",
+                303,
+                background=BackgroundTask(dispatcher.dispatch, ids=[outbox_id], limit=1),
+            )
+
+        return await console.once_only(request, work)
 
     return [
         Route("/alerts", alerts_page, methods=["GET"]),

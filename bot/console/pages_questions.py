@@ -106,22 +106,27 @@ def routes(console: Console) -> list[Route]:
     async def answer(request: Request) -> Response:
         question_id: int = request.path_params["question_id"]
         form = await request.form()
-        sent = await run_in_threadpool(
-            inbox.answer,
-            question_id,
-            staff_of(request),
-            str(form.get("text", "")),
-            client_ip(request),
-        )
-        if sent.outbox_id is None:
-            return back(question_id, f"refused={sent.refused}")
-        return RedirectResponse(
-            f"{MOUNT}/questions/{question_id}?done={'held' if sent.not_before else 'sent'}",
-            303,
-            background=BackgroundTask(
-                console.app.dispatcher.dispatch, ids=[sent.outbox_id], limit=1
-            ),
-        )
+
+        async def work() -> Response:
+            sent = await run_in_threadpool(
+                inbox.answer,
+                question_id,
+                staff_of(request),
+                str(form.get("text", "")),
+                client_ip(request),
+            )
+            if sent.outbox_id is None:
+                return back(question_id, f"refused={sent.refused}")
+            return RedirectResponse(
+                f"{MOUNT}/questions/{question_id}?done={'held' if sent.not_before else 'sent'}",
+                303,
+                background=BackgroundTask(
+                    console.app.dispatcher.dispatch, ids=[sent.outbox_id], limit=1
+                ),
+            )
+
+        # the same form sent twice is answered as the first was, not "someone else answered"
+        return await console.once_only(request, work)
 
     async def close(request: Request) -> Response:
         question_id: int = request.path_params["question_id"]
