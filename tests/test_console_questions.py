@@ -293,3 +293,22 @@ def test_an_answer_sent_twice_from_one_form_is_answered_as_sent(rig: Rig) -> Non
         coach.post(f"{url}/answer", data=fields),
     )
     assert first.headers["location"] == second.headers["location"] == f"{url}?done=sent"
+
+
+def test_answering_a_family_removed_meanwhile_says_so(rig: Rig) -> None:
+    """A coach has the question open; an admin erases the family; the coach sends. The answer
+    page was a bare 'no such question' (the refusal written for this was never shown)."""
+    family = enrolled(rig, "+12015550186", "Joy")
+    rig.family_writes("+12015550186", "ASK what do I say to his mother?", "SM-a12")
+    url = f"/console/questions/{only_question(rig).id}"
+    coach = rig.signed_in(COACH)
+    coach.get(url)
+    assert rig.app.runtime.erase_family(family, "staff")
+    answer = post_form(coach, f"{url}/answer", {"text": "Hi Joy, it's Sam."}, "/console/alerts")
+    assert answer.status_code == 303
+    page = coach.get(answer.headers["location"])
+    assert page.status_code == 404
+    assert "This question is gone: the family was removed." in page.text
+    assert 'href="/console/questions"' in page.text  # a way back, in the console's own page
+    alert = coach.get("/console/alerts/999")
+    assert alert.status_code == 404 and 'href="/console/alerts"' in alert.text

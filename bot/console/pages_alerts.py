@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.console.alert_desk import AlertView
@@ -73,7 +73,7 @@ def routes(console: Console) -> list[Route]:
         alert_id = request.path_params["alert_id"]
         alert = await run_in_threadpool(desk.alert, alert_id)
         if alert is None:
-            return PlainTextResponse("no such alert", 404)
+            return gone(request)
         rows = await run_in_threadpool(conversation, alert.contact_id, alert.at)
         await run_in_threadpool(
             console.accounts.audit,
@@ -92,6 +92,16 @@ def routes(console: Console) -> list[Route]:
             now=console.now(),
             done=DONE.get(request.query_params.get("done", ""), ""),
             refused=request.query_params.get("refused", "") == "1",
+        )
+
+    def gone(request: Request) -> Response:
+        return console.page(
+            request,
+            "family_gone.html",
+            404,
+            title="Alert",
+            message="There is no such alert: the family may have been removed, with their alerts.",
+            back=f"{MOUNT}/alerts",
         )
 
     def back(alert_id: int, done: str) -> Response:
@@ -133,7 +143,7 @@ def routes(console: Console) -> list[Route]:
         async def work() -> Response:
             alert = await run_in_threadpool(desk.alert, alert_id)
             if alert is None:
-                return PlainTextResponse("no such alert", 404)
+                return gone(request)
             reached = await run_in_threadpool(
                 desk.reach_family,
                 alert.contact_id,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.console.guard import client_ip, staff_of
@@ -67,8 +67,16 @@ def routes(console: Console) -> list[Route]:
     async def question_page(request: Request) -> Response:
         question_id: int = request.path_params["question_id"]
         question = await run_in_threadpool(inbox.question, question_id)
-        if question is None:
-            return PlainTextResponse("no such question", 404)
+        if question is None:  # never asked, or the family was erased (maybe while it was open)
+            refused = request.query_params.get("refused", "")
+            return console.page(
+                request,
+                "family_gone.html",
+                404,
+                title="Question",
+                message=REFUSED["gone"] if refused == "gone" else "There is no such question.",
+                back=f"{MOUNT}/questions",
+            )
         rows = await run_in_threadpool(conversation, question)
         canned = await run_in_threadpool(inbox.canned, question)
         told = inbox.told(question)
