@@ -321,7 +321,9 @@ def overflow(tab: Any) -> list[str]:
     """What sticks out past the right edge of the window (the page scrolls sideways then)."""
     return tab.evaluate(
         """() => {
-        const edge = document.documentElement.clientWidth + 1, out = [];
+        const page = document.documentElement, edge = page.clientWidth + 1, out = [];
+        // text running out of its box (one long word) shows only in the page's width
+        if (page.scrollWidth > edge) out.push(`the page is ${page.scrollWidth} px wide`);
         for (const el of document.querySelectorAll('main *')) {
             const box = el.getBoundingClientRect();
             let scrolls = false;
@@ -385,5 +387,27 @@ def test_a_flow_diagram_is_readable_on_a_phone(browser: Any, rig: Rig) -> None:
         assert start and start["x"] >= 0 and start["x"] + start["width"] <= PHONE["width"]
         assert overflow(tab) == []  # the diagram's box scrolls; the page does not
         shot(tab, "flow-phone")
+    finally:
+        context.close()
+
+
+def test_a_long_link_a_family_pasted_fits_a_phone(browser: Any, rig: Rig) -> None:
+    """A family pastes a long link into a question: one unbroken word. It stretched the family's
+    page to 2,000 px on a 390 px phone, so every line of the conversation ran off the screen."""
+    link = "https://example.org/?ref=" + "AbCdEfGhIj" * 16
+    for n, text in enumerate(("hi", "yes", "Maria", f"ASK is this right? {link}")):
+        rig.family_writes("+12015550166", text, f"SM-b8{n}")
+    context = browser.new_context(viewport=PHONE, base_url=rig.url)
+    tab = context.new_page()
+    try:
+        sign_in(tab)
+        tab.goto("/console/questions")
+        tab.click("table.questions a:has-text('is this right?')")
+        assert link in tab.locator("main").inner_text()
+        assert overflow(tab) == [], tab.url
+        tab.click("text=The whole conversation")
+        assert link in tab.locator("ol.timeline").inner_text()
+        assert overflow(tab) == [], tab.url
+        shot(tab, "phone-long-link")
     finally:
         context.close()
