@@ -401,3 +401,19 @@ def test_a_message_to_the_family_sent_twice_from_one_form_goes_once(rig: Rig) ->
             select(m.OutboundMessage.id).where(m.OutboundMessage.message_id == "staff.message")
         )
         assert len(sent.all()) == 2
+
+
+def test_writing_to_a_discreet_family_from_an_alert_or_a_question_says_so(rig: Rig) -> None:
+    """Someone else may read this family's phone: their profile says to write "Sam", never a name,
+    and nothing about use in the first line. The two pages where a coach writes to them, an
+    alert's "Reach the family" and a question's answer, did not say it."""
+    for n, text in enumerate(("hi", "yes", "Ana", "1", "yes", "Sam", "eastern", "9am", "7pm")):
+        rig.family_writes("+12015550133", text, f"SM-e{n}")
+    rig.family_writes("+12015550133", "ASK how do I talk to Sam about it?", "SM-e10")
+    rig.family_writes("+12015550133", OVERDOSE, "SM-e11")
+    coach = rig.signed_in(COACH)
+    with rig.app.ctx.db() as db:
+        question = db.scalars(select(m.Question.id)).one()
+    for url in (f"/console/alerts/{_only_alert(rig)}", f"/console/questions/{question}"):
+        page = coach.get(url).text
+        assert "Discreet mode is on" in page and "“Sam”" in page, url

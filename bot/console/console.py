@@ -87,6 +87,14 @@ class Console:
         self.rooms.close()
 
 
+def discreet_cover(profile: dict[str, str]) -> str:
+    """The word to write for the loved one when the family is in discreet mode (someone else
+    may read their phone), or '' when they are not."""
+    if profile.get("discreet") != "yes":
+        return ""
+    return profile.get("cover_word") or "your loved one"
+
+
 def lesson_ids(order: ProgramOrder) -> frozenset[str]:
     """Every message a timeline tags "lesson": each track's lessons, and the reviews after."""
     return frozenset(

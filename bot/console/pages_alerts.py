@@ -16,7 +16,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.console.alert_desk import AlertView
+from bot.console.console import discreet_cover
 from bot.console.guard import client_ip, staff_of
+from bot.engine.session import Session
 from storage import console_queries as q
 
 if TYPE_CHECKING:
@@ -51,6 +53,11 @@ def routes(console: Console) -> list[Route]:
         with console.app.ctx.db() as db:
             return q.around(db, [(contact_id, at)], CONTEXT, BEFORE, AFTER)[0]
 
+    def cover_word(contact_id: int) -> str:
+        with console.app.ctx.db() as db:
+            contact = q.family(db, contact_id)
+            return discreet_cover(Session.from_json(contact.session).profile) if contact else ""
+
     def listing() -> tuple[list[AlertView], dict[int, list[q.Row]]]:
         alerts = desk.alerts()
         still_open = [a for a in alerts if a.status != "closed"][:WITH_CONTEXT]
@@ -75,6 +82,7 @@ def routes(console: Console) -> list[Route]:
         if alert is None:
             return gone(request)
         rows = await run_in_threadpool(conversation, alert.contact_id, alert.at)
+        cover = await run_in_threadpool(cover_word, alert.contact_id)
         await run_in_threadpool(
             console.accounts.audit,
             staff_of(request),
@@ -92,6 +100,7 @@ def routes(console: Console) -> list[Route]:
             now=console.now(),
             done=DONE.get(request.query_params.get("done", ""), ""),
             refused=request.query_params.get("refused", "") == "1",
+            cover=cover,
         )
 
     def gone(request: Request) -> Response:

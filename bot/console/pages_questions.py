@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.console.console import discreet_cover
 from bot.console.guard import client_ip, staff_of
 from bot.console.inbox import MAX_ANSWER, REFUSED, QuestionView
 from storage import console_queries as cq
@@ -106,6 +107,7 @@ def routes(console: Console) -> list[Route]:
             done=DONE.get(code, ""),
             refused=REFUSED.get(request.query_params.get("refused", ""), ""),
             told=told,
+            cover=discreet_cover(question.profile),
         )
 
     def back(question_id: int, query: str) -> Response:
