@@ -417,3 +417,15 @@ def test_writing_to_a_discreet_family_from_an_alert_or_a_question_says_so(rig: R
     for url in (f"/console/alerts/{_only_alert(rig)}", f"/console/questions/{question}"):
         page = coach.get(url).text
         assert "Discreet mode is on" in page and "“Sam”" in page, url
+
+
+def test_acknowledging_or_closing_twice_from_one_form_reads_as_done(rig: Rig) -> None:
+    """A second tap on "Acknowledge" told the coach "Nothing changed: the alert was already past
+    that step" about their own acknowledgement."""
+    enrolled(rig, "+12015550132", "Ana")
+    rig.family_writes("+12015550132", OVERDOSE, "SM-f12")
+    coach, url = rig.signed_in(COACH), f"/console/alerts/{_only_alert(rig)}"
+    for action, done in (("acknowledge", "acknowledged"), ("close", "closed")):
+        fields = _form_fields(coach.get(url).text, f"{url}/{action}")
+        answers = [coach.post(f"{url}/{action}", data=fields) for _ in range(2)]
+        assert [a.headers["location"] for a in answers] == [f"{url}?done={done}"] * 2, action

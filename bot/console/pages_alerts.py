@@ -118,17 +118,24 @@ def routes(console: Console) -> list[Route]:
 
     async def acknowledge(request: Request) -> Response:
         alert_id = request.path_params["alert_id"]
-        ok = await run_in_threadpool(
-            desk.acknowledge, alert_id, staff_of(request), client_ip(request)
-        )
-        return back(alert_id, "acknowledged" if ok else "unchanged")
+
+        async def work() -> Response:
+            ok = await run_in_threadpool(
+                desk.acknowledge, alert_id, staff_of(request), client_ip(request)
+            )
+            return back(alert_id, "acknowledged" if ok else "unchanged")
+
+        return await console.once_only(request, work)
 
     async def close(request: Request) -> Response:
         alert_id, form = request.path_params["alert_id"], await request.form()
-        ok = await run_in_threadpool(
-            desk.close, alert_id, staff_of(request), str(form.get("note", "")), client_ip(request)
-        )
-        return back(alert_id, "closed" if ok else "unchanged")
+
+        async def work() -> Response:
+            note, user = str(form.get("note", "")), staff_of(request)
+            ok = await run_in_threadpool(desk.close, alert_id, user, note, client_ip(request))
+            return back(alert_id, "closed" if ok else "unchanged")
+
+        return await console.once_only(request, work)
 
     async def note(request: Request) -> Response:
         alert_id, form = request.path_params["alert_id"], await request.form()
