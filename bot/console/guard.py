@@ -182,7 +182,9 @@ class StaffOnly:
         state["staff"], state["session_token"] = user, token if user else None
         if user is None and not path.startswith(PUBLIC_PREFIXES):
             if request.method in ("GET", "HEAD"):
-                target = f"{scope.get('root_path', '')}/login?next={quote(path)}"
+                query = scope.get("query_string", b"").decode("latin-1")
+                wanted = path + (f"?{query}" if query else "")  # a search, a saved answer chosen
+                target = f"{scope.get('root_path', '')}/login?next={quote(wanted, safe='/')}"
                 await RedirectResponse(target, 303)(scope, receive, send)
             elif self.signed_out is None:
                 await PlainTextResponse("sign in first", 401)(scope, receive, send)
