@@ -429,3 +429,24 @@ def test_acknowledging_or_closing_twice_from_one_form_reads_as_done(rig: Rig) ->
         fields = _form_fields(coach.get(url).text, f"{url}/{action}")
         answers = [coach.post(f"{url}/{action}", data=fields) for _ in range(2)]
         assert [a.headers["location"] for a in answers] == [f"{url}?done={done}"] * 2, action
+
+
+def test_an_erased_familys_numbers_are_never_given_to_another(rig: Rig) -> None:
+    """SQLite gives a new row the highest id plus one: erasing the newest family made the next
+    family to text "family #5" again, so the audit log's "family.remove family #5" linked to a
+    stranger, and an on-call phone's late "ACK 2" for the erased family's alert acknowledged
+    the next family's crisis (and stopped its escalation)."""
+    ana = enrolled(rig, "+12015550131", "Ana")
+    rig.family_writes("+12015550131", "ASK who do I call?", "SM-g1")
+    rig.family_writes("+12015550131", OVERDOSE, "SM-g2")
+    with rig.app.ctx.db() as db:
+        old_question = db.scalars(select(m.Question.id)).one()
+    old_alert = _only_alert(rig)
+    assert rig.app.runtime.erase_family(ana, "staff")
+    ben = enrolled(rig, "+12015550132", "Ben")
+    rig.family_writes("+12015550132", "ASK who do I call?", "SM-g3")
+    rig.family_writes("+12015550132", OVERDOSE, "SM-g4")
+    with rig.app.ctx.db() as db:
+        new_question = db.scalars(select(m.Question.id)).one()
+    assert ben != ana
+    assert _only_alert(rig) != old_alert and new_question != old_question
