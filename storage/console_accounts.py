@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session as DB
 
 from storage import models as m
@@ -118,6 +118,17 @@ def failed_logins(db: DB, email: str, ip: str, since: datetime) -> tuple[int, in
         )
     ).all()
     return sum(1 for r in rows if r[0] == email), sum(1 for r in rows if r[1] == ip)
+
+
+def password_set_at(db: DB, email: str, since: datetime) -> datetime | None:
+    """When this account last set its password from a set-up link after `since`, if it did."""
+    return db.scalar(
+        select(func.max(m.AuditEntry.at)).where(
+            m.AuditEntry.action == "staff.password_set",
+            m.AuditEntry.target_id == email,
+            m.AuditEntry.at > since,
+        )
+    )
 
 
 def recent_audit(db: DB, limit: int, action_prefix: str = "") -> Sequence[m.AuditEntry]:

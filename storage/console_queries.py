@@ -5,6 +5,8 @@ Kept apart so it can later join storage/queries.py, where the runtime's own quer
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,24 +46,42 @@ class Row:
     # program started it, and quiet hours hold it)
 
 
+def without_accents(text: str) -> str:
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    )
+
+
+_PHONE_AS_TYPED = re.compile(r"^\+?[\d\s().-]+$")
+
+
 def search_families(db: DB, text: str, limit: int) -> Sequence[m.Contact]:
     """By part of a name or address, newest first; "#12" is family 12 alone, and a bare number
-    is also taken as a family number. (The loved one's name is encrypted at rest, so no search
-    can read it.)"""
+    is also taken as a family number. A phone number may be written as people do, "(201)
+    555-0138", and a name with accents finds it without them. (The loved one's name is encrypted
+    at rest, so no search can read it.)"""
     text = text.strip()
     query = select(m.Contact).order_by(m.Contact.id.desc()).limit(limit)
     if not text:
         return db.scalars(query).all()
     if text.startswith("#") and text[1:].isdigit():
         return db.scalars(query.where(m.Contact.id == int(text[1:]))).all()
-    needle = f"%{text.lower()}%"
     # SQLite's LIKE ignores case already (ASCII, as its lower() does): ilike's lower() on every
     # row's columns doubled the scan. PostgreSQL needs ILIKE.
     sqlite = db.get_bind().dialect.name == "sqlite"
-    columns = (m.Contact.name, m.Contact.address)
-    found: list[ColumnElement[bool]] = [
-        column.like(needle) if sqlite else column.ilike(needle) for column in columns
-    ]
+
+    def like(column: Any, part: str) -> ColumnElement[bool]:
+        needle = f"%{part.lower()}%"
+        return column.like(needle) if sqlite else column.ilike(needle)
+
+    digits = re.sub(r"\D", "", text)
+    if not text.isdigit() and _PHONE_AS_TYPED.match(text) and len(digits) >= 3:
+        # A number as people write it, "(201) 555-0138": addresses are kept as +12015550138.
+        return db.scalars(query.where(like(m.Contact.address, digits))).all()
+    found = [like(m.Contact.name, text), like(m.Contact.address, text)]
+    plain = without_accents(text)
+    if plain != text:  # a name that came by SMS may have lost its accents: "Lucía" as "Lucia"
+        found.append(like(m.Contact.name, plain))
     if text.isdigit():
         found.append(m.Contact.id == int(text))
     return db.scalars(query.where(or_(*found))).all()

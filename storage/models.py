@@ -28,7 +28,12 @@ class Contact(Base):
     """One family member on one channel. Profile columns mirror the engine's session."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("channel", "address", name="uq_contacts_channel_address"),)
+    # SQLite: an erased family's number is never given to another (migration 0012); so alerts'
+    # and questions'.
+    __table_args__ = (
+        UniqueConstraint("channel", "address", name="uq_contacts_channel_address"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -159,6 +164,7 @@ class Alert(Base):
     __table_args__ = (
         Index("ix_alerts_status_at", "status", "at"),
         Index("ix_alerts_escalate_at", "escalate_at"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -317,7 +323,10 @@ class Question(Base):
     answer a coach sent from the console's inbox."""
 
     __tablename__ = "questions"
-    __table_args__ = (Index("ix_questions_status_asked", "status", "asked_at"),)
+    __table_args__ = (
+        Index("ix_questions_status_asked", "status", "asked_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int] = mapped_column(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from collections.abc import Iterator
@@ -275,3 +276,39 @@ def test_an_ack_from_a_linked_phone_is_recorded_as_its_account(tmp_path: Path) -
         assert f"Acknowledged by {COACH} (sms)" in page
         taken = {a.id: a.acknowledged_by for a in rig.app.runtime.alerts(None, 10)}
         assert taken == {first: COACH, second: f"sms {other}"}
+
+
+def test_a_new_set_up_link_lets_a_throttled_coach_back_in(rig: Rig) -> None:
+    """The throttled page says "wait 15 minutes, or ask an admin for a new set-up link"; the
+    coach did, set a new password, and was still told to wait."""
+    rig.staff(COACH)
+    browser = rig.client()
+    for _ in range(5):
+        post_form(browser, "/console/login", {"email": COACH, "password": "guess" * 3})
+    throttled = post_form(browser, "/console/login", {"email": COACH, "password": PASSWORD})
+    assert throttled.status_code == 429 and "ask an admin for a new set-up link" in throttled.text
+    token = rig.accounts.issue_link(COACH)
+    page = f"/console/welcome/{token}"
+    fresh = "a brand new password, this time"
+    answer = post_form(browser, page, {"password": fresh, "again": fresh}, page)
+    assert answer.status_code == 303
+    back_in = post_form(browser, "/console/login", {"email": COACH, "password": fresh})
+    assert back_in.status_code == 303, back_in.text[:300]
+
+
+def test_signing_in_again_returns_to_the_page_with_its_query(rig: Rig) -> None:
+    """A search or a saved answer chosen is in the page's address: the sign-in sent the coach
+    back to /families without "?q=Ana", an empty search."""
+    rig.staff(COACH)
+    browser = rig.client()
+    answer = browser.get("/console/families", params={"q": "Ana Ruiz"})
+    assert answer.status_code == 303
+    login = browser.get(answer.headers["location"])
+    next_field = re.search(r'name="next" value="([^"]*)"', login.text)
+    assert next_field and html.unescape(next_field.group(1)) == "/families?q=Ana+Ruiz"
+    signed = post_form(
+        browser,
+        "/console/login",
+        {"email": COACH, "password": PASSWORD, "next": html.unescape(next_field.group(1))},
+    )
+    assert signed.headers["location"] == "/console/families?q=Ana+Ruiz"

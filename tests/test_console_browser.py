@@ -315,3 +315,103 @@ def test_a_crisis_texted_by_sms_is_acknowledged_and_closed_in_the_console(
         assert not errors, errors
         alert = stack.app.runtime.alerts(None, 10)[0]
         assert (alert.status, alert.acknowledged_via) == ("closed", "console")
+
+
+def overflow(tab: Any) -> list[str]:
+    """What sticks out past the right edge of the window (the page scrolls sideways then)."""
+    return tab.evaluate(
+        """() => {
+        const page = document.documentElement, edge = page.clientWidth + 1, out = [];
+        // text running out of its box (one long word) shows only in the page's width
+        if (page.scrollWidth > edge) out.push(`the page is ${page.scrollWidth} px wide`);
+        for (const el of document.querySelectorAll('main *')) {
+            const box = el.getBoundingClientRect();
+            let scrolls = false;
+            for (let p = el.parentElement; p; p = p.parentElement) {
+                if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX)) scrolls = true;
+            }
+            if (box.width && box.right > edge && !scrolls) out.push(`${el.tagName} ${box.right}`);
+        }
+        return out;
+    }"""
+    )
+
+
+def test_the_lists_fit_a_phone(browser: Any, rig: Rig) -> None:
+    """The questions, families and audit lists on a 390 px phone: every column readable without
+    the page scrolling sideways (the last column, "Time to answer", was off the screen)."""
+    address = "a.family.member.with.a.long.address@example.org"
+    enroll(rig.app.ctx, Enrollment("email", address, "Rosa", "parent"), START)
+    for n, text in enumerate(("hi", "yes", "Maria")):
+        rig.family_writes("+12015550165", text, f"SM-b6{n}")
+    rig.family_writes("+12015550165", "ASK how do I bring up treatment without a fight?", "SM-b7")
+    rig.staff("admin@example.org", "admin")
+    context = browser.new_context(viewport=PHONE, base_url=rig.url)
+    tab = context.new_page()
+    try:
+        tab.goto("/console/login")
+        tab.fill("input[name=email]", "admin@example.org")
+        tab.fill("input[name=password]", PASSWORD)
+        tab.click("button:has-text('Sign in')")
+        tab.wait_for_url("**/console/alerts")
+        for path, shown in (
+            ("/console/questions", "waiting 0 min"),
+            ("/console/families", address),
+            ("/console/audit", "login"),
+        ):
+            tab.goto(path)
+            assert shown in tab.locator("main").inner_text(), path
+            assert overflow(tab) == [], path
+            shot(tab, "phone-" + path.rsplit("/", 1)[-1])
+    finally:
+        context.close()
+
+
+def test_a_flow_diagram_is_readable_on_a_phone(browser: Any, rig: Rig) -> None:
+    """The check-in flow is about 3,000 px wide: shrunk to the screen its labels were 2 px tall
+    on a phone (4 px on a desktop). Drawn at its size, it scrolls inside its box instead."""
+    context = browser.new_context(viewport=PHONE, base_url=rig.url)
+    tab = context.new_page()
+    try:
+        sign_in(tab)
+        tab.goto("/console/program/flows/checkin")
+        label = tab.locator("pre.mermaid svg g.node .nodeLabel").first
+        label.wait_for(state="visible", timeout=20_000)
+        # labels are drawn 16 px high at the diagram's own size: none of it shrunk away
+        scale = tab.locator("pre.mermaid svg").evaluate(
+            "svg => svg.getBoundingClientRect().width / svg.viewBox.baseVal.width"
+        )
+        assert scale > 0.9, scale
+        # and the box opens where the flow starts, not on an empty corner of it
+        start = tab.locator("pre.mermaid svg g.node").first.bounding_box()
+        assert start and start["x"] >= 0 and start["x"] + start["width"] <= PHONE["width"]
+        assert overflow(tab) == []  # the diagram's box scrolls; the page does not
+        shot(tab, "flow-phone")
+    finally:
+        context.close()
+
+
+def test_a_long_link_a_family_pasted_fits_a_phone(browser: Any, rig: Rig) -> None:
+    """A family pastes a long link into a question: one unbroken word. It stretched the family's
+    page to 2,000 px on a 390 px phone, so every line of the conversation ran off the screen."""
+    link = "https://example.org/?ref=" + "AbCdEfGhIj" * 16
+    for n, text in enumerate(("hi", "yes", "Maria", f"ASK {link} is this right?")):
+        rig.family_writes("+12015550166", text, f"SM-b8{n}")
+    context = browser.new_context(viewport=PHONE, base_url=rig.url)
+    tab = context.new_page()
+    try:
+        sign_in(tab)
+        tab.goto("/console/questions")
+        tab.click("table.questions a:has-text('example.org')")
+        assert link in tab.locator("main").inner_text()
+        assert overflow(tab) == [], tab.url
+        tab.click("text=The whole conversation")
+        assert link in tab.locator("ol.timeline").inner_text()
+        assert overflow(tab) == [], tab.url
+        shot(tab, "phone-long-link")
+        # on a tablet the questions are a table: the word must not push its last column off
+        tab.set_viewport_size({"width": 820, "height": 1180})
+        tab.goto("/console/questions")
+        assert overflow(tab) == [], tab.url
+    finally:
+        context.close()

@@ -225,3 +225,22 @@ def opt_out(contact_id: int, channel: str, at: datetime) -> m.Consent:
         words="STOP",
         at=at,
     )
+
+
+def test_the_web_chat_reads_in_the_order_things_happened(rig: Rig) -> None:
+    """'+1d' wrote "1 day(s) later" at tomorrow 13:00 and then the 09:00 lesson and the 13:00
+    nudge under it: the clock's line came before the messages it had moved through."""
+    coach = rig.signed_in(COACH)
+    form = {"channel": "sms", "zone": "America/New_York"}
+    post_form(coach, "/console/chat/start", form, "/console/chat")
+    for text in ("hi", "yes", "Ana", "1", "no", "SKIP", "1", "9am", "7pm"):
+        post_form(coach, "/console/chat/say", {"text": text}, "/console/chat")
+    post_form(coach, "/console/chat/say", {"wait": "1d"}, "/console/chat")
+    post_form(coach, "/console/chat/say", {"jump": "checkin"}, "/console/chat")
+    chat = coach.get("/console/chat").text
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    times = re.findall(r'class="when">(\w{3}) (\d\d):(\d\d)</span>', chat)
+    first = days.index(times[0][0])  # the chat covers less than a week: count from its first day
+    shown = [(days.index(d) - first) % 7 * 1440 + int(h) * 60 + int(m) for d, h, m in times]
+    assert shown == sorted(shown), times
+    assert "1 day(s) later" in chat and "moved to the next check-in" in chat

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -230,3 +231,84 @@ def test_stats_report_questions_and_the_time_to_answer_them(rig: Rig) -> None:
     assert "<td>4.0</td><td>0.0</td><td>1.0</td>" in coach.get("/console/stats").text
     rig.clock.now += timedelta(minutes=5)
     assert "<td>5.0</td><td>0.0</td><td>0.0</td>" in coach.get("/console/stats").text
+
+
+def test_an_answer_sent_after_the_sign_in_ended_is_kept_for_the_coach(rig: Rig) -> None:
+    """A coach writes an answer for a long while; the sign-in (12 hours) ends before they press
+    Send. The page says what happened, shows the words they wrote, and signing in again leads
+    back to the question (it was a bare 'sign in first', and Back re-asked for the page: the
+    words were lost)."""
+    enrolled(rig, "+12015550187", "Gus")
+    rig.family_writes("+12015550187", "ASK should I hide the car keys?", "SM-a9")
+    url = f"/console/questions/{only_question(rig).id}"
+    coach = rig.signed_in(COACH)
+    page = coach.get(url)
+    token = re.search(r'name="csrftoken" value="([^"]+)"', page.text)
+    assert token
+    rig.clock.now += timedelta(hours=13)
+    words = "Hi Gus, it's Sam. Keeping keys out of reach on a using day is a safety step."
+    late = coach.post(
+        f"{url}/answer",
+        data={"text": words, "csrftoken": token.group(1)},
+        headers={"referer": f"{rig.url}{url}"},
+    )
+    assert late.status_code == 401
+    assert "sign-in ended" in late.text and "nothing was sent" in late.text.lower()
+    assert words in html.unescape(late.text)  # to copy before signing in again
+    assert 'name="next" value="/questions/' in late.text
+    assert only_question(rig).status == "open"
+    again = post_form(
+        coach,
+        "/console/login",
+        {"email": COACH, "password": "correct horse battery", "next": url.removeprefix("/console")},
+    )
+    assert again.headers["location"] == url
+
+
+def test_every_time_on_a_question_page_names_its_zone(rig: Rig) -> None:
+    """The question's header said "asked Mon 02 Mar 15:00 UTC" and the conversation under it
+    "Mon 02 Mar 10:00" for the same moment, in the family's zone without saying so."""
+    enrolled(rig, "+12015550188", "Hal")
+    rig.family_writes("+12015550188", "ASK how do I stay calm?", "SM-a10")
+    coach = rig.signed_in(COACH)
+    page = coach.get(f"/console/questions/{only_question(rig).id}").text
+    shown = re.findall(r"\w{3} \d\d \w{3} \d\d:\d\d(?: [A-Z]{3,4})?", page)
+    assert shown and all(re.search(r" (UTC|EST|EDT)$", s) for s in shown), shown
+    assert "Mon 02 Mar 10:00 EST" in page  # the family's own clock, said as such
+
+
+def test_an_answer_sent_twice_from_one_form_is_answered_as_sent(rig: Rig) -> None:
+    """A second tap on "Send the answer" told the coach 'Someone else answered or closed this
+    question first: nothing was sent' about their own answer, which had gone."""
+    enrolled(rig, "+12015550189", "Ivy")
+    rig.family_writes("+12015550189", "ASK can I still go out with friends?", "SM-a11")
+    url = f"/console/questions/{only_question(rig).id}"
+    coach = rig.signed_in(COACH)
+    form = re.search(rf'action="{url}/answer"[^>]*>(.*?)</form>', coach.get(url).text, re.S)
+    assert form
+    fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1)))
+    fields["text"] = "Yes, Ivy: time with friends is part of looking after yourself."
+    first, second = (
+        coach.post(f"{url}/answer", data=fields),
+        coach.post(f"{url}/answer", data=fields),
+    )
+    assert first.headers["location"] == second.headers["location"] == f"{url}?done=sent"
+
+
+def test_answering_a_family_removed_meanwhile_says_so(rig: Rig) -> None:
+    """A coach has the question open; an admin erases the family; the coach sends. The answer
+    page was a bare 'no such question' (the refusal written for this was never shown)."""
+    family = enrolled(rig, "+12015550186", "Joy")
+    rig.family_writes("+12015550186", "ASK what do I say to his mother?", "SM-a12")
+    url = f"/console/questions/{only_question(rig).id}"
+    coach = rig.signed_in(COACH)
+    coach.get(url)
+    assert rig.app.runtime.erase_family(family, "staff")
+    answer = post_form(coach, f"{url}/answer", {"text": "Hi Joy, it's Sam."}, "/console/alerts")
+    assert answer.status_code == 303
+    page = coach.get(answer.headers["location"])
+    assert page.status_code == 404
+    assert "This question is gone: the family was removed." in page.text
+    assert 'href="/console/questions"' in page.text  # a way back, in the console's own page
+    alert = coach.get("/console/alerts/999")
+    assert alert.status_code == 404 and 'href="/console/alerts"' in alert.text

@@ -245,9 +245,15 @@ class Accounts:
         return self._dummy_hash
 
     def throttled(self, email: str, ip: str, attempts: int, window: timedelta) -> bool:
-        """Too many failed sign-ins lately for this email, or from this address (4x the limit)."""
+        """Too many failed sign-ins lately for this email, or from this address (4x the limit).
+
+        A password set from a new set-up link starts the email's count again: the throttled
+        page tells the person to ask an admin for one."""
+        email, since = email.strip().lower(), self.clock() - window
         with self.db() as db:
-            by_email, by_ip = q.failed_logins(db, email.strip().lower(), ip, self.clock() - window)
+            _, by_ip = q.failed_logins(db, email, ip, since)
+            since = q.password_set_at(db, email, since) or since
+            by_email, _ = q.failed_logins(db, email, ip, since)
         return by_email >= attempts or by_ip >= 4 * attempts
 
     def failed_login(self, email: str, ip: str) -> None:

@@ -61,6 +61,12 @@ class AlertView:
     acknowledged_via: str = ""  # console, cli, sms, telegram, email
     notices: tuple[Notice, ...] = field(default_factory=tuple)
     escalates_at: datetime | None = None  # the next notice, while nobody has acknowledged
+    address: str = ""  # the family's phone, email or Telegram chat: to call them in danger
+
+    @property
+    def phone(self) -> str:
+        """The number to call the family on ("" when they write by email or Telegram)."""
+        return self.address if self.channel == "sms" else ""
 
     @property
     def priority_label(self) -> str:
@@ -166,4 +172,5 @@ def view(alert: AlertRecord) -> AlertView:
             for n in alert.notices
         ),
         escalates_at=alert.escalate_at,
+        address=alert.address,
     )

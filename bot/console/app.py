@@ -69,7 +69,14 @@ def create_console(app: App) -> tuple[Starlette, Console]:
             cookie_path=MOUNT,
             cookie_secure=settings.console_cookies_secure(),
         ),
-        Middleware(StaffOnly, accounts=accounts, cookie=console.cookie),
+        Middleware(
+            StaffOnly,
+            accounts=accounts,
+            cookie=console.cookie,
+            signed_out=lambda request, page, words: pages_auth.signed_out(
+                console, request, page, words
+            ),
+        ),
     ]
     web = Starlette(routes=console_routes(console), middleware=middleware)
     return web, console

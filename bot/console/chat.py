@@ -54,6 +54,14 @@ class Room:
             Line("bot", s.text, s.at.astimezone(self.zone), s.kind == "crisis") for s in sent
         ]
 
+    def _moved(self, said: str, sent: list[Sent]) -> None:
+        """The clock's line where it belongs in time: after what went out on the way (a lesson at
+        9:00 on the way to 13:00 tomorrow), before what the new moment brought."""
+        now = self.now
+        self._heard([s for s in sent if s.at < now])
+        self.lines.append(Line("clock", said, now))
+        self._heard([s for s in sent if s.at >= now])
+
     def say(self, text: str) -> None:
         with self.lock:
             self.lines.append(Line("you", text, self.now))
@@ -66,15 +74,13 @@ class Room:
                 sent = self.harness.until(kind)
             except LookupError:
                 return f"Nothing like {JUMPS[kind]} is scheduled yet: finish joining first."
-            self.lines.append(Line("clock", f"moved to {JUMPS[kind]}", self.now))
-            self._heard(sent)
+            self._moved(f"moved to {JUMPS[kind]}", sent)
             return ""
 
     def wait(self, step: timedelta) -> None:
         with self.lock:
             sent = self.harness.advance(step)
-            self.lines.append(Line("clock", f"{_say(step)} later", self.now))
-            self._heard(sent)
+            self._moved(f"{_say(step)} later", sent)
 
 
 def _say(step: timedelta) -> str:

@@ -20,6 +20,8 @@ Action = Literal["pause", "resume", "stop", "remove"]
 MESSAGES = {
     "gone": "This family is no longer in the program.",
     "already_paused": "This family is already paused.",
+    "opted_out": "Nothing changed: this family opted out, so they get no messages to pause or "
+    "resume. They can text START to come back.",
     "not_paused": "This family is not paused.",
     "paused": "Paused: no lessons, check-ins or nudges until someone resumes (the family can "
     "text RESUME). Crisis replies still go.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from itsdangerous import BadSignature, TimestampSigner
 from starlette.concurrency import run_in_threadpool
@@ -149,11 +149,26 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-class StaffOnly:
-    """Every console path but the public ones needs a live session; the user lands in state."""
+SignedOut = Callable[[Request, str, list[str]], Response]
 
-    def __init__(self, app: ASGIApp, accounts: Accounts, cookie: SessionCookie) -> None:
+
+class StaffOnly:
+    """Every console path but the public ones needs a live session; the user lands in state.
+
+    A page asked for without one is sent to sign in, to come back after. A form sent without one
+    (the sign-in ended while the coach was writing) is answered by `signed_out`, given the page
+    the form was on and the words it carried, so nothing typed is lost: the form is not done.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        accounts: Accounts,
+        cookie: SessionCookie,
+        signed_out: SignedOut | None = None,
+    ) -> None:
         self.app, self.accounts, self.cookie = app, accounts, cookie
+        self.signed_out = signed_out
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -167,12 +182,43 @@ class StaffOnly:
         state["staff"], state["session_token"] = user, token if user else None
         if user is None and not path.startswith(PUBLIC_PREFIXES):
             if request.method in ("GET", "HEAD"):
-                target = f"{scope.get('root_path', '')}/login?next={quote(path)}"
+                query = scope.get("query_string", b"").decode("latin-1")
+                wanted = path + (f"?{query}" if query else "")  # a search, a saved answer chosen
+                target = f"{scope.get('root_path', '')}/login?next={quote(wanted, safe='/')}"
                 await RedirectResponse(target, 303)(scope, receive, send)
-            else:
+            elif self.signed_out is None:
                 await PlainTextResponse("sign in first", 401)(scope, receive, send)
+            else:
+                request = Request(scope, receive)
+                words = await _typed_words(request)
+                response = self.signed_out(request, _form_page(request, path), words)
+                await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+WORD_FIELDS = ("text", "note")  # what a coach writes in the console's forms
+
+
+async def _typed_words(request: Request) -> list[str]:
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return []
+    form = await request.form()
+    return [str(form[k]) for k in WORD_FIELDS if str(form.get(k, "")).strip()]
+
+
+def _form_page(request: Request, path: str) -> str:
+    """The console page a form was sent from, inside the mount: the referring page when it is
+    one of ours, else the page the form's address belongs to (/questions/3 for
+    /questions/3/answer)."""
+    root = request.scope.get("root_path", "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith(root + "/"):
+        inside = referer.path[len(root) :]
+        if not inside.startswith(PUBLIC_PREFIXES):
+            return inside + (f"?{referer.query}" if referer.query else "")
+    return path.rsplit("/", 1)[0] or "/alerts"
 
 
 class SafeHeaders:

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.console.alert_desk import AlertView
+from bot.console.console import discreet_cover
 from bot.console.guard import client_ip, staff_of
+from bot.engine.session import Session
 from storage import console_queries as q
 
 if TYPE_CHECKING:
@@ -51,6 +53,11 @@ def routes(console: Console) -> list[Route]:
         with console.app.ctx.db() as db:
             return q.around(db, [(contact_id, at)], CONTEXT, BEFORE, AFTER)[0]
 
+    def cover_word(contact_id: int) -> str:
+        with console.app.ctx.db() as db:
+            contact = q.family(db, contact_id)
+            return discreet_cover(Session.from_json(contact.session).profile) if contact else ""
+
     def listing() -> tuple[list[AlertView], dict[int, list[q.Row]]]:
         alerts = desk.alerts()
         still_open = [a for a in alerts if a.status != "closed"][:WITH_CONTEXT]
@@ -73,8 +80,9 @@ def routes(console: Console) -> list[Route]:
         alert_id = request.path_params["alert_id"]
         alert = await run_in_threadpool(desk.alert, alert_id)
         if alert is None:
-            return PlainTextResponse("no such alert", 404)
+            return gone(request)
         rows = await run_in_threadpool(conversation, alert.contact_id, alert.at)
+        cover = await run_in_threadpool(cover_word, alert.contact_id)
         await run_in_threadpool(
             console.accounts.audit,
             staff_of(request),
@@ -92,6 +100,17 @@ def routes(console: Console) -> list[Route]:
             now=console.now(),
             done=DONE.get(request.query_params.get("done", ""), ""),
             refused=request.query_params.get("refused", "") == "1",
+            cover=cover,
+        )
+
+    def gone(request: Request) -> Response:
+        return console.page(
+            request,
+            "family_gone.html",
+            404,
+            title="Alert",
+            message="There is no such alert: the family may have been removed, with their alerts.",
+            back=f"{MOUNT}/alerts",
         )
 
     def back(alert_id: int, done: str) -> Response:
@@ -99,52 +118,66 @@ def routes(console: Console) -> list[Route]:
 
     async def acknowledge(request: Request) -> Response:
         alert_id = request.path_params["alert_id"]
-        ok = await run_in_threadpool(
-            desk.acknowledge, alert_id, staff_of(request), client_ip(request)
-        )
-        return back(alert_id, "acknowledged" if ok else "unchanged")
+
+        async def work() -> Response:
+            ok = await run_in_threadpool(
+                desk.acknowledge, alert_id, staff_of(request), client_ip(request)
+            )
+            return back(alert_id, "acknowledged" if ok else "unchanged")
+
+        return await console.once_only(request, work)
 
     async def close(request: Request) -> Response:
         alert_id, form = request.path_params["alert_id"], await request.form()
-        ok = await run_in_threadpool(
-            desk.close, alert_id, staff_of(request), str(form.get("note", "")), client_ip(request)
-        )
-        return back(alert_id, "closed" if ok else "unchanged")
+
+        async def work() -> Response:
+            note, user = str(form.get("note", "")), staff_of(request)
+            ok = await run_in_threadpool(desk.close, alert_id, user, note, client_ip(request))
+            return back(alert_id, "closed" if ok else "unchanged")
+
+        return await console.once_only(request, work)
 
     async def note(request: Request) -> Response:
         alert_id, form = request.path_params["alert_id"], await request.form()
-        ok = await run_in_threadpool(
-            desk.add_note,
-            alert_id,
-            staff_of(request),
-            str(form.get("note", "")),
-            client_ip(request),
-        )
-        return back(alert_id, "noted" if ok else "unchanged")
+
+        async def work() -> Response:
+            ok = await run_in_threadpool(
+                desk.add_note,
+                alert_id,
+                staff_of(request),
+                str(form.get("note", "")),
+                client_ip(request),
+            )
+            return back(alert_id, "noted" if ok else "unchanged")
+
+        return await console.once_only(request, work)
 
     async def reach(request: Request) -> Response:
         """Send the coach's words to the family; the reply to the alert's page says how it went."""
         alert_id, form = request.path_params["alert_id"], await request.form()
-        alert = await run_in_threadpool(desk.alert, alert_id)
-        if alert is None:
-            return PlainTextResponse("no such alert", 404)
-        reached = await run_in_threadpool(
-            desk.reach_family,
-            alert.contact_id,
-            staff_of(request),
-            str(form.get("text", "")),
-            client_ip(request),
-        )
-        if reached.outbox_id is None:
-            return console.page(
-                request, "alert_refused.html", 409, alert=alert, reason=REFUSALS[reached.refused]
+
+        async def work() -> Response:
+            alert = await run_in_threadpool(desk.alert, alert_id)
+            if alert is None:
+                return gone(request)
+            reached = await run_in_threadpool(
+                desk.reach_family,
+                alert.contact_id,
+                staff_of(request),
+                str(form.get("text", "")),
+                client_ip(request),
             )
-        dispatcher, outbox_id = console.app.dispatcher, reached.outbox_id
-        return RedirectResponse(
-            f"{MOUNT}/alerts/{alert_id}?done={'held' if reached.not_before else 'queued'}",
-            303,
-            background=BackgroundTask(dispatcher.dispatch, ids=[outbox_id], limit=1),
-        )
+            if reached.outbox_id is None:
+                reason = REFUSALS[reached.refused]
+                return console.page(request, "alert_refused.html", 409, alert=alert, reason=reason)
+            dispatcher, outbox_id = console.app.dispatcher, reached.outbox_id
+            return RedirectResponse(
+                f"{MOUNT}/alerts/{alert_id}?done={'held' if reached.not_before else 'queued'}",
+                303,
+                background=BackgroundTask(dispatcher.dispatch, ids=[outbox_id], limit=1),
+            )
+
+        return await console.once_only(request, work)
 
     return [
         Route("/alerts", alerts_page, methods=["GET"]),

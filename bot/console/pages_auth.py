@@ -26,6 +26,20 @@ def _safe_next(target: str) -> str:
     return MOUNT + "/alerts"
 
 
+def signed_out(console: Console, request: Request, page: str, words: list[str]) -> Response:
+    """A form sent after the sign-in ended: nothing was done; sign in again, the words kept."""
+    hours = console.settings.console_session_hours
+    return console.page(
+        request,
+        "login.html",
+        401,
+        next=page,
+        kept=words,
+        error=f"Your sign-in ended (it lasts {hours:g} hours), so nothing was sent or changed. "
+        "Sign in again to go back to the page, and send it again.",
+    )
+
+
 def routes(console: Console) -> list[Route]:
     settings = console.settings
     window = timedelta(minutes=settings.console_login_window_minutes)

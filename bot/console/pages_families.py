@@ -17,6 +17,7 @@ from starlette.routing import Route
 from bot.console.family_actions import MESSAGES, Outcome
 from bot.console.guard import admins_only, client_ip, staff_of
 from bot.engine.session import INDEFINITE, Session
+from bot.flows.model import ProgramOrder
 from bot.runtime.family_data import FILE_NAME, MEDIA_TYPE
 from storage import console_queries as q
 from storage import models as m
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 MOUNT = "/console"
 SEARCH_LIMIT = 50
 TIMELINE_LIMIT = 500
-PROGRAM_DAYS = 42
 
 
 @dataclass(frozen=True)
@@ -35,21 +35,29 @@ class Profile:
     contact: m.Contact
     session: Session
     consents: list[m.Consent]
-    stage: str  # where they are in the six weeks, from the engine's session
+    stage: str  # where they are in the lessons of their track, from the engine's session
     paused: str  # "" or how long
 
 
-def _profile(contact: m.Contact, consents: list[m.Consent], lessons: int) -> Profile:
+def _profile(contact: m.Contact, consents: list[m.Consent], order: ProgramOrder) -> Profile:
     session = Session.from_json(contact.session)
+    track = session.profile.get("track") or "engaging"
+    lessons = order.track_lessons(track)
+    # Each track keeps its own place (bot/engine/step.py, lesson): the first track's is
+    # lesson_pos, the others' are pools.
+    pos = session.lesson_pos if lessons is order.lessons else session.pools.get(f"track.{track}", 0)
     if not session.onboarded:
         stage = "joining" if session.status in ("new", "onboarding") else "not joined"
-    elif session.lesson_pos == 0:
+    elif pos == 0:
         stage = "joined; first lesson not yet sent"
-    elif session.lesson_pos <= lessons:
-        day = session.lesson_pos
-        stage = f"week {(day - 1) // 7 + 1}, lesson {day} of {lessons}"
     else:
-        stage = f"after the six weeks: review {session.lesson_pos - lessons}"
+        stage = f"lesson {pos} of {len(lessons)}"
+        if pos > len(lessons):
+            stage = f"after the lessons: review {pos - len(lessons)}"
+        elif lessons is order.lessons:
+            stage = f"week {(pos - 1) // 7 + 1}, {stage}"
+        if lessons is not order.lessons:
+            stage = f"{track} track: {stage}"
     paused = ""
     if session.paused_until == INDEFINITE:
         paused = "paused until someone resumes"
@@ -86,22 +94,24 @@ def routes(console: Console) -> list[Route]:
 
     async def family(request: Request) -> Response:
         contact_id: int = request.path_params["contact_id"]
-        lessons = len(ctx.program.current.program.flows.order.lessons)
-        lesson_ids = set(ctx.program.current.program.flows.order.lessons)
+        order = ctx.program.current.program.flows.order
 
         def read() -> tuple[Profile, list[q.Row]] | None:
             with ctx.db() as db:
                 contact = q.family(db, contact_id)
                 if contact is None:
                     return None
-                profile = _profile(contact, list(q.consents(db, contact_id)), lessons)
+                profile = _profile(contact, list(q.consents(db, contact_id)), order)
                 return profile, q.timeline(db, contact_id, TIMELINE_LIMIT)
 
         found = await run_in_threadpool(read)
         code = request.query_params.get("done", "")
         if found is None:
-            message = MESSAGES["removed"] if code == "removed" else "There is no such family."
-            return console.page(request, "family_gone.html", 404, message=message)
+            removed = code == "removed"  # the admin who erased them lands here
+            message = MESSAGES["removed"] if removed else "There is no such family."
+            return console.page(
+                request, "family_gone.html", 404, message=message, status_ok=removed
+            )
         await run_in_threadpool(
             console.accounts.audit,
             staff_of(request),
@@ -117,7 +127,6 @@ def routes(console: Console) -> list[Route]:
             "family.html",
             p=profile,
             rows=rows,
-            lesson_ids=lesson_ids,
             limit=TIMELINE_LIMIT,
             done=MESSAGES.get(code, ""),
             now=console.now(),

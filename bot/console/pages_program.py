@@ -1,4 +1,4 @@
-"""The program: flows as diagrams, the files on disk checked, the six weeks of lessons previewed.
+"""The program: flows as diagrams, the files on disk checked, each track's lessons previewed.
 
 "Reload" (admins) asks the program holder to load the files on disk; it swaps the program only
 when everything validates, so a broken edit never reaches families (this web process; workers
@@ -37,8 +37,10 @@ class Lesson:
     text: str
 
 
-def lessons(loaded: Loaded, relationship: str, channel: str, org: dict[str, str]) -> list[Lesson]:
-    """The six weeks as a family member with this relationship reads them on this channel."""
+def lessons(
+    loaded: Loaded, relationship: str, channel: str, org: dict[str, str], track: str = "engaging"
+) -> list[Lesson]:
+    """A track's lessons as a family member with this relationship reads them on this channel."""
     profile = {"name": "Sam", "relationship": relationship, "lesson_time": "09:00"}
     profile["checkin_time"] = "19:00"
     audience = Audience(channel=channel, profile=profile)
@@ -46,7 +48,7 @@ def lessons(loaded: Loaded, relationship: str, channel: str, org: dict[str, str]
         Lesson(
             (day - 1) // 7 + 1, day, lesson_id, render(loaded.catalogs, lesson_id, audience, org)
         )
-        for day, lesson_id in enumerate(loaded.program.flows.order.lessons, start=1)
+        for day, lesson_id in enumerate(loaded.program.flows.order.track_lessons(track), start=1)
     ]
 
 
@@ -87,8 +89,11 @@ def routes(console: Console) -> list[Route]:
         channel = request.query_params.get("channel", "sms")
         relationship = relationship if relationship in RELATIONSHIPS else "parent"
         channel = channel if channel in CHANNELS else "sms"
+        tracks = ("engaging", *holder.current.program.flows.order.tracks)
+        track = request.query_params.get("track", "engaging")
+        track = track if track in tracks else "engaging"
         shown = lessons(
-            holder.current, relationship, channel, console.app.settings.org_placeholders()
+            holder.current, relationship, channel, console.app.settings.org_placeholders(), track
         )
         return console.page(
             request,
@@ -98,6 +103,9 @@ def routes(console: Console) -> list[Route]:
             channel=channel,
             relationships=RELATIONSHIPS,
             channels=CHANNELS,
+            track=track,
+            tracks=tracks,
+            weeks=-(-len(shown) // 7),
         )
 
     async def reload(request: Request) -> Response:

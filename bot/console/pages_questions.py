@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.console.console import discreet_cover
 from bot.console.guard import client_ip, staff_of
 from bot.console.inbox import MAX_ANSWER, REFUSED, QuestionView
 from storage import console_queries as cq
@@ -67,8 +68,16 @@ def routes(console: Console) -> list[Route]:
     async def question_page(request: Request) -> Response:
         question_id: int = request.path_params["question_id"]
         question = await run_in_threadpool(inbox.question, question_id)
-        if question is None:
-            return PlainTextResponse("no such question", 404)
+        if question is None:  # never asked, or the family was erased (maybe while it was open)
+            refused = request.query_params.get("refused", "")
+            return console.page(
+                request,
+                "family_gone.html",
+                404,
+                title="Question",
+                message=REFUSED["gone"] if refused == "gone" else "There is no such question.",
+                back=f"{MOUNT}/questions",
+            )
         rows = await run_in_threadpool(conversation, question)
         canned = await run_in_threadpool(inbox.canned, question)
         told = inbox.told(question)
@@ -98,6 +107,7 @@ def routes(console: Console) -> list[Route]:
             done=DONE.get(code, ""),
             refused=REFUSED.get(request.query_params.get("refused", ""), ""),
             told=told,
+            cover=discreet_cover(question.profile),
         )
 
     def back(question_id: int, query: str) -> Response:
@@ -106,22 +116,27 @@ def routes(console: Console) -> list[Route]:
     async def answer(request: Request) -> Response:
         question_id: int = request.path_params["question_id"]
         form = await request.form()
-        sent = await run_in_threadpool(
-            inbox.answer,
-            question_id,
-            staff_of(request),
-            str(form.get("text", "")),
-            client_ip(request),
-        )
-        if sent.outbox_id is None:
-            return back(question_id, f"refused={sent.refused}")
-        return RedirectResponse(
-            f"{MOUNT}/questions/{question_id}?done={'held' if sent.not_before else 'sent'}",
-            303,
-            background=BackgroundTask(
-                console.app.dispatcher.dispatch, ids=[sent.outbox_id], limit=1
-            ),
-        )
+
+        async def work() -> Response:
+            sent = await run_in_threadpool(
+                inbox.answer,
+                question_id,
+                staff_of(request),
+                str(form.get("text", "")),
+                client_ip(request),
+            )
+            if sent.outbox_id is None:
+                return back(question_id, f"refused={sent.refused}")
+            return RedirectResponse(
+                f"{MOUNT}/questions/{question_id}?done={'held' if sent.not_before else 'sent'}",
+                303,
+                background=BackgroundTask(
+                    console.app.dispatcher.dispatch, ids=[sent.outbox_id], limit=1
+                ),
+            )
+
+        # the same form sent twice is answered as the first was, not "someone else answered"
+        return await console.once_only(request, work)
 
     async def close(request: Request) -> Response:
         question_id: int = request.path_params["question_id"]

@@ -158,8 +158,10 @@ def set_pause(
     """Pause a family until someone resumes, or resume them, from outside the conversation (the
     console), inside the caller's transaction: the same pause a family sets by texting PAUSE.
 
-    "gone", "already_paused", "not_paused", or "done". A pause with an end (PAUSE 3 days, the
-    day after a crisis) can become one without; a pause until resumed cannot be set twice.
+    "gone", "opted_out", "already_paused", "not_paused", or "done". A pause with an end (PAUSE
+    3 days, the day after a crisis) can become one without; a pause until resumed cannot be set
+    twice. A family who opted out gets nothing from the program: there is nothing to pause or
+    resume until they text START (a pause they had stays until someone resumes it then).
     """
     rows = family_sql.families_by_id(db, [contact_id], lock=True)
     if not rows:
@@ -167,6 +169,8 @@ def set_pause(
     turn = Turn(ctx, db)
     family = turn.family(rows[0])
     session = family.session
+    if family.status == "opted_out":
+        return "opted_out"
     if paused and session.paused_until == INDEFINITE:
         return "already_paused"
     if not paused and not session.paused_at(now):

@@ -22,6 +22,9 @@ def run() -> None:
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        if engine.dialect.name == "sqlite" and raw is not None:  # as storage/migrate.py does
+            raw.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
