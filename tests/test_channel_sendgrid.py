@@ -219,6 +219,25 @@ def test_inbound_raw_mode_reads_the_mime_message() -> None:
     assert (message.text, message.provider_id) == ("non-use", "<raw-1@mail.example.org>")
 
 
+@pytest.mark.parametrize(
+    ("charset", "encoding"),
+    [("unknown-8bit", ""), ("x-no-such-charset", "quoted-printable"), ("hex", ""), ("rot13", "")],
+)
+def test_inbound_raw_mode_reads_a_part_whatever_charset_it_names(
+    charset: str, encoding: str
+) -> None:
+    """Real mail names charsets Python has no codec for ("unknown-8bit") or codecs that are not
+    text encodings; the words are still read (it was a LookupError: a 500, the crisis unread)."""
+    raw = (
+        "From: Sam <sam@example.org>\nSubject: help\nMessage-ID: <raw-2@mail.example.org>\n"
+        f"Content-Type: text/plain; charset={charset}\n"
+        + (f"Content-Transfer-Encoding: {encoding}\n" if encoding else "")
+        + "\nhe is not breathing\n"
+    )
+    message = parse_inbound_email({"from": "sam@example.org", "email": raw})
+    assert message is not None and message.text == "he is not breathing"
+
+
 def test_an_out_of_office_reply_is_not_read() -> None:
     form = inbound_parse_form(from_="sam@example.org", text="I am away until Monday.")
     form["headers"] += "\nAuto-Submitted: auto-replied"
