@@ -134,3 +134,36 @@ def test_no_log_line_names_anyone_or_carries_a_body_or_a_secret(
     assert len(entries) > 50
     leaks = [(needle, line) for line in lines for needle in needles if needle and needle in line]
     assert leaks == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/mydata/Xq3vB9kLmN0pQrStUvWx-_yZ12",  # a family's single-use data link
+        "/console/welcome/Xq3vB9kLmN0pQrStUvWx-_yZ12",  # a staff account's set-a-password link
+        "/unsubscribe/WzEsImFiYyJd.Xq3vB9kLmN0pQrStUvWx",
+        "/console/families?q=%2B15550163",  # the console's family search, as a browser sends it
+        "/console/families?q=%2B1+555+0163",
+        "/console/families?q=rosa.ml%40example.org",
+        "/console/families?q=Rosalind+Quintero",
+        "/no/such/path/%2B15550163",
+        "/no/such/path/rosa.ml%40example.org",
+    ],
+)
+def test_an_access_line_keeps_no_token_and_no_search_words(path: str) -> None:
+    """uvicorn's access line is the request line: the tokens of link routes are in its path, and a
+    console search's words (a phone number, an email address, a name) are in its query, percent-
+    encoded where the redactor's plain patterns do not see them."""
+    buffer = io.StringIO()
+    handler = configure(service=True, json_format=False, secrets=(), stream=buffer)
+    try:
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", path, "1.1", 200
+        )
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+    line = buffer.getvalue()
+    assert '"GET /' in line
+    for needle in ("Xq3vB9kLmN0pQrStUvWx", "5550163", "555+0163", "rosa.ml", "Rosalind"):
+        assert needle not in line, line
