@@ -167,3 +167,43 @@ def test_an_access_line_keeps_no_token_and_no_search_words(path: str) -> None:
     assert '"GET /' in line
     for needle in ("Xq3vB9kLmN0pQrStUvWx", "5550163", "555+0163", "rosa.ml", "Rosalind"):
         assert needle not in line, line
+
+
+def test_a_database_error_names_none_of_its_statements_values(tmp_path: Path) -> None:
+    """A 500's traceback and a retried record step log the database error whole; SQLAlchemy's
+    text of it listed the statement's parameters: addresses and chat ids, which no pattern of the
+    redactor knows (a chat id is a bare number)."""
+    from sqlalchemy import text
+
+    from storage.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/errors.db")
+    with engine.begin() as db:
+        db.execute(text("CREATE TABLE t (address TEXT UNIQUE)"))
+        db.execute(text("INSERT INTO t VALUES (:a)"), {"a": str(CHAT)})
+    with pytest.raises(Exception) as caught, engine.begin() as db:
+        db.execute(text("INSERT INTO t VALUES (:a)"), {"a": str(CHAT)})
+    engine.dispose()
+    assert "UNIQUE" in str(caught.value)
+    assert str(CHAT) not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        'duplicate key value violates unique constraint "uq_contact"\n'
+        f"DETAIL:  Key (channel, address)=(telegram, {CHAT}) already exists.",
+        'null value in column "locale" violates not-null constraint\n'
+        f"DETAIL:  Failing row contains (12, telegram, {CHAT}, null, active).",
+    ],
+)
+def test_postgresqls_own_error_details_keep_no_values(error: str) -> None:
+    buffer = io.StringIO()
+    handler = configure(service=True, json_format=True, secrets=(), stream=buffer)
+    try:
+        logging.getLogger("bot.runtime.outbox.recorder").error("recording failed: %s", error)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+    line = buffer.getvalue()
+    assert "<values>" in line and str(CHAT) not in line, line

@@ -55,6 +55,9 @@ LINK_PATH = re.compile(r"/(unsubscribe|mydata|welcome)/[^\s\"'?]+")
 # A query string is whatever the client typed (the console's family search: a phone number, an
 # email address, a name): no line keeps one.
 QUERY = re.compile(r"(/[^\s\"'?]*)\?[^\s\"']+")
+# PostgreSQL's own error details quote the values of a row or a key (a family's address or chat
+# id); the statement's parameters are hidden by the engine (storage/db.py).
+ROW_DETAIL = re.compile(r"(Failing row contains |Key \([^)]*\)=)\(.*?\)(?= already| is not|\.|$)")
 # The same addresses percent-encoded, as an access line writes a path: %2B for +, %40 for @.
 EMAIL_ENCODED = re.compile(r"[\w.+'%-]+%40[\w-]+(?:\.[\w-]+)+")
 PHONE_ENCODED = re.compile(r"%2[Bb]\d{7,15}\b")
@@ -72,6 +75,7 @@ class Redactor:
         for secret in self.secrets:
             if secret in line:
                 line = line.replace(secret, "<secret>")
+        line = ROW_DETAIL.sub(r"\1(<values>)", line)
         line = LINK_PATH.sub(r"/\1/<token>", line)
         line = QUERY.sub(r"\1?<query>", line)
         line = EMAIL_ENCODED.sub("<email>", line)
