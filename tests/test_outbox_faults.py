@@ -391,3 +391,38 @@ def test_a_carrier_opt_out_reported_later_opts_the_family_out(stack: Stack) -> N
     assert (action, by) == ("opt_out", "provider") and "21610" in said
     [again] = stack.outbox(id=row.id)
     assert (again.status, again.reason) == ("failed", "failed")
+
+
+@pytest.mark.parametrize(
+    ("reason", "opted_out"),
+    [
+        ("Unsubscribed Address", True),
+        ("Spam Reporting Address", True),
+        ("Bounced Address", False),
+        ("Invalid SMTPAPI header", False),
+    ],
+)
+def test_an_email_dropped_because_the_person_unsubscribed_opts_the_family_out(
+    stack: Stack, reason: str, opted_out: bool
+) -> None:
+    """SendGrid drops mail to an address on its unsubscribe or spam-report list and says so in
+    the dropped event's reason: the email twin of Twilio's 21610 in a status callback. The
+    family stayed active, and every later email was dropped the same way."""
+    # given an active email family whose last message was sent
+    address = address_for("email")
+    onboard(stack, "email", address)
+    row = [r for r in stack.outbox(channel="email", address=address) if r.provider_id][-1]
+
+    # when SendGrid reports that message dropped, for this reason
+    event = {"event": "dropped", "reason": reason, "outbox_id": str(row.id)}
+    answer = stack.sendgrid_events([{**event, "sg_event_id": f"drop-{row.id}", "email": address}])
+
+    # then the message failed, and the family is out only when the person asked to be
+    assert answer.status_code == 200
+    [again] = stack.outbox(id=row.id)
+    assert again.status == "failed"
+    status = stack.contact("email", address).status  # type: ignore[union-attr]
+    assert status == ("opted_out" if opted_out else "active")
+    if opted_out:
+        action, by, said = stack.consents("email", address)[-1]
+        assert (action, by) == ("opt_out", "provider") and reason in said

@@ -32,6 +32,10 @@ TWILIO = {
 }
 SENDGRID_EVENT_STATUS = {"delivered": "delivered", "bounce": "bounced", "dropped": "failed"}
 SENDGRID_OPT_OUT = ("unsubscribe", "group_unsubscribe", "spamreport")
+# A dropped event's reason when the address is on SendGrid's unsubscribe or spam-report list
+# (SendGrid's "dropped" reasons): the person opted out, reported later, as Twilio's 21610 in a
+# status callback is.
+SENDGRID_OPTED_OUT_DROPS = ("unsubscribed address", "spam reporting address")
 MAX_ROW_ID = 2**63 - 1  # PostgreSQL's bigint and SQLite's INTEGER: a larger id is nobody's
 MAX_KEY, MAX_DETAIL = 255, 2000
 OPTED_OUT = {
@@ -82,12 +86,16 @@ def sendgrid_report(event: dict[str, Any]) -> DeliveryReport:
     """One SendGrid event in our words; our outbox id comes back as a custom argument."""
     kind = str(event.get("event") or "")
     key = str(event.get("sg_event_id") or f"{event.get('sg_message_id')}:{event.get('event')}")
+    reason = storable(str(event.get("reason") or ""))[:MAX_DETAIL]
+    opt_out = f"SendGrid event: {kind}" if kind in SENDGRID_OPT_OUT else None
+    if kind == "dropped" and reason.strip().lower() in SENDGRID_OPTED_OUT_DROPS:
+        opt_out = f"SendGrid event: dropped ({reason.strip()})"
     return DeliveryReport(
         key=storable(key)[:MAX_KEY],
         status=SENDGRID_EVENT_STATUS.get(kind),
         outbox_id=_row_id(event.get("outbox_id")),
-        detail=storable(str(event.get("reason") or ""))[:MAX_DETAIL],
-        opt_out=f"SendGrid event: {kind}" if kind in SENDGRID_OPT_OUT else None,
+        detail=reason,
+        opt_out=opt_out,
     )
 
 
