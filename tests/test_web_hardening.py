@@ -135,6 +135,14 @@ def test_links_cannot_be_made_without_the_key_of_their_own(stack: Stack) -> None
     assert stack.contact("email", family.address).status != "opted_out"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("contact_id", [2**63, 2**70, 10**30, 0, -1, -(2**63) - 1])
+def test_a_genuine_link_naming_an_id_no_row_can_have_is_404(stack: Stack, contact_id: int) -> None:
+    """Signed with the key, so only the deployment makes one, but a valid signature is no reason
+    for a 500: an id past 64 bits reached the database (SQLite's OverflowError)."""
+    path = f"/unsubscribe/{token_for(stack.settings, contact_id, 'nobody.unsub@example.org')}"
+    assert (stack.http.get(path).status_code, stack.http.post(path).status_code) == (404, 404)
+
+
 def test_a_link_does_not_fit_a_family_that_got_the_same_id_later(stack: Stack) -> None:
     # given a family's link, then the family removed and its id given to someone else
     family = joined_by_email(stack, "gone.unsub@example.org")

@@ -19,6 +19,7 @@ from bot.runtime.outbox.reports import DeliveryReport
 from bot.web.deps import web_of
 from bot.web.guard import Refused
 from bot.web.webhooks import twilio_form
+from storage import ids
 
 TWILIO = {
     "accepted": "sent",
@@ -36,7 +37,6 @@ SENDGRID_OPT_OUT = ("unsubscribe", "group_unsubscribe", "spamreport")
 # (SendGrid's "dropped" reasons): the person opted out, reported later, as Twilio's 21610 in a
 # status callback is.
 SENDGRID_OPTED_OUT_DROPS = ("unsubscribed address", "spam reporting address")
-MAX_ROW_ID = 2**63 - 1  # PostgreSQL's bigint and SQLite's INTEGER: a larger id is nobody's
 MAX_KEY, MAX_DETAIL = 255, 2000
 OPTED_OUT = {
     str(code) for code in OPTED_OUT_CODES
@@ -102,6 +102,6 @@ def sendgrid_report(event: dict[str, Any]) -> DeliveryReport:
 def _row_id(value: object) -> int | None:
     """Our outbox id, back as a custom argument: digits that fit a database integer, else None."""
     text = str(value or "")
-    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ROW_ID:
+    if not (text.isascii() and text.isdigit()) or not ids.fits(int(text)):
         return None
     return int(text)
