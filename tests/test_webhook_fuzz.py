@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from itsdangerous import URLSafeSerializer
 
+from storage import models as m
 from tests.e2e import (
     TELEGRAM_SECRET,
     UNSUBSCRIBE_KEY,
@@ -296,3 +297,61 @@ def test_unsubscribe_links_signed_with_the_key(stack: Stack, payload: Any, chann
     path = f"/unsubscribe/{quote(str(token), safe='')}"
     ok(stack.http.post(path))
     ok(stack.http.get(path))
+
+
+# --- forgeries: hostile bodies with credentials that are not the provider's -------------------
+STORED = (m.InboundMessage, m.Contact, m.OutboundMessage, m.Consent, m.ProviderEvent, m.Alert)
+wrong_secrets = st.one_of(
+    st.none(),
+    st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=60),
+    st.sampled_from([TELEGRAM_SECRET.upper(), TELEGRAM_SECRET + "x", TELEGRAM_SECRET[:-1]]),
+)
+
+
+def footprint(stack: Stack) -> tuple[int, ...]:
+    return tuple(stack.count(model) for model in STORED)
+
+
+@FUZZ
+@given(
+    route=st.sampled_from(
+        [
+            "/webhooks/twilio/sms",
+            "/webhooks/twilio/status",
+            "/webhooks/telegram",
+            "/webhooks/sendgrid/inbound",
+            "/webhooks/sendgrid/events",
+        ]
+    ),
+    body=updates,
+    form=st.dictionaries(form_text, form_values, max_size=5),
+    secret=wrong_secrets,
+)
+def test_a_forgery_with_a_hostile_body_is_refused_and_stores_nothing(
+    stack: Stack, route: str, body: Any, form: dict[str, str], secret: str | None
+) -> None:
+    """Whatever the body, a request without the provider's credentials (a wrong Twilio
+    signature, Telegram secret, basic-auth password or event signature) gets 403 and leaves no
+    row behind: no message, family, outbox row, consent, provider event or alert."""
+    headers: dict[str, str] = {}
+    if secret is not None:
+        headers = {
+            "X-Twilio-Signature": secret,
+            "X-Telegram-Bot-Api-Secret-Token": secret,
+            "Authorization": inbound_auth(secret)["Authorization"],
+            "X-Twilio-Email-Event-Webhook-Signature": secret,
+            "X-Twilio-Email-Event-Webhook-Timestamp": str(int(time.time())),
+        }
+    before = footprint(stack)
+    if route.startswith("/webhooks/twilio"):
+        answer = stack.http.post(route, data=form, headers=headers)
+    elif route == "/webhooks/sendgrid/inbound":
+        files = {k: (None, v.encode("utf-8")) for k, v in form.items()}
+        answer = stack.http.post(route, files=files or None, headers=headers)
+    else:
+        raw = json.dumps(body).encode()
+        answer = stack.http.post(
+            route, content=raw, headers={**headers, "Content-Type": "application/json"}
+        )
+    assert answer.status_code in (403, 413), (route, answer.status_code, answer.text[:200])
+    assert footprint(stack) == before
