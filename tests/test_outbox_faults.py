@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -391,6 +391,38 @@ def test_a_carrier_opt_out_reported_later_opts_the_family_out(stack: Stack) -> N
     assert (action, by) == ("opt_out", "provider") and "21610" in said
     [again] = stack.outbox(id=row.id)
     assert (again.status, again.reason) == ("failed", "failed")
+
+
+def test_a_carrier_opt_out_reported_before_the_send_is_recorded_still_opts_out(
+    stack: Stack,
+) -> None:
+    """A Messaging Service reports 21610 by status callback, and the callback can come before
+    the worker has recorded the send (the row knows no MessageSid yet): the callback then named
+    no message, its report was used up, and the family stayed active. The callback URL names
+    our row, as SendGrid's custom argument does."""
+    # given an active SMS family; Twilio was given a callback URL naming the row
+    address = address_for("sms")
+    onboard(stack, "sms", address)
+    row = [r for r in stack.outbox(channel="sms", address=address) if r.provider_id][-1]
+    [sent] = [g for g in stack.received("sms", address) if g["id"] == row.provider_id]
+    assert sent["status_callback"].endswith(f"?outbox_id={row.id}")
+
+    # when the callback arrives while the send is not recorded yet
+    with stack.app.ctx.db.begin() as db:
+        db.execute(
+            update(m.OutboundMessage)
+            .where(m.OutboundMessage.id == row.id)
+            .values(provider_id=None, status="sending")
+        )
+    answer = stack.twilio_status(
+        str(row.provider_id), "failed", address, error_code="21610", url=sent["status_callback"]
+    )
+
+    # then the family is opted out all the same
+    assert answer.status_code == 204
+    assert stack.contact("sms", address).status == "opted_out"  # type: ignore[union-attr]
+    action, by, said = stack.consents("sms", address)[-1]
+    assert (action, by) == ("opt_out", "provider") and "21610" in said
 
 
 @pytest.mark.parametrize(

@@ -177,7 +177,10 @@ class TwilioSMS:
         else:
             kwargs["from_"] = self._from
         if self._status_callback:
-            kwargs["status_callback"] = self._status_callback
+            # The callback names our row, as SendGrid's custom argument does: a Messaging
+            # Service may report (21610, say) before the send is recorded with its MessageSid.
+            joiner = "&" if "?" in self._status_callback else "?"
+            kwargs["status_callback"] = f"{self._status_callback}{joiner}outbox_id={message.id}"
         try:
             created = await self._client.messages.create_async(**kwargs)
         except _ProviderBusy as exc:

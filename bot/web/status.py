@@ -53,6 +53,8 @@ async def twilio_status(request: Request) -> Response:
         key=storable(f"{sid}:{state}")[:MAX_KEY],
         status=TWILIO[state],
         provider_id=storable(sid)[:MAX_KEY],
+        # our row, from the StatusCallback URL we sent with (signed, as the form is)
+        outbox_id=_row_id(request.query_params.get("outbox_id")),
         detail=code,
         # the carrier says the person opted out (STOP to the number): as on a send (issue 12.10)
         opt_out=f"Twilio status callback: error {code}" if code in OPTED_OUT else None,
