@@ -261,7 +261,10 @@ def parse_inbound_email(form: Mapping[str, Any]) -> InboundMessage | None:
         return None
     message_id = str(headers.get("Message-ID") or "").strip()
     if not message_id:
-        seen = f"{address}\n{subject}\n{body}".encode("utf-8", "surrogatepass")
+        # The whole header block too (Received lines, Date): SendGrid's retry posts the same
+        # one, while the same words sent again another day come with their own.
+        raw_headers = _text(form, "headers") or _text(form, "email").partition("\n\n")[0]
+        seen = f"{address}\n{raw_headers}\n{subject}\n{body}".encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(seen).hexdigest()
         message_id = f"sha256:{digest}"
     return InboundMessage(
