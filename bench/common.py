@@ -35,7 +35,12 @@ def env_for(
 ) -> dict[str, str]:
     """Environment variables (the deployment contract) for a worker or web process under test."""
     # The development key: every engine the bench makes itself (make_engine(url)) reads with it.
-    env = {"DATABASE_URL": db_url, "PUBLIC_BASE_URL": public_base_url, "DATA_KEYS": DEV_KEYS[0]}
+    env = {
+        "DATABASE_URL": db_url,
+        "PUBLIC_BASE_URL": public_base_url,
+        "DATA_KEYS": DEV_KEYS[0],
+        "ADDRESS_HASH_KEY": "bench-address-hash-key-0123456789abcdef",
+    }
     if telegram_url:
         env |= {
             "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,

@@ -206,6 +206,17 @@ class Settings(BaseSettings):
             self.channel_enabled(c) for c in ("sms", "telegram", "email")
         )
 
+    def check_address_hash_key(self) -> None:
+        """Once real families can write, DELETE's hashed opt-out needs a key of this deployment's
+        own: the development key is in the source, and with it every stored hash can be matched
+        against a list of phone numbers or emails (docs/privacy.md)."""
+        if not self.address_hash_key.strip() and self.holds_real_data():
+            raise ConfigError(
+                "ADDRESS_HASH_KEY is not set: an erased family's address is kept only as a hash "
+                "keyed with it (DELETE), and without it the key is one anyone can read; set it "
+                f"to a long random value, {NEW_KEY_HINT}, and never change it"
+            )
+
     def check_console(self) -> None:
         """With the console on, its signing key must be set and long enough to guess at."""
         if self.console_enabled and len(self.console_secret_key.strip()) < 32:

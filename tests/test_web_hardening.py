@@ -194,6 +194,29 @@ def test_the_signing_key_is_its_own_required_setting() -> None:
     Settings(**email, unsubscribe_signing_key=UNSUBSCRIBE_KEY).check_signing_keys()
 
 
+def test_the_address_hash_key_is_required_once_real_families_can_write(tmp_path: Path) -> None:
+    """DELETE keeps an erased family's opt-out as an HMAC of the address; without
+    ADDRESS_HASH_KEY it was keyed with a constant in the source, so anyone with the table could
+    match it against a list of phone numbers. Like DATA_KEYS: required once a channel or
+    PostgreSQL is on, a development key only for `make run` and tests."""
+    from bot.app import build
+
+    sqlite = f"sqlite:///{tmp_path / 'x.db'}"
+    sms = {
+        "twilio_account_sid": "AC" + "1" * 32,
+        "twilio_auth_token": "t" * 32,
+        "twilio_from_number": "+15550100",
+    }
+    for values in (
+        {"database_url": sqlite, **sms},
+        {"database_url": "postgresql://u:p@127.0.0.1:1/x"},
+    ):
+        with pytest.raises(ConfigError, match="ADDRESS_HASH_KEY is not set"):
+            build(Settings(**values, address_hash_key=""))
+    Settings(database_url=sqlite, address_hash_key="").check_address_hash_key()  # make run
+    Settings(database_url=sqlite, **sms, address_hash_key="k" * 40).check_address_hash_key()
+
+
 def test_routes_of_a_channel_that_is_off_do_not_exist(providers: Providers, tmp_path: Path) -> None:
     # given only Telegram configured
     with running_stack(
