@@ -207,3 +207,23 @@ def test_postgresqls_own_error_details_keep_no_values(error: str) -> None:
         logging.getLogger().setLevel(logging.WARNING)
     line = buffer.getvalue()
     assert "<values>" in line and str(CHAT) not in line, line
+
+
+def test_the_encryption_and_hash_keys_are_redacted_like_every_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DATA_KEYS (each of its keys) and ADDRESS_HASH_KEY were not among the secrets the redactor
+    was given from the environment."""
+    new, old = "new-data-key-0123456789abcdefghijkl", "old-data-key-0123456789abcdefghijkl"
+    hash_key = "address-hash-key-0123456789abcdefghij"
+    monkeypatch.setenv("DATA_KEYS", f"{new}, {old}")
+    monkeypatch.setenv("ADDRESS_HASH_KEY", hash_key)
+    buffer = io.StringIO()
+    handler = configure(service=True, json_format=True, stream=buffer)
+    try:
+        logging.getLogger("bot.cli").warning("keys: %s / %s / %s", new, old, hash_key)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+    line = buffer.getvalue()
+    assert line.count("<secret>") == 3 and "0123456789" not in line, line

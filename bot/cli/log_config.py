@@ -148,9 +148,13 @@ def secrets_from_environment() -> list[str]:
         "CONSOLE_SECRET_KEY",
         "METRICS_TOKEN",
         "DATABASE_URL",
+        "ADDRESS_HASH_KEY",
+        "DATA_KEYS",
     )
     found = [os.environ.get(n) or os.environ.get(n.lower()) or "" for n in names]
-    return [v for v in found if v]
+    # DATA_KEYS is a list: each key is a secret of its own, wherever one shows up alone
+    keys = found[names.index("DATA_KEYS")].split(",")
+    return [v for v in (*found, *(k.strip() for k in keys)) if v]
 
 
 def configure(
