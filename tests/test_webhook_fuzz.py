@@ -274,10 +274,12 @@ def test_sendgrid_events(stack: Stack, body: Any) -> None:
         max_size=500,
     )
 )
-def test_unsubscribe(stack: Stack, token: str) -> None:
-    path = f"/unsubscribe/{quote(token, safe='')}"
-    ok(stack.http.post(path))
-    ok(stack.http.get(path))
+def test_link_routes(stack: Stack, token: str) -> None:
+    """The routes whose path is a token: one-click unsubscribe and MYDATA's single-use link."""
+    for route in ("/unsubscribe", "/mydata"):
+        path = f"{route}/{quote(token, safe='')}"
+        ok(stack.http.post(path))
+        ok(stack.http.get(path))
 
 
 @FUZZ
