@@ -21,7 +21,7 @@ from storage.crypto import DEV_KEYS
 
 REPO = Path(__file__).resolve().parent.parent
 TELEGRAM_TOKEN = "123456:standin-token"
-TELEGRAM_SECRET = "bench-secret"
+TELEGRAM_SECRET = "bench-telegram-secret"
 TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "standin-auth-token"
 TWILIO_FROM = "+15550100"

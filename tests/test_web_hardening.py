@@ -194,6 +194,36 @@ def test_the_signing_key_is_its_own_required_setting() -> None:
     Settings(**email, unsubscribe_signing_key=UNSUBSCRIBE_KEY).check_signing_keys()
 
 
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        ({"telegram_webhook_secret": "abc"}, "TELEGRAM_WEBHOOK_SECRET is shorter than 16"),
+        ({"sendgrid_inbound_secret": "x"}, "SENDGRID_INBOUND_SECRET is shorter than 16"),
+        (
+            {"telegram_webhook_secret": "one-secret-for-both-0123", "sendgrid_inbound_secret": ""},
+            None,
+        ),
+        (
+            {
+                "telegram_webhook_secret": "one-secret-for-both-0123",
+                "sendgrid_inbound_secret": "one-secret-for-both-0123",
+            },
+            "TELEGRAM_WEBHOOK_SECRET is the same as SENDGRID_INBOUND_SECRET",
+        ),
+    ],
+)
+def test_a_webhook_secret_is_long_and_its_own(values: dict[str, str], says: str | None) -> None:
+    """The Telegram secret token and the Inbound Parse password are all that proves a webhook is
+    the provider's: a one-letter TELEGRAM_WEBHOOK_SECRET was accepted, and a stranger guessing
+    it could write as any family (opt them out by a forged block, raise false alerts)."""
+    settings = Settings(**values)
+    if says is None:
+        settings.check_signing_keys()
+    else:
+        with pytest.raises(ConfigError, match=says):
+            settings.check_signing_keys()
+
+
 def test_the_address_hash_key_is_required_once_real_families_can_write(tmp_path: Path) -> None:
     """DELETE keeps an erased family's opt-out as an HMAC of the address; without
     ADDRESS_HASH_KEY it was keyed with a constant in the source, so anyone with the table could
