@@ -425,6 +425,25 @@ def test_a_carrier_opt_out_reported_before_the_send_is_recorded_still_opts_out(
     assert (action, by) == ("opt_out", "provider") and "21610" in said
 
 
+def test_a_report_on_the_first_of_two_sends_does_not_move_the_row_the_second_made(
+    stack: Stack,
+) -> None:
+    """A row sent twice (the provider's answer was lost, then the retry went) keeps the second
+    MessageSid. A late "undelivered" for the first send names the same row in its callback URL,
+    but it is about the other message: the row stays as the second send left it."""
+    address = address_for("sms")
+    onboard(stack, "sms", address)
+    row = [r for r in stack.outbox(channel="sms", address=address) if r.provider_id][-1]
+    [sent] = [g for g in stack.received("sms", address) if g["id"] == row.provider_id]
+    first_sid = "SM" + "0" * 32
+
+    answer = stack.twilio_status(first_sid, "undelivered", address, url=sent["status_callback"])
+
+    assert answer.status_code == 204
+    [again] = stack.outbox(id=row.id)
+    assert (again.status, again.reason, again.provider_id) == ("sent", None, row.provider_id)
+
+
 @pytest.mark.parametrize(
     ("reason", "opted_out"),
     [
