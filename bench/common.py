@@ -21,7 +21,7 @@ from storage.crypto import DEV_KEYS
 
 REPO = Path(__file__).resolve().parent.parent
 TELEGRAM_TOKEN = "123456:standin-token"
-TELEGRAM_SECRET = "bench-secret"
+TELEGRAM_SECRET = "bench-telegram-secret"
 TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "standin-auth-token"
 TWILIO_FROM = "+15550100"
@@ -35,7 +35,12 @@ def env_for(
 ) -> dict[str, str]:
     """Environment variables (the deployment contract) for a worker or web process under test."""
     # The development key: every engine the bench makes itself (make_engine(url)) reads with it.
-    env = {"DATABASE_URL": db_url, "PUBLIC_BASE_URL": public_base_url, "DATA_KEYS": DEV_KEYS[0]}
+    env = {
+        "DATABASE_URL": db_url,
+        "PUBLIC_BASE_URL": public_base_url,
+        "DATA_KEYS": DEV_KEYS[0],
+        "ADDRESS_HASH_KEY": "bench-address-hash-key-0123456789abcdef",
+    }
     if telegram_url:
         env |= {
             "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,

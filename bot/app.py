@@ -153,6 +153,7 @@ def build(
     settings = settings or Settings()
     check_settings(settings)
     keys = settings.data_key_list()
+    settings.check_address_hash_key()
     if not keys:
         log.warning(
             "DATA_KEYS is not set: what is stored is encrypted with the development key, "

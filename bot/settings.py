@@ -15,6 +15,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # reply HELP"; a real deployment names a phone number or email address that reaches a person.
 DEFAULT_ORG_CONTACT = ""
 MIN_KEY_CHARS = 32  # a signing key or token must be long enough that guessing is hopeless
+# A webhook's shared secret (Telegram's secret token, Inbound Parse's basic-auth password) is the
+# only thing between anyone and a family's words: guessed, it lets a stranger write as any family
+# (opt them out, raise false alerts). 16 random characters of Telegram's alphabet are 96 bits.
+MIN_WEBHOOK_SECRET_CHARS = 16
 NEW_KEY_HINT = "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
 
 
@@ -206,6 +210,17 @@ class Settings(BaseSettings):
             self.channel_enabled(c) for c in ("sms", "telegram", "email")
         )
 
+    def check_address_hash_key(self) -> None:
+        """Once real families can write, DELETE's hashed opt-out needs a key of this deployment's
+        own: the development key is in the source, and with it every stored hash can be matched
+        against a list of phone numbers or emails (docs/privacy.md)."""
+        if not self.address_hash_key.strip() and self.holds_real_data():
+            raise ConfigError(
+                "ADDRESS_HASH_KEY is not set: an erased family's address is kept only as a hash "
+                "keyed with it (DELETE), and without it the key is one anyone can read; set it "
+                f"to a long random value, {NEW_KEY_HINT}, and never change it"
+            )
+
     def check_console(self) -> None:
         """With the console on, its signing key must be set and long enough to guess at."""
         if self.console_enabled and len(self.console_secret_key.strip()) < 32:
@@ -236,6 +251,23 @@ class Settings(BaseSettings):
                 "METRICS_PORT is set but METRICS_TOKEN is not: metrics are served only to a "
                 f"scraper that bears the token; set one with {NEW_KEY_HINT}"
             )
+        webhook_secrets = {
+            "TELEGRAM_WEBHOOK_SECRET": self.telegram_webhook_secret,
+            "SENDGRID_INBOUND_SECRET": self.sendgrid_inbound_secret,
+        }
+        for name, value in webhook_secrets.items():
+            if value.strip() and len(value.strip()) < MIN_WEBHOOK_SECRET_CHARS:
+                raise ConfigError(
+                    f"{name} is shorter than {MIN_WEBHOOK_SECRET_CHARS} characters: it is all "
+                    "that proves a webhook comes from the provider, so set it to a long random "
+                    f"value, for example the output of {NEW_KEY_HINT}"
+                )
+            same = [o for o, v in others.items() if o != name and v.strip() == value.strip()]
+            if value.strip() and same:
+                raise ConfigError(
+                    f"{name} is the same as {same[0]}: each secret is its own, so one leaking "
+                    f"does not give away the other; set a new one with {NEW_KEY_HINT}"
+                )
         for name, value in keys.items():
             if not value.strip():
                 continue

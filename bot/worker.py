@@ -97,6 +97,11 @@ class Worker:
         )
         if due:
             self._retention_at = time.monotonic()
+            expired = self.app.runtime.expire_unsent()
+            if expired:
+                log.info(
+                    "outbox: %d messages no process sent ended expired after their day", expired
+                )
             erased = self.app.runtime.erase_expired()
             if erased:
                 log.info("retention: erased the words of %d rows", erased)

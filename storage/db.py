@@ -43,6 +43,9 @@ def make_engine(url: str, data_keys: Sequence[str] | None = None, **kwargs: Any)
 
 
 def _engine(url: str, **kwargs: Any) -> Engine:
+    # A statement's parameters are addresses, chat ids and ciphertext: never part of an error's
+    # text, which goes to the log with its traceback (a 500, a retried record step).
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:":
@@ -141,7 +144,10 @@ def snapshot_reader(engine: Engine) -> Engine | None:
     # pysqlite begins no transaction for a SELECT, and WAL gives each read a snapshot;
     # NullPool: no connection outlives the read.
     reader = create_engine(
-        engine.url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        engine.url,
+        poolclass=NullPool,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        hide_parameters=True,
     )
     reader.dialect.data_cipher = engine.dialect.data_cipher  # type: ignore[attr-defined]
     return reader

@@ -23,6 +23,8 @@ if os.environ.get("CI"):
 # Tests build apps with channels and PostgreSQL on, which need DATA_KEYS; the development key
 # keeps every engine a test makes itself (make_engine(url), no keys) able to read their rows.
 os.environ.setdefault("DATA_KEYS", DEV_KEYS[0])
+# Likewise the key of DELETE's hashed opt-out, required once real families can write.
+os.environ.setdefault("ADDRESS_HASH_KEY", "tests-address-hash-key-0123456789abcdef")
 
 
 @pytest.fixture(scope="session")

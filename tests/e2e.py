@@ -192,8 +192,14 @@ class Stack:
         )
 
     def twilio_status(
-        self, sid: str, status: str, to: str, error_code: str | None = None
+        self,
+        sid: str,
+        status: str,
+        to: str,
+        error_code: str | None = None,
+        url: str | None = None,
     ) -> httpx.Response:
+        """Twilio's status callback, to `url` (the StatusCallback the message was sent with)."""
         form = {
             "MessageSid": sid,
             "SmsSid": sid,
@@ -206,7 +212,7 @@ class Stack:
         }
         if error_code:
             form["ErrorCode"] = error_code
-        url = f"{self.url}/webhooks/twilio/status"
+        url = url or f"{self.url}/webhooks/twilio/status"
         return self.http.post(
             url, data=form, headers=twilio_headers(self.settings.twilio_auth_token, url, form)
         )

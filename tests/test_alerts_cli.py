@@ -106,6 +106,8 @@ def test_list_ack_and_close_an_alert(
     [
         (("alerts", "ack", "99", "--by", "Dana"), "there is no alert 99"),
         (("alerts", "ack", "abc", "--by", "Dana"), "'abc' is not an alert number"),
+        (("alerts", "ack", "9" * 25, "--by", "Dana"), f"'{'9' * 25}' is not an alert number"),
+        (("alerts", "close", "9" * 25, "--note", "done"), f"'{'9' * 25}' is not an alert number"),
         (("alerts", "ack", "1"), "--by"),
         (("alerts", "close", "1", "--note", "  "), "--note needs a few words"),
         (("alerts", "list", "--status", "lost"), "invalid choice: 'lost'"),

@@ -207,6 +207,26 @@ def test_inbound_without_message_id_gets_a_stable_hash() -> None:
     assert first.provider_id.startswith("sha256:") and first.provider_id == again.provider_id
 
 
+def test_the_same_words_on_another_day_without_message_id_are_not_a_repeat() -> None:
+    """Without a Message-ID the dedupe key was a hash of the sender, subject and words: a
+    family answering "non-use" to the check-in on Monday and again on Tuesday sent the same
+    three, and Tuesday's answer was dropped as a provider retry. A retry posts the same headers
+    (its Received lines and Date); a new email has its own."""
+    forms = []
+    for day, hop in (("Mon, 2 Mar 2026 20:01:00 -0500", "id 1a"), ("Tue, 3 Mar 2026", "id 2b")):
+        form = inbound_parse_form(from_="sam@example.org", text="non-use")
+        form["headers"] = (
+            f"Received: from mail.example.org by mx.example.net with ESMTP {hop}\n"
+            f"Date: {day}\nSubject: Re: Tonight's check-in"
+        )
+        forms.append(form)
+    monday, tuesday = (parse_inbound_email(f) for f in forms)
+    assert monday is not None and tuesday is not None
+    assert monday.provider_id != tuesday.provider_id
+    again = parse_inbound_email(dict(forms[0]))  # SendGrid posting Monday's again
+    assert again is not None and again.provider_id == monday.provider_id
+
+
 def test_inbound_raw_mode_reads_the_mime_message() -> None:
     raw = (
         "From: Sam <sam@example.org>\nTo: coach@inbound.example.org\nSubject: Re: check-in\n"
@@ -217,6 +237,25 @@ def test_inbound_raw_mode_reads_the_mime_message() -> None:
     message = parse_inbound_email(form)
     assert message is not None
     assert (message.text, message.provider_id) == ("non-use", "<raw-1@mail.example.org>")
+
+
+@pytest.mark.parametrize(
+    ("charset", "encoding"),
+    [("unknown-8bit", ""), ("x-no-such-charset", "quoted-printable"), ("hex", ""), ("rot13", "")],
+)
+def test_inbound_raw_mode_reads_a_part_whatever_charset_it_names(
+    charset: str, encoding: str
+) -> None:
+    """Real mail names charsets Python has no codec for ("unknown-8bit") or codecs that are not
+    text encodings; the words are still read (it was a LookupError: a 500, the crisis unread)."""
+    raw = (
+        "From: Sam <sam@example.org>\nSubject: help\nMessage-ID: <raw-2@mail.example.org>\n"
+        f"Content-Type: text/plain; charset={charset}\n"
+        + (f"Content-Transfer-Encoding: {encoding}\n" if encoding else "")
+        + "\nhe is not breathing\n"
+    )
+    message = parse_inbound_email({"from": "sam@example.org", "email": raw})
+    assert message is not None and message.text == "he is not breathing"
 
 
 def test_an_out_of_office_reply_is_not_read() -> None:

@@ -12,9 +12,16 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from twilio.base.exceptions import TwilioRestException
 
 from bot.channels.base import OutboundMessage, SendOutcome
-from bot.channels.twilio_sms import TwilioSMS, parse_inbound_sms, parse_retry_after, to_e164
+from bot.channels.twilio_sms import (
+    TwilioSMS,
+    classify_twilio_error,
+    parse_inbound_sms,
+    parse_retry_after,
+    to_e164,
+)
 from bot.channels.webhook_auth import public_url, twilio_signature_ok
 from tests.standins import StandinServer
 from tests.standins.twilio_api import TwilioStandin, inbound_sms_form
@@ -75,7 +82,8 @@ async def test_send_reaches_twilio_with_sender_body_and_callback(
         "from": SENDER,
         "messaging_service_sid": None,
         "body": "Tonight, one kind sentence is enough.",
-        "status_callback": "https://bot.example.org/webhooks/twilio/status",
+        # the callback names our row: a report may come before the send is recorded
+        "status_callback": "https://bot.example.org/webhooks/twilio/status?outbox_id=1",
     }
 
 
@@ -234,7 +242,7 @@ class CallbackReceiver(StandinServer):
 
     async def status(self, request: Request) -> Response:
         form = await request.form()
-        url = public_url(self.url, "/webhooks/twilio/status")
+        url = public_url(self.url, "/webhooks/twilio/status", request.url.query)
         genuine = twilio_signature_ok(
             self.auth_token, url, form, request.headers.get("X-Twilio-Signature")
         )
@@ -263,3 +271,23 @@ async def test_stand_in_reports_delivery_to_the_status_callback_signed() -> None
             {"status": s, "sid": result.provider_id, "genuine": True} for s in ("sent", "delivered")
         ]
         assert server.count("callback_failures") == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "outcome"),
+    [
+        # the sender's queue is full (10 hours of sends): try again later, Twilio's docs say
+        (400, 21611, SendOutcome.RETRY),
+        (400, 30001, SendOutcome.RETRY),  # a Messaging Service's queue overflowed
+        (400, 63038, SendOutcome.RETRY),  # the account's daily limit: the next day
+        (429, 63017, SendOutcome.RETRY),  # the account's 2,000 messages a second
+        (400, 21617, SendOutcome.REJECTED),  # the body is too long: it would fail every time
+    ],
+)
+def test_a_full_queue_or_a_limit_is_retried_not_a_permanent_refusal(
+    status: int, code: int, outcome: SendOutcome
+) -> None:
+    """21611 came back as a 400 and was taken for a refusal of the message itself: every SMS of
+    a busy morning past the sender's queue failed for good ("rejected") instead of waiting."""
+    exc = TwilioRestException(status, "https://api.twilio.com/Messages.json", "", code)
+    assert classify_twilio_error(exc).outcome is outcome

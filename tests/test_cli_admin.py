@@ -322,7 +322,7 @@ def test_enroll_on_a_configured_channel_gives_no_warning(
     # given Telegram is configured
     monkeypatch.setenv("DATABASE_URL", sqlite_url(tmp_path))
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:token")
-    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "secret")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "a-telegram-secret-0123")
     # when a Telegram family is enrolled (a dry run)
     code = main(["enroll", "--channel", "telegram", "--address", "4242", "--dry-run"])
     # then nothing warns that messages will wait

@@ -148,6 +148,46 @@ def test_a_lesson_is_expired_not_sent_after_its_day(db_url: str) -> None:
         asyncio.run(app.aclose())
 
 
+def test_a_message_no_process_can_send_still_ends_expired_after_its_day(db_url: str) -> None:
+    """A channel turned off (its credentials removed) or down for days: its rows were never
+    claimed, so they were never expired either; they stayed queued for ever, counted in the
+    outbox depth, though nothing could make them worth sending. The worker's hourly upkeep ends
+    them."""
+    from bot.worker import Worker
+
+    app = make(db_url, Scripted())
+    try:
+        queue(app, 3)
+        with app.ctx.db.begin() as db:
+            # two rows on a channel this process does not have: one past its day, one not
+            db.execute(
+                update(m.OutboundMessage)
+                .where(m.OutboundMessage.id.in_((1, 2)))
+                .values(channel="email")
+            )
+            db.execute(
+                update(m.OutboundMessage)
+                .where(m.OutboundMessage.id.in_((1, 3)))
+                .values(expires_at=NOW - timedelta(minutes=1))
+            )
+            db.execute(
+                update(m.OutboundMessage)
+                .where(m.OutboundMessage.id == 2)
+                .values(expires_at=NOW + timedelta(hours=1))
+            )
+        # when the worker's upkeep runs
+        Worker(app).housekeeping()
+
+        # then the rows past their day ended expired, whatever their channel; the other waits
+        assert rows(app) == [
+            ("expired", "day_over", 0),
+            ("queued", None, 0),
+            ("expired", "day_over", 0),
+        ]
+    finally:
+        asyncio.run(app.aclose())
+
+
 @pytest.mark.parametrize(
     "outcome,reason",
     [

@@ -34,6 +34,15 @@ def test_yes_after_stop_comes_back_on_sms_only(word: str) -> None:
     assert (email.status, email_said) == ("opted_out", [])
 
 
+@pytest.mark.parametrize("words", ["opt out", "Opt-out", "OPT OUT.", "stop all", "STOP ALL"])
+@pytest.mark.parametrize("channel", ["sms", "telegram", "email"])
+def test_opt_out_as_two_words_stops_on_every_channel(channel: str, words: str) -> None:
+    """OPTOUT worked and "opt out" did not (the check-in was asked again): the FCC's rule on
+    revoking consent by text (2024) names "opt out" in two words, and STOP ALL is STOPALL."""
+    session, said_back = say(at_checkin(), Message(words, channel=channel))
+    assert (session.status, said_back) == ("opted_out", ["keyword.stopped"])
+
+
 @pytest.mark.parametrize(("channel", "word"), [("telegram", "/start"), ("email", "START")])
 def test_start_comes_back_on_telegram_and_email(channel: str, word: str) -> None:
     session, words = say(STOPPED, Message(word, channel=channel))

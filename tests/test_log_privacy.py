@@ -134,3 +134,96 @@ def test_no_log_line_names_anyone_or_carries_a_body_or_a_secret(
     assert len(entries) > 50
     leaks = [(needle, line) for line in lines for needle in needles if needle and needle in line]
     assert leaks == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/mydata/Xq3vB9kLmN0pQrStUvWx-_yZ12",  # a family's single-use data link
+        "/console/welcome/Xq3vB9kLmN0pQrStUvWx-_yZ12",  # a staff account's set-a-password link
+        "/unsubscribe/WzEsImFiYyJd.Xq3vB9kLmN0pQrStUvWx",
+        "/console/families?q=%2B15550163",  # the console's family search, as a browser sends it
+        "/console/families?q=%2B1+555+0163",
+        "/console/families?q=rosa.ml%40example.org",
+        "/console/families?q=Rosalind+Quintero",
+        "/no/such/path/%2B15550163",
+        "/no/such/path/rosa.ml%40example.org",
+    ],
+)
+def test_an_access_line_keeps_no_token_and_no_search_words(path: str) -> None:
+    """uvicorn's access line is the request line: the tokens of link routes are in its path, and a
+    console search's words (a phone number, an email address, a name) are in its query, percent-
+    encoded where the redactor's plain patterns do not see them."""
+    buffer = io.StringIO()
+    handler = configure(service=True, json_format=False, secrets=(), stream=buffer)
+    try:
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", path, "1.1", 200
+        )
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+    line = buffer.getvalue()
+    assert '"GET /' in line
+    for needle in ("Xq3vB9kLmN0pQrStUvWx", "5550163", "555+0163", "rosa.ml", "Rosalind"):
+        assert needle not in line, line
+
+
+def test_a_database_error_names_none_of_its_statements_values(tmp_path: Path) -> None:
+    """A 500's traceback and a retried record step log the database error whole; SQLAlchemy's
+    text of it listed the statement's parameters: addresses and chat ids, which no pattern of the
+    redactor knows (a chat id is a bare number)."""
+    from sqlalchemy import text
+
+    from storage.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/errors.db")
+    with engine.begin() as db:
+        db.execute(text("CREATE TABLE t (address TEXT UNIQUE)"))
+        db.execute(text("INSERT INTO t VALUES (:a)"), {"a": str(CHAT)})
+    with pytest.raises(Exception) as caught, engine.begin() as db:
+        db.execute(text("INSERT INTO t VALUES (:a)"), {"a": str(CHAT)})
+    engine.dispose()
+    assert "UNIQUE" in str(caught.value)
+    assert str(CHAT) not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        'duplicate key value violates unique constraint "uq_contact"\n'
+        f"DETAIL:  Key (channel, address)=(telegram, {CHAT}) already exists.",
+        'null value in column "locale" violates not-null constraint\n'
+        f"DETAIL:  Failing row contains (12, telegram, {CHAT}, null, active).",
+    ],
+)
+def test_postgresqls_own_error_details_keep_no_values(error: str) -> None:
+    buffer = io.StringIO()
+    handler = configure(service=True, json_format=True, secrets=(), stream=buffer)
+    try:
+        logging.getLogger("bot.runtime.outbox.recorder").error("recording failed: %s", error)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+    line = buffer.getvalue()
+    assert "<values>" in line and str(CHAT) not in line, line
+
+
+def test_the_encryption_and_hash_keys_are_redacted_like_every_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DATA_KEYS (each of its keys) and ADDRESS_HASH_KEY were not among the secrets the redactor
+    was given from the environment."""
+    new, old = "new-data-key-0123456789abcdefghijkl", "old-data-key-0123456789abcdefghijkl"
+    hash_key = "address-hash-key-0123456789abcdefghij"
+    monkeypatch.setenv("DATA_KEYS", f"{new}, {old}")
+    monkeypatch.setenv("ADDRESS_HASH_KEY", hash_key)
+    buffer = io.StringIO()
+    handler = configure(service=True, json_format=True, stream=buffer)
+    try:
+        logging.getLogger("bot.cli").warning("keys: %s / %s / %s", new, old, hash_key)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+    line = buffer.getvalue()
+    assert line.count("<secret>") == 3 and "0123456789" not in line, line

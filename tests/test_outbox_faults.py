@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -391,3 +391,89 @@ def test_a_carrier_opt_out_reported_later_opts_the_family_out(stack: Stack) -> N
     assert (action, by) == ("opt_out", "provider") and "21610" in said
     [again] = stack.outbox(id=row.id)
     assert (again.status, again.reason) == ("failed", "failed")
+
+
+def test_a_carrier_opt_out_reported_before_the_send_is_recorded_still_opts_out(
+    stack: Stack,
+) -> None:
+    """A Messaging Service reports 21610 by status callback, and the callback can come before
+    the worker has recorded the send (the row knows no MessageSid yet): the callback then named
+    no message, its report was used up, and the family stayed active. The callback URL names
+    our row, as SendGrid's custom argument does."""
+    # given an active SMS family; Twilio was given a callback URL naming the row
+    address = address_for("sms")
+    onboard(stack, "sms", address)
+    row = [r for r in stack.outbox(channel="sms", address=address) if r.provider_id][-1]
+    [sent] = [g for g in stack.received("sms", address) if g["id"] == row.provider_id]
+    assert sent["status_callback"].endswith(f"?outbox_id={row.id}")
+
+    # when the callback arrives while the send is not recorded yet
+    with stack.app.ctx.db.begin() as db:
+        db.execute(
+            update(m.OutboundMessage)
+            .where(m.OutboundMessage.id == row.id)
+            .values(provider_id=None, status="sending")
+        )
+    answer = stack.twilio_status(
+        str(row.provider_id), "failed", address, error_code="21610", url=sent["status_callback"]
+    )
+
+    # then the family is opted out all the same
+    assert answer.status_code == 204
+    assert stack.contact("sms", address).status == "opted_out"  # type: ignore[union-attr]
+    action, by, said = stack.consents("sms", address)[-1]
+    assert (action, by) == ("opt_out", "provider") and "21610" in said
+
+
+def test_a_report_on_the_first_of_two_sends_does_not_move_the_row_the_second_made(
+    stack: Stack,
+) -> None:
+    """A row sent twice (the provider's answer was lost, then the retry went) keeps the second
+    MessageSid. A late "undelivered" for the first send names the same row in its callback URL,
+    but it is about the other message: the row stays as the second send left it."""
+    address = address_for("sms")
+    onboard(stack, "sms", address)
+    row = [r for r in stack.outbox(channel="sms", address=address) if r.provider_id][-1]
+    [sent] = [g for g in stack.received("sms", address) if g["id"] == row.provider_id]
+    first_sid = "SM" + "0" * 32
+
+    answer = stack.twilio_status(first_sid, "undelivered", address, url=sent["status_callback"])
+
+    assert answer.status_code == 204
+    [again] = stack.outbox(id=row.id)
+    assert (again.status, again.reason, again.provider_id) == ("sent", None, row.provider_id)
+
+
+@pytest.mark.parametrize(
+    ("reason", "opted_out"),
+    [
+        ("Unsubscribed Address", True),
+        ("Spam Reporting Address", True),
+        ("Bounced Address", False),
+        ("Invalid SMTPAPI header", False),
+    ],
+)
+def test_an_email_dropped_because_the_person_unsubscribed_opts_the_family_out(
+    stack: Stack, reason: str, opted_out: bool
+) -> None:
+    """SendGrid drops mail to an address on its unsubscribe or spam-report list and says so in
+    the dropped event's reason: the email twin of Twilio's 21610 in a status callback. The
+    family stayed active, and every later email was dropped the same way."""
+    # given an active email family whose last message was sent
+    address = address_for("email")
+    onboard(stack, "email", address)
+    row = [r for r in stack.outbox(channel="email", address=address) if r.provider_id][-1]
+
+    # when SendGrid reports that message dropped, for this reason
+    event = {"event": "dropped", "reason": reason, "outbox_id": str(row.id)}
+    answer = stack.sendgrid_events([{**event, "sg_event_id": f"drop-{row.id}", "email": address}])
+
+    # then the message failed, and the family is out only when the person asked to be
+    assert answer.status_code == 200
+    [again] = stack.outbox(id=row.id)
+    assert again.status == "failed"
+    status = stack.contact("email", address).status  # type: ignore[union-attr]
+    assert status == ("opted_out" if opted_out else "active")
+    if opted_out:
+        action, by, said = stack.consents("email", address)[-1]
+        assert (action, by) == ("opt_out", "provider") and reason in said

@@ -192,8 +192,8 @@ def test_a_reply_to_a_flow_an_edit_removed_gets_the_fallback(harness: Harness, r
 
 # --- STOP, START and HELP cannot be switched off by an edit ---------------------------------------
 STOP_KEYWORD = (
-    "  stop:\n    words:\n      en: [STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, "
-    "OPTOUT]\n"
+    "  stop:\n    words:\n      en: [STOP, STOPALL, STOP ALL, UNSUBSCRIBE, CANCEL, END, QUIT, "
+    "REVOKE, OPTOUT, OPT OUT]\n"
     "      es: [PARAR, PARA, ALTO, DETENER, CANCELAR, BAJA, DAR DE BAJA, DARME DE BAJA, SALIR, "
     "FIN]\n"
     "      any: [/stop]\n    flow: stop\n    before_consent: true\n"

@@ -42,12 +42,12 @@ TWILIO = {
 }
 TELEGRAM = {
     "TELEGRAM_BOT_TOKEN": "123456:standin-token",
-    "TELEGRAM_WEBHOOK_SECRET": "deploy-secret_1",
+    "TELEGRAM_WEBHOOK_SECRET": "deploy-telegram-secret_1",
 }
 SENDGRID = {
     "SENDGRID_API_KEY": "SG.key",
     "SENDGRID_FROM_EMAIL": "coach@example.org",
-    "SENDGRID_INBOUND_SECRET": "inbound-secret",
+    "SENDGRID_INBOUND_SECRET": "deploy-inbound-secret",
     "UNSUBSCRIBE_SIGNING_KEY": "an-unsubscribe-key-of-its-own-0123456789",
     "ORG_POSTAL_ADDRESS": "PO Box 0123, Springfield",
 }
@@ -112,7 +112,7 @@ async def test_a_fully_configured_channel_is_on_and_the_others_say_off(
             "TWILIO_AUTH_TOKEN",
         ),
         ({"TELEGRAM_BOT_TOKEN": TELEGRAM["TELEGRAM_BOT_TOKEN"]}, "TELEGRAM_WEBHOOK_SECRET"),
-        ({"TELEGRAM_WEBHOOK_SECRET": "deploy-secret_1"}, "TELEGRAM_BOT_TOKEN"),
+        ({"TELEGRAM_WEBHOOK_SECRET": "deploy-telegram-secret_1"}, "TELEGRAM_BOT_TOKEN"),
         ({**SENDGRID, "SENDGRID_INBOUND_SECRET": ""}, "SENDGRID_INBOUND_SECRET"),
         ({**SENDGRID, "SENDGRID_FROM_EMAIL": ""}, "SENDGRID_FROM_EMAIL"),
         ({**SENDGRID, "UNSUBSCRIBE_SIGNING_KEY": ""}, "UNSUBSCRIBE_SIGNING_KEY"),

@@ -135,6 +135,14 @@ def test_links_cannot_be_made_without_the_key_of_their_own(stack: Stack) -> None
     assert stack.contact("email", family.address).status != "opted_out"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("contact_id", [2**63, 2**70, 10**30, 0, -1, -(2**63) - 1])
+def test_a_genuine_link_naming_an_id_no_row_can_have_is_404(stack: Stack, contact_id: int) -> None:
+    """Signed with the key, so only the deployment makes one, but a valid signature is no reason
+    for a 500: an id past 64 bits reached the database (SQLite's OverflowError)."""
+    path = f"/unsubscribe/{token_for(stack.settings, contact_id, 'nobody.unsub@example.org')}"
+    assert (stack.http.get(path).status_code, stack.http.post(path).status_code) == (404, 404)
+
+
 def test_a_link_does_not_fit_a_family_that_got_the_same_id_later(stack: Stack) -> None:
     # given a family's link, then the family removed and its id given to someone else
     family = joined_by_email(stack, "gone.unsub@example.org")
@@ -184,6 +192,59 @@ def test_the_signing_key_is_its_own_required_setting() -> None:
         with pytest.raises(ConfigError, match=why):
             Settings(**values).check_signing_keys()
     Settings(**email, unsubscribe_signing_key=UNSUBSCRIBE_KEY).check_signing_keys()
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        ({"telegram_webhook_secret": "abc"}, "TELEGRAM_WEBHOOK_SECRET is shorter than 16"),
+        ({"sendgrid_inbound_secret": "x"}, "SENDGRID_INBOUND_SECRET is shorter than 16"),
+        (
+            {"telegram_webhook_secret": "one-secret-for-both-0123", "sendgrid_inbound_secret": ""},
+            None,
+        ),
+        (
+            {
+                "telegram_webhook_secret": "one-secret-for-both-0123",
+                "sendgrid_inbound_secret": "one-secret-for-both-0123",
+            },
+            "TELEGRAM_WEBHOOK_SECRET is the same as SENDGRID_INBOUND_SECRET",
+        ),
+    ],
+)
+def test_a_webhook_secret_is_long_and_its_own(values: dict[str, str], says: str | None) -> None:
+    """The Telegram secret token and the Inbound Parse password are all that proves a webhook is
+    the provider's: a one-letter TELEGRAM_WEBHOOK_SECRET was accepted, and a stranger guessing
+    it could write as any family (opt them out by a forged block, raise false alerts)."""
+    settings = Settings(**values)
+    if says is None:
+        settings.check_signing_keys()
+    else:
+        with pytest.raises(ConfigError, match=says):
+            settings.check_signing_keys()
+
+
+def test_the_address_hash_key_is_required_once_real_families_can_write(tmp_path: Path) -> None:
+    """DELETE keeps an erased family's opt-out as an HMAC of the address; without
+    ADDRESS_HASH_KEY it was keyed with a constant in the source, so anyone with the table could
+    match it against a list of phone numbers. Like DATA_KEYS: required once a channel or
+    PostgreSQL is on, a development key only for `make run` and tests."""
+    from bot.app import build
+
+    sqlite = f"sqlite:///{tmp_path / 'x.db'}"
+    sms = {
+        "twilio_account_sid": "AC" + "1" * 32,
+        "twilio_auth_token": "t" * 32,
+        "twilio_from_number": "+15550100",
+    }
+    for values in (
+        {"database_url": sqlite, **sms},
+        {"database_url": "postgresql://u:p@127.0.0.1:1/x"},
+    ):
+        with pytest.raises(ConfigError, match="ADDRESS_HASH_KEY is not set"):
+            build(Settings(**values, address_hash_key=""))
+    Settings(database_url=sqlite, address_hash_key="").check_address_hash_key()  # make run
+    Settings(database_url=sqlite, **sms, address_hash_key="k" * 40).check_address_hash_key()
 
 
 def test_routes_of_a_channel_that_is_off_do_not_exist(providers: Providers, tmp_path: Path) -> None:

@@ -17,8 +17,17 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from itsdangerous import URLSafeSerializer
 
-from tests.e2e import TELEGRAM_SECRET, Providers, Stack, inbound_auth, running_stack
+from storage import models as m
+from tests.e2e import (
+    TELEGRAM_SECRET,
+    UNSUBSCRIBE_KEY,
+    Providers,
+    Stack,
+    inbound_auth,
+    running_stack,
+)
 from tests.standins.signing import telegram_headers, twilio_headers
 
 pytestmark = pytest.mark.usefixtures("program_loaded_once")
@@ -197,6 +206,47 @@ def test_sendgrid_inbound(stack: Stack, form: dict[str, str]) -> None:
     ok(stack.http.post("/webhooks/sendgrid/inbound", files=files or None, headers=inbound_auth()))
 
 
+mime_types = st.sampled_from(
+    [
+        "text/plain",
+        "text/html",
+        "multipart/mixed",
+        "multipart/alternative; boundary=b",
+        "message/rfc822",
+        "application/octet-stream",
+        "text/plain; charset=unknown-8bit",
+        "text/plain; charset=hex",
+        'text/plain; charset="',
+        "text/plain; charset*=utf-8''%ff",
+        "text/html; charset=utf-16",
+    ]
+)
+transfer_encodings = st.sampled_from(
+    ["", "base64", "quoted-printable", "8bit", "x-uuencode", "bogus"]
+)
+mime_bodies = st.one_of(
+    form_text,
+    st.sampled_from(["=ZZ", "!!!", "begin 644 x\n!!!\nend", "--b\nContent-Type: text/plain\n\nhi"]),
+)
+
+
+@FUZZ
+@given(kind=mime_types, encoding=transfer_encodings, body=mime_bodies, subject=form_text)
+def test_sendgrid_inbound_raw_mime(
+    stack: Stack, kind: str, encoding: str, body: str, subject: str
+) -> None:
+    """Inbound Parse's raw mode posts the whole MIME message: every charset and encoding a sender
+    can name is read or refused, never a 500 (an unknown charset was one)."""
+    raw = (
+        f"From: fuzz.raw@example.org\nSubject: {subject}\nContent-Type: {kind}\n"
+        + (f"Content-Transfer-Encoding: {encoding}\n" if encoding else "")
+        + f"\n{body}"
+    )
+    form = {"from": "fuzz.raw@example.org", "email": raw, "dkim": "{@example.org : pass}"}
+    files = {k: (None, v.encode("utf-8")) for k, v in form.items()}
+    ok(stack.http.post("/webhooks/sendgrid/inbound", files=files, headers=inbound_auth()))
+
+
 @FUZZ
 @given(
     body=st.one_of(st.lists(st.dictionaries(hostile_text, json_values, max_size=6)), json_values)
@@ -224,7 +274,86 @@ def test_sendgrid_events(stack: Stack, body: Any) -> None:
         max_size=500,
     )
 )
-def test_unsubscribe(stack: Stack, token: str) -> None:
-    path = f"/unsubscribe/{quote(token, safe='')}"
+def test_link_routes(stack: Stack, token: str) -> None:
+    """The routes whose path is a token: one-click unsubscribe and MYDATA's single-use link."""
+    for route in ("/unsubscribe", "/mydata"):
+        path = f"{route}/{quote(token, safe='')}"
+        ok(stack.http.post(path))
+        ok(stack.http.get(path))
+
+
+@FUZZ
+@given(
+    payload=st.one_of(json_values, st.tuples(huge_ints, hostile_text).map(list)),
+    channel=st.sampled_from(["email", "sms", "telegram", "mydata"]),
+)
+def test_unsubscribe_links_signed_with_the_key(stack: Stack, payload: Any, channel: str) -> None:
+    """A link signed with the deployment's own key whose payload is anything at all (huge or
+    negative ids, wrong types, another channel's salt): a 404 or the page, never a 500 (an id
+    past 64 bits was one), and nobody opted out unless the link fits a family."""
+    signer = URLSafeSerializer(UNSUBSCRIBE_KEY, salt=f"craftbot/unsubscribe/{channel}")
+    try:
+        token = signer.dumps(payload)
+    except (TypeError, ValueError):
+        return  # not serialisable: no link can carry it
+    path = f"/unsubscribe/{quote(str(token), safe='')}"
     ok(stack.http.post(path))
     ok(stack.http.get(path))
+
+
+# --- forgeries: hostile bodies with credentials that are not the provider's -------------------
+STORED = (m.InboundMessage, m.Contact, m.OutboundMessage, m.Consent, m.ProviderEvent, m.Alert)
+wrong_secrets = st.one_of(
+    st.none(),
+    st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=60),
+    st.sampled_from([TELEGRAM_SECRET.upper(), TELEGRAM_SECRET + "x", TELEGRAM_SECRET[:-1]]),
+)
+
+
+def footprint(stack: Stack) -> tuple[int, ...]:
+    return tuple(stack.count(model) for model in STORED)
+
+
+@FUZZ
+@given(
+    route=st.sampled_from(
+        [
+            "/webhooks/twilio/sms",
+            "/webhooks/twilio/status",
+            "/webhooks/telegram",
+            "/webhooks/sendgrid/inbound",
+            "/webhooks/sendgrid/events",
+        ]
+    ),
+    body=updates,
+    form=st.dictionaries(form_text, form_values, max_size=5),
+    secret=wrong_secrets,
+)
+def test_a_forgery_with_a_hostile_body_is_refused_and_stores_nothing(
+    stack: Stack, route: str, body: Any, form: dict[str, str], secret: str | None
+) -> None:
+    """Whatever the body, a request without the provider's credentials (a wrong Twilio
+    signature, Telegram secret, basic-auth password or event signature) gets 403 and leaves no
+    row behind: no message, family, outbox row, consent, provider event or alert."""
+    headers: dict[str, str] = {}
+    if secret is not None:
+        headers = {
+            "X-Twilio-Signature": secret,
+            "X-Telegram-Bot-Api-Secret-Token": secret,
+            "Authorization": inbound_auth(secret)["Authorization"],
+            "X-Twilio-Email-Event-Webhook-Signature": secret,
+            "X-Twilio-Email-Event-Webhook-Timestamp": str(int(time.time())),
+        }
+    before = footprint(stack)
+    if route.startswith("/webhooks/twilio"):
+        answer = stack.http.post(route, data=form, headers=headers)
+    elif route == "/webhooks/sendgrid/inbound":
+        files = {k: (None, v.encode("utf-8")) for k, v in form.items()}
+        answer = stack.http.post(route, files=files or None, headers=headers)
+    else:
+        raw = json.dumps(body).encode()
+        answer = stack.http.post(
+            route, content=raw, headers={**headers, "Content-Type": "application/json"}
+        )
+    assert answer.status_code in (403, 413), (route, answer.status_code, answer.text[:200])
+    assert footprint(stack) == before

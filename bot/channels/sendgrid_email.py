@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.parser import HeaderParser
 from email.utils import parseaddr
 from typing import Any, cast
@@ -195,9 +195,21 @@ def _raw_body(raw: str) -> tuple[str, Any, bool]:
     part = parsed.get_body(preferencelist=("plain", "html"))
     if part is None:
         return "", parsed, attached
-    content = str(part.get_content())
+    content = _part_text(part)
     body = html_to_text(content) if part.get_content_subtype() == "html" else content
     return body, parsed, attached
+
+
+def _part_text(part: MIMEPart) -> str:
+    """A text part's words, whatever charset it names. Real mail says "unknown-8bit", misspells
+    charsets, or names a codec that is not a text encoding ("hex"): the standard library then
+    raises instead of decoding, and a family's message must still be read (crisis words first),
+    so the bytes are read as UTF-8, and anything that is not UTF-8 replaced."""
+    try:
+        return str(part.get_content())
+    except (LookupError, ValueError, TypeError):
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
 
 
 def _text(form: Mapping[str, Any], name: str) -> str:
@@ -249,7 +261,10 @@ def parse_inbound_email(form: Mapping[str, Any]) -> InboundMessage | None:
         return None
     message_id = str(headers.get("Message-ID") or "").strip()
     if not message_id:
-        seen = f"{address}\n{subject}\n{body}".encode("utf-8", "surrogatepass")
+        # The whole header block too (Received lines, Date): SendGrid's retry posts the same
+        # one, while the same words sent again another day come with their own.
+        raw_headers = _text(form, "headers") or _text(form, "email").partition("\n\n")[0]
+        seen = f"{address}\n{raw_headers}\n{subject}\n{body}".encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(seen).hexdigest()
         message_id = f"sha256:{digest}"
     return InboundMessage(

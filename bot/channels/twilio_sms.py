@@ -27,8 +27,9 @@ OPTED_OUT_CODES = frozenset({21610})  # "Attempt to send to unsubscribed recipie
 INVALID_ADDRESS_CODES = frozenset({21211, 21214, 21217, 21401, 21407, 21408, 21612, 21614})
 # Our side is wrong: credentials, account, sender number or messaging service.
 MISCONFIGURED_CODES = frozenset({20003, 20404, 20008, 21212, 21603, 21606, 21659, 21705, 21712})
-# Transient whatever the HTTP status says: too many requests, queue full, rate limits.
-RETRY_CODES = frozenset({20429, 14107, 30001, 30022})
+# Transient whatever the HTTP status says: too many requests, a sender's or a service's queue
+# full (21611, 30001: "try again after waiting"), rate limits, the account's daily limit (63038).
+RETRY_CODES = frozenset({20429, 14107, 21611, 30001, 30022, 63017, 63038})
 
 _log = logging.getLogger(__name__)
 
@@ -177,7 +178,10 @@ class TwilioSMS:
         else:
             kwargs["from_"] = self._from
         if self._status_callback:
-            kwargs["status_callback"] = self._status_callback
+            # The callback names our row, as SendGrid's custom argument does: a Messaging
+            # Service may report (21610, say) before the send is recorded with its MessageSid.
+            joiner = "&" if "?" in self._status_callback else "?"
+            kwargs["status_callback"] = f"{self._status_callback}{joiner}outbox_id={message.id}"
         try:
             created = await self._client.messages.create_async(**kwargs)
         except _ProviderBusy as exc:

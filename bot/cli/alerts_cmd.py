@@ -13,6 +13,7 @@ from typing import Any
 from bot.cli.environment import CliError, load_settings, open_app
 from bot.runtime.alerts.desk import Outcome
 from bot.runtime.alerts.records import STATUSES, AlertRecord
+from storage import ids
 
 
 def register(sub: Any) -> None:
@@ -42,7 +43,7 @@ def positive(text: str) -> int:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
+    if not ids.fits(value):  # below 1, or past any row's id (the database would refuse it)
         raise argparse.ArgumentTypeError(f"'{text}' is not an alert number such as 42")
     return value
 

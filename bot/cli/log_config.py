@@ -11,8 +11,9 @@ Privacy holds at every level, --verbose included:
 - libraries that log whole requests or statements (the Twilio, Telegram and SendGrid SDKs, the
   HTTP clients, SQLAlchemy's echo with its parameters) are held to warnings always: their debug
   lines carry phone numbers, chat ids, message bodies and tokens;
-- every line passes through a redactor: email addresses, E.164 numbers, the configured secrets
-  and unsubscribe tokens in paths are replaced before the line is written.
+- every line passes through a redactor: email addresses and E.164 numbers (percent-encoded too),
+  the configured secrets, the tokens of link paths (unsubscribe, MYDATA, a staff welcome) and
+  query strings are replaced before the line is written.
 Our own code logs ids and counts, never an address or a body (tests/test_log_privacy.py).
 
 LOG_FORMAT=json writes one JSON object a line (time, level, logger, message, exc).
@@ -48,7 +49,18 @@ PAYLOAD_LOGGERS = (
 )
 EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?<![\w+])\+\d{7,15}\b")
-UNSUBSCRIBE_PATH = re.compile(r"/unsubscribe/[^\s\"'?]+")
+# Links whose path is their key: one-click unsubscribe, MYDATA's single-use data link, a staff
+# account's set-a-password link. Whoever reads the line must not be able to follow the link.
+LINK_PATH = re.compile(r"/(unsubscribe|mydata|welcome)/[^\s\"'?]+")
+# A query string is whatever the client typed (the console's family search: a phone number, an
+# email address, a name): no line keeps one.
+QUERY = re.compile(r"(/[^\s\"'?]*)\?[^\s\"']+")
+# PostgreSQL's own error details quote the values of a row or a key (a family's address or chat
+# id); the statement's parameters are hidden by the engine (storage/db.py).
+ROW_DETAIL = re.compile(r"(Failing row contains |Key \([^)]*\)=)\(.*?\)(?= already| is not|\.|$)")
+# The same addresses percent-encoded, as an access line writes a path: %2B for +, %40 for @.
+EMAIL_ENCODED = re.compile(r"[\w.+'%-]+%40[\w-]+(?:\.[\w-]+)+")
+PHONE_ENCODED = re.compile(r"%2[Bb]\d{7,15}\b")
 HANDLER_NAME = "craftbot"
 
 
@@ -63,8 +75,12 @@ class Redactor:
         for secret in self.secrets:
             if secret in line:
                 line = line.replace(secret, "<secret>")
-        line = UNSUBSCRIBE_PATH.sub("/unsubscribe/<token>", line)
+        line = ROW_DETAIL.sub(r"\1(<values>)", line)
+        line = LINK_PATH.sub(r"/\1/<token>", line)
+        line = QUERY.sub(r"\1?<query>", line)
+        line = EMAIL_ENCODED.sub("<email>", line)
         line = EMAIL.sub("<email>", line)
+        line = PHONE_ENCODED.sub("<phone>", line)
         return PHONE.sub("<phone>", line)
 
 
@@ -132,9 +148,13 @@ def secrets_from_environment() -> list[str]:
         "CONSOLE_SECRET_KEY",
         "METRICS_TOKEN",
         "DATABASE_URL",
+        "ADDRESS_HASH_KEY",
+        "DATA_KEYS",
     )
     found = [os.environ.get(n) or os.environ.get(n.lower()) or "" for n in names]
-    return [v for v in found if v]
+    # DATA_KEYS is a list: each key is a secret of its own, wherever one shows up alone
+    keys = found[names.index("DATA_KEYS")].split(",")
+    return [v for v in (*found, *(k.strip() for k in keys)) if v]
 
 
 def configure(

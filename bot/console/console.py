@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -25,6 +26,23 @@ from bot.console.once import FIELD as ONCE_FIELD
 from bot.console.once import OnceForms
 from bot.flows.model import ProgramOrder
 from bot.settings import Settings
+from storage.ids import ROW_ID_DIGITS
+
+
+class RowIdConvertor(Convertor[int]):
+    """`{alert_id:row_id}`: only digits that can be a row id (storage/ids.py). A longer number is
+    no page (404), where Starlette's `int` handed it to the database: an OverflowError, a 500."""
+
+    regex = f"[0-9]{{1,{ROW_ID_DIGITS}}}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("row_id", RowIdConvertor())
 
 HERE = Path(__file__).parent
 MOUNT = "/console"

@@ -181,9 +181,9 @@ def routes(console: Console) -> list[Route]:
 
     return [
         Route("/alerts", alerts_page, methods=["GET"]),
-        Route("/alerts/{alert_id:int}", alert_page, methods=["GET"]),
-        Route("/alerts/{alert_id:int}/acknowledge", acknowledge, methods=["POST"]),
-        Route("/alerts/{alert_id:int}/close", close, methods=["POST"]),
-        Route("/alerts/{alert_id:int}/note", note, methods=["POST"]),
-        Route("/alerts/{alert_id:int}/reach", reach, methods=["POST"]),
+        Route("/alerts/{alert_id:row_id}", alert_page, methods=["GET"]),
+        Route("/alerts/{alert_id:row_id}/acknowledge", acknowledge, methods=["POST"]),
+        Route("/alerts/{alert_id:row_id}/close", close, methods=["POST"]),
+        Route("/alerts/{alert_id:row_id}/note", note, methods=["POST"]),
+        Route("/alerts/{alert_id:row_id}/reach", reach, methods=["POST"]),
     ]

@@ -152,7 +152,7 @@ def routes(console: Console) -> list[Route]:
 
         handler.__name__ = f"family_{name}"
         guarded = admins_only(handler) if name == "remove" else handler
-        return Route(f"/families/{{contact_id:int}}/{name}", guarded, methods=["POST"])
+        return Route(f"/families/{{contact_id:row_id}}/{name}", guarded, methods=["POST"])
 
     async def export(request: Request) -> Response:
         """The family's data as the file MYDATA gives them: for a request by phone or letter."""
@@ -179,8 +179,8 @@ def routes(console: Console) -> list[Route]:
 
     return [
         Route("/families", search, methods=["GET"]),
-        Route("/families/{contact_id:int}", family, methods=["GET"]),
-        Route("/families/{contact_id:int}/remove", confirm_remove, methods=["GET"]),
-        Route("/families/{contact_id:int}/export", admins_only(export), methods=["GET"]),
+        Route("/families/{contact_id:row_id}", family, methods=["GET"]),
+        Route("/families/{contact_id:row_id}/remove", confirm_remove, methods=["GET"]),
+        Route("/families/{contact_id:row_id}/export", admins_only(export), methods=["GET"]),
         *(action(name) for name in ("pause", "resume", "stop", "remove")),
     ]

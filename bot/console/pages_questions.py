@@ -152,7 +152,7 @@ def routes(console: Console) -> list[Route]:
 
     return [
         Route("/questions", questions, methods=["GET"]),
-        Route("/questions/{question_id:int}", question_page, methods=["GET"]),
-        Route("/questions/{question_id:int}/answer", answer, methods=["POST"]),
-        Route("/questions/{question_id:int}/close", close, methods=["POST"]),
+        Route("/questions/{question_id:row_id}", question_page, methods=["GET"]),
+        Route("/questions/{question_id:row_id}/answer", answer, methods=["POST"]),
+        Route("/questions/{question_id:row_id}/close", close, methods=["POST"]),
     ]

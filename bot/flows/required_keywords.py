@@ -34,8 +34,19 @@ REQUIRED = (
         "opt_out",
         ("active", "any"),
         {
-            # The words US carriers block on (Twilio's default opt-out keywords).
-            "sms": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"),
+            # The words US carriers block on (Twilio's default opt-out keywords), and "opt out"
+            # as the FCC's revocation rule (2024) writes it.
+            "sms": (
+                "STOP",
+                "STOPALL",
+                "UNSUBSCRIBE",
+                "CANCEL",
+                "END",
+                "QUIT",
+                "REVOKE",
+                "OPTOUT",
+                "OPT OUT",
+            ),
             "telegram": ("/stop",),
             "email": ("STOP", "UNSUBSCRIBE"),
         },

@@ -164,6 +164,12 @@ class Runtime:
         with self.ctx.db.begin() as db:
             outbox_sql.forget_reports_before(db, self.ctx.clock() - KEEP_PROVIDER_REPORTS)
 
+    def expire_unsent(self, now: datetime | None = None) -> int:
+        """End the messages past their day that no process sent (their channel off or down):
+        expired, as a claim would have made them. How many."""
+        with self.ctx.db.begin() as db:
+            return outbox_sql.expire_past_their_day(db, now or self.ctx.clock())
+
     def erase_expired(self, now: datetime | None = None) -> int:
         """Erase the words of messages, questions and closed alerts past RETENTION_DAYS
         (docs/privacy.md); the rows and what the stats count stay. How many rows were erased."""

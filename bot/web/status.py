@@ -19,6 +19,7 @@ from bot.runtime.outbox.reports import DeliveryReport
 from bot.web.deps import web_of
 from bot.web.guard import Refused
 from bot.web.webhooks import twilio_form
+from storage import ids
 
 TWILIO = {
     "accepted": "sent",
@@ -32,7 +33,10 @@ TWILIO = {
 }
 SENDGRID_EVENT_STATUS = {"delivered": "delivered", "bounce": "bounced", "dropped": "failed"}
 SENDGRID_OPT_OUT = ("unsubscribe", "group_unsubscribe", "spamreport")
-MAX_ROW_ID = 2**63 - 1  # PostgreSQL's bigint and SQLite's INTEGER: a larger id is nobody's
+# A dropped event's reason when the address is on SendGrid's unsubscribe or spam-report list
+# (SendGrid's "dropped" reasons): the person opted out, reported later, as Twilio's 21610 in a
+# status callback is.
+SENDGRID_OPTED_OUT_DROPS = ("unsubscribed address", "spam reporting address")
 MAX_KEY, MAX_DETAIL = 255, 2000
 OPTED_OUT = {
     str(code) for code in OPTED_OUT_CODES
@@ -49,6 +53,8 @@ async def twilio_status(request: Request) -> Response:
         key=storable(f"{sid}:{state}")[:MAX_KEY],
         status=TWILIO[state],
         provider_id=storable(sid)[:MAX_KEY],
+        # our row, from the StatusCallback URL we sent with (signed, as the form is)
+        outbox_id=_row_id(request.query_params.get("outbox_id")),
         detail=code,
         # the carrier says the person opted out (STOP to the number): as on a send (issue 12.10)
         opt_out=f"Twilio status callback: error {code}" if code in OPTED_OUT else None,
@@ -82,18 +88,22 @@ def sendgrid_report(event: dict[str, Any]) -> DeliveryReport:
     """One SendGrid event in our words; our outbox id comes back as a custom argument."""
     kind = str(event.get("event") or "")
     key = str(event.get("sg_event_id") or f"{event.get('sg_message_id')}:{event.get('event')}")
+    reason = storable(str(event.get("reason") or ""))[:MAX_DETAIL]
+    opt_out = f"SendGrid event: {kind}" if kind in SENDGRID_OPT_OUT else None
+    if kind == "dropped" and reason.strip().lower() in SENDGRID_OPTED_OUT_DROPS:
+        opt_out = f"SendGrid event: dropped ({reason.strip()})"
     return DeliveryReport(
         key=storable(key)[:MAX_KEY],
         status=SENDGRID_EVENT_STATUS.get(kind),
         outbox_id=_row_id(event.get("outbox_id")),
-        detail=storable(str(event.get("reason") or ""))[:MAX_DETAIL],
-        opt_out=f"SendGrid event: {kind}" if kind in SENDGRID_OPT_OUT else None,
+        detail=reason,
+        opt_out=opt_out,
     )
 
 
 def _row_id(value: object) -> int | None:
     """Our outbox id, back as a custom argument: digits that fit a database integer, else None."""
     text = str(value or "")
-    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ROW_ID:
+    if not (text.isascii() and text.isdigit()) or not ids.fits(int(text)):
         return None
     return int(text)

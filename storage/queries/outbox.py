@@ -127,6 +127,22 @@ def mark_expired(db: Session, ids: Sequence[int]) -> None:
         db.execute(update(OUTBOX).where(_o.id.in_(list(ids))).values(**values))
 
 
+def expire_past_their_day(db: Session, now: datetime) -> int:
+    """Rows past their expiry that nobody is sending (queued, or claimed by a worker whose lease
+    ran out), whatever their channel: a channel that is off or down is never claimed, so its
+    rows would otherwise never end. How many."""
+    lapsed = or_(
+        _o.status == "queued",
+        (_o.status == "sending") & (_o.claimed_until < now),
+    )
+    result = db.execute(
+        update(OUTBOX)
+        .where(lapsed, _o.expires_at.is_not(None), _o.expires_at <= now)
+        .values(status="expired", reason="day_over", claimed_until=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def give_back(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Claimed rows the last look held (rows: row_id, until): queued again for `until`, their
     attempt not counted (nothing was tried); a row cancelled meanwhile stays cancelled."""

@@ -17,6 +17,7 @@ from bot.runtime.alerts.desk import acknowledge_in
 from bot.runtime.alerts.notices import staff_row
 from bot.runtime.alerts.staff import StaffMember
 from storage import console_accounts as accounts_sql
+from storage import ids
 from storage.queries import alerts as alert_sql
 
 # "ACK 42", "ack #42 - calling her now", "Acknowledged", "/ack 42": the first line that is not a
@@ -57,6 +58,9 @@ def staff_reply(db: DB, member: StaffMember, text: str, now: datetime) -> list[d
             )
         ]
     alert_id = int(found["id"]) if found["id"] else alert_sql.latest_told(db, *_at(member))
+    if alert_id is not None and not ids.fits(alert_id):  # a number no alert can have
+        words = f"There is no alert {alert_id}. Reply ACK and the number in the notice."
+        return [_answer(member, "staff.ack", words, now)]
     if alert_id is None:
         return [
             _answer(

@@ -65,7 +65,11 @@ def _apply(ctx: Context, db: DB, report: DeliveryReport, now: datetime) -> None:
         refs = outbox_sql.refs_of(db, report.outbox_id)
         if refs is None:
             return
-        provider_id, contact_id, channel = refs
+        # The report's own provider id first: a row sent twice (an answer lost, then a retry)
+        # keeps the second id, and the first send's report must not move it. The row may not
+        # know the provider's id yet (the report came before the send was recorded): its
+        # family is known all the same.
+        provider_id, contact_id, channel = provider_id or refs[0], refs[1], refs[2]
     found = outbox_sql.status_by_provider_id(db, provider_id or "")
     if found is not None:
         contact_id, channel = contact_id or found[2], channel or found[3]

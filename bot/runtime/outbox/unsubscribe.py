@@ -24,6 +24,7 @@ from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
 from bot.settings import Settings
+from storage import ids
 from storage.queries import families as family_sql
 
 PURPOSE = "unsubscribe"
@@ -72,6 +73,7 @@ def read_token(settings: Settings, token: str, channel: str = "email") -> Claim 
         not isinstance(payload, list)
         or len(payload) != 2
         or type(payload[0]) is not int
+        or not ids.fits(payload[0])
         or not isinstance(payload[1], str)
     ):
         return None
