@@ -25,6 +25,7 @@ TOP = (
     "option_fillers",
     "counted_words",
     "negations",
+    "cessations",
     "negation_softeners",
     "clause_breaks",
     "question_words",
@@ -32,6 +33,7 @@ TOP = (
     NEUTRAL,
     "coordinators",
 )
+CESSATION_REACH = 2  # "stopped drinking", "quit using drugs", "dejó de tomar"
 ANSWER_KEYS = ("options", "phrases", "soft_phrases")
 # Ties between phrases of one length go to the first kind here: "not sure" (unsure) is read as a
 # whole before "not" could turn anything around.
@@ -45,7 +47,8 @@ def read_checkin(
     negation_reach: int,
     negation_stops: frozenset[str],
 ) -> tuple[CheckinRules, list[Rule]]:
-    """The merged rules, and check-in's own negations as context rules ("stayed away from")."""
+    """The merged rules, and check-in's own context rules: its negations ("stayed away from") and
+    its cessations ("stopped drinking" says nothing sure about today: read as unsure)."""
     options: dict[str, CheckinCategory] = {}
     evidence: list[tuple[EvidenceKind, CheckinCategory | None, Pattern]] = []
     extra: list[Rule] = []
@@ -124,6 +127,19 @@ def read_checkin(
                     negation_reach,
                     "clause",
                     negation_stops,
+                    language,
+                    checkin_only=True,
+                )
+            )
+        for p in reader.patterns(data, "cessations", "cessations", classes):
+            extra.append(
+                Rule(
+                    "uncertain",
+                    p,
+                    "before",
+                    CESSATION_REACH,
+                    "clause",
+                    frozenset(),  # a kind's stops are shared: none, as "i think" has none
                     language,
                     checkin_only=True,
                 )
