@@ -531,8 +531,9 @@ def test_export_shows_real_checkins_and_alerts_in_jsonl_and_csv(
 
 
 def test_export_of_nothing_is_empty_jsonl_and_a_csv_header(tmp_path: Path, inproc: Run) -> None:
-    # given an empty database
+    # given an empty database (export never creates one: tests/test_cli_errors.py)
     url = sqlite_url(tmp_path)
+    assert inproc(url, "db", "upgrade").returncode == 0
     # when check-ins are exported
     as_jsonl = inproc(url, "export", "checkins")
     as_csv = inproc(url, "export", "checkins", "--format", "csv")

@@ -141,6 +141,29 @@ def test_without_database_url_in_a_craftbot_folder_the_local_file_is_used(
     assert (tmp_path / "craftbot.db").exists()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("export", "contacts"),
+        ("alerts", "list"),
+        ("family", "export", "1", "--by", "Dana"),
+        ("keys", "rotate"),
+    ],
+    ids=lambda args: " ".join(args),
+)
+def test_a_database_url_naming_a_sqlite_file_that_is_not_there_creates_nothing(
+    run: object, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    # given DATABASE_URL with a typo in its path (a folder that is not there)
+    url = f"sqlite:///{tmp_path}/craftbot-typo/craftbot.db"
+    # when a command that only reads or changes what is stored runs
+    result = run(*args, DATABASE_URL=url, DATA_KEYS="k" * 40)  # type: ignore[operator]
+    # then it says the database is not there, instead of reporting an empty world
+    said(result, "does not exist", str(tmp_path / "craftbot-typo" / "craftbot.db"))
+    assert not (tmp_path / "craftbot-typo").exists()
+    assert result.stdout == ""
+
+
 # --- missing files and wrong folders --------------------------------------------------------------
 def test_simulate_a_missing_transcript(run: object, tmp_path: Path) -> None:
     said(run("simulate", "nope.yaml"), "nope.yaml: there is no such file")  # type: ignore[operator]

@@ -91,9 +91,10 @@ def register(sub: Any) -> None:
 
 
 @contextmanager
-def _app() -> Iterator[App]:
-    """The app without channels; its connections are closed when the command is done."""
-    app = open_app(load_settings(), channels={})
+def _app(reads_records: bool) -> Iterator[App]:
+    """The app without channels; its connections are closed when the command is done. A command
+    that only reads (export) never creates the database it names."""
+    app = open_app(load_settings(reads_records=reads_records), channels={})
     try:
         yield app
     finally:
@@ -192,7 +193,7 @@ def run_enroll(args: argparse.Namespace) -> int:
         args.checkin_time,
         args.locale,
     )
-    with _app() as app, _writing(app, args.dry_run) as ctx:
+    with _app(False) as app, _writing(app, args.dry_run) as ctx:
         try:
             line = enrolled(ctx, request, args.dry_run)
         except EnrollError as exc:
@@ -215,7 +216,7 @@ def run_import(args: argparse.Namespace) -> int:
     if file_problems:
         raise CliError(f"{args.file}: " + "; ".join(file_problems))
     done, refused, channels = 0, 0, []
-    with _app() as app, _writing(app, args.dry_run) as ctx:
+    with _app(False) as app, _writing(app, args.dry_run) as ctx:
         for row in rows:
             try:
                 if row.problems:
@@ -240,7 +241,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    with _app() as app:
+    with _app(True) as app:
         rows = export_rows(app.ctx, args.what)
         if args.format == "jsonl":
             for row in rows:

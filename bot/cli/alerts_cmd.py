@@ -48,7 +48,7 @@ def positive(text: str) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    app = open_app(load_settings(), channels={})
+    app = open_app(load_settings(reads_records=True), channels={})
     try:
         found = app.runtime.alerts(args.status, args.limit)
     finally:
@@ -107,7 +107,7 @@ def run_close(args: argparse.Namespace) -> int:
 
 
 def _change(action: Any) -> Outcome:
-    app = open_app(load_settings(), channels={})
+    app = open_app(load_settings(reads_records=True), channels={})
     try:
         result: Outcome = action(app)
         return result
