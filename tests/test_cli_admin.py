@@ -66,10 +66,16 @@ ANA = [
 ]
 
 
+# The commands run at 07:00 in Chicago on Monday 2 March 2026 (quiet hours until 08:00): what
+# they say about times must not depend on when the tests run.
+MORNING = "2026-03-02T13:00Z"
+
+
 def env_for(url: str) -> dict[str, str]:
     """The caller's environment without any provider credentials, pointed at this database."""
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(PROVIDER_PREFIXES)}
     env["DATABASE_URL"] = url
+    env["CLOCK_START"] = MORNING
     return env
 
 
@@ -94,6 +100,7 @@ def cli(
         if key.upper().startswith(PROVIDER_PREFIXES):
             monkeypatch.delenv(key)
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("CLOCK_START", MORNING)
     capsys.readouterr()
     try:
         code = main(list(args))
@@ -159,8 +166,7 @@ def inproc(
 # --- enroll -------------------------------------------------------------------------------------
 ENROLLED = re.compile(
     r"^Ana \(sms \+1 202-555-0123\) enrolled as contact (\d+); the welcome message is queued for "
-    r"\w{3} \d+ \w{3} \d\d:\d\d America/Chicago, then the first lesson, \w{3} \d+ \w{3} 09:00 "
-    r"America/Chicago\n$"
+    r"Mon 2 Mar 08:00 America/Chicago, then the first lesson, Mon 2 Mar 09:00 America/Chicago\n$"
 )
 
 
@@ -601,6 +607,26 @@ def test_the_welcome_is_said_to_go_when_quiet_hours_end(tmp_path: Path) -> None:
     assert line.endswith(
         "the welcome message is queued for Tue 3 Mar 08:00 America/Chicago, "
         "then the first lesson, Tue 3 Mar 09:00 America/Chicago"
+    )
+
+
+def test_a_family_enrolled_after_the_lesson_time_is_told_the_lesson_comes_now(
+    tmp_path: Path,
+) -> None:
+    # given Ana enrolled in Chicago at 14:00 her time, with the default 09:00 lesson time
+    afternoon = datetime(2026, 3, 2, 14, 0, tzinfo=ZoneInfo("America/Chicago"))
+    app = build(Settings(database_url=sqlite_url(tmp_path)), channels={}, clock=lambda: afternoon)
+    try:
+        request = Enrollment("sms", "+12025550123", timezone="America/Chicago")
+        # when the CLI enrolls her and says what she gets first
+        line = enrolled(app.ctx, request, dry_run=False)
+    finally:
+        app.engine.dispose()
+    # then today's lesson is said to go now, after the welcome (as the next tick sends it), not
+    # at 09:00 that morning, five hours before the welcome
+    assert line.endswith(
+        "the welcome message is queued for Mon 2 Mar 14:00 America/Chicago, "
+        "then the first lesson, Mon 2 Mar 14:00 America/Chicago"
     )
 
 

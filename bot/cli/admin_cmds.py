@@ -129,7 +129,9 @@ def _writing(app: App, dry_run: bool) -> Iterator[Context]:
 def first_messages(ctx: Context, contact_id: int) -> tuple[list[tuple[str, str]], str | None]:
     """What the family gets first: the messages queued for them (the welcome), in the order they
     go, as (what, local time), and their first timer (a lesson, a check-in) with its local time.
-    A queued message waits for the family's quiet hours to end, so that is when it is said to go.
+    A queued message waits for the family's quiet hours to end, so that is when it is said to go;
+    so does a timer already due (a 09:00 lesson for a family enrolled at 14:00 goes now,
+    docs/scheduling.md), never at its past due time.
     """
     with ctx.db() as db:
         contact = db.get_one(m.Contact, contact_id)
@@ -146,7 +148,7 @@ def first_messages(ctx: Context, contact_id: int) -> tuple[list[tuple[str, str]]
     if not timers:
         return messages, None
     at, kind = min(timers)
-    return messages, f"{FIRST.get(kind, kind)}, {local(at)}"
+    return messages, f"{FIRST.get(kind, kind)}, {local(clock.held_until(max(at, ctx.clock())))}"
 
 
 def enrolled(ctx: Context, request: Enrollment, dry_run: bool) -> str:
