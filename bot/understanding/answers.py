@@ -77,6 +77,11 @@ class AnswerLexicon:
     name_prefixes: tuple[str, ...]
     timezones: Mapping[str, str]
     countries: Mapping[str, str] = field(default_factory=dict)  # "uk" -> "GB", "other" -> "ZZ"
+    # Never a name: a greeting before one ("hi, I'm Ana") or alone ("hi"), a reply that is no
+    # name ("thanks", "ok", "idk"), and a reply that starts with a possessive ("my son").
+    greetings: tuple[str, ...] = ()
+    not_names: tuple[str, ...] = ()
+    possessives: tuple[str, ...] = ()
 
 
 def load_answer_lexicon(data: Mapping[str, Any], source: str = "<memory>") -> AnswerLexicon:
@@ -112,24 +117,58 @@ def load_answer_lexicon(data: Mapping[str, Any], source: str = "<memory>") -> An
             for code, words in countries.items()
             for word in phrases(words, f"countries.{code}")
         },
+        tuple(sorted(phrases(data.get("greetings", []), "greetings"), key=len, reverse=True)),
+        phrases(data.get("not_names", []), "not_names"),
+        phrases(data.get("possessives", []), "possessives"),
+    )
+
+
+def name_rules(lexicons: Sequence[AnswerLexicon]) -> AnswerLexicon:
+    """One lexicon with every language's name words: a name is no language's ("hola, soy Ana"
+    to the English reader is Ana, and "hi" is no name to the Spanish one)."""
+    first = lexicons[0]
+
+    def merged(field_of: Any) -> tuple[str, ...]:
+        words = {w for x in lexicons for w in field_of(x)}
+        return tuple(sorted(words, key=lambda w: (-len(w), w)))
+
+    return AnswerLexicon(
+        first.choices,
+        first.skip,
+        merged(lambda x: x.name_prefixes),
+        first.timezones,
+        first.countries,
+        merged(lambda x: x.greetings),
+        merged(lambda x: x.not_names),
+        merged(lambda x: x.possessives),
     )
 
 
 def read_name(text: str, lexicon: AnswerLexicon) -> str | None:
-    """'my name is ana maria' -> 'Ana Maria'; 'who is this?' -> None."""
+    """'my name is ana maria' -> 'Ana Maria'; 'hi, I'm Sam' -> 'Sam'; 'who is this?', 'hi',
+    'thanks', 'my son' -> None."""
     norm = normalize(text)
+    for greeting in lexicon.greetings:
+        if norm == greeting:
+            return None
+        if norm.startswith(greeting + " "):
+            norm = norm[len(greeting) + 1 :]
+            break
     for prefix in lexicon.name_prefixes:
         if norm.startswith(prefix + " "):
             norm = norm[len(prefix) + 1 :]
             break
+    if norm in lexicon.not_names or norm.split(" ", 1)[0] in lexicon.possessives:
+        return None
     words = [w.strip("'") for w in norm.split() if w.strip("'")]
     if not 1 <= len(words) <= 3 or len(" ".join(words)) > 40:
         return None
     if not all(_NAME_OK.match(w) for w in words):
         return None
-    # Keep the family member's own capitalisation when they typed one ("McKenzie").
+    # Keep the family member's own capitalisation and accents when they typed them ("McKenzie",
+    # "Lucía": read without accents, the name is still written with them).
     original = [w for w in re.split(r"[\s,!.?]+", text.strip()) if w]
-    typed = {w.casefold(): w for w in original}
+    typed = {normalize(w): w for w in original}
     return " ".join(typed.get(w, w)[:1].upper() + typed.get(w, w)[1:] for w in words)
 
 
@@ -177,6 +216,8 @@ def read_answer(
     """Every simple `expect:` kind except `checkin`, tried in each lexicon in turn."""
     if any(expect in x.choices and x.choices[expect].pick(text) == UNCLEAR for x in lexicons):
         return None  # "no idea", "no tomó hoy": not "no", in whichever language it was said
+    if expect in ("name", "optional_name") and lexicons:
+        lexicons = [name_rules(lexicons)]
     for lexicon in lexicons:
         answer = _read_one(expect, text, lexicon, known_zones)
         if answer is not None:
