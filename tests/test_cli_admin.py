@@ -445,6 +445,25 @@ def test_import_dry_run_checks_every_row_and_enrolls_nobody(tmp_path: Path, inpr
     assert count(url, m.Contact) == 0 and count(url, m.Timer) == 0
 
 
+def test_import_skips_a_spreadsheets_empty_rows_and_names_every_missing_column(
+    tmp_path: Path, inproc: Run
+) -> None:
+    # given a CSV saved from a spreadsheet: a good row, a row with a name only, padding rows
+    csv_file = tmp_path / "families.csv"
+    csv_file.write_text(
+        "channel,address,name\nsms,+1 202 555 0138,Liz\n,,Max\n,,\n,,\n", encoding="utf-8"
+    )
+    # when it is checked
+    result = inproc(sqlite_url(tmp_path), "import", str(csv_file), "--dry-run")
+    # then the empty rows are no families, and the row with a name only gets both problems
+    assert "would import 1 row(s); 1 row(s) had problems" in result.stdout, result.stdout
+    problems = [line for line in result.stderr.splitlines() if "families.csv:" in line]
+    assert problems == [
+        f"{csv_file}:3: channel is missing (one of sms, telegram, email)",
+        f"{csv_file}:3: address is missing",
+    ]
+
+
 def test_import_refuses_a_file_with_an_unknown_column_whole(tmp_path: Path, inproc: Run) -> None:
     # given a CSV whose header has a column the CLI does not know, and otherwise good rows
     url = sqlite_url(tmp_path)
