@@ -281,3 +281,5 @@ def test_craftbot_simulate_replays_the_time_transcripts(transcript: Path) -> Non
     # then every step happened as written
     assert done.returncode == 0, done.stderr[-2000:]
     assert ": ok (" in done.stdout
+    # and a replay in a throwaway database says nothing else (no DATA_KEYS warning)
+    assert "DATA_KEYS" not in done.stderr, done.stderr
