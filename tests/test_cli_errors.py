@@ -165,6 +165,12 @@ def test_a_database_url_naming_a_sqlite_file_that_is_not_there_creates_nothing(
 
 
 # --- missing files and wrong folders --------------------------------------------------------------
+def test_import_a_folder(run: object, tmp_path: Path) -> None:
+    result = run("import", str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path}/x.db")  # type: ignore[operator]
+    said(result, f"{tmp_path}: is a folder; give the CSV file")
+    assert "Errno" not in result.stderr
+
+
 def test_simulate_a_missing_transcript(run: object, tmp_path: Path) -> None:
     said(run("simulate", "nope.yaml"), "nope.yaml: there is no such file")  # type: ignore[operator]
     said(run("simulate", str(tmp_path)), "is a folder")  # type: ignore[operator]

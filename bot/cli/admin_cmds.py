@@ -212,6 +212,8 @@ def run_import(args: argparse.Namespace) -> int:
         text = args.file.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise CliError(f"{args.file}: there is no such file") from None
+    except IsADirectoryError:
+        raise CliError(f"{args.file}: is a folder; give the CSV file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"{args.file}: cannot be read as a UTF-8 CSV file ({exc})") from None
     rows, file_problems = details.read_csv(io.StringIO(text, newline=""))
