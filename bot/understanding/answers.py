@@ -172,8 +172,62 @@ def read_name(text: str, lexicon: AnswerLexicon) -> str | None:
     return " ".join(typed.get(w, w)[:1].upper() + typed.get(w, w)[1:] for w in words)
 
 
+# A time inside a longer reply ("8pm please", "6pm after work", "mornings around 7"): one clock
+# time with its half of the day, or one hour with a word for the half of the day.
+_TIME_IN = re.compile(r"\b(\d{1,2})(?:[:.h ](\d{2}))?\s*(am|pm|a m|p m)\b")
+_CLOCK_IN = re.compile(r"\b([01]?\d|2[0-3])[h ]([0-5]\d)\b")
+_HOUR_IN = re.compile(r"\b(\d{1,2})\b")
+_HALF_WORDS = (
+    (re.compile(r"\b(?:mornings?|manana|mananas)\b"), "am"),
+    (re.compile(r"\b(?:evenings?|nights?|tonight|afternoons?|tarde|tardes|noche|noches)\b"), "pm"),
+)
+_HOUR_WORDS = {
+    w: str(i)
+    for i, words in enumerate(
+        [
+            (),
+            ("one", "una", "uno"),
+            ("two", "dos"),
+            ("three", "tres"),
+            ("four", "cuatro"),
+            ("five", "cinco"),
+            ("six", "seis"),
+            ("seven", "siete"),
+            ("eight", "ocho"),
+            ("nine", "nueve"),
+            ("ten", "diez"),
+            ("eleven", "once"),
+            ("twelve", "doce"),
+        ]
+    )
+    for w in words
+}
+
+
 def read_time(text: str) -> str | None:
-    """'7pm' -> '19:00'; '7:30 am' -> '07:30'; '19:15' -> '19:15'; '7' -> None (am or pm?)."""
+    """'7pm' -> '19:00'; '7:30 am' -> '07:30'; '19:15' -> '19:15'; '7' -> None (am or pm?);
+    '8pm please', 'seven pm', 'mornings around 7' -> the one time they hold."""
+    whole = _read_time(text)
+    if whole is not None:
+        return whole
+    norm = " ".join(_HOUR_WORDS.get(w, w) for w in normalize(text).split())
+    if re.search(r"\b(?:half|quarter|media|cuarto)\b", norm):
+        return None  # "half past 7 pm" is not 19:00: ask again rather than guess
+    matches = [*_TIME_IN.finditer(norm)]
+    matches += [m for m in _CLOCK_IN.finditer(norm) if int(m.group(1)) > 12]
+    if matches:
+        # one time and no other number: "between 7 and 8 pm", "2 hours after 7pm" ask again
+        if len(matches) > 1 or re.search(r"\d", norm.replace(matches[0].group(0), " ")):
+            return None
+        return _read_time(matches[0].group(0))
+    halves = {half for words, half in _HALF_WORDS if words.search(norm)}
+    hours = _HOUR_IN.findall(norm)
+    if len(halves) == 1 and len(hours) == 1 and 1 <= int(hours[0]) <= 12:
+        return _read_time(f"{hours[0]} {halves.pop()}")
+    return None
+
+
+def _read_time(text: str) -> str | None:
     norm = normalize(text).replace("o'clock", "").replace("oclock", "").strip()
     norm = " ".join(_HEDGES.sub(" ", norm).split())
     for half_words, half in _HALVES:
