@@ -162,3 +162,21 @@ def test_a_family_without_a_name_is_greeted_in_their_language(
     # then the word for them is their language's
     for text in texts:
         assert word in text and not_word not in text, text
+
+
+@pytest.mark.parametrize(
+    ("country", "locale", "words"),
+    [
+        ("US", "en", "call 911"),
+        ("GB", "en", "call 999"),
+        ("ZZ", "en", "call your emergency number"),
+        ("US", "es", "llama al 911"),
+        ("ZZ", "es", "llama al número de emergencias"),
+    ],
+)
+def test_after_three_unclear_replies_the_safety_line_has_the_familys_number(
+    country: str, locale: str, words: str
+) -> None:
+    # a US family at the check-in got "call 911" in the question, then "call your local emergency
+    # number" after the third unclear reply
+    assert words in said("system.stuck", country, locale)
