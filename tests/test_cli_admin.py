@@ -405,7 +405,7 @@ def test_import_keeps_good_rows_and_reports_every_problem_by_line_without_leftov
     for line, value in (
         (5, "Mars/Olympus"),
         (6, "'9' could be morning or evening"),
-        (7, "+12025550131 is already enrolled"),
+        (7, "+12025550131 repeats line 2 of this file"),
         (8, "call me maybe"),
         (11, "A" * 100),
         (12, "surprise"),
@@ -440,8 +440,9 @@ def test_import_dry_run_checks_every_row_and_enrolls_nobody(tmp_path: Path, inpr
     assert (
         "would import 4 row(s); 10 row(s) had problems and would not be imported" in result.stdout
     )
-    # the duplicate of line 2 is found even though nothing was saved
-    assert "mixed.csv:7: sms +12025550131 is already enrolled" in result.stderr
+    # the duplicate of line 2 is found even though nothing was saved, and said as such (it said
+    # "is already enrolled (contact 1)", a contact the dry run never made)
+    assert "mixed.csv:7: sms +12025550131 repeats line 2 of this file" in result.stderr
     assert count(url, m.Contact) == 0 and count(url, m.Timer) == 0
 
 
@@ -655,7 +656,7 @@ def test_import_dry_run_then_import_on_postgresql(fresh_pg_url: str, inproc: Run
     # when the CSV is checked with --dry-run, nothing is written, duplicates are still found
     dry = inproc(fresh_pg_url, "import", str(IMPORTS / "mixed.csv"), "--dry-run")
     assert dry.returncode == 1 and "would import 4 row(s)" in dry.stdout, dry.stderr
-    assert "mixed.csv:7: sms +12025550131 is already enrolled" in dry.stderr
+    assert "mixed.csv:7: sms +12025550131 repeats line 2 of this file" in dry.stderr
     assert count(fresh_pg_url, m.Contact) == 0
     # and the real import then enrolls the same four
     real = inproc(fresh_pg_url, "import", str(IMPORTS / "mixed.csv"))

@@ -26,6 +26,7 @@ from bot.runtime.admin import (
     EnrollError,
     Enrollment,
     enroll,
+    normalize_address,
 )
 from bot.runtime.context import Context
 from bot.runtime.exports import EXPORT_COLUMNS, EXPORTS, export_rows
@@ -220,15 +221,22 @@ def run_import(args: argparse.Namespace) -> int:
     if file_problems:
         raise CliError(f"{args.file}: " + "; ".join(file_problems))
     done, refused, channels = 0, 0, []
+    lines: dict[tuple[str, str], int] = {}  # (channel, address) -> the line that enrolled it
     with _app(False) as app, _writing(app, args.dry_run) as ctx:
+        region = app.settings.phone_region()
         for row in rows:
             try:
                 if row.problems:
                     raise EnrollError(list(row.problems))
                 values = {**row.values, "locale": row.values.get("locale") or args.locale}
+                key = _address_key(values, region)
+                if key in lines:  # said so, rather than "already enrolled (contact 2)" in a dry run
+                    raise EnrollError(f"{key[0]} {key[1]} repeats line {lines[key]} of this file")
                 print(f"line {row.line}: " + enrolled(ctx, Enrollment(**values), args.dry_run))
                 done += 1
                 channels.append(row.values["channel"])
+                if key is not None:
+                    lines[key] = row.line
             except EnrollError as exc:
                 refused += 1
                 for problem in exc.problems:
@@ -242,6 +250,15 @@ def run_import(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"craftbot import: {warning}", file=sys.stderr)
     return 1 if refused else 0
+
+
+def _address_key(values: dict[str, str], region: str) -> tuple[str, str] | None:
+    """(channel, address as stored), or None when the address is not one (enroll says why)."""
+    channel = values.get("channel", "")
+    try:
+        return channel, normalize_address(channel, values.get("address", ""), region)
+    except EnrollError:
+        return None
 
 
 def run_export(args: argparse.Namespace) -> int:
