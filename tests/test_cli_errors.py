@@ -165,6 +165,16 @@ def test_a_database_url_naming_a_sqlite_file_that_is_not_there_creates_nothing(
 
 
 # --- missing files and wrong folders --------------------------------------------------------------
+def test_a_bad_port_breaks_only_the_web_process(run: object, tmp_path: Path) -> None:
+    # given PORT set to something that is no port (a Procfile's "$PORT" run by hand)
+    # then other commands work as before (it was a traceback from every command)
+    result = run("flows", "validate", str(REPO_ROOT), PORT="$PORT")  # type: ignore[operator]
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    # and `web` says what is wrong in a line or two
+    said(run("web", PORT="$PORT"), "'$PORT' is not a port number", "PORT")  # type: ignore[operator]
+    said(run("serve", "--port", "99999"), "'99999' is not a port number")  # type: ignore[operator]
+
+
 def test_import_a_folder(run: object, tmp_path: Path) -> None:
     result = run("import", str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path}/x.db")  # type: ignore[operator]
     said(result, f"{tmp_path}: is a folder; give the CSV file")
