@@ -103,11 +103,13 @@ def check(values: Mapping[str, str | None], rules: Rules) -> dict[str, str | Non
     if locale not in rules.locales and locale.split("-")[0] in rules.locales:
         locale = out["locale"] = locale.split("-")[0]
     channel = given.get("channel", "")
-    if not given.get("address"):
-        problems.append("address is missing")
+    if not channel:
+        problems.append(f"channel is missing (one of {', '.join(CHANNELS)})")
     elif channel not in CHANNELS:
         problems.append(f"channel '{channel}' is not one of {', '.join(CHANNELS)}")
-    else:
+    if not given.get("address"):
+        problems.append("address is missing")
+    elif channel in CHANNELS:
         try:
             out["address"] = address_for(channel, given["address"], rules.region)
         except DetailsError as exc:
@@ -201,6 +203,8 @@ def read_csv(handle: IO[str]) -> tuple[list[Row], list[str]]:
                 + ", ".join(f"'{v}'" for v in extra),
             )
         values = {k: (v or "").strip() for k, v in raw.items() if k}
+        if not problems and not any(values.values()):
+            continue  # ",,,,": a spreadsheet's empty row, not a family
         rows.append(Row(reader.line_num, values, problems))
     return rows, []
 

@@ -31,6 +31,7 @@ def referenced_ids() -> set[str]:
     ids |= {
         f"relation.{r}" for r in ("parent", "partner", "sibling", "child", "friend", "other")
     }  # {loved_one}
+    ids.add("name.fallback")  # {name} for a family who gave none (bot/catalog/render.py)
     ids.add("crisis.team_told")  # said by the engine's crisis route
     ids.add(WELCOME)  # an enrolled family's first message, queued by enroll()
     # The engine's crisis route: crisis.<category>, in the family's country's version when the

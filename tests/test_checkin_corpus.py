@@ -104,8 +104,9 @@ def figures(name: str, data: list[Row]) -> str:
 
 def harmful(data: list[Row]) -> list[str]:
     """Rewarding a use day, stepping back on a non-use day, or guessing at a reply that was no
-    answer: the errors a family feels."""
+    answer or a hedge: the errors a family feels."""
     bad = {("use", "non_use"), ("non_use", "use"), ("none", "use"), ("none", "non_use")}
+    bad |= {("unsure", "use"), ("unsure", "non_use")}  # "I think he used" is a hedge, not a use
     return [f"{r.label} read as {r.got}: {r.text}" for r in data if (r.label, r.got) in bad]
 
 

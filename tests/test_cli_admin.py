@@ -66,10 +66,16 @@ ANA = [
 ]
 
 
+# The commands run at 07:00 in Chicago on Monday 2 March 2026 (quiet hours until 08:00): what
+# they say about times must not depend on when the tests run.
+MORNING = "2026-03-02T13:00Z"
+
+
 def env_for(url: str) -> dict[str, str]:
     """The caller's environment without any provider credentials, pointed at this database."""
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(PROVIDER_PREFIXES)}
     env["DATABASE_URL"] = url
+    env["CLOCK_START"] = MORNING
     return env
 
 
@@ -94,6 +100,7 @@ def cli(
         if key.upper().startswith(PROVIDER_PREFIXES):
             monkeypatch.delenv(key)
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("CLOCK_START", MORNING)
     capsys.readouterr()
     try:
         code = main(list(args))
@@ -159,8 +166,7 @@ def inproc(
 # --- enroll -------------------------------------------------------------------------------------
 ENROLLED = re.compile(
     r"^Ana \(sms \+1 202-555-0123\) enrolled as contact (\d+); the welcome message is queued for "
-    r"\w{3} \d+ \w{3} \d\d:\d\d America/Chicago, then the first lesson, \w{3} \d+ \w{3} 09:00 "
-    r"America/Chicago\n$"
+    r"Mon 2 Mar 08:00 America/Chicago, then the first lesson, Mon 2 Mar 09:00 America/Chicago\n$"
 )
 
 
@@ -399,7 +405,7 @@ def test_import_keeps_good_rows_and_reports_every_problem_by_line_without_leftov
     for line, value in (
         (5, "Mars/Olympus"),
         (6, "'9' could be morning or evening"),
-        (7, "+12025550131 is already enrolled"),
+        (7, "+12025550131 repeats line 2 of this file"),
         (8, "call me maybe"),
         (11, "A" * 100),
         (12, "surprise"),
@@ -434,9 +440,29 @@ def test_import_dry_run_checks_every_row_and_enrolls_nobody(tmp_path: Path, inpr
     assert (
         "would import 4 row(s); 10 row(s) had problems and would not be imported" in result.stdout
     )
-    # the duplicate of line 2 is found even though nothing was saved
-    assert "mixed.csv:7: sms +12025550131 is already enrolled" in result.stderr
+    # the duplicate of line 2 is found even though nothing was saved, and said as such (it said
+    # "is already enrolled (contact 1)", a contact the dry run never made)
+    assert "mixed.csv:7: sms +12025550131 repeats line 2 of this file" in result.stderr
     assert count(url, m.Contact) == 0 and count(url, m.Timer) == 0
+
+
+def test_import_skips_a_spreadsheets_empty_rows_and_names_every_missing_column(
+    tmp_path: Path, inproc: Run
+) -> None:
+    # given a CSV saved from a spreadsheet: a good row, a row with a name only, padding rows
+    csv_file = tmp_path / "families.csv"
+    csv_file.write_text(
+        "channel,address,name\nsms,+1 202 555 0138,Liz\n,,Max\n,,\n,,\n", encoding="utf-8"
+    )
+    # when it is checked
+    result = inproc(sqlite_url(tmp_path), "import", str(csv_file), "--dry-run")
+    # then the empty rows are no families, and the row with a name only gets both problems
+    assert "would import 1 row(s); 1 row(s) had problems" in result.stdout, result.stdout
+    problems = [line for line in result.stderr.splitlines() if "families.csv:" in line]
+    assert problems == [
+        f"{csv_file}:3: channel is missing (one of sms, telegram, email)",
+        f"{csv_file}:3: address is missing",
+    ]
 
 
 def test_import_refuses_a_file_with_an_unknown_column_whole(tmp_path: Path, inproc: Run) -> None:
@@ -531,8 +557,9 @@ def test_export_shows_real_checkins_and_alerts_in_jsonl_and_csv(
 
 
 def test_export_of_nothing_is_empty_jsonl_and_a_csv_header(tmp_path: Path, inproc: Run) -> None:
-    # given an empty database
+    # given an empty database (export never creates one: tests/test_cli_errors.py)
     url = sqlite_url(tmp_path)
+    assert inproc(url, "db", "upgrade").returncode == 0
     # when check-ins are exported
     as_jsonl = inproc(url, "export", "checkins")
     as_csv = inproc(url, "export", "checkins", "--format", "csv")
@@ -603,13 +630,33 @@ def test_the_welcome_is_said_to_go_when_quiet_hours_end(tmp_path: Path) -> None:
     )
 
 
+def test_a_family_enrolled_after_the_lesson_time_is_told_the_lesson_comes_now(
+    tmp_path: Path,
+) -> None:
+    # given Ana enrolled in Chicago at 14:00 her time, with the default 09:00 lesson time
+    afternoon = datetime(2026, 3, 2, 14, 0, tzinfo=ZoneInfo("America/Chicago"))
+    app = build(Settings(database_url=sqlite_url(tmp_path)), channels={}, clock=lambda: afternoon)
+    try:
+        request = Enrollment("sms", "+12025550123", timezone="America/Chicago")
+        # when the CLI enrolls her and says what she gets first
+        line = enrolled(app.ctx, request, dry_run=False)
+    finally:
+        app.engine.dispose()
+    # then today's lesson is said to go now, after the welcome (as the next tick sends it), not
+    # at 09:00 that morning, five hours before the welcome
+    assert line.endswith(
+        "the welcome message is queued for Mon 2 Mar 14:00 America/Chicago, "
+        "then the first lesson, Mon 2 Mar 14:00 America/Chicago"
+    )
+
+
 def test_import_dry_run_then_import_on_postgresql(fresh_pg_url: str, inproc: Run) -> None:
     # given a PostgreSQL database at the newest schema
     assert inproc(fresh_pg_url, "db", "upgrade").returncode == 0
     # when the CSV is checked with --dry-run, nothing is written, duplicates are still found
     dry = inproc(fresh_pg_url, "import", str(IMPORTS / "mixed.csv"), "--dry-run")
     assert dry.returncode == 1 and "would import 4 row(s)" in dry.stdout, dry.stderr
-    assert "mixed.csv:7: sms +12025550131 is already enrolled" in dry.stderr
+    assert "mixed.csv:7: sms +12025550131 repeats line 2 of this file" in dry.stderr
     assert count(fresh_pg_url, m.Contact) == 0
     # and the real import then enrolls the same four
     real = inproc(fresh_pg_url, "import", str(IMPORTS / "mixed.csv"))

@@ -141,7 +141,46 @@ def test_without_database_url_in_a_craftbot_folder_the_local_file_is_used(
     assert (tmp_path / "craftbot.db").exists()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("export", "contacts"),
+        ("alerts", "list"),
+        ("family", "export", "1", "--by", "Dana"),
+        ("keys", "rotate"),
+    ],
+    ids=lambda args: " ".join(args),
+)
+def test_a_database_url_naming_a_sqlite_file_that_is_not_there_creates_nothing(
+    run: object, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    # given DATABASE_URL with a typo in its path (a folder that is not there)
+    url = f"sqlite:///{tmp_path}/craftbot-typo/craftbot.db"
+    # when a command that only reads or changes what is stored runs
+    result = run(*args, DATABASE_URL=url, DATA_KEYS="k" * 40)  # type: ignore[operator]
+    # then it says the database is not there, instead of reporting an empty world
+    said(result, "does not exist", str(tmp_path / "craftbot-typo" / "craftbot.db"))
+    assert not (tmp_path / "craftbot-typo").exists()
+    assert result.stdout == ""
+
+
 # --- missing files and wrong folders --------------------------------------------------------------
+def test_a_bad_port_breaks_only_the_web_process(run: object, tmp_path: Path) -> None:
+    # given PORT set to something that is no port (a Procfile's "$PORT" run by hand)
+    # then other commands work as before (it was a traceback from every command)
+    result = run("flows", "validate", str(REPO_ROOT), PORT="$PORT")  # type: ignore[operator]
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    # and `web` says what is wrong in a line or two
+    said(run("web", PORT="$PORT"), "'$PORT' is not a port number", "PORT")  # type: ignore[operator]
+    said(run("serve", "--port", "99999"), "'99999' is not a port number")  # type: ignore[operator]
+
+
+def test_import_a_folder(run: object, tmp_path: Path) -> None:
+    result = run("import", str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path}/x.db")  # type: ignore[operator]
+    said(result, f"{tmp_path}: is a folder; give the CSV file")
+    assert "Errno" not in result.stderr
+
+
 def test_simulate_a_missing_transcript(run: object, tmp_path: Path) -> None:
     said(run("simulate", "nope.yaml"), "nope.yaml: there is no such file")  # type: ignore[operator]
     said(run("simulate", str(tmp_path)), "is a folder")  # type: ignore[operator]

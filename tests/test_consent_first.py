@@ -5,10 +5,12 @@ shipped program, in every word, is tried by a stranger and by someone being aske
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from bot.engine import Message, Session, step
 from bot.engine import events as ev
 from bot.flows.model import Keyword
+from bot.settings import REPO_ROOT
 from tests.program import shipped
 from tests.test_engine import NOW, program, said
 
@@ -93,3 +95,16 @@ def test_a_stranger_may_erase_what_is_kept_once_confirmed() -> None:
     assert not session.consented
     assert not any(isinstance(e, ev.ConsentChanged) and e.given for e in events)
     assert any(isinstance(e, ev.ErasureRequested) for e in events), events
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_what_a_stranger_is_told_fits_every_channel(locale: str) -> None:
+    # given the replies someone gets before joining, on SMS, Telegram or email alike
+    texts = yaml.safe_load((REPO_ROOT / "messages" / locale / "onboarding.yaml").read_text("utf-8"))
+    before = {
+        k: v for k, v in texts.items() if k.startswith(("yes_no.reflect.", "onboarding.consent"))
+    }
+    assert before
+    # then none speaks of a phone number ("Someone may have shared this number", said by email)
+    for key, text in before.items():
+        assert not any(w in str(text).lower() for w in ("number", "número", "numero")), key

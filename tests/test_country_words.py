@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.catalog.render import Audience, render
+from bot.catalog.render import Audience, Renderer, render
 from bot.cli.main import main
 from bot.settings import Settings
 from bot.simulation import Harness, Sent
@@ -143,3 +143,40 @@ def test_the_preview_reads_the_program_as_a_uk_family_does(
     text = capsys.readouterr().out
     assert "call 999" in text and "0808 2000 247" in text
     assert not any(says(text, n) for n in ("911", "1-800-799-7233", "988"))
+
+
+@pytest.mark.parametrize(
+    ("locale", "word", "not_word"), [("en", "Hi friend,", "amigo"), ("es", "amigo/a", "friend")]
+)
+@pytest.mark.parametrize("channel", ["sms", "telegram", "email"])
+def test_a_family_without_a_name_is_greeted_in_their_language(
+    locale: str, word: str, not_word: str, channel: str
+) -> None:
+    # given a family enrolled without a name (the Spanish welcome said "Hola, friend:")
+    audience = Audience(channel, locale, {"lesson_time": "09:00", "checkin_time": "19:00"})
+    # when their welcome and the renderer's own path fill {name}
+    texts = [
+        render(shipped().catalogs, "onboarding.enrolled", audience, ORG),
+        Renderer().render(shipped().catalogs, "onboarding.enrolled", audience, ORG),
+    ]
+    # then the word for them is their language's
+    for text in texts:
+        assert word in text and not_word not in text, text
+
+
+@pytest.mark.parametrize(
+    ("country", "locale", "words"),
+    [
+        ("US", "en", "call 911"),
+        ("GB", "en", "call 999"),
+        ("ZZ", "en", "call your emergency number"),
+        ("US", "es", "llama al 911"),
+        ("ZZ", "es", "llama al número de emergencias"),
+    ],
+)
+def test_after_three_unclear_replies_the_safety_line_has_the_familys_number(
+    country: str, locale: str, words: str
+) -> None:
+    # a US family at the check-in got "call 911" in the question, then "call your local emergency
+    # number" after the third unclear reply
+    assert words in said("system.stuck", country, locale)

@@ -252,7 +252,12 @@ def test_a_coach_adds_a_sign_class_and_an_idiom_without_python(tmp_path: Path) -
         ),
         (
             ("    unresponsive:\n", "    unresponsive:\n      - '@kids * alone'\n"),
-            "'@kids' in '@kids * alone' is not a class (known: @assault, @child",
+            "'@kids' in '@kids * alone' is not a class (known: @assault, @cessation, @child",
+        ),
+        (
+            # `#` is any number, but YAML takes " # pills" for a comment: the phrase would be "took"
+            ("    unresponsive:\n", "    unresponsive:\n      - took # pills\n"),
+            "'took' is followed by '# pills', which YAML reads as a comment",
         ),
         (("signs:\n  overdose:\n", "signs:\n  overdos:\n"), "'overdos' is not a category"),
         (("idioms:\n", "idiom:\n"), "'idiom' is not a known key"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.engine import Message, Session, Timeout, Trigger, step
 from bot.engine import events as ev
 from bot.engine.program import Program
@@ -76,6 +78,28 @@ def test_onboarding_saves_the_profile_and_ends_with_the_first_lesson() -> None:
     assert said(events)[-2:] == ["onboarding.done", program().flows.order.lessons[0]]
     assert [e.words for e in events if isinstance(e, ev.ConsentChanged)] == ["yes"]
     assert any(isinstance(e, ev.OnboardingCompleted) for e in events)
+
+
+@pytest.mark.parametrize(
+    ("replies", "name", "loved_one"),
+    [
+        # a greeting, thanks or "idk" is asked again, never kept as a name ("Welcome, Hi.")
+        (("hi", "Ana"), "Ana", "Sam"),
+        (("thanks", "ok", "idk", "Ana"), "Ana", "Sam"),
+        # a greeting before the name is no part of it, in either language
+        (("hey, I'm Ana",), "Ana", "Sam"),
+        (("hola, soy Lucía",), "Lucía", "Sam"),  # and her accent stays
+    ],
+)
+def test_a_name_is_a_name(replies: tuple[str, ...], name: str, loved_one: str) -> None:
+    # given a newcomer who agreed and is asked her name
+    session, _ = run(Session(), "hi", "yes")
+    # when she answers with these replies, then the rest of joining
+    session, events = run(session, *replies, "2", "no", "my husband", "Sam", "pacific")
+    # then only a name is kept; "my husband" for the loved one's name is asked again
+    assert session.profile["name"] == name
+    assert session.profile["loved_one"] == loved_one
+    assert said(events).count("onboarding.reask_loved_one") == 1
 
 
 def test_saying_no_to_consent_sends_nothing_more_until_they_write_again() -> None:

@@ -13,7 +13,7 @@ from bot.problems import Problem
 from bot.yaml_source import did_you_mean, key_position, read_yaml, type_name, value_position
 
 RELATIONSHIPS = ("parent", "partner", "sibling", "child", "friend", "other")
-KNOWABLE_FIELDS = ("rewards", "loved_one", "name", "pause_end")
+KNOWABLE_FIELDS = ("rewards", "loved_one", "name", "pause_end", "lesson_time")
 FORM_KEYS = ("text", "sms", "long")
 ENTRY_KEYS = (*FORM_KEYS, "source", "for", "when_known", "max_segments", "discreet")
 DEFAULT_LOCALE = "en"

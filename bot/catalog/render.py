@@ -39,7 +39,13 @@ PLACEHOLDERS = (
 )
 # Placeholders known only for some families: used only in a `when_known:` variant of their own.
 ONLY_WHEN_KNOWN = ("rewards", "pause_end")
-NAME_FALLBACK = "friend"
+NAME_FALLBACK = "friend"  # when a locale has no `name.fallback` message of its own
+
+
+def name_fallback(catalogs: Catalogs, locale: str) -> str:
+    """What {name} is for a family who gave none, in their language ("friend", "amigo/a")."""
+    entry = catalogs.get("name.fallback", locale)
+    return entry.base.text if entry else NAME_FALLBACK
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,9 @@ def render_entry(
     loved = loved_one_phrase(catalogs, audience.locale, profile)
     country = country_words(catalogs, audience.locale, profile.get("country") or "")
     text = forms.for_channel(audience.channel).format_map(
-        placeholders(profile, loved, org, country, audience.locale)
+        placeholders(
+            profile, loved, org, country, audience.locale, name_fallback(catalogs, audience.locale)
+        )
     )
     return catalogs.sms_text(text, audience.locale) if audience.channel == "sms" else text
 
@@ -119,11 +127,12 @@ def placeholders(
     org: Mapping[str, str],
     country: Mapping[str, str] | None = None,
     locale: str = "",
+    nameless: str = NAME_FALLBACK,
 ) -> dict[str, str]:
     """The values a message's {placeholders} take for this family (docs/content.md lists them);
     `locale` picks the words of settings given per language (the answer time)."""
     return {
-        "name": profile.get("name") or NAME_FALLBACK,
+        "name": profile.get("name") or nameless,
         "loved_one": loved,
         "Loved_one": loved[:1].upper() + loved[1:],
         "rewards": profile.get("rewards") or "",
@@ -190,7 +199,10 @@ class Renderer:
         country = self._countries.get(where)
         if country is None:
             country = self._countries[where] = country_words(catalogs, *where)
-        text = template.format_map(placeholders(profile, loved, org, country, audience.locale))
+        nameless = name_fallback(catalogs, audience.locale)
+        text = template.format_map(
+            placeholders(profile, loved, org, country, audience.locale, nameless)
+        )
         return catalogs.sms_text(text, audience.locale) if audience.channel == "sms" else text
 
     def render_line(
@@ -198,5 +210,6 @@ class Renderer:
     ) -> str:
         """A one-line template (a discreet lead) filled for this family."""
         profile = audience.profile or {}
-        text = template.format_map(placeholders(profile, "", org, None, audience.locale))
+        nameless = name_fallback(catalogs, audience.locale)
+        text = template.format_map(placeholders(profile, "", org, None, audience.locale, nameless))
         return catalogs.sms_text(text, audience.locale) if audience.channel == "sms" else text

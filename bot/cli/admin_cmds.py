@@ -26,6 +26,7 @@ from bot.runtime.admin import (
     EnrollError,
     Enrollment,
     enroll,
+    normalize_address,
 )
 from bot.runtime.context import Context
 from bot.runtime.exports import EXPORT_COLUMNS, EXPORTS, export_rows
@@ -91,9 +92,10 @@ def register(sub: Any) -> None:
 
 
 @contextmanager
-def _app() -> Iterator[App]:
-    """The app without channels; its connections are closed when the command is done."""
-    app = open_app(load_settings(), channels={})
+def _app(reads_records: bool) -> Iterator[App]:
+    """The app without channels; its connections are closed when the command is done. A command
+    that only reads (export) never creates the database it names."""
+    app = open_app(load_settings(reads_records=reads_records), channels={})
     try:
         yield app
     finally:
@@ -128,7 +130,9 @@ def _writing(app: App, dry_run: bool) -> Iterator[Context]:
 def first_messages(ctx: Context, contact_id: int) -> tuple[list[tuple[str, str]], str | None]:
     """What the family gets first: the messages queued for them (the welcome), in the order they
     go, as (what, local time), and their first timer (a lesson, a check-in) with its local time.
-    A queued message waits for the family's quiet hours to end, so that is when it is said to go.
+    A queued message waits for the family's quiet hours to end, so that is when it is said to go;
+    so does a timer already due (a 09:00 lesson for a family enrolled at 14:00 goes now,
+    docs/scheduling.md), never at its past due time.
     """
     with ctx.db() as db:
         contact = db.get_one(m.Contact, contact_id)
@@ -145,7 +149,7 @@ def first_messages(ctx: Context, contact_id: int) -> tuple[list[tuple[str, str]]
     if not timers:
         return messages, None
     at, kind = min(timers)
-    return messages, f"{FIRST.get(kind, kind)}, {local(at)}"
+    return messages, f"{FIRST.get(kind, kind)}, {local(clock.held_until(max(at, ctx.clock())))}"
 
 
 def enrolled(ctx: Context, request: Enrollment, dry_run: bool) -> str:
@@ -192,7 +196,7 @@ def run_enroll(args: argparse.Namespace) -> int:
         args.checkin_time,
         args.locale,
     )
-    with _app() as app, _writing(app, args.dry_run) as ctx:
+    with _app(False) as app, _writing(app, args.dry_run) as ctx:
         try:
             line = enrolled(ctx, request, args.dry_run)
         except EnrollError as exc:
@@ -209,21 +213,30 @@ def run_import(args: argparse.Namespace) -> int:
         text = args.file.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise CliError(f"{args.file}: there is no such file") from None
+    except IsADirectoryError:
+        raise CliError(f"{args.file}: is a folder; give the CSV file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"{args.file}: cannot be read as a UTF-8 CSV file ({exc})") from None
     rows, file_problems = details.read_csv(io.StringIO(text, newline=""))
     if file_problems:
         raise CliError(f"{args.file}: " + "; ".join(file_problems))
     done, refused, channels = 0, 0, []
-    with _app() as app, _writing(app, args.dry_run) as ctx:
+    lines: dict[tuple[str, str], int] = {}  # (channel, address) -> the line that enrolled it
+    with _app(False) as app, _writing(app, args.dry_run) as ctx:
+        region = app.settings.phone_region()
         for row in rows:
             try:
                 if row.problems:
                     raise EnrollError(list(row.problems))
                 values = {**row.values, "locale": row.values.get("locale") or args.locale}
+                key = _address_key(values, region)
+                if key in lines:  # said so, rather than "already enrolled (contact 2)" in a dry run
+                    raise EnrollError(f"{key[0]} {key[1]} repeats line {lines[key]} of this file")
                 print(f"line {row.line}: " + enrolled(ctx, Enrollment(**values), args.dry_run))
                 done += 1
                 channels.append(row.values["channel"])
+                if key is not None:
+                    lines[key] = row.line
             except EnrollError as exc:
                 refused += 1
                 for problem in exc.problems:
@@ -239,8 +252,17 @@ def run_import(args: argparse.Namespace) -> int:
     return 1 if refused else 0
 
 
+def _address_key(values: dict[str, str], region: str) -> tuple[str, str] | None:
+    """(channel, address as stored), or None when the address is not one (enroll says why)."""
+    channel = values.get("channel", "")
+    try:
+        return channel, normalize_address(channel, values.get("address", ""), region)
+    except EnrollError:
+        return None
+
+
 def run_export(args: argparse.Namespace) -> int:
-    with _app() as app:
+    with _app(True) as app:
         rows = export_rows(app.ctx, args.what)
         if args.format == "jsonl":
             for row in rows:

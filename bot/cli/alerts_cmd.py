@@ -49,7 +49,7 @@ def positive(text: str) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    app = open_app(load_settings(), channels={})
+    app = open_app(load_settings(reads_records=True), channels={})
     try:
         found = app.runtime.alerts(args.status, args.limit)
     finally:
@@ -108,7 +108,7 @@ def run_close(args: argparse.Namespace) -> int:
 
 
 def _change(action: Any) -> Outcome:
-    app = open_app(load_settings(), channels={})
+    app = open_app(load_settings(reads_records=True), channels={})
     try:
         result: Outcome = action(app)
         return result

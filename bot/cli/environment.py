@@ -30,12 +30,17 @@ def is_program_folder(path: Path) -> bool:
     return (path / "flows").is_dir() and (path / "messages").is_dir()
 
 
-def load_settings(*, needs_database: bool = True, **overrides: Any) -> Settings:
+def load_settings(
+    *, needs_database: bool = True, reads_records: bool = False, **overrides: Any
+) -> Settings:
     """Settings from the environment; a bad value or a database nobody chose is a CliError.
 
     Without DATABASE_URL the database is craftbot.db in the current folder, but only when that
     folder is a craftbot folder (flows/ and messages/): anywhere else that would silently make an
-    empty database, and a command such as `export` would report an empty world.
+    empty database, and a command such as `export` would report an empty world. For the same
+    reason a command that only reads or changes what is stored (`reads_records`: export, alerts,
+    family, keys) refuses a DATABASE_URL naming a SQLite file that does not exist (a typo in the
+    path) instead of creating it, folders and all.
     """
     try:
         settings = Settings(**overrides)
@@ -51,7 +56,36 @@ def load_settings(*, needs_database: bool = True, **overrides: Any) -> Settings:
             "and messages/), so there is no database to use. Set DATABASE_URL "
             f"({URL_EXAMPLES}), or run this in the craftbot folder."
         )
+    if reads_records and chosen:
+        refuse_a_missing_database(settings.database_url)
     return settings
+
+
+def refuse_a_missing_database(url: str) -> None:
+    """A SQLite file DATABASE_URL names and that is not there is a CliError (a command that
+    reads what is stored would otherwise create it and report an empty world)."""
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        raise CliError(
+            f"the database at {shown(url)} does not exist (there is no file {missing}), so there "
+            "is nothing to read; check DATABASE_URL. Nothing was created (`craftbot db upgrade` "
+            "makes a new database)"
+        )
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names when it does not exist (None for other URLs, memory, URIs)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # said by database_errors, with what a URL looks like
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if "uri" in parsed.query or database.startswith("file:"):
+        return None
+    path = Path(database)
+    return None if path.exists() else path.absolute()
 
 
 def settings_problem(exc: ValidationError) -> str:

@@ -49,7 +49,7 @@ def _who(args: argparse.Namespace) -> str:
 
 def run_export(args: argparse.Namespace) -> int:
     by = _who(args)
-    app = open_app(load_settings(), channels={})
+    app = open_app(load_settings(reads_records=True), channels={})
     try:
         data = app.runtime.export_family(args.id)
         if data is None:
@@ -75,7 +75,7 @@ def run_delete(args: argparse.Namespace) -> int:
             f"this erases family {args.id} for good; add --yes to do it "
             f"(`craftbot family export {args.id}` first keeps a copy)"
         )
-    app = open_app(load_settings(), channels={})
+    app = open_app(load_settings(reads_records=True), channels={})
     try:
         if not app.runtime.erase_family(args.id, "staff"):
             raise CliError(f"there is no family {args.id}")

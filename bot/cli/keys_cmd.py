@@ -12,9 +12,14 @@ import sys
 from typing import Any
 
 from bot.cli.alerts_cmd import positive
-from bot.cli.environment import CliError, database_errors, load_settings
+from bot.cli.environment import (
+    CliError,
+    database_errors,
+    load_settings,
+    refuse_a_missing_database,
+)
 from storage.crypto import DataKeyProblem
-from storage.db import make_engine
+from storage.db import DEFAULT_URL, make_engine
 from storage.migrate import current_revision, head_revision
 from storage.models import Base
 from storage.reencrypt import encrypted_columns, renew_batch
@@ -42,6 +47,8 @@ def run_rotate(args: argparse.Namespace) -> int:
             "(DATA_KEYS=new,old), in every process of the bot too, then run this again"
         )
     url = settings.database_url
+    if url != DEFAULT_URL:  # the default craftbot.db of a craftbot folder is made as for export
+        refuse_a_missing_database(url)
     with database_errors(url):
         engine = make_engine(url, keys)
         try:

@@ -83,6 +83,18 @@ def run_tick(args: argparse.Namespace) -> int:
     return 0
 
 
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a port number such as 8000 (--port, or PORT)"
+        )
+    return port
+
+
 def register_processes(sub: Any) -> None:
     p = sub.add_parser(
         "worker", help="the Procfile worker: scheduler ticks and the outbox dispatcher"
@@ -90,13 +102,15 @@ def register_processes(sub: Any) -> None:
     p.set_defaults(handler=run_worker)
     p = sub.add_parser("web", help="the Procfile web process: the webhook app on uvicorn")
     p.add_argument("--host", default="0.0.0.0")
-    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    # PORT is read when `web` runs, not when any command starts: a bad PORT ("$PORT" unexpanded)
+    # broke every craftbot command with a traceback.
+    p.add_argument("--port", type=port_number, default=os.environ.get("PORT", "8000"))
     p.set_defaults(handler=run_web)
     p = sub.add_parser(
         "serve", help="web app and ticks in one process (the local default, on SQLite)"
     )
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=port_number, default=8000)
     p.set_defaults(handler=run_serve)
     p = sub.add_parser("telegram", help="Telegram commands")
     tsub = p.add_subparsers(dest="telegram_command", required=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import tempfile
 from pathlib import Path
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
                 needs_database=False,
                 database_url=f"sqlite:///{tmp}/simulate.db",
                 CRAFTBOT_PROGRAM_DIR=root,
+                # a throwaway database gets a throwaway key: no DATA_KEYS warning for a replay
+                data_keys=secrets.token_urlsafe(48),
             )
             result = run_transcript(path, settings)
         if result.ok:

@@ -31,6 +31,8 @@ MARKED = ("safety", "track", "wellbeing", "lesson_rating")
 def state_labels(session: Session, today: date, person_reads: bool) -> frozenset[str]:
     profile, marks = session.profile, session.marks
     labels: set[str] = set()
+    if session.consented or session.onboarded:
+        labels.add("agreed")
     if profile.get("safety") in ("yes", "sometimes"):
         labels.add("unsafe")
     track = profile.get("track")

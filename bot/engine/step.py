@@ -214,6 +214,8 @@ class _Run(Actions):
             if self.session.flow:
                 self.end_flow()
             self.start(keyword.flow)
+            if keyword.continues and not self.session.flow:
+                self.carry_on()  # RESUME while joining: joining goes on where it stopped
             return
         saved = self.session  # an aside: the open question stays open afterwards
         self.run_flow(self.program.flows.flows[keyword.flow], 0)

@@ -32,6 +32,7 @@ EXPECT_LABELS: Mapping[str, tuple[str, ...]] = {
 # (bot/engine/state.py says when each holds).
 STATE_LABELS = (
     "unsafe",  # they said YES or SOMETIMES to the safety question
+    "agreed",  # they said YES to joining, or an organisation enrolled them (their consent)
     "track_treatment",  # the loved one is in treatment (the stage question's answer)
     "track_recovery",  # early recovery, with starts and stops
     "feeling_low",  # their own last wellbeing answer was 1 or 2

@@ -77,6 +77,11 @@ class AnswerLexicon:
     name_prefixes: tuple[str, ...]
     timezones: Mapping[str, str]
     countries: Mapping[str, str] = field(default_factory=dict)  # "uk" -> "GB", "other" -> "ZZ"
+    # Never a name: a greeting before one ("hi, I'm Ana") or alone ("hi"), a reply that is no
+    # name ("thanks", "ok", "idk"), and a reply that starts with a possessive ("my son").
+    greetings: tuple[str, ...] = ()
+    not_names: tuple[str, ...] = ()
+    possessives: tuple[str, ...] = ()
 
 
 def load_answer_lexicon(data: Mapping[str, Any], source: str = "<memory>") -> AnswerLexicon:
@@ -112,29 +117,117 @@ def load_answer_lexicon(data: Mapping[str, Any], source: str = "<memory>") -> An
             for code, words in countries.items()
             for word in phrases(words, f"countries.{code}")
         },
+        tuple(sorted(phrases(data.get("greetings", []), "greetings"), key=len, reverse=True)),
+        phrases(data.get("not_names", []), "not_names"),
+        phrases(data.get("possessives", []), "possessives"),
+    )
+
+
+def name_rules(lexicons: Sequence[AnswerLexicon]) -> AnswerLexicon:
+    """One lexicon with every language's name words: a name is no language's ("hola, soy Ana"
+    to the English reader is Ana, and "hi" is no name to the Spanish one)."""
+    first = lexicons[0]
+
+    def merged(field_of: Any) -> tuple[str, ...]:
+        words = {w for x in lexicons for w in field_of(x)}
+        return tuple(sorted(words, key=lambda w: (-len(w), w)))
+
+    return AnswerLexicon(
+        first.choices,
+        first.skip,
+        merged(lambda x: x.name_prefixes),
+        first.timezones,
+        first.countries,
+        merged(lambda x: x.greetings),
+        merged(lambda x: x.not_names),
+        merged(lambda x: x.possessives),
     )
 
 
 def read_name(text: str, lexicon: AnswerLexicon) -> str | None:
-    """'my name is ana maria' -> 'Ana Maria'; 'who is this?' -> None."""
+    """'my name is ana maria' -> 'Ana Maria'; 'hi, I'm Sam' -> 'Sam'; 'who is this?', 'hi',
+    'thanks', 'my son' -> None."""
     norm = normalize(text)
+    for greeting in lexicon.greetings:
+        if norm == greeting:
+            return None
+        if norm.startswith(greeting + " "):
+            norm = norm[len(greeting) + 1 :]
+            break
     for prefix in lexicon.name_prefixes:
         if norm.startswith(prefix + " "):
             norm = norm[len(prefix) + 1 :]
             break
+    if norm in lexicon.not_names or norm.split(" ", 1)[0] in lexicon.possessives:
+        return None
     words = [w.strip("'") for w in norm.split() if w.strip("'")]
     if not 1 <= len(words) <= 3 or len(" ".join(words)) > 40:
         return None
     if not all(_NAME_OK.match(w) for w in words):
         return None
-    # Keep the family member's own capitalisation when they typed one ("McKenzie").
+    # Keep the family member's own capitalisation and accents when they typed them ("McKenzie",
+    # "Lucía": read without accents, the name is still written with them).
     original = [w for w in re.split(r"[\s,!.?]+", text.strip()) if w]
-    typed = {w.casefold(): w for w in original}
+    typed = {normalize(w): w for w in original}
     return " ".join(typed.get(w, w)[:1].upper() + typed.get(w, w)[1:] for w in words)
 
 
+# A time inside a longer reply ("8pm please", "6pm after work", "mornings around 7"): one clock
+# time with its half of the day, or one hour with a word for the half of the day.
+_TIME_IN = re.compile(r"\b(\d{1,2})(?:[:.h ](\d{2}))?\s*(am|pm|a m|p m)\b")
+_CLOCK_IN = re.compile(r"\b([01]?\d|2[0-3])[h ]([0-5]\d)\b")
+_HOUR_IN = re.compile(r"\b(\d{1,2})\b")
+_HALF_WORDS = (
+    (re.compile(r"\b(?:mornings?|manana|mananas)\b"), "am"),
+    (re.compile(r"\b(?:evenings?|nights?|tonight|afternoons?|tarde|tardes|noche|noches)\b"), "pm"),
+)
+_HOUR_WORDS = {
+    w: str(i)
+    for i, words in enumerate(
+        [
+            (),
+            ("one", "una", "uno"),
+            ("two", "dos"),
+            ("three", "tres"),
+            ("four", "cuatro"),
+            ("five", "cinco"),
+            ("six", "seis"),
+            ("seven", "siete"),
+            ("eight", "ocho"),
+            ("nine", "nueve"),
+            ("ten", "diez"),
+            ("eleven", "once"),
+            ("twelve", "doce"),
+        ]
+    )
+    for w in words
+}
+
+
 def read_time(text: str) -> str | None:
-    """'7pm' -> '19:00'; '7:30 am' -> '07:30'; '19:15' -> '19:15'; '7' -> None (am or pm?)."""
+    """'7pm' -> '19:00'; '7:30 am' -> '07:30'; '19:15' -> '19:15'; '7' -> None (am or pm?);
+    '8pm please', 'seven pm', 'mornings around 7' -> the one time they hold."""
+    whole = _read_time(text)
+    if whole is not None:
+        return whole
+    norm = " ".join(_HOUR_WORDS.get(w, w) for w in normalize(text).split())
+    if re.search(r"\b(?:half|quarter|media|cuarto)\b", norm):
+        return None  # "half past 7 pm" is not 19:00: ask again rather than guess
+    matches = [*_TIME_IN.finditer(norm)]
+    matches += [m for m in _CLOCK_IN.finditer(norm) if int(m.group(1)) > 12]
+    if matches:
+        # one time and no other number: "between 7 and 8 pm", "2 hours after 7pm" ask again
+        if len(matches) > 1 or re.search(r"\d", norm.replace(matches[0].group(0), " ")):
+            return None
+        return _read_time(matches[0].group(0))
+    halves = {half for words, half in _HALF_WORDS if words.search(norm)}
+    hours = _HOUR_IN.findall(norm)
+    if len(halves) == 1 and len(hours) == 1 and 1 <= int(hours[0]) <= 12:
+        return _read_time(f"{hours[0]} {halves.pop()}")
+    return None
+
+
+def _read_time(text: str) -> str | None:
     norm = normalize(text).replace("o'clock", "").replace("oclock", "").strip()
     norm = " ".join(_HEDGES.sub(" ", norm).split())
     for half_words, half in _HALVES:
@@ -177,6 +270,8 @@ def read_answer(
     """Every simple `expect:` kind except `checkin`, tried in each lexicon in turn."""
     if any(expect in x.choices and x.choices[expect].pick(text) == UNCLEAR for x in lexicons):
         return None  # "no idea", "no tomó hoy": not "no", in whichever language it was said
+    if expect in ("name", "optional_name") and lexicons:
+        lexicons = [name_rules(lexicons)]
     for lexicon in lexicons:
         answer = _read_one(expect, text, lexicon, known_zones)
         if answer is not None:

@@ -87,7 +87,11 @@ def read_checkin(parsed: Parsed, rules: CheckinRules) -> CheckinReading:
         options += sorted(picked)
         signals |= picked
         if picked and any(
-            h.rule.kind == "uncertain" and start <= h.start and h.end <= end for h in parsed.hits
+            h.rule.kind == "uncertain"
+            and not h.rule.checkin_only  # "1, he said he wants help": the option is hers
+            and start <= h.start
+            and h.end <= end
+            for h in parsed.hits
         ):
             hedged = True  # "1 i think"
         spans = rules.matcher.scan(keys, start, end)

@@ -25,6 +25,8 @@ TOP = (
     "option_fillers",
     "counted_words",
     "negations",
+    "cessations",
+    "hedges",
     "negation_softeners",
     "clause_breaks",
     "question_words",
@@ -32,6 +34,8 @@ TOP = (
     NEUTRAL,
     "coordinators",
 )
+CESSATION_REACH = 2  # "stopped drinking", "quit using drugs", "dejó de tomar"
+HEDGE_REACH = 6  # "i doubt he had more than a sip", as far as the shared hedges ("i think") reach
 ANSWER_KEYS = ("options", "phrases", "soft_phrases")
 # Ties between phrases of one length go to the first kind here: "not sure" (unsure) is read as a
 # whole before "not" could turn anything around.
@@ -45,7 +49,9 @@ def read_checkin(
     negation_reach: int,
     negation_stops: frozenset[str],
 ) -> tuple[CheckinRules, list[Rule]]:
-    """The merged rules, and check-in's own negations as context rules ("stayed away from")."""
+    """The merged rules, and check-in's own context rules: its negations ("stayed away from"), its
+    cessations ("stopped drinking" says nothing sure about today) and its hedges ("i don't think
+    he drank", "dudo que tomara"): both read as unsure. Crisis reading never sees these."""
     options: dict[str, CheckinCategory] = {}
     evidence: list[tuple[EvidenceKind, CheckinCategory | None, Pattern]] = []
     extra: list[Rule] = []
@@ -124,6 +130,32 @@ def read_checkin(
                     negation_reach,
                     "clause",
                     negation_stops,
+                    language,
+                    checkin_only=True,
+                )
+            )
+        for p in reader.patterns(data, "cessations", "cessations", classes):
+            extra.append(
+                Rule(
+                    "uncertain",
+                    p,
+                    "before",
+                    CESSATION_REACH,
+                    "clause",
+                    frozenset(),  # a kind's stops are shared: none, as "i think" has none
+                    language,
+                    checkin_only=True,
+                )
+            )
+        for p in reader.patterns(data, "hedges", "hedges", classes):
+            extra.append(
+                Rule(
+                    "uncertain",
+                    p,
+                    "before",
+                    HEDGE_REACH,
+                    "sentence",
+                    frozenset(),
                     language,
                     checkin_only=True,
                 )

@@ -15,6 +15,7 @@ from typing import Any
 from bot.problems import Problem
 from bot.understanding.answers import AnswerLexicon, load_answer_lexicon
 from bot.understanding.checkin_rules import read_checkin
+from bot.understanding.comments import phrases_cut_by_comments
 from bot.understanding.context import ContextRules, Rule
 from bot.understanding.crisis_rules import CrisisFile, read_crisis
 from bot.understanding.followup_rules import read_followup_rules, read_reflect_rules
@@ -47,6 +48,7 @@ def load_understanding(messages_dir: Path) -> tuple[Understanding | None, list[P
             data, syntax = read_yaml(path)
             problems += syntax
             if not syntax:
+                problems += phrases_cut_by_comments(path.read_text(encoding="utf-8"), str(path))
                 files[name].append((path.parent.parent.name, str(path), data))
     for name in ("context", "crisis", "checkin"):
         if not files[name] and not any(p.file.endswith(f"{name}.yaml") for p in problems):
