@@ -43,6 +43,48 @@ def test_opt_out_as_two_words_stops_on_every_channel(channel: str, words: str) -
     assert (session.status, said_back) == ("opted_out", ["keyword.stopped"])
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Stop texting me!",
+        "please stop sending me messages",
+        "Unsubscribe me please",
+        "remove me from this list",
+        "Don’t text me anymore.",
+        "STOP please",
+        "No más mensajes, por favor",
+        "dejen de escribirme",
+        "por favor, quítenme de la lista",
+    ],
+)
+@pytest.mark.parametrize("channel", ["sms", "telegram", "email"])
+def test_plain_words_for_stop_opt_out_on_every_channel(channel: str, words: str) -> None:
+    """People rarely text the bare keyword: "stop texting me" asked the check-in question again
+    and the family kept getting messages (the FCC asks that any reasonable way of revoking
+    consent be honoured)."""
+    session, said_back = say(at_checkin(), Message(words, channel=channel))
+    assert (session.status, said_back) == ("opted_out", ["keyword.stopped"])
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "please stop texting at work",
+        "he won't stop drinking",
+        "no more drinking today",
+        "stop",  # the keyword itself, for contrast below
+    ],
+)
+def test_a_sentence_that_mentions_stopping_is_not_an_opt_out(words: str) -> None:
+    session, _ = say(at_checkin(), Message(words, channel="sms"))
+    assert (session.status == "opted_out") == (words == "stop")
+
+
+def test_politeness_around_pause_keeps_its_days() -> None:
+    session, said_back = say(at_checkin(), Message("PAUSE 3 days please", channel="sms"))
+    assert session.paused_until is not None and session.paused_until != "indefinite"
+
+
 @pytest.mark.parametrize(("channel", "word"), [("telegram", "/start"), ("email", "START")])
 def test_start_comes_back_on_telegram_and_email(channel: str, word: str) -> None:
     session, words = say(STOPPED, Message(word, channel=channel))

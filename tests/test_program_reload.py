@@ -191,13 +191,15 @@ def test_a_reply_to_a_flow_an_edit_removed_gets_the_fallback(harness: Harness, r
 
 
 # --- STOP, START and HELP cannot be switched off by an edit ---------------------------------------
-STOP_KEYWORD = (
-    "  stop:\n    words:\n      en: [STOP, STOPALL, STOP ALL, UNSUBSCRIBE, CANCEL, END, QUIT, "
-    "REVOKE, OPTOUT, OPT OUT]\n"
-    "      es: [PARAR, PARA, ALTO, DETENER, CANCELAR, BAJA, DAR DE BAJA, DARME DE BAJA, SALIR, "
-    "FIN]\n"
-    "      any: [/stop]\n    flow: stop\n    before_consent: true\n"
-)
+def _stop_keyword() -> str:
+    """The shipped STOP keyword, whole: from `  stop:` to the end of its entry."""
+    text = (REPO_ROOT / "flows" / "keywords.yaml").read_text(encoding="utf-8")
+    start = text.index("  stop:\n")
+    end = text.index("    before_consent: true\n", start) + len("    before_consent: true\n")
+    return text[start:end]
+
+
+STOP_KEYWORD = _stop_keyword()
 HELP_FOR_ALL = "    flow: help\n    when: any\n"
 
 

@@ -15,6 +15,13 @@ _AMOUNT = re.compile(
     r"(d|day|days|dia|dias|w|wk|week|weeks|sem|semana|semanas)?$"
 )
 
+# Words of politeness around a keyword ("STOP please", "por favor, AYUDA"): the keyword is still
+# the whole message. Normalised, longest first.
+_POLITE = re.compile(
+    r"^(?:(?:please|pls|plz|por favor|thanks|thank you|gracias|ok|okay)\s+)+"
+    r"|(?:\s+(?:please|pls|plz|por favor|thanks|thank you|gracias))+$"
+)
+
 
 def match_keyword(
     keywords: Sequence[Keyword], text: str, hint: str | None, opted_out: bool, channel: str = ""
@@ -22,13 +29,14 @@ def match_keyword(
     """The keyword a message is, with the rest of it as an argument ("PAUSE 3 days" -> "3 days").
 
     Only a whole message counts ("please stop texting at work" is not STOP), except that a
-    keyword that `takes` an argument may be followed by one. A provider's hint (Twilio's
+    keyword that `takes` an argument may be followed by one, and words of politeness around it
+    do not count ("STOP please", "por favor, AYUDA"). A provider's hint (Twilio's
     OptOutType) names the keyword outright. Words listed `on:` a channel count only there (YES
     re-subscribes on SMS, where carriers treat it as an opt-in word, and nowhere else). Case and
     accents never matter: the words were normalised when read ("LECCIÓN" is "leccion"), and so
     is the message ("Lección", "leccion").
     """
-    norm = normalize(text)
+    norm = _POLITE.sub("", normalize(text)) or normalize(text)
     first, _, rest = norm.partition(" ")
     hinted = normalize(hint) if hint else ""
     for keyword in keywords:
