@@ -47,14 +47,20 @@ JOIN = ("hi", "yes", "Ana", "1", "no", "Sam", "eastern", "9am", "7pm")
 class Rig:
     """The app with channels that record every send, in the order the dispatcher made them."""
 
-    def __init__(self, db_url: str, start: datetime = TWO_AM, **settings: Any) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        start: datetime = TWO_AM,
+        on: tuple[str, ...] = ("sms", "telegram", "email"),
+        **settings: Any,
+    ) -> None:
         self.now = start
         self.sent: list[OutboundMessage] = []
         self._ids = itertools.count(1)
         engine = make_engine(db_url)
         upgrade(engine)  # SQLite does this itself; PostgreSQL has the release step
         engine.dispose()
-        channels = {c: ConsoleChannel(self.sent.append, c) for c in ("sms", "telegram", "email")}
+        channels = {c: ConsoleChannel(self.sent.append, c) for c in on}
         self.app: App = build(
             Settings(database_url=db_url, **settings),
             channels=channels,
@@ -314,3 +320,35 @@ def test_a_crisis_reply_that_could_not_be_delivered_makes_the_alert_urgent_again
     assert f"craftbot alert {alert.id} (urgent)" in notice and "could NOT be delivered" in notice
     found = rig.app.runtime.alert(alert.id)
     assert found is not None and "21211 invalid number" in found.notes[-1].text
+
+
+def test_a_crisis_reply_stuck_on_a_channel_that_cannot_send_tells_staff_once(db_url: str) -> None:
+    """A crisis reply never expires, so on a channel that is off (or a provider down for long)
+    it waited for ever and nobody heard of it: staff only learnt of replies that failed for
+    good."""
+    # given Telegram is not configured, and a family writes in crisis there
+    rig = Rig(db_url, on=("sms", "email"), **STAFF)
+    try:
+        rig.write("he's not breathing", "777001", channel="telegram")
+        [alert] = rig.alerts()
+        rig.write(f"ACK {alert.id}", ON_CALL_SMS)  # someone has it: no escalation meanwhile
+        assert all(s.address != "777001" for s in rig.sent)  # the reply waits, unsent
+        # when the minutes pass with the reply still unsent
+        assert rig.tick(TWO_AM + timedelta(minutes=2)) == []
+        late = rig.tick(TWO_AM + timedelta(minutes=6))
+        # then the on-call list hears that the family's crisis reply has not gone, once
+        assert to(late) == sorted([ON_CALL_SMS, ON_CALL_EMAIL])
+        assert all(f"craftbot alert {alert.id} (urgent)" in s.text for s in late)
+        found = rig.app.runtime.alert(alert.id)
+        assert found is not None and "still not sent after 5 minutes" in found.notes[-1].text
+        assert rig.tick(TWO_AM + timedelta(minutes=12)) == []
+        # and the reply is still queued, to go as soon as the channel can send
+        with rig.app.ctx.db() as db:
+            status = db.scalar(
+                select(m.OutboundMessage.status).where(
+                    m.OutboundMessage.address == "777001", m.OutboundMessage.kind == "crisis"
+                )
+            )
+        assert status == "queued"
+    finally:
+        rig.close()

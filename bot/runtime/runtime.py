@@ -15,6 +15,7 @@ from bot.runtime import family_data, retention, turn
 from bot.runtime.alerts.desk import AlertDesk, Outcome, Reached
 from bot.runtime.alerts.escalation import escalate_due
 from bot.runtime.alerts.records import AlertRecord
+from bot.runtime.alerts.undeliverable import tell_late
 from bot.runtime.context import Context
 from bot.runtime.inbound import Inbound, InboundResult
 from bot.runtime.outbox import reports
@@ -47,13 +48,15 @@ class Runtime:
 
     # --- timers --------------------------------------------------------------------------------
     def fire_due(self, now: datetime | None = None, batch: int = 500) -> TickReport:
-        """Fire every due timer as of `now`, batch by batch, and send the next notice of every
-        alert nobody acknowledged in time; rows another worker holds are skipped."""
+        """Fire every due timer as of `now`, batch by batch, send the next notice of every alert
+        nobody acknowledged in time, and tell staff of crisis replies not sent after minutes;
+        rows another worker holds are skipped."""
         now = now or self.ctx.clock()
         report = Tick(self.ctx, now).run(batch)
         escalated = escalate_due(self.ctx, now)
         report.escalated += len(escalated)
         report.outbox_ids += escalated
+        report.outbox_ids += tell_late(self.ctx, now)
         return report
 
     def reschedule(self, contact_ids: Iterable[int], now: datetime | None = None) -> None:

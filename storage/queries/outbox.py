@@ -315,3 +315,34 @@ def set_status(
 def forget_reports_before(db: Session, cutoff: datetime) -> None:
     """Provider report keys older than any repeat a provider sends."""
     db.execute(delete(REPORTS).where(REPORTS.c.at < cutoff))
+
+
+# A family's crisis reply still being tried, whose lateness staff were told of (its `reason`
+# while queued; sending it clears it, a final failure replaces it).
+LATE_TOLD = "late_staff_told"
+
+
+def late_crisis_replies(
+    db: Session, written_before: datetime, limit: int = 100
+) -> list[tuple[int, int, str | None]]:
+    """Families' crisis replies written before `written_before` and still not sent, that staff
+    were not told of yet: (row id, contact id, last error), oldest first."""
+    rows = db.execute(
+        select(_o.id, _o.contact_id, _o.last_error)
+        .where(
+            _o.kind == "crisis",
+            _o.contact_id.is_not(None),
+            _o.status.in_(("queued", "sending")),
+            _o.created_at < written_before,
+            _o.reason.is_(None),
+        )
+        .order_by(_o.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # several workers: each row is told of once
+    ).all()
+    return [(row_id, contact_id, error) for row_id, contact_id, error in rows]
+
+
+def mark_late_told(db: Session, ids: Sequence[int]) -> None:
+    if ids:
+        db.execute(update(OUTBOX).where(_o.id.in_(list(ids))).values(reason=LATE_TOLD))
