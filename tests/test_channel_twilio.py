@@ -223,6 +223,14 @@ def test_picture_only_sms_gives_nothing_to_read() -> None:
     assert parse_inbound_sms(inbound_sms_form(from_="+15550123", body="")) is None
 
 
+@pytest.mark.parametrize("sender", ["whatsapp:+15550123", "messenger:1234567890", "rcs:+15550123"])
+def test_a_message_from_another_twilio_channel_is_not_taken_as_an_sms(sender: str) -> None:
+    """ "whatsapp:+15550123" was read as the SMS number +15550123: the bot answered, and went on
+    messaging, by SMS a phone that never wrote to it by SMS."""
+    form = inbound_sms_form(from_=sender, body="hi")
+    assert parse_inbound_sms(form) is None
+
+
 def test_inbound_sms_without_message_sid_is_malformed() -> None:
     form = inbound_sms_form(from_="+15550123", body="hi")
     del form["MessageSid"], form["SmsMessageSid"]

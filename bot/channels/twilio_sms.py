@@ -225,12 +225,22 @@ def parse_inbound_sms(form: Mapping[str, Any]) -> InboundMessage | None:
     carries nothing.
 
     Raises ValueError when the form lacks From or MessageSid (answer 400); the message names no
-    value, so it can be logged. OptOutType (Advanced Opt-Out: STOP, START, HELP) becomes
+    value, so it can be logged. A message from another of Twilio's channels (WhatsApp,
+    Messenger) is None: not ours to answer. OptOutType (Advanced Opt-Out: STOP, START, HELP) becomes
     keyword_hint; a picture without words has empty text and `media` "mms".
     """
     raw_from, sid = _text(form, "From").strip(), _text(form, "MessageSid", "SmsMessageSid").strip()
     if not raw_from or not sid:
         raise ValueError("A Twilio SMS webhook needs From and MessageSid.")
+    scheme, colon, _ = raw_from.partition(":")
+    if colon and scheme.isalpha():
+        # WhatsApp, Messenger or RCS through the same number ("whatsapp:+1..."): the person
+        # agreed to nothing by SMS, and an answer by SMS would reach a phone they did not write
+        # from. Nothing is stored; Twilio gets its 200.
+        _log.info(
+            "twilio: a %s message was ignored: craftbot answers SMS only", scheme[:16].lower()
+        )
+        return None
     address = to_e164(raw_from)
     if address is None:
         raise ValueError("The SMS sender in From is not a phone number that reads as E.164.")
