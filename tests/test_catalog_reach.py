@@ -6,7 +6,7 @@ import re
 
 from bot.catalog.awaiting import AWAITING_FILE, load_awaiting
 from bot.catalog.render import COUNTRY_PLACEHOLDERS
-from bot.engine.step import MEDIA_ONLY
+from bot.engine.step import MEDIA_ONLY, STARTED_ALREADY
 from bot.runtime.admin import WELCOME
 from bot.settings import REPO_ROOT
 from bot.understanding.followup import REFLECTIONS
@@ -41,6 +41,7 @@ def referenced_ids() -> set[str]:
     # canned answers: a coach starts from one when answering a question in the console
     ids |= set(shipped().catalogs.pool("coach_answer"))
     ids.add(MEDIA_ONLY)  # said by the engine to a photo or voice note without words
+    ids.add(STARTED_ALREADY)  # said by the engine to START from a family who never stopped
     # a lesson's {emergency} and its kind, in the family's country (bot/catalog/render.py)
     ids |= {f"number.{name}" for name in COUNTRY_PLACEHOLDERS}
     # email subjects (bot/runtime/outbox/enqueue.py, a coach's answer, the alerts desk), the

@@ -85,6 +85,26 @@ def test_politeness_around_pause_keeps_its_days() -> None:
     assert session.paused_until is not None and session.paused_until != "indefinite"
 
 
+@pytest.mark.parametrize(
+    ("channel", "word"), [("telegram", "/start"), ("sms", "START"), ("email", "Inicio")]
+)
+def test_start_from_a_family_already_with_us_says_so(channel: str, word: str) -> None:
+    """Telegram shows its Start button again when a chat is cleared; /start from a family who
+    never stopped got "I may not follow everything"."""
+    # given the evening question, open
+    asked = at_checkin()
+    # when START comes
+    after, words = say(asked, Message(word, channel=channel))
+    # then the family hears they are signed up already, and the question still waits for them
+    assert words == ["keyword.started_already"]
+    assert (after.status, after.flow, after.waiting) == ("active", asked.flow, True)
+
+
+def test_yes_from_a_family_with_us_is_never_taken_for_start() -> None:
+    after, words = say(ACTIVE, Message("yes", channel="sms"))
+    assert "keyword.started_already" not in words
+
+
 @pytest.mark.parametrize(("channel", "word"), [("telegram", "/start"), ("email", "START")])
 def test_start_comes_back_on_telegram_and_email(channel: str, word: str) -> None:
     session, words = say(STOPPED, Message(word, channel=channel))

@@ -22,6 +22,7 @@ from bot.understanding.crisis import CrisisReading
 from bot.understanding.explain import one_line
 
 MEDIA_ONLY = "system.media_only"  # the reply to media without words
+STARTED_ALREADY = "keyword.started_already"  # START (Telegram's /start) from a family with us
 STUCK = "system.stuck"  # after the last unclear reply: how to reach a person, then the question
 MAX_STEPS = 200  # a guard only: the validator already refuses loops that never wait
 # Kinds of question whose every answer already brings a safety line and a person (the crisis
@@ -90,6 +91,12 @@ class _Run(Actions):
         if self.session.status == "opted_out":
             self.events.append(ev.Ignored("opted out: only crisis words and START are answered"))
             return
+        if self.session.status == "active" and self.for_the_opted_out_only(message):
+            # START from a family already with us (Telegram shows its Start button again when a
+            # chat is cleared): say so, where the fallback said it did not follow; an open
+            # question stays open.
+            self.say(STARTED_ALREADY)
+            return
         if not self.repair() and self.session.waiting:
             return  # an edit removed the question; the flow asked its question afresh instead
         if self.session.status in ("new", "declined", "onboarding") and not self.session.waiting:
@@ -104,6 +111,18 @@ class _Run(Actions):
             self.answer(message.text)
             return
         self.fallback(message.text)
+
+    def for_the_opted_out_only(self, message: Message) -> bool:
+        """Whether the message is a keyword that only someone who opted out can use (START). Words
+        of one channel only are left out: YES re-subscribes on SMS, and answers questions."""
+        found = match_keyword(
+            self.program.flows.routing.keywords, message.text, None, opted_out=True
+        )
+        return (
+            found is not None
+            and found[0].when == "opted_out"
+            and STARTED_ALREADY in self.program.message_ids
+        )
 
     def on_trigger(self, kind: str) -> None:
         s = self.session
