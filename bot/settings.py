@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     org_contact: str = Field(
         default=DEFAULT_ORG_CONTACT, description="How a family reaches a person"
     )
+    # The same in Spanish words ("llama al 555-0100"); unset, Spanish messages show ORG_CONTACT as
+    # it is written, so write that in words both languages read (a number, a web address).
+    org_contact_es: str = ""
 
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -141,10 +144,16 @@ class Settings(BaseSettings):
 
     def org_placeholders(self) -> dict[str, str]:
         """What `{org}`, `{org_contact}` and `{answer_within}` become in every message; the
-        answer time in each language's own words under `answer_within.<locale>`."""
+        answer time and the contact in each language's own words under `answer_within.<locale>`
+        and `org_contact.<locale>`."""
         return {
             "org": self.org_name,
             "org_contact": self.org_contact.strip() or self.org_name,
+            **(
+                {"org_contact.es": self.org_contact_es.strip()}
+                if self.org_contact_es.strip()
+                else {}
+            ),
             "answer_within": self.ask_answer_within,
             **{f"answer_within.{loc}": words for loc, words in self.answer_within().items()},
         }

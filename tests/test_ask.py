@@ -170,6 +170,20 @@ def test_the_promised_time_is_the_setting_in_each_language(tmp_path: Path) -> No
         assert "within" not in reply
 
 
+def test_a_spanish_family_reads_how_to_reach_a_person_in_spanish(tmp_path: Path) -> None:
+    """ORG_CONTACT went into Spanish messages in English ("...: call 555-0100")."""
+    contact = {"org_contact": "call 555-0100", "org_contact_es": "llama al 555-0100"}
+    with console_rig(tmp_path, **contact) as rig:
+        joined(rig, "+12015550177")
+        rig.family_writes("+12015550177", "HELP", "SM-h1")
+        assert "call 555-0100" in last_reply(rig, "+12015550177")
+        joined(rig, "+12015550178")
+        rig.family_writes("+12015550178", "ESPAÑOL", "SM-h2")
+        rig.family_writes("+12015550178", "AYUDA", "SM-h3")
+        reply = plain(last_reply(rig, "+12015550178"))
+        assert "llama al 555-0100" in reply and "call 555" not in reply, reply
+
+
 def test_a_spanish_family_is_told_when_to_expect_an_answer_by_default(rig: Rig) -> None:
     rig.staff(COACH)
     joined(rig, "+12015550176")

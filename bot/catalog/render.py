@@ -137,7 +137,7 @@ def placeholders(
         "Loved_one": loved[:1].upper() + loved[1:],
         "rewards": profile.get("rewards") or "",
         "org": org.get("org", "craftbot"),
-        "org_contact": org.get("org_contact", ""),
+        "org_contact": org.get(f"org_contact.{locale}") or org.get("org_contact", ""),
         "answer_within": org.get(f"answer_within.{locale}") or org.get("answer_within", ""),
         "lesson_time": profile.get("lesson_time") or "",
         "checkin_time": profile.get("checkin_time") or "",
