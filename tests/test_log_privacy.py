@@ -169,6 +169,24 @@ def test_an_access_line_keeps_no_token_and_no_search_words(path: str) -> None:
         assert needle not in line, line
 
 
+@pytest.mark.parametrize("json_format", [False, True])
+def test_an_access_line_keeps_no_client_address(json_format: bool) -> None:
+    """The access line began with the IP address and port of whoever called: a family following
+    an unsubscribe link, a coach at the console."""
+    buffer = io.StringIO()
+    handler = configure(service=True, json_format=json_format, secrets=(), stream=buffer)
+    try:
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "203.0.113.57:51234", "GET", "/console/", "1.1", 200
+        )
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+    line = buffer.getvalue()
+    message = json.loads(line)["message"] if json_format else line
+    assert '"GET /console/ HTTP/1.1" 200' in message and "203.0.113" not in line, line
+
+
 def test_a_database_error_names_none_of_its_statements_values(tmp_path: Path) -> None:
     """A 500's traceback and a retried record step log the database error whole; SQLAlchemy's
     text of it listed the statement's parameters: addresses and chat ids, which no pattern of the

@@ -13,7 +13,8 @@ Privacy holds at every level, --verbose included:
   lines carry phone numbers, chat ids, message bodies and tokens;
 - every line passes through a redactor: email addresses and E.164 numbers (percent-encoded too),
   the configured secrets, the tokens of link paths (unsubscribe, MYDATA, a staff welcome) and
-  query strings are replaced before the line is written.
+  query strings are replaced before the line is written, and the access line's client address
+  is dropped.
 Our own code logs ids and counts, never an address or a body (tests/test_log_privacy.py).
 
 LOG_FORMAT=json writes one JSON object a line (time, level, logger, message, exc).
@@ -124,6 +125,17 @@ class SkippedRunFilter(logging.Filter):
         )
 
 
+class NoClientAddress(logging.Filter):
+    """uvicorn's access line starts with the client's IP address and port: a family's, a coach's,
+    whoever followed an unsubscribe or MYDATA link. Personal data we have no use for: "-"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if record.name == "uvicorn.access" and isinstance(args, tuple) and args:
+            record.args = ("-", *args[1:])
+        return True
+
+
 class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is when a line is written (tests and tools swap it)."""
 
@@ -174,6 +186,7 @@ def configure(
     handler: logging.Handler = logging.StreamHandler(stream) if stream else CurrentStderr()
     handler.set_name(HANDLER_NAME)
     handler.setFormatter(JsonFormatter(redact) if json_format else TextFormatter(redact))
+    handler.addFilter(NoClientAddress())
     if not verbose:
         handler.addFilter(SkippedRunFilter())
     root = logging.getLogger()
