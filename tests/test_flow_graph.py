@@ -244,3 +244,17 @@ def test_the_tracks_are_drawn_from_the_program_with_the_stage_answers_between_th
     checkin = mermaid(shipped().program.flows.flows["checkin"])
     assert "s_step_back -- unsafe --> s_safety_plan" in checkin
     assert "s_reward -- track_treatment --> s_reward_treatment" in checkin
+
+
+def test_graph_out_naming_a_file_writes_that_file(tmp_path: Path) -> None:
+    """`--out README.md` made a folder called README.md with a file per flow in it."""
+    # when an admin names a diagram file, or a Markdown page, for --out
+    one = craftbot("flows", "graph", "checkin", "--out", "checkin.mmd", cwd=tmp_path)
+    page = craftbot("flows", "graph", "--out", "docs/flows.md", cwd=tmp_path)
+    # then each is one file: the flow's diagram, and every flow's in a Mermaid block
+    assert one.returncode == 0 and page.returncode == 0, one.stderr + page.stderr
+    diagram = (tmp_path / "checkin.mmd").read_text(encoding="utf-8")
+    assert mermaid_problems(diagram) == [] and "flowchart" in diagram
+    text = (tmp_path / "docs" / "flows.md").read_text(encoding="utf-8")
+    assert text.startswith("```mermaid\n") and text.endswith("```\n")
+    assert mermaid_problems(text.removeprefix("```mermaid\n").removesuffix("```\n")) == []

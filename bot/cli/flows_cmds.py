@@ -33,7 +33,11 @@ def register(sub: Any) -> None:
     )
     g.add_argument("flow", nargs="?", help="only this flow (default: every flow)")
     g.add_argument("--path", type=Path, help="the program folder")
-    g.add_argument("--out", type=Path, help="write FLOW.mmd files into this folder")
+    g.add_argument(
+        "--out",
+        type=Path,
+        help="write FLOW.mmd files into this folder; or, named NAME.mmd or NAME.md, one file",
+    )
     g.add_argument(
         "--locale", help="show the first words of each message, in this language (en, es)"
     )
@@ -83,11 +87,34 @@ def run_validate(args: argparse.Namespace) -> int:
 TRACKS_GRAPH = "tracks"  # `craftbot flows graph tracks`: the tracks of flows/program.yaml
 
 
+ONE_FILE = (".mmd", ".mermaid", ".md")
+
+
+def show(diagram: str, out: Path | None) -> int:
+    """Print a diagram, or write it to the file `out` names (in a Markdown file, fenced)."""
+    if out is None:
+        sys.stdout.write(diagram if diagram.endswith("\n") else diagram + "\n")
+        return 0
+    text = f"```mermaid\n{diagram.rstrip()}\n```\n" if out.suffix.lower() == ".md" else diagram
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
+    print(out)
+    return 0
+
+
 def run_graph(args: argparse.Namespace) -> int:
     """One flow: its diagram. No name: with --out, a file per flow; without, one diagram with
-    every flow in its own subgraph (a valid Mermaid document, unlike diagrams glued together)."""
+    every flow in its own subgraph (a valid Mermaid document, unlike diagrams glued together).
+    An --out that names a file (.mmd, .mermaid; .md gets the diagram in a ```mermaid block)
+    takes what would be printed."""
     files = files_at(args.path)
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
+    one_file = args.out is not None and args.out.suffix.lower() in ONE_FILE
+    if args.out is not None and one_file and args.out.is_dir():
+        raise CliError(f"--out {args.out} is a folder; a diagram file needs a name of its own")
+    if args.out is not None and not one_file and args.out.exists() and not args.out.is_dir():
         raise CliError(f"--out {args.out} is a file; give a folder for the .mmd files")
     loaded = load_or_report(files)
     if loaded is None:
@@ -95,9 +122,10 @@ def run_graph(args: argparse.Namespace) -> int:
     flows = loaded.program.flows.flows
     if args.flow == TRACKS_GRAPH and TRACKS_GRAPH not in flows:
         diagram = mermaid_tracks(loaded.program.flows.order)
-        if args.out is None:
-            print(f"%% tracks: the lessons of each stage (flows/program.yaml)\n{diagram}")
-            return 0
+        if args.out is None or one_file:
+            return show(
+                f"%% tracks: the lessons of each stage (flows/program.yaml)\n{diagram}", args.out
+            )
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / f"{TRACKS_GRAPH}.mmd").write_text(diagram, encoding="utf-8")
         print(args.out / f"{TRACKS_GRAPH}.mmd")
@@ -105,13 +133,11 @@ def run_graph(args: argparse.Namespace) -> int:
     if args.flow and args.flow not in flows:
         raise CliError(f"there is no flow '{args.flow}' (known: {', '.join(sorted(flows))})")
     words = words_in(loaded, args.locale) if args.locale else None
-    if args.out is None:
+    if args.out is None or one_file:
         if args.flow:
             diagram = mermaid(flows[args.flow], words)
-            print(f"%% {args.flow}: {flows[args.flow].description}\n{diagram}")
-        else:
-            sys.stdout.write(mermaid_all(flows, words))
-        return 0
+            return show(f"%% {args.flow}: {flows[args.flow].description}\n{diagram}\n", args.out)
+        return show(mermaid_all(flows, words), args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     for flow_id in [args.flow] if args.flow else sorted(flows):
         target = args.out / f"{flow_id}.mmd"
