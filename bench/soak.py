@@ -595,6 +595,9 @@ def analyse(
         )
         for channel, items in arrivals.items()
     }
+    busiest_made_of = {
+        channel: busiest_make_up(items, key_rows, channel) for channel, items in arrivals.items()
+    }
     stalls = standins.stalls()
     kind_of = {"sms": "twilio", "telegram": "telegram"}
     clear = {
@@ -640,6 +643,7 @@ def analyse(
         "crisis_texts": crisis["texts"],
         "crisis_without_reply": crisis["missing"],
         "max_sends_in_one_second": paced,
+        "busiest_second_made_of": busiest_made_of,
         "max_sends_in_one_second_with_crisis": per_second,
         "max_paced_sends_in_one_second_clear_of_standin_stalls": clear,
         "limit_per_second": RATES,
@@ -757,6 +761,37 @@ def crisis_latencies(
 def family_crisis(row: dict[str, Any]) -> bool:
     """A family's crisis reply: the one kind of message that never waits for a pace."""
     return bool(row["kind"] == "crisis" and row["contact_id"] is not None)
+
+
+def busiest_make_up(
+    items: list[tuple[float, str, str]], key_rows: dict[Any, list[dict[str, Any]]], channel: str
+) -> dict[str, Any]:
+    """What the busiest one-second window of paced sends held: its messages by catalog id and
+    whether they answered a family (in_reply_to) or came from the program or staff."""
+    paced = sorted(
+        (t, addr, dig)
+        for t, addr, dig in items
+        if not any(family_crisis(r) for r in key_rows.get((channel, addr, dig), []))
+    )
+    best, lo, best_span = 0, 0, (0, 0)
+    for hi, (t, _, _) in enumerate(paced):
+        while paced[lo][0] <= t - 1.0:
+            lo += 1
+        if hi - lo + 1 > best:
+            best, best_span = hi - lo + 1, (lo, hi + 1)
+    made: Counter[str] = Counter()
+    for _, addr, dig in paced[best_span[0] : best_span[1]]:
+        rows = key_rows.get((channel, addr, dig), [])
+        row = rows[0] if rows else {}
+        how = (
+            "reply"
+            if row.get("in_reply_to")
+            else "staff"
+            if not row.get("contact_id")
+            else "program"
+        )
+        made[f"{how}:{str(row.get('message_id', '?')).split('.')[0]}"] += 1
+    return {"sends": best, "by": dict(made.most_common(8))}
 
 
 def busiest_second(times: list[float], stalls: list[tuple[float, float]] | None = None) -> int:
