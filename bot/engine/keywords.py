@@ -36,7 +36,8 @@ def match_keyword(
     accents never matter: the words were normalised when read ("LECCIÓN" is "leccion"), and so
     is the message ("Lección", "leccion").
     """
-    norm = _POLITE.sub("", normalize(text)) or normalize(text)
+    whole = normalize(text)
+    norm = _POLITE.sub("", whole) or whole
     first, _, rest = norm.partition(" ")
     hinted = normalize(hint) if hint else ""
     for keyword in keywords:

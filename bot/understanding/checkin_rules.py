@@ -13,7 +13,7 @@ from bot.understanding.checkin import (
     Evidence,
     EvidenceKind,
 )
-from bot.understanding.context import Rule
+from bot.understanding.context import ModifierKind, Rule, Scope
 from bot.understanding.patterns import Matcher, Pattern
 from bot.understanding.rules_reader import Classes, Reader, words_of
 from bot.understanding.text import plain
@@ -121,45 +121,18 @@ def read_checkin(
                 evidence.append((cast(EvidenceKind, name), None, p))
         for p in reader.patterns(data, NEUTRAL, NEUTRAL, classes):
             evidence.append(("neutral", None, p))
-        for p in reader.patterns(data, "negations", "negations", classes):
-            extra.append(
-                Rule(
-                    "negated",
-                    p,
-                    "before",
-                    negation_reach,
-                    "clause",
-                    negation_stops,
-                    language,
-                    checkin_only=True,
+        # Check-in-only words that turn a sign around: (key, kind, reach, scope, stops). A kind's
+        # stops are shared, so cessations and hedges take none, as "i think" has none.
+        turning: tuple[tuple[str, ModifierKind, int, Scope, frozenset[str]], ...] = (
+            ("negations", "negated", negation_reach, "clause", negation_stops),
+            ("cessations", "uncertain", CESSATION_REACH, "clause", frozenset()),
+            ("hedges", "uncertain", HEDGE_REACH, "sentence", frozenset()),
+        )
+        for key, turn, reach, scope, stops in turning:
+            for p in reader.patterns(data, key, key, classes):
+                extra.append(
+                    Rule(turn, p, "before", reach, scope, stops, language, checkin_only=True)
                 )
-            )
-        for p in reader.patterns(data, "cessations", "cessations", classes):
-            extra.append(
-                Rule(
-                    "uncertain",
-                    p,
-                    "before",
-                    CESSATION_REACH,
-                    "clause",
-                    frozenset(),  # a kind's stops are shared: none, as "i think" has none
-                    language,
-                    checkin_only=True,
-                )
-            )
-        for p in reader.patterns(data, "hedges", "hedges", classes):
-            extra.append(
-                Rule(
-                    "uncertain",
-                    p,
-                    "before",
-                    HEDGE_REACH,
-                    "sentence",
-                    frozenset(),
-                    language,
-                    checkin_only=True,
-                )
-            )
         mine = own.setdefault(language, set())
         for key, values in sets.items():
             found = {plain(w) for _, w in reader.texts(data, key, key)}
