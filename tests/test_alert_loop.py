@@ -21,6 +21,7 @@ from bot.app import App, build
 from bot.channels.base import InboundMessage, OutboundMessage
 from bot.channels.console import ConsoleChannel
 from bot.runtime.alerts import Undelivered, undeliverable
+from bot.runtime.outbox.reports import DeliveryReport
 from bot.settings import Settings
 from storage import models as m
 from storage.db import make_engine
@@ -320,6 +321,60 @@ def test_a_crisis_reply_that_could_not_be_delivered_makes_the_alert_urgent_again
     assert f"craftbot alert {alert.id} (urgent)" in notice and "could NOT be delivered" in notice
     found = rig.app.runtime.alert(alert.id)
     assert found is not None and "21211 invalid number" in found.notes[-1].text
+
+
+def test_a_crisis_reply_the_carrier_took_but_never_delivered_tells_staff_once(rig: Rig) -> None:
+    """Twilio takes a message, then reports it undelivered (a phone switched off for good, a
+    number that cannot take texts); SendGrid bounces an email. The row was marked failed, but a
+    family's crisis reply lost that way told nobody: only a refusal on the send did."""
+    # given a family who said hello, then wrote in crisis; someone has taken the alert
+    rig.write("hi")
+    alert = crisis(rig)
+    rig.write(f"ACK {alert.id}", ON_CALL_SMS)
+
+    def row_of(kind: str) -> tuple[int, str]:
+        with rig.app.ctx.db() as db:
+            found = db.execute(
+                select(m.OutboundMessage.id, m.OutboundMessage.provider_id)
+                .where(m.OutboundMessage.address == FAMILY, m.OutboundMessage.kind == kind)
+                .order_by(m.OutboundMessage.id)
+            ).first()
+        assert found is not None and found[1]
+        return found[0], found[1]
+
+    reply, sid = row_of("crisis")
+    other, other_sid = row_of("normal")
+    mark = len(rig.sent)
+
+    # when the carrier reports an everyday message undelivered, then the crisis reply, twice
+    def undelivered(provider_id: str, key: str) -> list[int]:
+        report = DeliveryReport(key, "undelivered", provider_id=provider_id, detail="30003")
+        return rig.app.runtime.record_reports("twilio", [report])
+
+    assert undelivered(other_sid, f"{other_sid}:undelivered") == []
+    notices = undelivered(sid, f"{sid}:undelivered")
+    assert undelivered(sid, f"{sid}:undelivered") == []  # the provider's repeat
+    asyncio.run(rig.app.dispatcher.dispatch(ids=notices, limit=len(notices)))
+
+    # then the on-call list hears, once, that the family's crisis reply never arrived
+    told = rig.sent[mark:]
+    assert to(told) == sorted([ON_CALL_SMS, ON_CALL_EMAIL, ON_CALL_CHAT])
+    assert all(f"craftbot alert {alert.id} (urgent)" in s.text for s in told)
+    assert all("could NOT be delivered" in s.text for s in told)
+    found = rig.app.runtime.alert(alert.id)
+    assert found is not None and "reported it not delivered (undelivered, 30003)" in (
+        found.notes[-1].text
+    )
+    assert rig.tick(rig.now + timedelta(minutes=10)) == []  # and not again
+    with rig.app.ctx.db() as db:
+        statuses = dict(
+            db.execute(
+                select(m.OutboundMessage.id, m.OutboundMessage.status).where(
+                    m.OutboundMessage.id.in_([reply, other])
+                )
+            ).all()
+        )
+    assert statuses == {reply: "failed", other: "failed"}
 
 
 def test_a_crisis_reply_stuck_on_a_channel_that_cannot_send_tells_staff_once(db_url: str) -> None:

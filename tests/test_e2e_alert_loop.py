@@ -162,6 +162,45 @@ def test_with_nobody_on_call_no_reply_claims_that_a_person_knows(
         assert words not in texts[0].lower()
 
 
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_a_crisis_reply_reported_undelivered_later_reaches_staff_at_once(
+    staffed: Stack, channel: str
+) -> None:
+    """The provider took the family's crisis reply, then its report said it never arrived
+    (Twilio's status callback "undelivered", SendGrid's "bounce"): the on-call list hears of it
+    right after the report is answered, not only when a send is refused."""
+    stack, family = staffed, FAMILY[channel]
+    write(stack, channel, family, "he's not breathing")
+    reply = [r for r in stack.outbox(address=family) if r.kind == "crisis"][0]
+    assert reply.status == "sent" and reply.provider_id
+    mark = len(arrivals(stack))
+
+    # when the provider reports the reply undelivered, and repeats its report
+    for _ in range(2):
+        if channel == "sms":
+            answer = stack.twilio_status(reply.provider_id, "undelivered", family, "30003")
+        else:
+            bounce = {
+                "email": family,
+                "event": "bounce",
+                "reason": "550 5.1.1 mailbox unavailable",
+                "sg_event_id": "ev-bounce-1",
+                "sg_message_id": f"{reply.provider_id}.filter0001",
+                "outbox_id": str(reply.id),
+                "timestamp": 1772463600,
+            }
+            answer = stack.sendgrid_events([bounce])
+        assert answer.status_code in (200, 204)
+        stack.settle()
+
+    # then every on-call address was told once, in an urgent notice, with no tick in between
+    told = arrivals(stack)[mark:]
+    assert sorted(a[2] for a in told) == sorted(ON_CALL.values())
+    assert all("(urgent)" in a[3] and "could NOT be delivered" in a[3] for a in told)
+    assert not [a for a in told if a[2] == family]
+    assert stack.outbox(id=reply.id)[0].status == "failed"
+
+
 def test_a_staff_phone_that_writes_first_is_never_a_family(staffed: Stack) -> None:
     write(staffed, "telegram", ON_CALL["telegram"], "/start")
     [answer] = arrivals(staffed)

@@ -128,9 +128,10 @@ class Runtime:
         with self.ctx.db.begin() as db:
             return turn.opt_out(self.ctx, db, contact_id, channel, by, words, self.ctx.clock())
 
-    def record_reports(self, provider: str, found: Iterable[DeliveryReport]) -> None:
-        """A provider's delivery reports (status callbacks, email events), each recorded once."""
-        reports.record(self.ctx, provider, found)
+    def record_reports(self, provider: str, found: Iterable[DeliveryReport]) -> list[int]:
+        """A provider's delivery reports (status callbacks, email events), each recorded once;
+        the outbox ids of notices to staff they call for (send them now)."""
+        return reports.record(self.ctx, provider, found)
 
     # --- a family's own data (docs/privacy.md) ------------------------------------------------
     def export_family(self, contact_id: int) -> bytes | None:

@@ -1,6 +1,7 @@
 """Provider delivery reports by webhook: Twilio status callbacks and SendGrid's event webhook.
 
-Each is verified, translated into DeliveryReports in our words, and recorded by the runtime.
+Each is verified, translated into DeliveryReports in our words, and recorded by the runtime;
+a notice to staff that a report calls for goes out right after the answer.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import json
 import time
 from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +18,7 @@ from starlette.responses import Response
 from bot.channels.base import storable
 from bot.channels.twilio_sms import OPTED_OUT_CODES
 from bot.runtime.outbox.reports import DeliveryReport
-from bot.web.deps import web_of
+from bot.web.deps import Web, web_of
 from bot.web.guard import Refused
 from bot.web.webhooks import twilio_form
 from storage import ids
@@ -59,8 +61,7 @@ async def twilio_status(request: Request) -> Response:
         # the carrier says the person opted out (STOP to the number): as on a send (issue 12.10)
         opt_out=f"Twilio status callback: error {code}" if code in OPTED_OUT else None,
     )
-    await run_in_threadpool(web_of(request).app.runtime.record_reports, "twilio", [report])
-    return Response(status_code=204)
+    return await _recorded(web_of(request), "twilio", [report], 204)
 
 
 async def sendgrid_events(request: Request) -> Response:
@@ -80,8 +81,17 @@ async def sendgrid_events(request: Request) -> Response:
     except ValueError as exc:
         raise Refused(400, str(exc)) from exc
     reports = [sendgrid_report(event) for event in events if isinstance(event, dict)]
-    await run_in_threadpool(web.app.runtime.record_reports, "sendgrid", reports)
-    return Response(status_code=200)
+    return await _recorded(web, "sendgrid", reports, 200)
+
+
+async def _recorded(
+    web: Web, provider: str, reports: list[DeliveryReport], status: int
+) -> Response:
+    """Record the reports; notices to staff they call for (a family's crisis reply that never
+    arrived) go right after the answer, as a crisis reply does."""
+    notices = await run_in_threadpool(web.app.runtime.record_reports, provider, reports)
+    task = BackgroundTask(web.sender.crisis, notices) if notices else None
+    return Response(status_code=status, background=task)
 
 
 def sendgrid_report(event: dict[str, Any]) -> DeliveryReport:

@@ -287,11 +287,15 @@ def first_report(db: Session, provider: str, key: str, now: datetime) -> bool:
     return row is not None
 
 
-def status_by_provider_id(db: Session, provider_id: str) -> tuple[int, str, int | None, str] | None:
-    """(id, status, contact id, channel) of the row the provider knows by this id."""
-    query = select(_o.id, _o.status, _o.contact_id, _o.channel).where(_o.provider_id == provider_id)
+def status_by_provider_id(
+    db: Session, provider_id: str
+) -> tuple[int, str, int | None, str, str] | None:
+    """(id, status, contact id, channel, kind) of the row the provider knows by this id."""
+    query = select(_o.id, _o.status, _o.contact_id, _o.channel, _o.kind).where(
+        _o.provider_id == provider_id
+    )
     row = db.execute(query).first()
-    return (row[0], row[1], row[2], row[3]) if row else None
+    return (row[0], row[1], row[2], row[3], row[4]) if row else None
 
 
 def refs_of(db: Session, row_id: int) -> tuple[str | None, int | None, str] | None:

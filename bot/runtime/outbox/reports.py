@@ -1,7 +1,10 @@
 """Provider delivery reports: move a message's status forward only, once per report.
 
 The web handlers translate a provider's callback (Twilio's status callback, SendGrid's event
-webhook) into `DeliveryReport`s; recording them is the runtime's.
+webhook) into `DeliveryReport`s; recording them is the runtime's. A family's crisis reply that
+the provider took but then could not deliver (Twilio "undelivered", a SendGrid bounce) is one
+that never reached them: staff are told, as for one refused on the send
+(bot/runtime/alerts/undeliverable.py).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session as DB
 
+from bot.runtime.alerts.undeliverable import Undelivered, undeliverable
 from bot.runtime.context import Context
 from bot.runtime.turn import opt_out
 from storage.queries import outbox as outbox_sql
@@ -48,23 +52,28 @@ class DeliveryReport:
     opt_out: str | None = None  # the person unsubscribed or complained: the consent record's words
 
 
-def record(ctx: Context, provider: str, reports: Iterable[DeliveryReport]) -> None:
-    """Record each report once, in one transaction."""
+def record(ctx: Context, provider: str, reports: Iterable[DeliveryReport]) -> list[int]:
+    """Record each report once, in one transaction; the outbox ids of notices to staff (a
+    family's crisis reply that was not delivered), to send at once."""
     now = ctx.clock()
+    lost: list[Undelivered] = []
     with ctx.db.begin() as db:
         for report in reports:
-            if outbox_sql.first_report(db, provider, report.key, now):
-                _apply(ctx, db, report, now)
+            first = outbox_sql.first_report(db, provider, report.key, now)
+            if first and (found := _apply(ctx, db, report, now)) is not None:
+                lost.append(found)
+        return undeliverable(ctx, db, lost, now) if lost else []
 
 
-def _apply(ctx: Context, db: DB, report: DeliveryReport, now: datetime) -> None:
+def _apply(ctx: Context, db: DB, report: DeliveryReport, now: datetime) -> Undelivered | None:
+    """Record one report; a family's crisis reply it says never arrived, or None."""
     provider_id, contact_id, channel = report.provider_id, None, ""
     if report.outbox_id is None and provider_id is None:
-        return  # names no message of ours
+        return None  # names no message of ours
     if report.outbox_id is not None:
         refs = outbox_sql.refs_of(db, report.outbox_id)
         if refs is None:
-            return
+            return None
         # The report's own provider id first: a row sent twice (an answer lost, then a retry)
         # keeps the second id, and the first send's report must not move it. The row may not
         # know the provider's id yet (the report came before the send was recorded): its
@@ -73,11 +82,24 @@ def _apply(ctx: Context, db: DB, report: DeliveryReport, now: datetime) -> None:
     found = outbox_sql.status_by_provider_id(db, provider_id or "")
     if found is not None:
         contact_id, channel = contact_id or found[2], channel or found[3]
-    if report.status is not None:
-        move_forward(db, provider_id or "", report.status, report.detail)
+    lost = None
+    moved = report.status is not None and move_forward(
+        db, provider_id or "", report.status, report.detail
+    )
+    if moved and found is not None and report.status in FAILED:
+        row_id, _, row_contact, _, kind = found
+        if kind == "crisis" and row_contact:  # a family's crisis reply never reached them
+            lost = Undelivered(row_contact, row_id, _not_delivered(report))
     # a carrier's opt-out reported after the send (Twilio 21610) counts as one on the send
     if report.opt_out is not None and contact_id:
         opt_out(ctx, db, contact_id, channel, "provider", report.opt_out, now)
+    return lost
+
+
+def _not_delivered(report: DeliveryReport) -> str:
+    """What staff read: the provider took the reply, then said it never arrived."""
+    said = f"{report.status}, {report.detail}" if report.detail else str(report.status)
+    return f"the provider accepted it, then reported it not delivered ({said[:120]})"
 
 
 def move_forward(db: DB, provider_id: str, status: str, detail: str = "") -> bool:
