@@ -13,12 +13,15 @@ import bisect
 import threading
 import time
 
-from sqlalchemy import insert
+from sqlalchemy import event, insert
+from sqlalchemy.orm import sessionmaker
 
 from bot.app import App, build
 from bot.channels.base import OutboundMessage, SendOutcome, SendResult
+from bot.runtime.outbox.pacing import SharedPace
 from bot.settings import Settings
 from storage import models as m
+from storage.db import make_engine
 from tests.test_delivery_semantics import migrated, rows
 from tests.test_dispatcher_batches import NOW, queue
 
@@ -128,3 +131,27 @@ def test_notices_to_staff_keep_the_channel_s_pace(db_url: str) -> None:
         assert busiest_second(arrivals) <= 5, busiest_second(arrivals)
     finally:
         asyncio.run(app.aclose())
+
+
+def test_a_slow_commit_does_not_move_a_process_s_slots(db_url: str) -> None:
+    """Each process placed the database's clock on its own at the middle of the booking
+    transaction: a commit slowed by a loaded database put its slots later than booked, up to
+    half the commit's time, into the slots of the other processes. The wall clock, which the
+    database shares on one machine (and NTP keeps within milliseconds across hosts), places
+    them exactly."""
+    # given a process whose booking transactions take 0.4 s to commit
+    engine = make_engine(migrated(db_url))
+    event.listen(engine, "commit", lambda _: time.sleep(0.4))
+    pace = SharedPace(sessionmaker(engine), "telegram", RATE)
+    try:
+        # when it books a slot on an idle channel
+        began = time.monotonic()
+        first = pace._book_slots(1)
+        # then the slot is where the database put it: its `now`, before the slow commit
+        assert began - 0.05 <= first <= began + 0.1, first - began
+        # and the next booking starts no sooner than a booking takes, so its slot is not
+        # already missed when it comes back
+        booked = pace._book_slots(1)
+        assert time.monotonic() <= booked + 0.05, time.monotonic() - booked
+    finally:
+        engine.dispose()

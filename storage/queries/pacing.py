@@ -22,12 +22,15 @@ def _now(dialect: str) -> Any:
     return func.extract("epoch", func.clock_timestamp())
 
 
-def book(db: Session, channel: str, slots: int, gap: float) -> tuple[float, float]:
-    """Book `slots` slots `gap` seconds apart on `channel`, after every slot booked before:
+def book(
+    db: Session, channel: str, slots: int, gap: float, lead: float = 0.0
+) -> tuple[float, float]:
+    """Book `slots` slots `gap` seconds apart on `channel`, after every slot booked before and
+    no sooner than `lead` seconds from now (the time the answer takes to reach its process):
     (the first slot, now)."""
     dialect = dialect_of(db)
     now = _now(dialect)
-    later = (func.max if dialect == "sqlite" else func.greatest)(PACE.c.next_at, now)
+    later = (func.max if dialect == "sqlite" else func.greatest)(PACE.c.next_at, now + lead)
     stmt = (
         update(PACE)
         .where(PACE.c.channel == channel)

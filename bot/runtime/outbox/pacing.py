@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 WINDOW_S = 1.01
 LATE_S = 0.2  # a slot not used within this many seconds of its time is given up
 ARRIVAL_JITTER_S = 0.05  # from the provider call to the provider's clock, measured loaded
+MAX_LEAD_S = 1.0  # the most a slot is booked ahead of now for the booking's own time
+CLOCK_AGREES_S = 0.005  # a host's wall clock this close to the database's is taken as the same
 
 
 def slot_gap(rate: float) -> float:
@@ -124,6 +126,7 @@ class SharedPace:
         self.waiting: list[asyncio.Future[float]] = []
         self.task: asyncio.Task[None] | None = None
         self._local = 0.0  # the fallback's next slot (monotonic)
+        self._lead = 0.0  # how long the last booking took (seconds)
 
     async def wait(self) -> float:
         """Wait for this process's next shared slot; its time (monotonic)."""
@@ -157,12 +160,24 @@ class SharedPace:
                     slot.set_result(first + i * self.gap)
 
     def _book_slots(self, n: int) -> float:
-        """Book `n` slots; the first, on this process's monotonic clock. The database's `now`
-        fell somewhere in the transaction, timed here in the thread that ran it (not from before
-        the thread was free: a wait for a thread would make this process send early, bunched
-        with the others): take its middle."""
+        """Book `n` slots; the first, on this process's monotonic clock.
+
+        The database's `now` fell somewhere in the transaction, timed here in the thread that
+        ran it (not from before the thread was free: a wait for a thread would make this process
+        send early, bunched with the others). Where this host's wall clock agrees with the
+        database's (one machine, or hosts kept in step by NTP), it places `now` exactly; a
+        middle-of-the-transaction guess would be off by up to half its length, and a commit
+        slowed by a loaded database made processes send their slots up to that much apart from
+        each other's. A wall clock that disagrees with the transaction's span falls back to the
+        middle."""
         began = time.monotonic()
         with self.db.begin() as db:
-            first, now = pacing_sql.book(db, self.channel, n, self.gap)
-        middle = (began + time.monotonic()) / 2
-        return middle + (first - now)
+            first, now = pacing_sql.book(db, self.channel, n, self.gap, self._lead)
+        ended = time.monotonic()
+        # Slots start no sooner than the last booking took to come back, so a slow database
+        # does not hand out slots already missed (booked again, and again).
+        self._lead = min(MAX_LEAD_S, ended - began)
+        at = ended + (now - time.time())  # the database's now, by the wall clock
+        if not began - CLOCK_AGREES_S <= at <= ended + CLOCK_AGREES_S:
+            at = (began + ended) / 2
+        return at + (first - now)
