@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextvars
 import hashlib
+import os
 import random
 import signal
 import threading
@@ -161,6 +162,13 @@ def main() -> None:
     parser.add_argument("kind", choices=("telegram", "twilio"))
     parser.add_argument("--faults", action="store_true", help="misbehave at random (the soak)")
     args = parser.parse_args()
+    # The instrument must not be starved by what it measures: on a loaded machine a stand-in
+    # that gets the CPU late stamps the requests that waited for it together, a bunch no sender
+    # made. Ahead of the processes under test where the system allows it (root), as is.
+    try:
+        os.nice(-10)
+    except PermissionError:
+        pass
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})  # for sigwait below
     server = BenchTelegram() if args.kind == "telegram" else BenchTwilio()
     server.faulty = args.faults
