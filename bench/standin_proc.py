@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import os
@@ -165,10 +166,8 @@ def main() -> None:
     # The instrument must not be starved by what it measures: on a loaded machine a stand-in
     # that gets the CPU late stamps the requests that waited for it together, a bunch no sender
     # made. Ahead of the processes under test where the system allows it (root), as is.
-    try:
+    with contextlib.suppress(PermissionError):
         os.nice(-10)
-    except PermissionError:
-        pass
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})  # for sigwait below
     server = BenchTelegram() if args.kind == "telegram" else BenchTwilio()
     server.faulty = args.faults
