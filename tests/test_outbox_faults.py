@@ -477,3 +477,25 @@ def test_an_email_dropped_because_the_person_unsubscribed_opts_the_family_out(
     if opted_out:
         action, by, said = stack.consents("email", address)[-1]
         assert (action, by) == ("opt_out", "provider") and reason in said
+
+
+def test_one_entry_with_an_endless_outbox_id_does_not_lose_the_batch(stack: Stack) -> None:
+    """A signed event batch whose one entry carries an outbox id of thousands of digits (past
+    Python's limit for turning digits into a number) got a 500 for the whole batch, every retry
+    of it too: the unsubscribe beside it was never honoured. That entry names no row of ours."""
+    # given an active email family whose last message was sent
+    address = address_for("email")
+    onboard(stack, "email", address)
+    row = [r for r in stack.outbox(channel="email", address=address) if r.provider_id][-1]
+
+    # when SendGrid posts their spam report together with an entry no row can match
+    report = {"event": "spamreport", "email": address, "outbox_id": str(row.id)}
+    junk = {"event": "delivered", "email": address, "outbox_id": "9" * 5000}
+    answer = stack.sendgrid_events(
+        [{**report, "sg_event_id": f"spam-{row.id}"}, {**junk, "sg_event_id": f"junk-{row.id}"}]
+    )
+
+    # then the batch is taken and the family is out
+    assert answer.status_code == 200
+    assert stack.contact("email", address).status == "opted_out"  # type: ignore[union-attr]
+    assert stack.consents("email", address)[-1][:2] == ("opt_out", "provider")
