@@ -499,3 +499,41 @@ def test_one_entry_with_an_endless_outbox_id_does_not_lose_the_batch(stack: Stac
     assert answer.status_code == 200
     assert stack.contact("email", address).status == "opted_out"  # type: ignore[union-attr]
     assert stack.consents("email", address)[-1][:2] == ("opt_out", "provider")
+
+
+def test_an_email_event_moves_only_the_email_it_is_about(stack: Stack) -> None:
+    """SendGrid's Event Webhook is the whole account's: it also reports mail that another app on
+    the account sent (a second craftbot, a staging copy) with its own `outbox_id`. Such an event
+    named our row of that number, whatever it was: a spam report from a stranger opted out a
+    Telegram family, a bounce failed an SMS. An event moves only an email row, and only when it
+    is about that row's address."""
+    # given a family on each channel, each with a message sent
+    families = {channel: address_for(channel) for channel in CHANNELS}
+    for channel, address in families.items():
+        onboard(stack, channel, address)
+    rows = {
+        channel: [r for r in stack.outbox(channel=channel, address=address) if r.provider_id][-1]
+        for channel, address in families.items()
+    }
+    stranger = "someone.else@example.org"
+
+    # when the account's webhook reports a spam report, a bounce and an unsubscribe drop, each
+    # naming one of those rows, from mail to somebody else
+    events = [
+        {"event": kind, "reason": reason, "email": stranger, "outbox_id": str(rows[channel].id)}
+        for channel in CHANNELS
+        for kind, reason in (
+            ("spamreport", ""),
+            ("bounce", "550 5.1.1 unknown user"),
+            ("dropped", "Unsubscribed Address"),
+        )
+    ]
+    answer = stack.sendgrid_events(
+        [{**e, "sg_event_id": f"foreign-{i}-{e['outbox_id']}"} for i, e in enumerate(events)]
+    )
+
+    # then nobody was opted out and every message stays as it was sent
+    assert answer.status_code == 200
+    for channel, address in families.items():
+        assert stack.contact(channel, address).status == "active"  # type: ignore[union-attr]
+        assert stack.outbox(id=rows[channel].id)[0].status == "sent", channel

@@ -104,6 +104,8 @@ def sendgrid_report(event: dict[str, Any]) -> DeliveryReport:
         outbox_id=_row_id(event.get("outbox_id")),
         detail=reason,
         opt_out=opt_out,
+        # the recipient: the account's webhook also reports mail other apps sent
+        address=str(event.get("email") or ""),
     )
 
 

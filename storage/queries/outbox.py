@@ -288,21 +288,22 @@ def first_report(db: Session, provider: str, key: str, now: datetime) -> bool:
 
 
 def status_by_provider_id(
-    db: Session, provider_id: str
+    db: Session, provider_id: str, channel: str
 ) -> tuple[int, str, int | None, str, str] | None:
-    """(id, status, contact id, channel, kind) of the row the provider knows by this id."""
+    """(id, status, contact id, channel, kind) of the row of this channel the provider knows by
+    this id (ids are the provider's own: another channel's may look the same)."""
     query = select(_o.id, _o.status, _o.contact_id, _o.channel, _o.kind).where(
-        _o.provider_id == provider_id
+        _o.provider_id == provider_id, _o.channel == channel
     )
     row = db.execute(query).first()
     return (row[0], row[1], row[2], row[3], row[4]) if row else None
 
 
-def refs_of(db: Session, row_id: int) -> tuple[str | None, int | None, str] | None:
-    """(provider id, contact id, channel) of one row, or None when there is no such row."""
-    query = select(_o.provider_id, _o.contact_id, _o.channel).where(_o.id == row_id)
+def refs_of(db: Session, row_id: int) -> tuple[str | None, int | None, str, str] | None:
+    """(provider id, contact id, channel, address) of one row, or None when there is none."""
+    query = select(_o.provider_id, _o.contact_id, _o.channel, _o.address).where(_o.id == row_id)
     row = db.execute(query).first()
-    return (row[0], row[1], row[2]) if row else None
+    return (row[0], row[1], row[2], row[3]) if row else None
 
 
 def set_status(
