@@ -84,8 +84,11 @@ def _apply(
             return None  # no such row, or not the message this report is about
         # The report's own provider id first: a row sent twice (an answer lost, then a retry)
         # keeps the second id, and the first send's report must not move it. The row may not
-        # know the provider's id yet (the report came before the send was recorded): its
-        # family is known all the same.
+        # know the provider's id yet (the report came before the send was recorded): it learns
+        # it now, so the report moves it (a crisis reply that failed reaches staff), and the
+        # recording of the send keeps what the report said.
+        if refs[0] is None and provider_id:
+            outbox_sql.take_provider_id(db, report.outbox_id, provider_id)
         provider_id, contact_id = provider_id or refs[0], refs[1]
     found = outbox_sql.status_by_provider_id(db, provider_id, channel) if provider_id else None
     if found is not None:
