@@ -20,8 +20,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from bot.cli.main import main
+from storage import models as m
+from storage.queries import outbox as outbox_sql
 from tests.e2e import Providers, Stack, running_stack
 
 TWO_AM = datetime(2026, 3, 3, 2, 0, tzinfo=ZoneInfo("America/New_York"))
@@ -199,6 +202,45 @@ def test_a_crisis_reply_reported_undelivered_later_reaches_staff_at_once(
     assert all("(urgent)" in a[3] and "could NOT be delivered" in a[3] for a in told)
     assert not [a for a in told if a[2] == family]
     assert stack.outbox(id=reply.id)[0].status == "failed"
+
+
+def test_a_crisis_reply_reported_undelivered_before_its_send_is_recorded_reaches_staff(
+    staffed: Stack,
+) -> None:
+    """Twilio can report a message failed before our worker has recorded its send (a Messaging
+    Service fails a blocked number within moments; the recorder commits in batches). The report
+    named our row in its callback URL, but the row knew no MessageSid yet: the report was used
+    up on nothing, the send was then recorded as "sent", and nobody heard that the family's
+    crisis reply never arrived."""
+    stack, family = staffed, FAMILY["sms"]
+    write(stack, "sms", family, "he's not breathing")
+    reply = [r for r in stack.outbox(address=family) if r.kind == "crisis"][0]
+    [sent] = [g for g in stack.received("sms", family) if g["id"] == reply.provider_id]
+    mark = len(arrivals(stack))
+
+    # given the reply's send not recorded yet: in flight, its MessageSid unknown
+    with stack.app.ctx.db.begin() as db:
+        db.execute(
+            update(m.OutboundMessage)
+            .where(m.OutboundMessage.id == reply.id)
+            .values(provider_id=None, status="sending", sent_at=None)
+        )
+
+    # when Twilio's callback says it failed, and then the worker records the send
+    answer = stack.twilio_status(
+        str(reply.provider_id), "failed", family, "30005", url=sent["status_callback"]
+    )
+    with stack.app.ctx.db.begin() as db:
+        outbox_sql.mark_sent(db, [{"row_id": reply.id, "provider_id": reply.provider_id}], TWO_AM)
+    stack.settle()
+
+    # then the reply stays failed, and every on-call address heard of it
+    assert answer.status_code == 204
+    [row] = stack.outbox(id=reply.id)
+    assert (row.status, row.reason) == ("failed", "failed")
+    told = arrivals(stack)[mark:]
+    assert sorted(a[2] for a in told) == sorted(ON_CALL.values())
+    assert all("could NOT be delivered" in a[3] for a in told)
 
 
 def test_a_staff_phone_that_writes_first_is_never_a_family(staffed: Stack) -> None:

@@ -477,3 +477,63 @@ def test_an_email_dropped_because_the_person_unsubscribed_opts_the_family_out(
     if opted_out:
         action, by, said = stack.consents("email", address)[-1]
         assert (action, by) == ("opt_out", "provider") and reason in said
+
+
+def test_one_entry_with_an_endless_outbox_id_does_not_lose_the_batch(stack: Stack) -> None:
+    """A signed event batch whose one entry carries an outbox id of thousands of digits (past
+    Python's limit for turning digits into a number) got a 500 for the whole batch, every retry
+    of it too: the unsubscribe beside it was never honoured. That entry names no row of ours."""
+    # given an active email family whose last message was sent
+    address = address_for("email")
+    onboard(stack, "email", address)
+    row = [r for r in stack.outbox(channel="email", address=address) if r.provider_id][-1]
+
+    # when SendGrid posts their spam report together with an entry no row can match
+    report = {"event": "spamreport", "email": address, "outbox_id": str(row.id)}
+    junk = {"event": "delivered", "email": address, "outbox_id": "9" * 5000}
+    answer = stack.sendgrid_events(
+        [{**report, "sg_event_id": f"spam-{row.id}"}, {**junk, "sg_event_id": f"junk-{row.id}"}]
+    )
+
+    # then the batch is taken and the family is out
+    assert answer.status_code == 200
+    assert stack.contact("email", address).status == "opted_out"  # type: ignore[union-attr]
+    assert stack.consents("email", address)[-1][:2] == ("opt_out", "provider")
+
+
+def test_an_email_event_moves_only_the_email_it_is_about(stack: Stack) -> None:
+    """SendGrid's Event Webhook is the whole account's: it also reports mail that another app on
+    the account sent (a second craftbot, a staging copy) with its own `outbox_id`. Such an event
+    named our row of that number, whatever it was: a spam report from a stranger opted out a
+    Telegram family, a bounce failed an SMS. An event moves only an email row, and only when it
+    is about that row's address."""
+    # given a family on each channel, each with a message sent
+    families = {channel: address_for(channel) for channel in CHANNELS}
+    for channel, address in families.items():
+        onboard(stack, channel, address)
+    rows = {
+        channel: [r for r in stack.outbox(channel=channel, address=address) if r.provider_id][-1]
+        for channel, address in families.items()
+    }
+    stranger = "someone.else@example.org"
+
+    # when the account's webhook reports a spam report, a bounce and an unsubscribe drop, each
+    # naming one of those rows, from mail to somebody else
+    events = [
+        {"event": kind, "reason": reason, "email": stranger, "outbox_id": str(rows[channel].id)}
+        for channel in CHANNELS
+        for kind, reason in (
+            ("spamreport", ""),
+            ("bounce", "550 5.1.1 unknown user"),
+            ("dropped", "Unsubscribed Address"),
+        )
+    ]
+    answer = stack.sendgrid_events(
+        [{**e, "sg_event_id": f"foreign-{i}-{e['outbox_id']}"} for i, e in enumerate(events)]
+    )
+
+    # then nobody was opted out and every message stays as it was sent
+    assert answer.status_code == 200
+    for channel, address in families.items():
+        assert stack.contact(channel, address).status == "active"  # type: ignore[union-attr]
+        assert stack.outbox(id=rows[channel].id)[0].status == "sent", channel

@@ -310,6 +310,8 @@ MALFORMED: dict[str, Post] = {
     ),
     "sendgrid events signed but not JSON": signed_events(b"{oops"),
     "sendgrid events signed JSON object": signed_events(b'{"event": "delivered"}'),
+    # nested past Python's stack: a RecursionError, not the ValueError of other broken JSON
+    "sendgrid events signed and nested 20,000 deep": signed_events(b"[" * 20_000 + b"]" * 20_000),
     "sendgrid events signed list of junk": signed_events(
         b'[1, "x", null, {"event": "delivered", "outbox_id": "zz"}]'
     ),

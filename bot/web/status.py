@@ -6,7 +6,6 @@ a notice to staff that a report calls for goes out right after the answer.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -20,7 +19,7 @@ from bot.channels.twilio_sms import OPTED_OUT_CODES
 from bot.runtime.outbox.reports import DeliveryReport
 from bot.web.deps import Web, web_of
 from bot.web.guard import Refused
-from bot.web.webhooks import twilio_form
+from bot.web.webhooks import read_json, twilio_form
 from storage import ids
 
 TWILIO = {
@@ -74,12 +73,9 @@ async def sendgrid_events(request: Request) -> Response:
         time.time(),
     ):
         raise Refused(403, "event signature does not match, or it is stale")
-    try:
-        events = json.loads(raw)
-        if not isinstance(events, list):
-            raise ValueError("expected a JSON list of events")
-    except ValueError as exc:
-        raise Refused(400, str(exc)) from exc
+    events = read_json(raw)  # nested past the stack is refused too, not a 500
+    if not isinstance(events, list):
+        raise Refused(400, "expected a JSON list of events")
     reports = [sendgrid_report(event) for event in events if isinstance(event, dict)]
     return await _recorded(web, "sendgrid", reports, 200)
 
@@ -108,12 +104,16 @@ def sendgrid_report(event: dict[str, Any]) -> DeliveryReport:
         outbox_id=_row_id(event.get("outbox_id")),
         detail=reason,
         opt_out=opt_out,
+        # the recipient: the account's webhook also reports mail other apps sent
+        address=str(event.get("email") or ""),
     )
 
 
 def _row_id(value: object) -> int | None:
     """Our outbox id, back as a custom argument: digits that fit a database integer, else None."""
     text = str(value or "")
-    if not (text.isascii() and text.isdigit()) or not ids.fits(int(text)):
+    # the length first: int() raises on digits past Python's limit, which failed the batch
+    digits = text.isascii() and text.isdigit() and len(text) <= ids.ROW_ID_DIGITS + 1
+    if not digits or not ids.fits(int(text)):
         return None
     return int(text)

@@ -219,17 +219,26 @@ def attempts_of(
     return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
 
+# The provider's report on this very send came before the send was recorded (its status
+# callback can be that quick): what it said stands.
+_REPORTED_FIRST = (_o.provider_id == bindparam("provider_id")) & or_(
+    *(_o.status == status for status in ("delivered", "read", "failed"))  # no IN: executemany
+)
+
+
 def mark_sent(db: Session, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
     """Sent (rows: row_id, provider_id). A row cancelled while its provider call was under way
-    (a STOP that came a moment too late) was sent all the same, and says so: no reason kept."""
+    (a STOP that came a moment too late) was sent all the same, and says so: no reason kept.
+    A row the provider already reported on, under the same id, keeps what the report said."""
     if rows:
         values = {
-            "status": "sent",
+            "status": case((_REPORTED_FIRST, _o.status), else_="sent"),
             "provider_id": _KEEP_PROVIDER_ID,
             "sent_at": now,
-            "reason": None,
+            "reason": case((_REPORTED_FIRST, _o.reason), else_=None),
+            "last_error": case((_REPORTED_FIRST, _o.last_error), else_=None),
         }
-        db.execute(update(OUTBOX).where(_BY_ID).values(**values, last_error=None), rows)
+        db.execute(update(OUTBOX).where(_BY_ID).values(**values), rows)
 
 
 def forget_goodbyes(db: Session, ids: Sequence[int]) -> None:
@@ -288,21 +297,32 @@ def first_report(db: Session, provider: str, key: str, now: datetime) -> bool:
 
 
 def status_by_provider_id(
-    db: Session, provider_id: str
+    db: Session, provider_id: str, channel: str
 ) -> tuple[int, str, int | None, str, str] | None:
-    """(id, status, contact id, channel, kind) of the row the provider knows by this id."""
+    """(id, status, contact id, channel, kind) of the row of this channel the provider knows by
+    this id (ids are the provider's own: another channel's may look the same)."""
     query = select(_o.id, _o.status, _o.contact_id, _o.channel, _o.kind).where(
-        _o.provider_id == provider_id
+        _o.provider_id == provider_id, _o.channel == channel
     )
     row = db.execute(query).first()
     return (row[0], row[1], row[2], row[3], row[4]) if row else None
 
 
-def refs_of(db: Session, row_id: int) -> tuple[str | None, int | None, str] | None:
-    """(provider id, contact id, channel) of one row, or None when there is no such row."""
-    query = select(_o.provider_id, _o.contact_id, _o.channel).where(_o.id == row_id)
+def take_provider_id(db: Session, row_id: int, provider_id: str) -> None:
+    """The provider's id for a row in flight that does not know it yet: its report came before
+    the send was recorded, and must find the row (the recording keeps what it says)."""
+    db.execute(
+        update(OUTBOX)
+        .where(_o.id == row_id, _o.provider_id.is_(None), _IN_FLIGHT)
+        .values(provider_id=provider_id[:255])
+    )
+
+
+def refs_of(db: Session, row_id: int) -> tuple[str | None, int | None, str, str] | None:
+    """(provider id, contact id, channel, address) of one row, or None when there is none."""
+    query = select(_o.provider_id, _o.contact_id, _o.channel, _o.address).where(_o.id == row_id)
     row = db.execute(query).first()
-    return (row[0], row[1], row[2]) if row else None
+    return (row[0], row[1], row[2], row[3]) if row else None
 
 
 def set_status(

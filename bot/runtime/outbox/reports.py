@@ -35,6 +35,10 @@ RANK = {
 # A provider's word for a message that never arrived: our status failed, with its word as the
 # reason.
 FAILED = ("undelivered", "bounced", "failed")
+# The channel a provider's reports are about. A report never moves another channel's row: an
+# outbox id or a provider id alone is a number that another channel's row (or another app's
+# mail on the same SendGrid account, whose events come to our webhook too) can have as well.
+CHANNEL_OF = {"twilio": "sms", "sendgrid": "email"}
 
 
 @dataclass(frozen=True)
@@ -50,42 +54,48 @@ class DeliveryReport:
     outbox_id: int | None = None
     detail: str = ""
     opt_out: str | None = None  # the person unsubscribed or complained: the consent record's words
+    address: str | None = None  # the recipient the report is about, when the provider names it
 
 
 def record(ctx: Context, provider: str, reports: Iterable[DeliveryReport]) -> list[int]:
     """Record each report once, in one transaction; the outbox ids of notices to staff (a
     family's crisis reply that was not delivered), to send at once."""
-    now = ctx.clock()
+    now, channel = ctx.clock(), CHANNEL_OF[provider]
     lost: list[Undelivered] = []
     with ctx.db.begin() as db:
         for report in reports:
             first = outbox_sql.first_report(db, provider, report.key, now)
-            if first and (found := _apply(ctx, db, report, now)) is not None:
+            if first and (found := _apply(ctx, db, channel, report, now)) is not None:
                 lost.append(found)
         return undeliverable(ctx, db, lost, now) if lost else []
 
 
-def _apply(ctx: Context, db: DB, report: DeliveryReport, now: datetime) -> Undelivered | None:
-    """Record one report; a family's crisis reply it says never arrived, or None."""
-    provider_id, contact_id, channel = report.provider_id, None, ""
+def _apply(
+    ctx: Context, db: DB, channel: str, report: DeliveryReport, now: datetime
+) -> Undelivered | None:
+    """Record one report about a message of `channel`; a family's crisis reply it says never
+    arrived, or None."""
+    provider_id, contact_id = report.provider_id, None
     if report.outbox_id is None and provider_id is None:
         return None  # names no message of ours
     if report.outbox_id is not None:
         refs = outbox_sql.refs_of(db, report.outbox_id)
-        if refs is None:
-            return None
+        if refs is None or not _about(report, channel, refs[2], refs[3]):
+            return None  # no such row, or not the message this report is about
         # The report's own provider id first: a row sent twice (an answer lost, then a retry)
         # keeps the second id, and the first send's report must not move it. The row may not
-        # know the provider's id yet (the report came before the send was recorded): its
-        # family is known all the same.
-        provider_id, contact_id, channel = provider_id or refs[0], refs[1], refs[2]
-    found = outbox_sql.status_by_provider_id(db, provider_id or "")
+        # know the provider's id yet (the report came before the send was recorded): it learns
+        # it now, so the report moves it (a crisis reply that failed reaches staff), and the
+        # recording of the send keeps what the report said.
+        if refs[0] is None and provider_id:
+            outbox_sql.take_provider_id(db, report.outbox_id, provider_id)
+        provider_id, contact_id = provider_id or refs[0], refs[1]
+    found = outbox_sql.status_by_provider_id(db, provider_id, channel) if provider_id else None
     if found is not None:
-        contact_id, channel = contact_id or found[2], channel or found[3]
-    lost = None
-    moved = report.status is not None and move_forward(
-        db, provider_id or "", report.status, report.detail
-    )
+        contact_id = contact_id or found[2]
+    lost, moved = None, False
+    if provider_id and report.status is not None:
+        moved = move_forward(db, provider_id, report.status, channel, report.detail)
     if moved and found is not None and report.status in FAILED:
         row_id, _, row_contact, _, kind = found
         if kind == "crisis" and row_contact:  # a family's crisis reply never reached them
@@ -96,17 +106,30 @@ def _apply(ctx: Context, db: DB, report: DeliveryReport, now: datetime) -> Undel
     return lost
 
 
+def _about(report: DeliveryReport, channel: str, row_channel: str, row_address: str) -> bool:
+    """Is the row the report names one it can be about: of the provider's channel, and sent to
+    the recipient the report names (when it names one)?"""
+    if row_channel != channel:
+        return False
+    return report.address is None or _same(report.address, row_address)
+
+
+def _same(address: str, other: str) -> bool:
+    return bool(address.strip()) and address.strip().lower() == other.strip().lower()
+
+
 def _not_delivered(report: DeliveryReport) -> str:
     """What staff read: the provider took the reply, then said it never arrived."""
     said = f"{report.status}, {report.detail}" if report.detail else str(report.status)
     return f"the provider accepted it, then reported it not delivered ({said[:120]})"
 
 
-def move_forward(db: DB, provider_id: str, status: str, detail: str = "") -> bool:
-    """Set the status of the row the provider knows by `provider_id`, unless it is further on;
-    a provider's failure (undelivered, bounced) is our `failed`, with its word as the reason."""
+def move_forward(db: DB, provider_id: str, status: str, channel: str, detail: str = "") -> bool:
+    """Set the status of the row of `channel` the provider knows by `provider_id`, unless it is
+    further on; a provider's failure (undelivered, bounced) is our `failed`, with its word as
+    the reason."""
     status, reason = ("failed", status) if status in FAILED else (status, None)
-    found = outbox_sql.status_by_provider_id(db, provider_id)
+    found = outbox_sql.status_by_provider_id(db, provider_id, channel)
     if found is None or RANK.get(status, -1) <= RANK.get(found[1], -1):
         return False
     outbox_sql.set_status(db, found[0], status, detail, reason)
