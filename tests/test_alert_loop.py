@@ -217,6 +217,10 @@ def test_ack_mistakes_get_a_clear_answer_and_change_nothing(rig: Rig) -> None:
     # database error that fails the webhook (SQLite's OverflowError: a 500, retried for ever)
     big = "9" * 25
     assert f"There is no alert {big}" in rig.write(f"ACK {big}", ON_CALL_SMS)[0]
+    # nor is one of thousands of digits (past what Python's int() reads at all), and the answer
+    # does not echo them all back
+    [endless] = rig.write(f"ACK {'7' * 5000}", ON_CALL_SMS)
+    assert f"There is no alert {'7' * 20}..." in endless and len(endless) < 200
     alert = crisis(rig)
     rig.write(f"ACK {alert.id}", BACKUP_EMAIL, "email")
     again = rig.write(f"ACK {alert.id}", ON_CALL_SMS)

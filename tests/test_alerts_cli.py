@@ -108,6 +108,7 @@ def test_list_ack_and_close_an_alert(
         (("alerts", "ack", "abc", "--by", "Dana"), "'abc' is not an alert number"),
         (("alerts", "ack", "9" * 25, "--by", "Dana"), f"'{'9' * 25}' is not an alert number"),
         (("alerts", "close", "9" * 25, "--note", "done"), f"'{'9' * 25}' is not an alert number"),
+        (("alerts", "ack", "7" * 5000, "--by", "Dana"), f"'{'7' * 20}...' is not an alert number"),
         (("alerts", "ack", "1"), "--by"),
         (("alerts", "close", "1", "--note", "  "), "--note needs a few words"),
         (("alerts", "list", "--status", "lost"), "invalid choice: 'lost'"),

@@ -39,12 +39,10 @@ def register(sub: Any) -> None:
 
 
 def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not ids.fits(value):  # below 1, or past any row's id (the database would refuse it)
-        raise argparse.ArgumentTypeError(f"'{text}' is not an alert number such as 42")
+    value = ids.parse(text)  # None: not digits, 0, or past any row's id
+    if value is None:
+        shown = text if len(text) <= 40 else f"{text[:20]}..."
+        raise argparse.ArgumentTypeError(f"'{shown}' is not an alert number such as 42")
     return value
 
 

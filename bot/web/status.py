@@ -111,9 +111,4 @@ def sendgrid_report(event: dict[str, Any]) -> DeliveryReport:
 
 def _row_id(value: object) -> int | None:
     """Our outbox id, back as a custom argument: digits that fit a database integer, else None."""
-    text = str(value or "")
-    # the length first: int() raises on digits past Python's limit, which failed the batch
-    digits = text.isascii() and text.isdigit() and len(text) <= ids.ROW_ID_DIGITS + 1
-    if not digits or not ids.fits(int(text)):
-        return None
-    return int(text)
+    return ids.parse(str(value or ""))
