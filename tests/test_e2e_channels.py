@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
 from twilio.request_validator import HMAC_SHA256
 
 from storage import models as m
@@ -281,6 +282,43 @@ def test_twilio_status_callbacks_only_move_forward_and_are_deduped(stack: Stack)
         "failed",
         "undelivered",
     )
+
+
+def test_a_text_twilio_took_but_whose_answer_we_lost_is_not_sent_again(stack: Stack) -> None:
+    """Twilio accepted a message but its answer never reached us (a timeout): the row was
+    queued again, and its retry sent the family the same text twice, although Twilio's status
+    callback (which names our row) had said it was delivered before the retry was due."""
+    phone = "+15550126"
+    family = Family(stack, "sms", phone, lambda text: stack.sms(phone, text))
+    assert family.say("hi") == ["onboarding.consent"]
+    row = stack.outbox(channel="sms", address=phone)[0]
+    [first] = [g for g in stack.received("sms", phone) if g["id"] == row.provider_id]
+
+    # given the send's answer was lost: the row is queued again for a retry in a minute
+    with stack.app.ctx.db.begin() as db:
+        db.execute(
+            update(m.OutboundMessage)
+            .where(m.OutboundMessage.id == row.id)
+            .values(
+                status="queued",
+                provider_id=None,
+                sent_at=None,
+                last_error="retry: timed out",
+                not_before=stack.clock.now + timedelta(minutes=1),
+            )
+        )
+
+    # when Twilio's callback says it was delivered, and the retry's minute passes
+    answer = stack.twilio_status(
+        str(row.provider_id), "delivered", phone, url=first["status_callback"]
+    )
+    stack.advance(timedelta(minutes=2))
+
+    # then the family got the text once, and the row says delivered
+    assert answer.status_code == 204
+    assert [g["text"] for g in stack.received("sms", phone)].count(first["text"]) == 1
+    [again] = stack.outbox(id=row.id)
+    assert (again.status, again.provider_id) == ("delivered", row.provider_id)
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 10) -> None:

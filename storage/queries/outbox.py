@@ -308,14 +308,28 @@ def status_by_provider_id(
     return (row[0], row[1], row[2], row[3], row[4]) if row else None
 
 
-def take_provider_id(db: Session, row_id: int, provider_id: str) -> None:
-    """The provider's id for a row in flight that does not know it yet: its report came before
-    the send was recorded, and must find the row (the recording keeps what it says)."""
-    db.execute(
-        update(OUTBOX)
-        .where(_o.id == row_id, _o.provider_id.is_(None), _IN_FLIGHT)
-        .values(provider_id=provider_id[:255])
-    )
+def take_provider_id(
+    db: Session, row_id: int, provider_id: str, accepted: bool, now: datetime
+) -> None:
+    """The provider's id for a row that does not know it yet, named by the provider's report.
+
+    In flight, its report came before the send was recorded, and must find the row (the
+    recording keeps what it says). Queued again, the provider took an earlier attempt whose
+    answer never reached us (a timeout): if the report says it was `accepted`, the row is sent,
+    and not sent a second time."""
+    named = update(OUTBOX).where(_o.id == row_id, _o.provider_id.is_(None))
+    db.execute(named.where(_IN_FLIGHT).values(provider_id=provider_id[:255]))
+    if accepted:
+        db.execute(
+            named.where(_o.status == "queued").values(
+                provider_id=provider_id[:255],
+                status="sent",
+                sent_at=now,
+                claimed_until=None,
+                reason=None,
+                last_error=None,
+            )
+        )
 
 
 def refs_of(db: Session, row_id: int) -> tuple[str | None, int | None, str, str] | None:

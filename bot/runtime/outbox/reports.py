@@ -35,6 +35,8 @@ RANK = {
 # A provider's word for a message that never arrived: our status failed, with its word as the
 # reason.
 FAILED = ("undelivered", "bounced", "failed")
+# A report that the provider took the message (and may have delivered it already).
+ACCEPTED = ("sent", "delivered", "read")
 # The channel a provider's reports are about. A report never moves another channel's row: an
 # outbox id or a provider id alone is a number that another channel's row (or another app's
 # mail on the same SendGrid account, whose events come to our webhook too) can have as well.
@@ -86,9 +88,11 @@ def _apply(
         # keeps the second id, and the first send's report must not move it. The row may not
         # know the provider's id yet (the report came before the send was recorded): it learns
         # it now, so the report moves it (a crisis reply that failed reaches staff), and the
-        # recording of the send keeps what the report said.
+        # recording of the send keeps what the report said. A row queued again after a send
+        # whose answer never came, reported taken, is sent: the family has it already.
         if refs[0] is None and provider_id:
-            outbox_sql.take_provider_id(db, report.outbox_id, provider_id)
+            accepted = report.status in ACCEPTED
+            outbox_sql.take_provider_id(db, report.outbox_id, provider_id, accepted, now)
         provider_id, contact_id = provider_id or refs[0], refs[1]
     found = outbox_sql.status_by_provider_id(db, provider_id, channel) if provider_id else None
     if found is not None:
