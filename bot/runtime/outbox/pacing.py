@@ -32,8 +32,13 @@ log = logging.getLogger(__name__)
 # than a second when we count sends (measured at 30/s: 32 arrivals in one second without this
 # guard, 31 with it, while sends never exceeded 30: see docs/performance.md).
 WINDOW_S = 1.01
-LATE_S = 0.2  # a slot not used within this many seconds of its time is given up
-ARRIVAL_JITTER_S = 0.05  # from the provider call to the provider's clock, measured loaded
+# A send is checked against its slot just before its provider call (LATE_S), and whatever holds
+# the process after that check (a loaded machine descheduling it) moves its arrival later still,
+# which nothing can undo (ARRIVAL_JITTER_S). Both come out of one budget of a quarter second;
+# a tighter check leaves more of it to what cannot be checked (a soak with the test suite
+# running beside it: 32 in one second against 30 with 0.2 + 0.05).
+LATE_S = 0.1  # a slot not used within this many seconds of its time is given up
+ARRIVAL_JITTER_S = 0.15  # from the check to the provider's clock, on a loaded machine
 MAX_LEAD_S = 1.0  # the most a slot is booked ahead of now for the booking's own time
 CLOCK_AGREES_S = 0.005  # a host's wall clock this close to the database's is taken as the same
 
