@@ -296,9 +296,11 @@ def first_report(db: Session, provider: str, key: str, now: datetime) -> bool:
     return row is not None
 
 
-def status_by_provider_id(
-    db: Session, provider_id: str, channel: str
-) -> tuple[int, str, int | None, str, str] | None:
+# (id, status, contact id, channel, kind) of a row found by its provider id
+ProviderRow = tuple[int, str, int | None, str, str]
+
+
+def status_by_provider_id(db: Session, provider_id: str, channel: str) -> ProviderRow | None:
     """(id, status, contact id, channel, kind) of the row of this channel the provider knows by
     this id (ids are the provider's own: another channel's may look the same)."""
     query = select(_o.id, _o.status, _o.contact_id, _o.channel, _o.kind).where(

@@ -19,6 +19,7 @@ from bot.runtime.alerts.undeliverable import Undelivered, undeliverable
 from bot.runtime.context import Context
 from bot.runtime.turn import opt_out
 from storage.queries import outbox as outbox_sql
+from storage.queries.outbox import ProviderRow
 
 # Later means further along; a report never moves a message backwards (reports arrive out of order).
 RANK = {
@@ -97,13 +98,12 @@ def _apply(
     found = outbox_sql.status_by_provider_id(db, provider_id, channel) if provider_id else None
     if found is not None:
         contact_id = contact_id or found[2]
-    lost, moved = None, False
-    if provider_id and report.status is not None:
-        moved = move_forward(db, provider_id, report.status, channel, report.detail)
-    if moved and found is not None and report.status in FAILED:
+    lost = None
+    if found is not None and report.status is not None:
+        moved = move_forward(db, found, report.status, report.detail)
         row_id, _, row_contact, _, kind = found
-        if kind == "crisis" and row_contact:  # a family's crisis reply never reached them
-            lost = Undelivered(row_contact, row_id, _not_delivered(report))
+        if moved and report.status in FAILED and kind == "crisis" and row_contact:
+            lost = Undelivered(row_contact, row_id, _not_delivered(report))  # never reached them
     # a carrier's opt-out reported after the send (Twilio 21610) counts as one on the send
     if report.opt_out is not None and contact_id:
         opt_out(ctx, db, contact_id, channel, "provider", report.opt_out, now)
@@ -115,11 +115,10 @@ def _about(report: DeliveryReport, channel: str, row_channel: str, row_address: 
     the recipient the report names (when it names one)?"""
     if row_channel != channel:
         return False
-    return report.address is None or _same(report.address, row_address)
-
-
-def _same(address: str, other: str) -> bool:
-    return bool(address.strip()) and address.strip().lower() == other.strip().lower()
+    if report.address is None:
+        return True
+    named = report.address.strip().lower()
+    return bool(named) and named == row_address.strip().lower()
 
 
 def _not_delivered(report: DeliveryReport) -> str:
@@ -128,13 +127,11 @@ def _not_delivered(report: DeliveryReport) -> str:
     return f"the provider accepted it, then reported it not delivered ({said[:120]})"
 
 
-def move_forward(db: DB, provider_id: str, status: str, channel: str, detail: str = "") -> bool:
-    """Set the status of the row of `channel` the provider knows by `provider_id`, unless it is
-    further on; a provider's failure (undelivered, bounced) is our `failed`, with its word as
-    the reason."""
+def move_forward(db: DB, found: ProviderRow, status: str, detail: str = "") -> bool:
+    """Set the status of the row found by its provider id, unless it is further on; a
+    provider's failure (undelivered, bounced) is our `failed`, with its word as the reason."""
     status, reason = ("failed", status) if status in FAILED else (status, None)
-    found = outbox_sql.status_by_provider_id(db, provider_id, channel)
-    if found is None or RANK.get(status, -1) <= RANK.get(found[1], -1):
+    if RANK.get(status, -1) <= RANK.get(found[1], -1):
         return False
     outbox_sql.set_status(db, found[0], status, detail, reason)
     return True
