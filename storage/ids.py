@@ -32,3 +32,9 @@ def parse(text: str) -> int | None:
         return None
     value = int(digits)
     return value if fits(value) else None
+
+
+def shown(text: str) -> str:
+    """`text` as an answer may quote it back: whole if short, else its start (an 'id' of
+    thousands of digits is not repeated in full)."""
+    return text if len(text) <= 40 else f"{text[:20]}..."

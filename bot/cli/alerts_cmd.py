@@ -41,8 +41,7 @@ def register(sub: Any) -> None:
 def positive(text: str) -> int:
     value = ids.parse(text)  # None: not digits, 0, or past any row's id
     if value is None:
-        shown = text if len(text) <= 40 else f"{text[:20]}..."
-        raise argparse.ArgumentTypeError(f"'{shown}' is not an alert number such as 42")
+        raise argparse.ArgumentTypeError(f"'{ids.shown(text)}' is not an alert number such as 42")
     return value
 
 

@@ -60,8 +60,7 @@ def staff_reply(db: DB, member: StaffMember, text: str, now: datetime) -> list[d
     written = found["id"]
     alert_id = ids.parse(written) if written else alert_sql.latest_told(db, *_at(member))
     if written and alert_id is None:  # a number no alert can have (thousands of digits, too)
-        shown = written if len(written) <= 40 else f"{written[:20]}..."
-        words = f"There is no alert {shown}. Reply ACK and the number in the notice."
+        words = f"There is no alert {ids.shown(written)}. Reply ACK and the number in the notice."
         return [_answer(member, "staff.ack", words, now)]
     if alert_id is None:
         return [
