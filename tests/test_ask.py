@@ -153,6 +153,12 @@ def test_a_question_is_stored_and_the_family_told_when_to_expect_an_answer(rig: 
     assert "a person will answer you here within a day" in reply and "Family Support" in reply
 
 
+def in_spanish(rig: Rig, phone: str, sid: str) -> None:
+    """A family joined, then asked for Spanish (message `sid`)."""
+    joined(rig, phone)
+    rig.family_writes(phone, "ESPAÑOL", sid)
+
+
 def test_the_promised_time_is_the_setting_in_each_language(tmp_path: Path) -> None:
     times = {"ask_answer_within": "within two working days"}
     times["ask_answer_within_es"] = "en dos días hábiles"
@@ -162,8 +168,7 @@ def test_the_promised_time_is_the_setting_in_each_language(tmp_path: Path) -> No
         rig.family_writes("+12015550172", "ASK what do I say tonight?", "SM-q2")
         assert "within two working days" in last_reply(rig, "+12015550172")
         # a family that reads Spanish is told the same time in Spanish words
-        joined(rig, "+12015550175")
-        rig.family_writes("+12015550175", "ESPAÑOL", "SM-q6")
+        in_spanish(rig, "+12015550175", "SM-q6")
         rig.family_writes("+12015550175", "PREGUNTA ¿qué le digo esta noche?", "SM-q7")
         reply = plain(last_reply(rig, "+12015550175"))  # SMS drops accents that cost a segment
         assert "te respondera por aqui en dos dias habiles" in reply, reply
@@ -177,8 +182,7 @@ def test_a_spanish_family_reads_how_to_reach_a_person_in_spanish(tmp_path: Path)
         joined(rig, "+12015550177")
         rig.family_writes("+12015550177", "HELP", "SM-h1")
         assert "call 555-0100" in last_reply(rig, "+12015550177")
-        joined(rig, "+12015550178")
-        rig.family_writes("+12015550178", "ESPAÑOL", "SM-h2")
+        in_spanish(rig, "+12015550178", "SM-h2")
         rig.family_writes("+12015550178", "AYUDA", "SM-h3")
         reply = plain(last_reply(rig, "+12015550178"))
         assert "llama al 555-0100" in reply and "call 555" not in reply, reply
@@ -186,8 +190,7 @@ def test_a_spanish_family_reads_how_to_reach_a_person_in_spanish(tmp_path: Path)
 
 def test_a_spanish_family_is_told_when_to_expect_an_answer_by_default(rig: Rig) -> None:
     rig.staff(COACH)
-    joined(rig, "+12015550176")
-    rig.family_writes("+12015550176", "ESPAÑOL", "SM-q8")
+    in_spanish(rig, "+12015550176", "SM-q8")
     rig.family_writes("+12015550176", "PREGUNTA ¿es normal?", "SM-q9")
     reply = plain(last_reply(rig, "+12015550176"))
     assert "te respondera por aqui en un plazo de un dia" in reply
