@@ -6,7 +6,6 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
-    Date,
     Float,
     ForeignKey,
     Index,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.types import EncryptedText, UTCDateTime
+from storage.types import EncryptedText, LocalDate, UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -86,7 +85,7 @@ class Checkin(Base):
         ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
     value: Mapped[str] = mapped_column(String(8))  # use | non_use | unsure
-    local_date: Mapped[date | None] = mapped_column(Date)
+    local_date: Mapped[date | None] = mapped_column(LocalDate)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -236,7 +235,7 @@ class Timer(Base):
     )
     kind: Mapped[str] = mapped_column(String(12), primary_key=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    local_date: Mapped[date | None] = mapped_column(Date)
+    local_date: Mapped[date | None] = mapped_column(LocalDate)
     seq: Mapped[int | None] = mapped_column(Integer)
 
 
@@ -250,7 +249,7 @@ class Delivery(Base):
         ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
     )
     kind: Mapped[str] = mapped_column(String(12), primary_key=True)
-    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    local_date: Mapped[date] = mapped_column(LocalDate, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -360,7 +359,7 @@ class ProgramAnswer(Base):
     question: Mapped[str] = mapped_column(String(16))  # safety | track | wellbeing | lesson_rating
     value: Mapped[str] = mapped_column(String(16))
     lesson: Mapped[str | None] = mapped_column(String(120))  # the lesson a rating is about
-    local_date: Mapped[date] = mapped_column(Date)
+    local_date: Mapped[date] = mapped_column(LocalDate)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, cast
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Text
+from sqlalchemy import Date, DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from storage.crypto import Cipher
 
+T = TypeVar("T")
 MEMO_SIZE = 4096  # distinct values remembered per statement before the memo starts afresh
 
 
@@ -35,14 +36,10 @@ def _memoised(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return process
 
 
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stores naive UTC, always hands back aware UTC; refuses naive datetimes going in."""
+class _Remembering(TypeDecorator[T]):
+    """A column type whose conversions go through `_memoised` (SQLAlchemy asks once per
+    compiled statement and dialect; each answer gets its own memo)."""
 
-    impl = DateTime
-    cache_ok = True
-
-    # SQLAlchemy asks once per compiled statement and dialect; each answer gets its own memo.
-    # Equal aware datetimes are the same instant, so they convert alike whatever their zone.
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         convert = super().bind_processor(dialect)
         return _memoised(convert) if convert is not None else None
@@ -50,6 +47,14 @@ class UTCDateTime(TypeDecorator[datetime]):
     def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
         convert = super().result_processor(dialect, coltype)
         return _memoised(convert) if convert is not None else None
+
+
+class UTCDateTime(_Remembering[datetime]):
+    """Stores naive UTC, always hands back aware UTC; refuses naive datetimes going in. Equal
+    aware datetimes are the same instant, so they convert alike whatever their zone."""
+
+    impl = DateTime
+    cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -64,6 +69,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class LocalDate(_Remembering[date]):
+    """A family's local day (Date): a tick's rows share a day or two, and SQLite's conversion
+    parses or formats text every row."""
+
+    impl = Date
+    cache_ok = True
 
 
 class EncryptedText(TypeDecorator[str]):
