@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.engine.session import Session
 from bot.flows.model import PROFILE_FIELDS
@@ -34,10 +33,11 @@ if FAMILY_FIELDS != _EXPECTED:  # Family.from_row unpacks by position
     raise ImportError(f"storage's FAMILY columns changed: {FAMILY_FIELDS}; update Family.from_row")
 
 
-@dataclass(frozen=True, slots=True)
-class Family:
+class Family(NamedTuple):
     """One family member on one channel, as a turn sees them: a stored contact, its clock and its
-    conversation. A step gives a new value (`with_profile`, `with_session`), never changes one."""
+    conversation. A step gives a new value (`with_profile`, `with_session`), never changes one.
+    An immutable row: a fan-out makes two a family, and a tuple is made in a fifth of the time
+    of a frozen dataclass."""
 
     id: int
     channel: str
@@ -87,7 +87,7 @@ class Family:
         )
 
     def with_session(self, session: Session) -> Family:
-        # positional, not dataclasses.replace: 1 us instead of 10, once a step in a fan-out
+        # positional, not _replace: a third of the time, once a step in a fan-out
         return Family(
             self.id,
             self.channel,
@@ -107,7 +107,7 @@ class Family:
         """This family after a flow saved `field` (one of PROFILE_COLUMNS)."""
         if field == "timezone":
             clock = self.clock
-            return replace(self, clock=clocks.of(value, clock.quiet_start, clock.quiet_end))
+            return self._replace(clock=clocks.of(value, clock.quiet_start, clock.quiet_end))
         if field in ("locale", "country", "name", "relationship", "lesson_time", "checkin_time"):
-            return replace(self, **{field: value})  # type: ignore[arg-type]
+            return self._replace(**{field: value})  # type: ignore[arg-type]
         return self  # a column the turn does not read (loved_one)
