@@ -153,6 +153,8 @@ class Matcher:
             for word in pattern.first_words():
                 index.setdefault(word, []).append(i)
         self._index = {k: tuple(v) for k, v in index.items()}
+        # per pattern, the keys one of which some later word must hold (None: nothing later)
+        self._needs = tuple(_rarest_need(p) for p in self.patterns)
 
     def candidates(self, keys: Keys) -> list[int]:
         found: set[int] = set()
@@ -165,9 +167,15 @@ class Matcher:
         occurrences not overlapping one another, in text order."""
         found: list[tuple[int, int, int]] = []
         taken: dict[int, int] = {}  # pattern -> where its last occurrence ended
+        # A pattern needing a word that none of these words can be is not tried (crisis: half the
+        # time of a reading).
+        present = frozenset().union(*keys[start:end])
+        needs = self._needs
         for i in range(start, end):
             for p in self.candidates(keys[i]):
                 if taken.get(p, -1) > i:
+                    continue
+                if (need := needs[p]) is not None and need.isdisjoint(present):
                     continue
                 stop = match_pattern(self.patterns[p], keys, i, end)
                 if stop >= 0:
@@ -201,6 +209,17 @@ class Matcher:
             if stop >= 0 and (best is None or stop > best[1]):
                 best = (p, stop)
         return best
+
+
+def _rarest_need(pattern: Pattern) -> Keys | None:
+    """The fewest keys one of which a word after the first must hold for the pattern to match (a
+    word, a choice of words, or the first words of a class's entries); None: one slot only."""
+    needs = [
+        slot.words if isinstance(slot, Choice) else frozenset(slot.by_first)
+        for slot in pattern.slots[1:]
+        if not isinstance(slot, Gap)
+    ]
+    return min(needs, key=len, default=None)
 
 
 def match_pattern(pattern: Pattern, keys: Sequence[Keys], i: int, end: int) -> int:
