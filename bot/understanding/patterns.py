@@ -156,7 +156,11 @@ class Matcher:
         # per pattern, the keys one of which some later word must hold (None: nothing later)
         self._needs = tuple(_rarest_need(p) for p in self.patterns)
 
-    def candidates(self, keys: Keys) -> list[int]:
+    def candidates(self, keys: Keys) -> Sequence[int]:
+        """The patterns that may start at a word with these keys, in file order."""
+        if len(keys) == 1:  # most words: the index holds them in order already
+            (key,) = keys
+            return self._index.get(key, ())
         found: set[int] = set()
         for key in keys:
             found.update(self._index.get(key, ()))
