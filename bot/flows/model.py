@@ -167,7 +167,10 @@ class Keyword:
     before_consent: bool = False
 
     def words_on_channel(self, channel: str) -> tuple[str, ...]:
-        return next((words for on, words in self.channel_words if on == channel), ())
+        for on, words in self.channel_words:  # a loop, not next(): asked of every keyword
+            if on == channel:
+                return words
+        return ()
 
 
 @dataclass(frozen=True)

@@ -153,20 +153,38 @@ class Matcher:
             for word in pattern.first_words():
                 index.setdefault(word, []).append(i)
         self._index = {k: tuple(v) for k, v in index.items()}
+        # per pattern, the keys one of which some later word must hold (None: nothing later)
+        self._needs = tuple(_rarest_need(p) for p in self.patterns)
 
-    def candidates(self, keys: Keys) -> list[int]:
+    def candidates(self, keys: Keys) -> Sequence[int]:
+        """The patterns that may start at a word with these keys, in file order."""
+        if len(keys) == 1:  # most words: the index holds them in order already
+            (key,) = keys
+            return self._index.get(key, ())
         found: set[int] = set()
         for key in keys:
             found.update(self._index.get(key, ()))
         return sorted(found)
+
+    def viable(self, keys: Keys, present: Keys) -> list[int]:
+        """The candidates at a word that may match among words holding only the keys `present`:
+        a pattern with a later word (or class) that none of them can be is not tried (half the
+        time of a crisis reading)."""
+        needs = self._needs
+        return [
+            p
+            for p in self.candidates(keys)
+            if (need := needs[p]) is None or not need.isdisjoint(present)
+        ]
 
     def find_all(self, keys: Sequence[Keys], start: int, end: int) -> list[tuple[int, int, int]]:
         """(pattern index, start, end) of every occurrence in keys[start:end], each pattern's
         occurrences not overlapping one another, in text order."""
         found: list[tuple[int, int, int]] = []
         taken: dict[int, int] = {}  # pattern -> where its last occurrence ended
+        present = frozenset().union(*keys[start:end])
         for i in range(start, end):
-            for p in self.candidates(keys[i]):
+            for p in self.viable(keys[i], present):
                 if taken.get(p, -1) > i:
                     continue
                 stop = match_pattern(self.patterns[p], keys, i, end)
@@ -179,13 +197,14 @@ class Matcher:
         """(pattern, start, end) left to right, each word used once: at each word the longest
         phrase wins, unless a longer one starts on the next word ("hoy | no se drogo")."""
         found: list[tuple[int, int, int]] = []
+        present = frozenset().union(*keys[start:end])
         i = start
         while i < end:
-            best = self.longest_at(keys, i, end)
+            best = self.longest_at(keys, i, end, present)
             if best is None:
                 i += 1
                 continue
-            later = self.longest_at(keys, i + 1, end) if i + 1 < end else None
+            later = self.longest_at(keys, i + 1, end, present) if i + 1 < end else None
             if later is not None and later[1] > best[1] and later[1] - i - 1 > best[1] - i:
                 i += 1
                 continue
@@ -193,14 +212,28 @@ class Matcher:
             i = best[1]
         return found
 
-    def longest_at(self, keys: Sequence[Keys], i: int, end: int) -> tuple[int, int] | None:
-        """(pattern index, end) of the longest pattern starting at word i; ties go to file order."""
+    def longest_at(
+        self, keys: Sequence[Keys], i: int, end: int, present: Keys
+    ) -> tuple[int, int] | None:
+        """(pattern index, end) of the longest pattern starting at word i; ties go to file order.
+        `present`: every key of keys[i:end] (or more), as `viable` takes it."""
         best: tuple[int, int] | None = None
-        for p in self.candidates(keys[i]):
+        for p in self.viable(keys[i], present):
             stop = match_pattern(self.patterns[p], keys, i, end)
             if stop >= 0 and (best is None or stop > best[1]):
                 best = (p, stop)
         return best
+
+
+def _rarest_need(pattern: Pattern) -> Keys | None:
+    """The fewest keys one of which a word after the first must hold for the pattern to match (a
+    word, a choice of words, or the first words of a class's entries); None: one slot only."""
+    needs = [
+        slot.words if isinstance(slot, Choice) else frozenset(slot.by_first)
+        for slot in pattern.slots[1:]
+        if not isinstance(slot, Gap)
+    ]
+    return min(needs, key=len, default=None)
 
 
 def match_pattern(pattern: Pattern, keys: Sequence[Keys], i: int, end: int) -> int:
