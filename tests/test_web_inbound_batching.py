@@ -167,3 +167,24 @@ async def test_while_every_group_is_busy_the_next_one_keeps_gathering() -> None:
     # then they waited for a free slot and went in one claim, each once
     later = [sorted(ids) for ids, _ in dispatcher.calls if ids[0] >= 100]
     assert later == [list(range(100, 110))]
+
+
+async def test_replies_sent_apart_from_their_requests_all_go_before_the_app_closes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # given replies handed over apart from their requests (each request ended with its 200),
+    # one of them failing on the way
+    dispatcher = SlowDispatcher()
+    sender = ReplySender(dispatcher)  # type: ignore[arg-type]
+
+    async def broken() -> None:
+        raise RuntimeError("the provider's client broke")
+
+    for n in range(3):
+        sender.apart(sender.send([], [n + 1]))
+    sender.apart(broken())
+    # when the web app shuts down
+    await sender.drain()
+    # then every reply was claimed and sent before it closed, and the failure was logged, not lost
+    assert sorted(i for ids, _ in dispatcher.calls for i in ids) == [1, 2, 3]
+    assert "the worker will send them" in caplog.text

@@ -81,6 +81,7 @@ def create_app(app: App) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        await web.sender.drain()  # replies being sent go out before the app closes
         if writer:
             writer.close()
         if console:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -86,8 +85,9 @@ async def _recorded(
     """Record the reports; notices to staff they call for (a family's crisis reply that never
     arrived) go right after the answer, as a crisis reply does."""
     notices = await run_in_threadpool(web.app.runtime.record_reports, provider, reports)
-    task = BackgroundTask(web.sender.crisis, notices) if notices else None
-    return Response(status_code=status, background=task)
+    if notices:
+        web.sender.apart(web.sender.crisis(notices))
+    return Response(status_code=status)
 
 
 def sendgrid_report(event: dict[str, Any]) -> DeliveryReport:

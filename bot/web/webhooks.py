@@ -7,7 +7,6 @@ import logging
 import time
 from typing import Any
 
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -39,8 +38,8 @@ async def twilio_sms(request: Request) -> Response:
         inbound = parse_inbound_sms(form)
     except ValueError as exc:
         raise Refused(400, str(exc)) from exc
-    task = await process(web_of(request), inbound, arrived)
-    return Response(EMPTY_TWIML, 200, media_type="text/xml", background=task)
+    await process(web_of(request), inbound, arrived)
+    return Response(EMPTY_TWIML, 200, media_type="text/xml")
 
 
 async def telegram(request: Request) -> Response:
@@ -70,7 +69,8 @@ async def telegram(request: Request) -> Response:
         return Response(status_code=200)
     if seen is None:
         log.debug("telegram update %d: nothing a family wrote; ignored", payload["update_id"])
-    return Response(status_code=200, background=await process(web, seen, arrived))
+    await process(web, seen, arrived)
+    return Response(status_code=200)
 
 
 async def sendgrid_inbound(request: Request) -> Response:
@@ -99,7 +99,8 @@ async def sendgrid_inbound(request: Request) -> Response:
             )
             web.app.metrics.inbound_refused.labels("email", "unverified_sender").inc()
             return Response(status_code=200)
-    return Response(status_code=200, background=await process(web, inbound, arrived))
+    await process(web, inbound, arrived)
+    return Response(status_code=200)
 
 
 def _field(form: FormData, name: str) -> str:
@@ -131,19 +132,18 @@ async def twilio_form(request: Request) -> FormData:
     return form
 
 
-async def process(
-    web: Web, inbound: InboundMessage | None, arrived: float
-) -> BackgroundTask | None:
-    """Commit first; the 200 goes back only after. Replies go out right after the response."""
+async def process(web: Web, inbound: InboundMessage | None, arrived: float) -> None:
+    """Commit first; the 200 goes back only after. Replies go out at once, apart from the
+    request."""
     if inbound is None:
-        return None
+        return
     if web.writer:
         result = await web.writer.handle(inbound)
     else:
         result = await run_in_threadpool(_handle, web, inbound)
     if result.duplicate:
         log.debug("%s: a provider retry of a message already taken in", inbound.channel)
-        return None
+        return
     web.app.metrics.inbound.labels(inbound.channel).inc()
     log.debug(
         "%s: message taken in; %d replies queued (%d crisis)",
@@ -151,9 +151,8 @@ async def process(
         len(result.outbox_ids),
         len(result.crisis_ids),
     )
-    if not result.outbox_ids:
-        return None
-    return BackgroundTask(_reply, web, inbound.channel, result, arrived)
+    if result.outbox_ids:
+        web.sender.apart(_reply(web, inbound.channel, result, arrived))
 
 
 async def _reply(web: Web, channel: str, result: InboundResult, arrived: float) -> None:
