@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import resource
 import time
 from pathlib import Path
 from typing import Any
 
 from telegram.ext import Application, CallbackContext
 
-from bench.common import TELEGRAM_TOKEN, say
+from bench.common import TELEGRAM_TOKEN, peak_rss_mb, say
 
 IN_FLIGHT = 64
 
@@ -63,7 +62,7 @@ async def run(n: int, url: str, text: str) -> None:
             lesson, due.timetz(), chat_id=10_000_000 + i, job_kwargs={"misfire_grace_time": None}
         )
     setup_s = time.monotonic() - t_setup
-    rss_jobs = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_jobs = peak_rss_mb()
     await app.start()
     say("scheduled", setup_s=setup_s, due=due_mono, late_start=time.monotonic() > due_mono)
     await finished.wait()
@@ -75,7 +74,7 @@ async def run(n: int, url: str, text: str) -> None:
         sent=state["done"] - state["errors"],
         errors=state["errors"],
         setup_s=setup_s,
-        rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        rss_mb=peak_rss_mb(),
         rss_after_jobs_mb=rss_jobs,
     )
     await app.stop()

@@ -161,6 +161,19 @@ class Child:
             self.proc.wait()
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it started, in MB.
+
+    From /proc (VmHWM), not getrusage: ru_maxrss survives exec, so a child started by the bench
+    reported the bench's own size whenever that was larger (every N of the curve read 227.7 or
+    231.7 MB in a full run: the parent's, not the worker's).
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def say(event: str, **values: Any) -> None:
     """Report from a child process to the orchestrator (one JSON line)."""
     print(json.dumps({"event": event, **values}), flush=True)

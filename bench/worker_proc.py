@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
 import sys
 import time
 
-from bench.common import say, shifted_clock
+from bench.common import peak_rss_mb, say, shifted_clock
 from bench.population import TICK_AT
 from bot.app import App, build
 from bot.process import settle_heap
 from bot.settings import Settings
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def main() -> None:
