@@ -469,7 +469,8 @@ def running_stack(
     providers.reset()
     sock = loopback_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = providers.settings(f"sqlite:///{tmp_path}/e2e.db", url, **overrides)
+    database_url = overrides.pop("database_url", f"sqlite:///{tmp_path}/e2e.db")
+    settings = providers.settings(database_url, url, **overrides)
     clock = Clock(start)
     app = build(settings, clock=clock, rate_limits=False)
     server = WebServer(create_app(app), sock, **(server_options or {}))

@@ -134,9 +134,11 @@ class Inbound:
 
     @staticmethod
     def _find(db: DB, turn: Turn, wanted: dict[str, set[str]]) -> dict[Address, Family]:
+        # Channel by channel in one order, each channel's rows locked in id order: transactions
+        # of several web processes that want some of the same families wait, never deadlock.
         return {
             (family.channel, family.address): family
-            for channel, addresses in wanted.items()
+            for channel, addresses in sorted(wanted.items())
             for family in map(turn.family, family_sql.families_by_address(db, channel, addresses))
         }
 

@@ -26,7 +26,6 @@ from bot.web.replies import ReplySender
 from bot.web.status import sendgrid_events, twilio_status
 from bot.web.unsubscribe import unsubscribe
 from bot.web.webhooks import sendgrid_inbound, telegram, twilio_sms
-from storage.db import is_sqlite
 
 # Each channel's webhooks exist only while that channel is on: a route for a channel that is off
 # is one more door with nothing behind it but the code that reads it.
@@ -61,14 +60,9 @@ def routes_for(app: App) -> list[BaseRoute]:
 
 
 def create_app(app: App) -> Starlette:
-    # SQLite has one writer: one thread writes every webhook, several per commit. PostgreSQL writes
-    # concurrently, so there each webhook keeps its own transaction in a worker thread.
+    # One thread takes every webhook's message in, several a transaction (inbound_writer.py).
     verifier = event_verifier(app.settings.sendgrid_event_public_key)
-    writer = (
-        InboundWriter(app.runtime, app.ctx.program, WEB_RELOAD_CHECK_S)
-        if is_sqlite(app.engine)
-        else None
-    )
+    writer = InboundWriter(app.runtime, app.ctx.program, WEB_RELOAD_CHECK_S)
     web = Web(app, ReplySender(app.dispatcher), writer, verifier)
     routes = routes_for(app)
     console = None
@@ -82,8 +76,7 @@ def create_app(app: App) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await web.sender.drain()  # replies being sent go out before the app closes
-        if writer:
-            writer.close()
+        writer.close()
         if console:
             await run_in_threadpool(console.close)
         await app.aclose()

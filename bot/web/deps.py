@@ -18,7 +18,7 @@ WEB_RELOAD_CHECK_S = 5.0  # how often the web process looks for edited flows and
 class Web:
     app: App
     sender: ReplySender  # sends replies right after their 200
-    writer: InboundWriter | None  # SQLite's one writer; None on PostgreSQL
+    writer: InboundWriter  # takes every webhook's message, several a transaction
     verifier: SendGridEventVerifier | None  # None: no key set, every event post is refused
 
 

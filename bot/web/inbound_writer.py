@@ -1,5 +1,5 @@
-"""SQLite's one writer, fed by every webhook: one thread runs the inbound transactions, several per
-commit."""
+"""The web process's one writer, fed by every webhook: one thread runs the inbound transactions,
+several per commit."""
 
 from __future__ import annotations
 
@@ -23,7 +23,14 @@ class InboundWriter:
     only took turns, paying a thread hop, a BEGIN and a COMMIT each, and fighting over the GIL. One
     thread does the same work in order, and the webhooks that arrived while it was busy share the
     next commit. Each webhook still gets its 200 only after its own rows are committed.
-    (PostgreSQL writes concurrently, so the web app uses this on SQLite only.)
+
+    PostgreSQL writes concurrently, but a transaction of one message is mostly fixed cost (a
+    BEGIN, five statements and their round trips, a COMMIT) paid under the same one interpreter
+    lock: with a transaction per webhook on 40 threads, one web process held a p99 under 100 ms
+    up to 100 webhooks a second; sharing transactions here, up to 400 (two processes: 600).
+    Transactions of several processes lock their families in one order (`Inbound._find`), so
+    they wait for each other rather than deadlock; if one fails anyway, each of its messages is
+    done again alone (`Inbound.handle_many`).
     """
 
     def __init__(self, runtime: Runtime, program: ProgramHolder, reload_every_s: float) -> None:

@@ -24,7 +24,7 @@ from bot.channels.webhook_auth import (
     twilio_signature_ok,
 )
 from bot.runtime.inbound import InboundResult
-from bot.web.deps import WEB_RELOAD_CHECK_S, Web, web_of
+from bot.web.deps import Web, web_of
 from bot.web.guard import Refused, read_form
 
 log = logging.getLogger(__name__)
@@ -137,10 +137,7 @@ async def process(web: Web, inbound: InboundMessage | None, arrived: float) -> N
     request."""
     if inbound is None:
         return
-    if web.writer:
-        result = await web.writer.handle(inbound)
-    else:
-        result = await run_in_threadpool(_handle, web, inbound)
+    result = await web.writer.handle(inbound)
     if result.duplicate:
         log.debug("%s: a provider retry of a message already taken in", inbound.channel)
         return
@@ -165,9 +162,3 @@ async def _reply(web: Web, channel: str, result: InboundResult, arrived: float) 
     rest = [i for i in result.outbox_ids if i not in result.crisis_ids]
     if rest:
         await web.sender.send([], rest)
-
-
-def _handle(web: Web, inbound: InboundMessage) -> InboundResult:
-    # One thread hop for both: the reload check is throttled, so it is usually just a clock read.
-    web.app.ctx.program.reload_if_changed(WEB_RELOAD_CHECK_S)
-    return web.app.runtime.handle_inbound(inbound)

@@ -41,6 +41,7 @@ _BY_ADDRESS = (
         _c.channel == bindparam("channel"),
         _c.address.in_(bindparam("addresses", expanding=True)),
     )
+    .order_by(_c.id)  # locked in one order by every transaction (PostgreSQL)
     .with_for_update()
 )
 _BY_ID = select(*FAMILY).where(_c.id.in_(bindparam("ids", expanding=True)))
