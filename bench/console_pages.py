@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.console import stats
 from bot.engine.session import Session
+from bot.process import settle_heap
 from storage import models as m
 from tests.console_rig import ADMIN, Rig, console_rig
 
@@ -184,6 +185,7 @@ def run(families: int, messages: int, runs: int = 40, folder: Path | None = None
         result = Pages(families, messages, time.perf_counter() - started)
         rig.staff(ADMIN, "admin")
         admin = rig.signed_in(ADMIN)
+        settle_heap()  # as `craftbot web` does once it has built the app (bot/process.py)
         draw = random.Random(2)
         paths = {
             "alerts": ["/console/alerts"] * runs,
