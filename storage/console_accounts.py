@@ -14,6 +14,7 @@ from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session as DB
 
 from storage import models as m
+from storage.db import DB as AnyDB
 
 
 def staff_by_email(db: DB, email: str) -> m.Staff | None:
@@ -38,6 +39,12 @@ ALERT_COLUMNS = {
 def staff_alerted_at(db: DB, channel: str, address: str) -> m.Staff | None:
     """The account that carries this alert address (normal form), if any."""
     return db.execute(select(m.Staff).where(ALERT_COLUMNS[channel] == address)).scalar()
+
+
+def email_alerted_at(db: AnyDB, channel: str, address: str) -> str | None:
+    """The email of the account that carries this alert address (normal form), if any; in a
+    turn's Core connection too."""
+    return db.scalar(select(m.Staff.email).where(ALERT_COLUMNS[channel] == address))
 
 
 def set_alert_addresses(db: DB, staff_id: int, addresses: dict[str, str | None]) -> None:

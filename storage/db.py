@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -16,6 +16,11 @@ from storage.crypto import cipher_for
 from storage.sqlite_writer import WriterQueue
 
 DEFAULT_URL = "sqlite:///craftbot.db"
+
+# What a query takes: a turn's Core connection (Context.turn), or an ORM session where the caller
+# works with mapped objects (the console, the CLI). Functions that return mapped objects take a
+# Session only.
+DB: TypeAlias = Session | Connection
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -171,6 +176,6 @@ def ping_read_only(engine: Engine) -> None:
         conn.close()
 
 
-def ping(db: Session) -> None:
+def ping(db: DB) -> None:
     """Ask the database the simplest question; raises when it cannot answer."""
     db.execute(text("SELECT 1"))

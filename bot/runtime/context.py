@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.runtime.program_holder import ProgramHolder
@@ -45,6 +47,19 @@ class Context:
     db: sessionmaker[Session]
     clock: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine behind `db`."""
+        engine: Engine = self.db.kw["bind"]
+        return engine
+
+    def turn(self) -> AbstractContextManager[Connection]:
+        """One transaction of the runtime's own statements, committed on leaving (rolled back on
+        an exception). A Core connection, not an ORM session: a turn's statements are all Core
+        (storage/queries) and it holds no mapped objects, so a session's unit of work only cost
+        time (about 100-150 us a transaction)."""
+        return self.engine.begin()
 
     def real_seconds(self, seconds: float) -> timedelta:
         """A span of real time on this clock: a lease or a provider's Retry-After lasts as long in

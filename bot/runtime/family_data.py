@@ -12,9 +12,8 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session as DB
-
 from bot.settings import Settings
+from storage.db import DB
 from storage.queries import family_data
 
 # Without ADDRESS_HASH_KEY (make run, the tests) the hash is keyed with this, which anyone can

@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import Session as DB
-
 from bot.channels.base import InboundMessage
 from bot.engine import Message
 from bot.engine.session import Session
@@ -23,6 +21,7 @@ from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import guess_from_phone
 from bot.runtime.turn import Turn
+from storage.db import DB
 from storage.queries import families as family_sql
 from storage.queries import records
 
@@ -44,7 +43,7 @@ class Inbound:
 
     def handle(self, msg: InboundMessage, now: datetime | None = None) -> InboundResult:
         """Dedupe, run the engine, write the outbox, commit."""
-        with self.ctx.db.begin() as db:
+        with self.ctx.turn() as db:
             return self._turn(db, [msg], now)[0]
 
     def handle_many(self, msgs: Sequence[InboundMessage]) -> list[InboundResult | Exception]:
@@ -54,7 +53,7 @@ class Inbound:
         a bad message fails only itself: its outcome is its exception.
         """
         try:
-            with self.ctx.db.begin() as db:
+            with self.ctx.turn() as db:
                 return list(self._turn(db, msgs))
         except Exception as exc:
             if len(msgs) == 1:

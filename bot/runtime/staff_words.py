@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy.orm import Session as DB
-
 from bot.catalog import discreet
 from bot.catalog.render import Audience, Renderer, render
 from bot.runtime.context import Context
 from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
 from bot.runtime.outbox.hours import expires_at, held_until
+from storage.db import DB
 from storage.queries import families as family_sql
 from storage.queries import records
 

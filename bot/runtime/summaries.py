@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session as DB
-
 from bot.catalog import discreet
 from bot.runtime.outbox.enqueue import Composer
 from bot.runtime.writes import Writes
+from storage.db import DB
 from storage.queries import summaries as summary_sql
 
 WEEKS = 4

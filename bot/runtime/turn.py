@@ -13,8 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy.orm import Session as DB
-
 from bot.catalog.render import Renderer
 from bot.engine import step
 from bot.engine.events import PauseChanged, Say
@@ -30,6 +28,7 @@ from bot.runtime.family import Family
 from bot.runtime.family_clock import Clocks
 from bot.runtime.outbox.enqueue import Composer
 from bot.runtime.writes import Writes
+from storage.db import DB
 from storage.queries import families as family_sql
 from storage.queries import questions as question_sql
 

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session as DB
-
 from bot.runtime.family import Family
 from bot.runtime.timers import plans
 from bot.runtime.timers.plans import TimerKey, TimerRow
+from storage.db import DB
 from storage.queries import alerts as alert_sql
 from storage.queries import families as family_sql
 from storage.queries import family_data, questions, records, timers

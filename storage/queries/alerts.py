@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, insert, select, update
-from sqlalchemy.orm import Session
 
 from storage import models as m
+from storage.db import DB
 from storage.queries.records import ALERTS
 
 NOTES: Table = m.AlertNote.__table__  # type: ignore[assignment]
@@ -47,22 +47,22 @@ ALERT = (
 _JOINED = select(*ALERT).join_from(ALERTS, m.Contact.__table__, _a.contact_id == _c.id)
 
 
-def add_notices(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def add_notices(db: DB, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
         db.execute(insert(NOTICES), rows)
 
 
-def add_note(db: Session, alert_id: int, by: str, text: str, at: datetime) -> None:
+def add_note(db: DB, alert_id: int, by: str, text: str, at: datetime) -> None:
     db.execute(insert(NOTES), {"alert_id": alert_id, "by": by, "text": text, "at": at})
 
 
-def one(db: Session, alert_id: int, lock: bool = False) -> Sequence[Any] | None:
+def one(db: DB, alert_id: int, lock: bool = False) -> Sequence[Any] | None:
     """An alert (the columns of ALERT), or None."""
     query = _JOINED.where(_a.id == alert_id)
     return db.execute(query.with_for_update(of=ALERTS) if lock else query).first()
 
 
-def listing(db: Session, status: str | None, limit: int) -> Sequence[Sequence[Any]]:
+def listing(db: DB, status: str | None, limit: int) -> Sequence[Sequence[Any]]:
     """Alerts (the columns of ALERT): of one status, or the newest of every status."""
     if status:
         query = _JOINED.where(_a.status == status).order_by(_a.id.desc()).limit(limit)
@@ -72,7 +72,7 @@ def listing(db: Session, status: str | None, limit: int) -> Sequence[Sequence[An
     return db.execute(query).all()
 
 
-def notes_of(db: Session, ids: Iterable[int]) -> Sequence[Sequence[Any]]:
+def notes_of(db: DB, ids: Iterable[int]) -> Sequence[Sequence[Any]]:
     """(alert id, at, by, text) of these alerts' notes, oldest first."""
     wanted = sorted(set(ids))
     if not wanted:
@@ -85,7 +85,7 @@ def notes_of(db: Session, ids: Iterable[int]) -> Sequence[Sequence[Any]]:
     return db.execute(query).all()
 
 
-def notices_of(db: Session, ids: Iterable[int]) -> Sequence[Sequence[Any]]:
+def notices_of(db: DB, ids: Iterable[int]) -> Sequence[Sequence[Any]]:
     """(alert id, stage, channel, address, at, outbox status) of these alerts' notices."""
     wanted = sorted(set(ids))
     if not wanted:
@@ -107,7 +107,7 @@ def notices_of(db: Session, ids: Iterable[int]) -> Sequence[Sequence[Any]]:
     return db.execute(query).all()
 
 
-def acknowledge(db: Session, alert_id: int, by: str, via: str, at: datetime) -> bool:
+def acknowledge(db: DB, alert_id: int, by: str, via: str, at: datetime) -> bool:
     """Open -> acknowledged; False when the alert is not open (or does not exist)."""
     done = db.execute(
         update(ALERTS)
@@ -124,7 +124,7 @@ def acknowledge(db: Session, alert_id: int, by: str, via: str, at: datetime) -> 
     return done.first() is not None
 
 
-def close(db: Session, alert_id: int, by: str, note: str, at: datetime) -> bool:
+def close(db: DB, alert_id: int, by: str, note: str, at: datetime) -> bool:
     """Open or acknowledged -> closed; False when already closed (or no such alert)."""
     done = db.execute(
         update(ALERTS)
@@ -135,7 +135,7 @@ def close(db: Session, alert_id: int, by: str, note: str, at: datetime) -> bool:
     return done.first() is not None
 
 
-def latest_told(db: Session, channel: str, address: str) -> int | None:
+def latest_told(db: DB, channel: str, address: str) -> int | None:
     """The newest open alert this staff address was told of, or None."""
     n = NOTICES.c
     query = (
@@ -148,13 +148,13 @@ def latest_told(db: Session, channel: str, address: str) -> int | None:
     return db.execute(query).scalar()
 
 
-def open_ids(db: Session, limit: int = 5) -> list[int]:
+def open_ids(db: DB, limit: int = 5) -> list[int]:
     """The oldest open alerts' ids (what a staff member's unclear reply is reminded of)."""
     query = select(_a.id).where(_a.status == "open").order_by(_a.priority, _a.id).limit(limit)
     return list(db.execute(query).scalars())
 
 
-def latest_open_for(db: Session, contact_id: int, since: datetime) -> int | None:
+def latest_open_for(db: DB, contact_id: int, since: datetime) -> int | None:
     """This family's newest alert since `since` that is not closed, or None."""
     query = (
         select(_a.id)
@@ -165,7 +165,7 @@ def latest_open_for(db: Session, contact_id: int, since: datetime) -> int | None
     return db.execute(query).scalar()
 
 
-def due_escalations(db: Session, now: datetime, limit: int) -> Sequence[Sequence[Any]]:
+def due_escalations(db: DB, now: datetime, limit: int) -> Sequence[Sequence[Any]]:
     """Open alerts whose next notice is due (the columns of ALERT), locked; rows another worker
     holds are skipped."""
     query = (
@@ -177,7 +177,7 @@ def due_escalations(db: Session, now: datetime, limit: int) -> Sequence[Sequence
     return db.execute(query).all()
 
 
-def escalated(db: Session, alert_id: int, escalations: int, next_at: datetime | None) -> None:
+def escalated(db: DB, alert_id: int, escalations: int, next_at: datetime | None) -> None:
     db.execute(
         update(ALERTS)
         .where(_a.id == alert_id)
@@ -185,7 +185,7 @@ def escalated(db: Session, alert_id: int, escalations: int, next_at: datetime | 
     )
 
 
-def raise_priority(db: Session, alert_id: int, priority: int) -> None:
+def raise_priority(db: DB, alert_id: int, priority: int) -> None:
     """Make an alert at least this urgent (a smaller number is more urgent)."""
     db.execute(
         update(ALERTS).where(_a.id == alert_id, _a.priority > priority).values(priority=priority)

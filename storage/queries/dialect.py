@@ -10,13 +10,14 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Connection, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+
+from storage.db import DB
 
 
-def dialect_of(db: Session) -> str:
-    return db.get_bind().dialect.name
+def dialect_of(db: DB) -> str:
+    return (db.dialect if isinstance(db, Connection) else db.get_bind().dialect).name
 
 
 def insert_for(dialect: str, table: Table) -> Any:

@@ -7,9 +7,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.orm import Session
 
 from storage import models as m
+from storage.db import DB
 from storage.queries.dialect import dialect_of, insert_ignoring
 
 CONTACTS: Table = m.Contact.__table__  # type: ignore[assignment]
@@ -47,14 +47,12 @@ _BY_ADDRESS = (
 _BY_ID = select(*FAMILY).where(_c.id.in_(bindparam("ids", expanding=True)))
 
 
-def families_by_address(
-    db: Session, channel: str, addresses: Iterable[str]
-) -> Sequence[Sequence[Any]]:
+def families_by_address(db: DB, channel: str, addresses: Iterable[str]) -> Sequence[Sequence[Any]]:
     """The families of one channel with these addresses, locked for this transaction."""
     return db.execute(_BY_ADDRESS, {"channel": channel, "addresses": sorted(addresses)}).all()
 
 
-def families_by_id(db: Session, ids: Iterable[int], lock: bool = False) -> Sequence[Sequence[Any]]:
+def families_by_id(db: DB, ids: Iterable[int], lock: bool = False) -> Sequence[Sequence[Any]]:
     """These families (locked for this transaction if `lock`), in no particular order."""
     wanted = sorted(set(ids))
     if not wanted:
@@ -62,25 +60,25 @@ def families_by_id(db: Session, ids: Iterable[int], lock: bool = False) -> Seque
     return db.execute(_BY_ID.with_for_update() if lock else _BY_ID, {"ids": wanted}).all()
 
 
-def add_contacts(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def add_contacts(db: DB, rows: Sequence[Mapping[str, Any]]) -> None:
     """New contacts, unless a racing first message from the same address added one just now."""
     if rows:
         db.execute(insert_ignoring(dialect_of(db), CONTACTS), rows)
 
 
-def add_contact(db: Session, values: Mapping[str, Any]) -> int:
+def add_contact(db: DB, values: Mapping[str, Any]) -> int:
     """One new contact (an enrolment); its id. A contact already at that channel and address
     raises IntegrityError."""
     return int(db.execute(insert(CONTACTS).returning(_c.id), dict(values)).scalar_one())
 
 
-def contact_id_at(db: Session, channel: str, address: str) -> int | None:
+def contact_id_at(db: DB, channel: str, address: str) -> int | None:
     return db.execute(
         select(_c.id).where(_c.channel == channel, _c.address == address)
     ).scalar_one_or_none()
 
 
-def update_contacts(db: Session, changes: Mapping[int, Mapping[str, Any]]) -> None:
+def update_contacts(db: DB, changes: Mapping[int, Mapping[str, Any]]) -> None:
     """Set these columns of these contacts: one executemany per set of changed columns (usually
     one)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -112,7 +110,7 @@ def _updating(keys: tuple[str, ...]) -> Any:
     return _UPDATES[keys]
 
 
-def record_inbound(db: Session, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
+def record_inbound(db: DB, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
     """Insert inbound messages unless their (channel, provider id) is stored already: a provider
     retry. Returns the new rows' ids by (channel, provider id)."""
     if not rows:

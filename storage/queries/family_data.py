@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session as DB
 
 from storage import models as m
+from storage.db import DB
 
 ERASED = {
     "contacts": "the profile: names, relationship, times, language, the conversation's state",
@@ -73,12 +73,17 @@ PROFILE = (
 
 def export(db: DB, contact_id: int) -> dict[str, Any] | None:
     """Everything kept about one family, as plain values (None: no such family)."""
-    contact = db.get(m.Contact, contact_id)
-    if contact is None:
+    found = db.execute(
+        select(*(getattr(m.Contact, name) for name in PROFILE), m.Contact.session).where(
+            m.Contact.id == contact_id
+        )
+    ).first()
+    if found is None:
         return None
+    *profile, session = found
     out: dict[str, Any] = {
-        "profile": {name: _plain(getattr(contact, name)) for name in PROFILE},
-        "answers": json.loads(contact.session or "{}").get("profile", {}),
+        "profile": {name: _plain(v) for name, v in zip(PROFILE, profile, strict=True)},
+        "answers": json.loads(session or "{}").get("profile", {}),
     }
     for name, model, columns in _EXPORT:
         order = getattr(model, columns[0])
@@ -111,10 +116,9 @@ def _plain(value: Any) -> Any:
 def erase(db: DB, contact_id: int, address_hash: str, by: str, now: datetime) -> bool:
     """Delete every row of ERASED about this family, clear the details of SCRUBBED, and keep the
     address's opt-out as a hash. False: no such family."""
-    contact = db.get(m.Contact, contact_id)
-    if contact is None:
+    channel = db.scalar(select(m.Contact.channel).where(m.Contact.id == contact_id))
+    if channel is None:
         return False
-    channel = contact.channel
     alert_ids = select(m.Alert.id).where(m.Alert.contact_id == contact_id)
     # Staff notices of the family's alerts carry their words and have no contact of their own.
     notice_rows = [

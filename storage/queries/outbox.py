@@ -25,9 +25,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session
 
 from storage import models as m
+from storage.db import DB
 from storage.queries.dialect import dialect_of, insert_ignoring
 from storage.queries.records import OUTBOX
 
@@ -100,7 +100,7 @@ def due_ids(conn: Connection, now: datetime, channels: Sequence[str], limit: int
 
 
 def claimable(
-    db: Session,
+    db: DB,
     now: datetime,
     channels: Sequence[str],
     limit: int,
@@ -113,21 +113,21 @@ def claimable(
     return db.execute(_CLAIMABLE_OF, {**values, "ids": list(ids)}).all()
 
 
-def mark_suppressed(db: Session, ids: Sequence[int]) -> None:
+def mark_suppressed(db: DB, ids: Sequence[int]) -> None:
     """Rows never to send: their family opted out after they were written."""
     if ids:
         values = {"status": "cancelled", "reason": "opted_out"}
         db.execute(update(OUTBOX).where(_o.id.in_(list(ids))).values(**values))
 
 
-def mark_expired(db: Session, ids: Sequence[int]) -> None:
+def mark_expired(db: DB, ids: Sequence[int]) -> None:
     """Rows worth nothing any more (a lesson after its day): never sent."""
     if ids:
         values = {"status": "expired", "reason": "day_over"}
         db.execute(update(OUTBOX).where(_o.id.in_(list(ids))).values(**values))
 
 
-def expire_past_their_day(db: Session, now: datetime) -> int:
+def expire_past_their_day(db: DB, now: datetime) -> int:
     """Rows past their expiry that nobody is sending (queued, or claimed by a worker whose lease
     ran out), whatever their channel: a channel that is off or down is never claimed, so its
     rows would otherwise never end. How many."""
@@ -143,7 +143,7 @@ def expire_past_their_day(db: Session, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def give_back(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def give_back(db: DB, rows: Sequence[Mapping[str, Any]]) -> None:
     """Claimed rows the last look held (rows: row_id, until): queued again for `until`, their
     attempt not counted (nothing was tried); a row cancelled meanwhile stays cancelled."""
     if rows:
@@ -170,7 +170,7 @@ LAST_LOOK = (
 )
 
 
-def last_look(db: Session | Connection, ids: Sequence[int]) -> Sequence[Sequence[Any]]:
+def last_look(db: DB | Connection, ids: Sequence[int]) -> Sequence[Sequence[Any]]:
     """These rows as they are now, with their family's status and quiet hours (the columns of
     LAST_LOOK; a family's columns are None for a row to staff); a row erased since is missing."""
     if not ids:
@@ -183,7 +183,7 @@ def last_look(db: Session | Connection, ids: Sequence[int]) -> Sequence[Sequence
     return db.execute(query).all()
 
 
-def claimed_ahead(db: Session, now: datetime, channels: Sequence[str]) -> dict[str, int]:
+def claimed_ahead(db: DB, now: datetime, channels: Sequence[str]) -> dict[str, int]:
     """Rows claimed and not yet recorded, per channel, by workers whose lease still runs: what
     every process together has taken to send soon."""
     query = (
@@ -199,20 +199,20 @@ def claimed_ahead(db: Session, now: datetime, channels: Sequence[str]) -> dict[s
     return {str(channel): int(n) for channel, n in db.execute(query)}
 
 
-def hold(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def hold(db: DB, rows: Sequence[Mapping[str, Any]]) -> None:
     """Move rows to later (rows: row_id, until): their family's quiet hours began."""
     if rows:
         db.execute(update(OUTBOX).where(_BY_ID).values(not_before=bindparam("until")), rows)
 
 
-def mark_sending(db: Session, ids: Sequence[int], lease_until: datetime) -> None:
+def mark_sending(db: DB, ids: Sequence[int], lease_until: datetime) -> None:
     """Claimed: this worker sends them; another may take them again after `lease_until`."""
     if ids:
         db.execute(_MARK_SENDING, {"ids": list(ids), "until": lease_until})
 
 
 def attempts_of(
-    db: Session, ids: Sequence[int]
+    db: DB, ids: Sequence[int]
 ) -> dict[int, tuple[int, int | None, str, datetime | None]]:
     """(attempts, contact id, kind, expires at) of these rows, by id."""
     rows = db.execute(_ATTEMPTS, {"ids": list(ids)})
@@ -226,7 +226,7 @@ _REPORTED_FIRST = (_o.provider_id == bindparam("provider_id")) & or_(
 )
 
 
-def mark_sent(db: Session, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
+def mark_sent(db: DB, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
     """Sent (rows: row_id, provider_id). A row cancelled while its provider call was under way
     (a STOP that came a moment too late) was sent all the same, and says so: no reason kept.
     A row the provider already reported on, under the same id, keeps what the report said."""
@@ -241,14 +241,14 @@ def mark_sent(db: Session, rows: Sequence[Mapping[str, Any]], now: datetime) -> 
         db.execute(update(OUTBOX).where(_BY_ID).values(**values), rows)
 
 
-def forget_goodbyes(db: Session, ids: Sequence[int]) -> None:
+def forget_goodbyes(db: DB, ids: Sequence[int]) -> None:
     """Of these rows, those that are no family's and not a staff notice (the confirmation after a
     family erased their data): their address and words are cleared."""
     if ids:
         db.execute(_FORGET_GOODBYES, {"ids": list(ids)})
 
 
-def mark_final(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def mark_final(db: DB, rows: Sequence[Mapping[str, Any]]) -> None:
     """Never to be tried again (rows: row_id, status, reason, provider_id, error); a row
     cancelled while it was being sent stays cancelled."""
     if rows:
@@ -265,7 +265,7 @@ def mark_final(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         )
 
 
-def requeue(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def requeue(db: DB, rows: Sequence[Mapping[str, Any]]) -> None:
     """Queued again (rows: row_id, error, attempts, not_before; a None not_before keeps it),
     unless cancelled while it was being sent."""
     if rows:
@@ -284,12 +284,12 @@ def requeue(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         )
 
 
-def pending_count(db: Session) -> int:
+def pending_count(db: DB) -> int:
     query = select(func.count()).select_from(OUTBOX).where(_o.status.in_(("queued", "sending")))
     return int(db.execute(query).scalar_one())
 
 
-def first_report(db: Session, provider: str, key: str, now: datetime) -> bool:
+def first_report(db: DB, provider: str, key: str, now: datetime) -> bool:
     """Record a provider's report by its key; False when it came before (providers repeat)."""
     stmt = insert_ignoring(dialect_of(db), REPORTS, ("provider",))
     row = db.execute(stmt, {"provider": provider, "key": key[:255], "at": now}).first()
@@ -300,7 +300,7 @@ def first_report(db: Session, provider: str, key: str, now: datetime) -> bool:
 ProviderRow = tuple[int, str, int | None, str, str]
 
 
-def status_by_provider_id(db: Session, provider_id: str, channel: str) -> ProviderRow | None:
+def status_by_provider_id(db: DB, provider_id: str, channel: str) -> ProviderRow | None:
     """(id, status, contact id, channel, kind) of the row of this channel the provider knows by
     this id (ids are the provider's own: another channel's may look the same)."""
     query = select(_o.id, _o.status, _o.contact_id, _o.channel, _o.kind).where(
@@ -310,9 +310,7 @@ def status_by_provider_id(db: Session, provider_id: str, channel: str) -> Provid
     return (row[0], row[1], row[2], row[3], row[4]) if row else None
 
 
-def take_provider_id(
-    db: Session, row_id: int, provider_id: str, accepted: bool, now: datetime
-) -> None:
+def take_provider_id(db: DB, row_id: int, provider_id: str, accepted: bool, now: datetime) -> None:
     """The provider's id for a row that does not know it yet, named by the provider's report.
 
     In flight, its report came before the send was recorded, and must find the row (the
@@ -334,7 +332,7 @@ def take_provider_id(
         )
 
 
-def refs_of(db: Session, row_id: int) -> tuple[str | None, int | None, str, str] | None:
+def refs_of(db: DB, row_id: int) -> tuple[str | None, int | None, str, str] | None:
     """(provider id, contact id, channel, address) of one row, or None when there is none."""
     query = select(_o.provider_id, _o.contact_id, _o.channel, _o.address).where(_o.id == row_id)
     row = db.execute(query).first()
@@ -342,7 +340,7 @@ def refs_of(db: Session, row_id: int) -> tuple[str | None, int | None, str, str]
 
 
 def set_status(
-    db: Session, row_id: int, status: str, detail: str = "", reason: str | None = None
+    db: DB, row_id: int, status: str, detail: str = "", reason: str | None = None
 ) -> None:
     values: dict[str, Any] = {"status": status}
     if reason is not None:
@@ -352,7 +350,7 @@ def set_status(
     db.execute(update(OUTBOX).where(_o.id == row_id).values(**values))
 
 
-def forget_reports_before(db: Session, cutoff: datetime) -> None:
+def forget_reports_before(db: DB, cutoff: datetime) -> None:
     """Provider report keys older than any repeat a provider sends."""
     db.execute(delete(REPORTS).where(REPORTS.c.at < cutoff))
 
@@ -363,7 +361,7 @@ LATE_TOLD = "late_staff_told"
 
 
 def late_crisis_replies(
-    db: Session, written_before: datetime, limit: int = 100
+    db: DB, written_before: datetime, limit: int = 100
 ) -> list[tuple[int, int, str | None]]:
     """Families' crisis replies written before `written_before` and still not sent, that staff
     were not told of yet: (row id, contact id, last error), oldest first."""
@@ -383,6 +381,6 @@ def late_crisis_replies(
     return [(row_id, contact_id, error) for row_id, contact_id, error in rows]
 
 
-def mark_late_told(db: Session, ids: Sequence[int]) -> None:
+def mark_late_told(db: DB, ids: Sequence[int]) -> None:
     if ids:
         db.execute(update(OUTBOX).where(_o.id.in_(list(ids))).values(reason=LATE_TOLD))

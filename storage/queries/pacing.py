@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Float, Table, func, literal_column, update
-from sqlalchemy.orm import Session
 
 from storage import models as m
+from storage.db import DB
 from storage.queries.dialect import dialect_of, insert_ignoring
 
 PACE: Table = m.ChannelPace.__table__  # type: ignore[assignment]
@@ -22,9 +22,7 @@ def _now(dialect: str) -> Any:
     return func.extract("epoch", func.clock_timestamp())
 
 
-def book(
-    db: Session, channel: str, slots: int, gap: float, lead: float = 0.0
-) -> tuple[float, float]:
+def book(db: DB, channel: str, slots: int, gap: float, lead: float = 0.0) -> tuple[float, float]:
     """Book `slots` slots `gap` seconds apart on `channel`, after every slot booked before and
     no sooner than `lead` seconds from now (the time the answer takes to reach its process):
     (the first slot, now)."""

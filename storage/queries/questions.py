@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, exists, func, insert, select, update
-from sqlalchemy.orm import Session as DB
+from sqlalchemy.orm import Session
 
 from storage import models as m
+from storage.db import DB
 
 QUESTIONS: Table = m.Question.__table__  # type: ignore[assignment]
 _q, _c = m.Question, m.Contact
@@ -25,7 +26,7 @@ def add_questions(db: DB, rows: Sequence[Mapping[str, Any]]) -> None:
         db.execute(insert(QUESTIONS), rows)
 
 
-def inbox(db: DB, limit: int) -> tuple[list[tuple[m.Question, m.Contact]], int]:
+def inbox(db: Session, limit: int) -> tuple[list[tuple[m.Question, m.Contact]], int]:
     """Open questions, oldest first (all of them, up to `limit`), then the latest answered or
     closed ones to fill the limit; and how many are open in all."""
     joined = select(_q, _c).join(_c, _c.id == _q.contact_id)
@@ -44,14 +45,14 @@ def inbox(db: DB, limit: int) -> tuple[list[tuple[m.Question, m.Contact]], int]:
     return found + [(q, c) for q, c in done], count
 
 
-def question(db: DB, question_id: int) -> tuple[m.Question, m.Contact] | None:
+def question(db: Session, question_id: int) -> tuple[m.Question, m.Contact] | None:
     row = db.execute(
         select(_q, _c).join(_c, _c.id == _q.contact_id).where(_q.id == question_id)
     ).first()
     return (row[0], row[1]) if row else None
 
 
-def of_family(db: DB, contact_id: int) -> Sequence[m.Question]:
+def of_family(db: Session, contact_id: int) -> Sequence[m.Question]:
     return db.scalars(select(_q).where(_q.contact_id == contact_id).order_by(_q.id)).all()
 
 

@@ -7,9 +7,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
 
 from storage import models as m
+from storage.db import DB
 from storage.queries.dialect import dialect_of, upserting
 
 OUTBOX: Table = m.OutboundMessage.__table__  # type: ignore[assignment]
@@ -49,18 +49,18 @@ _CANCEL_PROGRAM = (
 _OPTIONAL = {"in_reply_to": None, "expires_at": None, "reason": None}
 
 
-def add_outbox(db: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+def add_outbox(db: DB, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """New outbox rows; their ids, in the order of `rows`. A row may leave out what it does not
     have: `in_reply_to` (it answers nobody's message), `expires_at` (never), `reason`."""
     return _add(db, OUTBOX, [{**_OPTIONAL, **row} for row in rows])
 
 
-def add_alerts(db: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+def add_alerts(db: DB, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """New alerts; their ids, in the order of `rows`."""
     return _add(db, ALERTS, rows)
 
 
-def add_checkins(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def add_checkins(db: DB, rows: Sequence[Mapping[str, Any]]) -> None:
     """Record check-ins: one a family's local day, the latest answer replacing an earlier one
     (also one written by an earlier transaction)."""
     latest = {(r["contact_id"], r["local_date"]): r for r in rows}  # the last of a day wins
@@ -69,18 +69,18 @@ def add_checkins(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         db.execute(stmt, list(latest.values()))
 
 
-def add_answers(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def add_answers(db: DB, rows: Sequence[Mapping[str, Any]]) -> None:
     """Answers to the program's own questions (safety, stage, wellbeing, lesson ratings)."""
     if rows:
         db.execute(insert(ANSWERS), rows)
 
 
-def add_consents(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def add_consents(db: DB, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
         db.execute(insert(CONSENTS), rows)
 
 
-def cancel_everyday(db: Session, contact_ids: Mapping[int, str]) -> None:
+def cancel_everyday(db: DB, contact_ids: Mapping[int, str]) -> None:
     """Cancel the queued and claimed everyday messages of these families, each with its reason
     (crisis replies and compliance confirmations still go)."""
     by_reason: dict[str, list[int]] = {}
@@ -90,13 +90,13 @@ def cancel_everyday(db: Session, contact_ids: Mapping[int, str]) -> None:
         db.execute(_CANCEL_EVERYDAY, {"contacts": wanted, "reason": reason})
 
 
-def cancel_program(db: Session, contact_ids: Collection[int]) -> None:
+def cancel_program(db: DB, contact_ids: Collection[int]) -> None:
     """Cancel the queued and claimed program messages of these families, who paused."""
     if contact_ids:
         db.execute(_CANCEL_PROGRAM, {"contacts": sorted(contact_ids)})
 
 
-def _add(db: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+def _add(db: DB, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     if not rows:
         return []
     if dialect_of(db) == "postgresql":

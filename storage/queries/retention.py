@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, Table, and_, or_, select, update
-from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from storage import models as m
+from storage.db import DB
 
 UNSENT = ("queued", "sending")  # the dispatcher still needs these words
 
@@ -63,7 +63,7 @@ KEPT = (
 )
 
 
-def erase_batch(db: Session, kept: _Kept, cutoff: datetime, size: int) -> int:
+def erase_batch(db: DB, kept: _Kept, cutoff: datetime, size: int) -> int:
     """Erase the words of up to `size` rows of one table past retention; how many were erased."""
     table = kept.table
     words: list[ColumnElement[bool]] = [

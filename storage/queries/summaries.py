@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session as DB
 
 from storage import models as m
+from storage.db import DB
 
 Said = tuple[int, date, str, datetime]  # (contact id, local day, value, when)
 

@@ -8,9 +8,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, select
-from sqlalchemy.orm import Session
 
 from storage import models as m
+from storage.db import DB
 from storage.queries.dialect import (
     as_arrays,
     dialect_of,
@@ -42,12 +42,12 @@ _DROP = delete(TIMERS).where(
 )
 
 
-def due_timers(db: Session, now: datetime, batch: int) -> Sequence[Sequence[Any]]:
+def due_timers(db: DB, now: datetime, batch: int) -> Sequence[Sequence[Any]]:
     """Up to `batch` timers due at `now`, oldest first, with their families (columns: DUE)."""
     return db.execute(_DUE, {"now": now, "batch": batch}).all()
 
 
-def set_timers(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def set_timers(db: DB, rows: Sequence[Mapping[str, Any]]) -> None:
     """Each family's one timer of each kind, inserted or moved (rows: contact_id, kind, due_at,
     local_date, seq; at most one row a (contact_id, kind))."""
     if not rows:
@@ -59,14 +59,14 @@ def set_timers(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         db.execute(upserting(dialect, TIMERS, ("contact_id", "kind"), _TIMER_COLUMNS[2:]), rows)
 
 
-def drop_timers(db: Session, keys: Iterable[tuple[int, str]]) -> None:
+def drop_timers(db: DB, keys: Iterable[tuple[int, str]]) -> None:
     """Delete these (contact id, kind) timers."""
     rows = [{"b_contact": contact_id, "b_kind": kind} for contact_id, kind in keys]
     if rows:
         db.execute(_DROP, rows)
 
 
-def claim_deliveries(db: Session, claims: Iterable[Claim], at: datetime) -> set[Claim]:
+def claim_deliveries(db: DB, claims: Iterable[Claim], at: datetime) -> set[Claim]:
     """Insert these deliveries; the ones that went in (not stored already) are this caller's."""
     claims = list(claims)
     if not claims:
@@ -109,13 +109,13 @@ def _claiming() -> Any:
     )
 
 
-def record_deliveries(db: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def record_deliveries(db: DB, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert these deliveries (contact_id, kind, local_date, at) unless stored already."""
     if rows:
         db.execute(insert_ignoring(dialect_of(db), DELIVERIES), rows)
 
 
-def last_deliveries(db: Session, contact_ids: Iterable[int]) -> dict[tuple[int, str], date]:
+def last_deliveries(db: DB, contact_ids: Iterable[int]) -> dict[tuple[int, str], date]:
     """The latest local day each kind was delivered to these families, by (contact id, kind)."""
     wanted = sorted(set(contact_ids))
     if not wanted:

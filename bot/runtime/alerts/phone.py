@@ -11,13 +11,12 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session as DB
-
 from bot.runtime.alerts.desk import acknowledge_in
 from bot.runtime.alerts.notices import staff_row
 from bot.runtime.alerts.staff import StaffMember
 from storage import console_accounts as accounts_sql
 from storage import ids
+from storage.db import DB
 from storage.queries import alerts as alert_sql
 
 # "ACK 42", "ack #42 - calling her now", "Acknowledged", "/ack 42": the first line that is not a
@@ -90,8 +89,7 @@ def staff_reply(db: DB, member: StaffMember, text: str, now: datetime) -> list[d
 def _who(db: DB, member: StaffMember) -> str:
     """Who acknowledged: the console account that carries this alert address (`craftbot staff
     alerts`), so the console names the person who signs in; else the list's name or address."""
-    account = accounts_sql.staff_alerted_at(db, member.channel, member.address)
-    return account.email if account is not None else member.who
+    return accounts_sql.email_alerted_at(db, member.channel, member.address) or member.who
 
 
 def _at(member: StaffMember) -> tuple[str, str]:

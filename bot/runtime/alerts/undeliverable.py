@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session as DB
-
 from bot.runtime.alerts.notices import About, told
 from bot.runtime.alerts.staff import StaffList
 from bot.runtime.context import Context
+from storage.db import DB
 from storage.queries import alerts as alert_sql
 from storage.queries import families as family_sql
 from storage.queries import outbox as outbox_sql
@@ -91,7 +90,7 @@ def undeliverable(ctx: Context, db: DB, found: list[Undelivered], now: datetime)
 def tell_late(ctx: Context, now: datetime) -> list[int]:
     """Tell staff of the families' crisis replies written over CRISIS_REPLY_LATE ago and still not
     sent, once each; the notices' outbox ids."""
-    with ctx.db.begin() as db:
+    with ctx.turn() as db:
         late = outbox_sql.late_crisis_replies(db, now - CRISIS_REPLY_LATE)
         if not late:
             return []

@@ -21,7 +21,6 @@ from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session as DB
 
 from bot.channels.base import Attachment, Channel, OutboundMessage, SendOutcome, SendResult
 from bot.runtime import family_data, summary_picture
@@ -35,7 +34,7 @@ from bot.runtime.outbox.outcomes import DispatchReport
 from bot.runtime.outbox.pacing import Pace, slot_gap
 from bot.runtime.outbox.recorder import RECORD_EVERY, LastLook, Outcome, Recorder
 from bot.runtime.outbox.unsubscribe import footer_words, unsubscribe_url
-from storage.db import snapshot_reader
+from storage.db import DB, snapshot_reader
 from storage.queries import families as family_sql
 from storage.queries import outbox as outbox_sql
 
@@ -120,7 +119,7 @@ class Dispatcher:
         """One claiming transaction: due rows (of `ids`, if given) on the `usable` channels marked
         sending."""
         clocks = Clocks(self.ctx.settings)
-        with self.ctx.db.begin() as db:
+        with self.ctx.turn() as db:
             rows = outbox_sql.claimable(db, now, usable, limit, ids)
             # Claim only what a paced channel can send soon, counting what every process has
             # claimed already, so a crisis or a reply written later never waits behind a long
@@ -238,8 +237,7 @@ class Dispatcher:
     def _snapshot_reader(self) -> Engine | None:
         """An engine whose reads take no lock, for a SQLite file; None elsewhere (PostgreSQL claims
         with SKIP LOCKED and never blocks the web process)."""
-        bind = self.ctx.db.kw.get("bind")
-        return snapshot_reader(bind) if isinstance(bind, Engine) else None
+        return snapshot_reader(self.ctx.engine)
 
     def _footer(self, family: Family | None, footers: dict[str, str]) -> str:
         """The line before the unsubscribe link, in the family's language."""

@@ -13,11 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session as DB
-
 from bot.runtime.alerts.undeliverable import Undelivered, undeliverable
 from bot.runtime.context import Context
 from bot.runtime.turn import opt_out
+from storage.db import DB
 from storage.queries import outbox as outbox_sql
 from storage.queries.outbox import ProviderRow
 
@@ -65,7 +64,7 @@ def record(ctx: Context, provider: str, reports: Iterable[DeliveryReport]) -> li
     family's crisis reply that was not delivered), to send at once."""
     now, channel = ctx.clock(), CHANNEL_OF[provider]
     lost: list[Undelivered] = []
-    with ctx.db.begin() as db:
+    with ctx.turn() as db:
         for report in reports:
             first = outbox_sql.first_report(db, provider, report.key, now)
             if first and (found := _apply(ctx, db, channel, report, now)) is not None:
