@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -40,6 +40,12 @@ def settings_clock(settings: Settings) -> Callable[[], datetime]:
     return moved
 
 
+@contextmanager
+def _savepoint(connection: Connection) -> Iterator[Connection]:
+    with connection.begin_nested():
+        yield connection
+
+
 @dataclass
 class Context:
     settings: Settings
@@ -51,15 +57,20 @@ class Context:
     @property
     def engine(self) -> Engine:
         """The engine behind `db`."""
-        engine: Engine = self.db.kw["bind"]
+        bind = self.db.kw["bind"]
+        engine: Engine = bind.engine if isinstance(bind, Connection) else bind
         return engine
 
     def turn(self) -> AbstractContextManager[Connection]:
         """One transaction of the runtime's own statements, committed on leaving (rolled back on
         an exception). A Core connection, not an ORM session: a turn's statements are all Core
         (storage/queries) and it holds no mapped objects, so a session's unit of work only cost
-        time (about 100-150 us a transaction)."""
-        return self.engine.begin()
+        time (about 100-150 us a transaction).
+
+        When `db` is bound to a connection already in a transaction (a CLI dry run,
+        bot/cli/admin_cmds.py), each turn is a savepoint of it, as each session is there."""
+        bind = self.db.kw["bind"]
+        return _savepoint(bind) if isinstance(bind, Connection) else bind.begin()
 
     def real_seconds(self, seconds: float) -> timedelta:
         """A span of real time on this clock: a lease or a provider's Retry-After lasts as long in
