@@ -11,9 +11,8 @@ from bot.runtime.inbound import InboundResult
 from bot.runtime.program_holder import ProgramHolder
 from bot.runtime.runtime import Runtime
 
-MAX_PER_COMMIT = (
-    32  # bounds how long the first webhook of a group waits for the others (~1.6 ms each)
-)
+# Bounds how long the first webhook of a group waits for the others (~1.6 ms each).
+MAX_PER_COMMIT = 32
 
 
 class InboundWriter:
@@ -55,9 +54,8 @@ class InboundWriter:
                 outcomes = await loop.run_in_executor(
                     self._thread, self._write, [msg for msg, _ in group]
                 )
-            except (
-                Exception
-            ) as exc:  # the thread pool itself failed: every webhook of the group says so
+            except Exception as exc:
+                # The thread pool itself failed: every webhook of the group says so.
                 outcomes = [exc] * len(group)
             for (_, done), outcome in zip(group, outcomes, strict=True):
                 if done.done():  # the client went away; its rows are committed all the same
