@@ -11,17 +11,17 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, or_, select, update
-from sqlalchemy.orm import Session as DB
+from sqlalchemy.orm import Session
 
 from storage import models as m
-from storage.db import DB as AnyDB
+from storage.db import DB
 
 
-def staff_by_email(db: DB, email: str) -> m.Staff | None:
+def staff_by_email(db: Session, email: str) -> m.Staff | None:
     return db.execute(select(m.Staff).where(m.Staff.email == email)).scalar()
 
 
-def staff_by_setup_token(db: DB, token_hash: str, now: datetime) -> m.Staff | None:
+def staff_by_setup_token(db: Session, token_hash: str, now: datetime) -> m.Staff | None:
     return db.execute(
         select(m.Staff).where(
             m.Staff.setup_token_hash == token_hash, m.Staff.setup_expires_at > now
@@ -36,44 +36,46 @@ ALERT_COLUMNS = {
 }
 
 
-def staff_alerted_at(db: DB, channel: str, address: str) -> m.Staff | None:
+def staff_alerted_at(db: Session, channel: str, address: str) -> m.Staff | None:
     """The account that carries this alert address (normal form), if any."""
     return db.execute(select(m.Staff).where(ALERT_COLUMNS[channel] == address)).scalar()
 
 
-def email_alerted_at(db: AnyDB, channel: str, address: str) -> str | None:
+def email_alerted_at(db: DB, channel: str, address: str) -> str | None:
     """The email of the account that carries this alert address (normal form), if any; in a
     turn's Core connection too."""
     return db.scalar(select(m.Staff.email).where(ALERT_COLUMNS[channel] == address))
 
 
-def set_alert_addresses(db: DB, staff_id: int, addresses: dict[str, str | None]) -> None:
+def set_alert_addresses(db: Session, staff_id: int, addresses: dict[str, str | None]) -> None:
     """Set (or, with None, clear) the alert addresses given by channel."""
     values = {ALERT_COLUMNS[channel].key: address for channel, address in addresses.items()}
     db.execute(update(m.Staff).where(m.Staff.id == staff_id).values(**values))
 
 
-def all_staff(db: DB) -> Sequence[m.Staff]:
+def all_staff(db: Session) -> Sequence[m.Staff]:
     return db.scalars(select(m.Staff).order_by(m.Staff.email)).all()
 
 
-def add_staff(db: DB, staff: m.Staff) -> int:
+def add_staff(db: Session, staff: m.Staff) -> int:
     db.add(staff)
     db.flush()
     return staff.id
 
 
-def remove_staff(db: DB, email: str) -> bool:
+def remove_staff(db: Session, email: str) -> bool:
     """Delete the account; its sessions go with it (the audit log keeps the email)."""
     deleted = db.execute(delete(m.Staff).where(m.Staff.email == email))
     return bool(cast(CursorResult[Any], deleted).rowcount)
 
 
-def end_sessions_of(db: DB, staff_id: int) -> None:
+def end_sessions_of(db: Session, staff_id: int) -> None:
     db.execute(delete(m.StaffSession).where(m.StaffSession.staff_id == staff_id))
 
 
-def start_session(db: DB, token_hash: str, staff_id: int, now: datetime, until: datetime) -> None:
+def start_session(
+    db: Session, token_hash: str, staff_id: int, now: datetime, until: datetime
+) -> None:
     db.add(
         m.StaffSession(token_hash=token_hash, staff_id=staff_id, created_at=now, expires_at=until)
     )
@@ -81,7 +83,7 @@ def start_session(db: DB, token_hash: str, staff_id: int, now: datetime, until: 
     db.execute(delete(m.StaffSession).where(m.StaffSession.expires_at <= now))
 
 
-def session_staff(db: DB, token_hash: str, now: datetime) -> m.Staff | None:
+def session_staff(db: Session, token_hash: str, now: datetime) -> m.Staff | None:
     """The staff member a live session belongs to, or None (unknown, expired, or account gone)."""
     return db.execute(
         select(m.Staff)
@@ -90,11 +92,11 @@ def session_staff(db: DB, token_hash: str, now: datetime) -> m.Staff | None:
     ).scalar()
 
 
-def end_session(db: DB, token_hash: str) -> None:
+def end_session(db: Session, token_hash: str) -> None:
     db.execute(delete(m.StaffSession).where(m.StaffSession.token_hash == token_hash))
 
 
-def set_password(db: DB, staff_id: int, password_hash: str) -> None:
+def set_password(db: Session, staff_id: int, password_hash: str) -> None:
     db.execute(
         update(m.Staff)
         .where(m.Staff.id == staff_id)
@@ -102,7 +104,7 @@ def set_password(db: DB, staff_id: int, password_hash: str) -> None:
     )
 
 
-def set_setup_token(db: DB, staff_id: int, token_hash: str, expires_at: datetime) -> None:
+def set_setup_token(db: Session, staff_id: int, token_hash: str, expires_at: datetime) -> None:
     db.execute(
         update(m.Staff)
         .where(m.Staff.id == staff_id)
@@ -111,11 +113,11 @@ def set_setup_token(db: DB, staff_id: int, token_hash: str, expires_at: datetime
 
 
 # --- the audit log ---------------------------------------------------------------------------
-def record(db: DB, entry: m.AuditEntry) -> None:
+def record(db: Session, entry: m.AuditEntry) -> None:
     db.add(entry)
 
 
-def failed_logins(db: DB, email: str, ip: str, since: datetime) -> tuple[int, int]:
+def failed_logins(db: Session, email: str, ip: str, since: datetime) -> tuple[int, int]:
     """Failed sign-ins since `since`: (for this email, from this address)."""
     rows = db.execute(
         select(m.AuditEntry.target_id, m.AuditEntry.ip).where(
@@ -127,7 +129,7 @@ def failed_logins(db: DB, email: str, ip: str, since: datetime) -> tuple[int, in
     return sum(1 for r in rows if r[0] == email), sum(1 for r in rows if r[1] == ip)
 
 
-def password_set_at(db: DB, email: str, since: datetime) -> datetime | None:
+def password_set_at(db: Session, email: str, since: datetime) -> datetime | None:
     """When this account last set its password from a set-up link after `since`, if it did."""
     return db.scalar(
         select(func.max(m.AuditEntry.at)).where(
@@ -138,14 +140,14 @@ def password_set_at(db: DB, email: str, since: datetime) -> datetime | None:
     )
 
 
-def recent_audit(db: DB, limit: int, action_prefix: str = "") -> Sequence[m.AuditEntry]:
+def recent_audit(db: Session, limit: int, action_prefix: str = "") -> Sequence[m.AuditEntry]:
     query = select(m.AuditEntry).order_by(m.AuditEntry.id.desc()).limit(limit)
     if action_prefix:
         query = query.where(m.AuditEntry.action.startswith(action_prefix))
     return db.scalars(query).all()
 
 
-def audit_of(db: DB, target: str, target_ids: Sequence[str]) -> Sequence[m.AuditEntry]:
+def audit_of(db: Session, target: str, target_ids: Sequence[str]) -> Sequence[m.AuditEntry]:
     """Every entry about these targets (e.g. alerts 3 and 7), oldest first."""
     if not target_ids:
         return []

@@ -26,7 +26,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.orm import Session as DB
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage import models as m
@@ -57,7 +57,7 @@ def without_accents(text: str) -> str:
 _PHONE_AS_TYPED = re.compile(r"^\+?[\d\s().-]+$")
 
 
-def search_families(db: DB, text: str, limit: int) -> Sequence[m.Contact]:
+def search_families(db: Session, text: str, limit: int) -> Sequence[m.Contact]:
     """By part of a name or address, newest first; "#12" is family 12 alone, and a bare number
     is also taken as a family number. A phone number may be written as people do, "(201)
     555-0138", and a name with accents finds it without them. (The loved one's name is encrypted
@@ -89,25 +89,25 @@ def search_families(db: DB, text: str, limit: int) -> Sequence[m.Contact]:
     return db.scalars(query.where(or_(*found))).all()
 
 
-def family(db: DB, contact_id: int) -> m.Contact | None:
+def family(db: Session, contact_id: int) -> m.Contact | None:
     return db.get(m.Contact, contact_id)
 
 
-def family_for_update(db: DB, contact_id: int) -> m.Contact | None:
+def family_for_update(db: Session, contact_id: int) -> m.Contact | None:
     """The family's row, locked for this transaction as the runtime locks it for a turn."""
     return db.execute(
         select(m.Contact).where(m.Contact.id == contact_id).with_for_update()
     ).scalar()
 
 
-def consents(db: DB, contact_id: int) -> Sequence[m.Consent]:
+def consents(db: Session, contact_id: int) -> Sequence[m.Consent]:
     return db.scalars(
         select(m.Consent).where(m.Consent.contact_id == contact_id).order_by(m.Consent.id)
     ).all()
 
 
 def timeline(
-    db: DB,
+    db: Session,
     contact_id: int,
     limit: int,
     since: datetime | None = None,
@@ -149,7 +149,7 @@ def _row(r: Any) -> Row:
 
 
 def around(
-    db: DB, moments: Sequence[tuple[int, datetime]], span: timedelta, before: int, after: int
+    db: Session, moments: Sequence[tuple[int, datetime]], span: timedelta, before: int, after: int
 ) -> list[list[Row]]:
     """The conversation around each (family, moment): up to `before` things at or before it
     (itself included) and `after` things after it, within `span` each side; oldest first.

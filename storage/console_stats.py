@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime, Integer, case, cast, exists, func, select
-from sqlalchemy.orm import Session as DB
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage import models as m
@@ -30,18 +30,18 @@ def week_start(number: int) -> date:
     return EPOCH + timedelta(weeks=number)
 
 
-def _week(db: DB, column: Any) -> ColumnElement[int]:
+def _week(db: Session, column: Any) -> ColumnElement[int]:
     if db.get_bind().dialect.name == "sqlite":
         return cast((func.julianday(column) - _EPOCH_JULIAN) / 7, Integer)
     seconds = func.extract("epoch", cast(column, DateTime)) - _EPOCH_UNIX
     return cast(func.floor(seconds / 604800), Integer)
 
 
-def _counts(db: DB, query: Any) -> dict[int, int]:
+def _counts(db: Session, query: Any) -> dict[int, int]:
     return {int(week): int(n) for week, n in db.execute(query)}
 
 
-def enrolled(db: DB, since: datetime) -> dict[int, int]:
+def enrolled(db: Session, since: datetime) -> dict[int, int]:
     """Families who joined (said yes, or an admin enrolled them), by week."""
     week = _week(db, m.Consent.at)
     return _counts(
@@ -52,7 +52,7 @@ def enrolled(db: DB, since: datetime) -> dict[int, int]:
     )
 
 
-def active(db: DB, since: datetime) -> dict[int, int]:
+def active(db: Session, since: datetime) -> dict[int, int]:
     """Families who wrote at least once, by week."""
     week = _week(db, m.InboundMessage.received_at)
     return _counts(
@@ -63,7 +63,7 @@ def active(db: DB, since: datetime) -> dict[int, int]:
     )
 
 
-def checkins_asked_answered(db: DB, since: date) -> dict[int, tuple[int, int]]:
+def checkins_asked_answered(db: Session, since: date) -> dict[int, tuple[int, int]]:
     """Evening check-ins sent, and those answered on the same local day, by week."""
     d, c = m.Delivery, m.Checkin
     week = _week(db, d.local_date)
@@ -76,7 +76,7 @@ def checkins_asked_answered(db: DB, since: date) -> dict[int, tuple[int, int]]:
     return {int(w): (int(asked), int(yes or 0)) for w, asked, yes in rows}
 
 
-def checkin_values(db: DB, since: date) -> dict[int, dict[str, int]]:
+def checkin_values(db: Session, since: date) -> dict[int, dict[str, int]]:
     """use / non_use / unsure answers by the week of the family's day."""
     week = _week(db, m.Checkin.local_date)
     out: dict[int, dict[str, int]] = {}
@@ -89,7 +89,7 @@ def checkin_values(db: DB, since: date) -> dict[int, dict[str, int]]:
     return out
 
 
-def opt_outs(db: DB, since: datetime) -> dict[int, dict[str, int]]:
+def opt_outs(db: Session, since: datetime) -> dict[int, dict[str, int]]:
     """Opt-outs by week and the channel they came on."""
     week = _week(db, m.Consent.at)
     out: dict[int, dict[str, int]] = {}
@@ -102,7 +102,7 @@ def opt_outs(db: DB, since: datetime) -> dict[int, dict[str, int]]:
     return out
 
 
-def alerts(db: DB, since: datetime) -> Sequence[tuple[int, datetime]]:
+def alerts(db: Session, since: datetime) -> Sequence[tuple[int, datetime]]:
     """Every alert since then: (id, when)."""
     return [
         (int(i), at)
@@ -110,7 +110,7 @@ def alerts(db: DB, since: datetime) -> Sequence[tuple[int, datetime]]:
     ]
 
 
-def first_staff_touch(db: DB, alert_ids: Sequence[int]) -> dict[int, datetime]:
+def first_staff_touch(db: Session, alert_ids: Sequence[int]) -> dict[int, datetime]:
     """When staff first took each alert: acknowledged (in the console, by phone or with the CLI),
     or closed without that step."""
     if not alert_ids:
@@ -123,7 +123,7 @@ def first_staff_touch(db: DB, alert_ids: Sequence[int]) -> dict[int, datetime]:
 
 
 def starts_and_stops(
-    db: DB, started_from: datetime, started_until: datetime
+    db: Session, started_from: datetime, started_until: datetime
 ) -> list[tuple[datetime, datetime | None]]:
     """For families who joined in the span: (joined, first opt-out after joining or None)."""
     k = m.Consent
@@ -147,7 +147,7 @@ def starts_and_stops(
     return [(start, stop) for start, stop in rows]
 
 
-def lesson_ratings(db: DB, since: date) -> list[tuple[str, float, int]]:
+def lesson_ratings(db: Session, since: date) -> list[tuple[str, float, int]]:
     """Each rated lesson's average answer to "did today's lesson help? 1-5" and how many
     answered, from local day `since`."""
     a = m.ProgramAnswer
@@ -159,7 +159,7 @@ def lesson_ratings(db: DB, since: date) -> list[tuple[str, float, int]]:
     return [(str(lesson), float(avg), int(n)) for lesson, avg, n in rows]
 
 
-def wellbeing_by_week(db: DB, since: date) -> dict[int, float]:
+def wellbeing_by_week(db: Session, since: date) -> dict[int, float]:
     """The average of families' own 1-5 wellbeing answers, by the week of their own day."""
     a = m.ProgramAnswer
     week = _week(db, a.local_date)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 
 import phonenumbers
-from sqlalchemy.orm import Session as DB
+from sqlalchemy.orm import Session
 
 from bot.settings import Settings
 from storage import console_accounts as q
@@ -80,7 +80,7 @@ def normal_alerts(addresses: Mapping[str, str], region: str) -> dict[str, str | 
     return wanted
 
 
-def taken(db: DB, staff_id: int, wanted: Mapping[str, str | None]) -> str:
+def taken(db: Session, staff_id: int, wanted: Mapping[str, str | None]) -> str:
     """Why these addresses cannot be this account's ('' if they can): a reply from an alert
     address must name one person, so an address belongs to one account at most."""
     for channel, address in wanted.items():

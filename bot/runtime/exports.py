@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session as DB
+from sqlalchemy.orm import Session
 
 from bot.runtime.context import Context
 from storage.queries import reads
@@ -89,7 +89,7 @@ def export_rows(ctx: Context, what: str) -> Iterator[dict[str, Any]]:
             raise ValueError(f"nothing called '{what}' to export (known: {', '.join(EXPORTS)})")
 
 
-def _messages(db: DB) -> Iterator[dict[str, Any]]:
+def _messages(db: Session) -> Iterator[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for i, address in reads.inbound_with_address(db):
         rows.append(
