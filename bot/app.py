@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel
 from bot.channels.metered import metered
@@ -125,11 +124,11 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     return channels
 
 
-def paces(settings: Settings, db: sessionmaker[Session]) -> dict[str, Pace]:
+def paces(settings: Settings, engine: Engine) -> dict[str, Pace]:
     """Each channel's pace, shared by every process through the database."""
 
     def shared(channel: str, rate: float) -> SharedPace | None:
-        return SharedPace(db, channel, rate) if rate else None
+        return SharedPace(engine, channel, rate) if rate else None
 
     return {
         "sms": Pace(settings.sms_rate_per_s, shared=shared("sms", settings.sms_rate_per_s)),
@@ -181,5 +180,5 @@ def build(
     )
     metrics = Metrics(ctx.db)
     chosen = metered(channels if channels is not None else build_channels(settings), metrics)
-    dispatcher = Dispatcher(ctx, chosen, paces(settings, ctx.db) if rate_limits else {})
+    dispatcher = Dispatcher(ctx, chosen, paces(settings, ctx.engine) if rate_limits else {})
     return App(settings, engine, ctx, Runtime(ctx), dispatcher, chosen, metrics)

@@ -14,7 +14,6 @@ import threading
 import time
 
 from sqlalchemy import event, insert
-from sqlalchemy.orm import sessionmaker
 
 from bot.app import App, build
 from bot.channels.base import OutboundMessage, SendOutcome, SendResult
@@ -142,7 +141,7 @@ def test_a_slow_commit_does_not_move_a_process_s_slots(db_url: str) -> None:
     # given a process whose booking transactions take 0.4 s to commit
     engine = make_engine(migrated(db_url))
     event.listen(engine, "commit", lambda _: time.sleep(0.4))
-    pace = SharedPace(sessionmaker(engine), "telegram", RATE)
+    pace = SharedPace(engine, "telegram", RATE)
     try:
         # when it books a slot on an idle channel
         began = time.monotonic()

@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from storage.queries import pacing as pacing_sql
 
@@ -126,8 +126,8 @@ class SharedPace:
     process book theirs together, in one short transaction. If the database cannot be reached,
     the process keeps its own pace until it can."""
 
-    def __init__(self, db: sessionmaker[Session], channel: str, rate: float) -> None:
-        self.db, self.channel, self.gap = db, channel, slot_gap(rate)
+    def __init__(self, engine: Engine, channel: str, rate: float) -> None:
+        self.engine, self.channel, self.gap = engine, channel, slot_gap(rate)
         self.waiting: list[asyncio.Future[float]] = []
         self.task: asyncio.Task[None] | None = None
         self._local = 0.0  # the fallback's next slot (monotonic)
@@ -176,7 +176,7 @@ class SharedPace:
         each other's. A wall clock that disagrees with the transaction's span falls back to the
         middle."""
         began = time.monotonic()
-        with self.db.begin() as db:
+        with self.engine.begin() as db:
             first, now = pacing_sql.book(db, self.channel, n, self.gap, self._lead)
         ended = time.monotonic()
         # Slots start no sooner than the last booking took to come back, so a slow database
