@@ -43,7 +43,7 @@ def staff_alerted_at(db: Session, channel: str, address: str) -> m.Staff | None:
 
 def email_alerted_at(db: DB, channel: str, address: str) -> str | None:
     """The email of the account that carries this alert address (normal form), if any; in a
-    turn's Core connection too."""
+    runtime's Core connection too."""
     return db.scalar(select(m.Staff.email).where(ALERT_COLUMNS[channel] == address))
 
 

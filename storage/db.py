@@ -17,9 +17,9 @@ from storage.sqlite_writer import WriterQueue
 
 DEFAULT_URL = "sqlite:///craftbot.db"
 
-# What a query takes: a turn's Core connection (Context.turn), or an ORM session where the caller
-# works with mapped objects (the console, the CLI). Functions that return mapped objects take a
-# Session only.
+# What a query takes: the runtime's Core connection (Context.transaction), or an ORM session where
+# the caller works with mapped objects (the console, the CLI). Functions that return mapped objects
+# take a Session only.
 DB: TypeAlias = Session | Connection
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

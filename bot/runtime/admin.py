@@ -122,7 +122,7 @@ def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> in
     }
     session = Session(status="active", onboarded=True, profile=profile)
     try:
-        with ctx.turn() as db:
+        with ctx.transaction() as db:
             exists = family_sql.contact_id_at(db, e.channel, e.address)
             if exists:
                 raise EnrollError(f"{e.channel} {e.address} is already enrolled (contact {exists})")

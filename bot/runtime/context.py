@@ -61,11 +61,11 @@ class Context:
         engine: Engine = bind.engine if isinstance(bind, Connection) else bind
         return engine
 
-    def turn(self) -> AbstractContextManager[Connection]:
+    def transaction(self) -> AbstractContextManager[Connection]:
         """One transaction of the runtime's own statements, committed on leaving (rolled back on
-        an exception). A Core connection, not an ORM session: a turn's statements are all Core
-        (storage/queries) and it holds no mapped objects, so a session's unit of work only cost
-        time (about 100-150 us a transaction).
+        an exception). A Core connection, not an ORM session: the runtime's statements are all
+        Core (storage/queries) and it holds no mapped objects, so a session's unit of work only
+        cost time (about 100-150 us a transaction).
 
         When `db` is bound to a connection already in a transaction (a CLI dry run,
         bot/cli/admin_cmds.py), each turn is a savepoint of it, as each session is there."""

@@ -43,7 +43,7 @@ class Inbound:
 
     def handle(self, msg: InboundMessage, now: datetime | None = None) -> InboundResult:
         """Dedupe, run the engine, write the outbox, commit."""
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             return self._turn(db, [msg], now)[0]
 
     def handle_many(self, msgs: Sequence[InboundMessage]) -> list[InboundResult | Exception]:
@@ -53,7 +53,7 @@ class Inbound:
         a bad message fails only itself: its outcome is its exception.
         """
         try:
-            with self.ctx.turn() as db:
+            with self.ctx.transaction() as db:
                 return list(self._turn(db, msgs))
         except Exception as exc:
             if len(msgs) == 1:

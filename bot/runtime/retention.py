@@ -16,7 +16,7 @@ def erase_expired(ctx: Context, now: datetime) -> int:
     total = 0
     for kept in KEPT:
         while True:
-            with ctx.turn() as db:
+            with ctx.transaction() as db:
                 erased = erase_batch(db, kept, cutoff, BATCH)
             total += erased
             if erased < BATCH:

@@ -61,7 +61,7 @@ class Runtime:
 
     def reschedule(self, contact_ids: Iterable[int], now: datetime | None = None) -> None:
         """Plan these families' daily timers afresh (after their times or quiet hours changed)."""
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             turn.reschedule(self.ctx, db, contact_ids, now or self.ctx.clock())
 
     # --- alerts: what staff do about them (bot/runtime/alerts/desk.py) -------------------------
@@ -91,7 +91,7 @@ class Runtime:
     def unsubscribe(self, claim: Claim) -> bool:
         """The family followed its one-click unsubscribe link. False if they were out already,
         or if the link does not fit the family that has its id now."""
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             rows = family_sql.families_by_id(db, [claim.contact_id], lock=True)
             if not rows or not claim.fits(rows[0][1], rows[0][2]):
                 return False
@@ -107,7 +107,7 @@ class Runtime:
 
     def opt_out_address(self, channel: str, address: str, words: str) -> bool:
         """Opt out the family at this address (a Telegram block). False if none, or out already."""
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             rows = family_sql.families_by_address(db, channel, [address])
             if not rows:
                 return False
@@ -120,12 +120,12 @@ class Runtime:
 
     def set_pause(self, contact_id: int, paused: bool, reason: str) -> str:
         """Pause until resumed, or resume, a family from the console (turn.set_pause)."""
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             return turn.set_pause(self.ctx, db, contact_id, paused, reason, self.ctx.clock())
 
     def opt_out(self, contact_id: int, channel: str, by: str, words: str) -> bool:
         """Opt a family out from outside the conversation. False if they were out already."""
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             return turn.opt_out(self.ctx, db, contact_id, channel, by, words, self.ctx.clock())
 
     def record_reports(self, provider: str, found: Iterable[DeliveryReport]) -> list[int]:
@@ -142,12 +142,12 @@ class Runtime:
     def erase_family(self, contact_id: int, by: str) -> bool:
         """Erase a family on their request, from outside the conversation (the console, the
         CLI): every row about them goes, the address's opt-out stays as a keyed hash."""
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             return family_data.erase(db, self.ctx.settings, contact_id, by, self.ctx.clock())
 
     def audit_family(self, action: str, contact_id: int, by: str, via: str) -> None:
         """Keep a staff action on a family's data in the audit log (the console keeps its own)."""
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             family_data.audit(db, action, contact_id, by, via, self.ctx.clock())
 
     def mydata_locale(self, token: str) -> str | None:
@@ -158,20 +158,20 @@ class Runtime:
     def take_mydata(self, token: str) -> bytes | None:
         """A MYDATA link followed: the family's data, once; None when used, expired or unknown."""
         now = self.ctx.clock()
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             contact_id = family_data.take_link(db, token, now)
             return None if contact_id is None else family_data.export_json(db, contact_id, now)
 
     # --- upkeep --------------------------------------------------------------------------------
     def housekeeping(self) -> None:
         """Forget provider report keys older than any repeat."""
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             outbox_sql.forget_reports_before(db, self.ctx.clock() - KEEP_PROVIDER_REPORTS)
 
     def expire_unsent(self, now: datetime | None = None) -> int:
         """End the messages past their day that no process sent (their channel off or down):
         expired, as a claim would have made them. How many."""
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             return outbox_sql.expire_past_their_day(db, now or self.ctx.clock())
 
     def erase_expired(self, now: datetime | None = None) -> int:

@@ -43,13 +43,13 @@ class AlertDesk:
     def acknowledge(self, alert_id: int, by: str, via: str, note: str = "") -> Outcome:
         """Open -> acknowledged by `by` (a name or address) through `via` (console, cli, sms...);
         it stops escalating. `note`, if given, is kept with it ("calling her now")."""
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             return acknowledge_in(db, alert_id, by, via, note, self.ctx.clock())
 
     def close(self, alert_id: int, by: str, note: str) -> Outcome:
         """Closed with a note of what was done; an open alert may be closed at once."""
         now = self.ctx.clock()
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             if alert_sql.one(db, alert_id) is None:
                 return "missing"
             done = alert_sql.close(db, alert_id, by, note.strip()[:MAX_NOTE], now)
@@ -57,7 +57,7 @@ class AlertDesk:
 
     def add_note(self, alert_id: int, by: str, text: str) -> Outcome:
         text = text.strip()[:MAX_NOTE]
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             if not text or alert_sql.one(db, alert_id) is None:
                 return "missing"
             alert_sql.add_note(db, alert_id, by, text, self.ctx.clock())
@@ -65,7 +65,7 @@ class AlertDesk:
 
     def reach_family(self, contact_id: int, text: str) -> Reached:
         """Queue a staff member's words on the family's channel; the dispatcher sends them."""
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             return queue_staff_words(
                 self.ctx,
                 db,

@@ -27,7 +27,7 @@ def escalate_due(ctx: Context, now: datetime, staff: StaffList | None = None) ->
     repeat = timedelta(minutes=settings.alert_repeat_minutes)
     sent: list[int] = []
     while True:
-        with ctx.turn() as db:
+        with ctx.transaction() as db:
             due = [AlertRecord.from_row(r) for r in alert_sql.due_escalations(db, now, BATCH)]
             rows: list[dict[str, Any]] = []
             notices: list[dict[str, Any]] = []

@@ -90,7 +90,7 @@ def undeliverable(ctx: Context, db: DB, found: list[Undelivered], now: datetime)
 def tell_late(ctx: Context, now: datetime) -> list[int]:
     """Tell staff of the families' crisis replies written over CRISIS_REPLY_LATE ago and still not
     sent, once each; the notices' outbox ids."""
-    with ctx.turn() as db:
+    with ctx.transaction() as db:
         late = outbox_sql.late_crisis_replies(db, now - CRISIS_REPLY_LATE)
         if not late:
             return []

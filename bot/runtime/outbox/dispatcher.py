@@ -119,7 +119,7 @@ class Dispatcher:
         """One claiming transaction: due rows (of `ids`, if given) on the `usable` channels marked
         sending."""
         clocks = Clocks(self.ctx.settings)
-        with self.ctx.turn() as db:
+        with self.ctx.transaction() as db:
             rows = outbox_sql.claimable(db, now, usable, limit, ids)
             # Claim only what a paced channel can send soon, counting what every process has
             # claimed already, so a crisis or a reply written later never waits behind a long

@@ -62,7 +62,7 @@ def record(
     """Record these outcomes (None: not sent, give the row back); `backoff(attempts,
     retry_after)` says when to try again, and a misconfigured channel goes into `down_until`."""
     settings = ctx.settings
-    with ctx.turn() as db:
+    with ctx.transaction() as db:
         rows = outbox_sql.attempts_of(db, [message.id for message, _ in results])
         sent: list[dict[str, Any]] = []
         final: list[dict[str, Any]] = []

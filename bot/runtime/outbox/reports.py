@@ -64,7 +64,7 @@ def record(ctx: Context, provider: str, reports: Iterable[DeliveryReport]) -> li
     family's crisis reply that was not delivered), to send at once."""
     now, channel = ctx.clock(), CHANNEL_OF[provider]
     lost: list[Undelivered] = []
-    with ctx.turn() as db:
+    with ctx.transaction() as db:
         for report in reports:
             first = outbox_sql.first_report(db, provider, report.key, now)
             if first and (found := _apply(ctx, db, channel, report, now)) is not None:

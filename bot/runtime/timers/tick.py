@@ -63,7 +63,7 @@ class Tick:
         skipped."""
         report = TickReport()
         while True:
-            with self.ctx.turn() as db:
+            with self.ctx.transaction() as db:
                 rows = timer_sql.due_timers(db, self.now, batch)
                 if not rows:
                     return report
