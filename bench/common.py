@@ -86,6 +86,24 @@ def process_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_cpu_s(name: str = "postgres") -> float | None:
+    """CPU seconds so far of every process called `name` on this machine (a database server's
+    processes), the exited ones included through their parents' reaped-children times; None
+    where there is no /proc or no such process."""
+    total, found = 0.0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, tail = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.split("(", 1)[1] != name:
+            continue
+        fields = tail.split()
+        found = True
+        total += sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK") if found else None
+
+
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0-100); 0.0 for no values."""
     if not values:

@@ -19,7 +19,7 @@ from psycopg import sql
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bench.common import REPO, Child, env_for, settings_from
+from bench.common import REPO, Child, env_for, server_cpu_s, settings_from
 from bench.population import ENROL_AT, enrol_families
 from bot.app import build
 from storage import models as m
@@ -34,6 +34,12 @@ class PgFanout:
     two_workers_s: float
     queued_one: int
     queued_two: int
+    # CPU seconds of the workers (together) and of the database server during each run; the
+    # server's is None where it does not run on this machine
+    one_worker_cpu_s: float = 0.0
+    two_workers_cpu_s: float = 0.0
+    one_server_cpu_s: float | None = None
+    two_servers_cpu_s: float | None = None
 
     @property
     def speedup(self) -> float:
@@ -65,21 +71,40 @@ def run(base_url: str, n: int) -> PgFanout:
         app = build(settings_from(env_for(template)), channels={}, clock=lambda: ENROL_AT)
         enrol_families(app, n, "telegram")
         asyncio.run(app.aclose())
-        one, queued_one = _fan_out(base_url, template, workers=1)
-        two, queued_two = _fan_out(base_url, template, workers=2)
-    return PgFanout(n, one, two, queued_one, queued_two)
+        one = _fan_out(base_url, template, workers=1)
+        two = _fan_out(base_url, template, workers=2)
+    return PgFanout(
+        n,
+        one.seconds,
+        two.seconds,
+        one.queued,
+        two.queued,
+        one.cpu_s,
+        two.cpu_s,
+        one.server_cpu_s,
+        two.server_cpu_s,
+    )
 
 
-def _fan_out(base_url: str, template: str, workers: int) -> tuple[float, int]:
-    """Seconds from "go" until every worker has finished its tick, and the families queued."""
+@dataclass
+class _Run:
+    seconds: float  # from "go" until every worker has finished its tick
+    queued: int  # families with a message queued
+    cpu_s: float  # the workers' CPU
+    server_cpu_s: float | None  # the database server's CPU meanwhile
+
+
+def _fan_out(base_url: str, template: str, workers: int) -> _Run:
     with database(base_url, template) as url:
         children = [Child(["bench.worker_proc"], env_for(url)).start() for _ in range(workers)]
         try:
             for child in children:
                 child.wait_for("ready", 120)
+            server_before = server_cpu_s()
             for child in children:
                 child.send("go")
             done = [child.wait_for("fanout_done") for child in children]
+            server_after = server_cpu_s()
         finally:
             for child in children:
                 child.stop()
@@ -90,7 +115,13 @@ def _fan_out(base_url: str, template: str, workers: int) -> tuple[float, int]:
                 or 0
             )
         engine.dispose()
-    return max(d["t1"] for d in done) - min(d["t0"] for d in done), queued
+    server = None if server_before is None or server_after is None else server_after - server_before
+    return _Run(
+        max(d["t1"] for d in done) - min(d["t0"] for d in done),
+        queued,
+        sum(d["cpu_s"] for d in done),
+        server,
+    )
 
 
 @contextmanager
