@@ -14,6 +14,7 @@ import os
 import platform
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -257,10 +258,10 @@ def measure_pg(n: int, url: str | None, results: dict[str, float], notes: dict[s
     except Exception as exc:  # the SQLite figures still count: report, don't lose them
         notes["pg"] = f"failed: {type(exc).__name__}: {exc}"
     else:
-        results["pg_fanout_100k_queue_s"] = round(run.one_worker_s, 2)
-        results["pg_fanout_100k_two_workers_s"] = round(run.two_workers_s, 2)
+        results["pg_fanout_100k_queue_s"] = round(run.one_worker.seconds, 2)
+        results["pg_fanout_100k_two_workers_s"] = round(run.two_workers.seconds, 2)
         results["pg_two_workers_speedup"] = round(run.speedup, 2)
-        notes["pg"] = vars(run)
+        notes["pg"] = asdict(run)
 
 
 def measure_console(n: int, work: Path, results: dict[str, float], notes: dict[str, Any]) -> None:

@@ -28,22 +28,25 @@ from storage.migrate import upgrade
 
 
 @dataclass
+class Run:
+    """One fan-out of the template's families by some workers."""
+
+    seconds: float  # from "go" until every worker has finished its tick
+    queued: int  # families with a message queued
+    cpu_s: float  # the workers' CPU, together
+    server_cpu_s: float | None  # the database server's CPU meanwhile (None: not on this machine)
+
+
+@dataclass
 class PgFanout:
     families: int
-    one_worker_s: float
-    two_workers_s: float
-    queued_one: int
-    queued_two: int
-    # CPU seconds of the workers (together) and of the database server during each run; the
-    # server's is None where it does not run on this machine
-    one_worker_cpu_s: float = 0.0
-    two_workers_cpu_s: float = 0.0
-    one_server_cpu_s: float | None = None
-    two_servers_cpu_s: float | None = None
+    one_worker: Run
+    two_workers: Run
 
     @property
     def speedup(self) -> float:
-        return self.one_worker_s / self.two_workers_s if self.two_workers_s else 0.0
+        two = self.two_workers.seconds
+        return self.one_worker.seconds / two if two else 0.0
 
 
 def pg_url() -> str | None:
@@ -73,28 +76,10 @@ def run(base_url: str, n: int) -> PgFanout:
         asyncio.run(app.aclose())
         one = _fan_out(base_url, template, workers=1)
         two = _fan_out(base_url, template, workers=2)
-    return PgFanout(
-        n,
-        one.seconds,
-        two.seconds,
-        one.queued,
-        two.queued,
-        one.cpu_s,
-        two.cpu_s,
-        one.server_cpu_s,
-        two.server_cpu_s,
-    )
+    return PgFanout(n, one, two)
 
 
-@dataclass
-class _Run:
-    seconds: float  # from "go" until every worker has finished its tick
-    queued: int  # families with a message queued
-    cpu_s: float  # the workers' CPU
-    server_cpu_s: float | None  # the database server's CPU meanwhile
-
-
-def _fan_out(base_url: str, template: str, workers: int) -> _Run:
+def _fan_out(base_url: str, template: str, workers: int) -> Run:
     with database(base_url, template) as url:
         children = [Child(["bench.worker_proc"], env_for(url)).start() for _ in range(workers)]
         try:
@@ -116,7 +101,7 @@ def _fan_out(base_url: str, template: str, workers: int) -> _Run:
             )
         engine.dispose()
     server = None if server_before is None or server_after is None else server_after - server_before
-    return _Run(
+    return Run(
         max(d["t1"] for d in done) - min(d["t0"] for d in done),
         queued,
         sum(d["cpu_s"] for d in done),
