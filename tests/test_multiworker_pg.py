@@ -119,9 +119,8 @@ def _count(url_engine: object, sql: str) -> int:
 
 
 FAMILIES = 5000
-SPEED = (
-    20.0  # the virtual clock runs 20x: the 120 s lease of a killed worker's rows runs out in 6 s
-)
+# The virtual clock runs 20x: the 120 s lease of a killed worker's rows runs out in 6 s.
+SPEED = 20.0
 
 
 def test_three_worker_processes_one_killed_deliver_every_lesson_once(

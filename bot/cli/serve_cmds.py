@@ -207,9 +207,8 @@ def run_set_webhook(args: argparse.Namespace) -> int:
         ok = asyncio.run(register_hook())
     except ValueError as exc:  # a secret Telegram would refuse, or plain HTTP on the official API
         raise CliError(str(exc)) from None
-    except (
-        TelegramError
-    ) as exc:  # a wrong token, or the Bot API server refused: say so, no traceback
+    except TelegramError as exc:
+        # A wrong token, or the Bot API server refused: say so, no traceback.
         reason = exc.message.replace(settings.telegram_bot_token, "<token>")
         raise CliError(f"Telegram did not register {url}: {type(exc).__name__}: {reason}") from None
     print(f"webhook {'set' if ok else 'NOT set'}: {url}")

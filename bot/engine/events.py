@@ -12,9 +12,8 @@ SayKind = Literal["normal", "crisis", "compliance"]
 @dataclass(frozen=True)
 class Say:
     message_id: str
-    kind: SayKind = (
-        "normal"  # crisis: sent at once, through everything; compliance: the STOP confirmation
-    )
+    # "crisis": sent at once, through everything; "compliance": the STOP confirmation
+    kind: SayKind = "normal"
     append: str | None = None  # a message whose words end this one (the safety line)
 
 

@@ -167,9 +167,8 @@ def enroll(ctx: Context, request: Enrollment, now: datetime | None = None) -> in
             )
             welcome(ctx, db, contact_id, WELCOME, now)
             return contact_id
-    except (
-        IntegrityError
-    ) as exc:  # another run enrolled the same address between our check and insert
+    except IntegrityError as exc:
+        # Another run enrolled the same address between our check and insert.
         raise EnrollError(
             f"{e.channel} {e.address} is already enrolled (by another run just now)"
         ) from exc

@@ -93,7 +93,6 @@ def event_verifier(public_key: str) -> SendGridEventVerifier | None:
         return None
     try:
         return SendGridEventVerifier(public_key)
-    except (
-        ValueError
-    ) as exc:  # stop at startup, naming the variable, rather than refuse every event
+    except ValueError as exc:
+        # Stop at startup, naming the variable, rather than refuse every event.
         raise ConfigError(f"SENDGRID_EVENT_PUBLIC_KEY is not usable: {exc}") from exc
