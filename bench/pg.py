@@ -26,6 +26,8 @@ from storage import models as m
 from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
 
+REAPED_S = 0.5  # ample for the server to reap the processes of connections just closed
+
 
 @dataclass
 class Run:
@@ -89,10 +91,13 @@ def _fan_out(base_url: str, template: str, workers: int) -> Run:
             for child in children:
                 child.send("go")
             done = [child.wait_for("fanout_done") for child in children]
-            server_after = server_cpu_s()
         finally:
             for child in children:
                 child.stop()
+        # Read once the workers' connections are gone and their server processes reaped: a
+        # process that has exited but is not reaped yet shows none of its time.
+        time.sleep(REAPED_S)
+        server_after = server_cpu_s()
         engine = make_engine(url)
         with session_factory(engine)() as db:
             queued = (
@@ -135,9 +140,10 @@ def database(base_url: str, template: str | None = None) -> Iterator[str]:
         _drop(base_url, name)
 
 
-def _drop(base_url: str, name: str, tries: int = 20) -> None:
-    """Drop a bench database. An autovacuum worker of the server's own role may be in it for a
-    moment, which FORCE may not end: wait for it and try again."""
+def _drop(base_url: str, name: str, tries: int = 120) -> None:
+    """Drop a bench database. An autovacuum worker of the server's own role may be in it, which
+    FORCE may not end: wait for it and try again, up to a minute (on the 100,000-family template
+    it took longer than the 10 s this allowed before)."""
     for attempt in range(tries):
         try:
             with _admin(base_url) as conn:
