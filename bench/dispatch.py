@@ -13,7 +13,6 @@ from bench.population import ENROL_AT, TICK_AT, contact_ids, enrol_families, que
 from bench.standins import Standins
 from bot.app import App, build
 from bot.channels.base import OutboundMessage, SendResult
-from bot.runtime.outbox.pacing import Pace
 
 SMS_TEXT = (
     "Welcome, Ana. CRAFT coaches you, the family member, not Jo. It has three aims: help Jo toward "
@@ -76,8 +75,9 @@ def paced(workdir: Path, standins: Standins) -> Paced:
     saw them."""
     n = int(PACED_RATE * PACED_SECONDS)
     env = env_for(f"sqlite:///{workdir / 'paced.db'}", telegram_url=standins.telegram)
-    app = build(settings_from(env), clock=lambda: ENROL_AT, rate_limits=False)
-    app.dispatcher.paces = {"telegram": Pace(PACED_RATE, 1.0)}
+    # The channel's pace as a deployment has it: shared by every process through the database.
+    env["TELEGRAM_RATE_PER_S"] = str(PACED_RATE)
+    app = build(settings_from(env), clock=lambda: ENROL_AT)
     enrol_families(app, n, "telegram", lesson_due=False)
     queue_backlog(app, contact_ids(app, "telegram"), SMS_TEXT, TICK_AT)
     app.ctx.clock = shifted_clock(TICK_AT)
