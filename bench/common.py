@@ -79,29 +79,32 @@ def process_cpu_s(pid: int) -> float | None:
 
     Wall-clock figures move with whatever else the machine runs; this one much less.
     """
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    found = _stat(Path(f"/proc/{pid}/stat"))
+    return None if found is None else _seconds(found[1], (11, 12))
 
 
 def server_cpu_s(name: str = "postgres") -> float | None:
     """CPU seconds so far of every process called `name` on this machine (a database server's
     processes), the exited ones included through their parents' reaped-children times; None
     where there is no /proc or no such process."""
-    total, found = 0.0, False
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            head, tail = stat.read_text().rsplit(")", 1)
-        except OSError:
-            continue
-        if head.split("(", 1)[1] != name:
-            continue
-        fields = tail.split()
-        found = True
-        total += sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
-    return total / os.sysconf("SC_CLK_TCK") if found else None
+    stats = [found for path in Path("/proc").glob("[0-9]*/stat") if (found := _stat(path))]
+    times = [_seconds(fields, (11, 12, 13, 14)) for comm, fields in stats if comm == name]
+    return sum(times) if times else None
+
+
+def _stat(path: Path) -> tuple[str, list[str]] | None:
+    """A /proc stat file's command name and the fields after it (state first), or None when the
+    process is gone."""
+    try:
+        head, tail = path.read_text().rsplit(")", 1)
+    except OSError:
+        return None
+    return head.split("(", 1)[1], tail.split()
+
+
+def _seconds(fields: list[str], indexes: tuple[int, ...]) -> float:
+    """The clock ticks at these field indexes (after the command name), in seconds."""
+    return sum(int(fields[i]) for i in indexes) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], p: float) -> float:
