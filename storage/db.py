@@ -16,12 +16,12 @@ from storage.crypto import cipher_for
 from storage.sqlite_writer import WriterQueue
 
 DEFAULT_URL = "sqlite:///craftbot.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 # What a query takes: the runtime's Core connection (Context.transaction), or an ORM session where
 # the caller works with mapped objects (the console, the CLI). Functions that return mapped objects
 # take a Session only.
 DB: TypeAlias = Session | Connection
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def normalize_url(url: str) -> str:

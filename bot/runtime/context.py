@@ -68,7 +68,7 @@ class Context:
         cost time (about 100-150 us a transaction).
 
         When `db` is bound to a connection already in a transaction (a CLI dry run,
-        bot/cli/admin_cmds.py), each turn is a savepoint of it, as each session is there."""
+        bot/cli/admin_cmds.py), each transaction is a savepoint of it, as each session is there."""
         bind = self.db.kw["bind"]
         return _savepoint(bind) if isinstance(bind, Connection) else bind.begin()
 
