@@ -24,6 +24,7 @@ from bench.standins import Standins
 
 RESULTS = REPO / "bench" / "results.json"
 SMS_DISPATCH_MAX = 20_000
+SEND_COST_MESSAGES = 20_000
 PARTS = ("dispatch", "inbound", "morning", "curve", "baseline", "pg", "console", "encryption")
 CONSOLE_MESSAGES_PER_FAMILY = 10  # 100,000 families: 1,000,000 messages (issue 15)
 TARGETS: dict[str, tuple[str, float]] = {  # key: (">=" or "<=", target)
@@ -246,6 +247,14 @@ def measure_baseline(
     results["baseline_schedule_100k_s"] = round(base.seconds, 2)
     results["ratio_vs_baseline"] = round(base.seconds / morning.end_to_end_s, 2)
     notes["baseline"] = vars(base)
+    # The ceiling of that ratio here: n sends through the SDK and nothing else (no tick, no
+    # database), their CPU and the stand-in's spread perfectly over every core.
+    step(f"Telegram sends alone: {SEND_COST_MESSAGES:,} through the SDK, no database")
+    cost = dispatch.telegram_send_cost(min(n, SEND_COST_MESSAGES), standins)
+    cpus = os.cpu_count() or 1
+    floor_s = n * cost.us_per_msg / 1e6 / cpus
+    results["ratio_ceiling_vs_baseline"] = round(base.seconds / floor_s, 2)
+    notes["send_cost"] = {**vars(cost), "cpus": cpus, "floor_s": floor_s}
 
 
 def measure_pg(n: int, url: str | None, results: dict[str, float], notes: dict[str, Any]) -> None:
@@ -261,7 +270,14 @@ def measure_pg(n: int, url: str | None, results: dict[str, float], notes: dict[s
         results["pg_fanout_100k_queue_s"] = round(run.one_worker.seconds, 2)
         results["pg_fanout_100k_two_workers_s"] = round(run.two_workers.seconds, 2)
         results["pg_two_workers_speedup"] = round(run.speedup, 2)
-        notes["pg"] = asdict(run)
+        ceiling = run.speedup_ceiling(os.cpu_count() or 1)
+        if ceiling is not None:
+            results["pg_two_workers_speedup_ceiling"] = round(ceiling, 2)
+        notes["pg"] = {
+            **asdict(run),
+            "one_worker_cores_busy": run.one_worker.cores_busy,
+            "two_workers_cores_busy": run.two_workers.cores_busy,
+        }
 
 
 def measure_console(n: int, work: Path, results: dict[str, float], notes: dict[str, Any]) -> None:
@@ -353,6 +369,22 @@ def print_table(results: dict[str, float], notes: dict[str, Any], n: int) -> Non
             f"\nTelegram dispatch {morning['telegram_msgs_per_s']:.0f} msg/s; craftbot end to end "
             f"{morning['end_to_end_s']:.1f} s; crisis p50 {morning['crisis_p50_ms']:.0f} ms, "
             f"max {morning['crisis_max_ms']:.0f} ms over {morning['crisis_count']} texts"
+        )
+    if "send_cost" in notes:
+        cost = notes["send_cost"]
+        print(
+            f"Telegram sends alone: {cost['client_us']:.0f} us of SDK CPU + "
+            f"{cost['standin_us']:.0f} us of the stand-in's a message; {n:,} of them on "
+            f"{cost['cpus']} cores take at least {cost['floor_s']:.1f} s, so at most "
+            f"{results['ratio_ceiling_vs_baseline']:.1f}x the baseline"
+        )
+    pg_notes = notes.get("pg")
+    if isinstance(pg_notes, dict) and pg_notes.get("one_worker_cores_busy"):
+        print(
+            f"PostgreSQL: one worker kept {pg_notes['one_worker_cores_busy']:.2f} cores busy "
+            f"(its CPU and the server's), two kept {pg_notes['two_workers_cores_busy']:.2f}: "
+            f"on {notes['machine']['cpus']} cores two can be at most "
+            f"{results['pg_two_workers_speedup_ceiling']:.2f}x one"
         )
     if "rate_limit" in notes:
         rl = notes["rate_limit"]

@@ -8,11 +8,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import env_for, settings_from, shifted_clock
+from bench.common import TELEGRAM_TOKEN, env_for, process_cpu_s, settings_from, shifted_clock
 from bench.population import ENROL_AT, TICK_AT, contact_ids, enrol_families, queue_backlog
 from bench.standins import Standins
 from bot.app import App, build
 from bot.channels.base import OutboundMessage, SendResult
+from bot.channels.telegram import TelegramBot
 
 SMS_TEXT = (
     "Welcome, Ana. CRAFT coaches you, the family member, not Jo. It has three aims: help Jo toward "
@@ -22,6 +23,8 @@ SMS_TEXT = (
 )
 PACED_RATE = 30.0
 PACED_SECONDS = 15
+IN_FLIGHT = 64  # TelegramBot's connection pool, as the dispatcher uses it
+SEND_COST_CHAT = 700_000_000  # chat ids of the send-cost run (the stand-in accepts any)
 
 
 @dataclass
@@ -108,6 +111,53 @@ def busiest_second(times: list[float]) -> int:
             j += 1
         best = max(best, j - i)
     return best
+
+
+@dataclass
+class SendCost:
+    """What the Telegram sends alone cost: the SDK's client CPU and the stand-in's, a message."""
+
+    messages: int
+    seconds: float
+    client_us: float  # python-telegram-bot's Bot on craftbot's aiohttp transport
+    standin_us: float  # the provider stand-in answering (on the same cores in every run here)
+
+    @property
+    def us_per_msg(self) -> float:
+        return self.client_us + self.standin_us
+
+
+def telegram_send_cost(n: int, standins: Standins) -> SendCost:
+    """n send_message calls through craftbot's TelegramBot (as many in flight as its connection
+    pool), nothing else: no database, no dispatcher. The floor under any morning that sends
+    through the SDK."""
+    pid = standins.pid("telegram")
+    standin_before = process_cpu_s(pid)
+    t0, c0 = time.monotonic(), time.process_time()
+    asyncio.run(_send_only(n, standins.telegram))
+    seconds, client = time.monotonic() - t0, time.process_time() - c0
+    standin_after = process_cpu_s(pid)
+    standin = (
+        standin_after - standin_before
+        if standin_after is not None and standin_before is not None
+        else 0.0
+    )
+    return SendCost(n, seconds, client * 1e6 / n, standin * 1e6 / n)
+
+
+async def _send_only(n: int, api_base_url: str) -> None:
+    telegram = TelegramBot(TELEGRAM_TOKEN, api_base_url=api_base_url, max_connections=IN_FLIGHT)
+    try:
+        await telegram.username()  # getMe once, as a deployment's first send does
+        pool = asyncio.Semaphore(IN_FLIGHT)
+
+        async def one(i: int) -> None:
+            async with pool:
+                await telegram.bot.send_message(chat_id=SEND_COST_CHAT + i, text=SMS_TEXT)
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+    finally:
+        await telegram.aclose()
 
 
 async def _drain_and_close(app: App) -> int:

@@ -38,6 +38,13 @@ class Run:
     cpu_s: float  # the workers' CPU, together
     server_cpu_s: float | None  # the database server's CPU meanwhile (None: not on this machine)
 
+    @property
+    def cores_busy(self) -> float | None:
+        """Cores the run kept busy on average: the workers' CPU and the server's, over its time."""
+        if self.server_cpu_s is None or not self.seconds:
+            return None
+        return (self.cpu_s + self.server_cpu_s) / self.seconds
+
 
 @dataclass
 class PgFanout:
@@ -49,6 +56,13 @@ class PgFanout:
     def speedup(self) -> float:
         two = self.two_workers.seconds
         return self.one_worker.seconds / two if two else 0.0
+
+    def speedup_ceiling(self, cpus: int) -> float | None:
+        """The most two workers could gain over one on `cpus` cores, spending the CPU a family
+        one worker did: one worker already keeps `cores_busy` cores busy (the server works on
+        one statement while the worker prepares the next), and two can keep at most `cpus`."""
+        busy = self.one_worker.cores_busy
+        return cpus / busy if busy else None
 
 
 def pg_url() -> str | None:

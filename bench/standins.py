@@ -31,6 +31,12 @@ class Standins:
     def twilio(self) -> str:
         return self.urls["twilio"]
 
+    def pid(self, kind: str) -> int:
+        """The stand-in's process id (its CPU is read from /proc)."""
+        proc = self._children[kind].proc
+        assert proc is not None, "start() the stand-ins first"
+        return proc.pid
+
     def stamps(self, kind: str) -> list[tuple[float, str]]:
         """(arrival, address) for every accepted message."""
         return [(t, a) for t, a, _ in self.arrivals(kind)]
