@@ -127,17 +127,15 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
 def paces(settings: Settings, engine: Engine) -> dict[str, Pace]:
     """Each channel's pace, shared by every process through the database."""
 
-    def shared(channel: str, rate: float) -> SharedPace | None:
-        return SharedPace(engine, channel, rate) if rate else None
+    def pace(channel: str, rate: float, per_address_s: float = 0.0) -> Pace:
+        return Pace(per_address_s, SharedPace(engine, channel, rate) if rate else None)
 
     return {
-        "sms": Pace(settings.sms_rate_per_s, shared=shared("sms", settings.sms_rate_per_s)),
-        "telegram": Pace(
-            settings.telegram_rate_per_s,
-            settings.telegram_per_chat_interval_s,
-            shared=shared("telegram", settings.telegram_rate_per_s),
+        "sms": pace("sms", settings.sms_rate_per_s),
+        "telegram": pace(
+            "telegram", settings.telegram_rate_per_s, settings.telegram_per_chat_interval_s
         ),
-        "email": Pace(settings.email_rate_per_s, shared=shared("email", settings.email_rate_per_s)),
+        "email": pace("email", settings.email_rate_per_s),
     }
 
 

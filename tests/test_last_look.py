@@ -29,7 +29,7 @@ class Gate(Pace):
     what happens while a real send waits for a shared slot."""
 
     def __init__(self) -> None:
-        super().__init__(rate=None)
+        super().__init__()
         self.waiting = threading.Event()
         self.gate = threading.Event()
 

@@ -53,39 +53,37 @@ def slot_gap(rate: float) -> float:
 
 @dataclass
 class Pace:
-    """At most `rate` sends a second, spread evenly: never more than that in any one-second window.
+    """A channel's pace: its shared slots (at most its rate a second, spread evenly, whatever the
+    number of processes), never more than that many sends starting in any one-second window of
+    this process, and a gap between two messages to one recipient (Telegram: about 1 s a chat).
 
-    `per_address_s` keeps a gap between two messages to one recipient (Telegram: about 1 s a chat).
     Crisis messages do not call this: they skip the queue.
     """
 
-    rate: float | None  # None: no limit
     per_address_s: float = 0.0
+    shared: SharedPace | None = None  # the channel's slots; None: no limit on its rate
     monotonic: Callable[[], float] = time.monotonic
-    shared: SharedPace | None = None  # the channel's pace across processes
-    _next: float = 0.0
     _last_by_address: dict[str, float] = field(default_factory=dict)
     _starts: deque[float] = field(
         default_factory=deque
     )  # when the last `rate` sends really started
 
+    @property
+    def rate(self) -> float | None:
+        """The channel's limit, sends a second (None: no limit)."""
+        return self.shared.rate if self.shared is not None else None
+
     def reserve(self, address: str) -> float:
-        """Book the next slot for `address`; returns how many seconds to wait for it."""
+        """Book `address`'s next turn after its last message; how many seconds to wait for it."""
+        if not self.per_address_s:
+            return 0.0
         now = self.monotonic()
-        start = now
-        if self.per_address_s:
-            start = max(start, self._last_by_address.get(address, -1e9) + self.per_address_s)
-        if self.rate and self.shared is None:
-            start = max(start, self._next)
-            self._next = start + 1.0 / self.rate
-        if self.per_address_s:
-            self._last_by_address[address] = start
-            if len(self._last_by_address) > 100_000:
-                cutoff = now - self.per_address_s
-                self._last_by_address = {
-                    a: t for a, t in self._last_by_address.items() if t > cutoff
-                }
-        return max(0.0, start - now)
+        start = max(now, self._last_by_address.get(address, -1e9) + self.per_address_s)
+        self._last_by_address[address] = start
+        if len(self._last_by_address) > 100_000:
+            cutoff = now - self.per_address_s
+            self._last_by_address = {a: t for a, t in self._last_by_address.items() if t > cutoff}
+        return start - now
 
     async def wait_turn(self, address: str) -> float:
         """Wait for a slot for `address`; its time (monotonic). Check `on_time(slot)` just before
@@ -96,8 +94,7 @@ class Pace:
             await asyncio.sleep(delay)
         if self.shared is not None:
             slot = await self.shared.wait()
-        if self.rate:
-            await self._within_window(max(1, int(self.rate)))
+            await self._within_window(max(1, int(self.shared.rate)))
         return slot
 
     def on_time(self, slot: float) -> bool:
@@ -127,7 +124,7 @@ class SharedPace:
     the process keeps its own pace until it can."""
 
     def __init__(self, engine: Engine, channel: str, rate: float) -> None:
-        self.engine, self.channel, self.gap = engine, channel, slot_gap(rate)
+        self.engine, self.channel, self.rate, self.gap = engine, channel, rate, slot_gap(rate)
         self.waiting: list[asyncio.Future[float]] = []
         self.task: asyncio.Task[None] | None = None
         self._local = 0.0  # the fallback's next slot (monotonic)
