@@ -249,8 +249,9 @@ def measure_baseline(
     notes["baseline"] = vars(base)
     # The ceiling of that ratio here: n sends through the SDK and nothing else (no tick, no
     # database), their CPU and the stand-in's spread perfectly over every core.
-    step(f"Telegram sends alone: {SEND_COST_MESSAGES:,} through the SDK, no database")
-    cost = dispatch.telegram_send_cost(min(n, SEND_COST_MESSAGES), standins)
+    sends = min(n, SEND_COST_MESSAGES)
+    step(f"Telegram sends alone: {sends:,} through the SDK, no database")
+    cost = dispatch.telegram_send_cost(sends, standins)
     cpus = os.cpu_count() or 1
     floor_s = n * cost.us_per_msg / 1e6 / cpus
     results["ratio_ceiling_vs_baseline"] = round(base.seconds / floor_s, 2)
